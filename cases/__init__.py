@@ -1,0 +1,1 @@
+"""Service catalog, case workflow, working-day deadlines and supervision lights."""

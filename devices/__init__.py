@@ -1,0 +1,1 @@
+"""Device registry and drivers: MQTT, serial, PC/SC and the hall simulator."""

@@ -1,0 +1,1 @@
+"""What LED strips, queue displays, counter displays and voice calls show, rendered from events."""

@@ -1,0 +1,113 @@
+"""The application factory: routes, middleware and the runtime's lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from hall import api, pages
+from hall.i18n import _
+from hall.roles import Access
+from hall.runtime import Runtime
+from hall.settings import Settings, from_env
+from hall.web import SessionMiddleware
+from realtime.endpoint import websocket_endpoint
+
+STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+
+_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self' ws: wss:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+)
+
+
+class SecurityHeaders:
+    """Headers that keep pages from being framed, sniffed or fed foreign scripts."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                headers += [
+                    (b"content-security-policy", _CSP.encode()),
+                    (b"x-content-type-options", b"nosniff"),
+                    (b"x-frame-options", b"DENY"),
+                    (b"referrer-policy", b"same-origin"),
+                ]
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
+def routes() -> list[BaseRoute]:
+    static = StaticFiles(directory=STATIC_DIR)
+    static.access = Access.anyone()  # type: ignore[attr-defined]
+    return [
+        Route("/", pages.home, name="home"),
+        Route("/healthz", pages.health),
+        Route("/login", pages.login, methods=["GET", "POST"], name="login"),
+        Route("/logout", pages.logout, methods=["POST"], name="logout"),
+        Route("/wallboard/{hall:int}", pages.wallboard, name="wallboard"),
+        Mount(
+            "/api/v1",
+            routes=[
+                Route("/openapi.json", api.openapi, include_in_schema=False),
+                Route("/me", api.me),
+                Route("/halls", api.list_halls),
+                Route("/halls/{hall:int}/events", api.list_events),
+                Route("/halls/{hall:int}/counters/{number:int}/{action}", api.counter_action, methods=["POST"]),
+            ],
+        ),
+        WebSocketRoute("/ws", websocket_endpoint),
+        Mount("/static", static, name="static"),
+    ]
+
+
+async def _not_found(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if request.url.path.startswith("/api/"):
+        return JSONResponse({"error": "http", "message": exc.detail}, status_code=exc.status_code)
+    templates = request.app.state.hall.templates
+    message = _("No such page.") if exc.status_code == 404 else str(exc.detail)
+    return templates.TemplateResponse(  # type: ignore[no-any-return]
+        request, "error.html", {"status": exc.status_code, "message": message}, status_code=exc.status_code
+    )
+
+
+def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> Starlette:
+    runtime = runtime or Runtime.build(settings or from_env())
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await runtime.start()
+        try:
+            yield
+        finally:
+            await runtime.stop()
+
+    app = Starlette(
+        routes=routes(),
+        middleware=[Middleware(SecurityHeaders), Middleware(SessionMiddleware)],
+        exception_handlers={HTTPException: _not_found},
+        lifespan=lifespan,
+    )
+    app.state.hall = runtime
+    return app

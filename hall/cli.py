@@ -1,0 +1,162 @@
+"""The ``hall`` command: ``serve``, ``init`` and ``demo``.
+
+Options fall back to ``HALL_*`` environment variables. A bad option or setting prints one line
+and exits with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import sys
+from collections.abc import Sequence
+from typing import NoReturn
+
+from hall import __version__
+from hall.database import create_engine
+from hall.errors import SettingsError
+from hall.migrate import is_current
+from hall.settings import Settings, from_env
+from hall.setup import Account, demo_staff, initialise
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"hall: {message} (see hall --help)\n")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="hall", description="Runs government service halls (政务服务大厅).")
+    parser.add_argument("--version", action="version", version=f"hall {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    def common(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument("--db", help="database URL (HALL_DB_URL); default sqlite+aiosqlite:///hall.db")
+
+    def network(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument("--host", help="address to listen on (HALL_HOST); default 127.0.0.1")
+        sub.add_argument("--port", type=int, help="port to listen on (HALL_PORT); default 8000")
+        sub.add_argument("--mqtt", help="MQTT broker URL, mqtt://host:port (HALL_MQTT_URL)")
+
+    serve = commands.add_parser("serve", help="run the server")
+    common(serve)
+    network(serve)
+    init = commands.add_parser("init", help="create or migrate the database and load the sample hall")
+    common(init)
+    init.add_argument("--no-sample", action="store_true", help="only create or migrate the schema")
+    demo = commands.add_parser("demo", help="serve the sample hall with simulated clerks on SQLite")
+    common(demo)
+    network(demo)
+    demo.add_argument("--seed", type=int, help="random seed of the simulation")
+    return parser
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    db = args.db
+    if db is None and args.command == "demo":
+        db = "sqlite+aiosqlite:///hall-demo.db"
+    return from_env(
+        db_url=db,
+        host=getattr(args, "host", None),
+        port=getattr(args, "port", None),
+        mqtt_url=getattr(args, "mqtt", None),
+    )
+
+
+def _show_accounts(accounts: Sequence[Account], heading: str) -> None:
+    if not accounts:
+        return
+    print(heading)
+    for account in accounts:
+        print(f"  {account.username:<12} {account.password}   ({account.roles}, hall {account.hall_code})")
+    print("These passwords are shown only now; the database keeps their hashes alone.")
+
+
+async def _init(settings: Settings, sample: bool) -> None:
+    engine = create_engine(settings.db_url)
+    try:
+        ids, admin = await initialise(engine, sample=sample)
+    finally:
+        await engine.dispose()
+    print(f"Database ready: {settings.db_url}" + (f" ({len(ids)} halls)" if ids else ""))
+    if admin is not None:
+        _show_accounts([admin], "Created the first administrator:")
+    elif sample:
+        print("An administrator exists already; no password was changed.")
+
+
+async def _schema_ready(settings: Settings) -> bool:
+    engine = create_engine(settings.db_url)
+    try:
+        return await is_current(engine)
+    finally:
+        await engine.dispose()
+
+
+async def _prepare_demo(settings: Settings) -> tuple[dict[str, int], list[Account]]:
+    engine = create_engine(settings.db_url)
+    try:
+        ids, _admin = await initialise(engine)
+        accounts = await demo_staff(engine, ids)
+    finally:
+        await engine.dispose()
+    return ids, accounts
+
+
+def _serve(settings: Settings, *, demo_seed: int | None = None, demo: bool = False) -> None:
+    import uvicorn
+
+    from hall.app import create_app
+    from hall.runtime import Runtime
+
+    if demo:
+        ids, accounts = asyncio.run(_prepare_demo(settings))
+        _show_accounts(accounts, "Demo accounts:")
+    elif not asyncio.run(_schema_ready(settings)):
+        raise SettingsError(f"the database {settings.db_url} has no current hall schema; run `hall init` first")
+    runtime = Runtime.build(settings)
+    app = create_app(runtime=runtime)
+    if demo:
+        from hall.demo import simulate_clerks
+
+        async def start_demo(running: Runtime) -> None:
+            running.spawn(simulate_clerks(running, ids["xh"], seed=demo_seed), name="demo-clerks")
+            print(f"hall demo: open http://{settings.host}:{settings.port}/", flush=True)
+
+        runtime.startup.append(start_demo)
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        ws="websockets-sansio",
+        ws_max_size=1 << 20,
+        lifespan="on",
+        log_level="info",
+    )
+    uvicorn.Server(config).run()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        settings = _settings(args)
+        if args.command == "init":
+            asyncio.run(_init(settings, sample=not args.no_sample))
+        elif args.command == "serve":
+            _serve(settings)
+        elif args.command == "demo":
+            _serve(settings, demo=True, demo_seed=args.seed)
+    except SettingsError as exc:
+        print(f"hall: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        with contextlib.suppress(Exception):
+            print()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,76 @@
+"""Events: the one ordered log every change is written to, and what rules emit before it.
+
+A rule returns ``Fact`` values; the writer gives each the next sequence number of its hall and
+stores it as an ``Event`` in the same transaction as the state it changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+S = TypeVar("S")
+
+
+@dataclass(frozen=True)
+class Fact:
+    """Something that happened, as a rule states it: a type such as ``counter.opened`` and data."""
+
+    type: str
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if "." not in self.type or len(self.type) > 64:
+            raise ValueError(f"event type must look like 'thing.happened' (≤ 64 chars): {self.type!r}")
+
+
+@dataclass(frozen=True)
+class Decision(Generic[S]):
+    """What a rule decided: the new state, the facts to log, and the answer for the caller."""
+
+    state: S
+    facts: tuple[Fact, ...] = ()
+    result: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Event:
+    """A committed fact with its place in the hall's log."""
+
+    hall_id: int
+    seq: int
+    type: str
+    data: Mapping[str, Any]
+    actor: str
+    at: datetime
+    command_id: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "hall": self.hall_id,
+            "seq": self.seq,
+            "type": self.type,
+            "data": dict(self.data),
+            "actor": self.actor,
+            "at": self.at.isoformat(),
+        }
+
+
+@dataclass(frozen=True)
+class Command:
+    """A request to change state. ``id`` is the caller's idempotency key: a repeated id returns
+    the first result and changes nothing (a double-pressed kiosk button prints one ticket)."""
+
+    id: str
+    hall_id: int
+    name: str
+    actor: str
+    args: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not 8 <= len(self.id) <= 100:
+            raise ValueError("command id must be 8 to 100 characters")
+        if not self.actor:
+            raise ValueError("command needs an actor")

@@ -1,0 +1,103 @@
+"""Everything a running server holds: settings, database, writer, hub, sessions, templates."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
+from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.requests import Request
+from starlette.templating import Jinja2Templates
+
+from hall import i18n
+from hall.auth import Sessions
+from hall.database import create_engine
+from hall.live import core_topics
+from hall.ratelimit import Attempts
+from hall.settings import Settings
+from hall.writer import Domain, Writer
+from queueing.store import CounterDomain
+from realtime.hub import Hub
+
+_TEMPLATE_DIRS = [Path(__file__).parent / "templates"]
+
+
+def make_templates() -> Jinja2Templates:
+    env = Environment(
+        loader=ChoiceLoader([FileSystemLoader(str(d)) for d in _TEMPLATE_DIRS]),
+        autoescape=select_autoescape(["html"]),
+        extensions=["jinja2.ext.i18n"],
+    )
+    env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
+    env.globals["current_locale"] = i18n.current.get
+    env.globals["html_lang"] = lambda: i18n.HTML_LANG[i18n.current.get()]
+    return Jinja2Templates(env=env, context_processors=[_page_context])
+
+
+def _page_context(request: Request) -> dict[str, Any]:
+    from hall.web import csrf_token, staff_of
+
+    return {"staff": staff_of(request), "csrf_token": csrf_token(request)}
+
+
+def core_domains() -> list[Domain]:
+    return [CounterDomain()]
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: AsyncEngine
+    writer: Writer
+    hub: Hub
+    sessions: Sessions
+    attempts: Attempts
+    templates: Jinja2Templates
+    # Run after the writer and hub are up (the demo loads its accounts and starts its clerks).
+    startup: list[Callable[[Runtime], Awaitable[None]]] = field(default_factory=list)
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    @classmethod
+    def build(cls, settings: Settings, engine: AsyncEngine | None = None) -> Runtime:
+        settings = settings.with_secret()
+        engine = engine or create_engine(settings.db_url)
+        writer = Writer(engine, core_domains(), batch_max=settings.batch_max)
+        hub = Hub(engine, core_topics(), ring_size=settings.ring_size, replay_max=settings.replay_max)
+        writer.add_listener(hub.publish)
+        return cls(
+            settings=settings,
+            engine=engine,
+            writer=writer,
+            hub=hub,
+            sessions=Sessions(engine),
+            attempts=Attempts(settings.login_attempts, settings.login_window_seconds),
+            templates=make_templates(),
+        )
+
+    async def start(self) -> None:
+        await self.hub.load_heads()
+        await self.writer.start()
+        self._tasks.append(
+            asyncio.create_task(self.hub.run_heartbeats(self.settings.ws_heartbeat_seconds), name="hall-heartbeat")
+        )
+        for hook in self.startup:
+            await hook(self)
+
+    def spawn(self, work: Coroutine[Any, Any, None], name: str | None = None) -> None:
+        """Run background work for as long as the server runs."""
+        self._tasks.append(asyncio.create_task(work, name=name))
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
+        await self.writer.stop()
+        await self.engine.dispose()

@@ -1,0 +1,141 @@
+"""Settings, read once from ``HALL_*`` environment variables and CLI options.
+
+A bad value stops the program with one clear line (``SettingsError``) instead of a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from hall.errors import SettingsError
+
+_URL_SCHEMES = ("sqlite+aiosqlite://", "postgresql+asyncpg://")
+
+
+@dataclass(frozen=True)
+class Settings:
+    db_url: str = "sqlite+aiosqlite:///hall.db"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    mqtt_url: str | None = None
+    secret_key: str = field(default="", repr=False)
+    timezone: str = "Asia/Shanghai"
+    # Cookies are marked Secure when the hall is served over HTTPS (behind a proxy as a rule).
+    https: bool = False
+    # Group commit: how many waiting commands share one transaction at most.
+    batch_max: int = 500
+    # Realtime hub limits.
+    ws_max_message: int = 4096
+    ws_client_buffer: int = 512
+    ws_heartbeat_seconds: float = 15.0
+    ring_size: int = 10_000
+    replay_max: int = 5_000
+    login_attempts: int = 5
+    login_window_seconds: float = 300.0
+    secret_file: Path | None = None
+
+    def __post_init__(self) -> None:
+        if not self.db_url.startswith(_URL_SCHEMES):
+            raise SettingsError(f"HALL_DB_URL must start with one of {', '.join(_URL_SCHEMES)}; got {self.db_url!r}")
+        if not 0 < self.port < 65536:
+            raise SettingsError(f"port must be between 1 and 65535; got {self.port}")
+        if self.mqtt_url is not None and not self.mqtt_url.startswith(("mqtt://", "mqtts://")):
+            raise SettingsError(f"HALL_MQTT_URL must start with mqtt:// or mqtts://; got {self.mqtt_url!r}")
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise SettingsError(f"HALL_TIMEZONE is not a known time zone: {self.timezone!r}") from None
+        if self.batch_max < 1:
+            raise SettingsError(f"HALL_BATCH_MAX must be at least 1; got {self.batch_max}")
+        if self.ws_client_buffer < 8:
+            raise SettingsError(f"HALL_WS_CLIENT_BUFFER must be at least 8; got {self.ws_client_buffer}")
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.db_url.startswith("sqlite")
+
+    @property
+    def sqlite_path(self) -> Path | None:
+        if not self.is_sqlite:
+            return None
+        path = self.db_url.split("///", 1)[1] if "///" in self.db_url else ""
+        return Path(path) if path and path != ":memory:" else None
+
+    def with_secret(self) -> Settings:
+        """Fill in the signing key: from the environment, else a key file kept beside the database.
+
+        A fresh random key per start would log everyone out at every restart; a fixed default would
+        let anyone forge sessions. So the first start writes a random key to a file only its owner reads.
+        """
+        if self.secret_key:
+            return self
+        key_file = self.secret_file
+        if key_file is None:
+            db_path = self.sqlite_path
+            key_file = (db_path.parent if db_path else Path(".")) / ".hall-secret"
+        if key_file.exists():
+            key = key_file.read_text().strip()
+        else:
+            key = secrets.token_urlsafe(48)
+            key_file.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as out:
+                out.write(key + "\n")
+        return replace(self, secret_key=key)
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number; got {raw!r}") from None
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None:
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number; got {raw!r}") from None
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None:
+        return default
+    if raw.lower() in ("1", "true", "yes", "on"):
+        return True
+    if raw.lower() in ("0", "false", "no", "off"):
+        return False
+    raise SettingsError(f"{name} must be true or false; got {raw!r}")
+
+
+def from_env(env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+    """Settings from ``HALL_*`` variables; keyword overrides (CLI options) win when not None."""
+    env = os.environ if env is None else env
+    values: dict[str, object] = {
+        "db_url": env.get("HALL_DB_URL", Settings.db_url),
+        "host": env.get("HALL_HOST", Settings.host),
+        "port": _int(env, "HALL_PORT", Settings.port),
+        "mqtt_url": env.get("HALL_MQTT_URL") or None,
+        "secret_key": env.get("HALL_SECRET_KEY", ""),
+        "timezone": env.get("HALL_TIMEZONE", Settings.timezone),
+        "https": _bool(env, "HALL_HTTPS", Settings.https),
+        "batch_max": _int(env, "HALL_BATCH_MAX", Settings.batch_max),
+        "ws_client_buffer": _int(env, "HALL_WS_CLIENT_BUFFER", Settings.ws_client_buffer),
+        "ws_heartbeat_seconds": _float(env, "HALL_WS_HEARTBEAT", Settings.ws_heartbeat_seconds),
+    }
+    if env.get("HALL_SECRET_FILE"):
+        values["secret_file"] = Path(env["HALL_SECRET_FILE"])
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return Settings(**values)  # type: ignore[arg-type]

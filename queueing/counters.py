@@ -1,0 +1,123 @@
+"""Counter (窗口) states and the rules for opening, pausing, resuming and closing them.
+
+closed → open → paused ⇄ open → closed. One clerk holds an open or paused counter at a time;
+only that clerk, or a supervisor, may change it until it is closed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from enum import StrEnum
+from typing import Any
+
+from hall.errors import DomainError, Forbidden, NotFound, TransitionError
+from hall.events import Decision, Fact
+
+
+class CounterStatus(StrEnum):
+    OPEN = "open"
+    PAUSED = "paused"
+    CLOSED = "closed"
+
+
+@dataclass(frozen=True)
+class Counter:
+    number: int
+    name: str = ""
+    status: CounterStatus = CounterStatus.CLOSED
+    clerk_id: int | None = None
+    pause_reason: str = ""
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "number": self.number,
+            "name": self.name,
+            "status": self.status.value,
+            "clerk": self.clerk_id,
+            "pause_reason": self.pause_reason,
+        }
+
+
+Counters = Mapping[int, Counter]
+
+_MAX_REASON = 200
+
+
+def _get(counters: Counters, number: int) -> Counter:
+    try:
+        return counters[number]
+    except KeyError:
+        raise NotFound(f"no counter number {number} in this hall", counter=number) from None
+
+
+def _with(counters: Counters, counter: Counter) -> dict[int, Counter]:
+    updated = dict(counters)
+    updated[counter.number] = counter
+    return updated
+
+
+def _check_holder(counter: Counter, clerk_id: int, supervisor: bool) -> None:
+    if not supervisor and counter.clerk_id != clerk_id:
+        raise Forbidden(f"counter {counter.number} is held by another clerk", counter=counter.number)
+
+
+def open_counter(counters: Counters, number: int, clerk_id: int) -> Decision[Counters]:
+    counter = _get(counters, number)
+    if counter.status is not CounterStatus.CLOSED:
+        raise TransitionError(f"counter {number}", counter.status.value, CounterStatus.OPEN.value)
+    held = [c.number for c in counters.values() if c.clerk_id == clerk_id and c.status is not CounterStatus.CLOSED]
+    if held:
+        raise DomainError(f"clerk already holds counter {held[0]}", counter=held[0])
+    opened = replace(counter, status=CounterStatus.OPEN, clerk_id=clerk_id, pause_reason="")
+    return Decision(
+        _with(counters, opened),
+        (Fact("counter.opened", {"counter": number, "clerk": clerk_id}),),
+        {"counter": opened.as_json()},
+    )
+
+
+def pause_counter(
+    counters: Counters, number: int, clerk_id: int, reason: str, *, supervisor: bool = False
+) -> Decision[Counters]:
+    counter = _get(counters, number)
+    reason = reason.strip()
+    if not reason:
+        raise DomainError("a pause needs a reason", field="reason")
+    if len(reason) > _MAX_REASON:
+        raise DomainError(f"the reason is longer than {_MAX_REASON} characters", field="reason")
+    if counter.status is not CounterStatus.OPEN:
+        raise TransitionError(f"counter {number}", counter.status.value, CounterStatus.PAUSED.value)
+    _check_holder(counter, clerk_id, supervisor)
+    paused = replace(counter, status=CounterStatus.PAUSED, pause_reason=reason)
+    return Decision(
+        _with(counters, paused),
+        (Fact("counter.paused", {"counter": number, "clerk": counter.clerk_id, "reason": reason}),),
+        {"counter": paused.as_json()},
+    )
+
+
+def resume_counter(counters: Counters, number: int, clerk_id: int, *, supervisor: bool = False) -> Decision[Counters]:
+    counter = _get(counters, number)
+    if counter.status is not CounterStatus.PAUSED:
+        raise TransitionError(f"counter {number}", counter.status.value, CounterStatus.OPEN.value)
+    _check_holder(counter, clerk_id, supervisor)
+    resumed = replace(counter, status=CounterStatus.OPEN, pause_reason="")
+    return Decision(
+        _with(counters, resumed),
+        (Fact("counter.resumed", {"counter": number, "clerk": counter.clerk_id}),),
+        {"counter": resumed.as_json()},
+    )
+
+
+def close_counter(counters: Counters, number: int, clerk_id: int, *, supervisor: bool = False) -> Decision[Counters]:
+    counter = _get(counters, number)
+    if counter.status is CounterStatus.CLOSED:
+        raise TransitionError(f"counter {number}", counter.status.value, CounterStatus.CLOSED.value)
+    _check_holder(counter, clerk_id, supervisor)
+    closed = replace(counter, status=CounterStatus.CLOSED, clerk_id=None, pause_reason="")
+    return Decision(
+        _with(counters, closed),
+        (Fact("counter.closed", {"counter": number, "clerk": counter.clerk_id}),),
+        {"counter": closed.as_json()},
+    )

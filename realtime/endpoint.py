@@ -1,0 +1,79 @@
+"""The one websocket endpoint, ``/ws``: subscriptions checked per topic, errors as frames.
+
+Anyone may connect (displays and kiosks follow public topics); each subscription is checked
+against its topic kind's access rule and, for staff topics, against the halls the person may see.
+A bad frame gets an error frame and changes nothing; the connection stays usable.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from hall.roles import Access
+from hall.web import staff_of
+from realtime import protocol
+from realtime.connection import Outbox
+from realtime.hub import Subscriber
+from realtime.protocol import Ping, ProtocolError, Subscribe, Unsubscribe
+from realtime.topics import TopicError
+
+log = logging.getLogger(__name__)
+
+MAX_TOPICS = 32
+
+
+async def websocket_endpoint(ws: WebSocket) -> None:
+    runtime = ws.app.state.hall
+    hub = runtime.hub
+    settings = runtime.settings
+    member = staff_of(ws)
+    await ws.accept()
+    sub = Subscriber(Outbox(ws.send_text, ws.close, settings.ws_client_buffer))
+    try:
+        while not sub.outbox.closed:
+            message = await ws.receive()
+            if message["type"] == "websocket.disconnect":
+                break
+            raw = message.get("text")
+            if raw is None:
+                raw = message.get("bytes")
+            try:
+                parsed = protocol.parse(raw, settings.ws_max_message)
+                match parsed:
+                    case Ping():
+                        sub.outbox.offer(protocol.pong_frame(parsed.id))
+                    case Unsubscribe():
+                        hub.unsubscribe(sub, parsed.topic)
+                    case Subscribe():
+                        await _subscribe(ws, sub, parsed, member)
+            except ProtocolError as exc:
+                sub.outbox.offer(exc.frame())
+    except WebSocketDisconnect:
+        pass
+    finally:
+        hub.drop(sub)
+        sub.outbox.closed = True
+
+
+async def _subscribe(ws: WebSocket, sub: Subscriber, request: Subscribe, member: object) -> None:
+    runtime = ws.app.state.hall
+    topic = request.topic
+    try:
+        kind = runtime.hub.registry.kind_of(topic)
+    except TopicError as exc:
+        raise ProtocolError("bad_topic", str(exc), str(topic)) from None
+    staff = staff_of(ws)
+    if not kind.access.allows(staff.roles if staff else None):
+        raise ProtocolError("forbidden", f"{kind.access.describe()} may follow {kind.name}", str(topic))
+    if not await runtime.sessions.hall_exists(topic.hall_id):
+        raise ProtocolError("unknown_hall", f"no hall with id {topic.hall_id}", str(topic))
+    if staff is not None and not kind.access.public and not await runtime.sessions.may_see_hall(staff, topic.hall_id):
+        raise ProtocolError("forbidden", "this hall is not yours", str(topic))
+    if topic not in sub.topics and len(sub.topics) >= MAX_TOPICS:
+        raise ProtocolError("too_many_topics", f"at most {MAX_TOPICS} topics per connection", str(topic))
+    await runtime.hub.subscribe(sub, topic, request.since)
+
+
+websocket_endpoint.access = Access.anyone()  # type: ignore[attr-defined]

@@ -1,0 +1,115 @@
+"""The websocket protocol, without I/O: parse what a client sends, build what the server sends.
+
+Client → server (JSON text frames, at most ``max_size`` bytes):
+    {"type": "subscribe", "topic": "hall/1/queue", "since": 120}   # since: last seq seen, optional
+    {"type": "unsubscribe", "topic": "hall/1/queue"}
+    {"type": "ping", "id": "any"}
+Server → client:
+    {"type": "subscribed", "topic": ..., "mode": "live" | "replay" | "snapshot", "seq": N}
+    {"type": "snapshot", "topic": ..., "seq": N, "data": {...}}
+    {"type": "event", "topic": ..., "seq": N, "event": {"type": ..., "data": {...}, "at": ...}}
+    {"type": "heartbeat"} · {"type": "pong", "id": ...}
+    {"type": "error", "code": ..., "message": ..., "topic"?: ...}   # the connection stays usable
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from realtime.topics import Topic, TopicError
+
+MAX_SINCE = 2**62
+
+
+class ProtocolError(ValueError):
+    def __init__(self, code: str, message: str, topic: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.topic = topic
+
+    def frame(self) -> str:
+        return error_frame(self.code, self.message, self.topic)
+
+
+@dataclass(frozen=True)
+class Subscribe:
+    topic: Topic
+    since: int | None
+
+
+@dataclass(frozen=True)
+class Unsubscribe:
+    topic: Topic
+
+
+@dataclass(frozen=True)
+class Ping:
+    id: str | int | None
+
+
+ClientMessage = Subscribe | Unsubscribe | Ping
+
+
+def parse(text: str | bytes | None, max_size: int) -> ClientMessage:
+    if text is None or isinstance(text, bytes):
+        raise ProtocolError("bad_frame", "send JSON text frames, not binary")
+    if len(text.encode()) > max_size:
+        raise ProtocolError("too_large", f"message larger than {max_size} bytes")
+    try:
+        message = json.loads(text)
+    except ValueError:
+        raise ProtocolError("bad_json", "message is not valid JSON") from None
+    if not isinstance(message, dict):
+        raise ProtocolError("bad_message", "message must be a JSON object")
+    kind = message.get("type")
+    if kind == "ping":
+        ping_id = message.get("id")
+        if ping_id is not None and not isinstance(ping_id, str | int):
+            raise ProtocolError("bad_message", "ping id must be a string or number")
+        return Ping(ping_id if not isinstance(ping_id, str) else ping_id[:64])
+    if kind not in ("subscribe", "unsubscribe"):
+        raise ProtocolError("unknown_type", f"unknown message type {kind!r}")
+    raw_topic = message.get("topic")
+    try:
+        topic = Topic.parse(raw_topic)
+    except TopicError as exc:
+        raise ProtocolError("bad_topic", str(exc), raw_topic if isinstance(raw_topic, str) else None) from None
+    if kind == "unsubscribe":
+        return Unsubscribe(topic)
+    since = message.get("since")
+    if since is not None and (not isinstance(since, int) or isinstance(since, bool) or not 0 <= since < MAX_SINCE):
+        raise ProtocolError("bad_since", "since must be a non-negative whole number", str(topic))
+    return Subscribe(topic, since)
+
+
+def _dump(frame: dict[str, Any]) -> str:
+    return json.dumps(frame, ensure_ascii=False, separators=(",", ":"))
+
+
+def error_frame(code: str, message: str, topic: str | None = None) -> str:
+    frame: dict[str, Any] = {"type": "error", "code": code, "message": message}
+    if topic is not None:
+        frame["topic"] = topic
+    return _dump(frame)
+
+
+def subscribed_frame(topic: Topic, mode: str, seq: int) -> str:
+    return _dump({"type": "subscribed", "topic": str(topic), "mode": mode, "seq": seq})
+
+
+def snapshot_frame(topic: Topic, seq: int, data: Any) -> str:
+    return _dump({"type": "snapshot", "topic": str(topic), "seq": seq, "data": data})
+
+
+def event_frame(topic: Topic, seq: int, event: Any) -> str:
+    return _dump({"type": "event", "topic": str(topic), "seq": seq, "event": event})
+
+
+def pong_frame(ping_id: str | int | None) -> str:
+    return _dump({"type": "pong", "id": ping_id})
+
+
+HEARTBEAT = _dump({"type": "heartbeat"})
