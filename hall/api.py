@@ -193,3 +193,13 @@ async def openapi(request: Request) -> Response:
       200: {description: OpenAPI 3 document}
     """
     return schemas.OpenAPIResponse(request)
+
+
+@guarded(Access.staff(Role.TECHNICIAN))
+async def hub_stats(request: Request) -> Response:
+    """
+    summary: The realtime hub's state - subscribers, events published, recent fan-out hand-off times.
+    responses:
+      200: {description: hub statistics}
+    """
+    return JSONResponse(request.app.state.hall.hub.stats())

@@ -71,6 +71,7 @@ def routes() -> list[BaseRoute]:
             routes=[
                 Route("/openapi.json", api.openapi, include_in_schema=False),
                 Route("/me", api.me),
+                Route("/hub", api.hub_stats),
                 Route("/halls", api.list_halls),
                 Route("/halls/{hall:int}/events", api.list_events),
                 Route("/halls/{hall:int}/counters/{number:int}/{action}", api.counter_action, methods=["POST"]),

@@ -10,16 +10,24 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import re
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import NoReturn
+
+from sqlalchemy import select
 
 from hall import __version__
 from hall.database import create_engine
+from hall.directory import create_staff
 from hall.errors import SettingsError
 from hall.migrate import is_current
+from hall.passwords import new_password
+from hall.roles import parse_roles
 from hall.settings import Settings, from_env
 from hall.setup import Account, demo_staff, initialise
+from hall.tables import halls, staff
 
 
 class _Parser(argparse.ArgumentParser):
@@ -46,6 +54,13 @@ def _parser() -> argparse.ArgumentParser:
     init = commands.add_parser("init", help="create or migrate the database and load the sample hall")
     common(init)
     init.add_argument("--no-sample", action="store_true", help="only create or migrate the schema")
+    add_staff = commands.add_parser("add-staff", help="create a staff account; its first password is printed once")
+    common(add_staff)
+    add_staff.add_argument("username")
+    add_staff.add_argument("--roles", required=True, help="comma-separated: clerk, supervisor, technician, admin")
+    add_staff.add_argument("--hall", required=True, help="code of the staff member's hall, e.g. xh")
+    add_staff.add_argument("--name", help="display name; default the username")
+    add_staff.add_argument("--staff-no", default="", help="staff number shown to residents")
     demo = commands.add_parser("demo", help="serve the sample hall with simulated clerks on SQLite")
     common(demo)
     network(demo)
@@ -85,6 +100,43 @@ async def _init(settings: Settings, sample: bool) -> None:
         _show_accounts([admin], "Created the first administrator:")
     elif sample:
         print("An administrator exists already; no password was changed.")
+
+
+async def _add_staff(settings: Settings, args: argparse.Namespace) -> None:
+    try:
+        roles = parse_roles(args.roles)
+    except ValueError as exc:
+        raise SettingsError(str(exc)) from None
+    if not roles:
+        raise SettingsError("--roles names no role")
+    if not re.fullmatch(r"[A-Za-z0-9_.-]{2,64}", args.username):
+        raise SettingsError("a username has 2 to 64 letters, digits, '.', '_' or '-'")
+    engine = create_engine(settings.db_url)
+    try:
+        if not await is_current(engine):
+            raise SettingsError(f"the database {settings.db_url} has no current hall schema; run `hall init` first")
+        async with engine.begin() as conn:
+            hall_id = (await conn.execute(select(halls.c.id).where(halls.c.code == args.hall))).scalar_one_or_none()
+            if hall_id is None:
+                raise SettingsError(f"no hall with code {args.hall!r}")
+            taken = (await conn.execute(select(staff.c.id).where(staff.c.username == args.username))).first()
+            if taken is not None:
+                raise SettingsError(f"the username {args.username!r} is taken")
+            password = new_password()
+            await create_staff(
+                conn,
+                username=args.username,
+                display_name=args.name or args.username,
+                staff_no=args.staff_no,
+                password=password,
+                roles=roles,
+                hall_id=hall_id,
+                actor="system:cli",
+                now=datetime.now(UTC),
+            )
+    finally:
+        await engine.dispose()
+    _show_accounts([Account(args.username, password, ",".join(sorted(roles)), args.hall)], "Created:")
 
 
 async def _schema_ready(settings: Settings) -> bool:
@@ -141,12 +193,15 @@ def _serve(settings: Settings, *, demo_seed: int | None = None, demo: bool = Fal
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
         settings = _settings(args)
         if args.command == "init":
             asyncio.run(_init(settings, sample=not args.no_sample))
         elif args.command == "serve":
             _serve(settings)
+        elif args.command == "add-staff":
+            asyncio.run(_add_staff(settings, args))
         elif args.command == "demo":
             _serve(settings, demo=True, demo_seed=args.seed)
     except SettingsError as exc:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -56,6 +57,8 @@ class Hub:
         self._subs: dict[Topic, set[Subscriber]] = {}
         self._by_hall: dict[int, set[Topic]] = {}
         self.published = 0
+        # Seconds each publish took to hand its frames to every subscriber's socket (or backlog).
+        self.handoff_seconds: deque[float] = deque(maxlen=1000)
 
     async def load_heads(self) -> None:
         async with reading(self._engine) as conn:
@@ -75,6 +78,21 @@ class Hub:
 
     def publish(self, events: Sequence[Event]) -> None:
         """Hand committed events to every subscriber of every topic that carries them."""
+        started = time.perf_counter()
+        self._publish(events)
+        self.handoff_seconds.append(time.perf_counter() - started)
+
+    def stats(self) -> dict[str, object]:
+        timings = sorted(self.handoff_seconds)
+        return {
+            "subscribers": self.subscriber_count(),
+            "topics": len(self._subs),
+            "published": self.published,
+            "handoff_ms": [round(t * 1000, 3) for t in self.handoff_seconds],
+            "handoff_p50_ms": round(timings[len(timings) // 2] * 1000, 3) if timings else None,
+        }
+
+    def _publish(self, events: Sequence[Event]) -> None:
         for event in events:
             head = self._heads.get(event.hall_id, 0)
             if event.seq <= head:
