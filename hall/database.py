@@ -14,7 +14,7 @@ from sqlalchemy.pool import ConnectionPoolEntry
 READONLY = "hall_readonly"
 
 
-def create_engine(url: str, *, synchronous: str = "FULL") -> AsyncEngine:
+def create_engine(url: str, *, synchronous: str = "FULL", schema: str | None = None) -> AsyncEngine:
     """An async engine tuned for hall's single-writer, many-reader pattern.
 
     SQLite: WAL so readers never block the writer; ``synchronous=FULL`` so an acknowledged
@@ -26,7 +26,9 @@ def create_engine(url: str, *, synchronous: str = "FULL") -> AsyncEngine:
         engine = create_async_engine(url, connect_args={"timeout": 30})
         _tune_sqlite(engine, synchronous)
         return engine
-    return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+    # ``schema``: a PostgreSQL schema to work in (several halls' databases, or tests, side by side).
+    connect_args = {"server_settings": {"search_path": schema}} if schema else {}
+    return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True, connect_args=connect_args)
 
 
 def _tune_sqlite(engine: AsyncEngine, synchronous: str) -> None:

@@ -1,0 +1,92 @@
+"""An in-process site: a migrated SQLite database, staff of every role, and a TestClient."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from starlette.testclient import TestClient
+
+from hall.app import create_app
+from hall.database import create_engine
+from hall.settings import Settings
+from hall.setup import initialise
+from tests.factories import PASSWORD, add_staff
+
+ROLES = ("clerk", "supervisor", "technician", "admin")
+
+
+@dataclass
+class Site:
+    client: TestClient
+    halls: dict[str, int]
+    # role → username in the district hall ("xh"); "community-clerk" lives in hall "xh-hp-ly".
+    users: dict[str, str] = field(default_factory=dict)
+
+    def login(self, who: str) -> str:
+        """Log ``who`` in, after logging out whoever was; returns the CSRF token.
+
+        One client serves every identity in turn: the application and its writer live in that
+        client's event loop, and a websocket keeps the identity it connected with.
+        """
+        client = self.client
+        client.cookies.clear()
+        page = client.get("/login")
+        token = csrf_of(page.text)
+        done = client.post(
+            "/login",
+            data={"username": self.users[who], "password": PASSWORD, "csrf_token": token},
+            follow_redirects=False,
+        )
+        assert done.status_code == 303, done.text
+        return token
+
+    def anonymous(self) -> None:
+        self.client.cookies.clear()
+
+    def post(self, path: str, token: str, body: Any = None) -> Any:
+        return self.client.post(path, json={} if body is None else body, headers={"X-CSRF-Token": token})
+
+
+def csrf_of(html: str) -> str:
+    found = re.search(r'name="csrf-token" content="([0-9a-f]+)"', html)
+    assert found is not None
+    return found.group(1)
+
+
+async def _prepare(url: str) -> tuple[dict[str, int], dict[str, str]]:
+    engine = create_engine(url)
+    try:
+        ids, _ = await initialise(engine)
+        users: dict[str, str] = {}
+        from sqlalchemy import select
+
+        from hall.tables import staff
+
+        for role in ROLES:
+            (staff_id,) = await add_staff(engine, ids["xh"], 1, roles=role, prefix=role)
+            async with engine.connect() as conn:
+                users[role] = (await conn.execute(select(staff.c.username).where(staff.c.id == staff_id))).scalar_one()
+        (community,) = await add_staff(engine, ids["xh-hp-ly"], 1, roles="clerk", prefix="cc")
+        async with engine.connect() as conn:
+            users["community-clerk"] = (
+                await conn.execute(select(staff.c.username).where(staff.c.id == community))
+            ).scalar_one()
+        return ids, users
+    finally:
+        await engine.dispose()
+
+
+def make_site(tmp_path: Path, **settings: Any) -> tuple[Settings, dict[str, int], dict[str, str]]:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'hall.db'}"
+    ids, users = asyncio.run(_prepare(url))
+    return Settings(db_url=url, secret_key="k" * 48, **settings), ids, users
+
+
+def open_site(tmp_path: Path, **settings: Any) -> tuple[TestClient, Site]:
+    config, ids, users = make_site(tmp_path, **settings)
+    client = TestClient(create_app(config), follow_redirects=False)
+    return client, Site(client, ids, users)

@@ -1,0 +1,200 @@
+"""The writer: one ordered, gapless log per hall, committed with the state, answered after commit."""
+
+from __future__ import annotations
+
+import asyncio
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from hall.events import Event
+from hall.tables import commands, counters, events, hall_heads
+from hall.writer import Writer
+from queueing.store import CounterDomain
+from tests.conftest import Database, StepClock
+from tests.factories import add_staff, command
+
+
+async def _log(engine: AsyncEngine, hall_id: int) -> list[tuple[int, str]]:
+    async with engine.connect() as conn:
+        rows = await conn.execute(
+            select(events.c.seq, events.c.type).where(events.c.hall_id == hall_id).order_by(events.c.seq)
+        )
+        return [(r.seq, r.type) for r in rows]
+
+
+async def _head(engine: AsyncEngine, hall_id: int) -> int:
+    async with engine.connect() as conn:
+        return int(
+            (await conn.execute(select(hall_heads.c.last_seq).where(hall_heads.c.hall_id == hall_id))).scalar_one()
+        )
+
+
+async def test_a_command_is_answered_with_its_committed_events(
+    database: Database, halls: dict[str, int], clock: StepClock
+) -> None:
+    engine = database.engines[0]
+    hall = halls["xh"]
+    (clerk,) = await add_staff(engine, hall, 1)
+    before = await _head(engine, hall)
+    writer = Writer(engine, [CounterDomain()], clock=clock)
+    seen: list[Event] = []
+    writer.add_listener(seen.extend)
+    await writer.start()
+    try:
+        outcome = await writer.submit(command(hall, "counter.open", clerk, 3))
+    finally:
+        await writer.stop()
+    assert outcome.ok
+    assert outcome.result["counter"]["status"] == "open"
+    assert [(e.seq, e.type) for e in outcome.events] == [(before + 1, "counter.opened")]
+    assert seen == list(outcome.events)
+    assert outcome.events[0].at == clock.now
+    assert (await _log(engine, hall))[-1] == (before + 1, "counter.opened")
+    async with engine.connect() as conn:
+        row = (await conn.execute(select(counters).where(counters.c.hall_id == hall, counters.c.number == 3))).one()
+    assert (row.status, row.clerk_id) == ("open", clerk)
+
+
+async def test_a_repeated_command_id_returns_the_first_result_and_changes_nothing(
+    database: Database, halls: dict[str, int]
+) -> None:
+    engine = database.engines[0]
+    hall = halls["xh"]
+    (clerk,) = await add_staff(engine, hall, 1)
+    writer = Writer(engine, [CounterDomain()])
+    await writer.start()
+    try:
+        first = await writer.submit(command(hall, "counter.open", clerk, 2, command_id="press-0001"))
+        head = await _head(engine, hall)
+        # The same id twice in one batch and once more later: one effect.
+        again = await asyncio.gather(
+            writer.submit(command(hall, "counter.open", clerk, 2, command_id="press-0001")),
+            writer.submit(command(hall, "counter.open", clerk, 2, command_id="press-0001")),
+        )
+        later = await writer.submit(command(hall, "counter.open", clerk, 2, command_id="press-0001"))
+    finally:
+        await writer.stop()
+    assert first.ok and not first.duplicate
+    for outcome in [*again, later]:
+        assert outcome.duplicate and outcome.ok
+        assert outcome.result == first.result
+        assert outcome.events == ()
+    assert await _head(engine, hall) == head
+
+
+async def test_a_refused_command_changes_nothing_and_is_answered_with_the_reason(
+    database: Database, halls: dict[str, int]
+) -> None:
+    engine = database.engines[0]
+    hall = halls["xh"]
+    (clerk,) = await add_staff(engine, hall, 1)
+    writer = Writer(engine, [CounterDomain()])
+    await writer.start()
+    head = await _head(engine, hall)
+    try:
+        closed = await writer.submit(command(hall, "counter.pause", clerk, 1, reason="午休"))
+        missing = await writer.submit(command(hall, "counter.open", clerk, 99))
+        unknown = await writer.submit(command(hall, "counter.explode", clerk, 1))
+        no_hall = await writer.submit(command(9999, "counter.open", clerk, 1))
+    finally:
+        await writer.stop()
+    assert closed.result["error"] == "bad_transition"
+    assert "'closed' to 'paused'" in closed.result["message"]
+    assert missing.result["error"] == "not_found"
+    assert unknown.result["error"] == "not_found"
+    assert no_hall.result["error"] == "not_found"
+    assert not any(o.ok for o in (closed, missing, unknown, no_hall))
+    assert await _head(engine, hall) == head
+
+
+async def test_sequences_stay_gapless_and_unique_with_several_concurrent_writers(
+    database: Database, halls: dict[str, int]
+) -> None:
+    """Three writers on their own engines (as three server processes would be) share one hall."""
+    hall = halls["xh"]
+    base = database.engines[0]
+    clerks = await add_staff(base, hall, 9)
+    head = await _head(base, hall)
+    writers = [Writer(database.engine(), [CounterDomain()], batch_max=20) for _ in range(3)]
+    for writer in writers:
+        await writer.start()
+
+    async def clerk_at_counter(writer: Writer, clerk: int, counter: int) -> int:
+        done = 0
+        for i in range(12):
+            name = "counter.open" if i % 2 == 0 else "counter.close"
+            outcome = await writer.submit(command(hall, name, clerk, counter))
+            assert outcome.ok, outcome.result
+            done += len(outcome.events)
+        return done
+
+    try:
+        counts = await asyncio.gather(
+            *(clerk_at_counter(writers[i % 3], clerk, i + 1) for i, clerk in enumerate(clerks))
+        )
+    finally:
+        for writer in writers:
+            await writer.stop()
+    log = await _log(base, hall)
+    new = [seq for seq, _ in log if seq > head]
+    assert sum(counts) == 9 * 12
+    assert new == list(range(head + 1, head + 1 + 9 * 12))
+    assert await _head(base, hall) == head + 9 * 12
+    async with base.connect() as conn:
+        assert (await conn.execute(select(func.count()).select_from(commands))).scalar_one() == 9 * 12
+
+
+async def test_a_writer_reloads_state_that_another_writer_changed(database: Database, halls: dict[str, int]) -> None:
+    hall = halls["xh"]
+    base = database.engines[0]
+    alice, bob = await add_staff(base, hall, 2)
+    first, second = Writer(database.engine(), [CounterDomain()]), Writer(database.engine(), [CounterDomain()])
+    await first.start()
+    await second.start()
+    try:
+        assert (await first.submit(command(hall, "counter.open", alice, 4))).ok  # first caches counter 4 open
+        assert (await second.submit(command(hall, "counter.close", alice, 4))).ok
+        # first must see the close by second, so bob may open the counter now.
+        reopened = await first.submit(command(hall, "counter.open", bob, 4))
+    finally:
+        await first.stop()
+        await second.stop()
+    assert reopened.ok, reopened.result
+
+
+async def test_many_waiting_commands_share_one_transaction(database: Database, halls: dict[str, int]) -> None:
+    hall = halls["xh"]
+    engine = database.engines[0]
+    clerks = await add_staff(engine, hall, 10)
+    writer = Writer(engine, [CounterDomain()])
+    await writer.start()
+    try:
+        outcomes = await asyncio.gather(
+            *(writer.submit(command(hall, "counter.open", clerk, i + 1)) for i, clerk in enumerate(clerks))
+        )
+    finally:
+        await writer.stop()
+    assert all(o.ok for o in outcomes)
+    assert writer.committed == 10
+    assert writer.batches < 10
+
+
+async def test_state_of_the_rules_survives_a_new_writer(database: Database, halls: dict[str, int]) -> None:
+    hall = halls["xh"]
+    engine = database.engines[0]
+    (clerk,) = await add_staff(engine, hall, 1)
+    writer = Writer(engine, [CounterDomain()])
+    await writer.start()
+    await writer.submit(command(hall, "counter.open", clerk, 5))
+    await writer.submit(command(hall, "counter.pause", clerk, 5, reason="系统维护"))
+    await writer.stop()
+    fresh = Writer(database.engine(), [CounterDomain()])
+    await fresh.start()
+    try:
+        refused = await fresh.submit(command(hall, "counter.pause", clerk, 5, reason="again"))
+        resumed = await fresh.submit(command(hall, "counter.resume", clerk, 5))
+    finally:
+        await fresh.stop()
+    assert refused.result["error"] == "bad_transition"
+    assert resumed.ok
