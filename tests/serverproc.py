@@ -15,7 +15,7 @@ import httpx
 
 from tests.timing import MS
 
-_ACCOUNT = re.compile(r"^\s+(\S+)\s+(\S+)\s+\(", re.MULTILINE)
+ACCOUNT = re.compile(r"^\s+(\S+)\s+(\S+)\s+\(", re.MULTILINE)
 
 
 def free_port() -> int:
@@ -50,7 +50,7 @@ class ServerProcess:
     def init(self) -> dict[str, str]:
         done = hall_cli("init", "--db", self.db_url, env=self.env)
         assert done.returncode == 0, done.stderr
-        self.passwords.update(dict(_ACCOUNT.findall(done.stdout)))
+        self.passwords.update(dict(ACCOUNT.findall(done.stdout)))
         return self.passwords
 
     def add_staff(self, username: str, roles: str, hall: str = "xh", name: str | None = None) -> str:
@@ -59,17 +59,17 @@ class ServerProcess:
             args += ["--name", name]
         done = hall_cli(*args, env=self.env)
         assert done.returncode == 0, done.stderr
-        self.passwords.update(dict(_ACCOUNT.findall(done.stdout)))
+        self.passwords.update(dict(ACCOUNT.findall(done.stdout)))
         return self.passwords[username]
 
     def start(self) -> None:
-        log = (self.workdir / "server.log").open("ab")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "hall.cli", "serve", "--db", self.db_url, "--port", str(self.port)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, **self.env},
-        )
+        with (self.workdir / "server.log").open("ab") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "hall.cli", "serve", "--db", self.db_url, "--port", str(self.port)],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env={**os.environ, **self.env},
+            )
         deadline = time.monotonic() + 20_000 * MS
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

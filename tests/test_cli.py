@@ -1,0 +1,59 @@
+"""The hall command: one clear line and exit 2 for anything bad; the first password shown once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from hall.errors import SettingsError
+from hall.settings import from_env
+from tests.serverproc import ACCOUNT, hall_cli
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "says"),
+    [
+        (["serve", "--port", "70000"], {}, "port must be between 1 and 65535"),
+        (["serve", "--port", "eighty"], {}, "invalid int value"),
+        (["serve", "--db", "mysql://x"], {}, "HALL_DB_URL must start with"),
+        (["serve"], {"HALL_PORT": "x"}, "HALL_PORT must be a whole number"),
+        (["serve"], {"HALL_TIMEZONE": "Mars/Base"}, "not a known time zone"),
+        (["serve", "--mqtt", "http://broker"], {}, "HALL_MQTT_URL must start with mqtt://"),
+        (["dance"], {}, "invalid choice"),
+        (["add-staff", "x!", "--roles", "clerk", "--hall", "xh"], {}, "a username has"),
+    ],
+)
+def test_bad_options_and_settings_print_one_line_and_exit_2(args: list[str], env: dict[str, str], says: str) -> None:
+    done = hall_cli(*args, env=env)
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith("hall: ") and says in lines[0]
+
+
+def test_serve_refuses_a_database_without_the_schema(tmp_path: Path) -> None:
+    done = hall_cli("serve", "--db", f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}", "--port", "8799")
+    assert done.returncode == 2
+    assert "run `hall init` first" in done.stderr
+
+
+def test_init_creates_an_admin_with_a_password_shown_once(tmp_path: Path) -> None:
+    db = f"sqlite+aiosqlite:///{tmp_path / 'hall.db'}"
+    env = {"HALL_SECRET_FILE": str(tmp_path / "secret")}
+    first = hall_cli("init", "--db", db, env=env)
+    second = hall_cli("init", "--db", db, env=env)
+    other = hall_cli("init", "--db", f"sqlite+aiosqlite:///{tmp_path / 'other.db'}", env=env)
+    assert first.returncode == second.returncode == 0
+    assert "admin" in first.stdout and "shown only now" in first.stdout
+    assert "no password was changed" in second.stdout and "shown only now" not in second.stdout
+    password = dict(ACCOUNT.findall(first.stdout))["admin"]
+    assert len(password) >= 16
+    assert password not in other.stdout  # never a fixed default
+
+
+def test_settings_come_from_hall_variables_and_options_win() -> None:
+    settings = from_env({"HALL_PORT": "9000", "HALL_HOST": "0.0.0.0"}, port=9100)
+    assert (settings.host, settings.port) == ("0.0.0.0", 9100)
+    with pytest.raises(SettingsError):
+        from_env({"HALL_BATCH_MAX": "0"})
