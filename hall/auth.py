@@ -65,6 +65,7 @@ class Sessions:
     async def start(self, member: Staff, now: datetime) -> str:
         token = secrets.token_urlsafe(32)
         async with self._engine.begin() as conn:
+            await conn.execute(delete(sessions).where(sessions.c.expires_at <= now))
             await conn.execute(
                 insert(sessions).values(
                     token_hash=_digest(token),

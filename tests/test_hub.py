@@ -195,3 +195,16 @@ async def test_a_slow_client_is_cut_without_delaying_the_others(database: Databa
     assert hub.subscriber_count(topic) == 5
     for sock in fast:
         assert len(sock.seqs()) == 20
+
+
+async def test_heartbeats_reach_every_subscriber_once(database: Database, halls: dict[str, int]) -> None:
+    hub = Hub(database.engines[0], core_topics())
+    await hub.load_heads()
+    one, two = FakeSocket(), FakeSocket()
+    sub = one.subscriber()
+    await hub.subscribe(sub, Topic(halls["xh"], "queue"), None)
+    await hub.subscribe(sub, Topic(halls["xh-hp"], "queue"), None)
+    await hub.subscribe(two.subscriber(), Topic(halls["xh"], "queue"), None)
+    hub.heartbeat()
+    for sock in (one, two):
+        assert [f for f in sock.frames if f["type"] == "heartbeat"] == [{"type": "heartbeat"}]
