@@ -1,0 +1,374 @@
+"""Queue rules, pure: examples of each command, then random command sequences that keep every
+invariant (never two counters on one ticket, never lost, unique numbers, FIFO, no starvation)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+
+from hall.errors import DomainError, Forbidden, NotFound, TransitionError
+from queueing import queue
+from queueing.counters import Counter
+from queueing.estimates import estimate_error
+from queueing.queue import HallClosed, NothingWaiting, SoldOut
+from queueing.services import Priority, Service
+from queueing.state import Line, QueueState, Rules
+from queueing.tickets import Applicant, TicketState
+
+# Monday 2026-11-23, 09:30 in Beijing.
+OPENING = datetime(2026, 11, 23, 1, 30, tzinfo=UTC)
+
+
+def hall(*, cap: int | None = None, run: int = 2, one_per_id: bool = False) -> QueueState:
+    services = {
+        "soc": Service("soc", "社保", "Social security", prefix="A", daily_cap=cap, one_live_ticket_per_id=one_per_id),
+        "fund": Service("fund", "公积金", "Housing fund", prefix="B"),
+        "info": Service("info", "咨询", "Enquiries", prefix="", width=1),
+    }
+    counters = {n: Counter(n, f"{n}号窗口") for n in (1, 2, 3)}
+    lines = {
+        1: Line((("soc", 1.0), ("fund", 1.0))),
+        2: Line((("soc", 1.0),)),
+        3: Line((("fund", 1.0), ("info", 1.0))),
+    }
+    return QueueState(rules=Rules(priority_run=run), services=services, counters=counters, lines=lines)
+
+
+def opened(state: QueueState, *pairs: tuple[int, int]) -> QueueState:
+    for counter, clerk in pairs:
+        state = queue.open_counter(state, counter, clerk).state
+    return state
+
+
+def test_a_ticket_is_issued_called_started_and_finished() -> None:
+    state = opened(hall(), (1, 11))
+    issued = queue.issue(state, "soc", OPENING)
+    ticket = issued.result["ticket"]
+    assert ticket["number"] == "A001"
+    assert ticket["id"] == "20261123-A001"
+    assert issued.result["ahead"] == 0
+    assert [f.type for f in issued.facts] == ["ticket.issued"]
+    called = queue.call_next(issued.state, 1, 11, OPENING + timedelta(minutes=4))
+    assert called.facts[0].data == {
+        "ticket": "20261123-A001",
+        "number": "A001",
+        "service": "soc",
+        "priority": "normal",
+        "counter": 1,
+        "clerk": 11,
+    }
+    started = queue.start(called.state, 1, 11, OPENING + timedelta(minutes=5))
+    done = queue.finish(started.state, 1, 11, OPENING + timedelta(minutes=12))
+    assert done.result["ticket"]["state"] == "done"
+    assert done.state.tickets == {}
+    assert done.state.service_times["soc"] == (420.0,)
+    assert done.state.line(1).current is None
+
+
+def test_numbers_follow_each_service_and_restart_the_next_day() -> None:
+    state = hall()
+    numbers = []
+    for code in ("soc", "soc", "fund", "info", "soc"):
+        decision = queue.issue(state, code, OPENING)
+        state = decision.state
+        numbers.append(decision.result["ticket"]["number"])
+    assert numbers == ["A001", "A002", "B001", "1", "A003"]
+    tomorrow = queue.issue(state, "soc", OPENING + timedelta(days=1))
+    assert tomorrow.result["ticket"]["number"] == "A001"
+    # Yesterday's open tickets were closed at the start of the new day.
+    assert sum(f.type == "ticket.closed" for f in tomorrow.facts) == 5
+
+
+def test_a_hall_may_keep_open_tickets_over_night() -> None:
+    state = replace(hall(), rules=Rules(close_at_day_end=False))
+    state = queue.issue(state, "soc", OPENING).state
+    tomorrow = queue.issue(state, "soc", OPENING + timedelta(days=1))
+    assert [f.type for f in tomorrow.facts] == ["ticket.issued"]
+    assert len(tomorrow.state.tickets) == 2
+
+
+def test_no_ticket_outside_hours_on_holidays_or_over_the_cap() -> None:
+    with pytest.raises(HallClosed, match="09:00–17:00"):
+        queue.issue(hall(), "soc", OPENING - timedelta(hours=2))
+    national_day = datetime(2026, 10, 1, 2, 0, tzinfo=UTC)
+    with pytest.raises(HallClosed, match="not today"):
+        queue.issue(hall(), "soc", national_day)
+    adjusted_saturday = datetime(2026, 2, 28, 2, 0, tzinfo=UTC)
+    assert queue.issue(hall(), "soc", adjusted_saturday).result["ticket"]["number"] == "A001"
+    state = hall(cap=2)
+    for _ in range(2):
+        state = queue.issue(state, "soc", OPENING).state
+    with pytest.raises(SoldOut):
+        queue.issue(state, "soc", OPENING)
+    with pytest.raises(NotFound):
+        queue.issue(state, "nope", OPENING)
+
+
+def test_one_live_ticket_per_id_card_when_the_service_asks_for_it() -> None:
+    person = Applicant("张三", "11010519491231002X")
+    state = queue.issue(hall(one_per_id=True), "soc", OPENING, applicant=person).state
+    with pytest.raises(DomainError, match="already holds ticket A001"):
+        queue.issue(state, "soc", OPENING, applicant=person)
+    assert queue.issue(state, "fund", OPENING, applicant=person).result["ticket"]["number"] == "B001"
+
+
+def test_the_applicant_shows_masked() -> None:
+    person = Applicant("张三丰", "11010519491231002X")
+    issued = queue.issue(hall(), "soc", OPENING, applicant=person)
+    assert issued.result["ticket"]["applicant"] == {"name": "张**", "id_number": "110***********002X"}
+    assert "11010519491231002X" not in repr(issued.facts)
+
+
+def test_appointments_check_in_within_their_window() -> None:
+    at = OPENING + timedelta(hours=1)
+    with pytest.raises(DomainError, match="check-in is open from 10:00 to 10:45"):
+        queue.issue(hall(), "soc", OPENING, priority=Priority.APPOINTMENT, appointment_at=at)
+    ok = queue.issue(hall(), "soc", at - timedelta(minutes=10), priority=Priority.APPOINTMENT, appointment_at=at)
+    assert ok.result["ticket"]["priority"] == "appointment"
+
+
+def test_priority_goes_first_but_never_starves_the_normal_line() -> None:
+    state = opened(hall(run=2), (2, 21))
+    for priority in [Priority.NORMAL, Priority.ELDERLY, Priority.DISABLED, Priority.ELDERLY, Priority.MILITARY]:
+        state = queue.issue(state, "soc", OPENING, priority=priority).state
+    order = []
+    now = OPENING
+    for _ in range(5):
+        now += timedelta(minutes=1)
+        called = queue.call_next(state, 2, 21, now)
+        order.append(called.result["ticket"]["number"])
+        state = queue.no_show(called.state, 2, 21, now).state
+    assert order == ["A002", "A003", "A001", "A004", "A005"]
+
+
+def test_a_clerk_recalls_then_the_ticket_becomes_a_no_show_and_may_come_back() -> None:
+    state = opened(hall(), (1, 11))
+    state = queue.issue(state, "soc", OPENING).state
+    state = queue.call_next(state, 1, 11, OPENING).state
+    for recalls in (1, 2):
+        decision = queue.recall(state, 1, 11, OPENING)
+        assert decision.facts[0].data["recalls"] == recalls
+        state = decision.state
+    missed = queue.recall(state, 1, 11, OPENING)
+    assert [f.type for f in missed.facts] == ["ticket.no_show"]
+    back = queue.requeue(missed.state, "20261123-A001", OPENING + timedelta(minutes=20))
+    assert back.result["ticket"]["state"] == "waiting"
+    with pytest.raises(DomainError, match="more than 60 minutes"):
+        queue.requeue(missed.state, "20261123-A001", OPENING + timedelta(minutes=61))
+
+
+def test_transfer_keeps_the_place_or_goes_to_the_front_and_can_come_back() -> None:
+    state = opened(hall(), (1, 11), (3, 31))
+    for code in ("fund", "fund", "soc"):
+        state = queue.issue(state, code, OPENING).state
+    # A001 (soc) is called at counter 1 and belongs at the fund desk instead: front of fund.
+    state = queue.call_ticket(state, 1, 11, "20261123-A001", OPENING + timedelta(minutes=1)).state
+    state = queue.transfer(state, 1, 11, OPENING + timedelta(minutes=2), to_service="fund", front=True).state
+    called = queue.call_next(state, 3, 31, OPENING + timedelta(minutes=3))
+    assert called.result["ticket"]["number"] == "A001"
+    back = queue.transfer_back(queue.start(called.state, 3, 31, OPENING).state, 3, 31, OPENING + timedelta(minutes=4))
+    assert back.result["ticket"]["service"] == "soc"
+    with pytest.raises(DomainError, match="either a service or a counter"):
+        queue.transfer(called.state, 3, 31, OPENING)
+
+
+def test_transfer_to_a_named_counter_is_called_only_there_and_first() -> None:
+    state = opened(hall(), (1, 11), (2, 21))
+    for _ in range(3):
+        state = queue.issue(state, "soc", OPENING).state
+    state = queue.call_next(state, 1, 11, OPENING).state
+    state = queue.transfer(state, 1, 11, OPENING + timedelta(minutes=1), to_counter=2).state
+    assert queue.call_next(state, 1, 11, OPENING + timedelta(minutes=2)).result["ticket"]["number"] == "A002"
+    assert queue.call_next(state, 2, 21, OPENING + timedelta(minutes=2)).result["ticket"]["number"] == "A001"
+
+
+def test_a_held_ticket_comes_back_by_itself_at_the_front() -> None:
+    state = opened(hall(), (2, 21))
+    for _ in range(3):
+        state = queue.issue(state, "soc", OPENING).state
+    state = queue.call_next(state, 2, 21, OPENING).state
+    state = queue.hold(state, 2, 21, OPENING, minutes=5).state
+    assert queue.tick(state, OPENING + timedelta(minutes=4)).facts == ()
+    released = queue.tick(state, OPENING + timedelta(minutes=5))
+    assert [f.type for f in released.facts] == ["ticket.released"]
+    assert queue.call_next(released.state, 2, 21, OPENING).result["ticket"]["number"] == "A001"
+
+
+def test_a_follow_on_service_continues_the_visit_at_the_front() -> None:
+    state = opened(hall(), (1, 11), (3, 31))
+    state = queue.issue(state, "fund", OPENING).state
+    state = queue.issue(state, "soc", OPENING).state
+    state = queue.call_ticket(state, 1, 11, "20261123-A001", OPENING).state
+    state = queue.start(state, 1, 11, OPENING).state
+    done = queue.finish(state, 1, 11, OPENING + timedelta(minutes=5), follow_on="fund")
+    assert [f.type for f in done.facts] == ["ticket.finished", "ticket.transferred"]
+    assert queue.call_next(done.state, 3, 31, OPENING).result["ticket"]["number"] == "A001"
+
+
+def test_bad_commands_name_the_problem() -> None:
+    state = opened(hall(), (1, 11))
+    state = queue.issue(state, "soc", OPENING).state
+    with pytest.raises(Forbidden, match="another clerk"):
+        queue.call_next(state, 1, 99, OPENING)
+    with pytest.raises(DomainError, match="counter 2 is closed"):
+        queue.call_next(state, 2, 11, OPENING)
+    with pytest.raises(NothingWaiting):
+        queue.call_next(opened(hall(), (3, 31)), 3, 31, OPENING)
+    with pytest.raises(DomainError, match="no current ticket"):
+        queue.start(state, 1, 11, OPENING)
+    called = queue.call_next(state, 1, 11, OPENING).state
+    with pytest.raises(DomainError, match="still has ticket A001"):
+        queue.call_next(called, 1, 11, OPENING)
+    with pytest.raises(TransitionError, match="'called' to 'done'"):
+        queue.finish(called, 1, 11, OPENING)
+    with pytest.raises(DomainError, match="still has ticket"):
+        queue.close_counter(called, 1, 11)
+    paused = queue.pause_counter(queue.no_show(called, 1, 11, OPENING).state, 1, 11, "午休").state
+    with pytest.raises(DomainError, match="paused"):
+        queue.call_next(paused, 1, 11, OPENING)
+
+
+def test_the_estimate_follows_the_open_counters_and_recent_service_times() -> None:
+    state = hall()
+    assert queue.issue(state, "soc", OPENING).result["estimate_minutes"] is None  # no counter open
+    state = opened(state, (2, 21))
+    state = replace(state, service_times={"soc": (300.0, 300.0)})
+    for _ in range(4):
+        state = queue.issue(state, "soc", OPENING).state
+    fifth = queue.issue(state, "soc", OPENING)
+    assert fifth.result["ahead"] == 4
+    assert fifth.result["estimate_minutes"] == 20.0
+    both = opened(fifth.state, (1, 11))  # counter 1 gives half its time to soc
+    assert queue.issue(both, "soc", OPENING).result["estimate_minutes"] == round(5 * 5 / 1.5, 1)
+
+
+def test_estimate_error_is_the_mean_absolute_minutes() -> None:
+    state = opened(hall(), (2, 21))
+    state = replace(state, service_times={"soc": (600.0,)})
+    tickets = []
+    now = OPENING
+    for _ in range(3):
+        state = queue.issue(state, "soc", now).state
+    for _ in range(3):
+        now += timedelta(minutes=10)
+        called = queue.call_next(state, 2, 21, now)
+        state = queue.start(called.state, 2, 21, now).state
+        tickets.append(state.tickets[called.result["ticket"]["id"]])
+        state = queue.finish(state, 2, 21, now).state
+    # Estimates were 0, 10 and 20 minutes; the waits 10, 20 and 30.
+    error = estimate_error(tickets)
+    assert (error.tickets, error.mean_absolute_minutes) == (3, 10.0)
+
+
+CLERKS = {1: 11, 2: 21, 3: 31}
+
+
+class QueueMachine(RuleBasedStateMachine):
+    """Random days at a three-counter hall."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.state = opened(hall(run=2), *CLERKS.items())
+        self.now = OPENING
+        self.issued: set[str] = set()
+        self.numbers: set[tuple[object, str]] = set()
+        self.ended: set[str] = set()
+
+    def _apply(self, decision: queue.Result) -> None:
+        for fact in decision.facts:
+            if fact.type == "ticket.issued":
+                key = (self.state.rules.local(self.now).date(), fact.data["number"])
+                assert key not in self.numbers, f"number {key} issued twice"
+                self.numbers.add(key)
+                self.issued.add(fact.data["ticket"])
+            if fact.type in ("ticket.finished", "ticket.cancelled", "ticket.closed"):
+                self.ended.add(fact.data["ticket"])
+            if fact.type in ("ticket.transferred", "ticket.requeued"):
+                self.ended.discard(fact.data["ticket"])
+        self.state = decision.state
+
+    def _try(self, step: object) -> queue.Result | None:
+        try:
+            decision = step()  # type: ignore[operator]
+        except DomainError:
+            return None
+        self._apply(decision)
+        return decision
+
+    @rule(minutes=st.integers(0, 30))
+    def time_passes(self, minutes: int) -> None:
+        self.now += timedelta(minutes=minutes)
+        self._try(lambda: queue.tick(self.state, self.now))
+
+    @rule(code=st.sampled_from(["soc", "fund", "info"]), priority=st.sampled_from(list(Priority)))
+    def take_ticket(self, code: str, priority: Priority) -> None:
+        at = self.now if priority is Priority.APPOINTMENT else None
+        self._try(lambda: queue.issue(self.state, code, self.now, priority=priority, appointment_at=at))
+
+    @rule(counter=st.sampled_from([1, 2, 3]))
+    def call_next(self, counter: int) -> None:
+        before = self.state
+        decision = self._try(lambda: queue.call_next(before, counter, CLERKS[counter], self.now))
+        if decision is None:
+            return
+        chosen = before.tickets[decision.result["ticket"]["id"]]
+        line = before.line(counter)
+        others = [
+            t
+            for t in before.waiting()
+            if t.id != chosen.id and t.target_counter is None and line.weight(t.service) is not None
+        ]
+        if chosen.priority.is_priority and any(not t.priority.is_priority for t in others):
+            assert line.streak < before.rules.priority_run, "the normal line was starved"
+        if chosen.target_counter is None and not chosen.boosted:
+            for other in others:
+                if (
+                    other.service == chosen.service
+                    and other.priority.is_priority == chosen.priority.is_priority
+                    and not other.boosted
+                ):
+                    assert (chosen.queued_at, chosen.order) < (other.queued_at, other.order), "not FIFO"
+
+    @rule(counter=st.sampled_from([1, 2, 3]), action=st.sampled_from(["recall", "start", "no_show", "hold"]))
+    def act(self, counter: int, action: str) -> None:
+        step = getattr(queue, action)
+        self._try(lambda: step(self.state, counter, CLERKS[counter], self.now))
+
+    @rule(counter=st.sampled_from([1, 2, 3]), follow=st.sampled_from([None, "soc", "fund"]))
+    def finish(self, counter: int, follow: str | None) -> None:
+        self._try(lambda: queue.finish(self.state, counter, CLERKS[counter], self.now, follow_on=follow))
+
+    @rule(counter=st.sampled_from([1, 2, 3]), to=st.sampled_from(["soc", "fund", "info", 1, 2, 3]), front=st.booleans())
+    def transfer(self, counter: int, to: str | int, front: bool) -> None:
+        kwargs = {"to_service": to} if isinstance(to, str) else {"to_counter": to}
+        self._try(lambda: queue.transfer(self.state, counter, CLERKS[counter], self.now, front=front, **kwargs))
+
+    @precondition(lambda self: bool(self.state.tickets))
+    @rule(data=st.data(), action=st.sampled_from(["cancel", "requeue"]))
+    def resident(self, data: st.DataObject, action: str) -> None:
+        ticket = data.draw(st.sampled_from(sorted(self.state.tickets)))
+        self._try(lambda: getattr(queue, action)(self.state, ticket, self.now))
+
+    @invariant()
+    def no_ticket_is_at_two_counters(self) -> None:
+        at_counters = [line.current for line in self.state.lines.values() if line.current is not None]
+        assert len(at_counters) == len(set(at_counters))
+        for ticket in self.state.tickets.values():
+            if ticket.state in (TicketState.CALLED, TicketState.SERVING):
+                assert ticket.counter is not None
+                assert self.state.line(ticket.counter).current == ticket.id
+
+    @invariant()
+    def no_ticket_is_lost(self) -> None:
+        present = set(self.state.tickets)
+        assert present | self.ended == self.issued
+        assert not present & self.ended
+
+
+TestQueueMachine = QueueMachine.TestCase
+TestQueueMachine.settings = settings(max_examples=150, stateful_step_count=40, deadline=None)
