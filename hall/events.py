@@ -28,11 +28,15 @@ class Fact:
 
 @dataclass(frozen=True)
 class Decision(Generic[S]):
-    """What a rule decided: the new state, the facts to log, and the answer for the caller."""
+    """What a rule decided: the new state, the facts to log, and the answer for the caller.
+
+    ``changed`` names values whose stored rows must be rewritten (filled in by a storage adapter
+    from what the rules report; the rules themselves leave it empty)."""
 
     state: S
     facts: tuple[Fact, ...] = ()
     result: Mapping[str, Any] = field(default_factory=dict)
+    changed: tuple[Any, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -68,6 +72,8 @@ class Command:
     name: str
     actor: str
     args: Mapping[str, Any] = field(default_factory=dict)
+    # False for the server's own housekeeping (clock ticks): not kept for repeat detection.
+    record: bool = True
 
     def __post_init__(self) -> None:
         if not 8 <= len(self.id) <= 100:

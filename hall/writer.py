@@ -47,7 +47,9 @@ class Domain(Protocol):
 
     def decide(self, state: Any, command: Command, now: datetime) -> Decision[Any]: ...
 
-    async def persist(self, conn: AsyncConnection, events: Sequence[Event]) -> None: ...
+    async def persist(self, conn: AsyncConnection, events: Sequence[Event], changed: Sequence[tuple[int, Any]]) -> None:
+        """Write the state rows for a batch: its events, and the ``changed`` values its decisions
+        named, each with its hall id."""
 
 
 @dataclass(frozen=True)
@@ -87,7 +89,6 @@ class Writer:
         self._engine = engine
         self._domains = list(domains)
         self._by_command: dict[str, Domain] = {}
-        self._by_name = {domain.name: domain for domain in self._domains}
         for domain in self._domains:
             for name in domain.commands:
                 if name in self._by_command:
@@ -209,19 +210,25 @@ class Writer:
         outcomes: list[Outcome] = []
         new_events: list[Event] = []
         command_rows: list[dict[str, Any]] = []
+        # What each domain must store: the events its decisions logged and the values they changed.
+        owed: dict[str, tuple[list[Event], list[tuple[int, Any]]]] = {d.name: ([], []) for d in self._domains}
         for pending in batch:
             command = pending.command
             if command.id in known:
                 outcomes.append(_repeat(known[command.id]))
                 continue
-            outcome = self._decide(command, working, heads, now)
-            known[command.id] = dict(outcome.result, ok=outcome.ok)
-            if command.hall_id in heads:
-                command_rows.append(
-                    {"id": command.id, "hall_id": command.hall_id, "result": known[command.id], "at": now}
-                )
+            outcome, domain, changed = self._decide(command, working, heads, now)
+            if command.record:
+                known[command.id] = dict(outcome.result, ok=outcome.ok)
+                if command.hall_id in heads:
+                    command_rows.append(
+                        {"id": command.id, "hall_id": command.hall_id, "result": known[command.id], "at": now}
+                    )
             outcomes.append(outcome)
             new_events.extend(outcome.events)
+            if domain is not None:
+                owed[domain.name][0].extend(outcome.events)
+                owed[domain.name][1].extend((command.hall_id, value) for value in changed)
 
         if new_events:
             await conn.execute(
@@ -239,41 +246,37 @@ class Writer:
                     for e in new_events
                 ],
             )
-            for domain in self._domains:
-                mine = [e for e in new_events if self._owner(e) is domain]
-                if mine:
-                    await domain.persist(conn, mine)
             moved = [{"h": h, "s": heads[h]} for h in heads if heads[h] != start[h]]
             await conn.execute(
                 update(hall_heads).where(hall_heads.c.hall_id == bindparam("h")).values(last_seq=bindparam("s")),
                 moved,
             )
+        for domain in self._domains:
+            logged, values = owed[domain.name]
+            if logged or values:
+                await domain.persist(conn, logged, values)
         if command_rows:
             await conn.execute(insert(commands), command_rows)
         return outcomes, working, heads, new_events
 
-    def _owner(self, event: Event) -> Domain | None:
-        """The domain whose state rows an event changes: the one named by the event's prefix."""
-        return self._by_name.get(event.type.split(".", 1)[0])
-
     def _decide(
         self, command: Command, working: dict[int, dict[str, Any]], heads: dict[int, int], now: datetime
-    ) -> Outcome:
+    ) -> tuple[Outcome, Domain | None, tuple[Any, ...]]:
         if command.hall_id not in heads:
-            return _refused(NotFound(f"no hall with id {command.hall_id}"))
+            return _refused(NotFound(f"no hall with id {command.hall_id}")), None, ()
         domain = self._by_command.get(command.name)
         if domain is None:
-            return _refused(NotFound(f"unknown command {command.name!r}", command=command.name))
+            return _refused(NotFound(f"unknown command {command.name!r}", command=command.name)), None, ()
         parts = working[command.hall_id]
         try:
             decision = domain.decide(parts[domain.name], command, now)
         except DomainError as exc:
-            return _refused(exc)
+            return _refused(exc), None, ()
         except Exception:
             # A bug in one rule must not sink the commands batched with it; the state is untouched
             # because rules never mutate what they are given.
             log.exception("rule for %s failed", command.name)
-            return _refused(DomainError("internal error while applying the command"))
+            return _refused(DomainError("internal error while applying the command")), None, ()
         parts[domain.name] = decision.state
         logged = []
         for fact in decision.facts:
@@ -281,7 +284,7 @@ class Writer:
             logged.append(
                 Event(command.hall_id, heads[command.hall_id], fact.type, fact.data, command.actor, now, command.id)
             )
-        return Outcome(True, dict(decision.result), tuple(logged))
+        return Outcome(True, dict(decision.result), tuple(logged)), domain, decision.changed
 
     @staticmethod
     async def _known_results(conn: AsyncConnection, ids: list[str]) -> dict[str, dict[str, Any]]:

@@ -62,7 +62,7 @@ class CounterDomain:
                 return rules.close_counter(state, number, clerk, supervisor=supervisor)
         raise DomainError(f"unknown counter command {command.name!r}")
 
-    async def persist(self, conn: AsyncConnection, events: Sequence[Event]) -> None:
+    async def persist(self, conn: AsyncConnection, events: Sequence[Event], changed: Sequence[tuple[int, Any]]) -> None:
         # Only the last change of each counter in the batch matters for its row.
         last: dict[tuple[int, int], dict[str, Any]] = {}
         for event in events:
