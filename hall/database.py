@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import Table, event
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
@@ -67,3 +69,15 @@ async def reading(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
         conn = await conn.execution_options(**options)
         async with conn.begin():
             yield conn
+
+
+async def upsert(conn: AsyncConnection, table: Table, rows: Sequence[Mapping[str, Any]], keys: Sequence[str]) -> None:
+    """Insert rows, or update the existing ones with the same ``keys``, on either backend."""
+    if not rows:
+        return
+    statement: Any = sqlite_insert(table) if conn.dialect.name == "sqlite" else pg_insert(table)
+    columns = [c for c in rows[0] if c not in keys]
+    statement = statement.on_conflict_do_update(
+        index_elements=list(keys), set_={c: statement.excluded[c] for c in columns}
+    )
+    await conn.execute(statement, list(rows))

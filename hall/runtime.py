@@ -21,7 +21,7 @@ from hall.live import core_topics
 from hall.ratelimit import Attempts
 from hall.settings import Settings
 from hall.writer import Domain, Writer
-from queueing.store import CounterDomain
+from queueing.store import QueueDomain
 from realtime.hub import Hub
 
 _TEMPLATE_DIRS = [Path(__file__).parent / "templates"]
@@ -46,7 +46,7 @@ def _page_context(request: Request) -> dict[str, Any]:
 
 
 def core_domains() -> list[Domain]:
-    return [CounterDomain()]
+    return [QueueDomain()]
 
 
 @dataclass

@@ -103,6 +103,9 @@ counters = Table(
     Column("status", String(16), nullable=False, server_default="closed"),
     Column("pause_reason", String(200), nullable=False, server_default=""),
     Column("clerk_id", Integer, ForeignKey("staff.id"), nullable=True),
+    # The ticket at the counter now, and priority calls in a row (see queueing.calling).
+    Column("current_ticket", String(40), nullable=True),
+    Column("streak", Integer, nullable=False, server_default="0"),
     UniqueConstraint("hall_id", "number", name="uq_counters_hall_number"),
 )
 

@@ -82,6 +82,8 @@ class QueueState:
     issued: Mapping[str, int] = field(default_factory=dict)
     service_times: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
     next_order: int = 1
+    # Tickets changed since the storage adapter last drained this (sans-I/O output).
+    changed: tuple[Ticket, ...] = ()
 
     def line(self, number: int) -> Line:
         return self.lines.get(number, Line())
@@ -95,7 +97,7 @@ class QueueState:
             tickets[ticket.id] = ticket
         else:
             tickets.pop(ticket.id, None)
-        return replace(self, tickets=tickets)
+        return replace(self, tickets=tickets, changed=(*self.changed, ticket))
 
     def with_line(self, number: int, line: Line) -> QueueState:
         lines = dict(self.lines)

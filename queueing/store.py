@@ -1,83 +1,359 @@
-"""Storage adapter for the queueing rules: loads their state and stores what they decided."""
+"""Storage adapter for the queue: loads a hall's queue state, turns commands into rule calls,
+and writes the rows of what the rules changed."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from dataclasses import replace
+from datetime import date, datetime, time
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from hall.database import upsert
 from hall.errors import DomainError
 from hall.events import Command, Decision, Event
 from hall.tables import counters
-from queueing import counters as rules
-from queueing.counters import Counter, Counters, CounterStatus
+from queueing import queue
+from queueing.counters import Counter, CounterStatus
+from queueing.services import Hours, Priority, Service
+from queueing.state import RECENT_SERVICE_TIMES, Line, QueueState, Rules
+from queueing.tables import counter_services, queue_rules, queue_services, tickets
+from queueing.tickets import Applicant, Span, Ticket, TicketState
+
+_LIVE = [s.value for s in TicketState if s.live]
 
 
-def _int_arg(command: Command, name: str) -> int:
+# -- reading commands ------------------------------------------------------------------------
+
+
+def _int(command: Command, name: str, *, required: bool = True) -> int | None:
     value = command.args.get(name)
+    if value is None and not required:
+        return None
     if not isinstance(value, int) or isinstance(value, bool):
         raise DomainError(f"{name} must be a whole number", field=name)
     return value
 
 
-_STATUS_AFTER = {
-    "counter.opened": CounterStatus.OPEN,
-    "counter.paused": CounterStatus.PAUSED,
-    "counter.resumed": CounterStatus.OPEN,
-    "counter.closed": CounterStatus.CLOSED,
-}
+def _text(command: Command, name: str, *, required: bool = True, limit: int = 100) -> str | None:
+    value = command.args.get(name)
+    if value is None and not required:
+        return None
+    if not isinstance(value, str) or not value.strip() or len(value) > limit:
+        raise DomainError(f"{name} must be text of 1 to {limit} characters", field=name)
+    return value.strip()
 
 
-class CounterDomain:
-    """Counters: open / paused / closed, and who holds them."""
+def _when(command: Command, name: str) -> datetime | None:
+    value = command.args.get(name)
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(str(value))
+    except ValueError:
+        raise DomainError(f"{name} must be an ISO 8601 time", field=name) from None
+    if moment.tzinfo is None:
+        raise DomainError(f"{name} must carry its time zone", field=name)
+    return moment
 
-    name = "counter"
-    commands = frozenset({"counter.open", "counter.pause", "counter.resume", "counter.close"})
 
-    async def load(self, conn: AsyncConnection, hall_id: int) -> Counters:
-        rows = await conn.execute(select(counters).where(counters.c.hall_id == hall_id))
-        return {
-            row.number: Counter(row.number, row.name, CounterStatus(row.status), row.clerk_id, row.pause_reason)
-            for row in rows
+def _priority(command: Command) -> Priority:
+    value = command.args.get("priority", "normal")
+    try:
+        return Priority(value)
+    except ValueError:
+        names = ", ".join(p.value for p in Priority)
+        raise DomainError(f"priority must be one of {names}", field="priority") from None
+
+
+def _applicant(command: Command) -> Applicant | None:
+    raw = command.args.get("applicant")
+    if raw is None:
+        return None
+    if not isinstance(raw, dict) or not isinstance(raw.get("name"), str) or not isinstance(raw.get("id_number"), str):
+        raise DomainError("applicant needs a name and an id_number", field="applicant")
+    return Applicant(raw["name"][:50], raw["id_number"][:32])
+
+
+def _decide(state: QueueState, command: Command, now: datetime) -> Decision[QueueState]:
+    name = command.name
+    if name == "queue.tick":
+        return queue.tick(state, now)
+    if name == "ticket.issue":
+        return queue.issue(
+            state,
+            _text(command, "service", limit=32) or "",
+            now,
+            priority=_priority(command),
+            applicant=_applicant(command),
+            appointment_at=_when(command, "appointment_at"),
+        )
+    if name in ("ticket.requeue", "ticket.cancel"):
+        ticket = _text(command, "ticket", limit=40) or ""
+        return queue.requeue(state, ticket, now) if name == "ticket.requeue" else queue.cancel(state, ticket, now)
+    counter = _int(command, "counter") or 0
+    clerk = _int(command, "clerk") or 0
+    supervisor = command.args.get("supervisor") is True
+    match name:
+        case "counter.open":
+            return queue.open_counter(state, counter, clerk)
+        case "counter.pause":
+            reason = command.args.get("reason", "")
+            if not isinstance(reason, str):
+                raise DomainError("reason must be text", field="reason")
+            return queue.pause_counter(state, counter, clerk, reason, supervisor=supervisor)
+        case "counter.resume":
+            return queue.resume_counter(state, counter, clerk, supervisor=supervisor)
+        case "counter.close":
+            return queue.close_counter(state, counter, clerk, supervisor=supervisor)
+        case "ticket.call_next":
+            return queue.call_next(state, counter, clerk, now)
+        case "ticket.call":
+            return queue.call_ticket(state, counter, clerk, _text(command, "ticket", limit=40) or "", now)
+        case "ticket.recall":
+            return queue.recall(state, counter, clerk, now)
+        case "ticket.start":
+            return queue.start(state, counter, clerk, now)
+        case "ticket.finish":
+            return queue.finish(state, counter, clerk, now, follow_on=_text(command, "follow_on", required=False))
+        case "ticket.no_show":
+            return queue.no_show(state, counter, clerk, now)
+        case "ticket.transfer":
+            return queue.transfer(
+                state,
+                counter,
+                clerk,
+                now,
+                to_service=_text(command, "to_service", required=False, limit=32),
+                to_counter=_int(command, "to_counter", required=False),
+                front=command.args.get("front") is True,
+            )
+        case "ticket.transfer_back":
+            return queue.transfer_back(state, counter, clerk, now)
+        case "ticket.hold":
+            return queue.hold(state, counter, clerk, now, minutes=_int(command, "minutes", required=False))
+    raise DomainError(f"unknown queue command {name!r}")
+
+
+COMMANDS = frozenset(
+    {
+        "counter.open", "counter.pause", "counter.resume", "counter.close",
+        "ticket.issue", "ticket.call_next", "ticket.call", "ticket.recall", "ticket.start", "ticket.finish",
+        "ticket.no_show", "ticket.requeue", "ticket.transfer", "ticket.transfer_back", "ticket.hold",
+        "ticket.cancel", "queue.tick",
+    }
+)  # fmt: skip
+
+
+class QueueDomain:
+    """Counters and tickets of a hall, as one state: calling needs both."""
+
+    name = "queue"
+    commands = COMMANDS
+
+    def decide(self, state: QueueState, command: Command, now: datetime) -> Decision[QueueState]:
+        decision = _decide(state, command, now)
+        after = decision.state
+        changed: list[Any] = list(after.changed)
+        for number in set(after.counters) | set(after.lines):
+            if after.counters.get(number) is not state.counters.get(number) or after.lines.get(
+                number
+            ) is not state.lines.get(number):
+                changed.append((number, after.counters.get(number), after.line(number)))
+        return Decision(replace(after, changed=()), decision.facts, decision.result, tuple(changed))
+
+    async def load(self, conn: AsyncConnection, hall_id: int) -> QueueState:
+        rules_row = (await conn.execute(select(queue_rules.c.rules).where(queue_rules.c.hall_id == hall_id))).first()
+        rules = Rules(**rules_row.rules) if rules_row else Rules()
+        services = {
+            row.code: _service(row)
+            for row in await conn.execute(
+                select(queue_services).where(queue_services.c.hall_id == hall_id).order_by(queue_services.c.position)
+            )
         }
-
-    def decide(self, state: Counters, command: Command, now: datetime) -> Decision[Counters]:
-        number = _int_arg(command, "counter")
-        clerk = _int_arg(command, "clerk")
-        supervisor = command.args.get("supervisor") is True
-        match command.name:
-            case "counter.open":
-                return rules.open_counter(state, number, clerk)
-            case "counter.pause":
-                reason = command.args.get("reason", "")
-                if not isinstance(reason, str):
-                    raise DomainError("reason must be text", field="reason")
-                return rules.pause_counter(state, number, clerk, reason, supervisor=supervisor)
-            case "counter.resume":
-                return rules.resume_counter(state, number, clerk, supervisor=supervisor)
-            case "counter.close":
-                return rules.close_counter(state, number, clerk, supervisor=supervisor)
-        raise DomainError(f"unknown counter command {command.name!r}")
+        weights: dict[int, list[tuple[str, float]]] = {}
+        for row in await conn.execute(
+            select(counter_services).where(counter_services.c.hall_id == hall_id).order_by(counter_services.c.service)
+        ):
+            weights.setdefault(row.counter, []).append((row.service, row.weight))
+        known: dict[int, Counter] = {}
+        lines: dict[int, Line] = {}
+        for row in await conn.execute(select(counters).where(counters.c.hall_id == hall_id)):
+            known[row.number] = Counter(row.number, row.name, CounterStatus(row.status), row.clerk_id, row.pause_reason)
+            lines[row.number] = Line(tuple(weights.get(row.number, ())), row.current_ticket, row.streak)
+        last_day = (
+            await conn.execute(select(func.max(tickets.c.day)).where(tickets.c.hall_id == hall_id))
+        ).scalar_one_or_none()
+        live = select(tickets).where(
+            tickets.c.hall_id == hall_id,
+            (tickets.c.state.in_(_LIVE))
+            | ((tickets.c.state == TicketState.NO_SHOW.value) & (tickets.c.day == last_day)),
+        )
+        loaded = {row.id: _ticket(row) for row in await conn.execute(live)}
+        issued: dict[str, int] = {}
+        if last_day is not None:
+            for row in await conn.execute(
+                select(tickets.c.service, func.max(tickets.c.n))
+                .where(tickets.c.hall_id == hall_id, tickets.c.day == last_day)
+                .group_by(tickets.c.service)
+            ):
+                issued[row[0]] = int(row[1])
+        next_order = (
+            await conn.execute(select(func.max(tickets.c.order_no)).where(tickets.c.hall_id == hall_id))
+        ).scalar_one_or_none()
+        return QueueState(
+            rules=rules,
+            services=services,
+            counters=known,
+            lines=lines,
+            tickets=loaded,
+            day=last_day if isinstance(last_day, date) else None,
+            issued=issued,
+            service_times=await _recent_service_times(conn, hall_id, list(services)),
+            next_order=int(next_order or 0) + 1,
+        )
 
     async def persist(self, conn: AsyncConnection, events: Sequence[Event], changed: Sequence[tuple[int, Any]]) -> None:
-        # Only the last change of each counter in the batch matters for its row.
-        last: dict[tuple[int, int], dict[str, Any]] = {}
-        for event in events:
-            status = _STATUS_AFTER.get(event.type)
-            if status is None:
-                continue
-            key = (event.hall_id, int(event.data["counter"]))
-            clerk = None if status is CounterStatus.CLOSED else event.data.get("clerk")
-            reason = event.data.get("reason", "") if status is CounterStatus.PAUSED else ""
-            last[key] = {"h": key[0], "n": key[1], "status": status.value, "clerk": clerk, "reason": reason}
-        if not last:
-            return
-        await conn.execute(
-            update(counters)
-            .where(counters.c.hall_id == bindparam("h"), counters.c.number == bindparam("n"))
-            .values(status=bindparam("status"), clerk_id=bindparam("clerk"), pause_reason=bindparam("reason")),
-            list(last.values()),
+        ticket_rows: dict[tuple[int, str], dict[str, Any]] = {}
+        counter_rows: dict[tuple[int, int], dict[str, Any]] = {}
+        for hall_id, value in changed:
+            if isinstance(value, Ticket):
+                ticket_rows[(hall_id, value.id)] = _ticket_row(hall_id, value)
+            else:
+                number, counter, line = value
+                counter_rows[(hall_id, number)] = {
+                    "h": hall_id,
+                    "n": number,
+                    "status": counter.status.value,
+                    "clerk": counter.clerk_id,
+                    "reason": counter.pause_reason,
+                    "current": line.current,
+                    "streak": line.streak,
+                }
+        await upsert(conn, tickets, list(ticket_rows.values()), ("hall_id", "id"))
+        if counter_rows:
+            await conn.execute(
+                update(counters)
+                .where(counters.c.hall_id == bindparam("h"), counters.c.number == bindparam("n"))
+                .values(
+                    status=bindparam("status"),
+                    clerk_id=bindparam("clerk"),
+                    pause_reason=bindparam("reason"),
+                    current_ticket=bindparam("current"),
+                    streak=bindparam("streak"),
+                ),
+                list(counter_rows.values()),
+            )
+
+
+async def _recent_service_times(conn: AsyncConnection, hall_id: int, codes: list[str]) -> dict[str, tuple[float, ...]]:
+    times: dict[str, tuple[float, ...]] = {}
+    for code in codes:
+        rows = await conn.execute(
+            select(tickets.c.spans)
+            .where(tickets.c.hall_id == hall_id, tickets.c.state == TicketState.DONE.value, tickets.c.service == code)
+            .order_by(tickets.c.order_no.desc())
+            .limit(RECENT_SERVICE_TIMES)
         )
+        found = []
+        for row in rows:
+            spans = [Span.from_json(s) for s in row.spans]
+            seconds = [s.seconds() for s in spans if s.kind == "serving" and s.service == code and s.end]
+            if seconds and seconds[-1] is not None:
+                found.append(seconds[-1])
+        times[code] = tuple(reversed(found))
+    return times
+
+
+def _service(row: Any) -> Service:
+    week = {int(day): Hours(time.fromisoformat(span[0]), time.fromisoformat(span[1])) for day, span in row.week.items()}
+    return Service(
+        code=row.code,
+        name=row.name,
+        name_en=row.name_en,
+        prefix=row.prefix,
+        width=row.width,
+        daily_cap=row.daily_cap,
+        week=week,
+        open_on_holidays=row.open_on_holidays,
+        target_wait_minutes=row.target_wait_minutes,
+        default_service_minutes=row.default_service_minutes,
+        one_live_ticket_per_id=row.one_live_ticket_per_id,
+    )
+
+
+def service_row(hall_id: int, service: Service, position: int) -> dict[str, Any]:
+    return {
+        "hall_id": hall_id,
+        "code": service.code,
+        "name": service.name,
+        "name_en": service.name_en,
+        "prefix": service.prefix,
+        "width": service.width,
+        "daily_cap": service.daily_cap,
+        "week": {
+            str(d): [h.opens.isoformat("minutes"), h.closes.isoformat("minutes")] for d, h in service.week.items()
+        },
+        "open_on_holidays": service.open_on_holidays,
+        "target_wait_minutes": service.target_wait_minutes,
+        "default_service_minutes": service.default_service_minutes,
+        "one_live_ticket_per_id": service.one_live_ticket_per_id,
+        "position": position,
+    }
+
+
+def _ticket(row: Any) -> Ticket:
+    applicant = (
+        Applicant(row.applicant_name or "", row.applicant_id_number) if row.applicant_id_number is not None else None
+    )
+    return Ticket(
+        id=row.id,
+        day=row.day,
+        n=row.n,
+        number=row.number,
+        service=row.service,
+        priority=Priority(row.priority),
+        state=TicketState(row.state),
+        issued_at=row.issued_at,
+        queued_at=row.queued_at,
+        order=row.order_no,
+        boosted=row.boosted,
+        counter=row.counter,
+        clerk=row.clerk,
+        target_counter=row.target_counter,
+        previous_service=row.previous_service,
+        recalls=row.recalls,
+        hold_until=row.hold_until,
+        applicant=applicant,
+        estimate_minutes=row.estimate_minutes,
+        spans=tuple(Span.from_json(s) for s in row.spans),
+    )
+
+
+def _ticket_row(hall_id: int, ticket: Ticket) -> dict[str, Any]:
+    return {
+        "hall_id": hall_id,
+        "id": ticket.id,
+        "day": ticket.day,
+        "n": ticket.n,
+        "number": ticket.number,
+        "service": ticket.service,
+        "priority": ticket.priority.value,
+        "state": ticket.state.value,
+        "issued_at": ticket.issued_at,
+        "queued_at": ticket.queued_at,
+        "order_no": ticket.order,
+        "boosted": ticket.boosted,
+        "counter": ticket.counter,
+        "clerk": ticket.clerk,
+        "target_counter": ticket.target_counter,
+        "previous_service": ticket.previous_service,
+        "recalls": ticket.recalls,
+        "hold_until": ticket.hold_until,
+        "applicant_name": ticket.applicant.name if ticket.applicant else None,
+        "applicant_id_number": ticket.applicant.id_number if ticket.applicant else None,
+        "estimate_minutes": ticket.estimate_minutes,
+        "spans": [s.as_json() for s in ticket.spans],
+    }

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hall.live import core_topics
 from hall.writer import Writer
-from queueing.store import CounterDomain
+from queueing.store import QueueDomain
 from realtime.connection import SLOW_CONSUMER, Outbox
 from realtime.hub import Hub, Subscriber
 from realtime.topics import Topic
@@ -47,7 +47,7 @@ class FakeSocket:
 
 async def _hall_with_writer(engine: AsyncEngine, hub: Hub, hall: int) -> tuple[Writer, list[int]]:
     clerks = await add_staff(engine, hall, 6)
-    writer = Writer(engine, [CounterDomain()])
+    writer = Writer(engine, [QueueDomain()])
     writer.add_listener(hub.publish)
     await hub.load_heads()
     await writer.start()

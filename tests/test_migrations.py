@@ -7,7 +7,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import Connection
 
 from hall.migrate import is_current, upgrade
-from hall.tables import metadata
+from hall.schema import metadata
 from tests.conftest import Database
 
 

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from hall.events import Event
 from hall.tables import commands, counters, events, hall_heads
 from hall.writer import Writer
-from queueing.store import CounterDomain
+from queueing.store import QueueDomain
 from tests.conftest import Database, StepClock
 from tests.factories import add_staff, command
 
@@ -37,7 +37,7 @@ async def test_a_command_is_answered_with_its_committed_events(
     hall = halls["xh"]
     (clerk,) = await add_staff(engine, hall, 1)
     before = await _head(engine, hall)
-    writer = Writer(engine, [CounterDomain()], clock=clock)
+    writer = Writer(engine, [QueueDomain()], clock=clock)
     seen: list[Event] = []
     writer.add_listener(seen.extend)
     await writer.start()
@@ -62,7 +62,7 @@ async def test_a_repeated_command_id_returns_the_first_result_and_changes_nothin
     engine = database.engines[0]
     hall = halls["xh"]
     (clerk,) = await add_staff(engine, hall, 1)
-    writer = Writer(engine, [CounterDomain()])
+    writer = Writer(engine, [QueueDomain()])
     await writer.start()
     try:
         first = await writer.submit(command(hall, "counter.open", clerk, 2, command_id="press-0001"))
@@ -89,7 +89,7 @@ async def test_a_refused_command_changes_nothing_and_is_answered_with_the_reason
     engine = database.engines[0]
     hall = halls["xh"]
     (clerk,) = await add_staff(engine, hall, 1)
-    writer = Writer(engine, [CounterDomain()])
+    writer = Writer(engine, [QueueDomain()])
     await writer.start()
     head = await _head(engine, hall)
     try:
@@ -116,7 +116,7 @@ async def test_sequences_stay_gapless_and_unique_with_several_concurrent_writers
     base = database.engines[0]
     clerks = await add_staff(base, hall, 9)
     head = await _head(base, hall)
-    writers = [Writer(database.engine(), [CounterDomain()], batch_max=20) for _ in range(3)]
+    writers = [Writer(database.engine(), [QueueDomain()], batch_max=20) for _ in range(3)]
     for writer in writers:
         await writer.start()
 
@@ -149,7 +149,7 @@ async def test_a_writer_reloads_state_that_another_writer_changed(database: Data
     hall = halls["xh"]
     base = database.engines[0]
     alice, bob = await add_staff(base, hall, 2)
-    first, second = Writer(database.engine(), [CounterDomain()]), Writer(database.engine(), [CounterDomain()])
+    first, second = Writer(database.engine(), [QueueDomain()]), Writer(database.engine(), [QueueDomain()])
     await first.start()
     await second.start()
     try:
@@ -167,7 +167,7 @@ async def test_many_waiting_commands_share_one_transaction(database: Database, h
     hall = halls["xh"]
     engine = database.engines[0]
     clerks = await add_staff(engine, hall, 10)
-    writer = Writer(engine, [CounterDomain()])
+    writer = Writer(engine, [QueueDomain()])
     await writer.start()
     try:
         outcomes = await asyncio.gather(
@@ -184,12 +184,12 @@ async def test_state_of_the_rules_survives_a_new_writer(database: Database, hall
     hall = halls["xh"]
     engine = database.engines[0]
     (clerk,) = await add_staff(engine, hall, 1)
-    writer = Writer(engine, [CounterDomain()])
+    writer = Writer(engine, [QueueDomain()])
     await writer.start()
     await writer.submit(command(hall, "counter.open", clerk, 5))
     await writer.submit(command(hall, "counter.pause", clerk, 5, reason="系统维护"))
     await writer.stop()
-    fresh = Writer(database.engine(), [CounterDomain()])
+    fresh = Writer(database.engine(), [QueueDomain()])
     await fresh.start()
     try:
         refused = await fresh.submit(command(hall, "counter.pause", clerk, 5, reason="again"))

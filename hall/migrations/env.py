@@ -8,7 +8,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 from hall.database import create_engine
-from hall.tables import metadata
+from hall.schema import metadata
 
 config = context.config
 

@@ -1,0 +1,8 @@
+"""Every table of hall on one ``MetaData``: the core's and each part's."""
+
+from __future__ import annotations
+
+import queueing.tables  # noqa: F401 - registers the queue's tables
+from hall.tables import metadata
+
+__all__ = ["metadata"]
