@@ -25,7 +25,6 @@ from hall.web import guarded, staff_of
 
 MAX_BODY = 16 * 1024
 _STATUS = {"not_found": 404, "forbidden": 403, "bad_transition": 409, "refused": 409, "invalid": 422}
-COUNTER_ACTIONS = ("open", "pause", "resume", "close")
 
 schemas = SchemaGenerator({"openapi": "3.0.0", "info": {"title": "hall API", "version": "1"}})
 
@@ -107,47 +106,6 @@ async def list_events(request: Request) -> Response:
         return JSONResponse(
             [{"seq": r.seq, "type": r.type, "data": r.data, "actor": r.actor, "at": r.at.isoformat()} for r in rows]
         )
-
-
-@guarded(Access.staff(Role.CLERK, Role.SUPERVISOR))
-async def counter_action(request: Request) -> Response:
-    """
-    summary: Open, pause (with a reason), resume or close a counter as the logged-in clerk.
-    requestBody:
-      content:
-        application/json:
-          schema:
-            type: object
-            properties:
-              command_id: {type: string, minLength: 8, maxLength: 100}
-              reason: {type: string, maxLength: 200}
-    responses:
-      200: {description: the counter after the change}
-      409: {description: not allowed from the counter's current state}
-    """
-    action = request.path_params["action"]
-    if action not in COUNTER_ACTIONS:
-        return problem(404, "not_found", f"unknown counter action {action!r}")
-    data = await _json_body(request)
-    if isinstance(data, JSONResponse):
-        return data
-    command_id = _command_id(data)
-    if isinstance(command_id, JSONResponse):
-        return command_id
-    member = staff_of(request)
-    assert member is not None
-    args: dict[str, Any] = {
-        "counter": request.path_params["number"],
-        "clerk": member.id,
-        "supervisor": member.has(Role.SUPERVISOR),
-    }
-    if action == "pause":
-        reason = data.get("reason", "")
-        if not isinstance(reason, str):
-            return problem(422, "invalid", "reason must be text", field="reason")
-        args["reason"] = reason
-    command = Command(command_id, request.path_params["hall"], f"counter.{action}", member.actor, args)
-    return await submit(request, command)
 
 
 async def submit(request: Request, command: Command) -> Response:

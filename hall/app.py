@@ -15,7 +15,7 @@ from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from hall import api, pages
+from hall import api, pages, queue_api
 from hall.i18n import _
 from hall.roles import Access
 from hall.runtime import Runtime
@@ -74,7 +74,12 @@ def routes() -> list[BaseRoute]:
                 Route("/hub", api.hub_stats),
                 Route("/halls", api.list_halls),
                 Route("/halls/{hall:int}/events", api.list_events),
-                Route("/halls/{hall:int}/counters/{number:int}/{action}", api.counter_action, methods=["POST"]),
+                Route("/halls/{hall:int}/queue", queue_api.queue_view),
+                Route("/halls/{hall:int}/tickets", queue_api.issue_ticket, methods=["POST"]),
+                Route("/halls/{hall:int}/tickets/{ticket}", queue_api.ticket_view),
+                Route("/halls/{hall:int}/tickets/{ticket}/{action}", queue_api.ticket_action, methods=["POST"]),
+                Route("/halls/{hall:int}/counters/{number:int}", queue_api.counter_state),
+                Route("/halls/{hall:int}/counters/{number:int}/{action}", queue_api.counter_action, methods=["POST"]),
             ],
         ),
         WebSocketRoute("/ws", websocket_endpoint),

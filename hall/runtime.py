@@ -4,25 +4,30 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import Request
 from starlette.templating import Jinja2Templates
 
 from hall import i18n
 from hall.auth import Sessions
-from hall.database import create_engine
+from hall.database import create_engine, reading
 from hall.live import core_topics
 from hall.ratelimit import Attempts
 from hall.settings import Settings
+from hall.tables import halls
 from hall.writer import Domain, Writer
 from queueing.store import QueueDomain
 from realtime.hub import Hub
+
+log = logging.getLogger(__name__)
 
 _TEMPLATE_DIRS = [Path(__file__).parent / "templates"]
 
@@ -57,6 +62,7 @@ class Runtime:
     hub: Hub
     sessions: Sessions
     attempts: Attempts
+    issue_limit: Attempts
     templates: Jinja2Templates
     # Run after the writer and hub are up (the demo loads its accounts and starts its clerks).
     startup: list[Callable[[Runtime], Awaitable[None]]] = field(default_factory=list)
@@ -76,6 +82,7 @@ class Runtime:
             hub=hub,
             sessions=Sessions(engine),
             attempts=Attempts(settings.login_attempts, settings.login_window_seconds),
+            issue_limit=Attempts(settings.issue_per_minute, 60.0),
             templates=make_templates(),
         )
 
@@ -85,8 +92,23 @@ class Runtime:
         self._tasks.append(
             asyncio.create_task(self.hub.run_heartbeats(self.settings.ws_heartbeat_seconds), name="hall-heartbeat")
         )
+        self._tasks.append(asyncio.create_task(self._ticks(), name="hall-clock"))
         for hook in self.startup:
             await hook(self)
+
+    async def _ticks(self) -> None:
+        """Time alone changes the queue (held tickets return, a new day starts): tell every hall."""
+        from hall.queue_api import tick_command
+
+        while True:
+            await asyncio.sleep(self.settings.tick_seconds)
+            async with reading(self.engine) as conn:
+                hall_ids = [row.id for row in await conn.execute(select(halls.c.id))]
+            for hall_id in hall_ids:
+                try:
+                    await self.writer.submit(tick_command(hall_id))
+                except Exception:
+                    log.exception("clock tick for hall %s failed", hall_id)
 
     def spawn(self, work: Coroutine[Any, Any, None], name: str | None = None) -> None:
         """Run background work for as long as the server runs."""

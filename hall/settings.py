@@ -37,6 +37,10 @@ class Settings:
     replay_max: int = 5_000
     login_attempts: int = 5
     login_window_seconds: float = 300.0
+    # Tickets one kiosk (client address) may take in a minute.
+    issue_per_minute: int = 30
+    # How often the clock tick releases held tickets and starts new days.
+    tick_seconds: float = 15.0
     secret_file: Path | None = None
 
     def __post_init__(self) -> None:

@@ -23,6 +23,7 @@ from typing import Any, Protocol
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from hall.database import reading
 from hall.errors import CommandTimeout, DomainError, NotFound, WriterClosed
 from hall.events import Command, Decision, Event
 from hall.tables import commands, events, hall_heads
@@ -110,6 +111,22 @@ class Writer:
 
     def known_command(self, name: str) -> bool:
         return name in self._by_command
+
+    async def read_state(self, hall_id: int, domain_name: str) -> tuple[int, Any] | None:
+        """A hall's current state of one domain and the sequence it reflects, for reading only:
+        the cached one when it is up to date, else loaded afresh. None if there is no such hall."""
+        domain = next((d for d in self._domains if d.name == domain_name), None)
+        if domain is None:
+            raise ValueError(f"no domain named {domain_name!r}")
+        async with reading(self._engine) as conn:
+            row = await conn.execute(select(hall_heads.c.last_seq).where(hall_heads.c.hall_id == hall_id))
+            head = row.scalar_one_or_none()
+            if head is None:
+                return None
+            cached = self._states.get(hall_id)
+            if cached is not None and cached.version == head:
+                return int(head), cached.parts[domain_name]
+            return int(head), await domain.load(conn, hall_id)
 
     async def start(self) -> None:
         if self._task is None:

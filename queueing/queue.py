@@ -85,6 +85,18 @@ def _release_counter(state: QueueState, counter: int | None) -> QueueState:
     return state.with_line(counter, replace(state.line(counter), current=None))
 
 
+def annotate(decision: Result) -> Result:
+    """Ticket facts carry the waiting count per service after the command, so a display can show
+    the lines without keeping its own tally."""
+    if not any(f.type.startswith("ticket.") for f in decision.facts):
+        return decision
+    counts = decision.state.waiting_counts()
+    facts = tuple(
+        Fact(f.type, {**f.data, "waiting": counts}) if f.type.startswith("ticket.") else f for f in decision.facts
+    )
+    return Decision(decision.state, facts, decision.result, decision.changed)
+
+
 # -- the day ---------------------------------------------------------------------------------
 
 

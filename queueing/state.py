@@ -91,6 +91,12 @@ class QueueState:
     def waiting(self) -> list[Ticket]:
         return [t for t in self.tickets.values() if t.state is TicketState.WAITING]
 
+    def waiting_counts(self) -> dict[str, int]:
+        counts = dict.fromkeys(self.services, 0)
+        for ticket in self.waiting():
+            counts[ticket.service] = counts.get(ticket.service, 0) + 1
+        return counts
+
     def with_ticket(self, ticket: Ticket) -> QueueState:
         tickets = dict(self.tickets)
         if ticket.state.live or ticket.state is TicketState.NO_SHOW:

@@ -17,6 +17,7 @@ from hall.events import Command, Decision, Event
 from hall.tables import counters
 from queueing import queue
 from queueing.counters import Counter, CounterStatus
+from queueing.queue import annotate
 from queueing.services import Hours, Priority, Service
 from queueing.state import RECENT_SERVICE_TIMES, Line, QueueState, Rules
 from queueing.tables import counter_services, queue_rules, queue_services, tickets
@@ -154,7 +155,7 @@ class QueueDomain:
     commands = COMMANDS
 
     def decide(self, state: QueueState, command: Command, now: datetime) -> Decision[QueueState]:
-        decision = _decide(state, command, now)
+        decision = annotate(_decide(state, command, now))
         after = decision.state
         changed: list[Any] = list(after.changed)
         for number in set(after.counters) | set(after.lines):

@@ -1,0 +1,218 @@
+"""The queue's JSON API: taking tickets, the clerk's counter actions, and what screens read."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from hall.api import _command_id, _json_body, problem, submit
+from hall.events import Command
+from hall.roles import Access, Role
+from hall.web import guarded, staff_of
+from queueing.state import QueueState
+from queueing.views import counter_view, public_view, ticket_status
+
+COUNTER_ACTIONS = {
+    "open": "counter.open",
+    "pause": "counter.pause",
+    "resume": "counter.resume",
+    "close": "counter.close",
+    "call-next": "ticket.call_next",
+    "call": "ticket.call",
+    "recall": "ticket.recall",
+    "start": "ticket.start",
+    "finish": "ticket.finish",
+    "no-show": "ticket.no_show",
+    "transfer": "ticket.transfer",
+    "transfer-back": "ticket.transfer_back",
+    "hold": "ticket.hold",
+}
+# Arguments each action takes from the request body, with their JSON types.
+_ARGS: dict[str, dict[str, type | tuple[type, ...]]] = {
+    "pause": {"reason": str},
+    "call": {"ticket": str},
+    "finish": {"follow_on": str},
+    "transfer": {"to_service": str, "to_counter": int, "front": bool},
+    "hold": {"minutes": int},
+}
+TICKET_ACTIONS = {"requeue": "ticket.requeue", "cancel": "ticket.cancel"}
+ISSUE_PER_MINUTE = 30
+
+
+async def _queue_state(request: Request) -> QueueState | None:
+    found = await request.app.state.hall.writer.read_state(request.path_params["hall"], "queue")
+    return None if found is None else found[1]
+
+
+def _args(action: str, data: dict[str, Any]) -> dict[str, Any] | JSONResponse:
+    allowed = _ARGS.get(action, {})
+    args: dict[str, Any] = {}
+    for name, kind in allowed.items():
+        if name not in data or data[name] is None:
+            continue
+        value = data[name]
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            return problem(422, "invalid", f"{name} has the wrong type", field=name)
+        args[name] = value
+    return args
+
+
+@guarded(Access.anyone())
+async def queue_view(request: Request) -> Response:
+    """
+    summary: The hall's queue as residents see it - services with people waiting and the estimated wait, counters.
+    responses:
+      200: {description: the public view}
+      404: {description: no such hall}
+    """
+    state = await _queue_state(request)
+    if state is None:
+        return problem(404, "not_found", "no such hall")
+    return JSONResponse(public_view(state, datetime.now(UTC)))
+
+
+@guarded(Access.anyone())
+async def issue_ticket(request: Request) -> Response:
+    """
+    summary: Take a ticket for a service (the kiosk's button). A repeated command_id returns the same ticket.
+    requestBody:
+      content:
+        application/json:
+          schema:
+            type: object
+            required: [service]
+            properties:
+              command_id: {type: string, minLength: 8, maxLength: 100}
+              service: {type: string}
+              priority: {type: string, enum: [normal, appointment, elderly, disabled, military]}
+              appointment_at: {type: string, format: date-time}
+    responses:
+      200: {description: the ticket, people ahead and the estimated wait}
+      409: {description: closed, sold out, or not allowed}
+      429: {description: too many tickets from this kiosk}
+    """
+    runtime = request.app.state.hall
+    client = request.client.host if request.client else "unknown"
+    now = time.monotonic()
+    if runtime.issue_limit.blocked(client, now):
+        return problem(429, "rate_limited", "too many tickets from here; wait a minute")
+    data = await _json_body(request)
+    if isinstance(data, JSONResponse):
+        return data
+    command_id = _command_id(data)
+    if isinstance(command_id, JSONResponse):
+        return command_id
+    args: dict[str, Any] = {k: data[k] for k in ("service", "priority", "appointment_at") if k in data}
+    member = staff_of(request)
+    actor = member.actor if member else f"kiosk:{client}"
+    runtime.issue_limit.fail(client, now)
+    command = Command(command_id, request.path_params["hall"], "ticket.issue", actor, args)
+    return await submit(request, command)
+
+
+@guarded(Access.anyone())
+async def ticket_view(request: Request) -> Response:
+    """
+    summary: One ticket's status (state, people ahead, estimate, counter) - what its QR code shows.
+    responses:
+      200: {description: the ticket}
+      404: {description: no live ticket with that id}
+    """
+    state = await _queue_state(request)
+    found = ticket_status(state, request.path_params["ticket"], datetime.now(UTC)) if state else None
+    if found is None:
+        return problem(404, "not_found", "no live ticket with that id")
+    return JSONResponse(found)
+
+
+@guarded(Access.staff(Role.CLERK, Role.SUPERVISOR))
+async def ticket_action(request: Request) -> Response:
+    """
+    summary: Re-queue a late no-show, or cancel a waiting ticket.
+    responses:
+      200: {description: the ticket after the change}
+    """
+    action = request.path_params["action"]
+    if action not in TICKET_ACTIONS:
+        return problem(404, "not_found", f"unknown ticket action {action!r}")
+    data = await _json_body(request)
+    if isinstance(data, JSONResponse):
+        return data
+    command_id = _command_id(data)
+    if isinstance(command_id, JSONResponse):
+        return command_id
+    member = staff_of(request)
+    assert member is not None
+    args = {"ticket": request.path_params["ticket"]}
+    return await submit(
+        request, Command(command_id, request.path_params["hall"], TICKET_ACTIONS[action], member.actor, args)
+    )
+
+
+@guarded(Access.staff(Role.CLERK, Role.SUPERVISOR))
+async def counter_state(request: Request) -> Response:
+    """
+    summary: A counter's console view - its state, current ticket, waiting list, held tickets.
+    responses:
+      200: {description: the counter view}
+      404: {description: no such counter}
+    """
+    state = await _queue_state(request)
+    number = request.path_params["number"]
+    if state is None or number not in state.counters:
+        return problem(404, "not_found", "no such counter")
+    return JSONResponse(counter_view(state, number, datetime.now(UTC)))
+
+
+@guarded(Access.staff(Role.CLERK, Role.SUPERVISOR))
+async def counter_action(request: Request) -> Response:
+    """
+    summary: A clerk's action at a counter.
+    description: >
+      open, pause, resume, close, call-next, call, recall, start, finish, no-show, transfer,
+      transfer-back, hold.
+    requestBody:
+      content:
+        application/json:
+          schema:
+            type: object
+            properties:
+              command_id: {type: string, minLength: 8, maxLength: 100}
+              reason: {type: string, maxLength: 200}
+              ticket: {type: string}
+              follow_on: {type: string}
+              to_service: {type: string}
+              to_counter: {type: integer}
+              front: {type: boolean}
+              minutes: {type: integer}
+    responses:
+      200: {description: the result, with the sequence number of the last event}
+      403: {description: the counter is held by another clerk}
+      409: {description: not allowed from the current state}
+    """
+    action = request.path_params["action"]
+    if action not in COUNTER_ACTIONS:
+        return problem(404, "not_found", f"unknown counter action {action!r}")
+    data = await _json_body(request)
+    if isinstance(data, JSONResponse):
+        return data
+    command_id = _command_id(data)
+    if isinstance(command_id, JSONResponse):
+        return command_id
+    args = _args(action, data)
+    if isinstance(args, JSONResponse):
+        return args
+    member = staff_of(request)
+    assert member is not None
+    args.update(counter=request.path_params["number"], clerk=member.id, supervisor=member.has(Role.SUPERVISOR))
+    command = Command(command_id, request.path_params["hall"], COUNTER_ACTIONS[action], member.actor, args)
+    return await submit(request, command)
+
+
+def tick_command(hall_id: int) -> Command:
+    return Command(f"tick:{uuid.uuid4().hex}", hall_id, "queue.tick", "system:clock", {}, record=False)
