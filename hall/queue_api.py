@@ -216,3 +216,85 @@ async def counter_action(request: Request) -> Response:
 
 def tick_command(hall_id: int) -> Command:
     return Command(f"tick:{uuid.uuid4().hex}", hall_id, "queue.tick", "system:clock", {}, record=False)
+
+
+@guarded(Access.staff(Role.CLERK, Role.SUPERVISOR))
+async def rate(request: Request) -> Response:
+    """
+    summary: Rate a finished service from the citizen screen (一事一评).
+    description: GB/T 39734-2020 levels, 5 非常满意 … 1 非常不满意. Levels 1 and 2 open a work order.
+    requestBody:
+      content:
+        application/json:
+          schema:
+            type: object
+            required: [ticket, service, level]
+            properties:
+              command_id: {type: string, minLength: 8, maxLength: 100}
+              ticket: {type: string}
+              service: {type: string}
+              level: {type: integer, minimum: 1, maximum: 5}
+              aspects: {type: object, additionalProperties: {type: integer, minimum: 1, maximum: 5}}
+              comment: {type: string, maxLength: 300}
+    responses:
+      200: {description: the rating, and the work order an unsatisfied rating opened}
+      404: {description: not finished here, or rated already}
+    """
+    data = await _json_body(request)
+    if isinstance(data, JSONResponse):
+        return data
+    command_id = _command_id(data)
+    if isinstance(command_id, JSONResponse):
+        return command_id
+    member = staff_of(request)
+    assert member is not None
+    args: dict[str, Any] = {k: data[k] for k in ("ticket", "service", "level", "aspects", "comment") if k in data}
+    args["source"] = "citizen_screen"
+    return await submit(request, Command(command_id, request.path_params["hall"], "rating.submit", member.actor, args))
+
+
+@guarded(Access.staff(Role.SUPERVISOR))
+async def work_orders(request: Request) -> Response:
+    """
+    summary: Open work orders from unsatisfied ratings, with their due dates.
+    responses:
+      200: {description: open and called-back work orders}
+    """
+    state = await _queue_state(request)
+    if state is None:
+        return problem(404, "not_found", "no such hall")
+    return JSONResponse(sorted((o.as_json() for o in state.work_orders.values()), key=lambda o: o["due"]))
+
+
+@guarded(Access.staff(Role.SUPERVISOR))
+async def work_order_action(request: Request) -> Response:
+    """
+    summary: Record the callback to the resident, then the fix, of a work order.
+    requestBody:
+      content:
+        application/json:
+          schema:
+            type: object
+            required: [note]
+            properties:
+              command_id: {type: string, minLength: 8, maxLength: 100}
+              note: {type: string, maxLength: 300}
+    responses:
+      200: {description: the work order after the step}
+      409: {description: not allowed from its current state}
+    """
+    action = request.path_params["action"]
+    if action not in ("callback", "resolve"):
+        return problem(404, "not_found", f"unknown work order action {action!r}")
+    data = await _json_body(request)
+    if isinstance(data, JSONResponse):
+        return data
+    command_id = _command_id(data)
+    if isinstance(command_id, JSONResponse):
+        return command_id
+    member = staff_of(request)
+    assert member is not None
+    args = {"order": request.path_params["order"], "note": data.get("note", ""), "by": member.id}
+    return await submit(
+        request, Command(command_id, request.path_params["hall"], f"workorder.{action}", member.actor, args)
+    )

@@ -15,6 +15,7 @@ from queueing import counters as counter_rules
 from queueing.calling import choose, eligible
 from queueing.counters import CounterStatus
 from queueing.estimates import ahead_of_new, estimate_minutes
+from queueing.ratings import Rateable, forget_expired_ratings, rateable_after_finish
 from queueing.services import Priority, Service
 from queueing.state import RECENT_SERVICE_TIMES, QueueState
 from queueing.tickets import Applicant, Span, Ticket, TicketState
@@ -293,6 +294,7 @@ def finish(state: QueueState, counter: int, clerk: int, now: datetime, *, follow
     times = dict(state.service_times)
     times[ticket.service] = (*times.get(ticket.service, ()), seconds)[-RECENT_SERVICE_TIMES:]
     state = replace(_release_counter(state, counter), service_times=times)
+    state = rateable_after_finish(state, Rateable(ticket.id, ticket.number, ticket.service, counter, clerk, now))
     facts = [_fact("finished", done, clerk=clerk, service_seconds=round(seconds, 1))]
     if next_service is None:
         state = state.with_ticket(done)
@@ -450,9 +452,10 @@ def cancel(state: QueueState, ticket_id: str, now: datetime) -> Result:
 
 
 def tick(state: QueueState, now: datetime) -> Result:
-    """What time alone changes: a new day, and held tickets coming back."""
+    """What time alone changes: a new day, held tickets coming back, ratings no longer possible."""
     rolled = roll_day(state, now)
-    return _then(rolled, release_due(rolled.state, now))
+    released = release_due(forget_expired_ratings(rolled.state, now), now)
+    return _then(rolled, released)
 
 
 # -- counters --------------------------------------------------------------------------------

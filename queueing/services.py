@@ -11,7 +11,7 @@ import logging
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 
 import chinese_calendar
@@ -118,3 +118,20 @@ class Service:
     def is_open(self, local: datetime) -> bool:
         hours = self.hours(local.date())
         return hours is not None and hours.covers(local.time())
+
+
+def is_working_day(day: date) -> bool:
+    return workday_kind(day) in ("workday", "adjusted")
+
+
+def add_working_days(day: date, days: int) -> date:
+    """The date ``days`` working days after ``day`` (China's calendar, adjusted days included)."""
+    if days < 0:
+        raise ValueError("days must not be negative")
+    current = day
+    left = days
+    while left > 0:
+        current += timedelta(days=1)
+        if is_working_day(current):
+            left -= 1
+    return current

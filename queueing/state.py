@@ -5,12 +5,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from queueing.counters import Counter
 from queueing.services import Service
 from queueing.tickets import Ticket, TicketState
+
+if TYPE_CHECKING:
+    from queueing.ratings import Rateable, WorkOrder
 
 RECENT_SERVICE_TIMES = 20
 
@@ -30,6 +33,9 @@ class Rules:
     appointment_late_minutes: int = 15
     # A no-show may come back into the line within this time.
     requeue_minutes: int = 60
+    # A finished service may be rated within this time (一事一评), on the scored aspects named here.
+    rating_window_minutes: int = 120
+    rating_aspects: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         ZoneInfo(self.timezone)
@@ -51,6 +57,8 @@ class Rules:
             "appointment_early_minutes": self.appointment_early_minutes,
             "appointment_late_minutes": self.appointment_late_minutes,
             "requeue_minutes": self.requeue_minutes,
+            "rating_window_minutes": self.rating_window_minutes,
+            "rating_aspects": list(self.rating_aspects),
         }
 
 
@@ -82,8 +90,11 @@ class QueueState:
     issued: Mapping[str, int] = field(default_factory=dict)
     service_times: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
     next_order: int = 1
-    # Tickets changed since the storage adapter last drained this (sans-I/O output).
-    changed: tuple[Ticket, ...] = ()
+    # Finished services that may still be rated, by "ticket:service"; open work orders by id.
+    rateable: Mapping[str, Rateable] = field(default_factory=dict)
+    work_orders: Mapping[str, WorkOrder] = field(default_factory=dict)
+    # Tickets, ratings and work orders changed since the storage adapter last drained this.
+    changed: tuple[Any, ...] = ()
 
     def line(self, number: int) -> Line:
         return self.lines.get(number, Line())

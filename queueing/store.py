@@ -5,22 +5,24 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hall.database import upsert
 from hall.errors import DomainError
 from hall.events import Command, Decision, Event
 from hall.tables import counters
-from queueing import queue
+from queueing import queue, ratings
 from queueing.counters import Counter, CounterStatus
 from queueing.queue import annotate
+from queueing.ratings import Level, Rateable, Rating, WorkOrder
 from queueing.services import Hours, Priority, Service
 from queueing.state import RECENT_SERVICE_TIMES, Line, QueueState, Rules
-from queueing.tables import counter_services, queue_rules, queue_services, tickets
+from queueing.tables import counter_services, queue_rules, queue_services, tickets, work_orders
+from queueing.tables import ratings as ratings_table
 from queueing.tickets import Applicant, Span, Ticket, TicketState
 
 _LIVE = [s.value for s in TicketState if s.live]
@@ -91,6 +93,27 @@ def _decide(state: QueueState, command: Command, now: datetime) -> Decision[Queu
             applicant=_applicant(command),
             appointment_at=_when(command, "appointment_at"),
         )
+    if name == "rating.submit":
+        level = _int(command, "level") or 0
+        aspects = command.args.get("aspects") or {}
+        if not isinstance(aspects, dict):
+            raise DomainError("aspects must map names to scores", field="aspects")
+        return ratings.rate(
+            state,
+            _text(command, "ticket", limit=40) or "",
+            _text(command, "service", limit=32) or "",
+            level,
+            now,
+            aspects=aspects,
+            comment=str(command.args.get("comment") or ""),
+            source=_text(command, "source", required=False, limit=32) or "citizen_screen",
+        )
+    if name in ("workorder.callback", "workorder.resolve"):
+        order = _text(command, "order", limit=90) or ""
+        note = str(command.args.get("note") or "")
+        by = _int(command, "by") or 0
+        step = ratings.record_callback if name == "workorder.callback" else ratings.resolve
+        return step(state, order, note, by, now)
     if name in ("ticket.requeue", "ticket.cancel"):
         ticket = _text(command, "ticket", limit=40) or ""
         return queue.requeue(state, ticket, now) if name == "ticket.requeue" else queue.cancel(state, ticket, now)
@@ -143,7 +166,7 @@ COMMANDS = frozenset(
         "counter.open", "counter.pause", "counter.resume", "counter.close",
         "ticket.issue", "ticket.call_next", "ticket.call", "ticket.recall", "ticket.start", "ticket.finish",
         "ticket.no_show", "ticket.requeue", "ticket.transfer", "ticket.transfer_back", "ticket.hold",
-        "ticket.cancel", "queue.tick",
+        "ticket.cancel", "queue.tick", "rating.submit", "workorder.callback", "workorder.resolve",
     }
 )  # fmt: skip
 
@@ -167,7 +190,7 @@ class QueueDomain:
 
     async def load(self, conn: AsyncConnection, hall_id: int) -> QueueState:
         rules_row = (await conn.execute(select(queue_rules.c.rules).where(queue_rules.c.hall_id == hall_id))).first()
-        rules = Rules(**rules_row.rules) if rules_row else Rules()
+        rules = _rules(rules_row.rules) if rules_row else Rules()
         services = {
             row.code: _service(row)
             for row in await conn.execute(
@@ -195,16 +218,24 @@ class QueueDomain:
         loaded = {row.id: _ticket(row) for row in await conn.execute(live)}
         issued: dict[str, int] = {}
         if last_day is not None:
+            # Numbers count per service the ticket was issued for: its first span's service.
             for row in await conn.execute(
-                select(tickets.c.service, func.max(tickets.c.n))
-                .where(tickets.c.hall_id == hall_id, tickets.c.day == last_day)
-                .group_by(tickets.c.service)
+                select(tickets.c.n, tickets.c.spans).where(tickets.c.hall_id == hall_id, tickets.c.day == last_day)
             ):
-                issued[row[0]] = int(row[1])
+                first = row.spans[0]["service"] if row.spans else ""
+                issued[first] = max(issued.get(first, 0), int(row.n))
         next_order = (
             await conn.execute(select(func.max(tickets.c.order_no)).where(tickets.c.hall_id == hall_id))
         ).scalar_one_or_none()
+        rules_window = timedelta(minutes=rules.rating_window_minutes)
         return QueueState(
+            rateable=await _rateable(conn, hall_id, last_day, rules_window),
+            work_orders={
+                row.id: _order(row)
+                for row in await conn.execute(
+                    select(work_orders).where(work_orders.c.hall_id == hall_id, work_orders.c.state != "resolved")
+                )
+            },
             rules=rules,
             services=services,
             counters=known,
@@ -219,9 +250,15 @@ class QueueDomain:
     async def persist(self, conn: AsyncConnection, events: Sequence[Event], changed: Sequence[tuple[int, Any]]) -> None:
         ticket_rows: dict[tuple[int, str], dict[str, Any]] = {}
         counter_rows: dict[tuple[int, int], dict[str, Any]] = {}
+        rating_rows: list[dict[str, Any]] = []
+        order_rows: dict[tuple[int, str], dict[str, Any]] = {}
         for hall_id, value in changed:
             if isinstance(value, Ticket):
                 ticket_rows[(hall_id, value.id)] = _ticket_row(hall_id, value)
+            elif isinstance(value, Rating):
+                rating_rows.append(_rating_row(hall_id, value))
+            elif isinstance(value, WorkOrder):
+                order_rows[(hall_id, value.id)] = _order_row(hall_id, value)
             else:
                 number, counter, line = value
                 counter_rows[(hall_id, number)] = {
@@ -234,6 +271,9 @@ class QueueDomain:
                     "streak": line.streak,
                 }
         await upsert(conn, tickets, list(ticket_rows.values()), ("hall_id", "id"))
+        if rating_rows:
+            await conn.execute(insert(ratings_table), rating_rows)
+        await upsert(conn, work_orders, list(order_rows.values()), ("hall_id", "id"))
         if counter_rows:
             await conn.execute(
                 update(counters)
@@ -247,6 +287,33 @@ class QueueDomain:
                 ),
                 list(counter_rows.values()),
             )
+
+
+def _rules(stored: dict[str, Any]) -> Rules:
+    values = dict(stored)
+    if "rating_aspects" in values:
+        values["rating_aspects"] = tuple(values["rating_aspects"])
+    return Rules(**values)
+
+
+async def _rateable(conn: AsyncConnection, hall_id: int, day: date | None, window: timedelta) -> dict[str, Rateable]:
+    """Services finished within the rating window and not rated yet (from the tickets' spans)."""
+    if day is None:
+        return {}
+    rated = {row.id for row in await conn.execute(select(ratings_table.c.id).where(ratings_table.c.hall_id == hall_id))}
+    found: dict[str, Rateable] = {}
+    rows = await conn.execute(select(tickets).where(tickets.c.hall_id == hall_id, tickets.c.day >= day))
+    newest = None
+    items = []
+    for row in rows:
+        for span in (Span.from_json(s) for s in row.spans):
+            if span.kind == "serving" and span.end is not None and span.counter is not None:
+                items.append(Rateable(row.id, row.number, span.service, span.counter, span.clerk, span.end))
+                newest = span.end if newest is None or span.end > newest else newest
+    for item in items:
+        if newest is not None and newest - item.finished_at <= window and item.key not in rated:
+            found[item.key] = item
+    return found
 
 
 async def _recent_service_times(conn: AsyncConnection, hall_id: int, codes: list[str]) -> dict[str, tuple[float, ...]]:
@@ -358,3 +425,63 @@ def _ticket_row(hall_id: int, ticket: Ticket) -> dict[str, Any]:
         "estimate_minutes": ticket.estimate_minutes,
         "spans": [s.as_json() for s in ticket.spans],
     }
+
+
+def _rating_row(hall_id: int, rating: Rating) -> dict[str, Any]:
+    return {
+        "hall_id": hall_id,
+        "id": rating.id,
+        "ticket": rating.ticket,
+        "number": rating.number,
+        "service": rating.service,
+        "counter": rating.counter,
+        "clerk": rating.clerk,
+        "level": int(rating.level),
+        "aspects": dict(rating.aspects),
+        "comment": rating.comment,
+        "source": rating.source,
+        "at": rating.at,
+    }
+
+
+def _order_row(hall_id: int, order: WorkOrder) -> dict[str, Any]:
+    return {
+        "hall_id": hall_id,
+        "id": order.id,
+        "rating": order.rating,
+        "ticket": order.ticket,
+        "number": order.number,
+        "counter": order.counter,
+        "clerk": order.clerk,
+        "level": int(order.level),
+        "state": order.state,
+        "due": order.due,
+        "created_at": order.created_at,
+        "callback_note": order.callback_note,
+        "callback_at": order.callback_at,
+        "callback_by": order.callback_by,
+        "resolution": order.resolution,
+        "resolved_at": order.resolved_at,
+        "resolved_by": order.resolved_by,
+    }
+
+
+def _order(row: Any) -> WorkOrder:
+    return WorkOrder(
+        id=row.id,
+        rating=row.rating,
+        ticket=row.ticket,
+        number=row.number,
+        counter=row.counter,
+        clerk=row.clerk,
+        level=Level(row.level),
+        state=row.state,
+        due=row.due,
+        created_at=row.created_at,
+        callback_note=row.callback_note,
+        callback_at=row.callback_at,
+        callback_by=row.callback_by,
+        resolution=row.resolution,
+        resolved_at=row.resolved_at,
+        resolved_by=row.resolved_by,
+    )

@@ -71,3 +71,43 @@ tickets = Table(
     Index("ix_tickets_hall_state", "hall_id", "state"),
     Index("ix_tickets_hall_day", "hall_id", "day"),
 )
+
+ratings = Table(
+    "ratings",
+    metadata,
+    Column("hall_id", Integer, ForeignKey("halls.id"), primary_key=True),
+    # "<ticket id>:<service>": one rating per finished service.
+    Column("id", String(80), primary_key=True),
+    Column("ticket", String(40), nullable=False),
+    Column("number", String(10), nullable=False),
+    Column("service", String(32), nullable=False),
+    Column("counter", Integer, nullable=False),
+    Column("clerk", Integer, nullable=True),
+    Column("level", Integer, nullable=False),
+    Column("aspects", JSON, nullable=False),
+    Column("comment", String(300), nullable=False, server_default=""),
+    Column("source", String(32), nullable=False),
+    Column("at", UTCDateTime(), nullable=False),
+)
+
+work_orders = Table(
+    "work_orders",
+    metadata,
+    Column("hall_id", Integer, ForeignKey("halls.id"), primary_key=True),
+    Column("id", String(90), primary_key=True),
+    Column("rating", String(80), nullable=False),
+    Column("ticket", String(40), nullable=False),
+    Column("number", String(10), nullable=False),
+    Column("counter", Integer, nullable=False),
+    Column("clerk", Integer, nullable=True),
+    Column("level", Integer, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("due", Date, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("callback_note", String(300), nullable=False, server_default=""),
+    Column("callback_at", UTCDateTime(), nullable=True),
+    Column("callback_by", Integer, nullable=True),
+    Column("resolution", String(300), nullable=False, server_default=""),
+    Column("resolved_at", UTCDateTime(), nullable=True),
+    Column("resolved_by", Integer, nullable=True),
+)

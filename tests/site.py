@@ -61,6 +61,7 @@ async def _prepare(url: str) -> tuple[dict[str, int], dict[str, str]]:
     engine = create_engine(url)
     try:
         ids, _ = await initialise(engine)
+        await open_all_week(engine)
         users: dict[str, str] = {}
         from sqlalchemy import select
 
@@ -78,6 +79,17 @@ async def _prepare(url: str) -> tuple[dict[str, int], dict[str, str]]:
         return ids, users
     finally:
         await engine.dispose()
+
+
+async def open_all_week(engine: Any) -> None:
+    """Tests run at any hour: every sample service takes tickets day and night, holidays too."""
+    from sqlalchemy import update
+
+    from queueing.tables import queue_services
+
+    week = {str(day): ["00:00", "23:59"] for day in range(7)}
+    async with engine.begin() as conn:
+        await conn.execute(update(queue_services).values(week=week, open_on_holidays=True))
 
 
 def make_site(tmp_path: Path, **settings: Any) -> tuple[Settings, dict[str, int], dict[str, str]]:

@@ -1,0 +1,110 @@
+"""一事一评: one rating per finished service, in GB/T 39734-2020's five levels, within a window;
+an unsatisfied one opens a work order with a callback and a fix due in five working days."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from hall.errors import DomainError, NotFound, TransitionError
+from queueing import queue, ratings
+from queueing.ratings import Level
+from queueing.services import add_working_days
+from queueing.state import Rules
+from tests.test_queue_rules import OPENING, hall, opened
+
+
+def served(follow_on: str | None = None) -> tuple[queue.QueueState, str]:
+    state = opened(hall(), (1, 11), (3, 31))
+    state = queue.issue(state, "soc", OPENING).state
+    state = queue.call_next(state, 1, 11, OPENING).state
+    state = queue.start(state, 1, 11, OPENING).state
+    state = queue.finish(state, 1, 11, OPENING + timedelta(minutes=6), follow_on=follow_on).state
+    return state, "20261123-A001"
+
+
+def test_levels_follow_the_standard() -> None:
+    assert [level.label for level in sorted(Level, reverse=True)] == [
+        "非常满意",
+        "满意",
+        "基本满意",
+        "不满意",
+        "非常不满意",
+    ]
+    assert [level.unsatisfied for level in sorted(Level)] == [True, True, False, False, False]
+
+
+def test_a_finished_service_is_rated_once() -> None:
+    state, ticket = served()
+    rated = ratings.rate(state, ticket, "soc", 5, OPENING + timedelta(minutes=7))
+    assert rated.result["rating"]["label"] == "非常满意"
+    assert rated.result["rating"]["clerk"] == 11
+    assert [f.type for f in rated.facts] == ["rating.given"]
+    with pytest.raises(NotFound, match="rated already"):
+        ratings.rate(rated.state, ticket, "soc", 4, OPENING + timedelta(minutes=8))
+
+
+def test_each_service_of_a_visit_is_rated_on_its_own() -> None:
+    state, ticket = served(follow_on="fund")
+    state = queue.call_next(state, 3, 31, OPENING + timedelta(minutes=7)).state
+    state = queue.start(state, 3, 31, OPENING + timedelta(minutes=7)).state
+    state = queue.finish(state, 3, 31, OPENING + timedelta(minutes=15)).state
+    first = ratings.rate(state, ticket, "soc", 4, OPENING + timedelta(minutes=16))
+    second = ratings.rate(first.state, ticket, "fund", 3, OPENING + timedelta(minutes=16))
+    assert (first.result["rating"]["clerk"], second.result["rating"]["clerk"]) == (11, 31)
+
+
+def test_the_rating_window_closes() -> None:
+    state, ticket = served()
+    state = replace(state, rules=Rules(rating_window_minutes=30))
+    with pytest.raises(DomainError, match="30 minutes"):
+        ratings.rate(state, ticket, "soc", 5, OPENING + timedelta(minutes=40))
+    assert queue.tick(state, OPENING + timedelta(minutes=40)).state.rateable == {}
+
+
+def test_bad_levels_aspects_and_comments_are_refused() -> None:
+    state, ticket = served()
+    state = replace(state, rules=Rules(rating_aspects=("服务态度", "办事效率")))
+    now = OPENING + timedelta(minutes=7)
+    for level, aspects, comment, match in [
+        (0, None, "", "level must be 1"),
+        (6, None, "", "level must be 1"),
+        (5, {"环境": 5}, "", "unknown aspects"),
+        (5, {"服务态度": 9}, "", "scored 1 to 5"),
+        (5, None, "x" * 301, "at most 300"),
+    ]:
+        with pytest.raises(DomainError, match=match):
+            ratings.rate(state, ticket, "soc", level, now, aspects=aspects, comment=comment)
+    ok = ratings.rate(state, ticket, "soc", 4, now, aspects={"服务态度": 5, "办事效率": 4})
+    assert ok.result["rating"]["aspects"] == {"服务态度": 5, "办事效率": 4}
+
+
+def test_an_unsatisfied_rating_opens_a_work_order_due_in_five_working_days() -> None:
+    state, ticket = served()
+    rated = ratings.rate(state, ticket, "soc", 1, OPENING + timedelta(minutes=7), comment="等太久")
+    assert [f.type for f in rated.facts] == ["rating.given", "rating.alarm"]
+    order = rated.result["work_order"]
+    assert order["state"] == "open"
+    assert order["due"] == "2026-11-30"  # Monday 23rd + 5 working days
+    called = ratings.record_callback(rated.state, order["id"], "已电话回访，致歉", 7, OPENING + timedelta(hours=2))
+    with pytest.raises(TransitionError):
+        ratings.record_callback(called.state, order["id"], "again", 7, OPENING)
+    with pytest.raises(DomainError, match="write what was done"):
+        ratings.resolve(called.state, order["id"], "  ", 7, OPENING)
+    fixed = ratings.resolve(called.state, order["id"], "增开窗口，优化叫号", 7, OPENING + timedelta(days=1))
+    assert fixed.result["work_order"]["state"] == "resolved"
+    assert fixed.state.work_orders == {}
+
+
+def test_working_days_skip_weekends_and_holidays_and_count_adjusted_days() -> None:
+    assert add_working_days(date(2026, 11, 23), 5) == date(2026, 11, 30)
+    assert add_working_days(date(2026, 9, 30), 1) == date(2026, 10, 8)  # National Day week
+    assert add_working_days(date(2026, 2, 27), 1) == date(2026, 2, 28)  # an adjusted working Saturday
+
+
+def test_a_finished_ticket_is_rateable_from_the_moment_it_is_done() -> None:
+    state, _ = served()
+    assert list(state.rateable) == ["20261123-A001:soc"]
+    assert state.rateable["20261123-A001:soc"].finished_at == datetime(2026, 11, 23, 1, 36, tzinfo=UTC)
