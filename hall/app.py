@@ -15,7 +15,7 @@ from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from hall import api, pages, queue_api
+from hall import api, pages, queue_api, voice_routes
 from hall.i18n import _
 from hall.roles import Access
 from hall.runtime import Runtime
@@ -85,6 +85,8 @@ def routes() -> list[BaseRoute]:
                 Route("/halls/{hall:int}/counters/{number:int}/{action}", queue_api.counter_action, methods=["POST"]),
             ],
         ),
+        Route("/voice/chime.wav", voice_routes.chime),
+        Route("/voice/call.wav", voice_routes.call),
         WebSocketRoute("/ws", websocket_endpoint),
         Mount("/static", static, name="static"),
     ]

@@ -65,6 +65,7 @@ def _parser() -> argparse.ArgumentParser:
     common(demo)
     network(demo)
     demo.add_argument("--seed", type=int, help="random seed of the simulation")
+    demo.add_argument("--speed", type=float, default=10.0, help="how much faster than real time the hall runs")
     return parser
 
 
@@ -157,7 +158,7 @@ async def _prepare_demo(settings: Settings) -> tuple[dict[str, int], list[Accoun
     return ids, accounts
 
 
-def _serve(settings: Settings, *, demo_seed: int | None = None, demo: bool = False) -> None:
+def _serve(settings: Settings, *, demo_seed: int | None = None, demo: bool = False, speed: float = 10.0) -> None:
     import uvicorn
 
     from hall.app import create_app
@@ -171,10 +172,11 @@ def _serve(settings: Settings, *, demo_seed: int | None = None, demo: bool = Fal
     runtime = Runtime.build(settings)
     app = create_app(runtime=runtime)
     if demo:
-        from hall.demo import simulate_clerks
+        from hall.demo import open_around_the_clock, simulate_hall
 
         async def start_demo(running: Runtime) -> None:
-            running.spawn(simulate_clerks(running, ids["xh"], seed=demo_seed), name="demo-clerks")
+            await open_around_the_clock(running)
+            running.spawn(simulate_hall(running, ids["xh"], seed=demo_seed, speed=speed), name="demo-hall")
             print(f"hall demo: open http://{settings.host}:{settings.port}/", flush=True)
 
         runtime.startup.append(start_demo)
@@ -203,7 +205,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "add-staff":
             asyncio.run(_add_staff(settings, args))
         elif args.command == "demo":
-            _serve(settings, demo=True, demo_seed=args.seed)
+            if not 0 < args.speed <= 1000:
+                raise SettingsError("--speed must be above 0 and at most 1000")
+            _serve(settings, demo=True, demo_seed=args.seed, speed=args.speed)
     except SettingsError as exc:
         print(f"hall: {exc}", file=sys.stderr)
         return 2

@@ -1,5 +1,6 @@
-"""The demo's simulated clerks: they open, pause, resume and close counters through the same
-command path as the counter console, so ``hall demo`` shows a living hall at once."""
+"""The demo's simulated hall: residents take tickets and clerks open counters, call, serve, and
+sometimes pause, all through the same commands as the kiosk and the counter console, so
+``hall demo`` shows a living hall at once. Time runs at the real pace, sped up by ``speed``."""
 
 from __future__ import annotations
 
@@ -7,68 +8,102 @@ import asyncio
 import logging
 import random
 import uuid
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from hall.database import reading
 from hall.events import Command
 from hall.runtime import Runtime
-from hall.tables import counters, staff
+from hall.tables import staff
+from queueing.tables import queue_services
 
 log = logging.getLogger(__name__)
 
-_PAUSE_REASONS = ["午休", "临时离开", "业务咨询", "系统维护"]
+_PAUSE_REASONS = ["午休", "临时离开", "业务咨询"]
+# Shares of arrivals by service, and of priority classes, roughly as a district hall sees them.
+_ARRIVALS = {"soc": 30, "fund": 20, "hukou": 15, "civil": 15, "disab": 5, "info": 15}
+_PRIORITIES = {"normal": 88, "elderly": 6, "disabled": 2, "military": 1, "appointment": 3}
 
 
-async def simulate_clerks(runtime: Runtime, hall_id: int, *, seed: int | None = None, tick: float = 2.0) -> None:
+async def open_around_the_clock(runtime: Runtime) -> None:
+    """A demo runs whenever someone tries it: its hall takes tickets at any hour."""
+    week = {str(day): ["00:00", "23:59"] for day in range(7)}
+    async with runtime.engine.begin() as conn:
+        await conn.execute(update(queue_services).values(week=week, open_on_holidays=True))
+
+
+async def _send(runtime: Runtime, hall_id: int, name: str, actor: str, **args: Any) -> dict[str, Any] | None:
+    outcome = await runtime.writer.submit(Command(uuid.uuid4().hex, hall_id, name, actor, args))
+    if not outcome.ok:
+        log.debug("demo: %s refused: %s", name, outcome.result.get("message"))
+        return None
+    return dict(outcome.result)
+
+
+async def residents(runtime: Runtime, hall_id: int, rng: random.Random, speed: float) -> None:
+    services, weights = zip(*_ARRIVALS.items(), strict=True)
+    classes, shares = zip(*_PRIORITIES.items(), strict=True)
+    while True:
+        # About one arrival every 40 s at a busy district hall, sped up.
+        await asyncio.sleep(rng.expovariate(1 / 40) / speed)
+        priority = rng.choices(classes, shares)[0]
+        args: dict[str, Any] = {"service": rng.choices(services, weights)[0], "priority": priority}
+        if priority == "appointment":
+            from datetime import UTC, datetime
+
+            args["appointment_at"] = datetime.now(UTC).isoformat()
+        await _send(runtime, hall_id, "ticket.issue", "kiosk:demo", **args)
+
+
+async def clerk(runtime: Runtime, hall_id: int, counter: int, clerk_id: int, rng: random.Random, speed: float) -> None:
+    actor = f"staff:{clerk_id}"
+    base = {"counter": counter, "clerk": clerk_id}
+    await asyncio.sleep(rng.uniform(0, 20) / speed)
+    await _send(runtime, hall_id, "counter.open", actor, **base)
+    while True:
+        if rng.random() < 0.03:
+            await _send(runtime, hall_id, "counter.pause", actor, reason=rng.choice(_PAUSE_REASONS), **base)
+            await asyncio.sleep(rng.uniform(60, 300) / speed)
+            await _send(runtime, hall_id, "counter.resume", actor, **base)
+        called = await _send(runtime, hall_id, "ticket.call_next", actor, **base)
+        if called is None:
+            await asyncio.sleep(rng.uniform(10, 30) / speed)
+            continue
+        await asyncio.sleep(rng.uniform(5, 30) / speed)
+        if rng.random() < 0.1:
+            await _send(runtime, hall_id, "ticket.recall", actor, **base)
+            await asyncio.sleep(rng.uniform(10, 30) / speed)
+        if rng.random() < 0.05:
+            await _send(runtime, hall_id, "ticket.no_show", actor, **base)
+            continue
+        await _send(runtime, hall_id, "ticket.start", actor, **base)
+        await asyncio.sleep(rng.uniform(120, 600) / speed)
+        done = await _send(runtime, hall_id, "ticket.finish", actor, **base)
+        if done and rng.random() < 0.7:
+            level = rng.choices([5, 4, 3, 2, 1], [70, 20, 6, 3, 1])[0]
+            ticket = done["ticket"]
+            await _send(
+                runtime, hall_id, "rating.submit", actor, ticket=ticket["id"], service=ticket["service"], level=level
+            )
+
+
+async def simulate_hall(runtime: Runtime, hall_id: int, *, seed: int | None = None, speed: float = 10.0) -> None:
+    """Residents and clerks for the sample district hall until the server stops."""
     rng = random.Random(seed)  # noqa: S311 - a simulation, not a secret
     async with reading(runtime.engine) as conn:
-        clerks: list[int] = [
+        clerks = [
             row.id
             for row in await conn.execute(
                 select(staff.c.id).where(staff.c.hall_id == hall_id, staff.c.roles.contains("clerk"))
             )
         ]
-        rows = (await conn.execute(select(counters).where(counters.c.hall_id == hall_id))).all()
-    numbers = [row.number for row in rows]
-    # Pick up where an earlier run of the demo left its counters.
-    held = {row.clerk_id: row.number for row in rows if row.clerk_id in clerks}
-    paused = {row.number for row in rows if row.status == "paused" and row.clerk_id in clerks}
-    if not clerks or not numbers:
-        log.warning("demo: hall %s has no clerks or counters to simulate", hall_id)
-        return
-    while True:
-        await asyncio.sleep(rng.uniform(tick / 2, tick * 1.5))
-        clerk = rng.choice(clerks)
-        counter = held.get(clerk)
-        if counter is None:
-            free = [n for n in numbers if n not in held.values()]
-            if not free:
-                continue
-            counter = rng.choice(free)
-            name, args = "counter.open", dict[str, str]()
-        elif counter in paused:
-            name, args = rng.choice([("counter.resume", {}), ("counter.close", {})])
-        else:
-            name, args = rng.choice(
-                [
-                    ("counter.pause", {"reason": rng.choice(_PAUSE_REASONS)}),
-                    ("counter.close", {}),
-                    ("counter.pause", {"reason": rng.choice(_PAUSE_REASONS)}),
-                ]
-            )
-        outcome = await runtime.writer.submit(
-            Command(uuid.uuid4().hex, hall_id, name, f"staff:{clerk}", {"counter": counter, "clerk": clerk, **args})
-        )
-        if not outcome.ok:
-            log.info("demo: %s refused: %s", name, outcome.result.get("message"))
-            continue
-        if name == "counter.open":
-            held[clerk] = counter
-        elif name == "counter.close":
-            held.pop(clerk, None)
-            paused.discard(counter)
-        elif name == "counter.pause":
-            paused.add(counter)
-        else:
-            paused.discard(counter)
+    # Simulated clerks beside the demo's named ones staff the rest of the counters.
+    tasks = [asyncio.create_task(residents(runtime, hall_id, rng, speed))]
+    for counter, clerk_id in zip(range(1, 13), clerks, strict=False):
+        tasks.append(asyncio.create_task(clerk(runtime, hall_id, counter, clerk_id, rng, speed)))
+    try:
+        await asyncio.gather(*tasks)
+    finally:
+        for task in tasks:
+            task.cancel()

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import Request
 from starlette.templating import Jinja2Templates
 
+from displays.voice import Voice
 from hall import i18n
 from hall.auth import Sessions
 from hall.database import create_engine, reading
@@ -64,6 +65,7 @@ class Runtime:
     attempts: Attempts
     issue_limit: Attempts
     templates: Jinja2Templates
+    voice: Voice
     # Run after the writer and hub are up (the demo loads its accounts and starts its clerks).
     startup: list[Callable[[Runtime], Awaitable[None]]] = field(default_factory=list)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -84,6 +86,7 @@ class Runtime:
             attempts=Attempts(settings.login_attempts, settings.login_window_seconds),
             issue_limit=Attempts(settings.issue_per_minute, 60.0),
             templates=make_templates(),
+            voice=Voice(settings.data_dir() / "voice-cache"),
         )
 
     async def start(self) -> None:

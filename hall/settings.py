@@ -70,6 +70,11 @@ class Settings:
         path = self.db_url.split("///", 1)[1] if "///" in self.db_url else ""
         return Path(path) if path and path != ":memory:" else None
 
+    def data_dir(self) -> Path:
+        """Where the server keeps files beside its database (key, voice cache)."""
+        db_path = self.sqlite_path
+        return db_path.parent if db_path else Path(".")
+
     def with_secret(self) -> Settings:
         """Fill in the signing key: from the environment, else a key file kept beside the database.
 
@@ -78,10 +83,7 @@ class Settings:
         """
         if self.secret_key:
             return self
-        key_file = self.secret_file
-        if key_file is None:
-            db_path = self.sqlite_path
-            key_file = (db_path.parent if db_path else Path(".")) / ".hall-secret"
+        key_file = self.secret_file or self.data_dir() / ".hall-secret"
         if key_file.exists():
             key = key_file.read_text().strip()
         else:

@@ -55,6 +55,11 @@ DEMO_STAFF = [
     ("clerk1", "王晓梅", "XH1001", "clerk", "xh"),
     ("clerk2", "李建国", "XH1002", "clerk", "xh"),
     ("clerk3", "张丽", "XH1003", "clerk", "xh"),
+    ("clerk4", "赵明", "XH1004", "clerk", "xh"),
+    ("clerk5", "孙悦", "XH1005", "clerk", "xh"),
+    ("clerk6", "周杰", "XH1006", "clerk", "xh"),
+    ("clerk7", "吴芳", "XH1007", "clerk", "xh"),
+    ("clerk8", "郑伟", "XH1008", "clerk", "xh"),
     ("supervisor", "陈志强", "XH2001", "supervisor", "xh"),
     ("technician", "刘工", "XH3001", "technician", "xh"),
 ]

@@ -9,6 +9,79 @@ const topic = list.dataset.topic;
 const words = { open: list.dataset.open, paused: list.dataset.paused, closed: list.dataset.closed };
 const counters = new Map();
 let directory = {};
+let services = [];
+let targets = {};
+const orders = new Map();
+const lines = document.getElementById("lines");
+const ordersTable = document.getElementById("orders");
+const alarm = document.getElementById("alarm");
+
+function cell(text, className) {
+  const td = document.createElement("td");
+  td.textContent = text;
+  if (className) td.className = className;
+  return td;
+}
+
+function renderLines() {
+  const body = lines.tBodies[0];
+  body.replaceChildren();
+  for (const service of services) {
+    const row = document.createElement("tr");
+    const target = targets[service.code];
+    const estimate = service.estimate_minutes;
+    const over = estimate !== null && target !== undefined && estimate > target;
+    const wait =
+      estimate === null ? lines.dataset.noCounter : lines.dataset.minutes.replace("{n}", Math.round(estimate));
+    row.append(
+      cell(`${service.prefix} ${service.name}`),
+      cell(String(service.waiting)),
+      // A word and a sign, not colour alone, mark a line over its target.
+      cell(over ? `⚠ ${wait} · ${lines.dataset.over}` : wait, over ? "over" : ""),
+      cell(target === undefined ? "" : lines.dataset.minutes.replace("{n}", target)),
+    );
+    body.append(row);
+  }
+}
+
+function renderOrders() {
+  const body = ordersTable.tBodies[0];
+  body.replaceChildren();
+  if (orders.size === 0) {
+    const row = document.createElement("tr");
+    const td = cell(ordersTable.dataset.none);
+    td.colSpan = 6;
+    row.append(td);
+    body.append(row);
+    return;
+  }
+  for (const order of [...orders.values()].sort((a, b) => a.due.localeCompare(b.due))) {
+    const row = document.createElement("tr");
+    const person = directory[order.clerk];
+    const step = order.state === "open" ? ordersTable.dataset.open : ordersTable.dataset.calledBack;
+    row.append(
+      cell(order.number),
+      cell(String(order.counter)),
+      cell(person ? person.name : "—"),
+      cell(order.label),
+      cell(step),
+      cell(order.due),
+    );
+    body.append(row);
+  }
+}
+
+let refreshTimer = null;
+function refreshLines() {
+  clearTimeout(refreshTimer);
+  refreshTimer = setTimeout(async () => {
+    const answer = await fetch(lines.dataset.queueUrl, { credentials: "same-origin" });
+    if (answer.ok) {
+      services = (await answer.json()).services;
+      renderLines();
+    }
+  }, 300);
+}
 
 function render() {
   list.replaceChildren();
@@ -62,9 +135,31 @@ rt.subscribe(topic, {
     directory = data.staff || {};
     for (const counter of data.counters) counters.set(counter.number, counter);
     render();
+    services = data.services || [];
+    targets = data.targets || {};
+    renderLines();
+    orders.clear();
+    for (const order of data.work_orders || []) orders.set(order.id, order);
+    renderOrders();
   },
   event(event, seq) {
     note(event, seq);
+    if (event.type.startsWith("ticket.")) refreshLines();
+    if (event.type === "rating.alarm") {
+      orders.set(event.data.id, event.data);
+      renderOrders();
+      alarm.textContent = alarm.dataset.template
+        .replace("{number}", event.data.number)
+        .replace("{counter}", event.data.counter)
+        .replace("{label}", event.data.label);
+      alarm.hidden = false;
+    } else if (event.type === "workorder.called_back") {
+      orders.set(event.data.id, event.data);
+      renderOrders();
+    } else if (event.type === "workorder.resolved") {
+      orders.delete(event.data.id);
+      renderOrders();
+    }
     const status = STATUS_AFTER[event.type];
     const counter = counters.get(event.data.counter);
     if (status && counter) {
