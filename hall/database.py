@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Table, event
@@ -75,9 +76,14 @@ async def upsert(conn: AsyncConnection, table: Table, rows: Sequence[Mapping[str
     """Insert rows, or update the existing ones with the same ``keys``, on either backend."""
     if not rows:
         return
-    statement: Any = sqlite_insert(table) if conn.dialect.name == "sqlite" else pg_insert(table)
-    columns = [c for c in rows[0] if c not in keys]
-    statement = statement.on_conflict_do_update(
-        index_elements=list(keys), set_={c: statement.excluded[c] for c in columns}
-    )
+    statement = _upsert_statement(conn.dialect.name, table, tuple(rows[0]), tuple(keys))
     await conn.execute(statement, list(rows))
+
+
+@lru_cache(maxsize=64)
+def _upsert_statement(dialect: str, table: Table, columns: tuple[str, ...], keys: tuple[str, ...]) -> Any:
+    # Building the ON CONFLICT clause costs more than running it: build it once per shape.
+    statement: Any = sqlite_insert(table) if dialect == "sqlite" else pg_insert(table)
+    return statement.on_conflict_do_update(
+        index_elements=list(keys), set_={c: statement.excluded[c] for c in columns if c not in keys}
+    )
