@@ -7,12 +7,17 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import select
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from devices.printing import TicketPrint
+from devices.printing import ticket_escpos as ticket_escpos_bytes
 from hall.api import _command_id, _json_body, problem, submit
+from hall.database import reading
 from hall.events import Command
 from hall.roles import Access, Role
+from hall.tables import halls
 from hall.web import guarded, staff_of
 from queueing.state import QueueState
 from queueing.views import counter_view, public_view, ticket_status
@@ -298,3 +303,39 @@ async def work_order_action(request: Request) -> Response:
     return await submit(
         request, Command(command_id, request.path_params["hall"], f"workorder.{action}", member.actor, args)
     )
+
+
+@guarded(Access.anyone())
+async def ticket_escpos(request: Request) -> Response:
+    """
+    summary: A live ticket as ESC/POS bytes for a kiosk's thermal printer (zh-CN first, QR code).
+    parameters:
+      - {name: width, in: query, schema: {type: integer, enum: [32, 48]}}
+    responses:
+      200: {description: application/octet-stream, ESC/POS commands}
+      404: {description: no live ticket with that id}
+    """
+    state = await _queue_state(request)
+    hall_id = request.path_params["hall"]
+    ticket_id = request.path_params["ticket"]
+    ticket = state.tickets.get(ticket_id) if state else None
+    status = ticket_status(state, ticket_id, datetime.now(UTC)) if state else None
+    if state is None or ticket is None or status is None:
+        return problem(404, "not_found", "no live ticket with that id")
+    width = 32 if request.query_params.get("width") == "32" else 48
+    async with reading(request.app.state.hall.engine) as conn:
+        hall = (await conn.execute(select(halls).where(halls.c.id == hall_id))).one()
+    service = state.services[ticket.service]
+    printed = TicketPrint(
+        hall_name=hall.name,
+        hall_name_en=hall.name_en,
+        number=ticket.number,
+        service_name=service.name,
+        service_name_en=service.name_en,
+        ahead=int(status.get("ahead", 0)),
+        estimate_minutes=status.get("estimate_minutes"),
+        issued_at=ticket.issued_at,
+        qr_url=f"{str(request.base_url).rstrip('/')}/t/{hall_id}/{ticket_id}",
+        timezone=state.rules.timezone,
+    )
+    return Response(ticket_escpos_bytes(printed, width=width), media_type="application/octet-stream")

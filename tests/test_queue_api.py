@@ -98,3 +98,14 @@ def test_public_queue_events_carry_no_clerk_and_the_waiting_counts(site: Site) -
     assert opened == {"type": "counter.opened", "data": {"counter": 1}, "at": opened["at"]}
     assert called["data"]["number"] == "A001" and called["data"]["counter"] == 1
     assert "clerk" not in called["data"]
+
+
+def test_a_ticket_prints_as_escpos_for_the_kiosk_printer(site: Site) -> None:
+    ticket = _take(site, _kiosk_token(site)).json()["ticket"]
+    printed = site.client.get(f"/api/v1/halls/1/tickets/{ticket['id']}/escpos")
+    assert printed.status_code == 200
+    assert printed.headers["content-type"] == "application/octet-stream"
+    assert printed.content.startswith(b"\x1b@")
+    assert "星河区政务服务中心".encode("gb18030") in printed.content
+    assert f"/t/1/{ticket['id']}".encode() in printed.content
+    assert site.client.get("/api/v1/halls/1/tickets/20261123-Z999/escpos").status_code == 404
