@@ -16,6 +16,7 @@ from devices.printing import ticket_escpos as ticket_escpos_bytes
 from hall.api import _command_id, _json_body, problem, submit
 from hall.database import reading
 from hall.events import Command
+from hall.idnumbers import InvalidIdNumber, normalise
 from hall.roles import Access, Role
 from hall.tables import halls
 from hall.web import guarded, staff_of
@@ -114,6 +115,20 @@ async def issue_ticket(request: Request) -> Response:
         return command_id
     args: dict[str, Any] = {k: data[k] for k in ("service", "priority", "appointment_at") if k in data}
     member = staff_of(request)
+    if "applicant" in data:
+        # Taking a ticket in someone's name is for staff (a guide at the door) and, later, for
+        # registered ID-card readers: a public kiosk endpoint must not let anyone block a
+        # person's "one live ticket per ID" with their number.
+        if member is None:
+            return problem(403, "forbidden", "tickets in an applicant's name come from staff or an ID-card reader")
+        applicant = data["applicant"]
+        if not isinstance(applicant, dict) or not isinstance(applicant.get("name"), str):
+            return problem(422, "invalid", "applicant needs a name and an id_number", field="applicant")
+        try:
+            number = normalise(str(applicant.get("id_number", "")))
+        except InvalidIdNumber as exc:
+            return problem(422, exc.code, exc.message, field="applicant.id_number")
+        args["applicant"] = {"name": applicant["name"].strip()[:50], "id_number": number}
     actor = member.actor if member else f"kiosk:{client}"
     runtime.issue_limit.fail(client, now)
     command = Command(command_id, request.path_params["hall"], "ticket.issue", actor, args)

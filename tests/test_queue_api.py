@@ -109,3 +109,23 @@ def test_a_ticket_prints_as_escpos_for_the_kiosk_printer(site: Site) -> None:
     assert "星河区政务服务中心".encode("gb18030") in printed.content
     assert f"/t/1/{ticket['id']}".encode() in printed.content
     assert site.client.get("/api/v1/halls/1/tickets/20261123-Z999/escpos").status_code == 404
+
+
+def test_a_ticket_in_an_applicants_name_is_masked_and_needs_a_valid_id_number(site: Site) -> None:
+    kiosk = _kiosk_token(site)
+    person = {"name": "张三丰", "id_number": "11010519491231002x"}
+    assert _take(site, kiosk, "hukou", applicant=person).status_code == 403  # not from a public kiosk
+    token = site.login("clerk")
+    bad = site.post(
+        "/api/v1/halls/1/tickets",
+        token,
+        {"service": "hukou", "applicant": {**person, "id_number": "110105194912310021"}},
+    )
+    assert (bad.status_code, bad.json()["error"]) == (422, "invalid_id_number")
+    taken = site.post("/api/v1/halls/1/tickets", token, {"service": "hukou", "applicant": person})
+    assert taken.json()["ticket"]["applicant"] == {"name": "张**", "id_number": "110***********002X"}
+    again = site.post("/api/v1/halls/1/tickets", token, {"service": "hukou", "applicant": person})
+    assert again.status_code == 409 and "already holds ticket C001" in again.json()["message"]
+    site.login("supervisor")
+    log = site.client.get("/api/v1/halls/1/events?limit=1000").text
+    assert "11010519491231002X" not in log and "张三丰" not in log
