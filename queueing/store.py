@@ -181,11 +181,14 @@ class QueueDomain:
         decision = annotate(_decide(state, command, now))
         after = decision.state
         changed: list[Any] = list(after.changed)
-        for number in set(after.counters) | set(after.lines):
-            if after.counters.get(number) is not state.counters.get(number) or after.lines.get(
-                number
-            ) is not state.lines.get(number):
-                changed.append((number, after.counters.get(number), after.line(number)))
+        # Rules replace the counters or lines mapping only when they change one: skip the scan
+        # for the commands (most of them) that leave both alone.
+        if after.counters is not state.counters or after.lines is not state.lines:
+            for number in set(after.counters) | set(after.lines):
+                if after.counters.get(number) is not state.counters.get(number) or after.lines.get(
+                    number
+                ) is not state.lines.get(number):
+                    changed.append((number, after.counters.get(number), after.line(number)))
         return Decision(replace(after, changed=()), decision.facts, decision.result, tuple(changed))
 
     async def load(self, conn: AsyncConnection, hall_id: int) -> QueueState:
