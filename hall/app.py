@@ -66,6 +66,14 @@ def routes() -> list[BaseRoute]:
         Route("/login", pages.login, methods=["GET", "POST"], name="login"),
         Route("/logout", pages.logout, methods=["POST"], name="logout"),
         Route("/wallboard/{hall:int}", pages.wallboard, name="wallboard"),
+        Route("/counter/{hall:int}", pages.counter_picker, name="counters"),
+        Route("/counter/{hall:int}/{number:int}", pages.counter_console, name="counter"),
+        Route("/counter/{hall:int}/{number:int}/citizen", pages.citizen_screen, name="citizen"),
+        Route("/kiosk/{hall:int}", pages.kiosk, name="kiosk"),
+        Route("/display/{hall:int}", pages.queue_display, name="display"),
+        Route("/t/{hall:int}/{ticket}", pages.ticket_page, name="ticket"),
+        Route("/t/{hall:int}/{ticket}/print", pages.ticket_print, name="ticket_print"),
+        Route("/t/{hall:int}/{ticket}/qr.svg", pages.ticket_qr, name="ticket_qr"),
         Mount(
             "/api/v1",
             routes=[
@@ -77,6 +85,7 @@ def routes() -> list[BaseRoute]:
                 Route("/halls/{hall:int}/queue", queue_api.queue_view),
                 Route("/halls/{hall:int}/tickets", queue_api.issue_ticket, methods=["POST"]),
                 Route("/halls/{hall:int}/tickets/{ticket}", queue_api.ticket_view),
+                Route("/halls/{hall:int}/tickets/{ticket}/escpos", queue_api.ticket_escpos),
                 Route("/halls/{hall:int}/tickets/{ticket}/{action}", queue_api.ticket_action, methods=["POST"]),
                 Route("/halls/{hall:int}/counters/{number:int}", queue_api.counter_state),
                 Route("/halls/{hall:int}/ratings", queue_api.rate, methods=["POST"]),

@@ -238,7 +238,11 @@ def call_next(state: QueueState, counter: int, clerk: int, now: datetime) -> Res
     ticket = choose(state, counter, now)
     if ticket is None:
         raise NothingWaiting(f"no one is waiting for counter {counter}", counter=counter)
-    streak = state.line(counter).streak + 1 if ticket.priority.is_priority else 0
+    streak = state.line(counter).streak
+    if ticket.target_counter != counter:
+        # A ticket handed to this counter by name (transferred, or back from hold) is not a choice
+        # between the lines, so it neither counts towards nor resets the priority run.
+        streak = streak + 1 if ticket.priority.is_priority else 0
     return _then(rolled, _call(state, counter, clerk, ticket, now, streak=streak))
 
 

@@ -323,7 +323,8 @@ class QueueMachine(RuleBasedStateMachine):
             for t in before.waiting()
             if t.id != chosen.id and t.target_counter is None and line.weight(t.service) is not None
         ]
-        if chosen.priority.is_priority and any(not t.priority.is_priority for t in others):
+        named = chosen.target_counter == counter
+        if not named and chosen.priority.is_priority and any(not t.priority.is_priority for t in others):
             assert line.streak < before.rules.priority_run, "the normal line was starved"
         if chosen.target_counter is None and not chosen.boosted:
             for other in others:

@@ -1,0 +1,238 @@
+// The citizen-facing second screen of a counter (一机双屏): who serves the resident, their number,
+// the data being entered, and the rating of the service once it is finished (一事一评).
+//
+// It runs in the clerk's own browser, beside the console, and follows the same counter topic.
+// Residents see ticket numbers and a masked name at most: never an ID number or another
+// resident's data.
+import { Realtime } from "./realtime.js";
+
+const root = document.getElementById("citizen");
+const number = Number(root.dataset.number);
+const english = document.documentElement.lang === "en";
+const linkState = document.getElementById("link-state");
+const panels = {
+  idle: document.getElementById("idle"),
+  serving: document.getElementById("serving"),
+  rating: document.getElementById("rating"),
+  thanks: document.getElementById("thanks"),
+};
+const statusLine = document.getElementById("counter-status");
+const servingLine = document.getElementById("serving-line");
+const ratingError = document.getElementById("rating-error");
+const intake = document.getElementById("intake");
+const intakePanel = document.getElementById("intake-panel");
+
+// GB/T 39734-2020 asks for a time window to rate; the screen offers it for two minutes.
+const PROMPT_MS = 2 * 60 * 1000;
+const THANKS_MS = 8 * 1000;
+
+let view = null;
+let staff = {};
+let rating = null; // {ticket, number, service, commandId} while the prompt is up
+let thanking = false;
+let promptTimer = null;
+let thanksTimer = null;
+let sending = false;
+
+function fill(template, values) {
+  return template.replace(/\{(\w+)\}/g, (whole, key) => (key in values ? String(values[key]) : whole));
+}
+
+function serviceName(code) {
+  const found = view?.all_services?.find((s) => s.code === code);
+  if (!found) return code;
+  return english && found.name_en ? found.name_en : found.name;
+}
+
+function clerkOf(id) {
+  if (id === null || id === undefined) return null;
+  const person = staff[String(id)];
+  if (person) return person;
+  if (String(id) === root.dataset.me) return { name: root.dataset.meName, staff_no: root.dataset.meNo };
+  return null;
+}
+
+function show(name) {
+  for (const [key, panel] of Object.entries(panels)) panel.hidden = key !== name;
+}
+
+function renderClerk() {
+  const counter = view?.counter;
+  const person = counter && counter.status !== "closed" ? clerkOf(counter.clerk) : null;
+  const block = document.getElementById("clerk");
+  block.hidden = !person;
+  if (!person) return;
+  document.getElementById("clerk-name").textContent = person.name;
+  const no = document.getElementById("clerk-no");
+  no.textContent = person.staff_no ? fill(no.dataset.template, { no: person.staff_no }) : "";
+}
+
+function render() {
+  renderClerk();
+  if (thanking) {
+    show("thanks");
+    return;
+  }
+  if (rating) {
+    show("rating");
+    return;
+  }
+  const current = view?.current;
+  if (current && (current.state === "called" || current.state === "serving")) {
+    const template = current.state === "serving" ? servingLine.dataset.serving : servingLine.dataset.called;
+    servingLine.textContent = fill(template, { number: current.number });
+    document.getElementById("serving-service").textContent = serviceName(current.service);
+    const applicant = document.getElementById("serving-applicant");
+    // The masked name only (张**): the ID number stays on the clerk's side.
+    const name = current.applicant?.name;
+    applicant.textContent = name ? fill(applicant.dataset.template, { name }) : "";
+    applicant.hidden = !name;
+    show("serving");
+    return;
+  }
+  const status = view?.counter?.status ?? "closed";
+  statusLine.textContent = statusLine.dataset[status] || "";
+  statusLine.dataset.status = status;
+  show("idle");
+}
+
+// -- rating ----------------------------------------------------------------------------------
+
+function endRating() {
+  clearTimeout(promptTimer);
+  rating = null;
+  ratingError.hidden = true;
+  render();
+}
+
+function thank() {
+  clearTimeout(promptTimer);
+  rating = null;
+  thanking = true;
+  render();
+  clearTimeout(thanksTimer);
+  thanksTimer = setTimeout(() => {
+    thanking = false;
+    render();
+  }, THANKS_MS);
+}
+
+function ask(finished) {
+  thanking = false;
+  clearTimeout(thanksTimer);
+  rating = { ...finished, commandId: crypto.randomUUID() };
+  ratingError.hidden = true;
+  const line = document.getElementById("rating-ticket");
+  line.textContent = fill(line.dataset.template, { number: finished.number, service: serviceName(finished.service) });
+  clearTimeout(promptTimer);
+  promptTimer = setTimeout(endRating, PROMPT_MS);
+  render();
+  panels.rating.querySelector("button.level")?.focus();
+}
+
+async function rate(level) {
+  if (!rating || sending) return;
+  sending = true;
+  const buttons = panels.rating.querySelectorAll("button.level");
+  for (const button of buttons) button.disabled = true;
+  try {
+    const answer = await fetch(root.dataset.ratingUrl, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: {
+        "Content-Type": "application/json",
+        "X-CSRF-Token": document.querySelector('meta[name="csrf-token"]').content,
+      },
+      body: JSON.stringify({
+        command_id: rating.commandId,
+        ticket: rating.ticket,
+        service: rating.service,
+        level,
+        counter: number,
+      }),
+    });
+    if (answer.ok) {
+      thank();
+      return;
+    }
+    let detail = "";
+    try {
+      detail = (await answer.json()).message || "";
+    } catch {
+      detail = "";
+    }
+    ratingError.textContent = `⚠ ${ratingError.dataset.failed}${detail ? ` (${detail})` : ""}`;
+    ratingError.hidden = false;
+  } catch {
+    ratingError.textContent = `⚠ ${ratingError.dataset.failed}`;
+    ratingError.hidden = false;
+  } finally {
+    sending = false;
+    for (const button of buttons) button.disabled = false;
+  }
+}
+
+for (const button of panels.rating.querySelectorAll("button.level")) {
+  button.addEventListener("click", () => rate(Number(button.dataset.level)));
+}
+
+// -- the data being entered: shown only when the console puts something there ----------------
+
+function toggleIntake() {
+  intakePanel.hidden = !intake.textContent.trim() && intake.children.length === 0;
+}
+new MutationObserver(toggleIntake).observe(intake, { childList: true, subtree: true, characterData: true });
+toggleIntake();
+
+// -- live ------------------------------------------------------------------------------------
+
+async function refresh() {
+  const answer = await fetch(root.dataset.stateUrl, { credentials: "same-origin" });
+  if (answer.ok) {
+    view = await answer.json();
+    render();
+  }
+}
+
+let refreshTimer = null;
+function refreshSoon() {
+  clearTimeout(refreshTimer);
+  refreshTimer = setTimeout(() => refresh().catch(() => {}), 150);
+}
+
+// Events replayed after a reconnect arrive before the "subscribed" frame; a finished service among
+// them is offered for rating only if it is recent (a live one always is).
+let live = false;
+function recent(event) {
+  return live || Date.now() - new Date(event.at).getTime() < PROMPT_MS;
+}
+
+const rt = new Realtime();
+rt.onstatus = (online) => {
+  if (!online) live = false;
+  linkState.textContent = online ? linkState.dataset.online : linkState.dataset.offline;
+  linkState.classList.toggle("offline", !online);
+};
+rt.subscribe(root.dataset.topic, {
+  snapshot(data) {
+    staff = data.staff || {};
+    view = data;
+    render();
+  },
+  subscribed() {
+    live = true;
+  },
+  event(event) {
+    const data = event.data || {};
+    if (event.type === "ticket.finished" && data.counter === number && recent(event)) {
+      ask({ ticket: data.ticket, number: data.number, service: data.service });
+    } else if (event.type === "rating.given" && rating && data.ticket === rating.ticket) {
+      thank(); // rated another way, e.g. on a rating pad
+    } else if (event.type === "ticket.started" && data.counter === number && rating && data.ticket !== rating.ticket) {
+      endRating(); // the next resident is at the counter
+    }
+    refreshSoon();
+  },
+});
+
+refresh().catch(() => {});

@@ -1,0 +1,352 @@
+// The ticket kiosk (排号机): a big button per service with people waiting and the estimated wait,
+// live; a press takes a ticket, shows it with its QR code, prints it, and returns to the start.
+import { Realtime } from "./realtime.js";
+
+const RETURN_SECONDS = 15;
+const IDLE_RESET_MS = 60000;
+const MESSAGE_MS = 10000;
+const RETRIES = 3;
+
+const root = document.getElementById("kiosk");
+const words = JSON.parse(root.dataset.words); // key → [the page's language, English or ""]
+const hallId = root.dataset.hall;
+const timeZone = root.dataset.timezone;
+const autoprint = root.dataset.autoprint === "1";
+const showEnglish = root.dataset.english === "1"; // English under Chinese, unless the page is in English
+const csrf = document.querySelector('meta[name="csrf-token"]').content;
+
+const start = document.getElementById("start");
+const grid = document.getElementById("services");
+const ticketView = document.getElementById("ticket");
+const busy = document.getElementById("busy");
+const message = document.getElementById("message");
+const messageText = document.getElementById("message-text");
+const countdown = document.getElementById("countdown");
+const linkState = document.getElementById("link-state");
+const elderlyToggle = document.getElementById("elderly-mode");
+const clock = document.getElementById("clock");
+
+let services = [];
+let pressing = false;
+let returnTimer = null;
+let messageTimer = null;
+let idleTimer = null;
+
+function fill(text, values) {
+  return text.replace(/\{(\w+)\}/g, (whole, name) => (name in values ? String(values[name]) : whole));
+}
+
+// A pair of texts [main, English]: filled in, and English dropped when it adds nothing.
+function pair(key, values = {}) {
+  const [main, english] = words[key];
+  return [fill(main, values), english ? fill(english, values) : ""];
+}
+
+// "等候 3 人 · 约 18 分钟": the no-break space keeps the dot at the end of a line when it wraps.
+function join(first, second) {
+  return [`${first[0]}\u00a0· ${second[0]}`, first[1] && second[1] ? `${first[1]}\u00a0· ${second[1]}` : ""];
+}
+
+function setBoth(element, [main, english]) {
+  const first = document.createElement("span");
+  first.className = "main";
+  first.textContent = main;
+  element.replaceChildren(first);
+  if (english) {
+    const second = document.createElement("span");
+    second.className = "en";
+    second.lang = "en";
+    second.textContent = english;
+    element.append(second);
+  }
+}
+
+function waitPair(minutes) {
+  if (minutes === null || minutes === undefined) return pair("no_counter");
+  if (minutes < 1) return pair("no_wait");
+  return pair("about", { n: Math.ceil(minutes) });
+}
+
+// Why a service's button takes no tickets now, or null when it does (as hall/pages.py says it).
+function offReason(service) {
+  if (service.sold_out) return pair("sold_out");
+  if (!service.open) return service.hours ? pair("closed", { hours: service.hours.join("–") }) : pair("closed_today");
+  return null;
+}
+
+function serviceButton(service) {
+  let button = grid.querySelector(`button[data-code="${CSS.escape(service.code)}"]`);
+  if (!button) {
+    button = document.createElement("button");
+    button.type = "button";
+    button.className = "service";
+    button.dataset.code = service.code;
+    const prefix = document.createElement("span");
+    prefix.className = "prefix";
+    prefix.setAttribute("aria-hidden", "true");
+    const names = document.createElement("span");
+    names.className = "names";
+    const status = document.createElement("span");
+    status.className = "status";
+    button.append(prefix, names, status);
+  }
+  button.querySelector(".prefix").textContent = service.prefix;
+  setBoth(button.querySelector(".names"), [service.name, showEnglish ? service.name_en : ""]);
+  const reason = offReason(service);
+  setBoth(
+    button.querySelector(".status"),
+    reason || join(pair("waiting", { n: service.waiting }), waitPair(service.estimate_minutes)),
+  );
+  // aria-disabled rather than disabled: the button stays reachable, so its reason can be read.
+  button.setAttribute("aria-disabled", reason ? "true" : "false");
+  button.classList.toggle("off", Boolean(reason));
+  return button;
+}
+
+function render() {
+  const buttons = services.map(serviceButton);
+  const same = buttons.length === grid.children.length && buttons.every((b, i) => grid.children[i] === b);
+  // Updated in place as a rule, so a keyboard user's focus stays where it is.
+  if (!same) grid.replaceChildren(...buttons);
+}
+
+let refreshTimer = null;
+function refresh(delay = 800) {
+  clearTimeout(refreshTimer);
+  refreshTimer = setTimeout(async () => {
+    try {
+      const answer = await fetch(`/api/v1/halls/${hallId}/queue`, { credentials: "same-origin" });
+      if (answer.ok) {
+        services = (await answer.json()).services;
+        render();
+      }
+    } catch {
+      // The next event or the minute's refresh tries again.
+    }
+  }, delay);
+}
+
+// -- taking a ticket ------------------------------------------------------------------------
+
+// A random UUID (v4). crypto.randomUUID exists only on HTTPS pages, and halls often serve plain HTTP.
+function newCommandId() {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  bytes[6] = (bytes[6] & 0x0f) | 0x40;
+  bytes[8] = (bytes[8] & 0x3f) | 0x80;
+  const hex = [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function priority() {
+  return document.querySelector('input[name="priority"]:checked')?.value || "normal";
+}
+
+async function take(code) {
+  if (pressing) return; // a second press while the first is under way takes nothing more
+  pressing = true;
+  hideMessage();
+  busy.hidden = false;
+  // One command id per press: a retry after a lost answer returns the ticket already taken.
+  const body = { service: code, command_id: newCommandId() };
+  if (priority() !== "normal") body.priority = priority();
+  try {
+    for (let attempt = 1; ; attempt += 1) {
+      let answer = null;
+      try {
+        answer = await fetch(`/api/v1/halls/${hallId}/tickets`, {
+          method: "POST",
+          credentials: "same-origin",
+          headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
+          body: JSON.stringify(body),
+        });
+      } catch {
+        answer = null; // no answer at all: the network
+      }
+      if (answer && answer.ok) {
+        showTicket(await answer.json());
+        return;
+      }
+      if (answer && answer.status < 500) {
+        const problem = await answer.json().catch(() => ({}));
+        showError(answer.status, problem);
+        return;
+      }
+      if (attempt >= RETRIES) {
+        showError(answer ? answer.status : 0, {});
+        return;
+      }
+      await sleep(700 * attempt);
+    }
+  } finally {
+    busy.hidden = true;
+    pressing = false;
+  }
+}
+
+function showError(status, problem) {
+  let text;
+  if (status === 429) text = pair("err_busy");
+  else if (problem.error === "sold_out") text = pair("sold_out");
+  else if (problem.error === "closed") text = pair("err_closed");
+  else text = pair("err_other");
+  setBoth(messageText, text);
+  message.hidden = false;
+  document.getElementById("message-ok").focus();
+  clearTimeout(messageTimer);
+  messageTimer = setTimeout(hideMessage, MESSAGE_MS);
+  if (problem.error === "closed" || problem.error === "sold_out") refresh(0);
+}
+
+function hideMessage() {
+  clearTimeout(messageTimer);
+  if (!message.hidden) {
+    message.hidden = true;
+    grid.querySelector("button")?.focus();
+  }
+}
+
+const dateTime = new Intl.DateTimeFormat("en-CA", {
+  timeZone,
+  year: "numeric",
+  month: "2-digit",
+  day: "2-digit",
+  hour: "2-digit",
+  minute: "2-digit",
+  hourCycle: "h23",
+});
+
+// 2026-11-23 09:41 in the hall's time zone, as the printed slip and the ticket's page write it.
+function localTime(date) {
+  const part = Object.fromEntries(dateTime.formatToParts(date).map((p) => [p.type, p.value]));
+  return `${part.year}-${part.month}-${part.day} ${part.hour}:${part.minute}`;
+}
+
+function showTicket(answer) {
+  const ticket = answer.ticket;
+  const service = services.find((s) => s.code === ticket.service) || { name: ticket.service, name_en: "" };
+  document.getElementById("slip-number").textContent = ticket.number;
+  setBoth(document.getElementById("slip-service"), [service.name, showEnglish ? service.name_en : ""]);
+  document.getElementById("slip-priority").hidden = ticket.priority === "normal";
+  setBoth(document.getElementById("slip-ahead"), pair("ahead", { n: answer.ahead }));
+  const minutes = answer.estimate_minutes;
+  setBoth(
+    document.getElementById("slip-estimate"),
+    minutes === null || minutes === undefined ? pair("estimate_none") : pair("estimate", { n: Math.ceil(minutes) }),
+  );
+  const issued = ticket.issued_at ? new Date(ticket.issued_at) : new Date();
+  setBoth(document.getElementById("slip-time"), pair("taken_at", { time: localTime(issued) }));
+  const qr = document.getElementById("slip-qr");
+  const printed = new Promise((resolve) => {
+    qr.onload = resolve;
+    qr.onerror = resolve;
+  });
+  qr.src = `/t/${hallId}/${encodeURIComponent(ticket.id)}/qr.svg`;
+  start.hidden = true;
+  ticketView.hidden = false;
+  document.getElementById("done").focus();
+  // The browser is the fallback printer: the print stylesheet shows the slip alone. A kiosk
+  // browser started with --kiosk-printing prints it without a dialog.
+  if (autoprint) printed.then(() => window.print());
+  startCountdown();
+}
+
+function startCountdown() {
+  clearInterval(returnTimer);
+  let left = RETURN_SECONDS;
+  setBoth(countdown, pair("back_in", { n: left }));
+  returnTimer = setInterval(() => {
+    left -= 1;
+    if (left <= 0) backToStart();
+    else setBoth(countdown, pair("back_in", { n: left }));
+  }, 1000);
+}
+
+// Ready for the next person: no ticket on screen, no priority, ordinary size.
+function backToStart() {
+  clearInterval(returnTimer);
+  ticketView.hidden = true;
+  start.hidden = false;
+  // Nothing of the last person's ticket stays behind.
+  for (const id of ["slip-number", "slip-service", "slip-ahead", "slip-estimate", "slip-time"]) {
+    document.getElementById(id).replaceChildren();
+  }
+  document.getElementById("slip-qr").removeAttribute("src");
+  resetChoices();
+  grid.querySelector("button")?.focus();
+}
+
+function resetChoices() {
+  const normal = document.querySelector('input[name="priority"][value="normal"]');
+  if (normal) normal.checked = true;
+  setElderly(false);
+}
+
+function setElderly(on) {
+  document.documentElement.classList.toggle("elderly", on);
+  elderlyToggle.setAttribute("aria-pressed", on ? "true" : "false");
+}
+
+// Someone who chose a priority or the elderly mode and walked away leaves no choice behind.
+function touched() {
+  clearTimeout(idleTimer);
+  idleTimer = setTimeout(() => {
+    if (ticketView.hidden) resetChoices();
+  }, IDLE_RESET_MS);
+}
+
+grid.addEventListener("click", (event) => {
+  const button = event.target.closest("button.service");
+  if (!button || button.getAttribute("aria-disabled") === "true") return;
+  take(button.dataset.code);
+});
+elderlyToggle.addEventListener("click", () => {
+  setElderly(elderlyToggle.getAttribute("aria-pressed") !== "true");
+});
+document.getElementById("done").addEventListener("click", backToStart);
+document.getElementById("reprint").addEventListener("click", () => window.print());
+document.getElementById("message-ok").addEventListener("click", hideMessage);
+document.addEventListener("keydown", (event) => {
+  if (event.key === "Escape") {
+    if (!message.hidden) hideMessage();
+    else if (!ticketView.hidden) backToStart();
+  }
+});
+for (const type of ["pointerdown", "keydown"]) document.addEventListener(type, touched, { passive: true });
+
+const clockFormat = new Intl.DateTimeFormat("zh-CN", {
+  timeZone,
+  month: "long",
+  day: "numeric",
+  weekday: "short",
+  hour: "2-digit",
+  minute: "2-digit",
+  hourCycle: "h23",
+});
+function tick() {
+  clock.textContent = clockFormat.format(new Date());
+}
+tick();
+setInterval(tick, 10000);
+
+const rt = new Realtime();
+rt.onstatus = (online) => {
+  linkState.hidden = online;
+};
+rt.subscribe(`hall/${hallId}/queue`, {
+  snapshot(data) {
+    services = data.services || [];
+    render();
+  },
+  event(event) {
+    if (event.type.startsWith("ticket.") && event.data.waiting) {
+      for (const service of services) service.waiting = event.data.waiting[service.code] ?? 0;
+      render();
+    }
+    // Estimates follow counters opening and services finishing: ask for them, once per burst.
+    if (event.type.startsWith("ticket.") || event.type.startsWith("counter.")) refresh();
+  },
+});
+// Opening hours begin and end without an event.
+setInterval(() => refresh(0), 60000);

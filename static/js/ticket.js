@@ -1,0 +1,119 @@
+// A ticket's own pages. The status page (opened from the QR code on a phone) follows the hall's
+// queue and asks for the ticket again when something may have moved it; the print page prints
+// itself once its QR code has loaded.
+import { Realtime } from "./realtime.js";
+
+const REFETCH_MS = 400;
+
+function printPage() {
+  const qr = document.getElementById("slip-qr");
+  const ready = !qr || qr.complete ? Promise.resolve() : new Promise((resolve) => {
+    qr.addEventListener("load", resolve, { once: true });
+    qr.addEventListener("error", resolve, { once: true });
+  });
+  ready.then(() => window.print());
+  document.getElementById("print-now")?.addEventListener("click", () => window.print());
+}
+
+function statusPage(card) {
+  const words = JSON.parse(card.dataset.words); // key → [the page's language, English or ""]
+  const hallId = card.dataset.hall;
+  const ticketId = card.dataset.ticket;
+  const stateLine = document.getElementById("ticket-state");
+  const aheadLine = document.getElementById("ticket-ahead");
+  const estimateLine = document.getElementById("ticket-estimate");
+  const linkState = document.getElementById("link-state");
+  const title = document.title;
+  let state = card.dataset.state;
+
+  const fill = (text, values) => text.replace(/\{(\w+)\}/g, (whole, name) => (name in values ? values[name] : whole));
+
+  function setBoth(element, key, values = {}) {
+    const [main, english] = words[key] || [key, ""];
+    const first = document.createElement("span");
+    first.className = "main";
+    first.textContent = fill(main, values);
+    element.replaceChildren(first);
+    if (english) {
+      const second = document.createElement("span");
+      second.className = "en";
+      second.lang = "en";
+      second.textContent = fill(english, values);
+      element.append(second);
+    }
+    return first.textContent;
+  }
+
+  function show(ticket) {
+    const before = state;
+    state = ticket.state;
+    card.dataset.state = state;
+    card.className = card.className.replace(/\bstate-\S+/, `state-${state}`);
+    const text = setBoth(stateLine, state, { counter: ticket.counter ?? "" });
+    const waiting = state === "waiting" && ticket.ahead !== undefined;
+    aheadLine.hidden = !waiting;
+    estimateLine.hidden = !waiting;
+    if (waiting) {
+      setBoth(aheadLine, "ahead", { n: ticket.ahead });
+      if (ticket.estimate_minutes === null || ticket.estimate_minutes === undefined) setBoth(estimateLine, "estimate_none");
+      else setBoth(estimateLine, "estimate", { n: Math.ceil(ticket.estimate_minutes) });
+    }
+    document.title = state === "called" ? `${text} · ${title}` : title;
+    // A phone in a pocket: a buzz when the ticket is called.
+    if (state === "called" && before !== "called" && navigator.vibrate) navigator.vibrate([300, 150, 300]);
+  }
+
+  // The queue keeps live tickets only: a ticket gone from it is done, cancelled or closed, and
+  // the page, loaded again, shows which from the ticket's record. At most once in a while, in
+  // case the record and the queue ever disagree.
+  function finished() {
+    const key = `hall-ticket-reload:${ticketId}`;
+    const last = Number(sessionStorage.getItem(key) || 0);
+    if (Date.now() - last < 30000) return;
+    sessionStorage.setItem(key, String(Date.now()));
+    location.reload();
+  }
+
+  let timer = null;
+  function refetch() {
+    clearTimeout(timer);
+    // Spread over a moment, so that a hall full of phones does not ask in one wave.
+    timer = setTimeout(async () => {
+      try {
+        const answer = await fetch(`/api/v1/halls/${hallId}/tickets/${encodeURIComponent(ticketId)}`, {
+          credentials: "same-origin",
+        });
+        if (answer.ok) show(await answer.json());
+        else if (answer.status === 404) finished();
+      } catch {
+        // The next event tries again.
+      }
+    }, REFETCH_MS + Math.random() * REFETCH_MS);
+  }
+
+  // What may move this ticket: anything done to it, and while it waits, any call, issue or
+  // cancellation (people ahead) and any counter opening or closing (the estimate).
+  function concerns(event) {
+    if (event.data.ticket === ticketId) return true;
+    if (state !== "waiting") return false;
+    return event.type.startsWith("ticket.") || event.type.startsWith("counter.");
+  }
+
+  const rt = new Realtime();
+  rt.onstatus = (online) => {
+    setBoth(linkState, online ? "live" : "offline");
+    linkState.classList.toggle("offline", !online);
+  };
+  rt.subscribe(`hall/${hallId}/queue`, {
+    snapshot() {
+      refetch(); // a fresh start or a reconnect: the ticket may have moved meanwhile
+    },
+    event(event) {
+      if (concerns(event)) refetch();
+    },
+  });
+}
+
+if (document.body.dataset.autoprint === "1") printPage();
+const card = document.getElementById("ticket-status");
+if (card) statusPage(card);

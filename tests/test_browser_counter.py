@@ -1,0 +1,244 @@
+"""The counter console and its citizen screen (一机双屏) in a real browser, against a real server.
+
+A clerk logs in, opens the console and, in a second window of the same browser, the citizen
+screen. Tickets taken at the "kiosk" (the public API) appear live; the clerk works with the
+keyboard; the citizen screen follows and, after the service is finished, asks for a rating in
+the five levels of GB/T 39734-2020.
+
+Screenshots go to test-artifacts/screenshots/ (counter-console, citizen-serving, citizen-rating).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.peers import CHROMIUM, missing
+from tests.serverproc import ACCOUNT, ServerProcess, hall_cli
+from tests.timing import MS
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+ROOT = Path(__file__).resolve().parent.parent
+SHOTS = ROOT / "test-artifacts" / "screenshots"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-dev-shm-usage"]
+WAIT = int(10_000 * MS * 1000)
+# The citizen screen thanks the resident for 8 s before it returns to its idle screen.
+THANKS_WAIT = int(20_000 * MS * 1000)
+LEVELS = ["非常满意", "满意", "基本满意", "不满意", "非常不满意"]
+
+
+def open_all_week(db_url: str) -> None:
+    """Every service takes tickets day and night, holidays too, so the test runs at any hour.
+    Done before the server starts: its writer caches the hall's state once loaded."""
+    path = db_url.split("///", 1)[1]
+    week = json.dumps({str(day): ["00:00", "23:59"] for day in range(7)})
+    with sqlite3.connect(path) as db:
+        db.execute("update queue_services set week = ?, open_on_holidays = 1", (week,))
+    db.close()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def chromium_present() -> None:
+    if not os.path.exists(CHROMIUM):
+        missing("Chromium")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    proc = ServerProcess(tmp_path_factory.mktemp("counter"))
+    proc.init()
+    # The citizen screen shows the clerk's staff number (工号), so this clerk has one.
+    done = hall_cli(
+        "add-staff",
+        "clerk1",
+        "--roles",
+        "clerk",
+        "--hall",
+        "xh",
+        "--name",
+        "李建国",
+        "--staff-no",
+        "XH0107",
+        "--db",
+        proc.db_url,
+        env=proc.env,
+    )
+    assert done.returncode == 0, done.stderr
+    proc.passwords.update(dict(ACCOUNT.findall(done.stdout)))
+    open_all_week(proc.db_url)
+    proc.start()
+    try:
+        yield proc
+    finally:
+        proc.stop()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        missing("Playwright")
+        raise
+    with sync_playwright() as driver:
+        chromium = driver.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+class Kiosk:
+    """A ticket machine: the public API, with the CSRF cookie and token a browser page gets."""
+
+    def __init__(self, server: ServerProcess) -> None:
+        self.client = httpx.Client(base_url=server.url, timeout=10)
+        page = self.client.get("/login")
+        found = re.search(r'name="csrf-token" content="([0-9a-f]+)"', page.text)
+        assert found is not None
+        self.token = found.group(1)
+
+    def post(self, path: str, body: dict[str, Any]) -> httpx.Response:
+        return self.client.post(path, json=body, headers={"X-CSRF-Token": self.token})
+
+    def take(self, service: str) -> str:
+        answer = self.post("/api/v1/halls/1/tickets", {"service": service})
+        assert answer.status_code == 200, answer.text
+        return str(answer.json()["ticket"]["number"])
+
+
+def shoot(page: Any, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def test_a_clerk_serves_from_the_console_and_the_resident_rates_on_the_second_screen(
+    browser: Any, server: ServerProcess
+) -> None:
+    from playwright.sync_api import expect
+
+    context = browser.new_context(base_url=server.url, viewport={"width": 1280, "height": 800}, locale="zh-CN")
+    context.set_default_timeout(WAIT)
+    errors: list[str] = []
+    kiosk = Kiosk(server)
+    try:
+        console = context.new_page()
+        console.on("pageerror", lambda exc: errors.append(f"console: {exc}"))
+        console.goto("/counter/1/1")
+        expect(console).to_have_url(f"{server.url}/login?next=/counter/1/1")
+        console.fill("#username", "clerk1")
+        console.fill("#password", server.passwords["clerk1"])
+        console.click("button.primary")
+        expect(console).to_have_url(f"{server.url}/counter/1/1")
+        expect(console.locator("h1")).to_have_text("1号窗口 · 星河区政务服务中心")
+        expect(console.locator("#link-state")).to_have_text("实时")
+        status = console.locator("#counter-status")
+        expect(status).to_have_text("关闭")
+
+        # The second window, on the monitor that faces the resident.
+        citizen = context.new_page()
+        citizen.on("pageerror", lambda exc: errors.append(f"citizen: {exc}"))
+        citizen.goto("/counter/1/1/citizen")
+        expect(citizen.locator(".topbar")).to_be_hidden()  # no logout button for residents
+        expect(citizen.locator("#link-state")).to_have_text("实时")
+        expect(citizen.locator("#idle")).to_contain_text("请取号等候")
+        expect(citizen.locator("#counter-status")).to_have_text("窗口关闭")
+        expect(citizen.locator("#clerk")).to_be_hidden()
+        expect(citizen.locator("#intake-panel")).to_be_hidden()
+
+        # Open, pause for lunch (a quick choice), resume with the keyboard.
+        console.get_by_role("button", name="开放窗口").click()
+        expect(status).to_have_text("开放")
+        expect(console.locator("#counter-holder")).to_contain_text("李建国")
+        expect(citizen.locator("#clerk-name")).to_have_text("李建国")
+        expect(citizen.locator("#clerk-no")).to_have_text("工号 XH0107")
+        console.get_by_role("button", name="暂停 P").click()
+        expect(console.locator("#pause-dialog")).to_be_visible()
+        console.locator("#pause-dialog").get_by_role("button", name="午休").click()
+        expect(status).to_have_text("暂停 · 午休")
+        expect(citizen.locator("#counter-status")).to_have_text("暂停服务")
+        shoot(citizen, "citizen-paused")
+        console.keyboard.press("p")
+        expect(status).to_have_text("开放")
+        expect(citizen.locator("#counter-status")).to_have_text("欢迎光临")
+
+        # Tickets taken at the kiosk appear in the console's waiting list without a reload.
+        console.evaluate("window.__sameDocument = true")
+        assert [kiosk.take("soc"), kiosk.take("soc"), kiosk.take("fund")] == ["A001", "A002", "B001"]
+        rows = console.locator("#waiting tbody tr[data-ticket]")
+        expect(rows).to_have_count(2)  # counter 1 serves social security only
+        expect(rows.nth(0)).to_contain_text("A001")
+        expect(rows.nth(0)).to_contain_text("社会保障")
+        expect(rows.nth(1)).to_contain_text("A002")
+        expect(console.locator("#waiting-total")).to_have_text("(2 人等候)")
+
+        # N calls the next ticket; both screens show it.
+        console.keyboard.press("n")
+        expect(console.locator("#current-number")).to_have_text("A001")
+        expect(console.locator("#current-state")).to_have_text("已呼叫")
+        expect(citizen.locator("#serving-line")).to_have_text("请 A001 号到本窗口办理")
+        expect(rows).to_have_count(1)
+        console.keyboard.press("r")
+        expect(console.locator("#current-recalls")).to_have_text("已重呼 1 次")
+        console.keyboard.press("s")
+        expect(console.locator("#current-state")).to_have_text("办理中")
+        expect(citizen.locator("#serving-line")).to_have_text("正在为 A001 号办理")
+        expect(citizen.locator("#serving-service")).to_have_text("社会保障")
+        expect(console.locator("#notice")).to_contain_text("开始办理")
+        console.evaluate("document.activeElement && document.activeElement.blur()")
+        shoot(console, "counter-console")
+        shoot(citizen, "citizen-serving")
+
+        # F finishes; the citizen screen asks for a rating in the five levels.
+        console.keyboard.press("f")
+        expect(console.locator("#no-current")).to_be_visible()
+        expect(console.locator("#current")).to_be_hidden()
+        rating = citizen.locator("#rating")
+        expect(rating).to_be_visible()
+        expect(citizen.locator("#rating-ticket")).to_have_text("A001 号 · 社会保障")
+        expect(rating.locator(".level-word")).to_have_text(LEVELS)
+        expect(rating.locator("button.level")).to_have_count(5)
+        citizen.evaluate("document.activeElement && document.activeElement.blur()")
+        shoot(citizen, "citizen-rating")
+
+        # The ratings endpoint answers an anonymous caller 401 when it exists, 404 when it does not.
+        if kiosk.post("/api/v1/halls/1/ratings", {}).status_code != 404:
+            rating.get_by_role("button", name="非常满意").click()
+            expect(citizen.locator("#thanks")).to_be_visible()
+            expect(citizen.locator("#thanks")).to_have_text("感谢您的评价！")
+            shoot(citizen, "citizen-thanks")
+            expect(citizen.locator("#idle")).to_be_visible(timeout=THANKS_WAIT)
+
+        # Transfer A002 to the housing fund: it leaves this counter's line.
+        console.keyboard.press("n")
+        expect(console.locator("#current-number")).to_have_text("A002")
+        console.keyboard.press("t")
+        dialog = console.locator("#transfer-dialog")
+        expect(dialog).to_be_visible()
+        dialog.locator("#transfer-service").select_option("fund")
+        shoot(console, "counter-transfer")
+        dialog.get_by_role("button", name="转移").click()
+        expect(console.locator("#no-current")).to_be_visible()
+        expect(console.locator("#waiting tbody")).to_contain_text("暂无等候")
+
+        # A refused action is shown as an alert, with the server's reason.
+        alert = console.get_by_role("alert")
+        expect(alert).to_be_hidden()
+        console.keyboard.press("n")
+        expect(alert).to_be_visible()
+        expect(alert).to_contain_text("暂无等候")
+        expect(alert).to_contain_text("no one is waiting for counter 1")
+        assert console.evaluate("window.__sameDocument") is True
+    finally:
+        kiosk.client.close()
+        context.close()
+    assert not errors, f"script errors on the pages: {errors}"
