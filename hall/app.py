@@ -21,7 +21,7 @@ from hall.roles import Access
 from hall.runtime import Runtime
 from hall.settings import Settings, from_env
 from hall.web import SessionMiddleware
-from realtime.endpoint import websocket_endpoint
+from realtime.endpoint import RealtimeEndpoint
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 
@@ -96,7 +96,7 @@ def routes() -> list[BaseRoute]:
         ),
         Route("/voice/chime.wav", voice_routes.chime),
         Route("/voice/call.wav", voice_routes.call),
-        WebSocketRoute("/ws", websocket_endpoint),
+        WebSocketRoute("/ws", RealtimeEndpoint()),
         Mount("/static", static, name="static"),
     ]
 

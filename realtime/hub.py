@@ -56,6 +56,8 @@ class Hub:
         self._heads: dict[int, int] = {}
         self._subs: dict[Topic, set[Subscriber]] = {}
         self._by_hall: dict[int, set[Topic]] = {}
+        self._snapshots: dict[Topic, tuple[int, str]] = {}
+        self._pending: dict[Topic, asyncio.Future[tuple[int, str]]] = {}
         self.published = 0
         # Seconds each publish took to hand its frames to every subscriber's socket (or backlog).
         self.handoff_seconds: deque[float] = deque(maxlen=1000)
@@ -132,11 +134,8 @@ class Hub:
         head = self.head(topic.hall_id)
         prefix: list[str] = []
         if since is None or since > head or head - since > self._replay_max:
-            async with reading(self._engine) as conn:
-                seq_row = await conn.execute(select(hall_heads.c.last_seq).where(hall_heads.c.hall_id == topic.hall_id))
-                since = int(seq_row.scalar_one_or_none() or 0)
-                data = await kind.snapshot(conn, topic)
-            prefix.append(protocol.snapshot_frame(topic, since, data))
+            since, frame = await self._snapshot(topic, kind)
+            prefix.append(frame)
             mode = "snapshot"
         else:
             mode = "live" if since == head else "replay"
@@ -145,6 +144,32 @@ class Hub:
             if self._register(sub, topic, kind, mode, since, older, prefix):
                 return mode
         raise RuntimeError(f"could not bring a subscriber of {topic} up to date")
+
+    async def _snapshot(self, topic: Topic, kind: TopicKind) -> tuple[int, str]:
+        """A topic's snapshot frame and the sequence it reflects.
+
+        A hall's screens reconnect together after a restart: subscribers arriving while a snapshot
+        is being read share that read, and later ones reuse it until the hall's log moves on. Each
+        then registers from the snapshot's sequence, so what followed it is replayed as usual.
+        """
+        cached = self._snapshots.get(topic)
+        if cached is not None and cached[0] == self.head(topic.hall_id):
+            return cached
+        pending = self._pending.get(topic)
+        if pending is None:
+            pending = asyncio.ensure_future(self._read_snapshot(topic, kind))
+            self._pending[topic] = pending
+            pending.add_done_callback(lambda _: self._pending.pop(topic, None))
+        return await asyncio.shield(pending)
+
+    async def _read_snapshot(self, topic: Topic, kind: TopicKind) -> tuple[int, str]:
+        async with reading(self._engine) as conn:
+            seq_row = await conn.execute(select(hall_heads.c.last_seq).where(hall_heads.c.hall_id == topic.hall_id))
+            seq = int(seq_row.scalar_one_or_none() or 0)
+            data = await kind.snapshot(conn, topic)
+        result = (seq, protocol.snapshot_frame(topic, seq, data))
+        self._snapshots[topic] = result
+        return result
 
     def _ring_covers(self, hall_id: int, since: int) -> bool:
         if since >= self.head(hall_id):

@@ -208,3 +208,44 @@ async def test_heartbeats_reach_every_subscriber_once(database: Database, halls:
     hub.heartbeat()
     for sock in (one, two):
         assert [f for f in sock.frames if f["type"] == "heartbeat"] == [{"type": "heartbeat"}]
+
+
+async def test_screens_reconnecting_together_share_one_snapshot_read(database: Database, halls: dict[str, int]) -> None:
+    from dataclasses import replace as with_field
+
+    from realtime.topics import TopicRegistry
+
+    reads = 0
+    registry = TopicRegistry()
+    for kind in core_topics().kinds():
+        if kind.name == "queue":
+            original = kind.snapshot
+
+            async def counted(conn: Any, topic: Topic, original: Any = original) -> Any:
+                nonlocal reads
+                reads += 1
+                return await original(conn, topic)
+
+            kind = with_field(kind, snapshot=counted)
+        registry.register(kind)
+    engine, hall = database.engines[0], halls["xh"]
+    hub = Hub(engine, registry)
+    writer, (clerk, other, *_) = await _hall_with_writer(engine, hub, hall)
+    socks = [FakeSocket() for _ in range(20)]
+    topic = Topic(hall, "queue")
+    try:
+        await asyncio.gather(*(hub.subscribe(s.subscriber(), topic, None) for s in socks[:10]))
+        assert reads == 1
+        await hub.subscribe(socks[10].subscriber(), topic, None)  # nothing happened since: reused
+        assert reads == 1
+        await _toggle(writer, hall, clerk, 1, 1)  # the log moved on: a fresh read
+        await asyncio.gather(*(hub.subscribe(s.subscriber(), topic, None) for s in socks[11:]))
+        assert reads == 2
+        await _toggle(writer, hall, other, 2, 1)
+    finally:
+        await writer.stop()
+    head = hub.head(hall)
+    for sock in socks:
+        assert sock.frames[0]["type"] == "snapshot"
+        at = sock.last("subscribed")["seq"]
+        assert sock.seqs() == list(range(at + 1, head + 1))  # nothing missed after the shared snapshot
