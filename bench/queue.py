@@ -116,7 +116,8 @@ async def prepare(url: str) -> list[tuple[int, int]]:
         hall = ids["xh"]
         now = datetime.now(UTC)
         async with engine.begin() as conn:
-            await conn.execute(update(queue_services).values(week=ALWAYS, open_on_holidays=True))
+            # No daily cap (号源) in a throughput bench: it would refuse tickets, not measure them.
+            await conn.execute(update(queue_services).values(week=ALWAYS, open_on_holidays=True, daily_cap=None))
             codes = [
                 r.code
                 for r in await conn.execute(select(queue_services.c.code).where(queue_services.c.hall_id == hall))
@@ -402,6 +403,8 @@ def main() -> None:
         )
 
         server = ServerProcess(workdir / "http")
+        # All bench kiosks share one address; the per-kiosk ticket limit would measure itself.
+        server.env["HALL_ISSUE_PER_MINUTE"] = "1000000"
         (workdir / "http").mkdir()
         server.db_url = f"sqlite+aiosqlite:///{workdir / 'http' / 'hall.db'}"
         asyncio.run(prepare(server.db_url))

@@ -138,6 +138,7 @@ def from_env(env: Mapping[str, str] | None = None, **overrides: object) -> Setti
         "timezone": env.get("HALL_TIMEZONE", Settings.timezone),
         "https": _bool(env, "HALL_HTTPS", Settings.https),
         "batch_max": _int(env, "HALL_BATCH_MAX", Settings.batch_max),
+        "issue_per_minute": _int(env, "HALL_ISSUE_PER_MINUTE", Settings.issue_per_minute),
         "ws_client_buffer": _int(env, "HALL_WS_CLIENT_BUFFER", Settings.ws_client_buffer),
         "ws_heartbeat_seconds": _float(env, "HALL_WS_HEARTBEAT", Settings.ws_heartbeat_seconds),
     }

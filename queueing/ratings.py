@@ -135,7 +135,8 @@ class WorkOrder:
 
 
 def rateable_after_finish(state: QueueState, item: Rateable) -> QueueState:
-    rateable = {k: v for k, v in state.rateable.items() if not _expired(state, v, item.finished_at)}
+    # Expired entries are dropped by the clock tick, not here: a finish must stay cheap.
+    rateable = dict(state.rateable)
     rateable[item.key] = item
     return replace(state, rateable=rateable)
 
