@@ -58,7 +58,7 @@ from queueing.counters import Counter
 from queueing.estimates import capacity, estimate_error
 from queueing.services import Hours, Priority, Service
 from queueing.state import Line, QueueState, Rules
-from queueing.tables import counter_services, queue_services
+from queueing.store_tables import counter_services, queue_services
 from queueing.tickets import Ticket
 
 ROOT = Path(__file__).resolve().parent.parent

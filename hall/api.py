@@ -57,6 +57,17 @@ def _command_id(data: dict[str, Any]) -> str | JSONResponse:
     return raw
 
 
+async def command_body(request: Request) -> tuple[dict[str, Any], str] | JSONResponse:
+    """A command's JSON body and its id (the caller's, or a fresh one), or the error to answer."""
+    data = await _json_body(request)
+    if isinstance(data, JSONResponse):
+        return data
+    command_id = _command_id(data)
+    if isinstance(command_id, JSONResponse):
+        return command_id
+    return data, command_id
+
+
 @guarded(Access.anyone())
 async def list_halls(request: Request) -> Response:
     """

@@ -16,7 +16,7 @@ from hall.database import reading
 from hall.events import Command
 from hall.runtime import Runtime
 from hall.tables import staff
-from queueing.tables import queue_services
+from queueing.store_tables import queue_services
 
 log = logging.getLogger(__name__)
 

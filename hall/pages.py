@@ -27,7 +27,7 @@ from hall.roles import Access, Role
 from hall.tables import halls
 from hall.web import guarded, session_cookie, staff_of
 from queueing.state import QueueState
-from queueing.tables import tickets as ticket_rows
+from queueing.store_tables import tickets as ticket_rows
 from queueing.views import public_view, ticket_status
 
 _LEVEL_LABELS = {"district": N_("District hall"), "street": N_("Street hall"), "community": N_("Community station")}

@@ -13,7 +13,7 @@ from starlette.responses import JSONResponse, Response
 
 from devices.printing import TicketPrint
 from devices.printing import ticket_escpos as ticket_escpos_bytes
-from hall.api import _command_id, _json_body, problem, submit
+from hall.api import command_body, problem, submit
 from hall.database import reading
 from hall.events import Command
 from hall.idnumbers import InvalidIdNumber, normalise
@@ -107,12 +107,10 @@ async def issue_ticket(request: Request) -> Response:
     now = time.monotonic()
     if runtime.issue_limit.blocked(client, now):
         return problem(429, "rate_limited", "too many tickets from here; wait a minute")
-    data = await _json_body(request)
-    if isinstance(data, JSONResponse):
-        return data
-    command_id = _command_id(data)
-    if isinstance(command_id, JSONResponse):
-        return command_id
+    body = await command_body(request)
+    if isinstance(body, JSONResponse):
+        return body
+    data, command_id = body
     args: dict[str, Any] = {k: data[k] for k in ("service", "priority", "appointment_at") if k in data}
     member = staff_of(request)
     if "applicant" in data:
@@ -160,12 +158,10 @@ async def ticket_action(request: Request) -> Response:
     action = request.path_params["action"]
     if action not in TICKET_ACTIONS:
         return problem(404, "not_found", f"unknown ticket action {action!r}")
-    data = await _json_body(request)
-    if isinstance(data, JSONResponse):
-        return data
-    command_id = _command_id(data)
-    if isinstance(command_id, JSONResponse):
-        return command_id
+    body = await command_body(request)
+    if isinstance(body, JSONResponse):
+        return body
+    _, command_id = body
     member = staff_of(request)
     assert member is not None
     args = {"ticket": request.path_params["ticket"]}
@@ -218,12 +214,10 @@ async def counter_action(request: Request) -> Response:
     action = request.path_params["action"]
     if action not in COUNTER_ACTIONS:
         return problem(404, "not_found", f"unknown counter action {action!r}")
-    data = await _json_body(request)
-    if isinstance(data, JSONResponse):
-        return data
-    command_id = _command_id(data)
-    if isinstance(command_id, JSONResponse):
-        return command_id
+    body = await command_body(request)
+    if isinstance(body, JSONResponse):
+        return body
+    data, command_id = body
     args = _args(action, data)
     if isinstance(args, JSONResponse):
         return args
@@ -260,12 +254,10 @@ async def rate(request: Request) -> Response:
       200: {description: the rating, and the work order an unsatisfied rating opened}
       404: {description: not finished here, or rated already}
     """
-    data = await _json_body(request)
-    if isinstance(data, JSONResponse):
-        return data
-    command_id = _command_id(data)
-    if isinstance(command_id, JSONResponse):
-        return command_id
+    body = await command_body(request)
+    if isinstance(body, JSONResponse):
+        return body
+    data, command_id = body
     member = staff_of(request)
     assert member is not None
     args: dict[str, Any] = {k: data[k] for k in ("ticket", "service", "level", "aspects", "comment") if k in data}
@@ -306,12 +298,10 @@ async def work_order_action(request: Request) -> Response:
     action = request.path_params["action"]
     if action not in ("callback", "resolve"):
         return problem(404, "not_found", f"unknown work order action {action!r}")
-    data = await _json_body(request)
-    if isinstance(data, JSONResponse):
-        return data
-    command_id = _command_id(data)
-    if isinstance(command_id, JSONResponse):
-        return command_id
+    body = await command_body(request)
+    if isinstance(body, JSONResponse):
+        return body
+    data, command_id = body
     member = staff_of(request)
     assert member is not None
     args = {"order": request.path_params["order"], "note": data.get("note", ""), "by": member.id}

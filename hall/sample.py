@@ -13,7 +13,7 @@ from hall.directory import create_counters, create_hall
 from hall.tables import halls
 from queueing.services import Hours, Service
 from queueing.store import service_row
-from queueing.tables import counter_services, queue_services
+from queueing.store_tables import counter_services, queue_services
 
 _WEEK = {day: Hours(time(9, 0), time(17, 0)) for day in range(5)}
 # District halls also open on Saturday mornings.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import queueing.tables  # noqa: F401 - registers the queue's tables
+import queueing.store_tables  # noqa: F401 - registers the queue's tables
 from hall.tables import metadata
 
 __all__ = ["metadata"]

@@ -21,8 +21,8 @@ from queueing.queue import annotate
 from queueing.ratings import Level, Rateable, Rating, WorkOrder
 from queueing.services import Hours, Priority, Service
 from queueing.state import RECENT_SERVICE_TIMES, Line, QueueState, Rules
-from queueing.tables import counter_services, queue_rules, queue_services, tickets, work_orders
-from queueing.tables import ratings as ratings_table
+from queueing.store_tables import counter_services, queue_rules, queue_services, tickets, work_orders
+from queueing.store_tables import ratings as ratings_table
 from queueing.tickets import Applicant, Span, Ticket, TicketState
 
 _LIVE = [s.value for s in TicketState if s.live]

@@ -85,7 +85,7 @@ async def open_all_week(engine: Any) -> None:
     """Tests run at any hour: every sample service takes tickets day and night, holidays too."""
     from sqlalchemy import update
 
-    from queueing.tables import queue_services
+    from queueing.store_tables import queue_services
 
     week = {str(day): ["00:00", "23:59"] for day in range(7)}
     async with engine.begin() as conn:
