@@ -186,6 +186,7 @@ async def _counter_page(request: Request, template: str) -> Response:
         "me": member,
         "is_supervisor": member.has(Role.SUPERVISOR),
         "hold_minutes": state.rules.hold_minutes,
+        "aspects": state.rules.rating_aspects,
     }
     return request.app.state.hall.templates.TemplateResponse(request, template, context)  # type: ignore[no-any-return]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, time
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hall.database import upsert
@@ -13,11 +13,13 @@ from hall.directory import create_counters, create_hall
 from hall.tables import halls
 from queueing.services import Hours, Service
 from queueing.store import service_row
-from queueing.store_tables import counter_services, queue_services
+from queueing.store_tables import counter_services, queue_rules, queue_services
 
 _WEEK = {day: Hours(time(9, 0), time(17, 0)) for day in range(5)}
 # District halls also open on Saturday mornings.
 _DISTRICT_WEEK = {**_WEEK, 5: Hours(time(9, 0), time(12, 0))}
+
+SAMPLE_ASPECTS = ("服务态度", "办事效率", "环境设施")
 
 SAMPLE_SERVICES = [
     Service(
@@ -122,6 +124,11 @@ async def load_sample(conn: AsyncConnection, now: datetime) -> dict[str, int]:
         )
         ids[code] = hall_id
         await create_counters(conn, hall_id, [(n, f"{n}号窗口") for n in sorted(lines)], actor="system:init", now=now)
+        if level == "district":
+            # The district hall asks residents to score three aspects besides the overall level.
+            await conn.execute(
+                insert(queue_rules).values(hall_id=hall_id, rules={"rating_aspects": list(SAMPLE_ASPECTS)})
+            )
         offered = {code for pairs in lines.values() for code, _ in pairs}
         await upsert(
             conn,

@@ -110,11 +110,19 @@ def test_a_visit_from_the_kiosk_to_the_rating(hall: ServerProcess) -> None:
             rating = citizen.locator("#rating")
             expect(rating).to_be_visible()
             _shoot(citizen, "citizen-rating")
+            rating.locator('.aspect[data-aspect="办事效率"] button[data-score="2"]').click()
             rating.get_by_role("button", name="不满意", exact=True).click()
             expect(citizen.locator("#thanks")).to_be_visible()
             expect(wallboard.locator("#alarm")).to_contain_text("A001")
             expect(wallboard.locator("#orders tbody")).to_contain_text("王晓梅")
             _shoot(wallboard, "wallboard")
+            given = [
+                e
+                for e in wallboard.request.get("/api/v1/halls/1/events?limit=1000").json()
+                if e["type"] == "rating.given"
+            ]
+            assert given[-1]["data"]["aspects"] == {"办事效率": 2}
+            assert given[-1]["data"]["label"] == "不满意"
         finally:
             browser.close()
     assert not errors, f"script errors on the pages: {errors}"

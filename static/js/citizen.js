@@ -5,6 +5,7 @@
 // Residents see ticket numbers and a masked name at most: never an ID number or another
 // resident's data.
 import { Realtime } from "./realtime.js";
+import { newCommandId } from "./ids.js";
 
 const root = document.getElementById("citizen");
 const number = Number(root.dataset.number);
@@ -120,7 +121,8 @@ function thank() {
 function ask(finished) {
   thanking = false;
   clearTimeout(thanksTimer);
-  rating = { ...finished, commandId: crypto.randomUUID() };
+  rating = { ...finished, commandId: newCommandId() };
+  clearAspects();
   ratingError.hidden = true;
   const line = document.getElementById("rating-ticket");
   line.textContent = fill(line.dataset.template, { number: finished.number, service: serviceName(finished.service) });
@@ -128,6 +130,29 @@ function ask(finished) {
   promptTimer = setTimeout(endRating, PROMPT_MS);
   render();
   panels.rating.querySelector("button.level")?.focus();
+}
+
+// Scored aspects the hall asks about (optional): one choice of 1–5 per aspect.
+function chosenAspects() {
+  const scores = {};
+  for (const group of panels.rating.querySelectorAll(".aspect")) {
+    const picked = group.querySelector('button[aria-checked="true"]');
+    if (picked) scores[group.dataset.aspect] = Number(picked.dataset.score);
+  }
+  return scores;
+}
+
+function clearAspects() {
+  for (const button of panels.rating.querySelectorAll(".aspect button")) button.setAttribute("aria-checked", "false");
+}
+
+for (const group of panels.rating.querySelectorAll(".aspect")) {
+  for (const button of group.querySelectorAll("button")) {
+    button.addEventListener("click", () => {
+      for (const other of group.querySelectorAll("button")) other.setAttribute("aria-checked", "false");
+      button.setAttribute("aria-checked", "true");
+    });
+  }
 }
 
 async function rate(level) {
@@ -148,7 +173,7 @@ async function rate(level) {
         ticket: rating.ticket,
         service: rating.service,
         level,
-        counter: number,
+        aspects: chosenAspects(),
       }),
     });
     if (answer.ok) {

@@ -4,6 +4,7 @@
 // The page follows its counter's topic; after any event it re-reads the counter view (debounced),
 // which is simpler and more robust than patching the view from each event.
 import { Realtime } from "./realtime.js";
+import { newCommandId } from "./ids.js";
 
 const root = document.getElementById("console");
 const words = document.getElementById("words").dataset;
@@ -95,7 +96,7 @@ async function post(url, body) {
     method: "POST",
     credentials: "same-origin",
     headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
-    body: JSON.stringify({ command_id: crypto.randomUUID(), ...body }),
+    body: JSON.stringify({ command_id: newCommandId(), ...body }),
   });
   let data = {};
   try {

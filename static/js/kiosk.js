@@ -1,6 +1,7 @@
 // The ticket kiosk (排号机): a big button per service with people waiting and the estimated wait,
 // live; a press takes a ticket, shows it with its QR code, prints it, and returns to the start.
 import { Realtime } from "./realtime.js";
+import { newCommandId } from "./ids.js";
 
 const RETURN_SECONDS = 15;
 const IDLE_RESET_MS = 60000;
@@ -127,15 +128,6 @@ function refresh(delay = 800) {
 }
 
 // -- taking a ticket ------------------------------------------------------------------------
-
-// A random UUID (v4). crypto.randomUUID exists only on HTTPS pages, and halls often serve plain HTTP.
-function newCommandId() {
-  const bytes = crypto.getRandomValues(new Uint8Array(16));
-  bytes[6] = (bytes[6] & 0x0f) | 0x40;
-  bytes[8] = (bytes[8] & 0x3f) | 0x80;
-  const hex = [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
-}
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
