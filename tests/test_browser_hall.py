@@ -14,9 +14,10 @@ from typing import Any
 
 import pytest
 
+from tests.browsing import chromium
 from tests.peers import CHROMIUM, missing
 from tests.serverproc import ServerProcess
-from tests.test_browser_counter import CHROMIUM_ARGS, WAIT, open_all_week
+from tests.test_browser_counter import WAIT, open_all_week
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -39,6 +40,11 @@ def hall(tmp_path: Path) -> Iterator[ServerProcess]:
         server.stop()
 
 
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    yield from chromium()
+
+
 def _shoot(page: Any, name: str) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"hall-{name}.png"), full_page=True)
@@ -51,78 +57,71 @@ def _login(page: Any, path: str, user: str, password: str) -> None:
     page.click("button.primary")
 
 
-def test_a_visit_from_the_kiosk_to_the_rating(hall: ServerProcess) -> None:
-    from playwright.sync_api import expect, sync_playwright
+def test_a_visit_from_the_kiosk_to_the_rating(hall: ServerProcess, browser: Any) -> None:
+    from playwright.sync_api import expect
 
     errors: list[str] = []
-    with sync_playwright() as driver:
-        browser = driver.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        try:
-            public = browser.new_context(base_url=hall.url, viewport={"width": 1280, "height": 800})
-            clerk = browser.new_context(base_url=hall.url, viewport={"width": 1280, "height": 800})
-            boss = browser.new_context(base_url=hall.url, viewport={"width": 1280, "height": 800})
-            for context in (public, clerk, boss):
-                context.set_default_timeout(WAIT)
-            # The kiosk's browser prints with the system dialog; count the prints instead.
-            public.add_init_script("window.__prints = 0; window.print = () => { window.__prints += 1; };")
+    public = browser.new_context(base_url=hall.url, viewport={"width": 1280, "height": 800})
+    clerk = browser.new_context(base_url=hall.url, viewport={"width": 1280, "height": 800})
+    boss = browser.new_context(base_url=hall.url, viewport={"width": 1280, "height": 800})
+    for context in (public, clerk, boss):
+        context.set_default_timeout(WAIT)
+    # The kiosk's browser prints with the system dialog; count the prints instead.
+    public.add_init_script("window.__prints = 0; window.print = () => { window.__prints += 1; };")
 
-            display = public.new_page()
-            kiosk = public.new_page()
-            console = clerk.new_page()
-            wallboard = boss.new_page()
-            for name, page in (("display", display), ("kiosk", kiosk), ("console", console), ("wall", wallboard)):
-                page.on("pageerror", lambda exc, name=name: errors.append(f"{name}: {exc}"))
+    display = public.new_page()
+    kiosk = public.new_page()
+    console = clerk.new_page()
+    wallboard = boss.new_page()
+    for name, page in (("display", display), ("kiosk", kiosk), ("console", console), ("wall", wallboard)):
+        page.on("pageerror", lambda exc, name=name: errors.append(f"{name}: {exc}"))
 
-            display.goto("/display/1")
-            _login(console, "/counter/1/2", "wang", hall.passwords["wang"])
-            expect(console).to_have_url(f"{hall.url}/counter/1/2")
-            citizen = clerk.new_page()  # the second monitor of the clerk's own PC
-            citizen.on("pageerror", lambda exc: errors.append(f"citizen: {exc}"))
-            citizen.goto("/counter/1/2/citizen")
-            _login(wallboard, "/wallboard/1", "chen", hall.passwords["chen"])
-            console.get_by_role("button", name="开放窗口").click()
-            expect(console.locator("#counter-status")).to_have_text("开放")
-            expect(citizen.locator("#clerk-name")).to_have_text("王晓梅")
+    display.goto("/display/1")
+    _login(console, "/counter/1/2", "wang", hall.passwords["wang"])
+    expect(console).to_have_url(f"{hall.url}/counter/1/2")
+    citizen = clerk.new_page()  # the second monitor of the clerk's own PC
+    citizen.on("pageerror", lambda exc: errors.append(f"citizen: {exc}"))
+    citizen.goto("/counter/1/2/citizen")
+    _login(wallboard, "/wallboard/1", "chen", hall.passwords["chen"])
+    console.get_by_role("button", name="开放窗口").click()
+    expect(console.locator("#counter-status")).to_have_text("开放")
+    expect(citizen.locator("#clerk-name")).to_have_text("王晓梅")
 
-            # The kiosk: a ticket for social security, and the display's line grows.
-            kiosk.goto("/kiosk/1")
-            kiosk.locator('#services button[data-code="soc"]').click()
-            expect(kiosk.locator("#slip-number")).to_have_text("A001")
-            kiosk.wait_for_function("window.__prints === 1")
-            _shoot(kiosk, "kiosk")
-            expect(display.locator('#lines li[data-code="soc"] .count')).to_contain_text("等候 1 人")
-            _shoot(display, "display-waiting")
-            expect(console.locator("#waiting tbody tr[data-ticket]")).to_have_count(1)
+    # The kiosk: a ticket for social security, and the display's line grows.
+    kiosk.goto("/kiosk/1")
+    kiosk.locator('#services button[data-code="soc"]').click()
+    expect(kiosk.locator("#slip-number")).to_have_text("A001")
+    kiosk.wait_for_function("window.__prints === 1")
+    _shoot(kiosk, "kiosk")
+    expect(display.locator('#lines li[data-code="soc"] .count')).to_contain_text("等候 1 人")
+    _shoot(display, "display-waiting")
+    expect(console.locator("#waiting tbody tr[data-ticket]")).to_have_count(1)
 
-            # The clerk calls it from the console: the display and the citizen screen show the call.
-            console.keyboard.press("n")
-            expect(console.locator("#current-number")).to_have_text("A001")
-            expect(display.locator("#call-zh")).to_have_text("请 A001 号到 2 号窗口办理")
-            expect(citizen.locator("#serving-line")).to_have_text("请 A001 号到本窗口办理")
-            _shoot(display, "display-call")
-            _shoot(console, "console")
-            console.keyboard.press("s")
-            expect(citizen.locator("#serving-line")).to_have_text("正在为 A001 号办理")
-            _shoot(citizen, "citizen-serving")
+    # The clerk calls it from the console: the display and the citizen screen show the call.
+    console.keyboard.press("n")
+    expect(console.locator("#current-number")).to_have_text("A001")
+    expect(display.locator("#call-zh")).to_have_text("请 A001 号到 2 号窗口办理")
+    expect(citizen.locator("#serving-line")).to_have_text("请 A001 号到本窗口办理")
+    _shoot(display, "display-call")
+    _shoot(console, "console")
+    console.keyboard.press("s")
+    expect(citizen.locator("#serving-line")).to_have_text("正在为 A001 号办理")
+    _shoot(citizen, "citizen-serving")
 
-            # Finished: the resident rates on the citizen screen; the wallboard raises the alarm.
-            console.keyboard.press("f")
-            rating = citizen.locator("#rating")
-            expect(rating).to_be_visible()
-            _shoot(citizen, "citizen-rating")
-            rating.locator('.aspect[data-aspect="办事效率"] button[data-score="2"]').click()
-            rating.get_by_role("button", name="不满意", exact=True).click()
-            expect(citizen.locator("#thanks")).to_be_visible()
-            expect(wallboard.locator("#alarm")).to_contain_text("A001")
-            expect(wallboard.locator("#orders tbody")).to_contain_text("王晓梅")
-            _shoot(wallboard, "wallboard")
-            given = [
-                e
-                for e in wallboard.request.get("/api/v1/halls/1/events?limit=1000").json()
-                if e["type"] == "rating.given"
-            ]
-            assert given[-1]["data"]["aspects"] == {"办事效率": 2}
-            assert given[-1]["data"]["label"] == "不满意"
-        finally:
-            browser.close()
+    # Finished: the resident rates on the citizen screen; the wallboard raises the alarm.
+    console.keyboard.press("f")
+    rating = citizen.locator("#rating")
+    expect(rating).to_be_visible()
+    _shoot(citizen, "citizen-rating")
+    rating.locator('.aspect[data-aspect="办事效率"] button[data-score="2"]').click()
+    rating.get_by_role("button", name="不满意", exact=True).click()
+    expect(citizen.locator("#thanks")).to_be_visible()
+    expect(wallboard.locator("#alarm")).to_contain_text("A001")
+    expect(wallboard.locator("#orders tbody")).to_contain_text("王晓梅")
+    _shoot(wallboard, "wallboard")
+    given = [
+        e for e in wallboard.request.get("/api/v1/halls/1/events?limit=1000").json() if e["type"] == "rating.given"
+    ]
+    assert given[-1]["data"]["aspects"] == {"办事效率": 2}
+    assert given[-1]["data"]["label"] == "不满意"
     assert not errors, f"script errors on the pages: {errors}"

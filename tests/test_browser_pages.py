@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.browsing import chromium
 from tests.peers import CHROMIUM, missing
 from tests.serverproc import ServerProcess, login
 from tests.timing import MS
@@ -30,7 +31,6 @@ pytestmark = [
 ROOT = Path(__file__).resolve().parent.parent
 SHOTS = ROOT / "test-artifacts" / "screenshots"
 README_SHOT = ROOT / "docs" / "screenshot.png"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-dev-shm-usage"]
 
 # Ordinary waits for the page; the reconnect wait covers the client's backoff (up to 15 s, jittered).
 WAIT = int(10_000 * MS * 1000)
@@ -63,17 +63,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        missing("Playwright")
-        raise
-    with sync_playwright() as driver:
-        chromium = driver.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    yield from chromium()
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.browsing import chromium
 from tests.peers import CHROMIUM, missing
 from tests.serverproc import ServerProcess, login
 from tests.test_public_pages import open_hall_all_week
@@ -25,7 +26,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parent.parent
 SHOTS = ROOT / "test-artifacts" / "screenshots"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-dev-shm-usage"]
 WAIT = int(10_000 * MS * 1000)
 RECONNECT_WAIT = int(30_000 * MS * 1000)
 # Printing is the browser's print dialog: counted here instead of opened.
@@ -54,17 +54,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        missing("Playwright")
-        raise
-    with sync_playwright() as driver:
-        chromium = driver.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    yield from chromium()
 
 
 class Screens:
