@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from starlette.requests import Request
@@ -22,6 +22,9 @@ from hall.tables import halls
 from hall.web import guarded, staff_of
 from queueing.state import QueueState
 from queueing.views import counter_view, public_view, ticket_status
+
+if TYPE_CHECKING:
+    from hall.runtime import Runtime
 
 COUNTER_ACTIONS = {
     "open": "counter.open",
@@ -320,15 +323,25 @@ async def ticket_escpos(request: Request) -> Response:
       200: {description: application/octet-stream, ESC/POS commands}
       404: {description: no live ticket with that id}
     """
-    state = await _queue_state(request)
-    hall_id = request.path_params["hall"]
-    ticket_id = request.path_params["ticket"]
+    width = 32 if request.query_params.get("width") == "32" else 48
+    base = str(request.base_url).rstrip("/")
+    data = await ticket_print(
+        request.app.state.hall, request.path_params["hall"], request.path_params["ticket"], base, width
+    )
+    if data is None:
+        return problem(404, "not_found", "no live ticket with that id")
+    return Response(data, media_type="application/octet-stream")
+
+
+async def ticket_print(runtime: Runtime, hall_id: int, ticket_id: str, base_url: str, width: int = 48) -> bytes | None:
+    """A live ticket as ESC/POS bytes, for the page's download and for a kiosk's printer."""
+    read = await runtime.writer.read_state(hall_id, "queue")
+    state: QueueState | None = read[1] if read else None
     ticket = state.tickets.get(ticket_id) if state else None
     status = ticket_status(state, ticket_id, datetime.now(UTC)) if state else None
     if state is None or ticket is None or status is None:
-        return problem(404, "not_found", "no live ticket with that id")
-    width = 32 if request.query_params.get("width") == "32" else 48
-    async with reading(request.app.state.hall.engine) as conn:
+        return None
+    async with reading(runtime.engine) as conn:
         hall = (await conn.execute(select(halls).where(halls.c.id == hall_id))).one()
     service = state.services[ticket.service]
     printed = TicketPrint(
@@ -340,7 +353,7 @@ async def ticket_escpos(request: Request) -> Response:
         ahead=int(status.get("ahead", 0)),
         estimate_minutes=status.get("estimate_minutes"),
         issued_at=ticket.issued_at,
-        qr_url=f"{str(request.base_url).rstrip('/')}/t/{hall_id}/{ticket_id}",
+        qr_url=f"{base_url}/t/{hall_id}/{ticket_id}",
         timezone=state.rules.timezone,
     )
-    return Response(ticket_escpos_bytes(printed, width=width), media_type="application/octet-stream")
+    return ticket_escpos_bytes(printed, width=width)

@@ -16,6 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import Request
 from starlette.templating import Jinja2Templates
 
+from devices.bus import Connector, connector_for
+from devices.service import Devices
+from devices.store import DevicesDomain
 from displays.voice import Voice
 from hall import i18n
 from hall.auth import Sessions
@@ -52,7 +55,7 @@ def _page_context(request: Request) -> dict[str, Any]:
 
 
 def core_domains() -> list[Domain]:
-    return [QueueDomain()]
+    return [QueueDomain(), DevicesDomain()]
 
 
 @dataclass
@@ -66,18 +69,20 @@ class Runtime:
     issue_limit: Attempts
     templates: Jinja2Templates
     voice: Voice
+    # The device bus and what rides on it; None when no broker is configured.
+    devices: Devices | None = None
     # Run after the writer and hub are up (the demo loads its accounts and starts its clerks).
     startup: list[Callable[[Runtime], Awaitable[None]]] = field(default_factory=list)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     @classmethod
-    def build(cls, settings: Settings, engine: AsyncEngine | None = None) -> Runtime:
+    def build(cls, settings: Settings, engine: AsyncEngine | None = None, connect: Connector | None = None) -> Runtime:
         settings = settings.with_secret()
         engine = engine or create_engine(settings.db_url)
         writer = Writer(engine, core_domains(), batch_max=settings.batch_max)
         hub = Hub(engine, core_topics(), ring_size=settings.ring_size, replay_max=settings.replay_max)
         writer.add_listener(hub.publish)
-        return cls(
+        runtime = cls(
             settings=settings,
             engine=engine,
             writer=writer,
@@ -88,6 +93,26 @@ class Runtime:
             templates=make_templates(),
             voice=Voice(settings.data_dir() / "voice-cache"),
         )
+        if connect is None and settings.mqtt_url:
+            connect = connector_for(settings.mqtt_url, incoming_max=settings.mqtt_incoming_max)
+        if connect is not None:
+            runtime.attach_devices(connect)
+        return runtime
+
+    def attach_devices(self, connect: Connector) -> Devices:
+        from hall.queue_api import ticket_print
+
+        async def printer(hall_id: int, ticket: str) -> bytes | None:
+            return await ticket_print(self, hall_id, ticket, self.settings.base_url)
+
+        self.devices = Devices(
+            self.engine,
+            self.writer,
+            connect,
+            printer=printer,
+            silence_limit=self.settings.device_silence_seconds,
+        )
+        return self.devices
 
     async def start(self) -> None:
         await self.hub.load_heads()
@@ -96,6 +121,8 @@ class Runtime:
             asyncio.create_task(self.hub.run_heartbeats(self.settings.ws_heartbeat_seconds), name="hall-heartbeat")
         )
         self._tasks.append(asyncio.create_task(self._ticks(), name="hall-clock"))
+        if self.devices is not None:
+            await self.devices.start()
         for hook in self.startup:
             await hook(self)
 
@@ -118,6 +145,8 @@ class Runtime:
         self._tasks.append(asyncio.create_task(work, name=name))
 
     async def stop(self) -> None:
+        if self.devices is not None:
+            await self.devices.stop()
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:

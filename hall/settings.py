@@ -42,6 +42,12 @@ class Settings:
     # How often the clock tick releases held tickets and starts new days.
     tick_seconds: float = 15.0
     secret_file: Path | None = None
+    # The address residents reach the server at: printed tickets' QR codes point there.
+    public_url: str | None = None
+    # A device heard from neither by Will nor by message for this long is offline.
+    device_silence_seconds: float = 90.0
+    # The server's MQTT account is in HALL_MQTT_URL (mqtt://user:password@host:port).
+    mqtt_incoming_max: int = 20_000
 
     def __post_init__(self) -> None:
         if not self.db_url.startswith(_URL_SCHEMES):
@@ -56,6 +62,8 @@ class Settings:
             raise SettingsError(f"HALL_TIMEZONE is not a known time zone: {self.timezone!r}") from None
         if self.batch_max < 1:
             raise SettingsError(f"HALL_BATCH_MAX must be at least 1; got {self.batch_max}")
+        if self.mqtt_incoming_max < 100:
+            raise SettingsError(f"HALL_MQTT_INCOMING_MAX must be at least 100; got {self.mqtt_incoming_max}")
         if self.ws_client_buffer < 8:
             raise SettingsError(f"HALL_WS_CLIENT_BUFFER must be at least 8; got {self.ws_client_buffer}")
 
@@ -69,6 +77,10 @@ class Settings:
             return None
         path = self.db_url.split("///", 1)[1] if "///" in self.db_url else ""
         return Path(path) if path and path != ":memory:" else None
+
+    @property
+    def base_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     def data_dir(self) -> Path:
         """Where the server keeps files beside its database (key, voice cache)."""
@@ -141,6 +153,9 @@ def from_env(env: Mapping[str, str] | None = None, **overrides: object) -> Setti
         "issue_per_minute": _int(env, "HALL_ISSUE_PER_MINUTE", Settings.issue_per_minute),
         "ws_client_buffer": _int(env, "HALL_WS_CLIENT_BUFFER", Settings.ws_client_buffer),
         "ws_heartbeat_seconds": _float(env, "HALL_WS_HEARTBEAT", Settings.ws_heartbeat_seconds),
+        "public_url": env.get("HALL_PUBLIC_URL") or None,
+        "device_silence_seconds": _float(env, "HALL_DEVICE_SILENCE", Settings.device_silence_seconds),
+        "mqtt_incoming_max": _int(env, "HALL_MQTT_INCOMING_MAX", Settings.mqtt_incoming_max),
     }
     if env.get("HALL_SECRET_FILE"):
         values["secret_file"] = Path(env["HALL_SECRET_FILE"])

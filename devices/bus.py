@@ -1,0 +1,339 @@
+"""The device bus: an MQTT broker through aiomqtt, or an in-process broker with the same topics.
+
+``Link`` is one client's connection, the same for the server and for a simulated device:
+publish, subscribe, and an iterator of incoming messages. ``MqttLink`` speaks to a real broker
+(Mosquitto in production and in the tests); ``MemoryBroker`` serves links inside one process, so
+``hall demo`` shows a hall full of devices on a machine with no broker installed.
+
+``ServerBus`` is the server's side: it keeps one link up (reconnecting with backoff and
+resubscribing), queues what the server publishes while the broker is away (bounded: a caller
+gets ``BusBusy`` rather than memory running out), and republishes retained display content after
+every reconnect, so a broker that restarted without persistence still shows the right thing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections import OrderedDict, deque
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+from urllib.parse import unquote, urlsplit
+
+import aiomqtt
+from paho.mqtt.client import topic_matches_sub
+
+from hall.errors import HallError
+
+log = logging.getLogger(__name__)
+
+
+class BusBusy(HallError):
+    """The outgoing queue is full (the broker has been away too long): try again later."""
+
+
+class BusDown(HallError):
+    """The link is not connected."""
+
+
+@dataclass(frozen=True)
+class Incoming:
+    topic: str
+    payload: bytes
+    retain: bool = False
+
+
+@dataclass(frozen=True)
+class Will:
+    topic: str
+    payload: bytes
+
+
+class Link(Protocol):
+    async def publish(self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False) -> None: ...
+
+    async def subscribe(self, filters: Sequence[str]) -> None: ...
+
+    def messages(self) -> AsyncIterator[Incoming]: ...
+
+
+Connector = Callable[[str, Will | None], contextlib.AbstractAsyncContextManager[Link]]
+"""Opens a link for a client id, with an optional Last Will."""
+
+
+# -- a real broker ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BrokerAddress:
+    host: str
+    port: int
+    username: str | None = None
+    password: str | None = None
+
+    @classmethod
+    def parse(cls, url: str) -> BrokerAddress:
+        """``mqtt://user:password@host:port``"""
+        parts = urlsplit(url)
+        if parts.scheme != "mqtt" or not parts.hostname:
+            raise ValueError(f"a broker address looks like mqtt://user:password@host:1883, not {url!r}")
+        return cls(
+            parts.hostname,
+            parts.port or 1883,
+            unquote(parts.username) if parts.username else None,
+            unquote(parts.password) if parts.password else None,
+        )
+
+    def with_account(self, username: str, password: str) -> BrokerAddress:
+        return BrokerAddress(self.host, self.port, username, password)
+
+
+class _CountingQueue(asyncio.Queue[aiomqtt.Message]):
+    """aiomqtt drops a message when its bounded queue is full; count those, so a flood shows."""
+
+    dropped = 0
+
+    def put_nowait(self, item: aiomqtt.Message) -> None:
+        try:
+            super().put_nowait(item)
+        except asyncio.QueueFull:
+            type(self).dropped += 1
+            raise
+
+
+class MqttLink:
+    def __init__(self, client: aiomqtt.Client) -> None:
+        self._client = client
+
+    async def publish(self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False) -> None:
+        await self._client.publish(topic, payload, qos=qos, retain=retain)
+
+    async def subscribe(self, filters: Sequence[str]) -> None:
+        for item in filters:
+            await self._client.subscribe(item, qos=1)
+
+    async def messages(self) -> AsyncIterator[Incoming]:
+        async for message in self._client.messages:
+            payload = message.payload
+            body = payload if isinstance(payload, bytes) else str(payload).encode()
+            yield Incoming(str(message.topic), body, bool(message.retain))
+
+
+def mqtt_connector(address: BrokerAddress, *, incoming_max: int = 10_000, keepalive: int = 30) -> Connector:
+    @contextlib.asynccontextmanager
+    async def connect(client_id: str, will: Will | None) -> AsyncIterator[Link]:
+        client = aiomqtt.Client(
+            address.host,
+            address.port,
+            username=address.username,
+            password=address.password,
+            identifier=client_id,
+            will=aiomqtt.Will(will.topic, will.payload, qos=1, retain=True) if will else None,
+            keepalive=keepalive,
+            max_queued_incoming_messages=incoming_max,
+            queue_type=_CountingQueue,
+            timeout=5,
+        )
+        async with client:
+            yield MqttLink(client)
+
+    return connect
+
+
+def dropped_incoming() -> int:
+    """Messages dropped by full incoming queues in this process since it started."""
+    return _CountingQueue.dropped
+
+
+# -- an in-process broker --------------------------------------------------------------------
+
+
+@dataclass
+class _Subscriber:
+    client_id: str
+    filters: list[str] = field(default_factory=list)
+    inbox: asyncio.Queue[Incoming] = field(default_factory=lambda: asyncio.Queue(maxsize=10_000))
+
+
+class MemoryBroker:
+    """Enough of MQTT for one process: wildcards, retained messages, Last Will. QoS is moot in
+    memory; a full inbox drops the message, as a broker's queue limit would."""
+
+    def __init__(self) -> None:
+        self._subscribers: dict[str, _Subscriber] = {}
+        self._retained: OrderedDict[str, bytes] = OrderedDict()
+        self.dropped = 0
+
+    def deliver(self, topic: str, payload: bytes, retain: bool) -> None:
+        if retain:
+            if payload:
+                self._retained[topic] = payload
+            else:
+                self._retained.pop(topic, None)
+        for sub in list(self._subscribers.values()):
+            if any(topic_matches_sub(f, topic) for f in sub.filters):
+                try:
+                    sub.inbox.put_nowait(Incoming(topic, payload, False))
+                except asyncio.QueueFull:
+                    self.dropped += 1
+
+    def _subscribe(self, sub: _Subscriber, filters: Sequence[str]) -> None:
+        sub.filters.extend(filters)
+        for topic, payload in self._retained.items():
+            if any(topic_matches_sub(f, topic) for f in filters):
+                with contextlib.suppress(asyncio.QueueFull):
+                    sub.inbox.put_nowait(Incoming(topic, payload, True))
+
+    def connector(self) -> Connector:
+        @contextlib.asynccontextmanager
+        async def connect(client_id: str, will: Will | None) -> AsyncIterator[Link]:
+            sub = _Subscriber(client_id)
+            self._subscribers[client_id] = sub
+            clean = False
+            try:
+                yield _MemoryLink(self, sub)
+                clean = True
+            finally:
+                self._subscribers.pop(client_id, None)
+                if will is not None and not clean:
+                    self.deliver(will.topic, will.payload, True)
+
+        return connect
+
+
+class _MemoryLink:
+    def __init__(self, broker: MemoryBroker, sub: _Subscriber) -> None:
+        self._broker = broker
+        self._sub = sub
+
+    async def publish(self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False) -> None:
+        self._broker.deliver(topic, payload, retain)
+        await asyncio.sleep(0)
+
+    async def subscribe(self, filters: Sequence[str]) -> None:
+        self._broker._subscribe(self._sub, filters)
+
+    async def messages(self) -> AsyncIterator[Incoming]:
+        while True:
+            yield await self._sub.inbox.get()
+
+
+# -- the server's side -----------------------------------------------------------------------
+
+
+Handler = Callable[[Incoming], Awaitable[None]]
+
+
+@dataclass
+class _Outgoing:
+    topic: str
+    payload: bytes
+    qos: int
+    retain: bool
+
+
+class ServerBus:
+    def __init__(
+        self,
+        connect: Connector,
+        filters: Sequence[str],
+        *,
+        client_id: str = "hall-server",
+        outgoing_max: int = 10_000,
+        backoff_min: float = 0.2,
+        backoff_max: float = 30.0,
+    ) -> None:
+        self._connect = connect
+        self._filters = list(filters)
+        self._client_id = client_id
+        self._outgoing: deque[_Outgoing] = deque()
+        self._outgoing_max = outgoing_max
+        self._wake = asyncio.Event()
+        self._retained: dict[str, bytes] = {}
+        self._backoff = (backoff_min, backoff_max)
+        self._up = asyncio.Event()
+        self.connects = 0
+        self.published = 0
+
+    @property
+    def connected(self) -> bool:
+        return self._up.is_set()
+
+    async def wait_connected(self) -> None:
+        await self._up.wait()
+
+    def publish(self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False) -> None:
+        """Queue a message; it goes out now if the broker is there, else after the reconnect.
+        Retained content is only ever the latest per topic, so it never waits in the queue."""
+        if retain:
+            self._retained[topic] = payload
+        if len(self._outgoing) >= self._outgoing_max:
+            raise BusBusy(f"{len(self._outgoing)} messages wait for the broker already")
+        self._outgoing.append(_Outgoing(topic, payload, qos, retain))
+        self._wake.set()
+
+    @property
+    def waiting(self) -> int:
+        return len(self._outgoing)
+
+    async def run(self, handler: Handler) -> None:
+        """Keep the link up for as long as the server runs, handing every message to ``handler``."""
+        delay = self._backoff[0]
+        while True:
+            try:
+                async with self._connect(self._client_id, None) as link:
+                    await link.subscribe(self._filters)
+                    self.connects += 1
+                    # Republish retained content first: a broker that lost it shows it again.
+                    for topic, payload in list(self._retained.items()):
+                        await link.publish(topic, payload, qos=1, retain=True)
+                    self._up.set()
+                    delay = self._backoff[0]
+                    log.info("device bus connected (%d)", self.connects)
+                    await self._serve(link, handler)
+            except (aiomqtt.MqttError, OSError) as exc:
+                log.warning("device bus lost: %s; retrying in %.1fs", exc, delay)
+            finally:
+                self._up.clear()
+            await asyncio.sleep(delay * (0.5 + random.random()))  # noqa: S311 - jitter, not secrecy
+            delay = min(delay * 2, self._backoff[1])
+
+    async def _serve(self, link: Link, handler: Handler) -> None:
+        async def read() -> None:
+            async for message in link.messages():
+                await handler(message)
+
+        # Whichever side fails first (a lost connection shows on either) ends the link.
+        tasks = [asyncio.create_task(read()), asyncio.create_task(self._send(link))]
+        try:
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError, aiomqtt.MqttError, OSError):
+                    await task
+        for task in done:
+            task.result()
+        raise aiomqtt.MqttError("the device bus stopped reading")
+
+    async def _send(self, link: Link) -> None:
+        while True:
+            while not self._outgoing:
+                self._wake.clear()
+                await self._wake.wait()
+            item = self._outgoing[0]
+            if item.retain and self._retained.get(item.topic) is not item.payload:
+                self._outgoing.popleft()  # a newer content for the same display follows
+                continue
+            await link.publish(item.topic, item.payload, qos=item.qos, retain=item.retain)
+            # Only now: a publish that failed stays at the head and goes out after the reconnect.
+            self._outgoing.popleft()
+            self.published += 1
+
+
+def connector_for(url: str, **options: Any) -> Connector:
+    return mqtt_connector(BrokerAddress.parse(url), **options)

@@ -1,0 +1,451 @@
+"""The server's end of the device bus: every message from a device comes in here.
+
+Each message is checked before anything happens: its topic, the hall, the device (registered,
+in that hall), then its payload by channel. A message that fails a check is counted against its
+device with the reason, logged (at most once a minute per device and reason), and changes
+nothing. What passes becomes a command through the one writer path, like a browser's.
+
+Events run concurrently up to a bound, so group commit batches a burst of button presses; each
+is answered on the device's ``reply`` topic once committed, which is the device's end-to-end
+acknowledgement. Telemetry and heartbeats only touch memory, flushed to the registry's
+measurement columns now and then; presence changes and paper changes are events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+import time
+import uuid
+from collections import Counter, defaultdict
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from devices import kinds
+from devices.bus import Incoming, ServerBus
+from devices.commands import DeviceCommand, DeviceCommands
+from devices.protocol import (
+    Ack,
+    BadMessage,
+    DeviceEvent,
+    State,
+    Telemetry,
+    parse,
+    parse_topic,
+    reply_message,
+    topic,
+)
+from devices.registry import Device, Kind, Status
+from devices.store import device_from_row
+from devices.store_tables import devices
+from hall.database import reading
+from hall.errors import HallError
+from hall.events import Command, Event
+from hall.tables import halls
+from hall.writer import Writer, utc_now
+
+log = logging.getLogger(__name__)
+
+SUBSCRIPTIONS = ("hall/+/dev/+/state", "hall/+/dev/+/tele", "hall/+/dev/+/evt", "hall/+/dev/+/ack")
+_REGISTRY_EVENTS = frozenset(
+    {"device.pending", "device.registered", "device.bound", "device.rekeyed", "device.retired"}
+)
+CARD_KEPT = timedelta(minutes=2)
+
+TicketPrinter = Callable[[int, str], Awaitable[bytes | None]]
+"""Renders a ticket (hall id, ticket id) as ESC/POS bytes, or None when it cannot."""
+
+
+@dataclass
+class _Seen:
+    """What the gateway knows of one device between flushes."""
+
+    device: Device
+    hall_id: int
+    hall: str
+    last_seen: datetime | None = None
+    telemetry: dict[str, Any] = field(default_factory=dict)
+    dirty: bool = False
+
+
+@dataclass
+class GatewayStats:
+    received: Counter[str] = field(default_factory=Counter)
+    rejected: defaultdict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
+    events_done: int = 0
+    events_failed: int = 0
+    late_acks: int = 0
+
+    def reject_total(self) -> int:
+        return sum(sum(c.values()) for c in self.rejected.values())
+
+
+class Gateway:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        writer: Writer,
+        bus: ServerBus,
+        *,
+        silence_limit: float = 90.0,
+        event_concurrency: int = 512,
+        printer: TicketPrinter | None = None,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self._engine = engine
+        self._writer = writer
+        self._bus = bus
+        self.commands = DeviceCommands(bus, self._record_command)
+        self.silence_limit = silence_limit
+        self._slots = asyncio.Semaphore(event_concurrency)
+        self._printer = printer
+        self._clock = clock
+        self._halls: dict[str, int] = {}
+        self._codes: dict[int, str] = {}
+        self._known: dict[str, _Seen] = {}
+        self._stale: set[str] = set()
+        self._refreshing: set[str] = set()
+        # Told when a device of a hall changed, so its display content is (re)published.
+        self.on_change: Callable[[int], None] | None = None
+        self._announced: set[str] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+        # Print commands wait for the kiosk's ack; kept apart so draining events does not wait on them.
+        self._printing: set[asyncio.Task[None]] = set()
+        self._cards: dict[tuple[int, int], kinds.Card] = {}
+        self._last_logged: dict[tuple[str, str], float] = {}
+        self.stats = GatewayStats()
+
+    # -- setup and bookkeeping ---------------------------------------------------------------
+
+    async def load(self) -> None:
+        async with reading(self._engine) as conn:
+            for row in await conn.execute(select(halls.c.id, halls.c.code)):
+                self._halls[row.code] = row.id
+                self._codes[row.id] = row.code
+            for row in await conn.execute(select(devices)):
+                self._known[row.id] = _Seen(device_from_row(row), row.hall_id, self._codes.get(row.hall_id, ""))
+
+    def on_events(self, events: Sequence[Event]) -> None:
+        """Writer listener: registry changes made anywhere (the technician's console) are reread."""
+        for event in events:
+            if event.type in _REGISTRY_EVENTS or event.type in ("device.online", "device.offline", "device.paper"):
+                device_id = str(event.data.get("device"))
+                self._stale.add(device_id)
+                if device_id not in self._refreshing:
+                    self._refreshing.add(device_id)
+                    self._spawn(self._reread(device_id, event.hall_id))
+
+    async def _reread(self, device_id: str, hall_id: int) -> None:
+        try:
+            await self._refresh(device_id)
+        finally:
+            self._refreshing.discard(device_id)
+        if self.on_change is not None:
+            self.on_change(hall_id)
+
+    async def _refresh(self, device_id: str) -> _Seen | None:
+        self._stale.discard(device_id)
+        async with reading(self._engine) as conn:
+            row = (await conn.execute(select(devices).where(devices.c.id == device_id))).one_or_none()
+            if row is not None and row.hall_id not in self._codes:
+                hall_row = (await conn.execute(select(halls.c.code).where(halls.c.id == row.hall_id))).one()
+                self._halls[hall_row.code] = row.hall_id
+                self._codes[row.hall_id] = hall_row.code
+        if row is None:
+            self._known.pop(device_id, None)
+            return None
+        old = self._known.get(device_id)
+        seen = _Seen(device_from_row(row), row.hall_id, self._codes[row.hall_id])
+        if old is not None:
+            seen.last_seen, seen.telemetry, seen.dirty = old.last_seen, old.telemetry, old.dirty
+        self._known[device_id] = seen
+        return seen
+
+    async def _hall_id(self, code: str) -> int | None:
+        if code in self._halls:
+            return self._halls[code]
+        async with reading(self._engine) as conn:
+            row = (await conn.execute(select(halls.c.id).where(halls.c.code == code))).one_or_none()
+        if row is not None:
+            self._halls[code] = row.id
+            self._codes[row.id] = code
+            return int(row.id)
+        return None
+
+    def reject(self, who: str, reason: str, detail: str) -> None:
+        self.stats.rejected[who][reason] += 1
+        key = (who, reason)
+        now = time.monotonic()
+        if now - self._last_logged.get(key, -1e9) >= 60:
+            self._last_logged[key] = now
+            log.warning("device %s: %s (%s)", who, reason, detail)
+
+    def hall_ids(self) -> list[int]:
+        return sorted(self._codes)
+
+    def displays(self, hall_id: int) -> list[tuple[str, Device]]:
+        return [
+            (seen.hall, seen.device)
+            for seen in self._known.values()
+            if seen.hall_id == hall_id and seen.device.kind is not None and seen.device.kind.shows
+        ]
+
+    def device(self, device_id: str) -> Device | None:
+        seen = self._known.get(device_id)
+        return seen.device if seen else None
+
+    def telemetry(self, device_id: str) -> dict[str, Any]:
+        seen = self._known.get(device_id)
+        if seen is None:
+            return {}
+        return {"last_seen": seen.last_seen.isoformat() if seen.last_seen else None, **seen.telemetry}
+
+    def card_at(self, hall_id: int, counter: int) -> kinds.Card | None:
+        card = self._cards.get((hall_id, counter))
+        if card is None or self._clock() - card.read_at > CARD_KEPT:
+            self._cards.pop((hall_id, counter), None)
+            return None
+        return card
+
+    def take_card(self, hall_id: int, counter: int) -> kinds.Card | None:
+        card = self.card_at(hall_id, counter)
+        self._cards.pop((hall_id, counter), None)
+        return card
+
+    # -- the message path --------------------------------------------------------------------
+
+    async def handle(self, message: Incoming) -> None:
+        self.stats.received["all"] += 1
+        try:
+            address = parse_topic(message.topic)
+        except BadMessage as exc:
+            self.reject("?", exc.reason, exc.detail)
+            return
+        self.stats.received[address.channel] += 1
+        hall_id = await self._hall_id(address.hall)
+        if hall_id is None:
+            self.reject(address.device, "unknown_hall", address.hall)
+            return
+        seen = self._known.get(address.device)
+        if seen is None or address.device in self._stale:
+            seen = await self._refresh(address.device)
+        if seen is None:
+            await self._unknown(hall_id, address.device, address.channel, message.payload)
+            return
+        if seen.hall_id != hall_id:
+            self.reject(address.device, "wrong_hall", f"registered in another hall, spoke in {address.hall}")
+            return
+        if seen.device.status is not Status.ACTIVE:
+            self.reject(address.device, "not_registered", seen.device.status.value)
+            return
+        if address.channel == "state" and message.retain and not message.payload:
+            return  # a cleared retained state: nothing said
+        try:
+            body = parse(address.channel, message.payload)
+        except BadMessage as exc:
+            self.reject(address.device, exc.reason, exc.detail)
+            return
+        now = self._clock()
+        seen.last_seen = now
+        seen.dirty = True
+        if isinstance(body, State):
+            await self._presence(seen, body.status == "online", body.firmware or "")
+        elif isinstance(body, Telemetry):
+            await self._telemetry(seen, body)
+        elif isinstance(body, DeviceEvent):
+            await self._slots.acquire()
+            task = asyncio.create_task(self._event(seen, body))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        elif isinstance(body, Ack):
+            taken = self.commands.acknowledge(seen.device.id, body)
+            if taken == "unknown":
+                self.reject(seen.device.id, "unknown_ack", body.id)
+            elif taken == "late":
+                self.stats.late_acks += 1
+
+    async def _unknown(self, hall_id: int, device_id: str, channel: str, payload: bytes) -> None:
+        self.reject(device_id, "unknown_device", "not registered: waits for a technician")
+        if device_id in self._announced:
+            return
+        self._announced.add(device_id)
+        claimed: dict[str, Any] = {}
+        if channel == "state":
+            try:
+                body = parse("state", payload)
+                assert isinstance(body, State)
+                claimed = {"kind": body.kind, "firmware": body.firmware or ""}
+            except BadMessage:
+                pass
+        await self._submit(hall_id, "device.seen_unknown", {"device": device_id, **claimed}, f"announce:{device_id}")
+
+    async def _submit(
+        self, hall_id: int, name: str, args: dict[str, Any], command_id: str, *, record: bool = True
+    ) -> Any:
+        try:
+            return await self._writer.submit(Command(command_id, hall_id, name, "system:devices", args, record=record))
+        except HallError:
+            log.exception("%s for hall %s failed", name, hall_id)
+            return None
+
+    async def _presence(self, seen: _Seen, online: bool, firmware: str) -> None:
+        if seen.device.online == online and (not firmware or firmware == seen.device.firmware):
+            return
+        args = {"device": seen.device.id, "online": online, "firmware": firmware}
+        outcome = await self._submit(seen.hall_id, "device.presence", args, _once("presence"), record=False)
+        if outcome is not None and outcome.ok:
+            await self._refresh(seen.device.id)
+
+    async def _telemetry(self, seen: _Seen, body: Telemetry) -> None:
+        seen.telemetry.update(body.values)
+        if not seen.device.online:
+            # Telemetry is a heartbeat: a device heard from is online, Will or not.
+            await self._presence(seen, True, "")
+        paper = body.values.get("paper")
+        if isinstance(paper, str) and paper != seen.device.paper:
+            args = {"device": seen.device.id, "paper": paper}
+            outcome = await self._submit(seen.hall_id, "device.paper", args, _once("paper"), record=False)
+            if outcome is not None and outcome.ok:
+                await self._refresh(seen.device.id)
+
+    async def _event(self, seen: _Seen, event: DeviceEvent) -> None:
+        device = seen.device
+        reply_to = topic(seen.hall, device.id, "reply")
+        try:
+            queue = None
+            if device.kind in (Kind.KEYPAD, Kind.RATING_PAD, Kind.CITIZEN_SCREEN):
+                read = await self._writer.read_state(seen.hall_id, "queue")
+                if read is None:
+                    raise BadMessage("unknown_hall", "the hall is gone")
+                queue = read[1]
+            if device.kind is Kind.ID_READER:
+                card = kinds.read_card(device, event, self._clock())
+                self._cards[(seen.hall_id, card.counter)] = card
+                self._bus.publish(reply_to, reply_message(event.id, True, {"read": True}), qos=1)
+                self.stats.events_done += 1
+                return
+            wanted = kinds.command_for(device, queue, event)
+            if wanted is None:
+                return
+            command = Command(
+                f"dev:{device.id}:{event.id}", seen.hall_id, wanted.name, f"device:{device.id}", wanted.args
+            )
+            outcome = await self._writer.submit(command)
+            if outcome.ok:
+                body = kinds.public_result(wanted.name, outcome.result)
+                self._bus.publish(reply_to, reply_message(event.id, True, body), qos=1)
+                self.stats.events_done += 1
+                if wanted.name == "ticket.issue" and not outcome.duplicate and body.get("ticket"):
+                    self._spawn(self._print(seen, str(body["ticket"])), self._printing)
+            else:
+                error = {k: v for k, v in outcome.result.items() if k in ("code", "message", "field")}
+                self._bus.publish(reply_to, reply_message(event.id, False, error), qos=1)
+                self.stats.events_failed += 1
+        except BadMessage as exc:
+            self.reject(device.id, exc.reason, exc.detail)
+            error = {"code": exc.reason, "message": exc.detail}
+            self._bus.publish(reply_to, reply_message(event.id, False, error), qos=1)
+            self.stats.events_failed += 1
+        except HallError as exc:
+            # The writer is busy or stopping: no reply, so the device resends the event later.
+            log.warning("event %s of %s not handled: %s", event.id, device.id, exc)
+            self.stats.events_failed += 1
+        finally:
+            self._slots.release()
+
+    def _spawn(self, work: Awaitable[None], into: set[asyncio.Task[None]] | None = None) -> None:
+        async def run() -> None:
+            await work
+
+        held = self._tasks if into is None else into
+        task = asyncio.create_task(run())
+        held.add(task)
+        task.add_done_callback(held.discard)
+
+    async def _print(self, seen: _Seen, ticket: str) -> None:
+        if self._printer is None:
+            return
+        data = await self._printer(seen.hall_id, ticket)
+        if data is None:
+            return
+        args = {"ticket": ticket, "escpos": base64.b64encode(data).decode()}
+        await self.commands.send(seen.hall_id, seen.hall, seen.device.id, "print", args)
+
+    async def _record_command(self, command: DeviceCommand) -> None:
+        if command.status.value not in ("succeeded", "failed", "timed_out", "expired"):
+            return
+        args = {
+            "device": command.device,
+            "id": command.id,
+            "name": command.name,
+            "status": command.status.value,
+            "attempts": command.attempts,
+            "sent_at": command.sent_at.isoformat() if command.sent_at else None,
+            "result": _small(command.result),
+        }
+        await self._submit(command.hall_id, "device.command_done", args, f"devcmd:{command.id}")
+
+    async def send(self, device_id: str, name: str, args: dict[str, Any]) -> DeviceCommand:
+        seen = self._known.get(device_id)
+        if seen is None or seen.device.status is not Status.ACTIVE:
+            raise BadMessage("unknown_device", f"no registered device {device_id!r}")
+        return await self.commands.send(seen.hall_id, seen.hall, device_id, name, args)
+
+    # -- time --------------------------------------------------------------------------------
+
+    async def sweep(self) -> None:
+        """A device silent for longer than the limit is offline, Will or not."""
+        limit = self._clock() - timedelta(seconds=self.silence_limit)
+        for seen in list(self._known.values()):
+            if seen.device.online and seen.device.status is Status.ACTIVE:
+                heard = seen.last_seen or seen.device.last_connect
+                if heard is None or heard < limit:
+                    await self._presence(seen, False, "")
+
+    async def flush(self) -> None:
+        """Write last-seen times, telemetry and rejection counts to the registry's rows."""
+        rows = []
+        for seen in self._known.values():
+            if seen.dirty:
+                seen.dirty = False
+                rejected = dict(self.stats.rejected.get(seen.device.id, {}))
+                rows.append(
+                    {"d": seen.device.id, "seen": seen.last_seen, "tele": dict(seen.telemetry), "rej": rejected}
+                )
+        if not rows:
+            return
+        statement = (
+            update(devices)
+            .where(devices.c.id == bindparam("d"))
+            .values(last_seen=bindparam("seen"), telemetry=bindparam("tele"), rejected=bindparam("rej"))
+        )
+        async with self._engine.begin() as conn:
+            await conn.execute(statement, rows)
+
+    async def run_housekeeping(self, every: float = 5.0) -> None:
+        while True:
+            await asyncio.sleep(every)
+            try:
+                await self.sweep()
+                await self.flush()
+            except Exception:
+                log.exception("device housekeeping failed")
+
+    async def drain(self) -> None:
+        """Wait for the events in hand (tests and shutdown)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+
+def _small(result: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in result.items() if isinstance(v, str | int | float | bool | None) and len(str(v)) < 300}
+
+
+def _once(what: str) -> str:
+    return f"{what}:{uuid.uuid4().hex}"

@@ -1,0 +1,65 @@
+"""The device side of a running server, wired together: the bus, the gateway that takes what
+devices send, the feed that keeps displays showing the right thing, and their background loops."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Coroutine
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from devices.bus import Connector, ServerBus
+from devices.feeds import DisplayFeed
+from devices.gateway import SUBSCRIPTIONS, Gateway, TicketPrinter
+from devices.registry import Device
+from hall.writer import Writer
+
+
+class Devices:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        writer: Writer,
+        connect: Connector,
+        *,
+        printer: TicketPrinter | None = None,
+        silence_limit: float = 90.0,
+        housekeeping_every: float = 5.0,
+        outgoing_max: int = 10_000,
+        client_id: str = "hall-server",
+    ) -> None:
+        self.bus = ServerBus(connect, SUBSCRIPTIONS, client_id=client_id, outgoing_max=outgoing_max)
+        self.gateway = Gateway(engine, writer, self.bus, silence_limit=silence_limit, printer=printer)
+        self.feed = DisplayFeed(engine, writer, self.bus, self._displays)
+        self._housekeeping_every = housekeeping_every
+        self._tasks: list[asyncio.Task[None]] = []
+        self.gateway.on_change = self.feed.touch
+        writer.add_listener(self.gateway.on_events)
+        writer.add_listener(self.feed.on_events)
+
+    def _displays(self, hall_id: int) -> list[tuple[str, Device]]:
+        return self.gateway.displays(hall_id)
+
+    async def start(self) -> None:
+        await self.gateway.load()
+        self._spawn(self.bus.run(self.gateway.handle), "devices-bus")
+        self._spawn(self.gateway.run_housekeeping(self._housekeeping_every), "devices-housekeeping")
+        self._spawn(self.feed.run(), "devices-displays")
+        for hall_id in self.gateway.hall_ids():
+            self.feed.touch(hall_id)
+
+    def _spawn(self, work: Coroutine[Any, Any, None], name: str) -> None:
+        self._tasks.append(asyncio.create_task(work, name=name))
+
+    async def stop(self) -> None:
+        await self.gateway.drain()
+        with contextlib.suppress(Exception):
+            await self.gateway.flush()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
