@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from hall.database import create_engine
 from hall.migrate import upgrade
 from hall.sample import load_sample
+from tests.brokers import broker, open_broker  # noqa: F401
 from tests.peers import PG_URL, missing
 from tests.site import Site, open_site
 
