@@ -122,7 +122,13 @@ class MqttLink:
             yield Incoming(str(message.topic), body, bool(message.retain))
 
 
-def mqtt_connector(address: BrokerAddress, *, incoming_max: int = 10_000, keepalive: int = 30) -> Connector:
+def mqtt_connector(
+    address: BrokerAddress, *, incoming_max: int = 10_000, keepalive: int = 30, persistent: bool = False
+) -> Connector:
+    """``persistent`` keeps the client's session at the broker across reconnects: what devices
+    publish while the server is away waits in the broker's queue for it (the server's own link
+    uses it; devices start clean)."""
+
     @contextlib.asynccontextmanager
     async def connect(client_id: str, will: Will | None) -> AsyncIterator[Link]:
         client = aiomqtt.Client(
@@ -136,6 +142,7 @@ def mqtt_connector(address: BrokerAddress, *, incoming_max: int = 10_000, keepal
             max_queued_incoming_messages=incoming_max,
             queue_type=_CountingQueue,
             timeout=5,
+            clean_session=not persistent,
         )
         async with client:
             yield MqttLink(client)

@@ -94,7 +94,7 @@ class Runtime:
             voice=Voice(settings.data_dir() / "voice-cache"),
         )
         if connect is None and settings.mqtt_url:
-            connect = connector_for(settings.mqtt_url, incoming_max=settings.mqtt_incoming_max)
+            connect = connector_for(settings.mqtt_url, incoming_max=settings.mqtt_incoming_max, persistent=True)
         if connect is not None:
             runtime.attach_devices(connect)
         return runtime

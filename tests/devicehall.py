@@ -11,12 +11,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
+
 from devices.bus import Connector, Incoming, Link, Will
 from devices.protocol import encode, topic
 from hall.events import Command
 from hall.runtime import Runtime
 from hall.settings import Settings
 from hall.setup import initialise
+from hall.tables import halls, staff
 from tests.factories import add_staff
 from tests.site import open_all_week
 
@@ -59,12 +62,21 @@ class DeviceHall:
 
 
 @contextlib.asynccontextmanager
-async def device_hall(tmp_path: Path, connect: Connector, **settings: Any) -> AsyncIterator[DeviceHall]:
+async def device_hall(
+    tmp_path: Path, connect: Connector, *, reuse: bool = False, **settings: Any
+) -> AsyncIterator[DeviceHall]:
+    """A server on a fresh database in ``tmp_path``, or (``reuse``) on the one left by an earlier
+    server there, as after a restart."""
     db_url = f"sqlite+aiosqlite:///{tmp_path / 'hall.db'}"
     runtime = Runtime.build(Settings(db_url=db_url, secret_key="k" * 32, **settings), connect=connect)
-    ids, _ = await initialise(runtime.engine)
-    await open_all_week(runtime.engine)
-    (clerk,) = await add_staff(runtime.engine, ids["xh"], 1)
+    if reuse:
+        async with runtime.engine.connect() as conn:
+            ids = {row.code: row.id for row in await conn.execute(select(halls.c.code, halls.c.id))}
+            clerk = (await conn.execute(select(staff.c.id).where(staff.c.roles == "clerk"))).scalars().first()
+    else:
+        ids, _ = await initialise(runtime.engine)
+        await open_all_week(runtime.engine)
+        (clerk,) = await add_staff(runtime.engine, ids["xh"], 1)
     await runtime.start()
     assert runtime.devices is not None
     async with asyncio.timeout(10):

@@ -1,0 +1,131 @@
+"""The device side against a real Mosquitto with per-device accounts: presence by Last Will,
+acknowledged commands across a lost ack, and a broker that dies and comes back."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from devices.bus import BrokerAddress, Connector, connector_for, mqtt_connector
+from devices.protocol import encode, topic
+from tests.brokers import Broker, RawClient
+from tests.devicehall import DeviceHall, device_hall, fake_device
+
+pytestmark = pytest.mark.asyncio
+
+
+def _server(broker: Broker) -> Connector:
+    url = f"mqtt://{broker.server_user}:{broker.server_password}@{broker.host}:{broker.port}"
+    return connector_for(url, persistent=True)
+
+
+def _device(broker: Broker, device: str) -> Connector:
+    password = f"pw-{device}"
+    broker.add_account(device, password)
+    return mqtt_connector(BrokerAddress(broker.host, broker.port, device, password))
+
+
+@contextlib.asynccontextmanager
+async def _hall(tmp_path: Path, broker: Broker) -> AsyncIterator[DeviceHall]:
+    broker.require_own("per-device accounts")
+    async with device_hall(tmp_path, _server(broker)) as hall:
+        hall.devices.bus._backoff = (0.05, 0.5)
+        yield hall
+
+
+async def _until(check: object, timeout: float = 5.0) -> None:
+    assert callable(check)
+    async with asyncio.timeout(timeout):
+        while not check():
+            await asyncio.sleep(0.02)
+
+
+async def test_a_device_whose_connection_dies_goes_offline_by_its_last_will(tmp_path: Path, broker: Broker) -> None:
+    async with _hall(tmp_path, broker) as hall:
+        await hall.register("xh-led-1", "led")
+        broker.add_account("xh-led-1", "pw-led")
+        state = topic("xh", "xh-led-1", "state")
+        raw = await RawClient.connect(
+            broker, "xh-led-1", "xh-led-1", "pw-led", will=(state, encode({"status": "offline"}))
+        )
+        await raw.publish(state, encode({"status": "online", "firmware": "3.0"}), retain=True)
+        gateway = hall.devices.gateway
+        await _until(lambda: gateway.device("xh-led-1").online)
+        raw.abort()  # the power goes: no DISCONNECT, the broker sends the Will
+        await _until(lambda: not gateway.device("xh-led-1").online)
+        assert gateway.device("xh-led-1").firmware == "3.0"
+        assert gateway.device("xh-led-1").last_disconnect is not None
+
+
+async def test_a_command_is_acknowledged_after_one_lost_ack_with_one_effect(tmp_path: Path, broker: Broker) -> None:
+    async with _hall(tmp_path, broker) as hall:
+        await hall.register("xh-kiosk-1", "kiosk")
+        gateway = hall.devices.gateway
+        gateway.commands.ack_timeout = 0.3
+        refills = 0
+        async with fake_device(_device(broker, "xh-kiosk-1"), "xh", "xh-kiosk-1") as kiosk:
+            sending = asyncio.create_task(gateway.send("xh-kiosk-1", "paper_refill", {}))
+            first = await kiosk.wait_for("cmd")
+            refills += 1  # the device acts on the id once ...
+            await kiosk.wait_for("cmd", lambda _: len(kiosk.received["cmd"]) >= 2)
+            # ... and, seeing the same id again, answers with its first result without acting.
+            await kiosk.send("ack", {"id": first["id"], "ok": True, "result": {"refilled": refills}})
+            done = await sending
+        assert {c["id"] for c in kiosk.received["cmd"]} == {first["id"]}
+        assert (done.status.value, done.attempts, done.result) == ("succeeded", 2, {"refilled": 1})
+
+
+async def _connected_again(hall: DeviceHall, before: int) -> None:
+    bus = hall.devices.bus
+    await _until(lambda: bus.connects > before and bus.connected, timeout=15)
+
+
+async def test_the_server_rides_out_a_broker_restart_and_republishes_display_content(
+    tmp_path: Path, broker: Broker
+) -> None:
+    async with _hall(tmp_path, broker) as hall:
+        await hall.register("xh-c1-window", "window", counter=1)
+        await hall.register("xh-led-1", "led")
+        await hall.open_counter(1)
+        window_link = _device(broker, "xh-c1-window")
+        led_link = _device(broker, "xh-led-1")
+        async with fake_device(window_link, "xh", "xh-c1-window") as window:
+            await window.wait_for("display", lambda d: d.get("status") == "open")
+
+        broker.kill()  # no clean shutdown: whatever the broker kept in memory is gone
+        await _until(lambda: not hall.devices.bus.connected)
+        before = hall.devices.bus.connects
+        # The rest of the server works on without the broker, and commands wait for it.
+        assert (await hall.submit("xh", "counter.pause", counter=1, clerk=hall.clerk, reason="午休")).ok
+        sending = asyncio.create_task(hall.devices.gateway.send("xh-led-1", "ping", {}))
+        await asyncio.sleep(0.2)
+        assert not sending.done()
+
+        broker.start()
+        await _connected_again(hall, before)
+        async with fake_device(window_link, "xh", "xh-c1-window") as window:
+            shown = await window.wait_for("display", lambda d: d.get("status") == "paused")
+            assert shown["counter"] == 1
+        async with fake_device(led_link, "xh", "xh-led-1") as led:
+            await led.wait_for("display")  # the LED's content came back too
+            ping = await led.wait_for("cmd", lambda c: c["name"] == "ping", timeout=10)
+            await led.send("ack", {"id": ping["id"], "ok": True, "result": {"pong": True}})
+            done = await sending
+        assert done.status.value == "succeeded"
+
+
+async def test_events_sent_while_the_server_is_away_are_handled_when_it_returns(tmp_path: Path, broker: Broker) -> None:
+    broker.require_own("per-device accounts")
+    kiosk_link = _device(broker, "xh-kiosk-1")
+    async with device_hall(tmp_path, _server(broker)) as hall:
+        await hall.register("xh-kiosk-1", "kiosk")
+    # The server is stopped; its session stays at the broker, which keeps what arrives for it.
+    async with fake_device(kiosk_link, "xh", "xh-kiosk-1") as kiosk:
+        pressed = [await kiosk.event("press", {"service": "soc"}) for _ in range(3)]
+        async with device_hall(tmp_path, _server(broker), reuse=True) as hall:
+            replies = [await kiosk.reply(event, timeout=10) for event in pressed]
+        assert [r["result"]["number"] for r in replies] == ["A001", "A002", "A003"]
