@@ -1,4 +1,4 @@
-"""The ``hall`` command: ``serve``, ``init`` and ``demo``.
+"""The ``hall`` command: ``serve``, ``init``, ``add-staff``, ``broker-files``, ``simulate`` and ``demo``.
 
 Options fall back to ``HALL_*`` environment variables. A bad option or setting prints one line
 and exits with status 2.
@@ -61,6 +61,13 @@ def _parser() -> argparse.ArgumentParser:
     add_staff.add_argument("--hall", required=True, help="code of the staff member's hall, e.g. xh")
     add_staff.add_argument("--name", help="display name; default the username")
     add_staff.add_argument("--staff-no", default="", help="staff number shown to residents")
+    broker = commands.add_parser(
+        "broker-files", help="write a Mosquitto config, password file and ACL for the registered devices"
+    )
+    common(broker)
+    broker.add_argument("directory", help="where to write mosquitto.conf, passwd and acl")
+    broker.add_argument("--port", type=int, default=1883, help="the broker's port; default 1883")
+    broker.add_argument("--bind", default="127.0.0.1", help="the broker's listening address; default 127.0.0.1")
     demo = commands.add_parser("demo", help="serve the sample hall with simulated clerks on SQLite")
     common(demo)
     network(demo)
@@ -140,6 +147,44 @@ async def _add_staff(settings: Settings, args: argparse.Namespace) -> None:
     _show_accounts([Account(args.username, password, ",".join(sorted(roles)), args.hall)], "Created:")
 
 
+async def _broker_files(settings: Settings, args: argparse.Namespace) -> None:
+    """The broker trusts exactly the registered devices, each with its own password (its hash is
+    kept in the registry), and the server's account, whose password comes from HALL_MQTT_URL or
+    is made here and printed once."""
+    from pathlib import Path
+
+    from devices.bus import BrokerAddress
+    from devices.mosquitto import DEFAULT_SERVER_USER, hash_secret, write_broker_files
+    from devices.store_tables import devices
+
+    server_user, server_password = DEFAULT_SERVER_USER, None
+    if settings.mqtt_url:
+        address = BrokerAddress.parse(settings.mqtt_url)
+        server_user, server_password = address.username or server_user, address.password
+    made = server_password is None
+    password = server_password or new_password()
+    engine = create_engine(settings.db_url)
+    try:
+        async with engine.connect() as conn:
+            rows = await conn.execute(
+                select(devices.c.id, devices.c.secret_hash).where(
+                    devices.c.status == "active", devices.c.secret_hash != ""
+                )
+            )
+            accounts = {row.id: row.secret_hash for row in rows}
+    finally:
+        await engine.dispose()
+    accounts[server_user] = hash_secret(password)
+    config = write_broker_files(
+        Path(args.directory), port=args.port, bind=args.bind, accounts=accounts, server_user=server_user
+    )
+    print(f"wrote {config} with {len(accounts) - 1} device accounts")
+    if made:
+        print(f"server account {server_user} password (shown once): {password}")
+        print(f"run the server with HALL_MQTT_URL=mqtt://{server_user}:<password>@{args.bind}:{args.port}")
+    print("reload a running broker with: kill -HUP <mosquitto pid>")
+
+
 async def _schema_ready(settings: Settings) -> bool:
     engine = create_engine(settings.db_url)
     try:
@@ -204,6 +249,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             _serve(settings)
         elif args.command == "add-staff":
             asyncio.run(_add_staff(settings, args))
+        elif args.command == "broker-files":
+            asyncio.run(_broker_files(settings, args))
         elif args.command == "demo":
             if not 0 < args.speed <= 1000:
                 raise SettingsError("--speed must be above 0 and at most 1000")

@@ -57,3 +57,50 @@ def test_settings_come_from_hall_variables_and_options_win() -> None:
     assert (settings.host, settings.port) == ("0.0.0.0", 9100)
     with pytest.raises(SettingsError):
         from_env({"HALL_BATCH_MAX": "0"})
+
+
+def test_broker_files_trust_the_registered_devices_and_the_server(tmp_path: Path) -> None:
+    import asyncio
+    from datetime import UTC, datetime
+
+    from sqlalchemy import insert, select
+
+    from devices.mosquitto import hash_secret, render_acl, verify_secret
+    from devices.store_tables import devices
+    from hall.database import create_engine
+    from hall.tables import halls
+
+    db = f"sqlite+aiosqlite:///{tmp_path / 'hall.db'}"
+    assert hall_cli("init", "--db", db, env={"HALL_SECRET_FILE": str(tmp_path / "secret")}).returncode == 0
+
+    async def register() -> None:
+        engine = create_engine(db)
+        async with engine.begin() as conn:
+            hall_id = (await conn.execute(select(halls.c.id).where(halls.c.code == "xh"))).scalar_one()
+            now = datetime.now(UTC)
+            rows = [
+                {"id": "xh-kiosk-1", "hall_id": hall_id, "kind": "kiosk", "status": "active", "first_seen": now},
+                {
+                    "id": "stranger-1",
+                    "hall_id": hall_id,
+                    "kind": None,
+                    "status": "pending",
+                    "first_seen": now,
+                    "secret_hash": "",
+                },
+            ]
+            rows[0]["secret_hash"] = hash_secret("kiosk-secret")
+            await conn.execute(insert(devices), rows)
+        await engine.dispose()
+
+    asyncio.run(register())
+    out = tmp_path / "broker"
+    env = {"HALL_MQTT_URL": "mqtt://hall-server:server-secret@127.0.0.1:1883"}
+    done = hall_cli("broker-files", str(out), "--db", db, "--port", "18830", env=env)
+    assert done.returncode == 0, done.stderr
+    accounts = dict(line.split(":", 1) for line in (out / "passwd").read_text().splitlines())
+    assert set(accounts) == {"hall-server", "xh-kiosk-1"}  # the pending device gets no account
+    assert verify_secret(accounts["xh-kiosk-1"], "kiosk-secret")
+    assert verify_secret(accounts["hall-server"], "server-secret")
+    assert (out / "acl").read_text() == render_acl("hall-server")
+    assert "listener 18830 127.0.0.1" in (out / "mosquitto.conf").read_text()
