@@ -117,7 +117,7 @@ class Gateway:
         self._tasks: set[asyncio.Task[None]] = set()
         # Print commands wait for the kiosk's ack; kept apart so draining events does not wait on them.
         self._printing: set[asyncio.Task[None]] = set()
-        self._cards: dict[tuple[int, int], kinds.Card] = {}
+        self._cards: dict[str, kinds.Card] = {}  # by reader
         self._last_logged: dict[tuple[str, str], float] = {}
         self.stats = GatewayStats()
 
@@ -206,17 +206,44 @@ class Gateway:
             return {}
         return {"last_seen": seen.last_seen.isoformat() if seen.last_seen else None, **seen.telemetry}
 
-    def card_at(self, hall_id: int, counter: int) -> kinds.Card | None:
-        card = self._cards.get((hall_id, counter))
+    def card_of(self, reader: str) -> kinds.Card | None:
+        card = self._cards.get(reader)
         if card is None or self._clock() - card.read_at > CARD_KEPT:
-            self._cards.pop((hall_id, counter), None)
+            self._cards.pop(reader, None)
             return None
         return card
 
-    def take_card(self, hall_id: int, counter: int) -> kinds.Card | None:
-        card = self.card_at(hall_id, counter)
-        self._cards.pop((hall_id, counter), None)
+    def take_card_of(self, reader: str) -> kinds.Card | None:
+        card = self.card_of(reader)
+        self._cards.pop(reader, None)
         return card
+
+    def _reader_at(self, hall_id: int, counter: int) -> str | None:
+        for seen in self._known.values():
+            device = seen.device
+            at_counter = seen.hall_id == hall_id and device.kind is Kind.ID_READER and device.counter == counter
+            if at_counter and device.id in self._cards:
+                return device.id
+        return None
+
+    def card_at(self, hall_id: int, counter: int) -> kinds.Card | None:
+        """The card read lately at the counter's reader (a counter may have more than one)."""
+        reader = self._reader_at(hall_id, counter)
+        return self.card_of(reader) if reader else None
+
+    def take_card(self, hall_id: int, counter: int) -> kinds.Card | None:
+        reader = self._reader_at(hall_id, counter)
+        return self.take_card_of(reader) if reader else None
+
+    def kiosk_reader(self, hall_id: int, reader: str) -> Device | None:
+        """An active ID reader of the hall that stands beside a kiosk (bound to no counter)."""
+        seen = self._known.get(reader)
+        if seen is None or seen.hall_id != hall_id:
+            return None
+        device = seen.device
+        if device.kind is not Kind.ID_READER or device.counter is not None or device.status is not Status.ACTIVE:
+            return None
+        return device
 
     # -- the message path --------------------------------------------------------------------
 
@@ -326,7 +353,7 @@ class Gateway:
                 queue = read[1]
             if device.kind is Kind.ID_READER:
                 card = kinds.read_card(device, event, self._clock())
-                self._cards[(seen.hall_id, card.counter)] = card
+                self._cards[device.id] = card
                 self._bus.publish(reply_to, reply_message(event.id, True, {"read": True}), qos=1)
                 self.stats.events_done += 1
                 return

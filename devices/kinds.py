@@ -41,9 +41,11 @@ class QueueCommand:
 
 @dataclass(frozen=True)
 class Card:
-    """An ID card read at a counter, held briefly for the clerk's intake form."""
+    """An ID card read, held briefly: for the clerk's intake form at a counter's reader, or for
+    the next ticket taken at the kiosk beside a reader bound to no counter."""
 
-    counter: int
+    reader: str
+    counter: int | None
     name: str
     id_number: str
     read_at: datetime
@@ -51,6 +53,14 @@ class Card:
 
     def masked(self) -> dict[str, Any]:
         return {"counter": self.counter, "name": self.name, "id_number": mask(self.id_number)}
+
+    def public(self) -> dict[str, Any]:
+        """What a kiosk screen may show the resident standing there: a card is on, and whose."""
+        return {"card": True, "name": mask_name(self.name)}
+
+
+def mask_name(name: str) -> str:
+    return name[:1] + "*" * max(1, len(name) - 1)
 
 
 def mask(number: str) -> str:
@@ -135,10 +145,9 @@ def command_for(device: Device, queue: QueueState | None, event: DeviceEvent) ->
 
 
 def read_card(device: Device, event: DeviceEvent, now: datetime) -> Card:
-    assert device.counter is not None
     name, number = card_fields(event.data)
     extra = {k: str(v)[:80] for k, v in event.data.items() if k in ("sex", "birth", "nation", "address", "issuer")}
-    return Card(device.counter, name, number, now, extra)
+    return Card(device.id, device.counter, name, number, now, extra)
 
 
 def public_result(name: str, result: Mapping[str, Any]) -> dict[str, Any]:

@@ -29,6 +29,7 @@ class Kind(StrEnum):
 
     @property
     def at_counter(self) -> bool:
+        """Belongs to one counter. An ID reader may also stand beside a kiosk, bound to none."""
         return self in _AT_COUNTER
 
     @property
@@ -36,7 +37,7 @@ class Kind(StrEnum):
         return self in _DISPLAYS
 
 
-_AT_COUNTER = frozenset({Kind.WINDOW, Kind.RATING_PAD, Kind.ID_READER, Kind.CITIZEN_SCREEN, Kind.KEYPAD})
+_AT_COUNTER = frozenset({Kind.WINDOW, Kind.RATING_PAD, Kind.CITIZEN_SCREEN, Kind.KEYPAD})
 _DISPLAYS = frozenset({Kind.LED, Kind.WINDOW, Kind.QUEUE_DISPLAY, Kind.CITIZEN_SCREEN})
 
 

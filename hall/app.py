@@ -15,7 +15,7 @@ from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from hall import api, pages, queue_api, voice_routes
+from hall import api, device_api, pages, queue_api, voice_routes
 from hall.i18n import _
 from hall.roles import Access
 from hall.runtime import Runtime
@@ -70,6 +70,7 @@ def routes() -> list[BaseRoute]:
         Route("/counter/{hall:int}/{number:int}", pages.counter_console, name="counter"),
         Route("/counter/{hall:int}/{number:int}/citizen", pages.citizen_screen, name="citizen"),
         Route("/kiosk/{hall:int}", pages.kiosk, name="kiosk"),
+        Route("/devices/{hall:int}", pages.devices_console, name="devices"),
         Route("/display/{hall:int}", pages.queue_display, name="display"),
         Route("/t/{hall:int}/{ticket}", pages.ticket_page, name="ticket"),
         Route("/t/{hall:int}/{ticket}/print", pages.ticket_print, name="ticket_print"),
@@ -84,6 +85,8 @@ def routes() -> list[BaseRoute]:
                 Route("/halls/{hall:int}/events", api.list_events),
                 Route("/halls/{hall:int}/queue", queue_api.queue_view),
                 Route("/halls/{hall:int}/tickets", queue_api.issue_ticket, methods=["POST"]),
+                Route("/halls/{hall:int}/readers/{reader}", queue_api.reader_status),
+                Route("/id-numbers/check", queue_api.check_id_number, methods=["POST"]),
                 Route("/halls/{hall:int}/tickets/{ticket}", queue_api.ticket_view),
                 Route("/halls/{hall:int}/tickets/{ticket}/escpos", queue_api.ticket_escpos),
                 Route("/halls/{hall:int}/tickets/{ticket}/{action}", queue_api.ticket_action, methods=["POST"]),
@@ -91,7 +94,15 @@ def routes() -> list[BaseRoute]:
                 Route("/halls/{hall:int}/ratings", queue_api.rate, methods=["POST"]),
                 Route("/halls/{hall:int}/work-orders", queue_api.work_orders),
                 Route("/halls/{hall:int}/work-orders/{order}/{action}", queue_api.work_order_action, methods=["POST"]),
+                Route("/halls/{hall:int}/counters/{number:int}/card", device_api.counter_card),
                 Route("/halls/{hall:int}/counters/{number:int}/{action}", queue_api.counter_action, methods=["POST"]),
+                Route("/halls/{hall:int}/devices", device_api.list_devices),
+                Route("/halls/{hall:int}/devices", device_api.register_device, methods=["POST"]),
+                Route("/halls/{hall:int}/devices/{device}/bind", device_api.bind_device, methods=["POST"]),
+                Route("/halls/{hall:int}/devices/{device}/rekey", device_api.rekey_device, methods=["POST"]),
+                Route("/halls/{hall:int}/devices/{device}/retire", device_api.retire_device, methods=["POST"]),
+                Route("/halls/{hall:int}/devices/{device}/commands", device_api.recent_commands),
+                Route("/halls/{hall:int}/devices/{device}/commands", device_api.send_command, methods=["POST"]),
             ],
         ),
         Route("/voice/chime.wav", voice_routes.chime),

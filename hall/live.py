@@ -13,6 +13,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from devices.store import device_from_row
+from devices.store_tables import devices
 from hall.events import Event
 from hall.roles import Access, Role
 from hall.tables import events, halls, staff
@@ -88,7 +90,19 @@ async def _counter_snapshot(conn: AsyncConnection, topic: Topic) -> Mapping[str,
 
 
 async def _devices_snapshot(conn: AsyncConnection, topic: Topic) -> Mapping[str, Any]:
-    return {"hall": await _hall(conn, topic.hall_id), "devices": []}
+    rows = await conn.execute(select(devices).where(devices.c.hall_id == topic.hall_id).order_by(devices.c.id))
+    listed = []
+    for row in rows:
+        # as_json leaves the credentials out; the measurement columns are as the gateway last flushed them.
+        item = device_from_row(row).as_json()
+        item.update(
+            first_seen=row.first_seen.isoformat() if row.first_seen else None,
+            last_seen=row.last_seen.isoformat() if row.last_seen else None,
+            telemetry=row.telemetry or {},
+            rejected=row.rejected or {},
+        )
+        listed.append(item)
+    return {"hall": await _hall(conn, topic.hall_id), "devices": listed}
 
 
 def _queue_select(topic: Topic, event: Event) -> Mapping[str, Any] | None:

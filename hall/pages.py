@@ -20,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 
 from displays import texts as display_texts
+from hall import device_api
 from hall.database import reading
 from hall.i18n import N_, _, translations
 from hall.i18n import current as _locale
@@ -48,6 +49,7 @@ SCREENS: list[Screen] = [
     Screen("/counter/{hall}/1/citizen", N_("Citizen screen"), N_("Second screen at the counter")),
     Screen("/kiosk/{hall}", N_("Ticket kiosk"), N_("Residents")),
     Screen("/display/{hall}", N_("Queue display"), N_("Residents")),
+    Screen("/devices/{hall}", N_("Device console"), N_("Technicians")),
 ]
 
 
@@ -223,6 +225,24 @@ async def counter_console(request: Request) -> Response:
 async def citizen_screen(request: Request) -> Response:
     """The counter's second screen, turned to the resident: who serves them, their number, a rating."""
     return await _counter_page(request, "citizen.html")
+
+
+@guarded(Access.staff(Role.TECHNICIAN), page=True)
+async def devices_console(request: Request) -> Response:
+    """The technician's device console: every device of the hall live, its registration and binding,
+    and commands to it with their acknowledgement (hall.device_api does the work)."""
+    found = await _hall_and_queue(request)
+    if isinstance(found, Response):
+        return found
+    row, state = found
+    context = {
+        "hall": row,
+        "kinds": device_api.kind_choices(),
+        "counters": [{"number": n, "name": c.name or str(n)} for n, c in sorted(state.counters.items())],
+        "commands": device_api.COMMANDS,
+        "has_bus": request.app.state.hall.devices is not None,
+    }
+    return request.app.state.hall.templates.TemplateResponse(request, "devices.html", context)  # type: ignore[no-any-return]
 
 
 # -- public screens: the ticket kiosk, the queue display, a ticket's page and its QR code ----------

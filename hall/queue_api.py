@@ -11,6 +11,7 @@ from sqlalchemy import select
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from devices.kinds import Card, mask
 from devices.printing import TicketPrint
 from devices.printing import ticket_escpos as ticket_escpos_bytes
 from hall.api import command_body, problem, submit
@@ -18,7 +19,7 @@ from hall.database import reading
 from hall.events import Command
 from hall.idnumbers import InvalidIdNumber, normalise
 from hall.roles import Access, Role
-from hall.tables import halls
+from hall.tables import commands, halls
 from hall.web import guarded, staff_of
 from queueing.state import QueueState
 from queueing.views import counter_view, public_view, ticket_status
@@ -100,6 +101,7 @@ async def issue_ticket(request: Request) -> Response:
               service: {type: string}
               priority: {type: string, enum: [normal, appointment, elderly, disabled, military]}
               appointment_at: {type: string, format: date-time}
+              reader: {type: string, description: the ID reader beside this kiosk; the card it read names the applicant}
     responses:
       200: {description: the ticket, people ahead and the estimated wait}
       409: {description: closed, sold out, or not allowed}
@@ -130,6 +132,14 @@ async def issue_ticket(request: Request) -> Response:
         except InvalidIdNumber as exc:
             return problem(422, exc.code, exc.message, field="applicant.id_number")
         args["applicant"] = {"name": applicant["name"].strip()[:50], "id_number": number}
+    if "reader" in data and "applicant" not in data:
+        # The ID reader beside a kiosk read a card: the ticket is the card holder's. The page never
+        # sees the number; the card is taken once, so a second press is an ordinary ticket.
+        taken = _reader_card(request, data["reader"])
+        if isinstance(taken, Card):
+            args["applicant"] = {"name": taken.name, "id_number": taken.id_number}
+        elif not await _seen(request, command_id):  # a resend finds its first answer without the card
+            return taken
     actor = member.actor if member else f"kiosk:{client}"
     runtime.issue_limit.fail(client, now)
     command = Command(command_id, request.path_params["hall"], "ticket.issue", actor, args)
@@ -229,6 +239,70 @@ async def counter_action(request: Request) -> Response:
     args.update(counter=request.path_params["number"], clerk=member.id, supervisor=member.has(Role.SUPERVISOR))
     command = Command(command_id, request.path_params["hall"], COUNTER_ACTIONS[action], member.actor, args)
     return await submit(request, command)
+
+
+async def _seen(request: Request, command_id: str) -> bool:
+    async with reading(request.app.state.hall.engine) as conn:
+        found = await conn.execute(select(commands.c.id).where(commands.c.id == command_id))
+        return found.first() is not None
+
+
+def _reader_card(request: Request, reader: Any) -> Card | JSONResponse:
+    side = request.app.state.hall.devices
+    hall_id = request.path_params["hall"]
+    if side is None or not isinstance(reader, str) or side.gateway.kiosk_reader(hall_id, reader) is None:
+        return problem(404, "not_found", "no ID reader of this hall stands beside a kiosk with that id", field="reader")
+    card: Card | None = side.gateway.take_card_of(reader)
+    if card is None:
+        return problem(409, "no_card", "no ID card was read: put the card on the reader first", field="reader")
+    return card
+
+
+@guarded(Access.anyone())
+async def reader_status(request: Request) -> Response:
+    """
+    summary: Whether the ID reader beside a kiosk holds a card just read, and the holder's masked name.
+    description: For the kiosk screen ("张* · please choose a service"); never the ID number.
+    responses:
+      200: {description: '{"card": false} or {"card": true, "name": "张*"}'}
+      404: {description: no such reader beside a kiosk in this hall}
+    """
+    side = request.app.state.hall.devices
+    hall_id = request.path_params["hall"]
+    reader = request.path_params["reader"]
+    if side is None or side.gateway.kiosk_reader(hall_id, reader) is None:
+        return problem(404, "not_found", "no ID reader of this hall stands beside a kiosk with that id")
+    card = side.gateway.card_of(reader)
+    return JSONResponse(card.public() if card else {"card": False})
+
+
+@guarded(Access.staff(Role.CLERK, Role.SUPERVISOR))
+async def check_id_number(request: Request) -> Response:
+    """
+    summary: Check a resident ID number's GB 11643 check digit and birth date, for a form being filled.
+    requestBody:
+      content:
+        application/json:
+          schema:
+            type: object
+            required: [id_number]
+            properties:
+              id_number: {type: string, maxLength: 32}
+    responses:
+      200: {description: '{"valid": true, "masked": "1101**********002X"} or {"valid": false, "message": ...}'}
+    """
+    try:
+        data = await request.json()
+    except ValueError:
+        return problem(422, "invalid", "the body must be JSON")
+    raw = data.get("id_number") if isinstance(data, dict) else None
+    if not isinstance(raw, str) or len(raw) > 32:
+        return problem(422, "invalid", "id_number must be text of at most 32 characters", field="id_number")
+    try:
+        number = normalise(raw)
+    except InvalidIdNumber as exc:
+        return JSONResponse({"valid": False, "message": exc.message})
+    return JSONResponse({"valid": True, "masked": mask(number)})
 
 
 def tick_command(hall_id: int) -> Command:

@@ -232,3 +232,58 @@ def test_a_clerk_serves_from_the_console_and_the_resident_rates_on_the_second_sc
         kiosk.client.close()
         context.close()
     assert not errors, f"script errors on the pages: {errors}"
+
+
+def test_what_the_clerk_types_is_mirrored_on_the_citizen_screen_with_the_id_number_masked(
+    browser: Any, server: ServerProcess
+) -> None:
+    from playwright.sync_api import expect
+
+    context = browser.new_context(base_url=server.url, viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    context.set_default_timeout(WAIT)
+    errors: list[str] = []
+    try:
+        console = context.new_page()
+        console.on("pageerror", lambda exc: errors.append(f"console: {exc}"))
+        console.goto("/login?next=/counter/1/2")
+        console.fill("#username", "clerk1")
+        console.fill("#password", server.passwords["clerk1"])
+        console.click("button.primary")
+        expect(console).to_have_url(f"{server.url}/counter/1/2")
+        citizen = context.new_page()
+        citizen.on("pageerror", lambda exc: errors.append(f"citizen: {exc}"))
+        citizen.goto("/counter/1/2/citizen")
+        panel = citizen.locator("#intake-panel")
+        expect(panel).to_be_hidden()
+
+        console.fill("#intake-name", "王秀英")
+        console.fill("#intake-id", "110105194912310021")  # wrong check digit
+        expect(console.locator("#intake-id-state")).to_have_text("✗ 身份证号码无效")
+        expect(panel).to_be_visible()
+        expect(panel).to_contain_text("请核对")
+        expect(panel.locator("dd").nth(0)).to_have_text("王秀英")
+        expect(panel).to_contain_text("✗ 身份证号码无效")
+
+        console.fill("#intake-id", "11010519491231002X")
+        console.fill("#intake-phone", "13812345678")
+        console.fill("#intake-note", "灵活就业社保参保登记")
+        expect(console.locator("#intake-id-state")).to_have_text("✓ 校验通过")
+        expect(panel).to_contain_text("1101**********002X")
+        expect(panel).to_contain_text("✓ 校验通过")
+        expect(panel).to_contain_text("13812345678")
+        expect(panel).to_contain_text("灵活就业社保参保登记")
+        assert "11010519491231002X" not in citizen.content()  # the full number never reaches the screen
+        shoot(console, "counter-intake")
+        shoot(citizen, "citizen-intake")
+
+        # A citizen screen opened later shows what is on the form at once.
+        late = context.new_page()
+        late.goto("/counter/1/2/citizen")
+        expect(late.locator("#intake-panel")).to_contain_text("王秀英")
+        late.close()
+
+        console.get_by_role("button", name="清空").click()
+        expect(panel).to_be_hidden()
+        assert errors == []
+    finally:
+        context.close()

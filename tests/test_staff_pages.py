@@ -117,9 +117,9 @@ def test_the_citizen_screen_shows_the_counter_and_the_five_rating_levels(site: S
         html,
     )
     assert found == [(str(5 - i), label) for i, label in enumerate(LEVELS)]
-    # The intake region is there for later, and hidden while it is empty.
+    # The applicant's details typed at the console appear here; hidden while there are none.
     assert re.search(r'<section id="intake-panel"[^>]*hidden>', html)
-    assert '<div id="intake"></div>' in html
+    assert re.search(r'<div id="intake"[^>]*data-id="身份证号码"[^>]*></div>', html)
     _no_inline_code(html)
 
 

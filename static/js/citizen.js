@@ -209,6 +209,45 @@ function toggleIntake() {
 new MutationObserver(toggleIntake).observe(intake, { childList: true, subtree: true, characterData: true });
 toggleIntake();
 
+// The console beside this screen sends what the clerk types (static/js/intake.js): the ID number
+// arrives masked, with whether its check digit is right.
+function renderIntake(draft) {
+  const words = intake.dataset;
+  const rows = [];
+  if (draft.name) rows.push([words.name, draft.name, null]);
+  if (draft.id_typed) {
+    const shown = draft.id_masked || words.typing;
+    const mark = draft.id_valid === true ? `✓ ${words.idOk}` : draft.id_valid === false ? `✗ ${words.idBad}` : "";
+    rows.push([words.id, shown, mark]);
+  }
+  if (draft.phone) rows.push([words.phone, draft.phone, draft.phone_valid === false ? `✗ ${words.phoneBad}` : null]);
+  if (draft.note) rows.push([words.note, draft.note, null]);
+  const list = document.createElement("dl");
+  list.className = "intake-list";
+  for (const [label, value, mark] of rows) {
+    const term = document.createElement("dt");
+    term.textContent = label;
+    const detail = document.createElement("dd");
+    detail.textContent = value;
+    if (mark) {
+      const flag = document.createElement("span");
+      flag.className = mark.startsWith("✓") ? "mark ok" : "mark bad";
+      flag.textContent = ` ${mark}`;
+      detail.append(flag);
+    }
+    list.append(term, detail);
+  }
+  intake.replaceChildren(...(rows.length ? [list] : []));
+}
+
+if ("BroadcastChannel" in window) {
+  const channel = new BroadcastChannel(`hall-intake-${root.dataset.hall}-${number}`);
+  channel.addEventListener("message", (event) => {
+    if (event.data && typeof event.data === "object") renderIntake(event.data);
+  });
+  channel.postMessage("hello");
+}
+
 // -- live ------------------------------------------------------------------------------------
 
 async function refresh() {

@@ -1,0 +1,195 @@
+"""The technician's device console in a real browser, with a real server and a real MQTT broker.
+
+A display nobody registered connects to the hall's broker and announces itself; the technician
+sees it appear as waiting for registration, registers it at a counter, is shown its secret once,
+sees it in the device table, online when it comes back with its credentials, and pings it.
+Screenshots go to test-artifacts/screenshots/devices-*.png.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.brokers import Broker
+from tests.browsing import chromium
+from tests.peers import CHROMIUM, missing
+from tests.serverproc import ServerProcess, login
+from tests.test_browser_counter import WAIT
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+SHOTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "screenshots"
+
+
+class BusDevice:
+    """A device on the broker, as its firmware would be: it announces its state, reports telemetry
+    and acknowledges every command it is sent (on paho's own network thread)."""
+
+    def __init__(self, broker: Broker, device: str, kind: str, hall: str = "xh") -> None:
+        import paho.mqtt.client as mqtt
+
+        self.base = f"hall/{hall}/dev/{device}"
+        self.kind = kind
+        self.commands: list[str] = []
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=device)
+        self.client.will_set(f"{self.base}/state", self._body(status="offline"), qos=1, retain=True)
+        self.client.on_message = self._on_message
+        self._subscribed = threading.Event()
+        self.client.on_subscribe = lambda *_: self._subscribed.set()
+        self.client.connect(broker.host, broker.port)
+        self.client.loop_start()
+        self.client.subscribe(f"{self.base}/cmd", qos=1)
+        assert self._subscribed.wait(10)
+
+    @staticmethod
+    def _body(**fields: Any) -> bytes:
+        return json.dumps({"v": 1, **fields}).encode()
+
+    def announce(self, firmware: str) -> None:
+        self._publish("state", status="online", kind=self.kind, firmware=firmware, retain=True)
+
+    def report(self, **values: Any) -> None:
+        self._publish("tele", **values)
+
+    def _publish(self, channel: str, *, retain: bool = False, **fields: Any) -> None:
+        sent = self.client.publish(f"{self.base}/{channel}", self._body(**fields), qos=1, retain=retain)
+        sent.wait_for_publish(10)
+
+    def _on_message(self, client: Any, userdata: Any, message: Any) -> None:
+        command = json.loads(message.payload)
+        self.commands.append(command["name"])
+        ack = self._body(id=command["id"], ok=True, result={"pong": True} if command["name"] == "ping" else {})
+        client.publish(f"{self.base}/ack", ack, qos=1)
+
+    def close(self) -> None:
+        self.client.loop_stop()
+        self.client.disconnect()
+
+
+@pytest.fixture
+def hall(tmp_path: Path, open_broker: Broker) -> Iterator[ServerProcess]:
+    if not Path(CHROMIUM).exists():
+        missing("Chromium")
+    server = ServerProcess(tmp_path)
+    server.env["HALL_MQTT_URL"] = open_broker.url
+    server.init()
+    server.add_staff("zhao", "technician", name="赵工")
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    yield from chromium()
+
+
+def _shoot(page: Any, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"devices-{name}.png"), full_page=True)
+
+
+def test_a_technician_registers_a_device_that_announced_itself(
+    hall: ServerProcess, open_broker: Broker, browser: Any
+) -> None:
+    from playwright.sync_api import expect
+
+    # A kiosk registered earlier that has not connected since: listed, and offline.
+    with httpx.Client(base_url=hall.url, timeout=10) as api:
+        token = login(api, "zhao", hall.passwords["zhao"])
+        earlier = api.post(
+            "/api/v1/halls/1/devices", json={"device": "xh-kiosk-1", "kind": "kiosk"}, headers={"X-CSRF-Token": token}
+        )
+        assert earlier.status_code == 201, earlier.text
+
+    context = browser.new_context(base_url=hall.url, viewport={"width": 1366, "height": 900}, locale="zh-CN")
+    context.set_default_timeout(WAIT)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    display = stranger = None
+    try:
+        page.goto("/devices/1")
+        page.fill("#username", "zhao")
+        page.fill("#password", hall.passwords["zhao"])
+        page.click("button.primary")
+        expect(page.locator("h1")).to_contain_text("设备运维")
+        expect(page.locator("#link-state")).to_have_text("实时")
+        expect(page.locator("#bus")).to_contain_text("设备总线已连接")
+        expect(page.locator("#no-pending")).to_be_visible()
+        kiosk = page.locator('#table tr[data-device="xh-kiosk-1"]')
+        expect(kiosk).to_contain_text("离线")
+        expect(kiosk).to_contain_text("自助取号机")
+
+        # Two devices nobody registered connect and say what they are; the page shows them live.
+        display = BusDevice(open_broker, "xh-c3-window", "window")
+        display.announce("2.0.1")
+        stranger = BusDevice(open_broker, "xh-led-9", "led")
+        stranger.announce("0.9")
+        pending = page.locator('#pending tr[data-device="xh-c3-window"]')
+        expect(pending).to_contain_text("窗口屏")
+        expect(pending).to_contain_text("2.0.1")
+        expect(page.locator('#pending tr[data-device="xh-led-9"]')).to_be_visible()
+        expect(page.locator("#summary")).to_contain_text("待登记：2")
+
+        # Registered at counter 3 (its claimed kind is preselected); the secret is shown once.
+        expect(pending.locator("select[name=kind]")).to_have_value("window")
+        pending.locator("select[name=counter]").select_option("3")
+        pending.locator("button[type=submit]").click()
+        dialog = page.locator("#secret-dialog")
+        expect(dialog).to_be_visible()
+        expect(dialog).to_contain_text("仅显示这一次")
+        expect(page.locator("#secret-user")).to_have_text("xh-c3-window")
+        secret = page.locator("#secret-value").input_value()
+        assert len(secret) >= 24
+        _shoot(page, "secret")
+        page.click("#secret-dialog button[value=ok]")
+        expect(dialog).to_be_hidden()
+        assert page.locator("#secret-value").input_value() == ""
+
+        row = page.locator('#table tr[data-device="xh-c3-window"]')
+        expect(row).to_contain_text("已登记")
+        expect(row).to_contain_text("3号窗口")
+        expect(page.locator('#pending tr[data-device="xh-c3-window"]')).to_have_count(0)
+
+        # Configured with its credentials, the display reports in: heard from, it is online.
+        display.report(temperature=43.2, rssi=-58, uptime=5400)
+        expect(row.locator(".presence")).to_have_text("在线")
+        expect(row.locator(".telemetry")).to_contain_text("43.2 °C")
+
+        # A ping from the command box, acknowledged by the device.
+        row.locator("button").click()
+        expect(page.locator("#detail")).to_be_visible()
+        expect(page.locator("#detail-title")).to_contain_text("xh-c3-window")
+        expect(page.locator('#command-buttons [data-command="paper_refill"]')).to_be_disabled()
+        page.click('#command-buttons [data-command="ping"]')
+        outcome = page.locator("#command-outcome")
+        expect(outcome).to_contain_text("成功")
+        expect(outcome).to_contain_text("尝试 1 次")
+        expect(page.locator("#commands tbody tr").first).to_contain_text("连通测试")
+        assert display.commands == ["ping"]
+        _shoot(page, "console")
+
+        # English second: the same console, kinds still named in both languages.
+        page.goto("/devices/1?lang=en")
+        expect(page.locator("h1")).to_contain_text("Device console")
+        row = page.locator('#table tr[data-device="xh-c3-window"]')
+        expect(row.locator(".presence")).to_have_text("Online")
+        expect(row).to_contain_text("窗口屏")
+        expect(row).to_contain_text("Counter display")
+        _shoot(page, "console-en")
+    finally:
+        for device in (display, stranger):
+            if device is not None:
+                device.close()
+        context.close()
+    assert not errors, f"script errors on the page: {errors}"
