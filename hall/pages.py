@@ -283,6 +283,8 @@ _KIOSK_WORDS = {
     "done": N_("Done"),
     "back_in": N_("Back to the start in {n} s"),
     "offline": N_("Connection lost, reconnecting…"),
+    "swipe": N_("Optional: place your ID card on the reader to take the ticket in your name"),
+    "card_read": N_("ID card read: {name}. Please choose a service"),
 }
 _SLIP_WORDS = {
     "your_number": N_("Your number"),
@@ -388,7 +390,9 @@ async def kiosk(request: Request) -> Response:
     """The ticket kiosk (排号机): a big button per service, a ticket with its QR code, printed.
 
     ``?paper=58`` prints for 58 mm paper (80 mm otherwise); ``?print=off`` for a kiosk whose
-    tickets come from its own thermal printer rather than the browser's print."""
+    tickets come from its own thermal printer rather than the browser's print; ``?reader=<id>``
+    names the ID reader beside the kiosk (a registered device bound to no counter), so a resident
+    may swipe a card to take the ticket in their name."""
     found = await _hall_and_queue(request)
     if isinstance(found, Response):
         return found
@@ -400,8 +404,16 @@ async def kiosk(request: Request) -> Response:
         "words": words,
         "services": [_kiosk_button(s, words) for s in view["services"]],
         "autoprint": request.query_params.get("print") != "off",
+        "reader": _reader_param(request),
     }
     return request.app.state.hall.templates.TemplateResponse(request, "kiosk.html", context)  # type: ignore[no-any-return]
+
+
+def _reader_param(request: Request) -> str:
+    from devices.protocol import valid_device_id
+
+    reader = request.query_params.get("reader", "")
+    return reader if valid_device_id(reader) else ""
 
 
 @guarded(Access.anyone(), page=True)

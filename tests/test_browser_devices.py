@@ -9,6 +9,7 @@ Screenshots go to test-artifacts/screenshots/devices-*.png.
 from __future__ import annotations
 
 import json
+import sqlite3
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,7 +22,7 @@ from tests.brokers import Broker
 from tests.browsing import chromium
 from tests.peers import CHROMIUM, missing
 from tests.serverproc import ServerProcess, login
-from tests.test_browser_counter import WAIT
+from tests.test_browser_counter import WAIT, open_all_week
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -81,6 +82,7 @@ def hall(tmp_path: Path, open_broker: Broker) -> Iterator[ServerProcess]:
     server.env["HALL_MQTT_URL"] = open_broker.url
     server.init()
     server.add_staff("zhao", "technician", name="赵工")
+    open_all_week(server.db_url)  # before the start: the writer caches the hall's state
     server.start()
     try:
         yield server
@@ -193,3 +195,45 @@ def test_a_technician_registers_a_device_that_announced_itself(
                 device.close()
         context.close()
     assert not errors, f"script errors on the page: {errors}"
+
+
+def test_a_resident_swipes_an_id_card_at_the_kiosk_and_takes_a_ticket_in_their_name(
+    hall: ServerProcess, open_broker: Broker, browser: Any
+) -> None:
+    from playwright.sync_api import expect
+
+    with httpx.Client(base_url=hall.url, timeout=10) as api:
+        token = login(api, "zhao", hall.passwords["zhao"])
+        made = api.post(
+            "/api/v1/halls/1/devices",
+            json={"device": "xh-kiosk-idr", "kind": "id_reader"},
+            headers={"X-CSRF-Token": token},
+        )
+        assert made.status_code == 201, made.text
+    path = hall.db_url.split("///", 1)[1]
+    reader = BusDevice(open_broker, "xh-kiosk-idr", "id_reader")
+    context = browser.new_context(base_url=hall.url, viewport={"width": 1080, "height": 1500}, locale="zh-CN")
+    context.set_default_timeout(WAIT)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    try:
+        page.goto("/kiosk/1?reader=xh-kiosk-idr&print=off")
+        state = page.locator("#card-state")
+        expect(state).to_contain_text("将身份证放在读卡器上")
+        card = {"name": "王秀英", "id_number": "11010519491231002X", "sex": "女"}
+        reader._publish("evt", id="swipe-000001", type="card", data=card)
+        expect(state).to_contain_text("已读取身份证：王*")
+        _shoot(page, "kiosk-card-read")
+        assert "11010519491231002X" not in page.content()
+        page.locator('button.service[data-code="soc"]').click()
+        expect(page.locator("#slip-number")).to_have_text("A001")
+        expect(state).to_contain_text("将身份证放在读卡器上")  # the card is used once
+        assert errors == []
+    finally:
+        context.close()
+        reader.close()
+    with sqlite3.connect(path) as db:
+        holders = db.execute("select applicant_name, applicant_id_number from tickets").fetchall()
+    db.close()
+    assert holders == [("王秀英", "11010519491231002X")]

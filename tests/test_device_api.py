@@ -29,9 +29,10 @@ from hall.database import create_engine, reading
 from hall.events import Command
 from hall.runtime import Runtime
 from hall.tables import events, staff
+from queueing.store_tables import tickets
 from tests.devicehall import fake_device
 from tests.factories import add_staff
-from tests.site import Site, make_site
+from tests.site import Site, csrf_of, make_site
 
 VALID_ID = "11010519491231002X"
 DEVICES = "/api/v1/halls/1/devices"
@@ -417,3 +418,40 @@ def test_the_card_read_at_a_counter_is_masked_and_handed_over_once_to_its_clerk(
     # Handed over once: then it is gone, for the clerk as for anyone.
     assert site.client.get(card).status_code == 404
     assert site.client.get(f"{card}?take=1").status_code == 404
+
+
+# -- the ID reader beside a kiosk ----------------------------------------------------------------
+
+
+def test_a_ticket_taken_after_a_card_read_at_the_kiosk_reader_is_in_the_residents_name(
+    bus_site: tuple[Site, Runtime], memory_bus: MemoryBroker
+) -> None:
+    site, runtime = bus_site
+    token = site.login("technician")
+    assert _register(site, token, "xh-kiosk-idr", "id_reader").status_code == 201  # bound to no counter
+    assert _register(site, token, "xh-c2-idr", "id_reader", counter=2).status_code == 201
+    _until(lambda: runtime.devices is not None and runtime.devices.gateway.device("xh-kiosk-idr") is not None, "known")
+    site.anonymous()
+    token = csrf_of(site.client.get("/login").text)
+    status = "/api/v1/halls/1/readers/xh-kiosk-idr"
+    assert site.client.get(status).json() == {"card": False}
+    assert site.client.get("/api/v1/halls/1/readers/xh-c2-idr").status_code == 404  # a counter's reader
+    no_card = site.post("/api/v1/halls/1/tickets", token, {"service": "soc", "reader": "xh-kiosk-idr"})
+    assert no_card.status_code == 409 and no_card.json()["error"] == "no_card"
+
+    assert _in_loop(site, _swipe, memory_bus.connector(), "xh-kiosk-idr")["ok"] is True
+    assert site.client.get(status).json() == {"card": True, "name": "李*"}  # never the number
+    body = {"service": "soc", "reader": "xh-kiosk-idr", "command_id": "kiosk-press-0001"}
+    taken = site.post("/api/v1/halls/1/tickets", token, body)
+    assert taken.status_code == 200, taken.text
+    assert VALID_ID not in taken.text
+    # The card is used once; the kiosk's resend of the same press gets the same ticket.
+    assert site.client.get(status).json() == {"card": False}
+    again = site.post("/api/v1/halls/1/tickets", token, body)
+    assert again.json()["ticket"]["number"] == taken.json()["ticket"]["number"]
+
+    async def holder() -> Any:
+        async with reading(runtime.engine) as conn:
+            return (await conn.execute(select(tickets.c.applicant_name, tickets.c.applicant_id_number))).all()
+
+    assert [tuple(row) for row in _in_loop(site, holder)] == [("李四", VALID_ID)]

@@ -156,6 +156,16 @@ def test_the_kiosk_prints_unless_told_not_to(site: Site) -> None:
     assert 'class="slip slip-80"' in site.client.get("/kiosk/1?paper=junk").text
 
 
+def test_a_kiosk_with_an_id_reader_beside_it_offers_the_swipe(site: Site) -> None:
+    plain = site.client.get("/kiosk/1").text
+    assert 'data-reader=""' in plain and "card-state" not in plain
+    page = site.client.get("/kiosk/1?reader=xh-kiosk-idr").text
+    assert 'data-reader="xh-kiosk-idr"' in page
+    assert "将身份证放在读卡器上，实名取号" in page
+    hostile = site.client.get("/kiosk/1?reader=%22%3E%3Cscript%3E").text
+    assert 'data-reader=""' in hostile  # only a device id is taken from the address
+
+
 def test_the_queue_display_calls_in_both_languages(site: Site) -> None:
     page = site.client.get("/display/1")
     assert page.status_code == 200

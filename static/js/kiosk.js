@@ -131,6 +131,34 @@ function refresh(delay = 800) {
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
+// -- the ID reader beside the kiosk (optional) ----------------------------------------------------
+
+const reader = root.dataset.reader;
+const cardState = document.getElementById("card-state");
+let cardName = null;
+
+async function readCard() {
+  try {
+    const answer = await fetch(`/api/v1/halls/${hallId}/readers/${encodeURIComponent(reader)}`, {
+      credentials: "same-origin",
+    });
+    const status = answer.ok ? await answer.json() : { card: false };
+    const name = status.card ? status.name : null;
+    if (name !== cardName) {
+      cardName = name;
+      setBoth(cardState, name ? pair("card_read", { name }) : pair("swipe"));
+      cardState.classList.toggle("read", Boolean(name));
+    }
+  } catch {
+    // the reader's status is a convenience; the buttons work without it
+  }
+}
+
+if (reader && cardState) {
+  readCard();
+  setInterval(readCard, 1500);
+}
+
 function priority() {
   return document.querySelector('input[name="priority"]:checked')?.value || "normal";
 }
@@ -143,6 +171,7 @@ async function take(code) {
   // One command id per press: a retry after a lost answer returns the ticket already taken.
   const body = { service: code, command_id: newCommandId() };
   if (priority() !== "normal") body.priority = priority();
+  if (reader && cardName) body.reader = reader; // the card on the reader names the ticket's holder
   try {
     for (let attempt = 1; ; attempt += 1) {
       let answer = null;
@@ -158,6 +187,7 @@ async function take(code) {
       }
       if (answer && answer.ok) {
         showTicket(await answer.json());
+        if (body.reader) readCard(); // the card is used: the line goes back to its hint
         return;
       }
       if (answer && answer.status < 500) {
