@@ -172,7 +172,7 @@ def issue(
     n = issued_today + 1
     number = service.number(n)
     ahead = ahead_of_new(state, service.code, priority)
-    estimate = estimate_minutes(state, service.code, ahead)
+    estimate = estimate_minutes(state, service.code, now, priority=priority)
     day = local.date()
     ticket = Ticket(
         id=f"{day:%Y%m%d}-{number}",

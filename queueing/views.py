@@ -7,8 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from queueing.calling import eligible
-from queueing.estimates import ahead_of, ahead_of_new, estimate_minutes
-from queueing.services import Priority
+from queueing.estimates import ahead_of, estimate_minutes, estimates_for_new
 from queueing.state import QueueState
 from queueing.tickets import Ticket, TicketState
 
@@ -22,9 +21,9 @@ def _current_number(state: QueueState, counter: int) -> str | None:
 def public_view(state: QueueState, now: datetime) -> dict[str, Any]:
     local = state.rules.local(now)
     counts = state.waiting_counts()
+    estimates = estimates_for_new(state, now, state.services)
     services = []
     for service in state.services.values():
-        ahead = ahead_of_new(state, service.code, Priority.NORMAL)
         hours = service.hours(local.date())
         services.append(
             {
@@ -33,7 +32,7 @@ def public_view(state: QueueState, now: datetime) -> dict[str, Any]:
                 "name_en": service.name_en,
                 "prefix": service.prefix,
                 "waiting": counts.get(service.code, 0),
-                "estimate_minutes": estimate_minutes(state, service.code, ahead),
+                "estimate_minutes": estimates[service.code],
                 "open": service.is_open(local),
                 "hours": [hours.opens.isoformat("minutes"), hours.closes.isoformat("minutes")] if hours else None,
                 "sold_out": service.daily_cap is not None and state.issued.get(service.code, 0) >= service.daily_cap,
@@ -101,5 +100,5 @@ def ticket_status(state: QueueState, ticket_id: str, now: datetime) -> dict[str,
     data = ticket.public()
     if ticket.state is TicketState.WAITING:
         ahead = ahead_of(state, ticket)
-        data.update(ahead=ahead, estimate_minutes=estimate_minutes(state, ticket.service, ahead))
+        data.update(ahead=ahead, estimate_minutes=estimate_minutes(state, ticket.service, now, ticket=ticket))
     return data
