@@ -311,7 +311,11 @@ class ServerBus:
     async def _serve(self, link: Link, handler: Handler) -> None:
         async def read() -> None:
             async for message in link.messages():
-                await handler(message)
+                try:
+                    await handler(message)
+                except Exception:
+                    # One message that trips a bug must not take the bus down with it.
+                    log.exception("device message on %s not handled", message.topic[:120])
 
         # Whichever side fails first (a lost connection shows on either) ends the link.
         tasks = [asyncio.create_task(read()), asyncio.create_task(self._send(link))]
@@ -319,12 +323,10 @@ class ServerBus:
             done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         finally:
             for task in tasks:
-                task.cancel()
-            for task in tasks:
-                with contextlib.suppress(asyncio.CancelledError, aiomqtt.MqttError, OSError):
-                    await task
+                await _cancelled(task)
         for task in done:
-            task.result()
+            if not task.cancelled():
+                task.result()
         raise aiomqtt.MqttError("the device bus stopped reading")
 
     async def _send(self, link: Link) -> None:
@@ -340,6 +342,17 @@ class ServerBus:
             # Only now: a publish that failed stays at the head and goes out after the reconnect.
             self._outgoing.popleft()
             self.published += 1
+
+
+async def _cancelled(task: asyncio.Task[None]) -> None:
+    """Cancel and wait until the task is really over: on Python 3.11 aiomqtt's publish may swallow
+    a cancellation that lands as it completes, and a sender left running would wait forever."""
+    while not task.done():
+        task.cancel()
+        await asyncio.wait({task}, timeout=0.1)
+    if not task.cancelled():
+        with contextlib.suppress(aiomqtt.MqttError, OSError):
+            task.result()
 
 
 def connector_for(url: str, **options: Any) -> Connector:

@@ -14,7 +14,7 @@ import re
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from sqlalchemy import select
 
@@ -68,6 +68,22 @@ def _parser() -> argparse.ArgumentParser:
     broker.add_argument("directory", help="where to write mosquitto.conf, passwd and acl")
     broker.add_argument("--port", type=int, default=1883, help="the broker's port; default 1883")
     broker.add_argument("--bind", default="127.0.0.1", help="the broker's listening address; default 127.0.0.1")
+    simulate = commands.add_parser("simulate", help="run virtual devices of a hall against an MQTT broker")
+    common(simulate)
+    simulate.add_argument("--mqtt", help="the broker, mqtt://host:port (HALL_MQTT_URL)")
+    simulate.add_argument("--hall", default="xh", help="code of the hall; default xh")
+    simulate.add_argument("--kiosks", type=int, default=2, help="ticket kiosks; default 2")
+    simulate.add_argument("--counters", default="1-12", help="counters with devices, e.g. 1-12 or 1,3,5; default 1-12")
+    simulate.add_argument("--speed", type=float, default=10.0, help="how much faster than real time people act")
+    simulate.add_argument("--seed", type=int, help="random seed")
+    simulate.add_argument(
+        "--register",
+        metavar="FILE",
+        help="register the devices in the database (HALL_DB_URL) with fresh secrets, written to FILE as JSON",
+    )
+    simulate.add_argument(
+        "--passwords", metavar="FILE", help="JSON of device id → password, for a broker with accounts"
+    )
     demo = commands.add_parser("demo", help="serve the sample hall with simulated clerks on SQLite")
     common(demo)
     network(demo)
@@ -185,6 +201,107 @@ async def _broker_files(settings: Settings, args: argparse.Namespace) -> None:
     print("reload a running broker with: kill -HUP <mosquitto pid>")
 
 
+def _counters(text: str) -> list[int]:
+    numbers: set[int] = set()
+    try:
+        for part in text.split(","):
+            first, _, last = part.partition("-")
+            numbers.update(range(int(first), int(last or first) + 1))
+    except ValueError:
+        raise SettingsError(f"--counters must look like 1-12 or 1,3,5; got {text!r}") from None
+    if not numbers or min(numbers) < 1 or len(numbers) > 200:
+        raise SettingsError("--counters must name 1 to 200 counters numbered from 1")
+    return sorted(numbers)
+
+
+async def _register_devices(settings: Settings, hall: str, specs: Sequence[Any]) -> tuple[int, dict[str, str]]:
+    """Register the simulated devices in the hall's database, each with a fresh secret (a device
+    registered already gets a new one); returns the hall's id and the secrets."""
+    import secrets
+    import uuid
+
+    from devices.mosquitto import hash_secret
+    from hall.events import Command
+    from hall.runtime import core_domains
+    from hall.writer import Writer
+
+    engine = create_engine(settings.db_url)
+    writer = Writer(engine, core_domains())
+    passwords: dict[str, str] = {}
+    try:
+        async with engine.connect() as conn:
+            hall_id = (await conn.execute(select(halls.c.id).where(halls.c.code == hall))).scalar_one_or_none()
+        if hall_id is None:
+            raise SettingsError(f"no hall with code {hall!r} in {settings.db_url}")
+        await writer.start()
+        for spec in specs:
+            secret = secrets.token_urlsafe(18)
+            fields = {"device": spec.id, "secret_hash": hash_secret(secret)}
+            place = {"kind": spec.kind.value, "counter": spec.counter}
+            done = await writer.submit(
+                Command(uuid.uuid4().hex, hall_id, "device.register", "system:cli", {**fields, **place})
+            )
+            if not done.ok:
+                done = await writer.submit(Command(uuid.uuid4().hex, hall_id, "device.rekey", "system:cli", fields))
+            if done.ok:
+                passwords[spec.id] = secret
+    finally:
+        await writer.stop()
+        await engine.dispose()
+    return hall_id, passwords
+
+
+async def _hall_services(settings: Settings, hall: str) -> list[str]:
+    from queueing.store_tables import queue_services
+
+    engine = create_engine(settings.db_url)
+    try:
+        async with engine.connect() as conn:
+            rows = await conn.execute(
+                select(queue_services.c.code)
+                .join(halls, halls.c.id == queue_services.c.hall_id)
+                .where(halls.c.code == hall)
+            )
+            codes = [row.code for row in rows]
+    finally:
+        await engine.dispose()
+    if not codes:
+        raise SettingsError(f"hall {hall!r} has no services in {settings.db_url}")
+    return codes
+
+
+def _simulate(settings: Settings, args: argparse.Namespace) -> None:
+    """Virtual devices of one hall against a broker, until interrupted. With ``--register`` they
+    are first registered in the hall's database, each with a fresh secret (written to a file for
+    the simulator, and to the broker's password file by ``hall broker-files``)."""
+    import json
+    import random
+    from pathlib import Path
+
+    from devices.bus import BrokerAddress, mqtt_connector
+    from devices.simulator import SimulatedHall, device_connector, plan
+
+    if not settings.mqtt_url:
+        raise SettingsError("hall simulate needs a broker: --mqtt mqtt://host:port or HALL_MQTT_URL")
+    if not 0 < args.speed <= 1000:
+        raise SettingsError("--speed must be above 0 and at most 1000")
+    address = BrokerAddress.parse(settings.mqtt_url)
+    specs = plan(args.hall, _counters(args.counters), kiosks=args.kiosks)
+    services = asyncio.run(_hall_services(settings, args.hall))
+    passwords: dict[str, str] = {}
+    if args.register:
+        _, passwords = asyncio.run(_register_devices(settings, args.hall, specs))
+        Path(args.register).write_text(json.dumps(passwords, indent=1))
+        print(f"registered {len(passwords)} devices; their secrets are in {args.register}", flush=True)
+    if args.passwords:
+        passwords = json.loads(Path(args.passwords).read_text())
+    connect = device_connector(address, passwords) if passwords else mqtt_connector(address)
+    rng = random.Random(args.seed)  # noqa: S311 - a simulation, not a secret
+    hall = SimulatedHall(args.hall, connect, specs, services=services, speed=args.speed, rng=rng)
+    print(f"simulating {len(specs)} devices of hall {args.hall} on {address.host}:{address.port}", flush=True)
+    asyncio.run(hall.run())
+
+
 async def _schema_ready(settings: Settings) -> bool:
     engine = create_engine(settings.db_url)
     try:
@@ -214,17 +331,31 @@ def _serve(settings: Settings, *, demo_seed: int | None = None, demo: bool = Fal
         _show_accounts(accounts, "Demo accounts:")
     elif not asyncio.run(_schema_ready(settings)):
         raise SettingsError(f"the database {settings.db_url} has no current hall schema; run `hall init` first")
-    runtime = Runtime.build(settings)
-    app = create_app(runtime=runtime)
-    if demo:
-        from hall.demo import open_around_the_clock, simulate_hall
+    if not demo:
+        runtime = Runtime.build(settings)
+    else:
+        from devices.bus import BrokerAddress, Connector, MemoryBroker, mqtt_connector
+        from hall.demo import open_around_the_clock, simulate_devices
+
+        # Without a broker the demo's devices and server share an in-process bus: the same topics
+        # and messages as on Mosquitto, so a fresh machine shows a hall full of devices.
+        devices_connect: Connector
+        if settings.mqtt_url:
+            runtime = Runtime.build(settings)
+            devices_connect = mqtt_connector(BrokerAddress.parse(settings.mqtt_url))
+        else:
+            bus = MemoryBroker()
+            runtime = Runtime.build(settings, connect=bus.connector())
+            devices_connect = bus.connector()
 
         async def start_demo(running: Runtime) -> None:
             await open_around_the_clock(running)
-            running.spawn(simulate_hall(running, ids["xh"], seed=demo_seed, speed=speed), name="demo-hall")
+            work = simulate_devices(running, ids["xh"], devices_connect, seed=demo_seed, speed=speed)
+            running.spawn(work, name="demo-hall")
             print(f"hall demo: open http://{settings.host}:{settings.port}/", flush=True)
 
         runtime.startup.append(start_demo)
+    app = create_app(runtime=runtime)
     config = uvicorn.Config(
         app,
         host=settings.host,
@@ -251,6 +382,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             asyncio.run(_add_staff(settings, args))
         elif args.command == "broker-files":
             asyncio.run(_broker_files(settings, args))
+        elif args.command == "simulate":
+            _simulate(settings, args)
         elif args.command == "demo":
             if not 0 < args.speed <= 1000:
                 raise SettingsError("--speed must be above 0 and at most 1000")

@@ -7,15 +7,21 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import secrets
 import uuid
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
 
+from devices.bus import Connector
+from devices.mosquitto import hash_secret
+from devices.simulator import SimulatedHall, plan
 from hall.database import reading
 from hall.events import Command
 from hall.runtime import Runtime
-from hall.tables import staff
+from hall.tables import halls, staff
 from queueing.store_tables import queue_services
 
 log = logging.getLogger(__name__)
@@ -86,6 +92,59 @@ async def clerk(runtime: Runtime, hall_id: int, counter: int, clerk_id: int, rng
             await _send(
                 runtime, hall_id, "rating.submit", actor, ticket=ticket["id"], service=ticket["service"], level=level
             )
+
+
+async def simulate_devices(
+    runtime: Runtime, hall_id: int, connect: Connector, *, seed: int | None = None, speed: float = 10.0
+) -> None:
+    """The sample district hall full of devices on the bus: kiosks, an LED strip, a queue display
+    and, at every counter, a keypad, a window display, a rating pad, an ID reader and a citizen
+    screen (devices/simulator.py). Residents press kiosks; clerks open their counters (as in the
+    console) and work them with their keypads. The simulated day starts at 9:00, so people arrive
+    at once whatever the hour."""
+    rng = random.Random(seed)  # noqa: S311 - a simulation, not a secret
+    async with reading(runtime.engine) as conn:
+        code = (await conn.execute(select(halls.c.code).where(halls.c.id == hall_id))).scalar_one()
+        clerks = [
+            row.id
+            for row in await conn.execute(
+                select(staff.c.id).where(staff.c.hall_id == hall_id, staff.c.roles.contains("clerk"))
+            )
+        ]
+        services = {
+            row.code: float(_ARRIVALS.get(row.code, 5))
+            for row in await conn.execute(select(queue_services.c.code).where(queue_services.c.hall_id == hall_id))
+        }
+    counters = list(range(1, 13))
+    specs = plan(code, counters, kiosks=2)
+    for spec in specs:
+        # Each device gets credentials like a real one; the demo's in-process bus does not ask for them.
+        await _send(
+            runtime,
+            hall_id,
+            "device.register",
+            "system:demo",
+            device=spec.id,
+            kind=spec.kind.value,
+            counter=spec.counter,
+            secret_hash=hash_secret(secrets.token_urlsafe(18)),
+        )
+    for counter, clerk_id in zip(counters, clerks, strict=False):
+        await _send(runtime, hall_id, "counter.open", f"staff:{clerk_id}", counter=counter, clerk=clerk_id)
+    zone = ZoneInfo(runtime.settings.timezone)
+    start = datetime.now(zone).replace(hour=9, minute=0, second=0, microsecond=0)
+    hall = SimulatedHall(
+        code,
+        connect,
+        specs,
+        services=services,
+        speed=speed,
+        rng=rng,
+        start=start,
+        peak_per_hour=90.0,
+        working_day=timedelta(hours=8),
+    )
+    await hall.run()
 
 
 async def simulate_hall(runtime: Runtime, hall_id: int, *, seed: int | None = None, speed: float = 10.0) -> None:
