@@ -553,10 +553,11 @@ class VirtualDevice:
     # -- events -------------------------------------------------------------------------------
 
     async def send_event(self, type: str, data: Mapping[str, Any] | None = None) -> Reply:
-        """Send an event and return the server's reply, resending it with the same id every
-        ``event_timeout`` seconds until the reply comes; ``TimeoutError`` after ``event_retries``
-        sends. The broker may drop a QoS 1 message to a server that fell behind, so only the
-        reply proves the server has it; the id makes the resends harmless."""
+        """Send an event and return the server's reply, resending it with the same id after
+        ``event_timeout`` seconds, then twice, four and at most eight times as long, until the
+        reply comes; ``TimeoutError`` after ``event_retries`` sends. The broker may drop a QoS 1
+        message to a server that fell behind, so only the reply proves the server has it; the id
+        makes the resends harmless."""
         event_id = uuid.uuid4().hex  # unique across devices and reboots, unlike the seeded rng
         payload = self._checked("evt", encode({"id": event_id, "type": type, "data": dict(data or {})}))
         waiting: asyncio.Future[Reply] = asyncio.get_running_loop().create_future()
@@ -564,8 +565,11 @@ class VirtualDevice:
         loop = asyncio.get_running_loop()
         sent = False
         try:
-            for _ in range(self.event_retries):
-                deadline = loop.time() + self.event_timeout
+            for attempt in range(self.event_retries):
+                # The wait doubles (to 8×) with jitter: a server behind on a flood is not buried
+                # under resends of everything it has not answered yet.
+                wait = self.event_timeout * min(2**attempt, 8) * (0.75 + self.rng.random() / 2)
+                deadline = loop.time() + wait
                 link = await self._link_until(deadline)
                 if link is not None:
                     if sent:

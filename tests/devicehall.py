@@ -45,9 +45,12 @@ class DeviceHall:
         assert outcome.ok, outcome.result
         await self.settle()
 
-    async def open_counter(self, counter: int, hall: str = "xh") -> None:
-        outcome = await self.submit(hall, "counter.open", counter=counter, clerk=self.clerk)
+    async def open_counter(self, counter: int, hall: str = "xh", clerk: int | None = None) -> None:
+        outcome = await self.submit(hall, "counter.open", counter=counter, clerk=clerk or self.clerk)
         assert outcome.ok, outcome.result
+
+    async def more_clerks(self, count: int, hall: str = "xh") -> list[int]:
+        return await add_staff(self.runtime.engine, self.halls[hall], count, prefix="more")
 
     async def settle(self) -> None:
         """Let listener tasks and in-hand events finish."""
