@@ -122,6 +122,10 @@ def command_for(device: Device, queue: QueueState | None, event: DeviceEvent) ->
     if kind is None or event.type not in EVENTS.get(kind, frozenset()):
         raise BadMessage("bad_event", f"a {kind.value if kind else 'device'} does not send {event.type!r}")
     data = event.data
+    claimed = data.get("counter")
+    if claimed is not None and claimed != device.counter:
+        # A device speaks for the counter it is bound to; naming another is a fault or a forgery.
+        raise BadMessage("wrong_counter", f"bound to counter {device.counter}, spoke for {str(claimed)[:10]}")
     if kind is Kind.KIOSK:
         args: dict[str, Any] = {"service": _text(data, "service", 32)}
         if "priority" in data:

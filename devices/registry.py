@@ -54,6 +54,7 @@ class Device:
     status: Status
     counter: int | None = None
     secret_hash: str = ""
+    transport: str = "mqtt"
     firmware: str = ""
     online: bool = False
     last_connect: datetime | None = None
@@ -68,6 +69,7 @@ class Device:
             "kind": self.kind.value if self.kind else None,
             "status": self.status.value,
             "counter": self.counter,
+            "transport": self.transport,
             "firmware": self.firmware,
             "online": self.online,
             "last_connect": self.last_connect.isoformat() if self.last_connect else None,

@@ -15,6 +15,8 @@ devices = Table(
     Column("kind", String(32), nullable=True),
     Column("status", String(16), nullable=False),
     Column("counter", Integer, nullable=True),
+    # How the server reaches it: mqtt now; serial and pcsc drivers register theirs the same way.
+    Column("transport", String(16), nullable=False, server_default="mqtt"),
     # Mosquitto's PBKDF2-SHA512 form, so the broker's password file is written from this column.
     Column("secret_hash", String(200), nullable=False, server_default=""),
     Column("firmware", String(32), nullable=False, server_default=""),

@@ -309,3 +309,16 @@ async def test_displays_get_their_content_retained_and_updated(tmp_path: Path, b
             line = await led.wait_for("display", lambda d: bool(d.get("lines")))
             assert "A001" in line["lines"][0]
             assert "1" in line["lines"][0]
+
+
+async def test_a_device_speaking_for_another_counter_is_refused(tmp_path: Path, broker: MemoryBroker) -> None:
+    async with device_hall(tmp_path, broker.connector()) as hall:
+        await hall.register("xh-c1-keypad", "keypad", counter=1)
+        await hall.open_counter(2)
+        head = await hall.head()
+        async with fake_device(broker.connector(), "xh", "xh-c1-keypad") as keypad:
+            refused = await keypad.reply(await keypad.event("call", {"counter": 2}))
+        assert refused["ok"] is False
+        assert refused["error"]["code"] == "wrong_counter"
+        assert await hall.head() == head
+        assert hall.devices.gateway.stats.rejected["xh-c1-keypad"]["wrong_counter"] == 1

@@ -24,6 +24,7 @@ def upgrade() -> None:
         sa.Column("kind", sa.String(32), nullable=True),
         sa.Column("status", sa.String(16), nullable=False),
         sa.Column("counter", sa.Integer(), nullable=True),
+        sa.Column("transport", sa.String(16), nullable=False, server_default="mqtt"),
         sa.Column("secret_hash", sa.String(200), nullable=False, server_default=""),
         sa.Column("firmware", sa.String(32), nullable=False, server_default=""),
         sa.Column("online", sa.Boolean(), nullable=False, server_default="0"),
