@@ -44,6 +44,7 @@ class DeviceCommand:
     sent_at: datetime | None = None
     result: dict[str, Any] = field(default_factory=dict)
     acked: asyncio.Future[Ack] | None = None
+    over: asyncio.Event = field(default_factory=asyncio.Event)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -92,12 +93,18 @@ class DeviceCommands:
         *,
         command_id: str | None = None,
     ) -> DeviceCommand:
+        running = self._pending.get(command_id) if command_id else None
+        if running is not None and running.device == device:
+            # The caller asks again with the same id (a retried request): the same command, once.
+            await running.over.wait()
+            return running
         command = DeviceCommand(command_id or uuid.uuid4().hex, hall_id, hall, device, name, dict(args))
         command.acked = asyncio.get_running_loop().create_future()
         self._pending[command.id] = command
         try:
             await self._deliver(command)
         finally:
+            command.over.set()
             self._pending.pop(command.id, None)
             self._finished[command.id] = device
             while len(self._finished) > 10_000:

@@ -418,11 +418,13 @@ class Gateway:
         }
         await self._submit(command.hall_id, "device.command_done", args, f"devcmd:{command.id}")
 
-    async def send(self, device_id: str, name: str, args: dict[str, Any]) -> DeviceCommand:
+    async def send(
+        self, device_id: str, name: str, args: dict[str, Any], *, command_id: str | None = None
+    ) -> DeviceCommand:
         seen = self._known.get(device_id)
         if seen is None or seen.device.status is not Status.ACTIVE:
             raise BadMessage("unknown_device", f"no registered device {device_id!r}")
-        return await self.commands.send(seen.hall_id, seen.hall, device_id, name, args)
+        return await self.commands.send(seen.hall_id, seen.hall, device_id, name, args, command_id=command_id)
 
     # -- time --------------------------------------------------------------------------------
 

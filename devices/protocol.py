@@ -102,6 +102,11 @@ def valid_device_id(value: str) -> bool:
     return bool(_ID.match(value))
 
 
+def valid_message_id(value: str) -> bool:
+    """Event and command ids: 8 to 48 letters, digits or ._:-"""
+    return bool(_MESSAGE_ID.match(value))
+
+
 def parse_topic(name: str) -> Address:
     parts = name.split("/")
     if len(parts) != 5 or parts[0] != "hall" or parts[2] != "dev":

@@ -8,6 +8,7 @@ server could not show it again if asked, so a lost secret is replaced (rekey), n
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -16,7 +17,7 @@ from sqlalchemy import select
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from devices.protocol import BadMessage, valid_device_id
+from devices.protocol import BadMessage, valid_device_id, valid_message_id
 from devices.registry import Device, Kind, Registry, Status
 from devices.store_tables import device_commands, devices
 from hall.api import _STATUS, command_body, problem, submit
@@ -360,6 +361,24 @@ async def retire_device(request: Request) -> Response:
 # -- commands to devices -----------------------------------------------------------------------
 
 
+async def _recorded(request: Request, command_id: str) -> dict[str, Any] | None:
+    async with reading(request.app.state.hall.engine) as conn:
+        row = (await conn.execute(select(device_commands).where(device_commands.c.id == command_id))).one_or_none()
+    if row is None:
+        return None
+    sent_at = row.sent_at.isoformat() if row.sent_at else None
+    return {
+        "id": row.id,
+        "device": row.device,
+        "name": row.name,
+        "status": row.status,
+        "attempts": row.attempts,
+        "sent_at": sent_at,
+        "result": row.result,
+        "duplicate": True,
+    }
+
+
 def _command_args(name: str, raw: Any) -> dict[str, Any] | JSONResponse:
     if raw is None:
         raw = {}
@@ -398,7 +417,7 @@ async def send_command(request: Request) -> Response:
     body = await command_body(request)
     if isinstance(body, JSONResponse):
         return body
-    data, _ = body
+    data, command_id = body
     registry = await _registry(request)
     if registry is None:
         return problem(404, "not_found", "no such hall")
@@ -420,8 +439,15 @@ async def send_command(request: Request) -> Response:
     side = _devices_of(request)
     if side is None:
         return problem(503, "no_bus", "this server runs without a device bus (HALL_MQTT_URL): no commands")
+    # The caller's command id goes to the device (which acts on an id once) and keys the outcome: a
+    # retried request waits for, or reads, the same command instead of sending another.
+    fits = valid_message_id(command_id)
+    wire_id = command_id if fits else hashlib.sha256(command_id.encode()).hexdigest()[:40]
+    done = await _recorded(request, wire_id)
+    if done is not None:
+        return JSONResponse(done)
     try:
-        sent = await side.gateway.send(device_id, name, args)
+        sent = await side.gateway.send(device_id, name, args, command_id=wire_id)
     except BadMessage as exc:
         # Registered a moment ago: the gateway rereads the registry from the event, shortly.
         return problem(409, "refused", f"the device bus does not know the device yet ({exc.detail}); try again")

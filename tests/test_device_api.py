@@ -375,6 +375,14 @@ def test_a_ping_to_a_device_on_the_bus_is_acknowledged_and_listed(
         ]
         # A kiosk shows no test pattern: refused before anything is sent.
         assert site.post(f"{DEVICES}/xh-kiosk-1/commands", token, {"name": "show"}).status_code == 422
+
+        # The technician's page retries a request whose answer it lost: the same command, not a second.
+        again = {"name": "ping", "command_id": "ping-0000-retry"}
+        first = site.post(f"{DEVICES}/xh-kiosk-1/commands", token, again).json()
+        _until(lambda: len(recorded()) == 3, "the ping is recorded")
+        second = site.post(f"{DEVICES}/xh-kiosk-1/commands", token, again).json()
+        assert (second["id"], second["status"], second["duplicate"]) == (first["id"], "succeeded", True)
+        assert len(recorded()) == 3
     finally:
         kiosk.cancel()
 
