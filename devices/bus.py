@@ -26,6 +26,7 @@ from urllib.parse import unquote, urlsplit
 import aiomqtt
 from paho.mqtt.client import topic_matches_sub
 
+from devices.calm import Calm
 from hall.errors import HallError
 
 log = logging.getLogger(__name__)
@@ -262,6 +263,7 @@ class ServerBus:
         self._retained: dict[str, bytes] = {}
         self._backoff = (backoff_min, backoff_max)
         self._up = asyncio.Event()
+        self.calm = Calm()
         self.connects = 0
         self.published = 0
 
@@ -311,11 +313,14 @@ class ServerBus:
     async def _serve(self, link: Link, handler: Handler) -> None:
         async def read() -> None:
             async for message in link.messages():
-                try:
-                    await handler(message)
-                except Exception:
-                    # One message that trips a bug must not take the bus down with it.
-                    log.exception("device message on %s not handled", message.topic[:120])
+                if self.calm.closing:
+                    return
+                with self.calm.working():
+                    try:
+                        await handler(message)
+                    except Exception:
+                        # One message that trips a bug must not take the bus down with it.
+                        log.exception("device message on %s not handled", message.topic[:120])
 
         # Whichever side fails first (a lost connection shows on either) ends the link.
         tasks = [asyncio.create_task(read()), asyncio.create_task(self._send(link))]

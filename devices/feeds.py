@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from devices.bus import BusBusy, ServerBus
+from devices.calm import Calm
 from devices.protocol import encode, topic
 from devices.registry import Device, Kind, Status
 from displays import board
@@ -97,6 +98,7 @@ class DisplayFeed:
         self._sent: dict[str, bytes] = {}
         self._wake = asyncio.Event()
         self._names: dict[int, dict[int, Any]] = {}
+        self.calm = Calm()
         self.published = 0
 
     def on_events(self, events: Sequence[Event]) -> None:
@@ -166,13 +168,16 @@ class DisplayFeed:
         return sent
 
     async def run(self) -> None:
-        while True:
+        while not self.calm.closing:
             await self._wake.wait()
             self._wake.clear()
             halls, self._dirty = self._dirty, set()
-            for hall_id in halls:
-                try:
-                    await self.refresh(hall_id)
-                except Exception:
-                    log.exception("display refresh for hall %s failed", hall_id)
+            with self.calm.working():
+                for hall_id in halls:
+                    if self.calm.closing:
+                        break
+                    try:
+                        await self.refresh(hall_id)
+                    except Exception:
+                        log.exception("display refresh for hall %s failed", hall_id)
             await asyncio.sleep(self._every)

@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from devices import kinds
 from devices.bus import Incoming, ServerBus
+from devices.calm import Calm
 from devices.commands import DeviceCommand, DeviceCommands
 from devices.protocol import (
     Ack,
@@ -120,6 +121,7 @@ class Gateway:
         self._cards: dict[str, kinds.Card] = {}  # by reader
         self._last_logged: dict[tuple[str, str], float] = {}
         self.stats = GatewayStats()
+        self.calm = Calm()
 
     # -- setup and bookkeeping ---------------------------------------------------------------
 
@@ -398,7 +400,10 @@ class Gateway:
     async def _print(self, seen: _Seen, ticket: str) -> None:
         if self._printer is None:
             return
-        data = await self._printer(seen.hall_id, ticket)
+        if self.calm.closing:
+            return
+        with self.calm.working():
+            data = await self._printer(seen.hall_id, ticket)
         if data is None:
             return
         args = {"ticket": ticket, "escpos": base64.b64encode(data).decode()}
@@ -458,18 +463,29 @@ class Gateway:
             await conn.execute(statement, rows)
 
     async def run_housekeeping(self, every: float = 5.0) -> None:
-        while True:
+        while not self.calm.closing:
             await asyncio.sleep(every)
-            try:
-                await self.sweep()
-                await self.flush()
-            except Exception:
-                log.exception("device housekeeping failed")
+            if self.calm.closing:
+                return
+            with self.calm.working():
+                try:
+                    await self.sweep()
+                    await self.flush()
+                except Exception:
+                    log.exception("device housekeeping failed")
 
     async def drain(self) -> None:
         """Wait for the events in hand (tests and shutdown)."""
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def close(self) -> None:
+        """Shutdown: the events in hand are finished; prints still waiting for an ack are dropped
+        (their outcome stays unrecorded, as for a server killed at that moment)."""
+        await self.drain()
+        for task in list(self._printing):
+            task.cancel()
+        await asyncio.gather(*list(self._printing), return_exceptions=True)
 
 
 def _small(result: dict[str, Any]) -> dict[str, Any]:

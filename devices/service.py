@@ -54,7 +54,11 @@ class Devices:
         self._tasks.append(asyncio.create_task(work, name=name))
 
     async def stop(self) -> None:
-        await self.gateway.drain()
+        # Each loop finishes the unit in hand first: none is cancelled inside a database call.
+        await self.bus.calm.settle()
+        await self.feed.calm.settle()
+        await self.gateway.calm.settle()
+        await self.gateway.close()
         with contextlib.suppress(Exception):
             await self.gateway.flush()
         for task in self._tasks:
