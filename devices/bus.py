@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import socket
 from collections import OrderedDict, deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -142,8 +143,13 @@ def mqtt_connector(
             keepalive=keepalive,
             max_queued_incoming_messages=incoming_max,
             queue_type=_CountingQueue,
-            timeout=5,
+            # Generous: with many publishes in flight a PUBACK may take a while, and a timeout
+            # would drop the link (and what paho has taken in but not yet handed over).
+            timeout=30,
             clean_session=not persistent,
+            max_inflight_messages=_IN_FLIGHT * 2,
+            # Small messages both ways: Nagle's delay would cap each publish at a round trip.
+            socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
         )
         async with client:
             yield MqttLink(client)
@@ -240,7 +246,12 @@ class _Outgoing:
     topic: str
     payload: bytes
     qos: int
-    retain: bool
+    sent: asyncio.Future[None]
+
+
+# Publishes in flight at once: each QoS 1 publish waits for the broker's PUBACK, so one at a time
+# would cap the bus at one round trip per message.
+_IN_FLIGHT = 64
 
 
 class ServerBus:
@@ -260,7 +271,9 @@ class ServerBus:
         self._outgoing: deque[_Outgoing] = deque()
         self._outgoing_max = outgoing_max
         self._wake = asyncio.Event()
+        # Display content: the latest per topic, sent before anything queued and never refused.
         self._retained: dict[str, bytes] = {}
+        self._unsent: OrderedDict[str, None] = OrderedDict()
         self._backoff = (backoff_min, backoff_max)
         self._up = asyncio.Event()
         self.calm = Calm()
@@ -274,14 +287,22 @@ class ServerBus:
     async def wait_connected(self) -> None:
         await self._up.wait()
 
-    def publish(self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False) -> None:
-        """Queue a message; it goes out now if the broker is there, else after the reconnect.
-        Retained content is only ever the latest per topic, so it never waits in the queue."""
-        if retain:
-            self._retained[topic] = payload
+    def publish(self, topic: str, payload: bytes, *, qos: int = 1) -> asyncio.Future[None]:
+        """Queue a message; it goes out now if the broker is there, else after the reconnect. The
+        future is done once the broker has it (PUBACK at QoS 1). ``BusBusy`` when the queue is full."""
         if len(self._outgoing) >= self._outgoing_max:
             raise BusBusy(f"{len(self._outgoing)} messages wait for the broker already")
-        self._outgoing.append(_Outgoing(topic, payload, qos, retain))
+        sent: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._outgoing.append(_Outgoing(topic, payload, qos, sent))
+        self._wake.set()
+        return sent
+
+    def show(self, topic: str, payload: bytes) -> None:
+        """Set a retained content (what a display shows): only the latest per topic is ever sent,
+        ahead of the queue, and again after every reconnect."""
+        self._retained[topic] = payload
+        self._unsent[topic] = None
+        self._unsent.move_to_end(topic)
         self._wake.set()
 
     @property
@@ -297,8 +318,9 @@ class ServerBus:
                     await link.subscribe(self._filters)
                     self.connects += 1
                     # Republish retained content first: a broker that lost it shows it again.
-                    for topic, payload in list(self._retained.items()):
-                        await link.publish(topic, payload, qos=1, retain=True)
+                    for topic in self._retained:
+                        self._unsent[topic] = None
+                    self._wake.set()
                     self._up.set()
                     delay = self._backoff[0]
                     log.info("device bus connected (%d)", self.connects)
@@ -336,17 +358,30 @@ class ServerBus:
 
     async def _send(self, link: Link) -> None:
         while True:
-            while not self._outgoing:
+            while not self._outgoing and not self._unsent:
                 self._wake.clear()
                 await self._wake.wait()
-            item = self._outgoing[0]
-            if item.retain and self._retained.get(item.topic) is not item.payload:
-                self._outgoing.popleft()  # a newer content for the same display follows
+            if self._unsent:
+                topics = list(self._unsent)[:_IN_FLIGHT]
+                for topic in topics:
+                    del self._unsent[topic]
+                try:
+                    await asyncio.gather(*(link.publish(t, self._retained[t], qos=1, retain=True) for t in topics))
+                except BaseException:
+                    for topic in topics:  # sent again after the reconnect
+                        self._unsent[topic] = None
+                    raise
+                self.published += len(topics)
                 continue
-            await link.publish(item.topic, item.payload, qos=item.qos, retain=item.retain)
-            # Only now: a publish that failed stays at the head and goes out after the reconnect.
-            self._outgoing.popleft()
-            self.published += 1
+            batch = [self._outgoing[i] for i in range(min(_IN_FLIGHT, len(self._outgoing)))]
+            await asyncio.gather(*(link.publish(m.topic, m.payload, qos=m.qos) for m in batch))
+            # Only now: a batch that failed stays at the head and goes out after the reconnect
+            # (devices take a repeated command or reply by its id, once).
+            for item in batch:
+                self._outgoing.popleft()
+                if not item.sent.done():
+                    item.sent.set_result(None)
+            self.published += len(batch)
 
 
 async def _cancelled(task: asyncio.Task[None]) -> None:

@@ -128,12 +128,20 @@ class DeviceCommands:
         payload = command_message(command.id, command.name, command.args)
         for _ in range(self.tries):
             try:
-                self._bus.publish(topic(command.hall, command.device, "cmd"), payload, qos=1)
+                sent = self._bus.publish(topic(command.hall, command.device, "cmd"), payload, qos=1)
             except BusBusy as exc:
                 command.status = Status.FAILED
                 command.result = {"error": str(exc)}
                 return
             command.attempts += 1
+            # The ack's time starts when the broker has the command, not while it waits in line.
+            try:
+                async with asyncio.timeout(self.expire_after):
+                    await asyncio.shield(sent)
+            except TimeoutError:
+                command.status = Status.EXPIRED
+                command.result = {"error": "the command waited too long for the device bus"}
+                return
             command.status = Status.SENT
             command.sent_at = command.sent_at or datetime.now(UTC)
             try:

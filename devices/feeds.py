@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from devices.bus import BusBusy, ServerBus
+from devices.bus import ServerBus
 from devices.calm import Calm
 from devices.protocol import encode, topic
 from devices.registry import Device, Kind, Status
@@ -158,10 +158,7 @@ class DisplayFeed:
             payload = encode(render(device, queue, calls, names))
             if self._sent.get(device.id) == payload:
                 continue
-            try:
-                self._bus.publish(topic(code, device.id, "display"), payload, qos=1, retain=True)
-            except BusBusy:
-                continue  # retried at the next change; the retained copy is kept by the bus
+            self._bus.show(topic(code, device.id, "display"), payload)
             self._sent[device.id] = payload
             sent += 1
         self.published += sent

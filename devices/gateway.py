@@ -28,7 +28,7 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from devices import kinds
-from devices.bus import Incoming, ServerBus
+from devices.bus import BusBusy, Incoming, ServerBus
 from devices.calm import Calm
 from devices.commands import DeviceCommand, DeviceCommands
 from devices.protocol import (
@@ -82,6 +82,7 @@ class GatewayStats:
     events_done: int = 0
     events_failed: int = 0
     late_acks: int = 0
+    replies_dropped: int = 0
 
     def reject_total(self) -> int:
         return sum(sum(c.values()) for c in self.rejected.values())
@@ -356,7 +357,7 @@ class Gateway:
             if device.kind is Kind.ID_READER:
                 card = kinds.read_card(device, event, self._clock())
                 self._cards[device.id] = card
-                self._bus.publish(reply_to, reply_message(event.id, True, {"read": True}), qos=1)
+                self._reply(reply_to, reply_message(event.id, True, {"read": True}))
                 self.stats.events_done += 1
                 return
             wanted = kinds.command_for(device, queue, event)
@@ -368,18 +369,18 @@ class Gateway:
             outcome = await self._writer.submit(command)
             if outcome.ok:
                 body = kinds.public_result(wanted.name, outcome.result)
-                self._bus.publish(reply_to, reply_message(event.id, True, body), qos=1)
+                self._reply(reply_to, reply_message(event.id, True, body))
                 self.stats.events_done += 1
                 if wanted.name == "ticket.issue" and not outcome.duplicate and body.get("ticket"):
                     self._spawn(self._print(seen, str(body["ticket"])), self._printing)
             else:
                 error = {k: v for k, v in outcome.result.items() if k in ("code", "message", "field")}
-                self._bus.publish(reply_to, reply_message(event.id, False, error), qos=1)
+                self._reply(reply_to, reply_message(event.id, False, error))
                 self.stats.events_failed += 1
         except BadMessage as exc:
             self.reject(device.id, exc.reason, exc.detail)
             error = {"code": exc.reason, "message": exc.detail}
-            self._bus.publish(reply_to, reply_message(event.id, False, error), qos=1)
+            self._reply(reply_to, reply_message(event.id, False, error))
             self.stats.events_failed += 1
         except HallError as exc:
             # The writer is busy or stopping: no reply, so the device resends the event later.
@@ -387,6 +388,14 @@ class Gateway:
             self.stats.events_failed += 1
         finally:
             self._slots.release()
+
+    def _reply(self, to: str, payload: bytes) -> None:
+        try:
+            self._bus.publish(to, payload, qos=1)
+        except BusBusy:
+            # The event is handled all the same; the device, hearing nothing, resends it and gets
+            # this answer again from the command's stored result.
+            self.stats.replies_dropped += 1
 
     def _spawn(self, work: Awaitable[None], into: set[asyncio.Task[None]] | None = None) -> None:
         async def run() -> None:

@@ -217,8 +217,10 @@ def _layout(ticket: TicketPrint, width: int) -> list[_Text | _Qr]:
 def _print_qr(printer: Dummy, url: str, width: int) -> None:
     code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=_QR_QUIET_ZONE)
     code.add_data(url)
-    code.make(fit=True)
-    modules = int(code.modules_count) + 2 * _QR_QUIET_ZONE
+    # best_fit picks the symbol's version alone; make() would build every candidate matrix (≈3 ms),
+    # and a printer drawing the QR code itself needs only the size.
+    version = int(code.best_fit())
+    modules = version * 4 + 17 + 2 * _QR_QUIET_ZONE
     # About half the paper's width, large enough for any phone; a long URL may take the whole width
     # rather than shrink below 3 dots (0.375 mm) a module.
     dots = width * _DOTS_PER_COLUMN
@@ -232,6 +234,7 @@ def _print_qr(printer: Dummy, url: str, width: int) -> None:
     # Raster image, sent here rather than through python-escpos's image(): that prints a notice on
     # stdout for profiles of unknown paper width, and ESC a (centre) positions the image anyway.
     code.box_size = size
+    code.make(fit=False)
     image = EscposImage(code.make_image().get_image())
     header = b"\x1dv0\x00" + _low_high(int(image.width_bytes)) + _low_high(int(image.height))
     printer._raw(header + bytes(image.to_raster_format()))

@@ -79,10 +79,11 @@ def remaining_seconds(state: QueueState, ticket: Ticket, now: datetime, *, walk_
 
 
 def ahead_of_new(state: QueueState, service: str, priority: Priority) -> int:
-    waiting = [t for t in state.waiting() if t.service == service and t.target_counter is None]
-    if priority.is_priority:
-        return sum(1 for t in waiting if t.priority.is_priority)
-    return len(waiting)
+    """Tickets in the service's line that a new ticket of ``priority`` queues behind."""
+    ahead = state.in_line_count(service, True)
+    if not priority.is_priority:
+        ahead += state.in_line_count(service, False)
+    return ahead
 
 
 def ahead_of(state: QueueState, ticket: Ticket) -> int:
@@ -280,9 +281,21 @@ def estimates_for_new(
 ) -> dict[str, float | None]:
     """``estimate_minutes`` of a new ticket for each of ``services``, in one play: each new ticket
     is only asked about, it takes no counter's time, so each estimate is as if it were alone."""
-    targets = [((True, 0.0, state.next_order, code, "+" + code), code, priority.is_priority) for code in services]
-    found = _play(state, now, targets)
-    return {entry[3]: _minutes(found[entry[4]]) for entry, _, _ in targets}
+    services = list(services)
+    served = {
+        code
+        for number, counter in state.counters.items()
+        if counter.status is CounterStatus.OPEN
+        for code, _ in state.line(number).services
+    }
+    # No open counter takes the service: no estimate, and no need to play the hall forward.
+    targets = [
+        ((True, 0.0, state.next_order, code, "+" + code), code, priority.is_priority)
+        for code in services
+        if code in served
+    ]
+    found = _play(state, now, targets) if targets else {}
+    return {code: _minutes(found.get("+" + code)) for code in services}
 
 
 @dataclass(frozen=True)

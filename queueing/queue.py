@@ -117,7 +117,7 @@ def roll_day(state: QueueState, now: datetime) -> Result:
     elif state.day is not None:
         # Kept across the night: only no-shows of the old day are dropped.
         keep = {k: t for k, t in state.tickets.items() if t.state is not TicketState.NO_SHOW or t.day == today}
-        state = replace(state, tickets=keep)
+        state = replace(state, tickets=keep, counts=None, in_line=None)
     state = replace(state, day=today, issued={})
     return Decision(state, tuple(facts))
 

@@ -95,6 +95,20 @@ class QueueState:
     work_orders: Mapping[str, WorkOrder] = field(default_factory=dict)
     # Tickets, ratings and work orders changed since the storage adapter last drained this.
     changed: tuple[Any, ...] = ()
+    # Waiting tickets counted by service, and (of those in the open line, not sent to a counter by
+    # name) by service and priority class: kept up to date by ``with_ticket`` so a kiosk press
+    # does not scan every ticket. Computed from ``tickets`` when not given.
+    counts: Mapping[str, int] | None = None
+    in_line: Mapping[tuple[str, bool], int] | None = None
+
+    def __post_init__(self) -> None:
+        if self.counts is None or self.in_line is None:
+            counts: dict[str, int] = {}
+            in_line: dict[tuple[str, bool], int] = {}
+            for ticket in self.tickets.values():
+                _count(counts, in_line, ticket, 1)
+            object.__setattr__(self, "counts", counts)
+            object.__setattr__(self, "in_line", in_line)
 
     def line(self, number: int) -> Line:
         return self.lines.get(number, Line())
@@ -103,20 +117,47 @@ class QueueState:
         return [t for t in self.tickets.values() if t.state is TicketState.WAITING]
 
     def waiting_counts(self) -> dict[str, int]:
-        counts = dict.fromkeys(self.services, 0)
-        for ticket in self.waiting():
-            counts[ticket.service] = counts.get(ticket.service, 0) + 1
-        return counts
+        assert self.counts is not None
+        return {**dict.fromkeys(self.services, 0), **self.counts}
+
+    def in_line_count(self, service: str, priority: bool) -> int:
+        assert self.in_line is not None
+        return self.in_line.get((service, priority), 0)
 
     def with_ticket(self, ticket: Ticket) -> QueueState:
+        assert self.counts is not None
+        assert self.in_line is not None
         tickets = dict(self.tickets)
+        counts = dict(self.counts)
+        in_line = dict(self.in_line)
+        before = tickets.get(ticket.id)
+        if before is not None:
+            _count(counts, in_line, before, -1)
         if ticket.state.live or ticket.state is TicketState.NO_SHOW:
             tickets[ticket.id] = ticket
+            _count(counts, in_line, ticket, 1)
         else:
             tickets.pop(ticket.id, None)
-        return replace(self, tickets=tickets, changed=(*self.changed, ticket))
+        return replace(self, tickets=tickets, changed=(*self.changed, ticket), counts=counts, in_line=in_line)
 
     def with_line(self, number: int, line: Line) -> QueueState:
         lines = dict(self.lines)
         lines[number] = line
         return replace(self, lines=lines)
+
+
+def _count(counts: dict[str, int], in_line: dict[tuple[str, bool], int], ticket: Ticket, step: int) -> None:
+    if ticket.state is not TicketState.WAITING:
+        return
+    _add(counts, ticket.service, step)
+    if ticket.target_counter is None:
+        _add(in_line, (ticket.service, ticket.priority.is_priority), step)
+
+
+def _add(counts: dict[Any, int], key: Any, step: int) -> None:
+    # Zero counts are dropped, so two states with the same tickets compare equal.
+    left = counts.get(key, 0) + step
+    if left:
+        counts[key] = left
+    else:
+        counts.pop(key, None)

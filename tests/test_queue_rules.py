@@ -366,6 +366,11 @@ class QueueMachine(RuleBasedStateMachine):
                 assert self.state.line(ticket.counter).current == ticket.id
 
     @invariant()
+    def the_kept_counts_are_the_tickets_counted_afresh(self) -> None:
+        afresh = replace(self.state, counts=None, in_line=None)
+        assert (self.state.counts, self.state.in_line) == (afresh.counts, afresh.in_line)
+
+    @invariant()
     def no_ticket_is_lost(self) -> None:
         present = set(self.state.tickets)
         assert present | self.ended == self.issued
