@@ -151,6 +151,8 @@ def mqtt_connector(
             # Small messages both ways: Nagle's delay would cap each publish at a round trip.
             socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
         )
+        # We keep that many publishes in flight on purpose; aiomqtt would warn about each one.
+        client.pending_calls_threshold = _IN_FLIGHT * 2
         async with client:
             yield MqttLink(client)
 

@@ -19,7 +19,7 @@ import logging
 import time
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -59,8 +59,9 @@ _REGISTRY_EVENTS = frozenset(
 )
 CARD_KEPT = timedelta(minutes=2)
 
-TicketPrinter = Callable[[int, str], Awaitable[bytes | None]]
-"""Renders a ticket (hall id, ticket id) as ESC/POS bytes, or None when it cannot."""
+TicketPrinter = Callable[[int, str, Mapping[str, Any]], Awaitable[bytes | None]]
+"""Renders a ticket (hall id, ticket id, the people ahead and estimate its issue answered) as
+ESC/POS bytes, or None when it cannot."""
 
 
 @dataclass
@@ -372,7 +373,8 @@ class Gateway:
                 self._reply(reply_to, reply_message(event.id, True, body))
                 self.stats.events_done += 1
                 if wanted.name == "ticket.issue" and not outcome.duplicate and body.get("ticket"):
-                    self._spawn(self._print(seen, str(body["ticket"])), self._printing)
+                    known = {"ahead": body.get("ahead") or 0, "estimate_minutes": body.get("estimate_minutes")}
+                    self._spawn(self._print(seen, str(body["ticket"]), known), self._printing)
             else:
                 error = {k: v for k, v in outcome.result.items() if k in ("code", "message", "field")}
                 self._reply(reply_to, reply_message(event.id, False, error))
@@ -406,13 +408,13 @@ class Gateway:
         held.add(task)
         task.add_done_callback(held.discard)
 
-    async def _print(self, seen: _Seen, ticket: str) -> None:
+    async def _print(self, seen: _Seen, ticket: str, known: Mapping[str, Any]) -> None:
         if self._printer is None:
             return
         if self.calm.closing:
             return
         with self.calm.working():
-            data = await self._printer(seen.hall_id, ticket)
+            data = await self._printer(seen.hall_id, ticket, known)
         if data is None:
             return
         args = {"ticket": ticket, "escpos": base64.b64encode(data).decode()}
@@ -430,7 +432,9 @@ class Gateway:
             "sent_at": command.sent_at.isoformat() if command.sent_at else None,
             "result": _small(command.result),
         }
-        await self._submit(command.hall_id, "device.command_done", args, f"devcmd:{command.id}")
+        # Not kept among command ids: the outcome's own row (device_commands, keyed by the
+        # command's id) already refuses a second record.
+        await self._submit(command.hall_id, "device.command_done", args, f"devcmd:{command.id}", record=False)
 
     async def send(
         self, device_id: str, name: str, args: dict[str, Any], *, command_id: str | None = None

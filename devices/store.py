@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from devices import registry
@@ -128,7 +128,9 @@ class DevicesDomain:
         if latest:
             await upsert(conn, devices, list(latest.values()), ["id"])
         if outcomes:
-            await conn.execute(insert(device_commands), outcomes)
+            # An upsert: a command asked for again after its end is recorded once, not refused
+            # with the whole batch it came in.
+            await upsert(conn, device_commands, outcomes, ["id"])
 
 
 def device_from_row(row: Any) -> Device:

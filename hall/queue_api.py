@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -407,16 +408,33 @@ async def ticket_escpos(request: Request) -> Response:
     return Response(data, media_type="application/octet-stream")
 
 
-async def ticket_print(runtime: Runtime, hall_id: int, ticket_id: str, base_url: str, width: int = 48) -> bytes | None:
-    """A live ticket as ESC/POS bytes, for the page's download and for a kiosk's printer."""
-    read = await runtime.writer.read_state(hall_id, "queue")
-    state: QueueState | None = read[1] if read else None
+async def ticket_print(
+    runtime: Runtime,
+    hall_id: int,
+    ticket_id: str,
+    base_url: str,
+    width: int = 48,
+    *,
+    known: Mapping[str, Any] | None = None,
+) -> bytes | None:
+    """A live ticket as ESC/POS bytes, for the page's download and for a kiosk's printer.
+    ``known`` carries the people ahead and the estimate when the caller has them already (the
+    answer to the ticket's issue), which spares a walk over every waiting ticket."""
+    state: QueueState | None = runtime.writer.cached_state(hall_id, "queue") if known is not None else None
+    if state is None or ticket_id not in state.tickets:
+        read = await runtime.writer.read_state(hall_id, "queue")
+        state = read[1] if read else None
     ticket = state.tickets.get(ticket_id) if state else None
-    status = ticket_status(state, ticket_id, datetime.now(UTC)) if state else None
+    if known is not None:
+        status: Mapping[str, Any] | None = known
+    else:
+        status = ticket_status(state, ticket_id, datetime.now(UTC)) if state else None
     if state is None or ticket is None or status is None:
         return None
-    async with reading(runtime.engine) as conn:
-        hall = (await conn.execute(select(halls).where(halls.c.id == hall_id))).one()
+    hall = runtime.hall_rows.get(hall_id)
+    if hall is None:
+        async with reading(runtime.engine) as conn:
+            hall = runtime.hall_rows[hall_id] = (await conn.execute(select(halls).where(halls.c.id == hall_id))).one()
     service = state.services[ticket.service]
     printed = TicketPrint(
         hall_name=hall.name,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -71,6 +71,8 @@ class Runtime:
     voice: Voice
     # The device bus and what rides on it; None when no broker is configured.
     devices: Devices | None = None
+    # Halls' names for printed tickets, read once (they change only by migration or setup).
+    hall_rows: dict[int, Any] = field(default_factory=dict)
     # Run after the writer and hub are up (the demo loads its accounts and starts its clerks).
     startup: list[Callable[[Runtime], Awaitable[None]]] = field(default_factory=list)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -102,8 +104,8 @@ class Runtime:
     def attach_devices(self, connect: Connector) -> Devices:
         from hall.queue_api import ticket_print
 
-        async def printer(hall_id: int, ticket: str) -> bytes | None:
-            return await ticket_print(self, hall_id, ticket, self.settings.base_url)
+        async def printer(hall_id: int, ticket: str, known: Mapping[str, Any]) -> bytes | None:
+            return await ticket_print(self, hall_id, ticket, self.settings.base_url, known=known)
 
         self.devices = Devices(
             self.engine,

@@ -112,6 +112,12 @@ class Writer:
     def known_command(self, name: str) -> bool:
         return name in self._by_command
 
+    def cached_state(self, hall_id: int, domain_name: str) -> Any | None:
+        """This writer's own latest state of a hall's domain, without asking the database whether
+        another process moved on: for what this writer has just committed (a ticket to print)."""
+        cached = self._states.get(hall_id)
+        return cached.parts.get(domain_name) if cached is not None else None
+
     async def read_state(self, hall_id: int, domain_name: str) -> tuple[int, Any] | None:
         """A hall's current state of one domain and the sequence it reflects, for reading only:
         the cached one when it is up to date, else loaded afresh. None if there is no such hall."""

@@ -271,9 +271,21 @@ def estimate_minutes(
     estimate exists then."""
     if ticket is None:
         return estimates_for_new(state, now, (service,), priority)[service]
+    if ticket.target_counter is None and ticket.service not in _served(state):
+        return None
     target = (_entry(ticket, now, ticket.id), ticket.service, ticket.priority.is_priority)
     found = _play(state, now, [target], ticket.target_counter)
     return _minutes(found[ticket.id])
+
+
+def _served(state: QueueState) -> set[str]:
+    """The services some open counter takes."""
+    return {
+        code
+        for number, counter in state.counters.items()
+        if counter.status is CounterStatus.OPEN
+        for code, _ in state.line(number).services
+    }
 
 
 def estimates_for_new(
@@ -282,12 +294,7 @@ def estimates_for_new(
     """``estimate_minutes`` of a new ticket for each of ``services``, in one play: each new ticket
     is only asked about, it takes no counter's time, so each estimate is as if it were alone."""
     services = list(services)
-    served = {
-        code
-        for number, counter in state.counters.items()
-        if counter.status is CounterStatus.OPEN
-        for code, _ in state.line(number).services
-    }
+    served = _served(state)
     # No open counter takes the service: no estimate, and no need to play the hall forward.
     targets = [
         ((True, 0.0, state.next_order, code, "+" + code), code, priority.is_priority)

@@ -14,6 +14,7 @@ from devices.bus import MemoryBroker
 from devices.protocol import MAX_PAYLOAD, encode
 from devices.store_tables import device_commands, devices
 from hall.database import reading
+from hall.events import Command
 from queueing.store_tables import ratings, tickets
 from tests.devicehall import DeviceHall, device_hall, fake_device
 
@@ -322,3 +323,20 @@ async def test_a_device_speaking_for_another_counter_is_refused(tmp_path: Path, 
         assert refused["error"]["code"] == "wrong_counter"
         assert await hall.head() == head
         assert hall.devices.gateway.stats.rejected["xh-c1-keypad"]["wrong_counter"] == 1
+
+
+async def test_a_command_outcome_recorded_twice_is_one_row(tmp_path: Path, broker: MemoryBroker) -> None:
+    async with device_hall(tmp_path, broker.connector()) as hall:
+        await hall.register("xh-led-1", "led")
+        done = {"device": "xh-led-1", "id": "cmd-00000001", "name": "ping", "status": "succeeded", "attempts": 1}
+        first = await hall.runtime.writer.submit(
+            Command("record-0001", hall.halls["xh"], "device.command_done", "t", done)
+        )
+        again = {**done, "attempts": 2}
+        second = await hall.runtime.writer.submit(
+            Command("record-0002", hall.halls["xh"], "device.command_done", "t", again)
+        )
+        assert first.ok and second.ok
+        async with reading(hall.runtime.engine) as conn:
+            rows = (await conn.execute(select(device_commands.c.id, device_commands.c.attempts))).all()
+        assert [tuple(r) for r in rows] == [("cmd-00000001", 2)]
