@@ -19,6 +19,7 @@ Reference: Epson ESC/POS Command Reference, "FS &", "GS !", "GS ( k" (QR Code) a
 from __future__ import annotations
 
 import codecs
+import functools
 import math
 import re
 import unicodedata
@@ -190,8 +191,8 @@ def _layout(ticket: TicketPrint, width: int) -> list[_Text | _Qr]:
         items.extend(_Text(piece, scale, bold) for piece in pieces)
 
     rule = _Text("-" * width)
-    lines(_wrap(_clean(ticket.hall_name), width // 2), scale=2, bold=True)
-    lines(_wrap(_clean(ticket.hall_name_en), width))
+    lines(list(_wrapped(ticket.hall_name, width // 2)), scale=2, bold=True)
+    lines(list(_wrapped(ticket.hall_name_en, width)))
     items.append(rule)
     scale = max(1, min(_NUMBER_SCALE, width // len(ticket.number)))
     items.append(_Text(ticket.number, scale, bold=True))
@@ -217,9 +218,9 @@ def _layout(ticket: TicketPrint, width: int) -> list[_Text | _Qr]:
 def _print_qr(printer: Dummy, url: str, width: int) -> None:
     code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=_QR_QUIET_ZONE)
     code.add_data(url)
-    # best_fit picks the symbol's version alone; make() would build every candidate matrix (≈3 ms),
-    # and a printer drawing the QR code itself needs only the size.
-    version = int(code.best_fit())
+    # The symbol's version alone; make() would build every candidate matrix (≈3 ms), and a printer
+    # drawing the QR code itself needs only the size.
+    version = _qr_version(url)
     modules = version * 4 + 17 + 2 * _QR_QUIET_ZONE
     # About half the paper's width, large enough for any phone; a long URL may take the whole width
     # rather than shrink below 3 dots (0.375 mm) a module.
@@ -238,6 +239,21 @@ def _print_qr(printer: Dummy, url: str, width: int) -> None:
     image = EscposImage(code.make_image().get_image())
     header = b"\x1dv0\x00" + _low_high(int(image.width_bytes)) + _low_high(int(image.height))
     printer._raw(header + bytes(image.to_raster_format()))
+
+
+@functools.lru_cache(maxsize=64)
+def _version_for(length: int, mode: int) -> int:
+    code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M)
+    sample = {qrcode.util.MODE_NUMBER: b"1", qrcode.util.MODE_ALPHA_NUM: b"A"}.get(mode, b"a")
+    code.add_data(qrcode.util.QRData(sample * length, mode=mode))
+    return int(code.best_fit())
+
+
+def _qr_version(url: str) -> int:
+    """The smallest version holding ``url``: it depends only on the data's length and its encoding
+    mode, so ticket addresses of one hall (all the same length) share one computation."""
+    data = qrcode.util.QRData(url.encode())
+    return _version_for(len(data), data.mode)
 
 
 def _low_high(n: int) -> bytes:
@@ -274,10 +290,21 @@ def _clean(text: str) -> str:
 
 def _pair(zh: str, en: str, cols: int) -> list[str]:
     """Chinese and English on one line, ``中文 · English``, or the Chinese lines then the English."""
+    return list(_paired(zh, en, cols))
+
+
+# A kiosk prints the same hall and service names all day: their line breaks are worked out once.
+@functools.lru_cache(maxsize=1024)
+def _paired(zh: str, en: str, cols: int) -> tuple[str, ...]:
     zh, en = _clean(zh), _clean(en)
     if zh and en and _cols(both := f"{zh} · {en}") <= cols:
-        return [both]
-    return _wrap(zh, cols) + _wrap(en, cols)
+        return (both,)
+    return (*_wrap(zh, cols), *_wrap(en, cols))
+
+
+@functools.lru_cache(maxsize=256)
+def _wrapped(text: str, cols: int) -> tuple[str, ...]:
+    return tuple(_wrap(_clean(text), cols))
 
 
 def _wrap(text: str, cols: int) -> list[str]:
