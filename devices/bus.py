@@ -102,13 +102,14 @@ class _CountingQueue(asyncio.Queue[aiomqtt.Message]):
         try:
             super().put_nowait(item)
         except asyncio.QueueFull:
-            type(self).dropped += 1
+            _CountingQueue.dropped += 1
             raise
 
 
 class MqttLink:
-    def __init__(self, client: aiomqtt.Client) -> None:
+    def __init__(self, client: aiomqtt.Client, queue: asyncio.Queue[aiomqtt.Message] | None = None) -> None:
         self._client = client
+        self._queue = queue
 
     async def publish(self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False) -> None:
         await self._client.publish(topic, payload, qos=qos, retain=retain)
@@ -118,7 +119,15 @@ class MqttLink:
             await self._client.subscribe(item, qos=1)
 
     async def messages(self) -> AsyncIterator[Incoming]:
-        async for message in self._client.messages:
+        waiting = self._client.messages
+        while True:
+            # aiomqtt's iterator makes a task and a wait per message, to notice a lost link: take
+            # what is queued already straight from the queue, and wait through the iterator only
+            # when it is empty (where a lost link shows).
+            if self._queue is not None and self._queue.qsize():
+                message = self._queue.get_nowait()
+            else:
+                message = await anext(waiting)
             payload = message.payload
             body = payload if isinstance(payload, bytes) else str(payload).encode()
             yield Incoming(str(message.topic), body, bool(message.retain))
@@ -133,6 +142,13 @@ def mqtt_connector(
 
     @contextlib.asynccontextmanager
     async def connect(client_id: str, will: Will | None) -> AsyncIterator[Link]:
+        made: list[asyncio.Queue[aiomqtt.Message]] = []
+
+        class _Queue(_CountingQueue):
+            def __init__(self, maxsize: int = 0) -> None:
+                super().__init__(maxsize)
+                made.append(self)
+
         client = aiomqtt.Client(
             address.host,
             address.port,
@@ -142,7 +158,7 @@ def mqtt_connector(
             will=aiomqtt.Will(will.topic, will.payload, qos=1, retain=True) if will else None,
             keepalive=keepalive,
             max_queued_incoming_messages=incoming_max,
-            queue_type=_CountingQueue,
+            queue_type=_Queue,
             # Generous: with many publishes in flight a PUBACK may take a while, and a timeout
             # would drop the link (and what paho has taken in but not yet handed over).
             timeout=30,
@@ -154,7 +170,7 @@ def mqtt_connector(
         # We keep that many publishes in flight on purpose; aiomqtt would warn about each one.
         client.pending_calls_threshold = _IN_FLIGHT * 2
         async with client:
-            yield MqttLink(client)
+            yield MqttLink(client, made[0] if made else None)
 
     return connect
 
@@ -263,7 +279,7 @@ class ServerBus:
         filters: Sequence[str],
         *,
         client_id: str = "hall-server",
-        outgoing_max: int = 10_000,
+        outgoing_max: int = 50_000,
         backoff_min: float = 0.2,
         backoff_max: float = 30.0,
     ) -> None:

@@ -27,7 +27,7 @@ class Devices:
         printer: TicketPrinter | None = None,
         silence_limit: float = 90.0,
         housekeeping_every: float = 5.0,
-        outgoing_max: int = 10_000,
+        outgoing_max: int = 50_000,
         client_id: str = "hall-server",
     ) -> None:
         self.bus = ServerBus(connect, SUBSCRIPTIONS, client_id=client_id, outgoing_max=outgoing_max)
