@@ -4,7 +4,7 @@
 // The page follows its counter's topic; after any event it re-reads the counter view (debounced),
 // which is simpler and more robust than patching the view from each event.
 import { Realtime } from "./realtime.js";
-import { newCommandId } from "./ids.js";
+import { messenger, post } from "./staffpage.js";
 
 const root = document.getElementById("console");
 const words = document.getElementById("words").dataset;
@@ -16,7 +16,6 @@ const holder = document.getElementById("counter-holder");
 const followOn = document.getElementById("follow-on");
 const transferService = document.getElementById("transfer-service");
 const transferCounter = document.getElementById("transfer-counter");
-const csrf = document.querySelector('meta[name="csrf-token"]').content;
 const me = Number(root.dataset.me);
 const supervisor = root.dataset.supervisor === "true";
 const english = document.documentElement.lang === "en";
@@ -66,45 +65,20 @@ function personName(id) {
 
 // -- messages --------------------------------------------------------------------------------
 
-let noticeTimer = null;
+const say = messenger(message, notice, english, 6000);
 
 function showError(code, text) {
   const key = `err${code ? code[0].toUpperCase() + code.slice(1) : ""}`;
   const headline = code && words[key] ? words[key] : word("err");
-  const colon = english ? ": " : "：";
-  message.textContent = text && text !== headline ? `⚠ ${headline}${colon}${text}` : `⚠ ${headline}`;
-  message.hidden = false;
+  say.alert(headline, text);
 }
 
 function clearError() {
-  message.hidden = true;
-  message.textContent = "";
+  say.clear();
 }
 
 function showNotice(text) {
-  notice.textContent = `✔ ${text}`;
-  clearTimeout(noticeTimer);
-  noticeTimer = setTimeout(() => {
-    notice.textContent = "";
-  }, 6000);
-}
-
-// -- talking to the server -------------------------------------------------------------------
-
-async function post(url, body) {
-  const answer = await fetch(url, {
-    method: "POST",
-    credentials: "same-origin",
-    headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
-    body: JSON.stringify({ command_id: newCommandId(), ...body }),
-  });
-  let data = {};
-  try {
-    data = await answer.json();
-  } catch {
-    data = {};
-  }
-  return { ok: answer.ok, status: answer.status, data };
+  say.notice(text);
 }
 
 async function act(action, body = {}, label = "") {

@@ -6,7 +6,7 @@
 // from events. Telemetry and last-seen times are measurements, not events, so the list is also
 // re-read every 15 s.
 import { Realtime } from "./realtime.js";
-import { newCommandId } from "./ids.js";
+import { messenger, post } from "./staffpage.js";
 
 const root = document.getElementById("devices");
 const wordsEl = document.getElementById("words");
@@ -28,7 +28,6 @@ const commandsTable = document.getElementById("commands");
 const log = document.getElementById("events");
 const secretDialog = document.getElementById("secret-dialog");
 const confirmDialog = document.getElementById("confirm-dialog");
-const csrf = document.querySelector('meta[name="csrf-token"]').content;
 const english = document.documentElement.lang === "en";
 const kinds = JSON.parse(root.dataset.kinds);
 const counters = JSON.parse(root.dataset.counters);
@@ -98,44 +97,19 @@ function telemetryText(values) {
 
 // -- messages --------------------------------------------------------------------------------
 
-let noticeTimer = null;
+const say = messenger(message, notice, english, 8000);
 
 function showError(code, text) {
   const headline = code ? word(`err-${code}`, word("err")) : word("err");
-  const colon = english ? ": " : "：";
-  message.textContent = text && text !== headline ? `⚠ ${headline}${colon}${text}` : `⚠ ${headline}`;
-  message.hidden = false;
+  say.alert(headline, text);
 }
 
 function clearError() {
-  message.hidden = true;
-  message.textContent = "";
+  say.clear();
 }
 
 function showNotice(text) {
-  notice.textContent = `✔ ${text}`;
-  clearTimeout(noticeTimer);
-  noticeTimer = setTimeout(() => {
-    notice.textContent = "";
-  }, 8000);
-}
-
-// -- talking to the server -------------------------------------------------------------------
-
-async function post(url, body) {
-  const answer = await fetch(url, {
-    method: "POST",
-    credentials: "same-origin",
-    headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
-    body: JSON.stringify({ command_id: newCommandId(), ...body }),
-  });
-  let data = {};
-  try {
-    data = await answer.json();
-  } catch {
-    data = {};
-  }
-  return { ok: answer.ok, status: answer.status, data };
+  say.notice(text);
 }
 
 // One change to the registry: POST, show the error or the notice, re-read the list.
