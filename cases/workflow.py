@@ -1,0 +1,603 @@
+"""办件 workflow: 受理 → 审核 → 审批 → 办结 → 领取, or 不予受理; 补正 pauses the clock until the
+materials arrive; 退回 sends a case back one stage; 三级联动 / 通办 routes a case from the hall
+that accepts it to the hall that decides it, and its progress back to where the resident collects.
+
+A case's stage is the last step done: a case in ``review`` has passed 审核 and waits for 审批.
+Who takes the next step (``waiting_on``); admin may take any step at any hall:
+
+- new case — accept: a clerk of any hall whose level may accept the item (通办);
+- accepted — review, ask for 补正, refuse: a clerk of the deciding hall and department;
+- accepted, 补正 open — materials received: a clerk of the accepting or the deciding hall;
+  refuse: a clerk of the deciding hall and department;
+- review — approve, return, refuse: a supervisor of the deciding hall and department;
+- approval — complete, return: a clerk of the deciding hall and department;
+- completed — collect: a clerk of the accepting hall, where the resident collects the result;
+- collected, refused — nothing more.
+
+A staff member with no department works for every department of their hall (a 综合窗口).
+A case may be assigned to one person (by a supervisor of the hall it waits at, or claimed by
+someone it waits on); then only they, or admin, take its next step.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from stdnum.cn import ric
+
+from hall.errors import DomainError, Forbidden, NotFound, TransitionError
+from hall.events import Decision, Fact
+from hall.idnumbers import InvalidIdNumber
+from hall.roles import Role
+from queueing.tickets import mask_id, mask_name
+
+MAX_TEXT = 500
+KINDS = ("instant", "promised", "proxied")
+CHANNELS = ("window", "online", "proxied")
+_PHONE = re.compile(r"^\+?[0-9][0-9-]{4,19}$")
+
+
+class Stage(StrEnum):
+    ACCEPTED = "accepted"
+    REVIEW = "review"
+    APPROVAL = "approval"
+    COMPLETED = "completed"
+    COLLECTED = "collected"
+    REFUSED = "refused"
+
+    @property
+    def label(self) -> str:
+        return _STAGE_LABELS[self]
+
+    @property
+    def finished(self) -> bool:
+        """办结 or beyond: the office's work on the case is over."""
+        return self in (Stage.COMPLETED, Stage.COLLECTED, Stage.REFUSED)
+
+
+_STAGE_LABELS = {
+    Stage.ACCEPTED: "受理",
+    Stage.REVIEW: "审核",
+    Stage.APPROVAL: "审批",
+    Stage.COMPLETED: "办结",
+    Stage.COLLECTED: "领取",
+    Stage.REFUSED: "不予受理",
+}
+
+# Forward steps: the stage each one leads to, from the stage it needs, and its action (fact).
+_FORWARD = {
+    Stage.REVIEW: (Stage.ACCEPTED, "reviewed"),
+    Stage.APPROVAL: (Stage.REVIEW, "approved"),
+    Stage.COMPLETED: (Stage.APPROVAL, "completed"),
+    Stage.COLLECTED: (Stage.COMPLETED, "collected"),
+}
+_PREVIOUS = {Stage.REVIEW: Stage.ACCEPTED, Stage.APPROVAL: Stage.REVIEW}
+_REFUSABLE = (Stage.ACCEPTED, Stage.REVIEW)
+# Who takes the next step from each stage, and at which of the case's two halls.
+_NEXT = {
+    Stage.ACCEPTED: (Role.CLERK, "deciding"),
+    Stage.REVIEW: (Role.SUPERVISOR, "deciding"),
+    Stage.APPROVAL: (Role.CLERK, "deciding"),
+    Stage.COMPLETED: (Role.CLERK, "accepting"),
+}
+
+
+class Level(StrEnum):
+    """A hall's place in the 三级 tree."""
+
+    DISTRICT = "district"
+    STREET = "street"
+    COMMUNITY = "community"
+
+    @property
+    def label(self) -> str:
+        return {Level.DISTRICT: "区", Level.STREET: "街道", Level.COMMUNITY: "社区"}[self]
+
+
+class NotAcceptedHere(DomainError):
+    code = "not_accepted_here"
+
+
+class MissingMaterials(DomainError):
+    code = "missing_materials"
+
+
+@dataclass(frozen=True)
+class ItemRules:
+    """What the workflow needs of a 事项: where it may be accepted and decided, by which department,
+    its kind, promised working days and the materials it requires."""
+
+    code: str
+    accept_levels: frozenset[Level]
+    decide_level: Level
+    kind: str = "promised"
+    time_limit_days: int = 0
+    department: str = ""
+    materials: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.code or not self.accept_levels:
+            raise ValueError("an item needs a code and at least one level that accepts it")
+        if self.kind not in KINDS:
+            raise ValueError(f"kind must be one of {', '.join(KINDS)}")
+        if self.time_limit_days < 0:
+            raise ValueError("time_limit_days must be ≥ 0")
+
+
+@dataclass(frozen=True)
+class Applicant:
+    """Who applies. The full ID number and phone stay in the case record; facts, screens and
+    exports carry the masked forms only."""
+
+    name: str
+    id_number: str
+    phone: str = ""
+
+    def __post_init__(self) -> None:
+        name = self.name.strip()
+        if not name or len(name) > 100:
+            raise DomainError("the applicant's name is required (at most 100 characters)", field="name")
+        if not ric.is_valid(self.id_number):
+            raise InvalidIdNumber("not a valid ID number", field="id_number")
+        phone = self.phone.strip()
+        if phone and not _PHONE.match(phone):
+            raise DomainError("not a phone number", field="phone")
+        object.__setattr__(self, "name", name)
+        object.__setattr__(self, "id_number", str(ric.compact(self.id_number)))
+        object.__setattr__(self, "phone", phone)
+
+    def masked(self) -> dict[str, str]:
+        return {"name": mask_name(self.name), "id_number": mask_id(self.id_number), "phone": mask_id(self.phone)}
+
+
+@dataclass(frozen=True)
+class Actor:
+    """A staff member acting on cases. ``department`` None: every department of the hall."""
+
+    staff_id: int
+    roles: frozenset[Role]
+    hall_id: int
+    department: str | None = None
+
+    @property
+    def admin(self) -> bool:
+        return Role.ADMIN in self.roles
+
+
+@dataclass(frozen=True)
+class Step:
+    """One entry of a case's history: every command that changed the case adds exactly one."""
+
+    stage_from: Stage | None
+    stage_to: Stage
+    actor: int
+    at: datetime
+    remark: str
+    action: str
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "from": self.stage_from.value if self.stage_from else None,
+            "to": self.stage_to.value,
+            "actor": self.actor,
+            "at": self.at.isoformat(),
+            "remark": self.remark,
+            "action": self.action,
+        }
+
+
+@dataclass(frozen=True)
+class Pause:
+    """A 补正 request: the clock stops from ``start`` until the materials arrive (``end``)."""
+
+    start: datetime
+    end: datetime | None
+    reason: str
+    requested_by: int
+    wanted: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Turn:
+    """Whose move it is on a case: a role at a hall, and at the deciding hall its department."""
+
+    role: Role
+    hall: int
+    department: str | None
+
+
+@dataclass(frozen=True)
+class Case:
+    number: str
+    item: str
+    applicant: Applicant
+    accepted_hall: int
+    deciding_hall: int
+    department: str
+    stage: Stage
+    registered_by: int
+    accepted_at: datetime
+    time_limit_days: int
+    history: tuple[Step, ...]
+    materials: tuple[str, ...] = ()
+    assignee: int | None = None
+    pauses: tuple[Pause, ...] = ()
+    refused_reason: str | None = None
+    channel: str = "window"
+    kind: str = "promised"
+
+    @property
+    def paused(self) -> bool:
+        return bool(self.pauses) and self.pauses[-1].end is None
+
+    @property
+    def halls(self) -> list[int]:
+        """Where the case's facts are logged: progress flows back to the accepting hall."""
+        return sorted({self.accepted_hall, self.deciding_hall})
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "number": self.number,
+            "item": self.item,
+            "kind": self.kind,
+            "channel": self.channel,
+            "applicant": self.applicant.masked(),
+            "accepted_hall": self.accepted_hall,
+            "deciding_hall": self.deciding_hall,
+            "department": self.department,
+            "stage": self.stage.value,
+            "stage_label": self.stage.label,
+            "assignee": self.assignee,
+            "registered_by": self.registered_by,
+            "accepted_at": self.accepted_at.isoformat(),
+            "time_limit_days": self.time_limit_days,
+            "paused": self.paused,
+            "materials": list(self.materials),
+            "refused_reason": self.refused_reason,
+        }
+
+
+@dataclass(frozen=True)
+class CasesState:
+    """Cases by number, and the hall tree they are routed through."""
+
+    cases: Mapping[str, Case] = field(default_factory=dict)
+    parents: Mapping[int, int | None] = field(default_factory=dict)
+    levels: Mapping[int, Level] = field(default_factory=dict)
+    # Cases changed since the storage adapter last drained this.
+    changed: tuple[Case, ...] = ()
+
+    def with_case(self, case: Case) -> CasesState:
+        cases = dict(self.cases)
+        cases[case.number] = case
+        return replace(self, cases=cases, changed=(*self.changed, case))
+
+
+Result = Decision[CasesState]
+
+
+# -- routing and turns -----------------------------------------------------------------------
+
+
+def route(state: CasesState, hall: int, level: Level) -> int | None:
+    """The hall that decides for ``hall``: itself or its nearest ancestor at ``level``."""
+    current: int | None = hall
+    seen: set[int] = set()
+    while current is not None and current not in seen:
+        if state.levels.get(current) == level:
+            return current
+        seen.add(current)
+        current = state.parents.get(current)
+    return None
+
+
+def waiting_on(case: Case, *, during_pause: bool = False) -> Turn | None:
+    """Who takes the case's next step; None when it is finished, or waits for the resident's 补正."""
+    if case.paused and not during_pause:
+        return None
+    if case.stage not in _NEXT:
+        return None
+    role, where = _NEXT[case.stage]
+    if where == "accepting":
+        return Turn(role, case.accepted_hall, None)
+    return Turn(role, case.deciding_hall, case.department)
+
+
+def fits(actor: Actor, turn: Turn, role: Role | None = None) -> bool:
+    """Whether the actor holds the turn's role at its hall and department (admin not counted)."""
+    return (
+        (role or turn.role) in actor.roles
+        and actor.hall_id == turn.hall
+        and (turn.department is None or actor.department in (None, turn.department))
+    )
+
+
+def may_act(actor: Actor, case: Case, turn: Turn | None) -> bool:
+    """Whether the actor may take the step ``turn`` describes: admin always; else whoever fits
+    it, unless the case is assigned to someone else."""
+    if actor.admin:
+        return True
+    return turn is not None and fits(actor, turn) and case.assignee in (None, actor.staff_id)
+
+
+# -- queries ---------------------------------------------------------------------------------
+
+
+def todo(state: CasesState, actor: Actor) -> list[Case]:
+    """待办: the cases waiting on this person. Admin may act anywhere, but nothing waits on admin;
+    an admin who also works cases holds the clerk or supervisor role too."""
+    mine = []
+    for case in state.cases.values():
+        turn = waiting_on(case)
+        if turn is not None and fits(actor, turn) and case.assignee in (None, actor.staff_id):
+            mine.append(case)
+    return sorted(mine, key=lambda c: (c.accepted_at, c.number))
+
+
+def registered_by(state: CasesState, staff_id: int) -> list[Case]:
+    """The cases this person accepted ("my registered cases") that are not yet 办结 or refused."""
+    mine = [c for c in state.cases.values() if c.registered_by == staff_id and not c.stage.finished]
+    return sorted(mine, key=lambda c: (c.accepted_at, c.number))
+
+
+# -- helpers ---------------------------------------------------------------------------------
+
+
+def _case(state: CasesState, number: str) -> Case:
+    try:
+        return state.cases[number]
+    except KeyError:
+        raise NotFound(f"no case {number!r}", case=number) from None
+
+
+def _text(value: str, name: str, *, required: bool) -> str:
+    value = value.strip()
+    if required and not value:
+        raise DomainError(f"a {name} is required", field=name)
+    if len(value) > MAX_TEXT:
+        raise DomainError(f"a {name} has at most {MAX_TEXT} characters", field=name)
+    return value
+
+
+def _materials(names: Iterable[str]) -> tuple[str, ...]:
+    return tuple(sorted({n.strip() for n in names if n.strip()}))
+
+
+def _in_time(case: Case, now: datetime) -> None:
+    # The history and the 补正 pauses are read as a timeline (clock stopped, days used), so a
+    # step dated before the last one would corrupt every deadline computed from them.
+    if case.history and now < case.history[-1].at:
+        raise DomainError(f"case {case.number} has a step later than {now.isoformat()}", case=case.number)
+
+
+def _forbid(actor: Actor, case: Case, turn: Turn | None, wanted: str) -> None:
+    if may_act(actor, case, turn):
+        return
+    if turn is None:
+        raise Forbidden(f"no one may {wanted} case {case.number} now", case=case.number)
+    who = f"the {turn.role.value} of hall {turn.hall}"
+    if turn.department:
+        who += f" ({turn.department})"
+    if case.assignee is not None:
+        who = f"staff {case.assignee}, assigned to it"
+    raise Forbidden(f"only {who} may {wanted} case {case.number}", case=case.number)
+
+
+def _unpaused(case: Case, wanted: Stage | str) -> None:
+    if case.paused:
+        raise TransitionError(f"case {case.number} (waiting for 补正 materials)", case.stage.value, str(wanted))
+
+
+def _fact(kind: str, case: Case, step: Step) -> Fact:
+    return Fact(f"case.{kind}", {**case.summary(), **step.as_json(), "halls": case.halls})
+
+
+def _record(
+    state: CasesState, case: Case, actor: Actor, now: datetime, to: Stage, action: str, remark: str, **changes: Any
+) -> Result:
+    step = Step(case.stage, to, actor.staff_id, now, remark, action)
+    if to is not case.stage:
+        # The next step belongs to someone else (another role or hall); whoever assigns work
+        # there decides who takes it.
+        changes.setdefault("assignee", None)
+    done = replace(case, stage=to, history=(*case.history, step), **changes)
+    return Decision(state.with_case(done), (_fact(action, done, step),), {"case": done.summary()})
+
+
+def _close_pause(case: Case, now: datetime) -> tuple[Pause, ...]:
+    if not case.paused:
+        return case.pauses
+    return (*case.pauses[:-1], replace(case.pauses[-1], end=now))
+
+
+# -- rules -----------------------------------------------------------------------------------
+
+
+def accept(
+    state: CasesState,
+    item: ItemRules,
+    applicant: Applicant,
+    hall: int,
+    clerk: Actor,
+    now: datetime,
+    number: str,
+    materials: Iterable[str] = (),
+    *,
+    channel: str = "window",
+    remark: str = "",
+) -> Result:
+    """受理 at ``hall``: the case is routed to the hall that decides the item.
+
+    Every required material must be in hand: a case is never accepted incomplete. 补正 is for a
+    case already accepted whose materials turn out wrong or insufficient on review; at the window
+    the clerk tells the resident everything missing at once (一次性告知) and does not accept."""
+    number = number.strip()
+    if not number:
+        raise DomainError("a case needs its public number", field="number")
+    if number in state.cases:
+        raise DomainError(f"case number {number} is taken", case=number)
+    level = state.levels.get(hall)
+    if level is None:
+        raise NotFound(f"no hall {hall}", hall=hall)
+    if not clerk.admin and not (Role.CLERK in clerk.roles and clerk.hall_id == hall):
+        raise Forbidden(f"only a clerk of hall {hall} may accept cases there", hall=hall)
+    if level not in item.accept_levels:
+        levels = "、".join(lv.label for lv in Level if lv in item.accept_levels)
+        raise NotAcceptedHere(f"item {item.code} is accepted at {levels} halls, not here", item=item.code, hall=hall)
+    deciding = route(state, hall, item.decide_level)
+    if deciding is None:
+        raise NotAcceptedHere(
+            f"no {item.decide_level.label} hall above hall {hall} decides item {item.code}", item=item.code, hall=hall
+        )
+    if channel not in CHANNELS:
+        raise DomainError(f"channel must be one of {', '.join(CHANNELS)}", field="channel")
+    received = _materials(materials)
+    missing = [m for m in item.materials if m not in received]
+    if missing:
+        raise MissingMaterials(f"missing required materials: {'、'.join(missing)}", missing=missing)
+    remark = _text(remark, "remark", required=False)
+    step = Step(None, Stage.ACCEPTED, clerk.staff_id, now, remark, "accepted")
+    case = Case(
+        number=number,
+        item=item.code,
+        applicant=applicant,
+        accepted_hall=hall,
+        deciding_hall=deciding,
+        department=item.department,
+        stage=Stage.ACCEPTED,
+        registered_by=clerk.staff_id,
+        accepted_at=now,
+        time_limit_days=item.time_limit_days,
+        history=(step,),
+        materials=received,
+        channel=channel,
+        kind=item.kind,
+    )
+    return Decision(state.with_case(case), (_fact("accepted", case, step),), {"case": case.summary()})
+
+
+def _advance(state: CasesState, number: str, actor: Actor, now: datetime, remark: str, to: Stage) -> Result:
+    case = _case(state, number)
+    needed, action = _FORWARD[to]
+    if case.stage is not needed:
+        raise TransitionError(f"case {number}", case.stage.value, to.value)
+    _unpaused(case, to)
+    _forbid(actor, case, waiting_on(case), to.label)
+    _in_time(case, now)
+    return _record(state, case, actor, now, to, action, _text(remark, "remark", required=False))
+
+
+def review(state: CasesState, number: str, actor: Actor, now: datetime, remark: str = "") -> Result:
+    """审核 passed: the case goes on to 审批."""
+    return _advance(state, number, actor, now, remark, Stage.REVIEW)
+
+
+def approve(state: CasesState, number: str, actor: Actor, now: datetime, remark: str = "") -> Result:
+    return _advance(state, number, actor, now, remark, Stage.APPROVAL)
+
+
+def complete(state: CasesState, number: str, actor: Actor, now: datetime, remark: str = "") -> Result:
+    """办结: the result is ready, and waits at the accepting hall for the resident."""
+    return _advance(state, number, actor, now, remark, Stage.COMPLETED)
+
+
+def collect(state: CasesState, number: str, actor: Actor, now: datetime, remark: str = "") -> Result:
+    return _advance(state, number, actor, now, remark, Stage.COLLECTED)
+
+
+def refuse(state: CasesState, number: str, actor: Actor, reason: str, now: datetime) -> Result:
+    """不予受理, with the reason the resident is given in writing; a refusal without one is itself
+    a supervision trigger, so it is not accepted. A case waiting for 补正 may be refused too."""
+    case = _case(state, number)
+    if case.stage not in _REFUSABLE:
+        raise TransitionError(f"case {number}", case.stage.value, Stage.REFUSED.value)
+    _forbid(actor, case, waiting_on(case, during_pause=True), "refuse")
+    reason = _text(reason, "reason", required=True)
+    _in_time(case, now)
+    return _record(
+        state, case, actor, now, Stage.REFUSED, "refused", reason, refused_reason=reason, pauses=_close_pause(case, now)
+    )
+
+
+def request_supplement(
+    state: CasesState, number: str, actor: Actor, reason: str, now: datetime, wanted: Iterable[str] = ()
+) -> Result:
+    """补正: the reviewer asks for materials; the clock stops until they arrive. Only before 审核
+    passes: an approver who finds a gap returns the case to review."""
+    case = _case(state, number)
+    if case.stage is not Stage.ACCEPTED:
+        raise TransitionError(f"case {number}", case.stage.value, "supplement")
+    _unpaused(case, "supplement")
+    _forbid(actor, case, waiting_on(case), "ask for 补正 on")
+    reason = _text(reason, "reason", required=True)
+    _in_time(case, now)
+    pause = Pause(now, None, reason, actor.staff_id, _materials(wanted))
+    return _record(state, case, actor, now, case.stage, "supplement_requested", reason, pauses=(*case.pauses, pause))
+
+
+def supplement_received(
+    state: CasesState, number: str, actor: Actor, now: datetime, materials: Iterable[str] = (), remark: str = ""
+) -> Result:
+    """The materials asked for arrive, at either hall (通办); the clock runs again and the case
+    goes back to whoever asked (the assignee is kept)."""
+    case = _case(state, number)
+    if not case.paused:
+        raise TransitionError(f"case {number}", case.stage.value, "supplement_received")
+    accepting = Turn(Role.CLERK, case.accepted_hall, None)
+    deciding = Turn(Role.CLERK, case.deciding_hall, case.department)
+    if not (actor.admin or fits(actor, accepting) or fits(actor, deciding)):
+        raise Forbidden(
+            f"only a clerk of hall {case.accepted_hall} or {case.deciding_hall} takes 补正 materials for {number}",
+            case=number,
+        )
+    received = _materials((*case.materials, *materials))
+    missing = [m for m in case.pauses[-1].wanted if m not in received]
+    if missing:
+        raise MissingMaterials(f"still missing: {'、'.join(missing)}", missing=missing)
+    remark = _text(remark, "remark", required=False)
+    _in_time(case, now)
+    return _record(
+        state,
+        case,
+        actor,
+        now,
+        case.stage,
+        "supplement_received",
+        remark,
+        materials=received,
+        pauses=_close_pause(case, now),
+    )
+
+
+def return_to_previous(state: CasesState, number: str, actor: Actor, remark: str, now: datetime) -> Result:
+    """退回: back one stage, to the person who took the step being undone, with the reason."""
+    case = _case(state, number)
+    back = _PREVIOUS.get(case.stage)
+    if back is None:
+        raise TransitionError(f"case {number}", case.stage.value, "back")
+    _forbid(actor, case, waiting_on(case), "return")
+    remark = _text(remark, "remark", required=True)
+    _in_time(case, now)
+    undone = next(s for s in reversed(case.history) if s.stage_to is case.stage and s.stage_from is back)
+    return _record(state, case, actor, now, back, "returned", remark, assignee=undone.actor)
+
+
+def assign(state: CasesState, number: str, actor: Actor, assignee: int | None, now: datetime) -> Result:
+    """Give the case's next step to one person (None: anyone it waits on). A supervisor of the
+    hall it waits at assigns; someone it waits on may take it for themselves (认领)."""
+    case = _case(state, number)
+    turn = waiting_on(case, during_pause=True)
+    if turn is None:
+        raise TransitionError(f"case {number}", case.stage.value, "assigned")
+    boss = actor.admin or fits(actor, turn, Role.SUPERVISOR)
+    claim = assignee == actor.staff_id and case.assignee is None and fits(actor, turn)
+    if not (boss or claim):
+        raise Forbidden(f"only a supervisor of hall {turn.hall} may assign case {number}", case=number)
+    _in_time(case, now)
+    remark = "unassigned" if assignee is None else f"assigned to {assignee}"
+    return _record(state, case, actor, now, case.stage, "assigned", remark, assignee=assignee)
