@@ -30,6 +30,7 @@ from typing import Any
 
 from stdnum.cn import ric
 
+from cases.catalog import Kind, Level
 from hall.errors import DomainError, Forbidden, NotFound, TransitionError
 from hall.events import Decision, Fact
 from hall.idnumbers import InvalidIdNumber
@@ -37,7 +38,7 @@ from hall.roles import Role
 from queueing.tickets import mask_id, mask_name
 
 MAX_TEXT = 500
-KINDS = ("instant", "promised", "proxied")
+KINDS = tuple(kind.value for kind in Kind)
 CHANNELS = ("window", "online", "proxied")
 _PHONE = re.compile(r"^\+?[0-9][0-9-]{4,19}$")
 
@@ -85,18 +86,6 @@ _NEXT = {
     Stage.APPROVAL: (Role.CLERK, "deciding"),
     Stage.COMPLETED: (Role.CLERK, "accepting"),
 }
-
-
-class Level(StrEnum):
-    """A hall's place in the 三级 tree."""
-
-    DISTRICT = "district"
-    STREET = "street"
-    COMMUNITY = "community"
-
-    @property
-    def label(self) -> str:
-        return {Level.DISTRICT: "区", Level.STREET: "街道", Level.COMMUNITY: "社区"}[self]
 
 
 class NotAcceptedHere(DomainError):
