@@ -15,7 +15,7 @@ from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from hall import api, device_api, pages, queue_api, voice_routes
+from hall import api, catalog_pages, device_api, pages, queue_api, voice_routes
 from hall.i18n import _
 from hall.roles import Access
 from hall.runtime import Runtime
@@ -75,6 +75,9 @@ def routes() -> list[BaseRoute]:
         Route("/t/{hall:int}/{ticket}", pages.ticket_page, name="ticket"),
         Route("/t/{hall:int}/{ticket}/print", pages.ticket_print, name="ticket_print"),
         Route("/t/{hall:int}/{ticket}/qr.svg", pages.ticket_qr, name="ticket_qr"),
+        Route("/catalog", catalog_pages.catalog_list, name="catalog"),
+        Route("/catalog/{code}", catalog_pages.catalog_item, name="catalog_item"),
+        Route("/catalog/{code}/materials", catalog_pages.catalog_materials, name="catalog_materials"),
         Mount(
             "/api/v1",
             routes=[
@@ -82,6 +85,8 @@ def routes() -> list[BaseRoute]:
                 Route("/me", api.me),
                 Route("/hub", api.hub_stats),
                 Route("/halls", api.list_halls),
+                Route("/catalog", catalog_pages.api_catalog),
+                Route("/catalog/{code}", catalog_pages.api_catalog_item),
                 Route("/halls/{hall:int}/events", api.list_events),
                 Route("/halls/{hall:int}/queue", queue_api.queue_view),
                 Route("/halls/{hall:int}/tickets", queue_api.issue_ticket, methods=["POST"]),

@@ -7,6 +7,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import Request
 from starlette.templating import Jinja2Templates
 
+from cases.catalog import Catalog
+from cases.catalog_io import CatalogFormatError, load_yaml, sample_catalog
 from devices.bus import Connector, connector_for
 from devices.service import Devices
 from devices.store import DevicesDomain
@@ -23,6 +26,7 @@ from displays.voice import Voice
 from hall import i18n
 from hall.auth import Sessions
 from hall.database import create_engine, reading
+from hall.errors import SettingsError
 from hall.live import core_topics
 from hall.ratelimit import Attempts
 from hall.settings import Settings
@@ -34,6 +38,42 @@ from realtime.hub import Hub
 log = logging.getLogger(__name__)
 
 _TEMPLATE_DIRS = [Path(__file__).parent / "templates"]
+# A catalog with more problems than this names the first ones and counts the rest: one readable line.
+_PROBLEMS_SHOWN = 5
+# Every test site and every start reads the same shipped file; the catalog is immutable, so once is enough.
+_sample_catalog = cache(sample_catalog)
+
+
+def load_catalog(path: Path | None) -> Catalog:
+    """The service catalog the hall publishes: the YAML file at ``path``, or the sample without one.
+
+    A catalog that cannot be read, is not a catalog, or breaks the rules of a sound one (``validate``)
+    raises ``SettingsError``: residents would otherwise read a wrong time limit or a missing material
+    list on the public pages, so the server does not start with it.
+    """
+    if path is None:
+        catalog = _sample_catalog()
+        where = "the sample catalog"
+    else:
+        where = f"HALL_CATALOG {path}"
+        try:
+            text = path.read_text(encoding="utf-8-sig")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise SettingsError(f"{where} cannot be read: {exc}") from None
+        try:
+            catalog = load_yaml(text)
+        except CatalogFormatError as exc:
+            raise SettingsError(f"{where} is not a catalog: {exc}") from None
+    if not catalog.items:
+        raise SettingsError(f"{where} lists no service items")
+    problems = catalog.validate()
+    if problems:
+        shown = "; ".join(str(problem) for problem in problems[:_PROBLEMS_SHOWN])
+        more = len(problems) - _PROBLEMS_SHOWN
+        rest = f"; and {more} more" if more > 0 else ""
+        count = "1 problem" if len(problems) == 1 else f"{len(problems)} problems"
+        raise SettingsError(f"{where} has {count}: {shown}{rest}")
+    return catalog
 
 
 def make_templates() -> Jinja2Templates:
@@ -69,6 +109,8 @@ class Runtime:
     issue_limit: Attempts
     templates: Jinja2Templates
     voice: Voice
+    # The public service catalog (事项目录), read once at start; a changed file takes a restart.
+    catalog: Catalog = field(default_factory=_sample_catalog)
     # The device bus and what rides on it; None when no broker is configured.
     devices: Devices | None = None
     # Halls' names for printed tickets, read once (they change only by migration or setup).
@@ -79,6 +121,8 @@ class Runtime:
 
     @classmethod
     def build(cls, settings: Settings, engine: AsyncEngine | None = None, connect: Connector | None = None) -> Runtime:
+        # First: a catalog that stops the start should do so before anything is written (the key file).
+        catalog = load_catalog(settings.catalog_file)
         settings = settings.with_secret()
         engine = engine or create_engine(settings.db_url)
         writer = Writer(engine, core_domains(), batch_max=settings.batch_max)
@@ -94,6 +138,7 @@ class Runtime:
             issue_limit=Attempts(settings.issue_per_minute, 60.0),
             templates=make_templates(),
             voice=Voice(settings.data_dir() / "voice-cache"),
+            catalog=catalog,
         )
         if connect is None and settings.mqtt_url:
             connect = connector_for(settings.mqtt_url, incoming_max=settings.mqtt_incoming_max, persistent=True)

@@ -48,6 +48,8 @@ class Settings:
     device_silence_seconds: float = 90.0
     # The server's MQTT account is in HALL_MQTT_URL (mqtt://user:password@host:port).
     mqtt_incoming_max: int = 20_000
+    # The service catalog (事项目录) as YAML; without one the hall serves the sample catalog.
+    catalog_file: Path | None = None
 
     def __post_init__(self) -> None:
         if not self.db_url.startswith(_URL_SCHEMES):
@@ -159,5 +161,7 @@ def from_env(env: Mapping[str, str] | None = None, **overrides: object) -> Setti
     }
     if env.get("HALL_SECRET_FILE"):
         values["secret_file"] = Path(env["HALL_SECRET_FILE"])
+    if env.get("HALL_CATALOG"):
+        values["catalog_file"] = Path(env["HALL_CATALOG"])
     values.update({k: v for k, v in overrides.items() if v is not None})
     return Settings(**values)  # type: ignore[arg-type]
