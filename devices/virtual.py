@@ -1,0 +1,731 @@
+"""Virtual devices that speak the hall's MQTT protocol, one kind each.
+
+A ``VirtualDevice`` behaves as docs/protocols/mqtt.md asks of a device maker: it connects with
+its Last Will, announces itself online (retained), reports telemetry every heartbeat, acknowledges
+commands idempotently by id, shows the latest retained display content, and resends each event
+with the same id until the server's reply arrives. The kinds add what their hardware does: a
+kiosk prints tickets from a paper roll that runs out, a keypad sends the clerk's keys, a rating pad
+rates, an ID reader reads generated resident cards.
+
+Everything a device sends is first run through the server's own parsers (devices/protocol.py),
+so a simulated device can never drift into messages the server would refuse.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import contextlib
+import json
+import logging
+import random
+import socket
+import uuid
+from collections import OrderedDict, deque
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, TypedDict
+
+import aiomqtt
+
+from devices.bus import BrokerAddress, Connector, Link, MqttLink, Will, mqtt_connector
+from devices.protocol import (
+    MAX_PAYLOAD,
+    SCHEMA_VERSION,
+    BadMessage,
+    encode,
+    parse,
+    parse_topic,
+    state_message,
+    topic,
+)
+from devices.registry import Kind
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+from devices.residents import Resident, make_resident
+
+log = logging.getLogger(__name__)
+
+KEYPAD_KEYS: Final = ("call", "recall", "start", "finish", "no_show", "pause", "resume")
+_BACKOFF_MIN: Final = 0.2
+_BACKOFF_MAX: Final = 30.0
+
+
+# -- what a device is told -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Reply:
+    """The server's answer to an event: a result, or an error with a code and a message."""
+
+    id: str
+    ok: bool
+    result: Mapping[str, Any] = field(default_factory=dict)
+    error: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def code(self) -> str | None:
+        value = self.error.get("code")
+        return str(value) if value is not None else None
+
+    @property
+    def message(self) -> str | None:
+        value = self.error.get("message")
+        return str(value) if value is not None else None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a command did, as its ack reports it."""
+
+    ok: bool
+    result: Mapping[str, Any] = field(default_factory=dict)
+    error: str | None = None
+    reboot: bool = False  # once the ack is out: offline, a clean disconnect, connect again
+
+    @classmethod
+    def done(cls, **result: Any) -> Outcome:
+        return cls(True, result)
+
+    @classmethod
+    def failed(cls, error: str) -> Outcome:
+        return cls(False, {}, error)
+
+
+class _Crashed(Exception):
+    """Raised out of the connector's context so that an in-process broker sends the Will."""
+
+
+def _device_object(payload: bytes) -> dict[str, Any] | None:
+    """A server message as a device reads it: small, JSON, an object, schema version 1."""
+    if len(payload) > MAX_PAYLOAD:
+        return None
+    try:
+        data = json.loads(payload.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return None
+    if not isinstance(data, dict):
+        return None
+    version = data.get("v")
+    if version != SCHEMA_VERSION or isinstance(version, bool):
+        return None
+    return data
+
+
+async def _cancel(*tasks: asyncio.Task[Any]) -> None:
+    for task in tasks:
+        task.cancel()
+    for task in tasks:
+        while not task.done():
+            # aiomqtt's publish awaits asyncio.wait_for, which on Python 3.11 swallows a
+            # cancellation that arrives just as the publish completes; the task would then sleep
+            # on through a whole heartbeat. So cancel until it is really gone.
+            await asyncio.wait([task], timeout=0.05)
+            task.cancel()
+        if not task.cancelled():
+            with contextlib.suppress(asyncio.CancelledError, aiomqtt.MqttError, OSError):
+                task.result()
+
+
+def _drop_connection(link: Link) -> bool:
+    """Cut a real broker connection without a DISCONNECT, as a power cut does; False if the link
+    is not a socket to a broker.
+
+    aiomqtt always says goodbye on the way out of its context, which suppresses the Will, so the
+    socket is shut down under it instead. Shut down, not closed: the file descriptor stays valid
+    for the event loop's selector, the next read sees the end of the stream, and paho reports a
+    lost connection that aiomqtt tears down properly.
+    """
+    if not isinstance(link, MqttLink):
+        return False
+    sock = link._client._client.socket()
+    if not isinstance(sock, socket.socket):
+        return False
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
+    return True
+
+
+# -- one device ------------------------------------------------------------------------------
+
+
+class DeviceOptions(TypedDict, total=False):
+    counter: int | None
+    firmware: str
+    heartbeat: float
+    event_timeout: float
+    event_retries: int
+    rng: random.Random | None
+    remembered_commands: int
+    reboot_seconds: float
+
+
+class VirtualDevice:
+    """One device on the bus. ``run()`` until ``stop()`` (clean) or ``crash()`` (the Will).
+
+    Counters for tests: ``events_sent`` counts distinct events, ``resends`` the repeated sends of
+    one, ``acks_sent`` every ack published (a repeated command is acked again),
+    ``commands_seen`` the command ids received, in order (the last thousand), ``duplicate_commands`` the repeats
+    among them, ``late_replies`` replies for events no longer waited for, ``bad_messages`` server
+    messages the device could not read, ``connects`` sessions begun.
+    """
+
+    def __init__(
+        self,
+        device_id: str,
+        hall: str,
+        kind: Kind | str,
+        connect: Connector,
+        *,
+        counter: int | None = None,
+        firmware: str = "1.0.0",
+        heartbeat: float = 30.0,
+        event_timeout: float = 2.0,
+        event_retries: int = 5,
+        rng: random.Random | None = None,
+        remembered_commands: int = 256,
+        reboot_seconds: float = 0.2,
+    ) -> None:
+        # The server's topic parser is the judge of names, so a bad id fails here and not on the bus.
+        parse_topic(topic(hall, device_id, "state"))
+        if heartbeat <= 0 or event_timeout <= 0 or event_retries < 1 or remembered_commands < 1:
+            raise ValueError("heartbeat and event_timeout must be positive, event_retries and memory at least 1")
+        self.device_id = device_id
+        self.hall = hall
+        self.kind = Kind(kind)
+        self.counter = counter
+        self.firmware = firmware
+        self.heartbeat = heartbeat
+        self.event_timeout = event_timeout
+        self.event_retries = event_retries
+        self.reboot_seconds = reboot_seconds
+        self.rng = rng or random.Random()  # noqa: S311 - simulated behaviour, not secrets
+        self._connect = connect
+        self._remembered = remembered_commands
+
+        self.online = asyncio.Event()
+        self.display: dict[str, Any] | None = None
+        self.test_pattern: str | None = None
+        self.events_sent = 0
+        self.resends = 0
+        self.acks_sent = 0
+        self.commands_seen: deque[str] = deque(maxlen=1000)
+        self.duplicate_commands = 0
+        self.late_replies = 0
+        self.bad_messages = 0
+        self.connects = 0
+
+        self._link: Link | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._crashed = False
+        self._rebooting = False
+        self._booted_at = 0.0
+        # Acks by command id, as futures: a repeat that arrives while the first is still being
+        # carried out waits for its outcome instead of acting again.
+        self._commands: OrderedDict[str, asyncio.Future[bytes]] = OrderedDict()
+        self._command_tasks: set[asyncio.Task[None]] = set()
+        self._replies: dict[str, asyncio.Future[Reply]] = {}
+        self._pattern_off: asyncio.TimerHandle | None = None
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.device_id} {self.kind.value}>"
+
+    def topic(self, channel: str) -> str:
+        return topic(self.hall, self.device_id, channel)
+
+    # -- life cycle ---------------------------------------------------------------------------
+
+    def start(self) -> asyncio.Task[None]:
+        return asyncio.create_task(self.run(), name=f"device {self.device_id}")
+
+    async def run(self) -> None:
+        """Stay connected until ``stop()`` or ``crash()``, reconnecting with backoff when the
+        broker goes away, as firmware does."""
+        if self._task is not None:
+            raise RuntimeError(f"{self.device_id} is running already")
+        self._task = asyncio.current_task()
+        will = Will(self.topic("state"), self._checked("state", state_message("offline")))
+        delay = _BACKOFF_MIN
+        try:
+            while not (self._stopping or self._crashed):
+                self._wake.clear()
+                connects = self.connects
+                try:
+                    async with self._connect(self.device_id, will) as link:
+                        await self._session(link)
+                except (aiomqtt.MqttError, OSError, _Crashed) as exc:
+                    if not self._crashed:
+                        log.info("%s lost its connection: %s", self.device_id, exc)
+                finally:
+                    self._link = None
+                    self.online.clear()
+                if self._stopping or self._crashed:
+                    break
+                if self.connects > connects:
+                    delay = _BACKOFF_MIN
+                if self._rebooting:
+                    self._rebooting = False
+                    await self._idle(self.reboot_seconds)
+                    continue
+                await self._idle(delay * (0.5 + self.rng.random()))
+                delay = min(delay * 2, _BACKOFF_MAX)
+        finally:
+            self._task = None
+
+    async def stop(self) -> None:
+        """Go offline the polite way: state offline, then a clean disconnect."""
+        task = self._task
+        if task is None:
+            return
+        self._stopping = True
+        self._wake.set()
+        await asyncio.shield(task)
+
+    async def crash(self) -> None:
+        """Die as a device does when its power is cut: no offline state and no DISCONNECT, so
+        the broker publishes the Last Will. The device stays dead; make a new one to come back."""
+        task = self._task
+        if task is None:
+            return
+        self._crashed = True
+        self._wake.set()
+        await asyncio.shield(task)
+
+    async def _idle(self, seconds: float) -> None:
+        # Still set by the reboot that ended the session; stop() and crash() were checked just
+        # before, with no await in between, so clearing loses neither.
+        self._wake.clear()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                await self._wake.wait()
+
+    async def _session(self, link: Link) -> None:
+        # Subscribed before announcing: a server that reacts to "online" with a command at once
+        # must find someone listening.
+        await link.subscribe([self.topic("cmd"), self.topic("display"), self.topic("reply")])
+        online = state_message("online", kind=self.kind.value, firmware=self.firmware)
+        await link.publish(self.topic("state"), self._checked("state", online), qos=1, retain=True)
+        self._link = link
+        self.connects += 1
+        self._booted_at = asyncio.get_running_loop().time()
+        self.online.set()
+        reader = asyncio.create_task(self._read(link))
+        beat = asyncio.create_task(self._beat(link))
+        wake = asyncio.create_task(self._wake.wait())
+        try:
+            done, _ = await asyncio.wait({reader, beat, wake}, return_when=asyncio.FIRST_COMPLETED)
+            self._link = None
+            self.online.clear()
+            if self._crashed:
+                await _cancel(beat, *self._command_tasks)
+                if _drop_connection(link):
+                    # The reader sees the connection end and aiomqtt closes it; leaving before that
+                    # would make aiomqtt try its goodbye on the dead socket.
+                    with contextlib.suppress(aiomqtt.MqttError, OSError, TimeoutError):
+                        async with asyncio.timeout(5):
+                            await reader
+                raise _Crashed(self.device_id)
+            for task in done - {wake}:
+                task.result()  # a lost connection shows as the reader's or the heartbeat's error
+            if not self._stopping and not self._rebooting:
+                raise aiomqtt.MqttError("the session ended by itself")
+            # A clean DISCONNECT suppresses the Will, so a device leaving on purpose says it itself.
+            offline = self._checked("state", state_message("offline"))
+            await _cancel(beat, *self._command_tasks)
+            await link.publish(self.topic("state"), offline, qos=1, retain=True)
+        finally:
+            await _cancel(reader, beat, wake, *self._command_tasks)
+
+    def _checked(self, channel: str, payload: bytes) -> bytes:
+        """Only what the server's parser accepts leaves the device (raises ``BadMessage``)."""
+        parse(channel, payload)
+        return payload
+
+    # -- reading ------------------------------------------------------------------------------
+
+    async def _read(self, link: Link) -> None:
+        async for message in link.messages():
+            channel = message.topic.rpartition("/")[2]
+            if message.topic != self.topic(channel):
+                continue
+            if channel == "cmd":
+                task = asyncio.create_task(self._on_command(link, message.payload))
+                self._command_tasks.add(task)
+                task.add_done_callback(self._command_tasks.discard)
+            elif channel == "display":
+                self._on_display(message.payload)
+            elif channel == "reply":
+                self._on_reply(message.payload)
+
+    def _on_display(self, payload: bytes) -> None:
+        if not payload:
+            self.display = None  # the retained content was cleared
+            self.on_display(None)
+            return
+        content = _device_object(payload)
+        if content is None:
+            self.bad_messages += 1
+            return
+        self.display = content
+        self.on_display(content)
+
+    def on_display(self, content: dict[str, Any] | None) -> None:
+        """Called with every new display content (None: cleared); override to react."""
+
+    def _on_reply(self, payload: bytes) -> None:
+        data = _device_object(payload)
+        if data is None or not isinstance(data.get("id"), str) or not isinstance(data.get("ok"), bool):
+            self.bad_messages += 1
+            return
+        waiting = self._replies.get(data["id"])
+        if waiting is None or waiting.done():
+            # The reply to a resend after the first reply came, or to an event given up on.
+            self.late_replies += 1
+            return
+        result = data.get("result")
+        error = data.get("error")
+        if isinstance(error, str):
+            error = {"code": error, "message": error}
+        waiting.set_result(
+            Reply(
+                data["id"],
+                data["ok"],
+                result if isinstance(result, dict) else {},
+                error if isinstance(error, dict) else {},
+            )
+        )
+
+    # -- commands -----------------------------------------------------------------------------
+
+    async def _on_command(self, link: Link, payload: bytes) -> None:
+        data = _device_object(payload)
+        command_id = data.get("id") if data is not None else None
+        if data is None or not isinstance(command_id, str) or not self._answerable(command_id):
+            self.bad_messages += 1
+            return
+        self.commands_seen.append(command_id)
+        known = self._commands.get(command_id)
+        reboot = False
+        if known is not None and not known.cancelled():
+            self.duplicate_commands += 1
+            ack = await asyncio.shield(known)
+        else:
+            future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+            self._commands[command_id] = future
+            while len(self._commands) > self._remembered:
+                self._commands.popitem(last=False)
+            try:
+                outcome = await self._carry_out(data)
+                ack = self._ack_or_failure(command_id, outcome)
+                reboot = outcome.reboot
+            except BaseException:
+                future.cancel()  # cancelled half-way: a resend of this id carries it out afresh
+                raise
+            future.set_result(ack)
+        with contextlib.suppress(aiomqtt.MqttError, OSError):
+            await link.publish(self.topic("ack"), ack, qos=1)
+            self.acks_sent += 1
+        if reboot:
+            self._rebooting = True
+            self._wake.set()
+
+    def _answerable(self, command_id: str) -> bool:
+        """An id the server's parser would refuse in our ack cannot be acknowledged at all."""
+        try:
+            self._ack(command_id, Outcome.done())
+        except BadMessage:
+            return False
+        return True
+
+    async def _carry_out(self, data: Mapping[str, Any]) -> Outcome:
+        name, args = data.get("name"), data.get("args", {})
+        if not isinstance(name, str) or not isinstance(args, dict):
+            return Outcome.failed("bad command")
+        try:
+            return await self.handle_command(name, args)
+        except Exception:
+            log.exception("%s failed on command %s", self.device_id, name)
+            return Outcome.failed("internal error")
+
+    def _ack_or_failure(self, command_id: str, outcome: Outcome) -> bytes:
+        try:
+            return self._ack(command_id, outcome)
+        except BadMessage:
+            return self._ack(command_id, Outcome.failed("result too large"))
+
+    def _ack(self, command_id: str, outcome: Outcome) -> bytes:
+        body: dict[str, Any] = {"id": command_id, "ok": outcome.ok, "result": dict(outcome.result)}
+        if not outcome.ok:
+            body["error"] = (outcome.error or "failed")[:200]
+        return self._checked("ack", encode(body))
+
+    async def handle_command(self, name: str, args: Mapping[str, Any]) -> Outcome:
+        """Carry out a command, once per id. Kinds override this and defer to it for the rest."""
+        if name == "ping":
+            return Outcome.done(pong=True)
+        if name == "reboot":
+            return Outcome(True, {"rebooting": True}, reboot=True)
+        if name == "show" and self.kind.shows:
+            return self._show(args)
+        return Outcome.failed(f"unknown command: {name}"[:200])
+
+    def _show(self, args: Mapping[str, Any]) -> Outcome:
+        pattern = args.get("pattern", "grid")
+        seconds = args.get("seconds", 10)
+        if not isinstance(pattern, str) or not isinstance(seconds, int | float) or not 0 < seconds <= 600:
+            return Outcome.failed("bad arguments")
+        self.test_pattern = pattern
+        if self._pattern_off is not None:
+            self._pattern_off.cancel()
+        self._pattern_off = asyncio.get_running_loop().call_later(seconds, self._end_pattern)
+        return Outcome.done(shown=pattern, seconds=seconds)
+
+    def _end_pattern(self) -> None:
+        self.test_pattern = None
+        self._pattern_off = None
+
+    # -- telemetry ----------------------------------------------------------------------------
+
+    def telemetry(self) -> dict[str, Any]:
+        """This moment's telemetry; kinds add their own readings."""
+        return {
+            "firmware": self.firmware,
+            "uptime": round(asyncio.get_running_loop().time() - self._booted_at, 1),
+            "temperature": round(self.rng.gauss(41.0, 1.5), 1),
+            "rssi": float(self.rng.randint(-70, -40)),
+        }
+
+    async def send_telemetry(self) -> bool:
+        """Report now, outside the heartbeat (a kiosk whose paper changed); False when offline."""
+        link = self._link
+        if link is None:
+            return False
+        payload = self._checked("tele", encode(self.telemetry()))
+        try:
+            await link.publish(self.topic("tele"), payload, qos=0)
+        except (aiomqtt.MqttError, OSError):
+            return False
+        return True
+
+    async def _beat(self, link: Link) -> None:
+        while True:
+            payload = self._checked("tele", encode(self.telemetry()))
+            # QoS 0: a lost report is replaced by the next one, and silence is what the server
+            # watches for anyway.
+            await link.publish(self.topic("tele"), payload, qos=0)
+            await asyncio.sleep(self.heartbeat)
+
+    # -- events -------------------------------------------------------------------------------
+
+    async def send_event(self, type: str, data: Mapping[str, Any] | None = None) -> Reply:
+        """Send an event and return the server's reply, resending it with the same id after
+        ``event_timeout`` seconds, then twice, four and at most eight times as long, until the
+        reply comes; ``TimeoutError`` after ``event_retries`` sends. The broker may drop a QoS 1
+        message to a server that fell behind, so only the reply proves the server has it; the id
+        makes the resends harmless."""
+        event_id = uuid.uuid4().hex  # unique across devices and reboots, unlike the seeded rng
+        payload = self._checked("evt", encode({"id": event_id, "type": type, "data": dict(data or {})}))
+        waiting: asyncio.Future[Reply] = asyncio.get_running_loop().create_future()
+        self._replies[event_id] = waiting
+        loop = asyncio.get_running_loop()
+        sent = False
+        try:
+            for attempt in range(self.event_retries):
+                # The wait doubles (to 8×) with jitter: a server behind on a flood is not buried
+                # under resends of everything it has not answered yet.
+                wait = self.event_timeout * min(2**attempt, 8) * (0.75 + self.rng.random() / 2)
+                deadline = loop.time() + wait
+                link = await self._link_until(deadline)
+                if link is not None:
+                    if sent:
+                        self.resends += 1
+                    else:
+                        self.events_sent += 1
+                    sent = True
+                    with contextlib.suppress(aiomqtt.MqttError, OSError):
+                        await link.publish(self.topic("evt"), payload, qos=1)
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout_at(deadline):
+                        return await asyncio.shield(waiting)
+            raise TimeoutError(f"{self.device_id}: no reply to {type} {event_id} after {self.event_retries} tries")
+        finally:
+            self._replies.pop(event_id, None)
+            waiting.cancel()
+
+    async def _link_until(self, deadline: float) -> Link | None:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout_at(deadline):
+                await self.online.wait()
+        return self._link
+
+
+# -- the kinds -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Printed:
+    ticket: Any
+    escpos: bytes
+
+
+class Kiosk(VirtualDevice):
+    """A ticket kiosk: residents press for a service (with an ID card from its built-in reader,
+    if they swipe one), the server answers with the ticket and sends it to the printer. The roll
+    holds ``paper`` tickets and reports near_end with ``near_end`` or fewer left."""
+
+    KIND: ClassVar[Kind] = Kind.KIOSK
+
+    def __init__(
+        self,
+        device_id: str,
+        hall: str,
+        connect: Connector,
+        *,
+        paper: int = 500,
+        near_end: int = 50,
+        **options: Unpack[DeviceOptions],
+    ) -> None:
+        super().__init__(device_id, hall, self.KIND, connect, **options)
+        if paper < 1 or not 0 <= near_end < paper:
+            raise ValueError("a roll holds at least one ticket and near_end is less than that")
+        self.roll = paper
+        self.near_end = near_end
+        self.paper_left = paper
+        self.prints = 0
+        self.printed: deque[Printed] = deque(maxlen=100)  # the latest, for tests and the demo
+
+    @property
+    def paper(self) -> Literal["ok", "near_end", "out"]:
+        if self.paper_left == 0:
+            return "out"
+        return "near_end" if self.paper_left <= self.near_end else "ok"
+
+    def telemetry(self) -> dict[str, Any]:
+        return {**super().telemetry(), "paper": self.paper}
+
+    async def press(self, service: str, priority: str = "normal", card: Resident | None = None) -> Reply:
+        data: dict[str, Any] = {"service": service, "priority": priority}
+        if card is not None:
+            data["card"] = card.press_card()
+        return await self.send_event("press", data)
+
+    async def refill(self) -> None:
+        """A new roll, put in by hand; reported at once so the wallboard clears its warning."""
+        self.paper_left = self.roll
+        await self.send_telemetry()
+
+    async def handle_command(self, name: str, args: Mapping[str, Any]) -> Outcome:
+        if name == "print":
+            return await self._print(args)
+        if name == "paper_refill":
+            await self.refill()
+            return Outcome.done(paper=self.paper)
+        return await super().handle_command(name, args)
+
+    async def _print(self, args: Mapping[str, Any]) -> Outcome:
+        escpos = args.get("escpos")
+        if not isinstance(escpos, str):
+            return Outcome.failed("bad arguments: escpos must be base64 text")
+        try:
+            data = base64.b64decode(escpos, validate=True)
+        except (binascii.Error, ValueError):
+            return Outcome.failed("bad arguments: escpos must be base64 text")
+        if self.paper == "out":
+            return Outcome.failed("paper out")
+        before = self.paper
+        self.paper_left -= 1
+        self.prints += 1
+        self.printed.append(Printed(args.get("ticket"), data))
+        if self.paper != before:
+            await self.send_telemetry()
+        return Outcome.done(printed=True)
+
+
+class Keypad(VirtualDevice):
+    """A clerk's call keys at a counter. The server refuses keys at a closed counter."""
+
+    KIND: ClassVar[Kind] = Kind.KEYPAD
+
+    def __init__(self, device_id: str, hall: str, connect: Connector, **options: Unpack[DeviceOptions]) -> None:
+        super().__init__(device_id, hall, self.KIND, connect, **options)
+
+    async def key(self, name: str) -> Reply:
+        if name not in KEYPAD_KEYS:
+            raise ValueError(f"a keypad has the keys {', '.join(KEYPAD_KEYS)}, not {name!r}")
+        return await self.send_event(name, {})
+
+
+class RatingPad(VirtualDevice):
+    """A rating pad at a counter: five levels, 1 very dissatisfied to 5 very satisfied."""
+
+    KIND: ClassVar[Kind] = Kind.RATING_PAD
+
+    def __init__(self, device_id: str, hall: str, connect: Connector, **options: Unpack[DeviceOptions]) -> None:
+        super().__init__(device_id, hall, self.KIND, connect, **options)
+
+    async def rate(self, level: int) -> Reply:
+        if not 1 <= level <= 5:
+            raise ValueError("a rating is a level from 1 to 5")
+        return await self.send_event("rate", {"level": level})
+
+
+class CitizenScreen(RatingPad):
+    """The counter's resident-facing screen: shows what the server sends and rates like a pad."""
+
+    KIND: ClassVar[Kind] = Kind.CITIZEN_SCREEN
+
+
+class IdReader(VirtualDevice):
+    """An ID card reader at a counter; a read goes to the clerk's intake form."""
+
+    KIND: ClassVar[Kind] = Kind.ID_READER
+
+    def __init__(self, device_id: str, hall: str, connect: Connector, **options: Unpack[DeviceOptions]) -> None:
+        super().__init__(device_id, hall, self.KIND, connect, **options)
+
+    async def swipe(self, resident: Resident | None = None) -> Reply:
+        card = resident or make_resident(self.rng)
+        return await self.send_event("card", card.card())
+
+
+_CLASSES: Final[Mapping[Kind, Callable[..., VirtualDevice]]] = {
+    Kind.KIOSK: Kiosk,
+    Kind.KEYPAD: Keypad,
+    Kind.RATING_PAD: RatingPad,
+    Kind.CITIZEN_SCREEN: CitizenScreen,
+    Kind.ID_READER: IdReader,
+}
+
+
+@dataclass(frozen=True)
+class DeviceSpec:
+    id: str
+    kind: Kind
+    counter: int | None = None
+
+
+def device_for(spec: DeviceSpec, hall: str, connect: Connector, **options: Unpack[DeviceOptions]) -> VirtualDevice:
+    """The virtual device for a spec: a kind's own class, or a plain display."""
+    options["counter"] = spec.counter
+    cls = _CLASSES.get(spec.kind)
+    if cls is None:
+        return VirtualDevice(spec.id, hall, spec.kind, connect, **options)
+    return cls(spec.id, hall, connect, **options)
+
+
+def device_connector(address: BrokerAddress, passwords: Mapping[str, str], **options: Any) -> Connector:
+    """A connector for a broker that enforces the hall's accounts: each device logs in with its
+    id as username and its own password."""
+
+    @contextlib.asynccontextmanager
+    async def connect(client_id: str, will: Will | None) -> AsyncIterator[Link]:
+        account = address.with_account(client_id, passwords[client_id])
+        async with mqtt_connector(account, **options)(client_id, will) as link:
+            yield link
+
+    return connect
