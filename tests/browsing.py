@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -11,7 +12,10 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 
 
 def chromium() -> Iterator[Any]:
-    """A launched browser for a fixture to yield from; a missing Playwright fails under CI=true."""
+    """A launched browser for a fixture to yield from; a missing Chromium or Playwright fails under
+    CI=true."""
+    if not os.path.exists(CHROMIUM):
+        missing("Chromium")
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -16,6 +17,7 @@ from hall.database import create_engine
 from hall.migrate import upgrade
 from hall.sample import load_sample
 from tests.brokers import broker, open_broker  # noqa: F401
+from tests.browsing import chromium
 from tests.peers import PG_URL, missing
 from tests.site import Site, open_site
 
@@ -107,3 +109,9 @@ def site(tmp_path: Path) -> Iterator[Site]:
     client, made = open_site(tmp_path)
     with client:
         yield made
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Headless Chromium, one per test module."""
+    yield from chromium()

@@ -7,7 +7,6 @@ test-artifacts/screenshots/catalog-*.png, the printed list to catalog-materials.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,8 +16,6 @@ import pytest
 
 from cases.catalog import EIGHT_DISCLOSURES
 from cases.catalog_io import sample_catalog
-from tests.browsing import chromium
-from tests.peers import CHROMIUM, missing
 from tests.serverproc import ServerProcess
 from tests.test_browser_public import Screens
 
@@ -31,12 +28,6 @@ FUND = [item.code for item in sample_catalog() if "公积金" in item.name]
 A4 = (595.28, 841.89)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def chromium_present() -> None:
-    if not os.path.exists(CHROMIUM):
-        missing("Chromium")
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     proc = ServerProcess(tmp_path_factory.mktemp("catalog"))
@@ -46,11 +37,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
         yield proc
     finally:
         proc.stop()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    yield from chromium()
 
 
 @pytest.fixture

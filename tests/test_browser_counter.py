@@ -11,7 +11,6 @@ Screenshots go to test-artifacts/screenshots/ (counter-console, citizen-serving,
 from __future__ import annotations
 
 import json
-import os
 import re
 import sqlite3
 from collections.abc import Iterator
@@ -21,8 +20,6 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.browsing import chromium
-from tests.peers import CHROMIUM, missing
 from tests.serverproc import ACCOUNT, ServerProcess, hall_cli
 from tests.timing import MS
 
@@ -44,12 +41,6 @@ def open_all_week(db_url: str) -> None:
     with sqlite3.connect(path) as db:
         db.execute("update queue_services set week = ?, open_on_holidays = 1", (week,))
     db.close()
-
-
-@pytest.fixture(scope="module", autouse=True)
-def chromium_present() -> None:
-    if not os.path.exists(CHROMIUM):
-        missing("Chromium")
 
 
 @pytest.fixture(scope="module")
@@ -80,11 +71,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
         yield proc
     finally:
         proc.stop()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    yield from chromium()
 
 
 class Kiosk:

@@ -19,7 +19,6 @@ import httpx
 import pytest
 
 from tests.brokers import Broker
-from tests.browsing import chromium
 from tests.peers import CHROMIUM, missing
 from tests.serverproc import ServerProcess, login
 from tests.test_browser_counter import WAIT, open_all_week
@@ -88,11 +87,6 @@ def hall(tmp_path: Path, open_broker: Broker) -> Iterator[ServerProcess]:
         yield server
     finally:
         server.stop()
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    yield from chromium()
 
 
 def _shoot(page: Any, name: str) -> None:

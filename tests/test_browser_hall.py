@@ -14,7 +14,6 @@ from typing import Any
 
 import pytest
 
-from tests.browsing import chromium
 from tests.peers import CHROMIUM, missing
 from tests.serverproc import ServerProcess
 from tests.test_browser_counter import WAIT, open_all_week
@@ -38,11 +37,6 @@ def hall(tmp_path: Path) -> Iterator[ServerProcess]:
         yield server
     finally:
         server.stop()
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    yield from chromium()
 
 
 def _shoot(page: Any, name: str) -> None:

@@ -18,8 +18,6 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.browsing import chromium
-from tests.peers import CHROMIUM, missing
 from tests.serverproc import ServerProcess, login
 from tests.timing import MS
 
@@ -40,13 +38,6 @@ RECONNECT_WAIT = int(30_000 * MS * 1000)
 CLERKS = [("clerk1", "王晓梅", 3), ("clerk2", "李建国", 1), ("clerk3", "张丽华", 5), ("clerk4", "刘洋", 8)]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def chromium_present() -> None:
-    """Checked before the server starts, so a missing browser is reported at once."""
-    if not os.path.exists(CHROMIUM):
-        missing("Chromium")
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     proc = ServerProcess(tmp_path_factory.mktemp("browser"))
@@ -59,11 +50,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
         yield proc
     finally:
         proc.stop()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    yield from chromium()
 
 
 @pytest.fixture

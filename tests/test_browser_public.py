@@ -7,7 +7,6 @@ A real ``hall serve`` process and headless Chromium. Screenshots go to test-arti
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,8 +15,6 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.browsing import chromium
-from tests.peers import CHROMIUM, missing
 from tests.serverproc import ServerProcess, login
 from tests.test_public_pages import open_hall_all_week
 from tests.timing import MS
@@ -32,12 +29,6 @@ RECONNECT_WAIT = int(30_000 * MS * 1000)
 COUNT_PRINTS = "window.__prints = 0; window.print = () => { window.__prints += 1; };"
 
 
-@pytest.fixture(scope="module", autouse=True)
-def chromium_present() -> None:
-    if not os.path.exists(CHROMIUM):
-        missing("Chromium")
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     proc = ServerProcess(tmp_path_factory.mktemp("public"))
@@ -50,11 +41,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
         yield proc
     finally:
         proc.stop()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    yield from chromium()
 
 
 class Screens:
