@@ -20,20 +20,15 @@ from devices.bus import Connector
 from devices.protocol import valid_device_id
 from devices.registry import Kind
 from devices.residents import Resident, make_resident
-from devices.virtual import (
-    KEYPAD_KEYS,
+from devices.virtual import KEYPAD_KEYS, DeviceOptions, Outcome, Reply, VirtualDevice, _cancel
+from devices.virtual_kinds import (
     CitizenScreen,
-    DeviceOptions,
     DeviceSpec,
     IdReader,
     Keypad,
     Kiosk,
-    Outcome,
     Printed,
     RatingPad,
-    Reply,
-    VirtualDevice,
-    _cancel,
     device_connector,
     device_for,
 )
