@@ -18,7 +18,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from cases.workflow import MAX_TEXT, Actor, Case, Turn, fits
-from hall.errors import DomainError, Forbidden, NotFound
+from hall.errors import DomainError, Forbidden, Invalid, NotFound
 from hall.events import Decision, Fact
 from hall.roles import Role, within
 
@@ -84,6 +84,8 @@ class Order:
             "id": self.id,
             "case": self.case,
             "halls": sorted({self.accepted_hall, self.deciding_hall}),
+            "accepted_hall": self.accepted_hall,
+            "deciding_hall": self.deciding_hall,
             "department": self.department,
             "opened_by": self.opened_by,
             "opened_at": self.opened_at.isoformat(),
@@ -119,7 +121,7 @@ Result = Decision[SupervisionState]
 def _text(value: str, name: str) -> str:
     value = value.strip()
     if not value or len(value) > MAX_TEXT:
-        raise DomainError(f"a {name} is required, in at most {MAX_TEXT} characters", field=name)
+        raise Invalid(f"a {name} is required, in at most {MAX_TEXT} characters", field=name)
     return value
 
 
@@ -193,7 +195,7 @@ def open_order(
     if pending:
         raise DomainError(f"case {case.number} has order {pending[0]} still unanswered", order=pending[0])
     if reply_due <= now:
-        raise DomainError("the reply deadline must be in the future", field="reply_due")
+        raise Invalid("the reply deadline must be in the future", field="reply_due")
     order = Order(
         id=order_id,
         case=case.number,

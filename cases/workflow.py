@@ -31,7 +31,7 @@ from typing import Any
 from stdnum.cn import ric
 
 from cases.catalog import Kind, Level
-from hall.errors import DomainError, Forbidden, NotFound, TransitionError
+from hall.errors import DomainError, Forbidden, Invalid, NotFound, TransitionError
 from hall.events import Decision, Fact
 from hall.idnumbers import InvalidIdNumber
 from hall.roles import Role
@@ -130,12 +130,12 @@ class Applicant:
     def __post_init__(self) -> None:
         name = self.name.strip()
         if not name or len(name) > 100:
-            raise DomainError("the applicant's name is required (at most 100 characters)", field="name")
+            raise Invalid("the applicant's name is required (at most 100 characters)", field="name")
         if not ric.is_valid(self.id_number):
             raise InvalidIdNumber("not a valid ID number", field="id_number")
         phone = self.phone.strip()
         if phone and not _PHONE.match(phone):
-            raise DomainError("not a phone number", field="phone")
+            raise Invalid("not a phone number", field="phone")
         object.__setattr__(self, "name", name)
         object.__setattr__(self, "id_number", str(ric.compact(self.id_number)))
         object.__setattr__(self, "phone", phone)
@@ -347,9 +347,9 @@ def _case(state: CasesState, number: str) -> Case:
 def _text(value: str, name: str, *, required: bool) -> str:
     value = value.strip()
     if required and not value:
-        raise DomainError(f"a {name} is required", field=name)
+        raise Invalid(f"a {name} is required", field=name)
     if len(value) > MAX_TEXT:
-        raise DomainError(f"a {name} has at most {MAX_TEXT} characters", field=name)
+        raise Invalid(f"a {name} has at most {MAX_TEXT} characters", field=name)
     return value
 
 
@@ -427,7 +427,7 @@ def accept(
     the clerk tells the resident everything missing at once (一次性告知) and does not accept."""
     number = number.strip()
     if not number:
-        raise DomainError("a case needs its public number", field="number")
+        raise Invalid("a case needs its public number", field="number")
     if number in state.cases:
         raise DomainError(f"case number {number} is taken", case=number)
     level = state.levels.get(hall)
@@ -444,7 +444,7 @@ def accept(
             f"no {item.decide_level.label} hall above hall {hall} decides item {item.code}", item=item.code, hall=hall
         )
     if channel not in CHANNELS:
-        raise DomainError(f"channel must be one of {', '.join(CHANNELS)}", field="channel")
+        raise Invalid(f"channel must be one of {', '.join(CHANNELS)}", field="channel")
     received = _materials(materials)
     missing = [m for m in item.materials if m not in received]
     if missing:

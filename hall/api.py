@@ -24,7 +24,15 @@ from hall.tables import events, halls
 from hall.web import guarded, staff_of
 
 MAX_BODY = 16 * 1024
-_STATUS = {"not_found": 404, "forbidden": 403, "bad_transition": 409, "refused": 409, "invalid": 422}
+_STATUS = {
+    "not_found": 404,
+    "forbidden": 403,
+    "bad_transition": 409,
+    "refused": 409,
+    "invalid": 422,
+    "invalid_id_number": 422,
+    "missing_materials": 422,
+}
 
 schemas = SchemaGenerator({"openapi": "3.0.0", "info": {"title": "hall API", "version": "1"}})
 

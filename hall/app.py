@@ -15,7 +15,7 @@ from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from hall import api, catalog_pages, device_api, pages, queue_api, voice_routes
+from hall import api, case_api, catalog_pages, device_api, pages, queue_api, voice_routes
 from hall.i18n import _
 from hall.roles import Access
 from hall.runtime import Runtime
@@ -101,6 +101,17 @@ def routes() -> list[BaseRoute]:
                 Route("/halls/{hall:int}/work-orders/{order}/{action}", queue_api.work_order_action, methods=["POST"]),
                 Route("/halls/{hall:int}/counters/{number:int}/card", device_api.counter_card),
                 Route("/halls/{hall:int}/counters/{number:int}/{action}", queue_api.counter_action, methods=["POST"]),
+                Route("/halls/{hall:int}/attachments", case_api.upload_attachment, methods=["POST"]),
+                Route("/halls/{hall:int}/cases", case_api.list_cases),
+                Route("/halls/{hall:int}/cases", case_api.accept_case, methods=["POST"]),
+                Route("/halls/{hall:int}/supervision", case_api.supervision_view),
+                Route("/halls/{hall:int}/cases/{number}", case_api.case_detail),
+                Route("/halls/{hall:int}/cases/{number}/attachments/{sha256}", case_api.attachment_file),
+                Route("/halls/{hall:int}/cases/{number}/orders", case_api.open_order, methods=["POST"]),
+                Route(
+                    "/halls/{hall:int}/cases/{number}/orders/{order}/answer", case_api.answer_order, methods=["POST"]
+                ),
+                Route("/halls/{hall:int}/cases/{number}/{action}", case_api.case_action, methods=["POST"]),
                 Route("/halls/{hall:int}/devices", device_api.list_devices),
                 Route("/halls/{hall:int}/devices", device_api.register_device, methods=["POST"]),
                 Route("/halls/{hall:int}/devices/{device}/bind", device_api.bind_device, methods=["POST"]),

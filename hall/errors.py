@@ -37,6 +37,12 @@ class DomainError(HallError):
         return {"error": self.code, "message": self.message, **self.details}
 
 
+class Invalid(DomainError):
+    """A field of the command is missing or malformed: fix the input and send it again."""
+
+    code = "invalid"
+
+
 class TransitionError(DomainError):
     code = "bad_transition"
 

@@ -20,6 +20,9 @@ class Fact:
 
     type: str
     data: Mapping[str, Any] = field(default_factory=dict)
+    # Other halls whose logs carry the fact too, each with its own sequence number: a case's
+    # progress is logged where it was accepted as well as where it is decided (三级联动).
+    also: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
         if "." not in self.type or len(self.type) > 64:
@@ -74,6 +77,9 @@ class Command:
     args: Mapping[str, Any] = field(default_factory=dict)
     # False for the server's own housekeeping (clock ticks): not kept for repeat detection.
     record: bool = True
+    # Halls whose logs the command's facts may be copied to (``Fact.also``): declared up front
+    # so the writer locks every head it will move in one sorted pass.
+    also: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
         if not 8 <= len(self.id) <= 100:

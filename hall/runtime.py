@@ -19,6 +19,7 @@ from starlette.templating import Jinja2Templates
 
 from cases.catalog import Catalog
 from cases.catalog_io import CatalogFormatError, load_yaml, sample_catalog
+from cases.store import CasesDomain
 from devices.bus import Connector, connector_for
 from devices.service import Devices
 from devices.store import DevicesDomain
@@ -94,8 +95,8 @@ def _page_context(request: Request) -> dict[str, Any]:
     return {"staff": staff_of(request), "csrf_token": csrf_token(request)}
 
 
-def core_domains() -> list[Domain]:
-    return [QueueDomain(), DevicesDomain()]
+def core_domains(catalog: Catalog | None = None) -> list[Domain]:
+    return [QueueDomain(), DevicesDomain(), CasesDomain(catalog if catalog is not None else _sample_catalog())]
 
 
 @dataclass
@@ -125,7 +126,7 @@ class Runtime:
         catalog = load_catalog(settings.catalog_file)
         settings = settings.with_secret()
         engine = engine or create_engine(settings.db_url)
-        writer = Writer(engine, core_domains(), batch_max=settings.batch_max)
+        writer = Writer(engine, core_domains(catalog), batch_max=settings.batch_max)
         hub = Hub(engine, core_topics(), ring_size=settings.ring_size, replay_max=settings.replay_max)
         writer.add_listener(hub.publish)
         runtime = cls(
@@ -186,6 +187,19 @@ class Runtime:
                     await self.writer.submit(tick_command(hall_id))
                 except Exception:
                     log.exception("clock tick for hall %s failed", hall_id)
+            await self.tick_cases()
+
+    async def tick_cases(self) -> None:
+        """Turn the supervision lights that are due, send midway reminders, escalate 督办."""
+        from hall.case_api import case_tick_commands
+
+        for command in await case_tick_commands(self.engine):
+            try:
+                outcome = await self.writer.submit(command)
+                if not outcome.ok:
+                    log.error("case clock for hall %s refused: %s", command.hall_id, outcome.result)
+            except Exception:
+                log.exception("case clock for hall %s failed", command.hall_id)
 
     def spawn(self, work: Coroutine[Any, Any, None], name: str | None = None) -> None:
         """Run background work for as long as the server runs."""

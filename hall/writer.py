@@ -183,7 +183,7 @@ class Writer:
 
     async def _commit(self, batch: list[_Pending]) -> None:
         now = self._clock()
-        hall_ids = sorted({p.command.hall_id for p in batch})
+        hall_ids = sorted({h for p in batch for h in (p.command.hall_id, *p.command.also)})
         try:
             async with self._engine.begin() as conn:
                 outcomes, working, heads, new_events = await self._apply(conn, batch, hall_ids, now)
@@ -300,13 +300,18 @@ class Writer:
             # because rules never mutate what they are given.
             log.exception("rule for %s failed", command.name)
             return _refused(DomainError("internal error while applying the command")), None, ()
+        strays = {h for fact in decision.facts for h in fact.also} - {command.hall_id, *command.also}
+        if strays:
+            log.error("rule for %s logs at halls %s the command did not declare", command.name, sorted(strays))
+            return _refused(DomainError("internal error: the command reaches halls it did not declare")), None, ()
         parts[domain.name] = decision.state
         logged = []
         for fact in decision.facts:
-            heads[command.hall_id] += 1
-            logged.append(
-                Event(command.hall_id, heads[command.hall_id], fact.type, fact.data, command.actor, now, command.id)
-            )
+            for hall_id in (command.hall_id, *sorted(set(fact.also) - {command.hall_id})):
+                if hall_id not in heads:
+                    continue
+                heads[hall_id] += 1
+                logged.append(Event(hall_id, heads[hall_id], fact.type, fact.data, command.actor, now, command.id))
         return Outcome(True, dict(decision.result), tuple(logged)), domain, decision.changed
 
     @staticmethod

@@ -1,0 +1,415 @@
+"""Storage adapter for the case register: loads a hall tree's open cases and orders into the pure
+register at the tree's root hall, turns commands into rule calls, and writes what changed —
+cases, steps, attachments, orders and the notices owed, in the transaction of the events.
+
+Commands are sent to the root hall and declare the halls their facts reach (``Command.also``);
+the staff member acting is given in ``args["by"]`` by the authenticated route that builds the
+command, never by the browser.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, func, insert, or_, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from cases import register
+from cases.catalog import Catalog, Level
+from cases.records import case_from_record, case_record, order_from_record, order_record
+from cases.register import Meta, NoticeDue, Register
+from cases.store_tables import case_attachments, case_steps, cases, notifications, supervision_orders
+from cases.supervision import Order, SupervisionState
+from cases.workflow import Actor, Applicant, Case, CasesState, Stage
+from hall.database import upsert
+from hall.errors import DomainError, Invalid, NotFound
+from hall.events import Command, Decision, Event
+from hall.roles import Role
+from hall.tables import halls
+
+COMMANDS = frozenset({"case.accept", "case.act", "case.tick", "case.order_open", "case.order_answer", "case.rate"})
+
+# Renders a notice owed into (locale, text); given by the server, which knows its address.
+Renderer = Callable[[NoticeDue, Mapping[int, str], str], tuple[str, str]]
+
+
+@dataclass(frozen=True)
+class NotARegister:
+    """A hall below the root of its tree: its cases are kept at ``root``."""
+
+    hall: int
+    root: int
+
+
+@dataclass(frozen=True)
+class CaseChange:
+    case: Case
+    meta: Meta
+    register_hall: int
+    # Steps of the history already stored: the rest are new rows of ``case_steps``.
+    stored_steps: int
+
+
+def _text(command: Command, name: str, limit: int = 500, *, required: bool = False) -> str:
+    value = command.args.get(name, "")
+    if value is None:
+        value = ""
+    if not isinstance(value, str) or len(value) > limit or (required and not value.strip()):
+        raise Invalid(f"{name} must be text of at most {limit} characters", field=name)
+    return value
+
+
+def _names(command: Command, name: str) -> tuple[str, ...]:
+    value = command.args.get(name, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) and len(v) <= 200 for v in value) or len(value) > 50:
+        raise Invalid(f"{name} must be a list of at most 50 names", field=name)
+    return tuple(value)
+
+
+def actor_of(command: Command) -> Actor:
+    by = command.args.get("by")
+    if not isinstance(by, dict):
+        raise DomainError("the command names no staff member")
+    return Actor(
+        staff_id=int(by["staff"]),
+        roles=frozenset(Role(r) for r in by["roles"]),
+        hall_id=int(by["hall"]),
+        department=by.get("department"),
+    )
+
+
+def actor_args(staff_id: int, roles: Sequence[str], hall_id: int, department: str | None = None) -> dict[str, Any]:
+    """The ``by`` argument of a case command, from the signed-in staff member."""
+    return {"staff": staff_id, "roles": sorted(roles), "hall": hall_id, "department": department}
+
+
+class CasesDomain:
+    """The case register of each hall tree, kept at its root hall."""
+
+    name = "cases"
+    commands = COMMANDS
+
+    def __init__(self, catalog: Catalog, settings: register.Settings | None = None) -> None:
+        self.catalog = catalog
+        self.settings = settings or register.Settings()
+        self.renderer: Renderer | None = None
+        self._hall_names: dict[int, str] = {}
+
+    # -- deciding -------------------------------------------------------------------------
+
+    def decide(self, state: Register | NotARegister, command: Command, now: datetime) -> Decision[Any]:
+        if isinstance(state, NotARegister):
+            raise DomainError(f"cases are registered at hall {state.root}, the root of hall {state.hall}'s tree")
+        decision = self._decide(state, command, now)
+        after = decision.state
+        changed: list[Any] = []
+        for number in after.changed_meta:
+            case = after.cases.cases[number]
+            before = state.cases.cases.get(number)
+            stored = len(before.history) if before is not None else 0
+            changed.append(CaseChange(case, after.meta[number], after.root, stored))
+        changed.extend(after.orders.changed)
+        changed.extend(after.notices)
+        clean = replace(
+            after,
+            cases=replace(after.cases, changed=()),
+            orders=replace(after.orders, changed=()),
+            notices=(),
+            changed_meta=frozenset(),
+        )
+        return Decision(clean, decision.facts, decision.result, tuple(changed))
+
+    def _decide(self, state: Register, command: Command, now: datetime) -> register.Result:
+        settings = self.settings
+        match command.name:
+            case "case.tick":
+                return register.tick(state, now, settings, self.catalog.by_code)
+            case "case.accept":
+                code = _text(command, "item", 32, required=True)
+                item = self.catalog.get(code)
+                if item is None:
+                    raise NotFound(f"no service item {code!r} in the catalog", field="item")
+                applicant = command.args.get("applicant")
+                if not isinstance(applicant, dict):
+                    raise Invalid("the applicant is required", field="applicant")
+                person = Applicant(
+                    str(applicant.get("name", "")), str(applicant.get("id_number", "")), str(applicant.get("phone", ""))
+                )
+                counter = command.args.get("counter")
+                if counter is not None and (not isinstance(counter, int) or isinstance(counter, bool)):
+                    raise Invalid("counter must be a whole number", field="counter")
+                actor = actor_of(command)
+                attachments = command.args.get("attachments", [])
+                if not isinstance(attachments, list):
+                    raise Invalid("attachments must be a list", field="attachments")
+                return register.accept(
+                    state,
+                    item,
+                    person,
+                    actor.hall_id,
+                    actor,
+                    now,
+                    settings,
+                    materials=_names(command, "materials"),
+                    counter=counter,
+                    channel=_text(command, "channel", 16) or "window",
+                    remark=_text(command, "remark"),
+                    attachments=attachments,
+                )
+            case "case.act":
+                number = _text(command, "number", 32, required=True)
+                case = state.case(number)
+                assignee = command.args.get("assignee")
+                if assignee is not None and not isinstance(assignee, int):
+                    raise Invalid("assignee must be a staff id", field="assignee")
+                return register.act(
+                    state,
+                    _text(command, "action", 32, required=True),
+                    number,
+                    actor_of(command),
+                    now,
+                    settings,
+                    self.catalog.get(case.item),
+                    remark=_text(command, "remark"),
+                    materials=_names(command, "materials"),
+                    assignee=assignee,
+                )
+            case "case.order_open":
+                reply_due = command.args.get("reply_due")
+                try:
+                    due = datetime.fromisoformat(str(reply_due))
+                except ValueError:
+                    raise Invalid("reply_due must be a date and time", field="reply_due") from None
+                if due.tzinfo is None:
+                    due = due.replace(tzinfo=settings.hours.tz)
+                return register.open_order(
+                    state,
+                    _text(command, "number", 32, required=True),
+                    actor_of(command),
+                    _text(command, "note", required=True),
+                    due,
+                    now,
+                    _text(command, "order", 40, required=True),
+                )
+            case "case.order_answer":
+                return register.answer_order(
+                    state, _text(command, "order", 40, required=True), actor_of(command), _text(command, "text"), now
+                )
+            case "case.rate":
+                level = command.args.get("level")
+                if not isinstance(level, int) or isinstance(level, bool):
+                    raise Invalid("level must be 1 to 5", field="level")
+                return register.rate(
+                    state,
+                    _text(command, "number", 32, required=True),
+                    _text(command, "phone_tail", 4, required=True),
+                    level,
+                    _text(command, "comment", 300),
+                    now,
+                )
+        raise DomainError(f"unknown case command {command.name!r}")
+
+    # -- loading --------------------------------------------------------------------------
+
+    async def load(self, conn: AsyncConnection, hall_id: int) -> Register | NotARegister:
+        rows = (await conn.execute(select(halls.c.id, halls.c.parent_id, halls.c.level, halls.c.name))).all()
+        parents = {row.id: row.parent_id for row in rows}
+        self._hall_names.update({row.id: row.name for row in rows})
+        root = register.root_of(parents, hall_id)
+        if root != hall_id:
+            return NotARegister(hall_id, root)
+        levels: dict[int, Level] = {}
+        for row in rows:
+            try:
+                levels[row.id] = Level(row.level)
+            except ValueError:
+                continue
+        known: dict[str, Case] = {}
+        metas: dict[str, Meta] = {}
+        open_or_unrated = or_(
+            cases.c.closed_at.is_(None),
+            and_(cases.c.rating.is_(None), cases.c.stage.in_([Stage.COMPLETED.value, Stage.COLLECTED.value])),
+        )
+        result = await conn.execute(select(cases.c.record).where(cases.c.register_hall == hall_id, open_or_unrated))
+        for (record,) in result:
+            case, meta = case_from_record(record)
+            # A calendar upgraded since the case was stored corrects a provisional due time.
+            if meta.provisional:
+                meta = register.timed(case, meta, self.catalog.get(case.item), self.settings)
+            known[case.number] = case
+            metas[case.number] = meta
+        orders = {}
+        result = await conn.execute(
+            select(supervision_orders.c.record).where(
+                supervision_orders.c.register_hall == hall_id, supervision_orders.c.answered_at.is_(None)
+            )
+        )
+        for (record,) in result:
+            order = order_from_record(record)
+            orders[order.id] = order
+        last = (
+            await conn.execute(select(func.max(cases.c.number)).where(cases.c.register_hall == hall_id))
+        ).scalar_one_or_none()
+        last_number = (last[:8], int(last[-5:])) if last else ("", 0)
+        return Register(
+            root=hall_id,
+            cases=CasesState(known, parents, levels),
+            orders=SupervisionState(orders),
+            meta=metas,
+            last_number=last_number,
+        )
+
+    # -- storing --------------------------------------------------------------------------
+
+    async def persist(self, conn: AsyncConnection, events: Sequence[Event], changed: Sequence[tuple[int, Any]]) -> None:
+        latest: dict[str, CaseChange] = {}
+        first_stored: dict[str, int] = {}
+        order_rows: dict[str, dict[str, Any]] = {}
+        notices: list[NoticeDue] = []
+        for hall_id, value in changed:
+            if isinstance(value, CaseChange):
+                latest[value.case.number] = value
+                first_stored.setdefault(value.case.number, value.stored_steps)
+            elif isinstance(value, Order):
+                order_rows[value.id] = _order_row(hall_id, value)
+            elif isinstance(value, NoticeDue):
+                notices.append(value)
+        case_rows = [_case_row(change) for change in latest.values()]
+        step_rows: list[dict[str, Any]] = []
+        attachment_rows: list[dict[str, Any]] = []
+        for number, change in latest.items():
+            case = change.case
+            if first_stored[number] == 0:
+                attachment_rows.extend(_attachment_rows(change))
+            for idx, step in enumerate(case.history[first_stored[number] :], start=first_stored[number]):
+                # Where the step was taken: the resident's end of the case, or the deciding office.
+                hall = case.accepted_hall if step.action in ("accepted", "collected") else case.deciding_hall
+                step_rows.append(
+                    {
+                        "number": number,
+                        "idx": idx,
+                        "action": step.action,
+                        "stage_from": step.stage_from.value if step.stage_from else None,
+                        "stage_to": step.stage_to.value,
+                        "actor": step.actor,
+                        "hall_id": hall,
+                        "at": step.at,
+                        "remark": step.remark,
+                    }
+                )
+        if case_rows:
+            await upsert(conn, cases, case_rows, ["number"])
+        if step_rows:
+            await conn.execute(insert(case_steps), step_rows)
+        if attachment_rows:
+            await conn.execute(insert(case_attachments), attachment_rows)
+        if order_rows:
+            await upsert(conn, supervision_orders, list(order_rows.values()), ["id"])
+        if notices:
+            await self._queue_notices(conn, notices, events)
+
+    async def _queue_notices(self, conn: AsyncConnection, notices: list[NoticeDue], events: Sequence[Event]) -> None:
+        at = events[0].at if events else datetime.now(self.settings.hours.tz)
+        rows = []
+        for notice in notices:
+            locale, text = self.render(notice)
+            rows.append(
+                {
+                    "id": f"{notice.number}:{notice.kind}",
+                    "number": notice.number,
+                    "kind": notice.kind,
+                    "phone": notice.phone,
+                    "locale": locale,
+                    "text": text,
+                    "created_at": at,
+                    "status": "pending",
+                    "attempts": 0,
+                    "next_try_at": at,
+                    "gateway_ref": "",
+                    "last_error": "",
+                }
+            )
+        known = set(
+            (await conn.execute(select(notifications.c.id).where(notifications.c.id.in_([r["id"] for r in rows]))))
+            .scalars()
+            .all()
+        )
+        fresh = [r for r in rows if r["id"] not in known]
+        if fresh:
+            await conn.execute(insert(notifications), fresh)
+
+    def render(self, notice: NoticeDue) -> tuple[str, str]:
+        if self.renderer is not None:
+            return self.renderer(notice, self._hall_names, str(self.settings.hours.tz))
+        due = notice.due.astimezone(ZoneInfo(str(self.settings.hours.tz))) if notice.due else None
+        when = f"{due:%Y-%m-%d}" if due else ""
+        return "zh_CN", f"【政务服务】办件 {notice.number}（{notice.item}）{notice.kind} {when}".strip()
+
+
+def _case_row(change: CaseChange) -> dict[str, Any]:
+    case, meta = change.case, change.meta
+    digits = "".join(ch for ch in case.applicant.phone if ch.isdigit())
+    completed = next((s.at for s in case.history if s.action == "completed"), None)
+    return {
+        "number": case.number,
+        "register_hall": change.register_hall,
+        "accepted_hall": case.accepted_hall,
+        "deciding_hall": case.deciding_hall,
+        "counter": meta.counter,
+        "item": case.item,
+        "department": case.department,
+        "kind": case.kind,
+        "channel": case.channel,
+        "stage": case.stage.value,
+        "registered_by": case.registered_by,
+        "assignee": case.assignee,
+        "accepted_at": case.accepted_at,
+        "due_at": meta.due,
+        "completed_at": completed,
+        "closed_at": meta.closed_at,
+        "light": meta.light.value,
+        "phone_tail": digits[-4:],
+        "rating": str(meta.rating) if meta.rating is not None else None,
+        "record": case_record(case, meta),
+    }
+
+
+def _attachment_rows(change: CaseChange) -> list[dict[str, Any]]:
+    rows = []
+    seen: set[str] = set()
+    for a in change.meta.attachments:
+        sha = str(a["sha256"])
+        if sha in seen:
+            continue
+        seen.add(sha)
+        rows.append(
+            {
+                "number": change.case.number,
+                "sha256": sha,
+                "material": str(a.get("material", "")),
+                "filename": str(a.get("filename", "")),
+                "content_type": str(a.get("content_type", "application/octet-stream")),
+                "size": int(a.get("size", 0)),
+                "added_by": change.case.registered_by,
+                "added_at": change.case.accepted_at,
+            }
+        )
+    return rows
+
+
+def _order_row(hall_id: int, order: Order) -> dict[str, Any]:
+    return {
+        "id": order.id,
+        "number": order.case,
+        "register_hall": hall_id,
+        "hall_id": order.deciding_hall,
+        "level": order.level.value,
+        "opened_at": order.opened_at,
+        "reply_by": order.reply_due,
+        "answered_at": order.answered_at,
+        "record": order_record(order),
+    }

@@ -1,0 +1,559 @@
+"""The cases' JSON API: intake (受理) at a counter, scanned attachments, workflow steps, to-do and
+"my cases" lists, the case record, and 督办 orders.
+
+Routes sit under the hall the staff member works at (``/api/v1/halls/{hall}/cases``), so the
+route guard checks the hall as for every other staff route; the command itself goes to the root
+of the hall's tree, which keeps the register, and names the halls its facts reach.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, Response
+
+from cases import register, workflow
+from cases.lights import Light
+from cases.register import Register
+from cases.store import actor_args
+from cases.store_tables import case_attachments, cases, supervision_orders
+from hall.api import command_body, problem, submit
+from hall.auth import Staff
+from hall.database import reading
+from hall.directory import hall_tree
+from hall.events import Command
+from hall.roles import Access, Role, within
+from hall.tables import halls
+from hall.web import guarded, staff_of
+
+if TYPE_CHECKING:
+    from hall.runtime import Runtime
+
+ACTIONS = (
+    "review",
+    "approve",
+    "complete",
+    "collect",
+    "refuse",
+    "supplement",
+    "supplement_received",
+    "return",
+    "assign",
+)
+MAX_ATTACHMENT = 10 * 1024 * 1024
+ATTACHMENT_TYPES = {"application/pdf": ".pdf", "image/jpeg": ".jpg", "image/png": ".png"}
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_NUMBER = re.compile(r"^[0-9]{8,32}$")
+
+
+def _runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.hall
+    return runtime
+
+
+def _member(request: Request) -> Staff:
+    member = staff_of(request)
+    assert member is not None
+    return member
+
+
+def _by(member: Staff, hall_id: int) -> dict[str, Any]:
+    # Admin acts at the hall named in the path; everyone else at their own hall.
+    acting_hall = hall_id if Role.ADMIN in member.roles else member.hall_id
+    return actor_args(member.id, [r.value for r in member.roles], acting_hall)
+
+
+def _actor(member: Staff, hall_id: int) -> workflow.Actor:
+    by = _by(member, hall_id)
+    return workflow.Actor(member.id, member.roles, by["hall"], None)
+
+
+async def _tree(engine: AsyncEngine) -> dict[int, int | None]:
+    async with reading(engine) as conn:
+        return await hall_tree(conn)
+
+
+async def _register(request: Request, hall_id: int) -> Register | None:
+    parents = await _tree(_runtime(request).engine)
+    root = register.root_of(parents, hall_id)
+    found = await _runtime(request).writer.read_state(root, "cases")
+    if found is None or not isinstance(found[1], Register):
+        return None
+    return found[1]
+
+
+def attachment_dir(runtime: Runtime) -> Path:
+    return runtime.settings.data_dir() / "attachments"
+
+
+def attachment_path(runtime: Runtime, sha256: str) -> Path:
+    return attachment_dir(runtime) / sha256[:2] / sha256
+
+
+def case_json(case: workflow.Case, meta: register.Meta, now: datetime) -> dict[str, Any]:
+    """A case as lists and consoles show it: the applicant masked, the light as it is now."""
+    turn = workflow.waiting_on(case)
+    return {
+        **case.summary(),
+        "counter": meta.counter,
+        "due_at": meta.due.isoformat() if meta.due else None,
+        "provisional": meta.provisional,
+        "light": meta.light.value,
+        "light_now": register.light_now(meta, now).value if not case.stage.finished else meta.light.value,
+        "waiting_on": {"role": turn.role.value, "hall": turn.hall} if turn else None,
+        "rating": meta.rating,
+    }
+
+
+# -- intake ----------------------------------------------------------------------------------
+
+
+@guarded(Access.staff(Role.CLERK))
+async def upload_attachment(request: Request) -> Response:
+    """
+    summary: Store one scanned material (PDF, JPEG or PNG, at most 10 MiB) under its SHA-256.
+    description: >
+      The body is the file itself; its name is in the X-Filename header (URL-encoded). Answers
+      with the hash to name in the intake's attachments. The same content stored twice is one file.
+    responses:
+      200: {description: the stored file's hash, size and type}
+      413: {description: too large}
+      415: {description: not a PDF, JPEG or PNG}
+    """
+    runtime = _runtime(request)
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type not in ATTACHMENT_TYPES:
+        return problem(415, "invalid", "attachments are PDF, JPEG or PNG files", field="content_type")
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > MAX_ATTACHMENT:
+        return problem(413, "invalid", "an attachment is at most 10 MiB", field="file")
+    digest = hashlib.sha256()
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_ATTACHMENT:
+            return problem(413, "invalid", "an attachment is at most 10 MiB", field="file")
+        digest.update(chunk)
+        chunks.append(chunk)
+    if size == 0:
+        return problem(422, "invalid", "the file is empty", field="file")
+    body = b"".join(chunks)
+    if not _looks_like(content_type, body):
+        return problem(415, "invalid", f"the file is not a {content_type}", field="file")
+    sha = digest.hexdigest()
+    path = attachment_path(runtime, sha)
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temp = path.with_suffix(f".{uuid.uuid4().hex}.part")
+        # Written and synced before its hash is handed out: an accepted case never names a file
+        # a crash could have lost.
+        with temp.open("wb") as out:
+            out.write(body)
+            out.flush()
+            os.fsync(out.fileno())
+        temp.replace(path)
+    filename = request.headers.get("x-filename", "")[:200] or f"scan{ATTACHMENT_TYPES[content_type]}"
+    return JSONResponse({"sha256": sha, "size": size, "content_type": content_type, "filename": filename})
+
+
+def _looks_like(content_type: str, body: bytes) -> bool:
+    magic = {"application/pdf": b"%PDF-", "image/jpeg": b"\xff\xd8\xff", "image/png": b"\x89PNG\r\n\x1a\n"}
+    return body.startswith(magic[content_type])
+
+
+def _attachments(runtime: Runtime, data: Any) -> list[dict[str, Any]] | JSONResponse:
+    if data is None:
+        return []
+    if not isinstance(data, list) or len(data) > 50:
+        return problem(422, "invalid", "attachments must be a list of at most 50 files", field="attachments")
+    out = []
+    for entry in data:
+        if not isinstance(entry, dict) or not _SHA256.match(str(entry.get("sha256", ""))):
+            return problem(422, "invalid", "each attachment names the sha256 of an uploaded file", field="attachments")
+        path = attachment_path(runtime, entry["sha256"])
+        if not path.is_file():
+            return problem(422, "invalid", f"no uploaded file {entry['sha256']}", field="attachments")
+        content_type = str(entry.get("content_type", ""))
+        out.append(
+            {
+                "sha256": entry["sha256"],
+                "filename": str(entry.get("filename", ""))[:200],
+                "material": str(entry.get("material", ""))[:200],
+                "content_type": content_type if content_type in ATTACHMENT_TYPES else "application/octet-stream",
+                "size": path.stat().st_size,
+            }
+        )
+    return out
+
+
+@guarded(Access.staff(Role.CLERK))
+async def accept_case(request: Request) -> Response:
+    """
+    summary: 受理 - register a case at this hall's counter.
+    requestBody:
+      content:
+        application/json:
+          schema:
+            type: object
+            required: [item, applicant]
+            properties:
+              command_id: {type: string}
+              item: {type: string}
+              applicant:
+                type: object
+                properties: {name: {type: string}, id_number: {type: string}, phone: {type: string}}
+              materials: {type: array, items: {type: string}}
+              counter: {type: integer}
+              remark: {type: string}
+              attachments: {type: array, items: {type: object}}
+    responses:
+      200: {description: the case with its number, due time and light}
+      409: {description: not accepted here}
+      422: {description: invalid applicant or missing materials}
+    """
+    runtime = _runtime(request)
+    body = await command_body(request)
+    if isinstance(body, JSONResponse):
+        return body
+    data, command_id = body
+    hall_id: int = request.path_params["hall"]
+    attachments = _attachments(runtime, data.get("attachments"))
+    if isinstance(attachments, JSONResponse):
+        return attachments
+    member = _member(request)
+    parents = await _tree(runtime.engine)
+    root = register.root_of(parents, hall_id)
+    item = runtime.catalog.get(str(data.get("item", "")))
+    deciding = None
+    if item is not None:
+        state = await _register(request, hall_id)
+        if state is not None:
+            deciding = workflow.route(state.cases, _by(member, hall_id)["hall"], item.decide_level)
+    also = tuple(sorted({h for h in (hall_id, member.hall_id, deciding) if h is not None}))
+    args = {
+        "item": data.get("item"),
+        "applicant": data.get("applicant"),
+        "materials": data.get("materials", []),
+        "counter": data.get("counter"),
+        "remark": data.get("remark", ""),
+        "attachments": attachments,
+        "by": _by(member, hall_id),
+    }
+    return await submit(request, Command(command_id, root, "case.accept", member.actor, args, also=also))
+
+
+# -- workflow ----------------------------------------------------------------------------------
+
+
+@guarded(Access.staff(Role.CLERK, Role.SUPERVISOR))
+async def case_action(request: Request) -> Response:
+    """
+    summary: One step on a case - review, approve, complete, collect, refuse, supplement,
+      supplement_received, return, assign.
+    requestBody:
+      content:
+        application/json:
+          schema:
+            type: object
+            properties:
+              command_id: {type: string}
+              remark: {type: string, description: "the reason, for refuse, supplement and return"}
+              materials: {type: array, items: {type: string}}
+              assignee: {type: integer}
+    responses:
+      200: {description: the case after the step}
+      403: {description: not this person's turn}
+      409: {description: not allowed from the case's stage}
+    """
+    action = request.path_params["action"]
+    if action not in ACTIONS:
+        return problem(404, "not_found", f"unknown case action {action!r}")
+    body = await command_body(request)
+    if isinstance(body, JSONResponse):
+        return body
+    data, command_id = body
+    hall_id: int = request.path_params["hall"]
+    number = request.path_params["number"]
+    found = await _case_halls(request, number)
+    if found is None:
+        return problem(404, "not_found", f"no case {number!r}")
+    root, case_halls = found
+    member = _member(request)
+    args = {
+        "number": number,
+        "action": action,
+        "remark": data.get("remark", data.get("reason", "")),
+        "materials": data.get("materials", []),
+        "assignee": data.get("assignee"),
+        "by": _by(member, hall_id),
+    }
+    return await submit(request, Command(command_id, root, "case.act", member.actor, args, also=case_halls))
+
+
+async def _case_halls(request: Request, number: str) -> tuple[int, tuple[int, ...]] | None:
+    if not _NUMBER.match(number):
+        return None
+    async with reading(_runtime(request).engine) as conn:
+        row = (
+            await conn.execute(
+                select(cases.c.register_hall, cases.c.accepted_hall, cases.c.deciding_hall).where(
+                    cases.c.number == number
+                )
+            )
+        ).first()
+    if row is None:
+        return None
+    return row.register_hall, tuple(sorted({row.register_hall, row.accepted_hall, row.deciding_hall}))
+
+
+@guarded(Access.staff(Role.CLERK, Role.SUPERVISOR))
+async def list_cases(request: Request) -> Response:
+    """
+    summary: Cases for this person at this hall - view=todo (待办, waiting on them), mine
+      (registered by them, not yet completed), or open (every open case the hall takes part in).
+    responses:
+      200: {description: the cases, applicant masked}
+    """
+    hall_id: int = request.path_params["hall"]
+    view = request.query_params.get("view", "todo")
+    state = await _register(request, hall_id)
+    if state is None:
+        return JSONResponse({"cases": []})
+    member = _member(request)
+    now = datetime.now(UTC)
+    if view == "todo":
+        chosen = workflow.todo(state.cases, _actor(member, hall_id))
+    elif view == "mine":
+        chosen = workflow.registered_by(state.cases, member.id)
+    elif view == "open":
+        parents = state.cases.parents
+        chosen = [
+            c
+            for c in state.cases.cases.values()
+            if not c.stage.finished and any(within(h, hall_id, parents) for h in c.halls)
+        ]
+        chosen.sort(key=lambda c: (c.accepted_at, c.number))
+    else:
+        return problem(422, "invalid", "view must be todo, mine or open", field="view")
+    return JSONResponse({"view": view, "cases": [case_json(c, state.meta_of(c.number), now) for c in chosen]})
+
+
+async def case_record_json(runtime: Runtime, number: str) -> dict[str, Any] | None:
+    """The whole case record as stored, with its attachments and supervision orders."""
+    async with reading(runtime.engine) as conn:
+        row = (await conn.execute(select(cases).where(cases.c.number == number))).first()
+        if row is None:
+            return None
+        files = (await conn.execute(select(case_attachments).where(case_attachments.c.number == number))).all()
+        orders = (
+            await conn.execute(
+                select(supervision_orders.c.record)
+                .where(supervision_orders.c.number == number)
+                .order_by(supervision_orders.c.opened_at)
+            )
+        ).all()
+        names = {r.id: r.name for r in await conn.execute(select(halls.c.id, halls.c.name))}
+    record = dict(row.record)
+    return {
+        "number": number,
+        "record": record,
+        "light": row.light,
+        "due_at": row.due_at.isoformat() if row.due_at else None,
+        "halls": {"accepted": names.get(row.accepted_hall), "deciding": names.get(row.deciding_hall)},
+        "hall_ids": {"accepted": row.accepted_hall, "deciding": row.deciding_hall, "register": row.register_hall},
+        "attachments": [
+            {
+                "sha256": f.sha256,
+                "filename": f.filename,
+                "material": f.material,
+                "content_type": f.content_type,
+                "size": f.size,
+            }
+            for f in files
+        ],
+        "orders": [dict(o.record) for o in orders],
+    }
+
+
+async def _may_see_case(request: Request, hall_ids: list[int]) -> bool:
+    member = _member(request)
+    if Role.ADMIN in member.roles:
+        return True
+    parents = await _tree(_runtime(request).engine)
+    return any(within(h, member.hall_id, parents) for h in hall_ids)
+
+
+@guarded(Access.staff(Role.CLERK, Role.SUPERVISOR))
+async def case_detail(request: Request) -> Response:
+    """
+    summary: The case record - the only place the applicant's full ID number is shown, to staff
+      of the halls the case belongs to (or above them).
+    responses:
+      200: {description: the record, attachments and supervision orders}
+      404: {description: no such case, or not one of this person's halls}
+    """
+    number = request.path_params["number"]
+    found = await case_record_json(_runtime(request), number) if _NUMBER.match(number) else None
+    if found is None or not await _may_see_case(request, list(found["hall_ids"].values())):
+        return problem(404, "not_found", f"no case {number!r}")
+    return JSONResponse(found)
+
+
+@guarded(Access.staff(Role.CLERK, Role.SUPERVISOR))
+async def attachment_file(request: Request) -> Response:
+    """
+    summary: One attachment of a case, for staff who may see the case.
+    responses:
+      200: {description: the file}
+      404: {description: no such attachment}
+    """
+    number, sha = request.path_params["number"], request.path_params["sha256"]
+    found = await case_record_json(_runtime(request), number) if _NUMBER.match(number) else None
+    if found is None or not await _may_see_case(request, list(found["hall_ids"].values())):
+        return problem(404, "not_found", "no such attachment")
+    entry = next((a for a in found["attachments"] if a["sha256"] == sha), None)
+    if entry is None:
+        return problem(404, "not_found", "no such attachment")
+    return FileResponse(
+        attachment_path(_runtime(request), sha), media_type=entry["content_type"], filename=entry["filename"] or sha
+    )
+
+
+# -- supervision ---------------------------------------------------------------------------------
+
+
+@guarded(Access.staff(Role.SUPERVISOR))
+async def open_order(request: Request) -> Response:
+    """
+    summary: 督办 - open a supervision order on a yellow or red case, with a note and a reply deadline.
+    requestBody:
+      content:
+        application/json:
+          schema:
+            type: object
+            required: [note, reply_due]
+            properties:
+              command_id: {type: string}
+              note: {type: string}
+              reply_due: {type: string, format: date-time}
+    responses:
+      200: {description: the order}
+      409: {description: the case is green, finished, or has an unanswered order}
+    """
+    body = await command_body(request)
+    if isinstance(body, JSONResponse):
+        return body
+    data, command_id = body
+    number = request.path_params["number"]
+    found = await _case_halls(request, number)
+    if found is None:
+        return problem(404, "not_found", f"no case {number!r}")
+    root, case_halls = found
+    member = _member(request)
+    args = {
+        "number": number,
+        "note": data.get("note", ""),
+        "reply_due": data.get("reply_due", ""),
+        "order": f"DB{uuid.uuid4().hex[:12].upper()}",
+        "by": _by(member, request.path_params["hall"]),
+    }
+    return await submit(request, Command(command_id, root, "case.order_open", member.actor, args, also=case_halls))
+
+
+@guarded(Access.staff(Role.CLERK, Role.SUPERVISOR))
+async def answer_order(request: Request) -> Response:
+    """
+    summary: The deciding office's written answer to a 督办 order.
+    requestBody:
+      content:
+        application/json:
+          schema:
+            type: object
+            required: [text]
+            properties: {command_id: {type: string}, text: {type: string}}
+    responses:
+      200: {description: the answered order}
+      403: {description: not the office the order is addressed to}
+    """
+    body = await command_body(request)
+    if isinstance(body, JSONResponse):
+        return body
+    data, command_id = body
+    number = request.path_params["number"]
+    found = await _case_halls(request, number)
+    if found is None:
+        return problem(404, "not_found", f"no case {number!r}")
+    root, case_halls = found
+    member = _member(request)
+    args = {
+        "order": request.path_params["order"][:40],
+        "text": data.get("text", ""),
+        "by": _by(member, request.path_params["hall"]),
+    }
+    return await submit(request, Command(command_id, root, "case.order_answer", member.actor, args, also=case_halls))
+
+
+@guarded(Access.staff(Role.CLERK, Role.SUPERVISOR))
+async def supervision_view(request: Request) -> Response:
+    """
+    summary: The hall's supervision board - open cases by light, and the orders not yet answered.
+    responses:
+      200: {description: counts by light, yellow and red cases, open orders}
+    """
+    hall_id: int = request.path_params["hall"]
+    state = await _register(request, hall_id)
+    if state is None:
+        return JSONResponse({"counts": {"green": 0, "yellow": 0, "red": 0}, "cases": [], "orders": []})
+    now = datetime.now(UTC)
+    parents = state.cases.parents
+    counts = {"green": 0, "yellow": 0, "red": 0}
+    flagged = []
+    for case in state.cases.cases.values():
+        if case.stage.finished or not any(within(h, hall_id, parents) for h in case.halls):
+            continue
+        meta = state.meta_of(case.number)
+        counts[meta.light.value] += 1
+        if meta.light is not Light.GREEN:
+            flagged.append(case_json(case, meta, now))
+    flagged.sort(key=lambda c: (c["light"] != "red", c["due_at"] or ""))
+    orders = [
+        o.as_json()
+        for o in state.orders.orders.values()
+        if not o.answered and any(within(h, hall_id, parents) for h in (o.accepted_hall, o.deciding_hall))
+    ]
+    orders.sort(key=lambda o: o["reply_due"])
+    return JSONResponse({"counts": counts, "cases": flagged, "orders": orders})
+
+
+# -- the clock -------------------------------------------------------------------------------------
+
+
+async def case_tick_commands(engine: AsyncEngine) -> list[Command]:
+    """One clock tick per hall tree, sent to its root and reaching every hall of the tree (any
+    case's light may turn)."""
+    parents = await _tree(engine)
+    trees: dict[int, set[int]] = {}
+    for hall_id in parents:
+        trees.setdefault(register.root_of(parents, hall_id), set()).add(hall_id)
+    return [
+        Command(
+            f"case-tick-{uuid.uuid4().hex}",
+            root,
+            "case.tick",
+            "system:clock",
+            {},
+            record=False,
+            also=tuple(sorted(members)),
+        )
+        for root, members in sorted(trees.items())
+    ]

@@ -1,0 +1,127 @@
+"""Cases through the API: 受理 at a community hall, decided by the district office, collected back
+at the community (三级联动), with every step in both halls' logs and the applicant told by SMS."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import create_engine, select
+
+from cases.store_tables import case_steps, notifications
+from cases.store_tables import cases as cases_table
+from hall.tables import events
+from tests.site import Site
+
+ID_NUMBER = "11010519491231002X"
+MATERIALS = ["居民身份证", "居民户口簿", "本人社会保障卡或银行卡"]
+PDF = b"%PDF-1.4\n% scanned household register\n"
+
+
+def _sync_url(site: Site) -> str:
+    url = str(site.client.app.state.hall.settings.db_url)  # type: ignore[attr-defined]
+    return url.replace("+aiosqlite", "")
+
+
+def _accept(site: Site, token: str, hall: int, **changes: Any) -> Any:
+    body = {
+        "item": "MZ-006",
+        "applicant": {"name": "王秀英", "id_number": ID_NUMBER, "phone": "138-0013-8000"},
+        "materials": MATERIALS,
+        "counter": 1,
+        **changes,
+    }
+    return site.post(f"/api/v1/halls/{hall}/cases", token, body)
+
+
+def test_a_case_accepted_at_a_community_is_decided_by_the_district_and_collected_back_there(site: Site) -> None:
+    community, district = site.halls["xh-hp-ly"], site.halls["xh"]
+    token = site.login("community-clerk")
+    scan = site.client.post(
+        f"/api/v1/halls/{community}/attachments",
+        content=PDF,
+        headers={"X-CSRF-Token": token, "Content-Type": "application/pdf", "X-Filename": "hukou.pdf"},
+    )
+    assert scan.status_code == 200, scan.text
+    attachment = {**scan.json(), "material": "居民户口簿"}
+    accepted = _accept(site, token, community, attachments=[attachment])
+    assert accepted.status_code == 200, accepted.text
+    case = accepted.json()["case"]
+    number = case["number"]
+    assert case["deciding_hall"] == district and case["accepted_hall"] == community
+    assert case["applicant"]["id_number"] != ID_NUMBER  # masked outside the case record
+    assert case["due_at"]
+
+    mine = site.client.get(f"/api/v1/halls/{community}/cases?view=mine").json()["cases"]
+    assert [c["number"] for c in mine] == [number]
+    assert site.client.get(f"/api/v1/halls/{community}/cases?view=todo").json()["cases"] == []
+
+    token = site.login("clerk")  # a clerk of the district office
+    todo = site.client.get(f"/api/v1/halls/{district}/cases?view=todo").json()["cases"]
+    assert [c["number"] for c in todo] == [number]
+    record = site.client.get(f"/api/v1/halls/{district}/cases/{number}").json()
+    assert record["record"]["applicant"]["id_number"] == ID_NUMBER  # the case record holds it whole
+    assert [a["sha256"] for a in record["attachments"]] == [attachment["sha256"]]
+    assert site.post(f"/api/v1/halls/{district}/cases/{number}/review", token, {"remark": "材料齐全"}).status_code == 200
+    # 审批 is the supervisor's: the clerk may not approve.
+    refused = site.post(f"/api/v1/halls/{district}/cases/{number}/approve", token)
+    assert refused.status_code == 403
+    token = site.login("supervisor")
+    assert site.post(f"/api/v1/halls/{district}/cases/{number}/approve", token).status_code == 200
+    token = site.login("clerk")
+    assert site.post(f"/api/v1/halls/{district}/cases/{number}/complete", token).status_code == 200
+    # The district cannot hand the result over: the resident collects at the community.
+    assert site.post(f"/api/v1/halls/{district}/cases/{number}/collect", token).status_code == 403
+
+    token = site.login("community-clerk")
+    todo = site.client.get(f"/api/v1/halls/{community}/cases?view=todo").json()["cases"]
+    assert [c["number"] for c in todo] == [number]
+    collected = site.post(f"/api/v1/halls/{community}/cases/{number}/collect", token)
+    assert collected.status_code == 200, collected.text
+    assert collected.json()["case"]["stage"] == "collected"
+
+    engine = create_engine(_sync_url(site))
+    with engine.connect() as conn:
+        logged = {
+            hall: [row.type for row in conn.execute(select(events.c.type).where(events.c.hall_id == hall))]
+            for hall in (community, district)
+        }
+        steps = [row.action for row in conn.execute(select(case_steps.c.action).where(case_steps.c.number == number))]
+        sent = sorted(row.kind for row in conn.execute(select(notifications.c.kind)))
+        row = conn.execute(select(cases_table).where(cases_table.c.number == number)).one()
+    flow = ["case.accepted", "case.reviewed", "case.approved", "case.completed", "case.collected"]
+    for hall in (community, district):
+        assert [t for t in logged[hall] if t in flow] == flow
+    assert steps == ["accepted", "reviewed", "approved", "completed", "collected"]
+    assert sent == ["accepted", "rate", "ready"]
+    assert row.phone_tail == "8000" and row.closed_at is not None
+
+
+def test_bad_intake_changes_nothing(site: Site) -> None:
+    community = site.halls["xh-hp-ly"]
+    token = site.login("community-clerk")
+    bad_id = _accept(site, token, community, applicant={"name": "王秀英", "id_number": "110105194912310021"})
+    assert bad_id.status_code == 422 and bad_id.json()["field"] == "id_number"
+    missing = _accept(site, token, community, materials=MATERIALS[:1])
+    assert missing.status_code == 422 and "居民户口簿" in missing.json()["message"]
+    district_only = _accept(site, token, community, item="GJJ-004")
+    assert district_only.status_code == 409
+    not_a_file = site.post(f"/api/v1/halls/{community}/cases", token, {"item": "MZ-006", "attachments": [{"sha256": "0" * 64}]})
+    assert not_a_file.status_code == 422
+    fake_pdf = site.client.post(
+        f"/api/v1/halls/{community}/attachments",
+        content=b"MZ\x90\x00 not a pdf",
+        headers={"X-CSRF-Token": token, "Content-Type": "application/pdf"},
+    )
+    assert fake_pdf.status_code == 415
+    assert site.client.get(f"/api/v1/halls/{community}/cases?view=mine").json()["cases"] == []
+
+
+def test_a_refusal_needs_a_reason(site: Site) -> None:
+    community, district = site.halls["xh-hp-ly"], site.halls["xh"]
+    token = site.login("community-clerk")
+    number = _accept(site, token, community).json()["case"]["number"]
+    token = site.login("clerk")
+    without = site.post(f"/api/v1/halls/{district}/cases/{number}/refuse", token, {"remark": "  "})
+    assert without.status_code == 422
+    done = site.post(f"/api/v1/halls/{district}/cases/{number}/refuse", token, {"remark": "不属于本辖区"})
+    assert done.status_code == 200 and done.json()["case"]["stage"] == "refused"
