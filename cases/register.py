@@ -359,44 +359,89 @@ def act(
     return Decision(state, tuple(facts), result)
 
 
-def _relit(reg: Register, case: Case, light: Light, now: datetime) -> tuple[Register, Fact]:
-    meta = replace(reg.meta_of(case.number), light=light)
-    state = _with(reg, reg.cases, case.number, meta)
+def _light_fact(root: int, case: Case, meta: Meta, now: datetime) -> Fact:
+    """One light change, with the instant the schedule says it turned (the tick notices it a
+    little later) and the moment it was noticed."""
+    turned = meta.red_us if meta.light is Light.RED else meta.yellow_us if meta.light is Light.YELLOW else _us(now)
     data = {
         "number": case.number,
         "item": case.item,
         "stage": case.stage.value,
-        "light": light.value,
-        "light_label": light.zh,
+        "light": meta.light.value,
+        "light_label": meta.light.zh,
         "accepted_hall": case.accepted_hall,
         "deciding_hall": case.deciding_hall,
         "department": case.department,
         "due_at": meta.due.isoformat() if meta.due else None,
         "halls": case.halls,
+        "turned_at": (_EPOCH + min(turned, _us(now)) * _MICROSECOND).isoformat(),
         "at": now.isoformat(),
     }
-    return state, Fact("case.light", data, also=tuple(sorted({*case.halls, reg.root})))
+    return Fact("case.light", data, also=tuple(sorted({*case.halls, root})))
+
+
+def _relit(reg: Register, case: Case, light: Light, now: datetime) -> tuple[Register, Fact]:
+    meta = replace(reg.meta_of(case.number), light=light)
+    return _with(reg, reg.cases, case.number, meta), _light_fact(reg.root, case, meta, now)
+
+
+def next_change(reg: Register, now: datetime) -> datetime | None:
+    """When the clock next has something to do for the cases: the earliest light turn or midway
+    reminder still ahead (督办 deadlines are looked at on every tick anyway)."""
+    at = _us(now)
+    soonest = NEVER
+    for meta in reg.meta.values():
+        if meta.closed_at is not None:
+            continue
+        for moment in (meta.yellow_us, meta.red_us, meta.mid_us if not meta.midway_sent else NEVER):
+            if at < moment < soonest:
+                soonest = moment
+    return None if soonest >= NEVER else _EPOCH + soonest * _MICROSECOND
 
 
 def tick(reg: Register, now: datetime, settings: Settings, items: Mapping[str, Item]) -> Result:
     """The clock: lights that turned since the last tick (one event each), midway reminders, and
-    督办 escalation. Two integer comparisons per open case."""
+    督办 escalation. Two integer comparisons per open case; the register is copied once."""
     at = _us(now)
     facts: list[Fact] = []
-    state = reg
+    updates: dict[str, Meta] = {}
+    notices: list[NoticeDue] = []
+    cases = reg.cases.cases
     for number, meta in reg.meta.items():
         if meta.closed_at is not None:
             continue
         light = Light.RED if at >= meta.red_us else Light.YELLOW if at >= meta.yellow_us else Light.GREEN
-        case = reg.cases.cases[number]
-        if light is not meta.light and not case.paused:
-            state, fact = _relit(state, case, light, now)
-            facts.append(fact)
-        if not meta.midway_sent and at >= meta.mid_us:
-            current = replace(state.meta_of(number), midway_sent=True)
-            state = _with(state, state.cases, number, current)
-            state = replace(state, notices=_owed(state, case, NoticeKind.MIDWAY, current, items.get(case.item)))
+        midway = not meta.midway_sent and at >= meta.mid_us
+        if light is meta.light and not midway:
+            continue
+        case = cases[number]
+        if light is not meta.light:
+            meta = replace(meta, light=light)
+            facts.append(_light_fact(reg.root, case, meta, now))
+        if midway:
+            meta = replace(meta, midway_sent=True)
+            if case.applicant.phone:
+                item = items.get(case.item)
+                notices.append(
+                    NoticeDue(
+                        number,
+                        NoticeKind.MIDWAY,
+                        case.applicant.phone,
+                        item.name if item else case.item,
+                        case.accepted_hall,
+                        meta.due,
+                    )
+                )
             facts.append(Fact("case.midway", {"number": number, "halls": case.halls}, also=tuple(case.halls)))
+        updates[number] = meta
+    state = reg
+    if updates:
+        state = replace(
+            reg,
+            meta={**reg.meta, **updates},
+            changed_meta=reg.changed_meta | updates.keys(),
+            notices=(*reg.notices, *notices),
+        )
     escalated = supervision.escalate(
         state.orders,
         now,
@@ -407,7 +452,8 @@ def tick(reg: Register, now: datetime, settings: Settings, items: Mapping[str, I
     for fact in escalated.facts:
         halls = tuple(sorted({fact.data["accepted_hall"], fact.data["deciding_hall"], reg.root}))
         facts.append(Fact(fact.type, fact.data, also=halls))
-    state = replace(state, orders=escalated.state)
+    if escalated.facts:
+        state = replace(state, orders=escalated.state)
     return Decision(state, tuple(facts), {"changes": len(facts)})
 
 
@@ -511,6 +557,7 @@ __all__ = [
     "answer_order",
     "item_rules",
     "light_now",
+    "next_change",
     "next_number",
     "open_order",
     "rate",

@@ -7,6 +7,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -169,6 +170,7 @@ class Runtime:
             asyncio.create_task(self.hub.run_heartbeats(self.settings.ws_heartbeat_seconds), name="hall-heartbeat")
         )
         self._tasks.append(asyncio.create_task(self._ticks(), name="hall-clock"))
+        self._tasks.append(asyncio.create_task(self._case_clock(), name="hall-case-clock"))
         if self.devices is not None:
             await self.devices.start()
         for hook in self.startup:
@@ -187,12 +189,14 @@ class Runtime:
                     await self.writer.submit(tick_command(hall_id))
                 except Exception:
                     log.exception("clock tick for hall %s failed", hall_id)
-            await self.tick_cases()
 
-    async def tick_cases(self) -> None:
-        """Turn the supervision lights that are due, send midway reminders, escalate 督办."""
+    async def tick_cases(self) -> float:
+        """Turn the supervision lights that are due, send midway reminders, escalate 督办; returns
+        the seconds until a light turns next (at most the tick interval)."""
+        from cases.register import Register, next_change
         from hall.case_api import case_tick_commands
 
+        wait = self.settings.tick_seconds
         for command in await case_tick_commands(self.engine):
             try:
                 outcome = await self.writer.submit(command)
@@ -200,6 +204,24 @@ class Runtime:
                     log.error("case clock for hall %s refused: %s", command.hall_id, outcome.result)
             except Exception:
                 log.exception("case clock for hall %s failed", command.hall_id)
+            register = self.writer.cached_state(command.hall_id, "cases")
+            if isinstance(register, Register):
+                now = datetime.now(UTC)
+                upcoming = next_change(register, now)
+                if upcoming is not None:
+                    wait = min(wait, (upcoming - now).total_seconds())
+        return max(wait, 0.05)
+
+    async def _case_clock(self) -> None:
+        """A light turns when its schedule says, not at the next round tick: sleep until the
+        earliest change any register expects (or the tick interval, for 督办 deadlines)."""
+        while True:
+            try:
+                wait = await self.tick_cases()
+            except Exception:
+                log.exception("case clock failed")
+                wait = self.settings.tick_seconds
+            await asyncio.sleep(wait)
 
     def spawn(self, work: Coroutine[Any, Any, None], name: str | None = None) -> None:
         """Run background work for as long as the server runs."""
