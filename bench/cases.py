@@ -48,6 +48,8 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+from cases.catalog import Level
+from cases.catalog_io import sample_catalog
 from cases.deadlines import CHINA, DEFAULT_HOURS, SHANGHAI, Pause
 from cases.lights import (
     NEVER,
@@ -60,6 +62,10 @@ from cases.lights import (
     light_for,
     recompute,
 )
+from cases.register import Meta, Register
+from cases.register import Settings as RegisterSettings
+from cases.register import tick as register_tick
+from cases.workflow import Applicant, Case, CasesState, Stage
 
 TARGET_CASES = 100_000
 TARGET_SECONDS = 1.0
@@ -186,6 +192,57 @@ def light_of(timing: CaseTiming, at: int) -> Light:
     return Light.GREEN
 
 
+def build_register(cases: Sequence[CaseClock], timings: Sequence[CaseTiming], at: int | None) -> Register:
+    """The register the writer keeps, holding these cases with their schedules; stored lights as
+    of ``at`` (None: every light green, a cold start)."""
+    applicant = Applicant("王秀英", "11010519491231002X", "13800138000")
+    records: dict[str, Case] = {}
+    metas: dict[str, Meta] = {}
+    for clock, timing in zip(cases, timings, strict=True):
+        records[clock.case_id] = Case(
+            number=clock.case_id,
+            item="MZ-001",
+            applicant=applicant,
+            accepted_hall=3,
+            deciding_hall=1,
+            department="区民政局",
+            stage=Stage.ACCEPTED,
+            registered_by=1,
+            accepted_at=clock.received_at,
+            time_limit_days=clock.working_days,
+            history=(),
+        )
+        light = Light.GREEN if at is None else light_of(timing, at)
+        # Midway reminders all sent: the figure is the lights'; reminders are rarer still.
+        metas[clock.case_id] = Meta(light=light, yellow_us=timing.yellow_us, red_us=timing.red_us, midway_sent=True)
+    tree = CasesState(records, {1: None, 2: 1, 3: 2}, {1: Level.DISTRICT, 2: Level.STREET, 3: Level.COMMUNITY})
+    return Register(root=1, cases=tree, meta=metas)
+
+
+def register_ticks(
+    cases: Sequence[CaseClock], timings: Sequence[CaseTiming], nows: Sequence[tuple[str, datetime]]
+) -> int:
+    """The production path: ``cases.register.tick``, the rule the writer runs on every clock tick,
+    over the same cases; it also builds one event per change. Checked against ``recompute``."""
+    catalog = sample_catalog().by_code
+    settings = RegisterSettings()
+    wrong = 0
+    for label, now in nows:
+        at = us(now)
+        line = []
+        for variant, stored_at in (("tick", at - MINUTE_US), ("cold", None)):
+            reg = build_register(cases, timings, stored_at)
+            elapsed, runs = median_time(register_tick, reg, now, settings, catalog)
+            decided = register_tick(reg, now, settings, catalog)
+            turned = {f.data["number"]: Light(f.data["light"]) for f in decided.facts if f.type == "case.light"}
+            stored = [CaseTiming(t.case_id, t.yellow_us, t.red_us, reg.meta[t.case_id].light) for t in timings]
+            if turned != dict(recompute(stored, now)):
+                wrong += 1
+            line.append(f"{variant} {elapsed * 1000:.1f} ms ({spread(runs)}), {len(turned):,} events")
+        print(f"  register.tick {label}: " + "; ".join(line))
+    return wrong
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="20,000 cases instead of 100,000")
@@ -303,6 +360,11 @@ def main() -> int:
             f"target    recompute for {TARGET_CASES:,} open cases < {TARGET_SECONDS:.0f} s: not judged at {count:,} "
             f"(worst median {worst:.3f} s; scaled per case to {TARGET_CASES:,}: {scaled:.3f} s)"
         )
+    print("register  the writer's rule over the same cases (median of 5; one event built per change):")
+    register_wrong = register_ticks(cases, green, nows)
+    if register_wrong:
+        print(f"check     FAILED: register.tick and recompute disagree at {register_wrong} instant(s)")
+        return 1
     checks = SAMPLE * len(nows) * 2
     if wrong:
         print(f"check     FAILED: {wrong:,} of {checks:,} sampled lights differ between recompute and light_for")

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from cases import supervision, workflow
 from cases.catalog import Item, Level
@@ -63,9 +63,9 @@ class NoticeDue:
     due: datetime | None
 
 
-@dataclass(frozen=True)
-class Meta:
-    """What the register keeps beside a workflow case."""
+class Meta(NamedTuple):
+    """What the register keeps beside a workflow case. A named tuple: the clock tick copies one
+    per light change, and ``_replace`` costs a tenth of ``dataclasses.replace``."""
 
     counter: int | None = None
     due: datetime | None = None
@@ -167,7 +167,7 @@ def _stage_clock(case: Case, item: Item | None) -> CurrentStage | None:
 def timed(case: Case, meta: Meta, item: Item | None, settings: Settings) -> Meta:
     """The case's due time and light schedule from its facts as they stand now."""
     if case.stage.finished:
-        return replace(meta, yellow_us=NEVER, red_us=NEVER, mid_us=NEVER)
+        return meta._replace(yellow_us=NEVER, red_us=NEVER, mid_us=NEVER)
     pauses = _pauses(case)
     clock = CaseClock(case.number, case.accepted_at, case.time_limit_days, pauses, _stage_clock(case, item))
     for hours, provisional in ((settings.hours, False), (_provisional(settings.hours), True)):
@@ -184,8 +184,7 @@ def timed(case: Case, meta: Meta, item: Item | None, settings: Settings) -> Meta
             if provisional:
                 raise
             continue
-        return replace(
-            meta,
+        return meta._replace(
             due=due,
             yellow_us=timing.yellow_us,
             red_us=timing.red_us,
@@ -293,7 +292,7 @@ def accept(
     )
     case = decided.state.cases[number]
     meta = timed(case, Meta(counter=counter, attachments=tuple(dict(a) for a in attachments)), item, settings)
-    meta = replace(meta, light=light_now(meta, now))
+    meta = meta._replace(light=light_now(meta, now))
     state = _with(reg, decided.state, number, meta, last_number=last)
     state = replace(state, notices=_owed(state, case, NoticeKind.ACCEPTED, meta, item))
     result = {"case": {**case.summary(), **_shown(case, meta)}}
@@ -343,7 +342,7 @@ def act(
     before = reg.meta_of(number)
     meta = timed(case, before, item, settings)
     if case.stage.finished and before.closed_at is None:
-        meta = replace(meta, closed_at=now)
+        meta = meta._replace(closed_at=now)
     state = _with(reg, decided.state, number, meta)
     if case.stage is Stage.COMPLETED and before.closed_at is None:
         state = replace(state, notices=_owed(state, case, NoticeKind.READY, meta, item))
@@ -381,7 +380,7 @@ def _light_fact(root: int, case: Case, meta: Meta, now: datetime) -> Fact:
 
 
 def _relit(reg: Register, case: Case, light: Light, now: datetime) -> tuple[Register, Fact]:
-    meta = replace(reg.meta_of(case.number), light=light)
+    meta = reg.meta_of(case.number)._replace(light=light)
     return _with(reg, reg.cases, case.number, meta), _light_fact(reg.root, case, meta, now)
 
 
@@ -416,10 +415,10 @@ def tick(reg: Register, now: datetime, settings: Settings, items: Mapping[str, I
             continue
         case = cases[number]
         if light is not meta.light:
-            meta = replace(meta, light=light)
+            meta = meta._replace(light=light)
             facts.append(_light_fact(reg.root, case, meta, now))
         if midway:
-            meta = replace(meta, midway_sent=True)
+            meta = meta._replace(midway_sent=True)
             if case.applicant.phone:
                 item = items.get(case.item)
                 notices.append(
@@ -518,7 +517,7 @@ def rate(reg: Register, number: str, phone_tail: str, level: int, comment: str, 
         raise Invalid("a comment has at most 300 characters", field="comment")
     if chosen <= RatingLevel.DISSATISFIED and not comment:
         raise Invalid("please tell us what went wrong", field="comment")
-    meta = replace(meta, rating=int(chosen), rating_comment=comment, rated_at=now)
+    meta = meta._replace(rating=int(chosen), rating_comment=comment, rated_at=now)
     state = _with(reg, reg.cases, number, meta)
     data = {
         "number": number,
