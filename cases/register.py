@@ -33,6 +33,7 @@ from cases.deadlines import (
     start_of_clock,
 )
 from cases.lights import DEFAULT_RULE, NEVER, CaseClock, CaseTiming, CurrentStage, Light, LightRule, StageLimit
+from cases.notices import NoticeKind
 from cases.workflow import Actor, Applicant, Case, CasesState, ItemRules, Stage
 from hall.errors import DomainError, Invalid, NotFound
 from hall.events import Decision, Fact
@@ -42,13 +43,6 @@ from queueing.ratings import Level as RatingLevel
 # after 审核 it waits for approval (审批); after 审批 only the whole case's clock runs.
 _SPAN = {Stage.ACCEPTED: ItemStage.REVIEW, Stage.REVIEW: ItemStage.APPROVE}
 RATING_DAYS = 30
-
-
-class NoticeKind:
-    ACCEPTED = "accepted"
-    MIDWAY = "midway"
-    READY = "ready"
-    RATE = "rate"
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ command, never by the browser.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -20,6 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from cases import register
 from cases.catalog import Catalog, Level
+from cases.notices import NoticeKind, notice_id
+from cases.notices import render as render_notice
 from cases.records import case_from_record, case_record, order_from_record, order_record
 from cases.register import Meta, NoticeDue, Register
 from cases.store_tables import case_attachments, case_steps, cases, notifications, supervision_orders
@@ -32,9 +34,6 @@ from hall.roles import Role
 from hall.tables import halls
 
 COMMANDS = frozenset({"case.accept", "case.act", "case.tick", "case.order_open", "case.order_answer", "case.rate"})
-
-# Renders a notice owed into (locale, text); given by the server, which knows its address.
-Renderer = Callable[[NoticeDue, Mapping[int, str], str], tuple[str, str]]
 
 
 @dataclass(frozen=True)
@@ -93,10 +92,11 @@ class CasesDomain:
     name = "cases"
     commands = COMMANDS
 
-    def __init__(self, catalog: Catalog, settings: register.Settings | None = None) -> None:
+    def __init__(self, catalog: Catalog, settings: register.Settings | None = None, *, public_url: str = "") -> None:
         self.catalog = catalog
         self.settings = settings or register.Settings()
-        self.renderer: Renderer | None = None
+        # Where residents reach the tracking page: the link in every message.
+        self.public_url = public_url.rstrip("/")
         self._hall_names: dict[int, str] = {}
 
     # -- deciding -------------------------------------------------------------------------
@@ -319,7 +319,7 @@ class CasesDomain:
             locale, text = self.render(notice)
             rows.append(
                 {
-                    "id": f"{notice.number}:{notice.kind}",
+                    "id": notice_id(notice.number, NoticeKind(notice.kind)),
                     "number": notice.number,
                     "kind": notice.kind,
                     "phone": notice.phone,
@@ -343,11 +343,19 @@ class CasesDomain:
             await conn.execute(insert(notifications), fresh)
 
     def render(self, notice: NoticeDue) -> tuple[str, str]:
-        if self.renderer is not None:
-            return self.renderer(notice, self._hall_names, str(self.settings.hours.tz))
-        due = notice.due.astimezone(ZoneInfo(str(self.settings.hours.tz))) if notice.due else None
-        when = f"{due:%Y-%m-%d}" if due else ""
-        return "zh_CN", f"【政务服务】办件 {notice.number}（{notice.item}）{notice.kind} {when}".strip()
+        """The message in the applicant's language: Chinese, as the hall speaks to residents."""
+        locale = "zh_CN"
+        text = render_notice(
+            NoticeKind(notice.kind),
+            locale,
+            number=notice.number,
+            item=notice.item,
+            hall=self._hall_names.get(notice.hall, ""),
+            due=notice.due,
+            link=f"{self.public_url}/track?case={notice.number}",
+            tz=ZoneInfo(str(self.settings.hours.tz)),
+        )
+        return locale, text
 
 
 def _case_row(change: CaseChange) -> dict[str, Any]:

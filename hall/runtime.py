@@ -30,6 +30,7 @@ from hall.auth import Sessions
 from hall.database import create_engine, reading
 from hall.errors import SettingsError
 from hall.live import core_topics
+from hall.notify import Sender, gateway_from_settings
 from hall.ratelimit import Attempts
 from hall.settings import Settings
 from hall.tables import halls
@@ -96,8 +97,9 @@ def _page_context(request: Request) -> dict[str, Any]:
     return {"staff": staff_of(request), "csrf_token": csrf_token(request)}
 
 
-def core_domains(catalog: Catalog | None = None) -> list[Domain]:
-    return [QueueDomain(), DevicesDomain(), CasesDomain(catalog if catalog is not None else _sample_catalog())]
+def core_domains(catalog: Catalog | None = None, *, public_url: str = "") -> list[Domain]:
+    cases = CasesDomain(catalog if catalog is not None else _sample_catalog(), public_url=public_url)
+    return [QueueDomain(), DevicesDomain(), cases]
 
 
 @dataclass
@@ -113,6 +115,8 @@ class Runtime:
     voice: Voice
     # The public service catalog (事项目录), read once at start; a changed file takes a restart.
     catalog: Catalog = field(default_factory=_sample_catalog)
+    # Sends the case notifications queued in the outbox (SMS gateway or log file).
+    notifications: Sender | None = None
     # The device bus and what rides on it; None when no broker is configured.
     devices: Devices | None = None
     # Halls' names for printed tickets, read once (they change only by migration or setup).
@@ -127,9 +131,12 @@ class Runtime:
         catalog = load_catalog(settings.catalog_file)
         settings = settings.with_secret()
         engine = engine or create_engine(settings.db_url)
-        writer = Writer(engine, core_domains(catalog), batch_max=settings.batch_max)
+        writer = Writer(engine, core_domains(catalog, public_url=settings.base_url), batch_max=settings.batch_max)
         hub = Hub(engine, core_topics(), ring_size=settings.ring_size, replay_max=settings.replay_max)
         writer.add_listener(hub.publish)
+        sender = Sender(engine, gateway_from_settings(settings))
+        # Messages are queued with case events: look at the outbox now rather than at the next round.
+        writer.add_listener(lambda events: sender.wake() if any(e.type.startswith("case.") for e in events) else None)
         runtime = cls(
             settings=settings,
             engine=engine,
@@ -141,6 +148,7 @@ class Runtime:
             templates=make_templates(),
             voice=Voice(settings.data_dir() / "voice-cache"),
             catalog=catalog,
+            notifications=sender,
         )
         if connect is None and settings.mqtt_url:
             connect = connector_for(settings.mqtt_url, incoming_max=settings.mqtt_incoming_max, persistent=True)
@@ -171,6 +179,8 @@ class Runtime:
         )
         self._tasks.append(asyncio.create_task(self._ticks(), name="hall-clock"))
         self._tasks.append(asyncio.create_task(self._case_clock(), name="hall-case-clock"))
+        if self.notifications is not None:
+            self._tasks.append(asyncio.create_task(self.notifications.run(), name="hall-notify"))
         if self.devices is not None:
             await self.devices.start()
         for hook in self.startup:
@@ -236,5 +246,7 @@ class Runtime:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
+        if self.notifications is not None:
+            await self.notifications.gateway.aclose()
         await self.writer.stop()
         await self.engine.dispose()

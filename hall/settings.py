@@ -50,6 +50,11 @@ class Settings:
     mqtt_incoming_max: int = 20_000
     # The service catalog (事项目录) as YAML; without one the hall serves the sample catalog.
     catalog_file: Path | None = None
+    # Case text messages go to this SMS provider's endpoint; without one, to a log file.
+    sms_url: str | None = None
+    sms_token: str | None = field(default=None, repr=False)
+    # The log file of text messages when there is no provider (default: beside the database).
+    notify_log: Path | None = None
 
     def __post_init__(self) -> None:
         if not self.db_url.startswith(_URL_SCHEMES):
@@ -68,6 +73,8 @@ class Settings:
             raise SettingsError(f"HALL_MQTT_INCOMING_MAX must be at least 100; got {self.mqtt_incoming_max}")
         if self.ws_client_buffer < 8:
             raise SettingsError(f"HALL_WS_CLIENT_BUFFER must be at least 8; got {self.ws_client_buffer}")
+        if self.sms_url is not None and not self.sms_url.startswith(("http://", "https://")):
+            raise SettingsError(f"HALL_SMS_URL must start with http:// or https://; got {self.sms_url!r}")
 
     @property
     def is_sqlite(self) -> bool:
@@ -158,10 +165,14 @@ def from_env(env: Mapping[str, str] | None = None, **overrides: object) -> Setti
         "public_url": env.get("HALL_PUBLIC_URL") or None,
         "device_silence_seconds": _float(env, "HALL_DEVICE_SILENCE", Settings.device_silence_seconds),
         "mqtt_incoming_max": _int(env, "HALL_MQTT_INCOMING_MAX", Settings.mqtt_incoming_max),
+        "sms_url": env.get("HALL_SMS_URL") or None,
+        "sms_token": env.get("HALL_SMS_TOKEN") or None,
     }
     if env.get("HALL_SECRET_FILE"):
         values["secret_file"] = Path(env["HALL_SECRET_FILE"])
     if env.get("HALL_CATALOG"):
         values["catalog_file"] = Path(env["HALL_CATALOG"])
+    if env.get("HALL_NOTIFY_LOG"):
+        values["notify_log"] = Path(env["HALL_NOTIFY_LOG"])
     values.update({k: v for k, v in overrides.items() if v is not None})
     return Settings(**values)  # type: ignore[arg-type]
