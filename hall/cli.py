@@ -315,6 +315,12 @@ async def _prepare_demo(settings: Settings) -> tuple[dict[str, int], list[Accoun
     try:
         ids, _admin = await initialise(engine)
         accounts = await demo_staff(engine, ids)
+        from hall.demo_cases import seed_cases
+        from hall.runtime import load_catalog
+
+        made = await seed_cases(engine, load_catalog(settings.catalog_file), ids, datetime.now(UTC))
+        if made:
+            print(f"hall demo: {made} cases of the last weeks in the register", flush=True)
     finally:
         await engine.dispose()
     return ids, accounts

@@ -61,6 +61,8 @@ DEMO_STAFF = [
     ("clerk7", "吴芳", "XH1007", "clerk", "xh"),
     ("clerk8", "郑伟", "XH1008", "clerk", "xh"),
     ("supervisor", "陈志强", "XH2001", "supervisor", "xh"),
+    ("street1", "马丽娟", "HP1001", "clerk", "xh-hp"),
+    ("community1", "黄春燕", "LY1001", "clerk", "xh-hp-ly"),
     ("technician", "刘工", "XH3001", "technician", "xh"),
 ]
 
