@@ -192,3 +192,15 @@ def test_lights_follow_the_rules_and_each_change_is_announced_once(
             expected = light_for(_clock_of(reg, each), now)
             assert reg.meta[each].light is expected, (each, case.stage, now)
             assert announced[each] is expected
+
+
+def test_a_deadline_in_a_year_without_an_official_schedule_is_counted_on_weekdays_and_marked_provisional() -> None:
+    # Monday 2026-12-21: 20 working days reach into 2027, for which chinese-calendar has no data yet.
+    december = datetime(2026, 12, 21, 2, 0, tzinfo=UTC)
+    reg, number = _accept(_empty(), CATALOG["MZ-001"], december)
+    meta = reg.meta[number]
+    assert meta.provisional and meta.due is not None
+    assert meta.due.year == 2027 and meta.due.astimezone(SETTINGS.hours.tz).weekday() < 5
+    # A case due within the known year is not provisional.
+    reg, number = _accept(reg, CATALOG["MZ-006"], START)
+    assert not reg.meta[number].provisional
