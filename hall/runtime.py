@@ -20,6 +20,8 @@ from starlette.templating import Jinja2Templates
 
 from cases.catalog import Catalog
 from cases.catalog_io import CatalogFormatError, load_yaml, sample_catalog
+from cases.lights import LightRule
+from cases.register import Settings as CaseSettings
 from cases.store import CasesDomain
 from devices.bus import Connector, connector_for
 from devices.service import Devices
@@ -97,8 +99,11 @@ def _page_context(request: Request) -> dict[str, Any]:
     return {"staff": staff_of(request), "csrf_token": csrf_token(request)}
 
 
-def core_domains(catalog: Catalog | None = None, *, public_url: str = "") -> list[Domain]:
-    cases = CasesDomain(catalog if catalog is not None else _sample_catalog(), public_url=public_url)
+def core_domains(
+    catalog: Catalog | None = None, *, public_url: str = "", case_settings: CaseSettings | None = None
+) -> list[Domain]:
+    chosen = catalog if catalog is not None else _sample_catalog()
+    cases = CasesDomain(chosen, case_settings, public_url=public_url)
     return [QueueDomain(), DevicesDomain(), cases]
 
 
@@ -131,7 +136,9 @@ class Runtime:
         catalog = load_catalog(settings.catalog_file)
         settings = settings.with_secret()
         engine = engine or create_engine(settings.db_url)
-        writer = Writer(engine, core_domains(catalog, public_url=settings.base_url), batch_max=settings.batch_max)
+        lights = LightRule(yellow_share=settings.yellow_share, yellow_working_days=settings.yellow_days)
+        domains = core_domains(catalog, public_url=settings.base_url, case_settings=CaseSettings(rule=lights))
+        writer = Writer(engine, domains, batch_max=settings.batch_max)
         hub = Hub(engine, core_topics(), ring_size=settings.ring_size, replay_max=settings.replay_max)
         writer.add_listener(hub.publish)
         sender = Sender(engine, gateway_from_settings(settings))

@@ -55,6 +55,10 @@ class Settings:
     sms_token: str | None = field(default=None, repr=False)
     # The log file of text messages when there is no provider (default: beside the database).
     notify_log: Path | None = None
+    # A case turns yellow when this share of its time limit is left, or this many working days,
+    # whichever margin is larger (None: that rule is off).
+    yellow_share: float | None = 0.2
+    yellow_days: int | None = None
 
     def __post_init__(self) -> None:
         if not self.db_url.startswith(_URL_SCHEMES):
@@ -71,6 +75,10 @@ class Settings:
             raise SettingsError(f"HALL_BATCH_MAX must be at least 1; got {self.batch_max}")
         if self.mqtt_incoming_max < 100:
             raise SettingsError(f"HALL_MQTT_INCOMING_MAX must be at least 100; got {self.mqtt_incoming_max}")
+        if self.yellow_share is not None and not 0.0 <= self.yellow_share <= 1.0:
+            raise SettingsError(f"HALL_YELLOW_SHARE must be between 0 and 1; got {self.yellow_share}")
+        if self.yellow_days is not None and self.yellow_days < 0:
+            raise SettingsError(f"HALL_YELLOW_DAYS must not be negative; got {self.yellow_days}")
         if self.ws_client_buffer < 8:
             raise SettingsError(f"HALL_WS_CLIENT_BUFFER must be at least 8; got {self.ws_client_buffer}")
         if self.sms_url is not None and not self.sms_url.startswith(("http://", "https://")):
@@ -172,6 +180,11 @@ def from_env(env: Mapping[str, str] | None = None, **overrides: object) -> Setti
         values["secret_file"] = Path(env["HALL_SECRET_FILE"])
     if env.get("HALL_CATALOG"):
         values["catalog_file"] = Path(env["HALL_CATALOG"])
+    if env.get("HALL_YELLOW_SHARE") is not None:
+        share = env["HALL_YELLOW_SHARE"].strip()
+        values["yellow_share"] = None if share.lower() in ("", "off", "none") else _float(env, "HALL_YELLOW_SHARE", 0.2)
+    if env.get("HALL_YELLOW_DAYS"):
+        values["yellow_days"] = _int(env, "HALL_YELLOW_DAYS", 0)
     if env.get("HALL_NOTIFY_LOG"):
         values["notify_log"] = Path(env["HALL_NOTIFY_LOG"])
     values.update({k: v for k, v in overrides.items() if v is not None})

@@ -20,6 +20,7 @@ from tests.serverproc import ACCOUNT, hall_cli
         (["serve"], {"HALL_PORT": "x"}, "HALL_PORT must be a whole number"),
         (["serve"], {"HALL_TIMEZONE": "Mars/Base"}, "not a known time zone"),
         (["serve", "--mqtt", "http://broker"], {}, "HALL_MQTT_URL must start with mqtt://"),
+        (["serve"], {"HALL_YELLOW_SHARE": "1.5"}, "HALL_YELLOW_SHARE must be between 0 and 1"),
         (["dance"], {}, "invalid choice"),
         (["add-staff", "x!", "--roles", "clerk", "--hall", "xh"], {}, "a username has"),
     ],
