@@ -101,7 +101,7 @@ def case_from_record(record: Mapping[str, Any]) -> tuple[Case, Meta]:
     case = Case(
         number=record["number"],
         item=record["item"],
-        applicant=Applicant(applicant["name"], applicant["id_number"], applicant["phone"]),
+        applicant=Applicant.stored(applicant["name"], applicant["id_number"], applicant["phone"]),
         accepted_hall=int(record["accepted_hall"]),
         deciding_hall=int(record["deciding_hall"]),
         department=record["department"],

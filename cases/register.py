@@ -43,6 +43,8 @@ from queueing.ratings import Level as RatingLevel
 # after 审核 it waits for approval (审批); after 审批 only the whole case's clock runs.
 _SPAN = {Stage.ACCEPTED: ItemStage.REVIEW, Stage.REVIEW: ItemStage.APPROVE}
 RATING_DAYS = 30
+# A 督办 order asks for an answer within days, not years.
+MAX_REPLY = timedelta(days=30)
 
 
 @dataclass(frozen=True)
@@ -230,9 +232,25 @@ def _shown(case: Case, meta: Meta) -> dict[str, Any]:
     }
 
 
-def _logged(decision: Decision[Any], case: Case, meta: Meta, root: int) -> tuple[Fact, ...]:
-    """A rule's facts as the register logs them: with the case's timing, at its halls and the root."""
-    halls = tuple(sorted({*case.halls, root}))
+def reach(parents: Mapping[int, int | None], *halls: int) -> tuple[int, ...]:
+    """The halls whose logs carry a case's facts: its accepting and deciding halls and every hall
+    above them up to the root, since staff watch their own hall and the halls below it."""
+    found: set[int] = set()
+    for hall in halls:
+        current: int | None = hall
+        while current is not None and current not in found:
+            found.add(current)
+            current = parents.get(current)
+    return tuple(sorted(found))
+
+
+def _reach(reg: Register, case: Case) -> tuple[int, ...]:
+    return reach(reg.cases.parents, case.accepted_hall, case.deciding_hall, reg.root)
+
+
+def _logged(decision: Decision[Any], reg: Register, case: Case, meta: Meta) -> tuple[Fact, ...]:
+    """A rule's facts as the register logs them: with the case's timing, at every hall that watches it."""
+    halls = _reach(reg, case)
     return tuple(Fact(f.type, {**f.data, **_shown(case, meta)}, also=halls) for f in decision.facts)
 
 
@@ -255,6 +273,9 @@ def next_number(reg: Register, now: datetime, hours: WorkingHours) -> tuple[str,
     """The public case number: the local date, the register's hall, and the count that day —
     readable over the phone and unique across the installation."""
     day = hours.local(now).strftime("%Y%m%d")
+    # A clock set back across midnight must not start an earlier day's count again: its numbers
+    # are taken. Keep counting on the last day given.
+    day = max(day, reg.last_number[0])
     count = reg.last_number[1] + 1 if reg.last_number[0] == day else 1
     if count > 99_999:
         raise DomainError("the register has given its 99,999 numbers for today")
@@ -290,7 +311,7 @@ def accept(
     state = _with(reg, decided.state, number, meta, last_number=last)
     state = replace(state, notices=_owed(state, case, NoticeKind.ACCEPTED, meta, item))
     result = {"case": {**case.summary(), **_shown(case, meta)}}
-    return Decision(state, _logged(decided, case, meta, reg.root), result)
+    return Decision(state, _logged(decided, reg, case, meta), result)
 
 
 ACTIONS: Mapping[str, Callable[..., workflow.Result]] = {
@@ -335,14 +356,15 @@ def act(
     case = decided.state.cases[number]
     before = reg.meta_of(number)
     meta = timed(case, before, item, settings)
-    if case.stage.finished and before.closed_at is None:
+    if (case.stage.finished and before.closed_at is None) or case.stage is Stage.COLLECTED:
+        # Collection closes the case again: the rating window runs from the hand-over.
         meta = meta._replace(closed_at=now)
     state = _with(reg, decided.state, number, meta)
     if case.stage is Stage.COMPLETED and before.closed_at is None:
         state = replace(state, notices=_owed(state, case, NoticeKind.READY, meta, item))
-    if case.stage is Stage.COLLECTED:
+    if case.stage is Stage.COLLECTED and meta.rating is None:
         state = replace(state, notices=_owed(state, case, NoticeKind.RATE, meta, item))
-    facts = list(_logged(decided, case, meta, reg.root))
+    facts = list(_logged(decided, reg, case, meta))
     # A step can change the light at once (a stage running over, a pause ending late): one event.
     light = light_now(meta, now) if not case.stage.finished else meta.light
     if light is not meta.light:
@@ -352,7 +374,7 @@ def act(
     return Decision(state, tuple(facts), result)
 
 
-def _light_fact(root: int, case: Case, meta: Meta, now: datetime) -> Fact:
+def _light_fact(reg: Register, case: Case, meta: Meta, now: datetime) -> Fact:
     """One light change, with the instant the schedule says it turned (the tick notices it a
     little later) and the moment it was noticed."""
     turned = meta.red_us if meta.light is Light.RED else meta.yellow_us if meta.light is Light.YELLOW else _us(now)
@@ -370,12 +392,12 @@ def _light_fact(root: int, case: Case, meta: Meta, now: datetime) -> Fact:
         "turned_at": (_EPOCH + min(turned, _us(now)) * _MICROSECOND).isoformat(),
         "at": now.isoformat(),
     }
-    return Fact("case.light", data, also=tuple(sorted({*case.halls, root})))
+    return Fact("case.light", data, also=_reach(reg, case))
 
 
 def _relit(reg: Register, case: Case, light: Light, now: datetime) -> tuple[Register, Fact]:
     meta = reg.meta_of(case.number)._replace(light=light)
-    return _with(reg, reg.cases, case.number, meta), _light_fact(reg.root, case, meta, now)
+    return _with(reg, reg.cases, case.number, meta), _light_fact(reg, case, meta, now)
 
 
 def next_change(reg: Register, now: datetime) -> datetime | None:
@@ -410,7 +432,7 @@ def tick(reg: Register, now: datetime, settings: Settings, items: Mapping[str, I
         case = cases[number]
         if light is not meta.light:
             meta = meta._replace(light=light)
-            facts.append(_light_fact(reg.root, case, meta, now))
+            facts.append(_light_fact(reg, case, meta, now))
         if midway:
             meta = meta._replace(midway_sent=True)
             if case.applicant.phone:
@@ -425,7 +447,7 @@ def tick(reg: Register, now: datetime, settings: Settings, items: Mapping[str, I
                         meta.due,
                     )
                 )
-            facts.append(Fact("case.midway", {"number": number, "halls": case.halls}, also=tuple(case.halls)))
+            facts.append(Fact("case.midway", {"number": number, "halls": case.halls}, also=_reach(reg, case)))
         updates[number] = meta
     state = reg
     if updates:
@@ -443,7 +465,7 @@ def tick(reg: Register, now: datetime, settings: Settings, items: Mapping[str, I
         timezone=str(settings.hours.tz),
     )
     for fact in escalated.facts:
-        halls = tuple(sorted({fact.data["accepted_hall"], fact.data["deciding_hall"], reg.root}))
+        halls = reach(reg.cases.parents, fact.data["accepted_hall"], fact.data["deciding_hall"], reg.root)
         facts.append(Fact(fact.type, fact.data, also=halls))
     if escalated.facts:
         state = replace(state, orders=escalated.state)
@@ -461,6 +483,8 @@ def open_order(
 ) -> Result:
     case = reg.case(number)
     meta = reg.meta_of(number)
+    if reply_due > now + MAX_REPLY:
+        raise Invalid(f"the reply deadline is at most {MAX_REPLY.days} days ahead", field="reply_due")
     decided = supervision.open_order(
         reg.orders,
         case,
@@ -472,18 +496,18 @@ def open_order(
         order_id=order_id,
         hall_parents=reg.cases.parents,
     )
-    halls = tuple(sorted({*case.halls, reg.root}))
+    halls = _reach(reg, case)
     facts = tuple(Fact(f.type, f.data, also=halls) for f in decided.facts)
     return Decision(replace(reg, orders=decided.state), facts, decided.result)
 
 
-def answer_order(reg: Register, order_id: str, actor: Actor, text: str, now: datetime) -> Result:
+def answer_order(reg: Register, number: str, order_id: str, actor: Actor, text: str, now: datetime) -> Result:
     order = reg.orders.orders.get(order_id)
-    if order is None:
+    if order is None or order.case != number:
         raise NotFound(f"no supervision order {order_id!r}", order=order_id)
     case = reg.case(order.case)
     decided = supervision.answer(reg.orders, order_id, case, actor, text, now)
-    halls = tuple(sorted({*case.halls, reg.root}))
+    halls = _reach(reg, case)
     facts = tuple(Fact(f.type, f.data, also=halls) for f in decided.facts)
     return Decision(replace(reg, orders=decided.state), facts, decided.result)
 
@@ -525,7 +549,7 @@ def rate(reg: Register, number: str, phone_tail: str, level: int, comment: str, 
         "counter": meta.counter,
         "halls": case.halls,
     }
-    fact = Fact("case.rated", data, also=tuple(sorted({*case.halls, reg.root})))
+    fact = Fact("case.rated", data, also=_reach(reg, case))
     return Decision(state, (fact,), {"rated": int(chosen)})
 
 
@@ -554,6 +578,7 @@ __all__ = [
     "next_number",
     "open_order",
     "rate",
+    "reach",
     "root_of",
     "tick",
     "timed",

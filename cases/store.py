@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -67,6 +67,11 @@ def _names(command: Command, name: str) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(v, str) and len(v) <= 200 for v in value) or len(value) > 50:
         raise Invalid(f"{name} must be a list of at most 50 names", field=name)
     return tuple(value)
+
+
+def _small_int(value: object, below: int) -> bool:
+    # bool is an int to Python, and a number past the column's range fails the whole batch.
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value < below
 
 
 def actor_of(command: Command) -> Actor:
@@ -140,8 +145,8 @@ class CasesDomain:
                     str(applicant.get("name", "")), str(applicant.get("id_number", "")), str(applicant.get("phone", ""))
                 )
                 counter = command.args.get("counter")
-                if counter is not None and (not isinstance(counter, int) or isinstance(counter, bool)):
-                    raise Invalid("counter must be a whole number", field="counter")
+                if counter is not None and not _small_int(counter, 10_000):
+                    raise Invalid("counter must be a counter's number", field="counter")
                 actor = actor_of(command)
                 attachments = command.args.get("attachments", [])
                 if not isinstance(attachments, list):
@@ -164,7 +169,7 @@ class CasesDomain:
                 number = _text(command, "number", 32, required=True)
                 case = state.case(number)
                 assignee = command.args.get("assignee")
-                if assignee is not None and not isinstance(assignee, int):
+                if assignee is not None and not _small_int(assignee, 2**31):
                     raise Invalid("assignee must be a staff id", field="assignee")
                 return register.act(
                     state,
@@ -197,7 +202,12 @@ class CasesDomain:
                 )
             case "case.order_answer":
                 return register.answer_order(
-                    state, _text(command, "order", 40, required=True), actor_of(command), _text(command, "text"), now
+                    state,
+                    _text(command, "number", 32, required=True),
+                    _text(command, "order", 40, required=True),
+                    actor_of(command),
+                    _text(command, "text"),
+                    now,
                 )
             case "case.rate":
                 level = command.args.get("level")
@@ -230,9 +240,17 @@ class CasesDomain:
                 continue
         known: dict[str, Case] = {}
         metas: dict[str, Meta] = {}
+        # What the rules may still be asked about: every case not handed over or refused (a
+        # completed one waits for collection, rated or not), every case an unanswered order is
+        # about, and the collected ones the resident may still rate.
+        unanswered = select(supervision_orders.c.number).where(
+            supervision_orders.c.register_hall == hall_id, supervision_orders.c.answered_at.is_(None)
+        )
+        rating_from = datetime.now(UTC) - timedelta(days=register.RATING_DAYS + 1)
         open_or_unrated = or_(
-            cases.c.closed_at.is_(None),
-            and_(cases.c.rating.is_(None), cases.c.stage.in_([Stage.COMPLETED.value, Stage.COLLECTED.value])),
+            cases.c.stage.not_in([Stage.COLLECTED.value, Stage.REFUSED.value]),
+            cases.c.number.in_(unanswered),
+            and_(cases.c.rating.is_(None), cases.c.stage == Stage.COLLECTED.value, cases.c.closed_at >= rating_from),
         )
         result = await conn.execute(select(cases.c.record).where(cases.c.register_hall == hall_id, open_or_unrated))
         for (record,) in result:

@@ -140,6 +140,16 @@ class Applicant:
         object.__setattr__(self, "id_number", str(ric.compact(self.id_number)))
         object.__setattr__(self, "phone", phone)
 
+    @classmethod
+    def stored(cls, name: str, id_number: str, phone: str) -> Applicant:
+        """An applicant read back from a case record, checked when the case was accepted: loading a
+        large register should not check every ID number again."""
+        applicant = object.__new__(cls)
+        object.__setattr__(applicant, "name", name)
+        object.__setattr__(applicant, "id_number", id_number)
+        object.__setattr__(applicant, "phone", phone)
+        return applicant
+
     def masked(self) -> dict[str, str]:
         return {"name": mask_name(self.name), "id_number": mask_id(self.id_number), "phone": mask_id(self.phone)}
 

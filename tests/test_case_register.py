@@ -204,3 +204,27 @@ def test_a_deadline_in_a_year_without_an_official_schedule_is_counted_on_weekday
     # A case due within the known year is not provisional.
     reg, number = _accept(reg, CATALOG["MZ-006"], START)
     assert not reg.meta[number].provisional
+
+
+def test_a_clock_set_back_across_midnight_never_reuses_a_number() -> None:
+    reg, first = _accept(_empty(), ITEMS[0], START + timedelta(days=1))
+    reg, second = _accept(reg, ITEMS[0], START)  # the clock went back a day
+    assert second != first and second > first
+
+
+def test_a_reply_deadline_years_ahead_is_refused_and_an_order_is_answered_only_through_its_case() -> None:
+    reg, number = _accept(_empty(), ITEMS[0], START)
+    reg, other = _accept(reg, ITEMS[0], START)
+    late = START + timedelta(days=40)
+    reg = register.tick(reg, late, SETTINGS, CATALOG.by_code).state
+    with pytest.raises(DomainError, match="at most 30 days"):
+        register.open_order(
+            reg, number, DISTRICT_SUPERVISOR, "请说明原因", datetime(9999, 1, 1, tzinfo=UTC), late, "DB1"
+        )
+    reg = register.open_order(
+        reg, number, DISTRICT_SUPERVISOR, "请说明原因", late + timedelta(days=2), late, "DB1"
+    ).state
+    with pytest.raises(NotFound):
+        register.answer_order(reg, other, "DB1", DISTRICT_CLERK, "已处理", late)
+    answered = register.answer_order(reg, number, "DB1", DISTRICT_CLERK, "已处理", late)
+    assert answered.state.orders.orders["DB1"].answered

@@ -1,5 +1,5 @@
-"""The case register through the real writer, on SQLite and PostgreSQL: facts logged at the root,
-the accepting and the deciding hall, each with its own sequence; a light change is one event,
+"""The case register through the real writer, on SQLite and PostgreSQL: facts logged at the
+accepting and the deciding hall and every hall above them, each with its own sequence; a light change is one event,
 stored with the case, and never announced again by a restarted server; notices are queued in the
 transaction of their event, once."""
 
@@ -60,14 +60,14 @@ async def _accept(writer: Writer, halls: dict[str, int], clerk: int, **args: Any
         **args,
     }
     command = Command(
-        f"accept-{uuid.uuid4().hex}", district, "case.accept", f"staff:{clerk}", body, also=(community, district)
+        f"accept-{uuid.uuid4().hex}", district, "case.accept", f"staff:{clerk}", body, also=tuple(halls.values())
     )
     outcome = await writer.submit(command)
     assert outcome.ok, outcome.result
     return dict(outcome.result["case"])
 
 
-async def test_a_case_is_logged_at_the_community_and_the_district_with_each_hall_s_own_sequence(
+async def test_a_case_is_logged_at_every_hall_from_the_community_up_to_the_district(
     database: Database, halls: dict[str, int]
 ) -> None:
     engine = database.engines[0]
@@ -81,7 +81,8 @@ async def test_a_case_is_logged_at_the_community_and_the_district_with_each_hall
         await writer.stop()
     assert await _types(engine, halls["xh-hp-ly"]) == ["case.accepted"]
     assert await _types(engine, halls["xh"]) == ["case.accepted"]
-    assert await _types(engine, halls["xh-hp"]) == []  # the street is neither accepting nor deciding
+    # The street between them watches its communities' cases too.
+    assert await _types(engine, halls["xh-hp"]) == ["case.accepted"]
     async with engine.connect() as conn:
         row = (await conn.execute(select(cases).where(cases.c.number == case["number"]))).one()
         queued = (await conn.execute(select(notifications.c.id, notifications.c.kind))).all()
@@ -141,3 +142,43 @@ async def test_cases_are_registered_at_the_root_only(database: Database, halls: 
         await writer.stop()
     assert not outcome.ok and "registered at hall" in outcome.result["message"]
     assert await _types(engine, halls["xh-hp-ly"]) == []
+
+
+async def test_a_completed_case_rated_online_can_still_be_collected_after_a_restart(
+    database: Database, halls: dict[str, int]
+) -> None:
+    engine = database.engines[0]
+    clock = StepClock(MONDAY)
+    (clerk,) = await add_staff(engine, halls["xh-hp-ly"], 1)
+    (officer,) = await add_staff(engine, halls["xh"], 1)
+    (boss,) = await add_staff(engine, halls["xh"], 1, roles="supervisor")
+    reach = tuple(halls.values())
+
+    def step(action: str, who: int, role: str, hall: int) -> Command:
+        args = {"number": number, "action": action, "by": actor_args(who, [role], hall)}
+        return Command(f"step-{uuid.uuid4().hex}", halls["xh"], "case.act", f"staff:{who}", args, also=reach)
+
+    writer = _writer(engine, clock)
+    await writer.start()
+    try:
+        number = (await _accept(writer, halls, clerk))["number"]
+        for action, who, role in (
+            ("review", officer, "clerk"),
+            ("approve", boss, "supervisor"),
+            ("complete", officer, "clerk"),
+        ):
+            assert (await writer.submit(step(action, who, role, halls["xh"]))).ok
+        rating = {"number": number, "phone_tail": "8000", "level": 5, "comment": ""}
+        rated = await writer.submit(
+            Command(f"rate-{uuid.uuid4().hex}", halls["xh"], "case.rate", "public:track", rating, also=reach)
+        )
+        assert rated.ok, rated.result
+    finally:
+        await writer.stop()
+    restarted = _writer(engine, clock)
+    await restarted.start()
+    try:
+        collected = await restarted.submit(step("collect", clerk, "clerk", halls["xh-hp-ly"]))
+    finally:
+        await restarted.stop()
+    assert collected.ok, collected.result
