@@ -15,7 +15,19 @@ from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from hall import api, case_api, catalog_pages, device_api, pages, queue_api, voice_routes
+from hall import (
+    api,
+    case_api,
+    case_pages,
+    catalog_pages,
+    device_api,
+    ledger_api,
+    pages,
+    queue_api,
+    receipt_pages,
+    track_pages,
+    voice_routes,
+)
 from hall.i18n import _
 from hall.roles import Access
 from hall.runtime import Runtime
@@ -71,6 +83,12 @@ def routes() -> list[BaseRoute]:
         Route("/counter/{hall:int}/{number:int}/citizen", pages.citizen_screen, name="citizen"),
         Route("/kiosk/{hall:int}", pages.kiosk, name="kiosk"),
         Route("/devices/{hall:int}", pages.devices_console, name="devices"),
+        # Ahead of the other /cases pages: a /cases/{hall}/{number}/{tab} route would take "receipt" for a tab.
+        Route("/cases/{hall:int}/{number}/receipt", receipt_pages.receipt, name="receipt"),
+        Route("/cases/{hall:int}/{number}/receipt/qr.svg", receipt_pages.receipt_qr, name="receipt_qr"),
+        Route("/cases/{hall:int}", case_pages.case_list, name="cases"),
+        Route("/cases/{hall:int}/{number}", case_pages.case_record, name="case"),
+        Route("/supervision/{hall:int}", case_pages.supervision_page, name="supervision"),
         Route("/display/{hall:int}", pages.queue_display, name="display"),
         Route("/t/{hall:int}/{ticket}", pages.ticket_page, name="ticket"),
         Route("/t/{hall:int}/{ticket}/print", pages.ticket_print, name="ticket_print"),
@@ -78,6 +96,12 @@ def routes() -> list[BaseRoute]:
         Route("/catalog", catalog_pages.catalog_list, name="catalog"),
         Route("/catalog/{code}", catalog_pages.catalog_item, name="catalog_item"),
         Route("/catalog/{code}/materials", catalog_pages.catalog_materials, name="catalog_materials"),
+        Route("/track", track_pages.track_page, name="track"),
+        Route("/ledgers/{hall:int}", ledger_api.ledger_page, name="ledgers"),
+        # Ahead of the /api/v1 mount, where /halls/{hall}/cases/{number} would take "query" for a number.
+        Route("/api/v1/halls/{hall:int}/ledgers", ledger_api.hall_ledger),
+        Route("/api/v1/halls/{hall:int}/cases/query", ledger_api.case_query),
+        Route("/api/v1/me/cases", ledger_api.my_cases),
         Mount(
             "/api/v1",
             routes=[
@@ -87,6 +111,8 @@ def routes() -> list[BaseRoute]:
                 Route("/halls", api.list_halls),
                 Route("/catalog", catalog_pages.api_catalog),
                 Route("/catalog/{code}", catalog_pages.api_catalog_item),
+                Route("/track", track_pages.api_track, methods=["POST"]),
+                Route("/track/rate", track_pages.api_track_rate, methods=["POST"]),
                 Route("/halls/{hall:int}/events", api.list_events),
                 Route("/halls/{hall:int}/queue", queue_api.queue_view),
                 Route("/halls/{hall:int}/tickets", queue_api.issue_ticket, methods=["POST"]),
@@ -100,6 +126,7 @@ def routes() -> list[BaseRoute]:
                 Route("/halls/{hall:int}/work-orders", queue_api.work_orders),
                 Route("/halls/{hall:int}/work-orders/{order}/{action}", queue_api.work_order_action, methods=["POST"]),
                 Route("/halls/{hall:int}/counters/{number:int}/card", device_api.counter_card),
+                Route("/halls/{hall:int}/counters/{number:int}/holder", device_api.counter_holder),
                 Route("/halls/{hall:int}/counters/{number:int}/{action}", queue_api.counter_action, methods=["POST"]),
                 Route("/halls/{hall:int}/attachments", case_api.upload_attachment, methods=["POST"]),
                 Route("/halls/{hall:int}/cases", case_api.list_cases),

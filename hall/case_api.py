@@ -12,19 +12,21 @@ import hashlib
 import os
 import re
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 
 from cases import register, workflow
+from cases.catalog import Catalog
 from cases.lights import Light
 from cases.register import Register
-from cases.store import actor_args
+from cases.store import CasesDomain, actor_args
 from cases.store_tables import case_attachments, cases, supervision_orders
 from hall.api import command_body, problem, submit
 from hall.auth import Staff
@@ -72,7 +74,8 @@ def _by(member: Staff, hall_id: int) -> dict[str, Any]:
     return actor_args(member.id, [r.value for r in member.roles], acting_hall)
 
 
-def _actor(member: Staff, hall_id: int) -> workflow.Actor:
+def staff_actor(member: Staff, hall_id: int) -> workflow.Actor:
+    """The workflow's actor for a staff member working at the hall in the path."""
     by = _by(member, hall_id)
     return workflow.Actor(member.id, member.roles, by["hall"], None)
 
@@ -178,7 +181,11 @@ def _attachments(runtime: Runtime, data: Any) -> list[dict[str, Any]] | JSONResp
         return problem(422, "invalid", "attachments must be a list of at most 50 files", field="attachments")
     out = []
     for entry in data:
-        if not isinstance(entry, dict) or not _SHA256.match(str(entry.get("sha256", ""))):
+        if (
+            not isinstance(entry, dict)
+            or not isinstance(entry.get("sha256"), str)
+            or not _SHA256.fullmatch(entry["sha256"])
+        ):
             return problem(422, "invalid", "each attachment names the sha256 of an uploaded file", field="attachments")
         path = attachment_path(runtime, entry["sha256"])
         if not path.is_file():
@@ -233,13 +240,9 @@ async def accept_case(request: Request) -> Response:
     member = _member(request)
     parents = await _tree(runtime.engine)
     root = register.root_of(parents, hall_id)
-    item = runtime.catalog.get(str(data.get("item", "")))
-    deciding = None
-    if item is not None:
-        state = await _register(request, hall_id)
-        if state is not None:
-            deciding = workflow.route(state.cases, _by(member, hall_id)["hall"], item.decide_level)
-    also = tuple(sorted({h for h in (hall_id, member.hall_id, deciding) if h is not None}))
+    # The deciding hall is the accepting one or above it (routing goes up the tree): the path to the
+    # root covers every hall the new case's facts reach.
+    also = register.reach(parents, hall_id, member.hall_id)
     args = {
         "item": data.get("item"),
         "applicant": data.get("applicant"),
@@ -278,32 +281,44 @@ async def case_action(request: Request) -> Response:
     action = request.path_params["action"]
     if action not in ACTIONS:
         return problem(404, "not_found", f"unknown case action {action!r}")
+    return await _on_case(
+        request,
+        "case.act",
+        lambda data: {
+            "action": action,
+            "remark": data.get("remark", data.get("reason", "")),
+            "materials": data.get("materials", []),
+            "assignee": data.get("assignee"),
+        },
+    )
+
+
+async def _on_case(request: Request, name: str, args_of: Callable[[dict[str, Any]], dict[str, Any]]) -> Response:
+    """A command on the case in the path: sent to its register, declaring the halls it reaches,
+    acted by the signed-in staff member at the hall in the path."""
     body = await command_body(request)
     if isinstance(body, JSONResponse):
         return body
     data, command_id = body
-    hall_id: int = request.path_params["hall"]
     number = request.path_params["number"]
     found = await _case_halls(request, number)
     if found is None:
         return problem(404, "not_found", f"no case {number!r}")
     root, case_halls = found
     member = _member(request)
-    args = {
-        "number": number,
-        "action": action,
-        "remark": data.get("remark", data.get("reason", "")),
-        "materials": data.get("materials", []),
-        "assignee": data.get("assignee"),
-        "by": _by(member, hall_id),
-    }
-    return await submit(request, Command(command_id, root, "case.act", member.actor, args, also=case_halls))
+    args = {**args_of(data), "number": number, "by": _by(member, request.path_params["hall"])}
+    return await submit(request, Command(command_id, root, name, member.actor, args, also=case_halls))
 
 
 async def _case_halls(request: Request, number: str) -> tuple[int, tuple[int, ...]] | None:
+    return await case_reach(_runtime(request).engine, number)
+
+
+async def case_reach(engine: AsyncEngine, number: str) -> tuple[int, tuple[int, ...]] | None:
+    """A case's register hall and the halls its facts are logged at (what its commands declare)."""
     if not _NUMBER.match(number):
         return None
-    async with reading(_runtime(request).engine) as conn:
+    async with reading(engine) as conn:
         row = (
             await conn.execute(
                 select(cases.c.register_hall, cases.c.accepted_hall, cases.c.deciding_hall).where(
@@ -311,9 +326,10 @@ async def _case_halls(request: Request, number: str) -> tuple[int, tuple[int, ..
                 )
             )
         ).first()
-    if row is None:
-        return None
-    return row.register_hall, tuple(sorted({row.register_hall, row.accepted_hall, row.deciding_hall}))
+        if row is None:
+            return None
+        parents = await hall_tree(conn)
+    return row.register_hall, register.reach(parents, row.register_hall, row.accepted_hall, row.deciding_hall)
 
 
 @guarded(Access.staff(Role.CLERK, Role.SUPERVISOR))
@@ -332,20 +348,37 @@ async def list_cases(request: Request) -> Response:
     member = _member(request)
     now = datetime.now(UTC)
     if view == "todo":
-        chosen = workflow.todo(state.cases, _actor(member, hall_id))
+        chosen = workflow.todo(state.cases, staff_actor(member, hall_id))
     elif view == "mine":
         chosen = workflow.registered_by(state.cases, member.id)
     elif view == "open":
-        parents = state.cases.parents
-        chosen = [
-            c
-            for c in state.cases.cases.values()
-            if not c.stage.finished and any(within(h, hall_id, parents) for h in c.halls)
-        ]
-        chosen.sort(key=lambda c: (c.accepted_at, c.number))
+        chosen = open_cases(state, hall_id)
     else:
         return problem(422, "invalid", "view must be todo, mine or open", field="view")
     return JSONResponse({"view": view, "cases": [case_json(c, state.meta_of(c.number), now) for c in chosen]})
+
+
+def open_cases(state: Register, hall_id: int) -> list[workflow.Case]:
+    """Every open case the hall takes part in, or a hall below it, oldest first."""
+    parents = state.cases.parents
+    chosen = [
+        c
+        for c in state.cases.cases.values()
+        if not c.stage.finished and any(within(h, hall_id, parents) for h in c.halls)
+    ]
+    return sorted(chosen, key=lambda c: (c.accepted_at, c.number))
+
+
+async def stored_register(conn: AsyncConnection, hall_id: int) -> Register | None:
+    """The register of the hall's tree as committed, read on ``conn``: a realtime snapshot reads it
+    in the transaction that reads the sequence it reflects, which the writer's cached state cannot
+    promise. Due times still provisional are re-counted without the items' stage limits (the
+    catalog is the writer's); the writer corrects them, and the lights shown are the ones stored."""
+    parents = await hall_tree(conn)
+    if hall_id not in parents:
+        return None
+    found = await CasesDomain(Catalog()).load(conn, register.root_of(parents, hall_id))
+    return found if isinstance(found, Register) else None
 
 
 async def case_record_json(runtime: Runtime, number: str) -> dict[str, Any] | None:
@@ -385,7 +418,8 @@ async def case_record_json(runtime: Runtime, number: str) -> dict[str, Any] | No
     }
 
 
-async def _may_see_case(request: Request, hall_ids: list[int]) -> bool:
+async def may_see_case(request: Request, hall_ids: list[int]) -> bool:
+    """Whether the staff member asking works at one of the case's halls or above it (admin: always)."""
     member = _member(request)
     if Role.ADMIN in member.roles:
         return True
@@ -404,7 +438,7 @@ async def case_detail(request: Request) -> Response:
     """
     number = request.path_params["number"]
     found = await case_record_json(_runtime(request), number) if _NUMBER.match(number) else None
-    if found is None or not await _may_see_case(request, list(found["hall_ids"].values())):
+    if found is None or not await may_see_case(request, list(found["hall_ids"].values())):
         return problem(404, "not_found", f"no case {number!r}")
     return JSONResponse(found)
 
@@ -419,7 +453,7 @@ async def attachment_file(request: Request) -> Response:
     """
     number, sha = request.path_params["number"], request.path_params["sha256"]
     found = await case_record_json(_runtime(request), number) if _NUMBER.match(number) else None
-    if found is None or not await _may_see_case(request, list(found["hall_ids"].values())):
+    if found is None or not await may_see_case(request, list(found["hall_ids"].values())):
         return problem(404, "not_found", "no such attachment")
     entry = next((a for a in found["attachments"] if a["sha256"] == sha), None)
     if entry is None:
@@ -450,24 +484,15 @@ async def open_order(request: Request) -> Response:
       200: {description: the order}
       409: {description: the case is green, finished, or has an unanswered order}
     """
-    body = await command_body(request)
-    if isinstance(body, JSONResponse):
-        return body
-    data, command_id = body
-    number = request.path_params["number"]
-    found = await _case_halls(request, number)
-    if found is None:
-        return problem(404, "not_found", f"no case {number!r}")
-    root, case_halls = found
-    member = _member(request)
-    args = {
-        "number": number,
-        "note": data.get("note", ""),
-        "reply_due": data.get("reply_due", ""),
-        "order": f"DB{uuid.uuid4().hex[:12].upper()}",
-        "by": _by(member, request.path_params["hall"]),
-    }
-    return await submit(request, Command(command_id, root, "case.order_open", member.actor, args, also=case_halls))
+    return await _on_case(
+        request,
+        "case.order_open",
+        lambda data: {
+            "note": data.get("note", ""),
+            "reply_due": data.get("reply_due", ""),
+            "order": f"DB{uuid.uuid4().hex[:12].upper()}",
+        },
+    )
 
 
 @guarded(Access.staff(Role.CLERK, Role.SUPERVISOR))
@@ -485,22 +510,8 @@ async def answer_order(request: Request) -> Response:
       200: {description: the answered order}
       403: {description: not the office the order is addressed to}
     """
-    body = await command_body(request)
-    if isinstance(body, JSONResponse):
-        return body
-    data, command_id = body
-    number = request.path_params["number"]
-    found = await _case_halls(request, number)
-    if found is None:
-        return problem(404, "not_found", f"no case {number!r}")
-    root, case_halls = found
-    member = _member(request)
-    args = {
-        "order": request.path_params["order"][:40],
-        "text": data.get("text", ""),
-        "by": _by(member, request.path_params["hall"]),
-    }
-    return await submit(request, Command(command_id, root, "case.order_answer", member.actor, args, also=case_halls))
+    order = request.path_params["order"][:40]
+    return await _on_case(request, "case.order_answer", lambda data: {"order": order, "text": data.get("text", "")})
 
 
 @guarded(Access.staff(Role.CLERK, Role.SUPERVISOR))
@@ -511,10 +522,14 @@ async def supervision_view(request: Request) -> Response:
       200: {description: counts by light, yellow and red cases, open orders}
     """
     hall_id: int = request.path_params["hall"]
-    state = await _register(request, hall_id)
+    return JSONResponse(supervision_board(await _register(request, hall_id), hall_id, datetime.now(UTC)))
+
+
+def supervision_board(state: Register | None, hall_id: int, now: datetime) -> dict[str, Any]:
+    """Open cases of the hall (and the halls below it) counted by light, the yellow and red ones red
+    first, and the 督办 orders not yet answered, the nearest reply deadline first."""
     if state is None:
-        return JSONResponse({"counts": {"green": 0, "yellow": 0, "red": 0}, "cases": [], "orders": []})
-    now = datetime.now(UTC)
+        return {"counts": {"green": 0, "yellow": 0, "red": 0}, "cases": [], "orders": []}
     parents = state.cases.parents
     counts = {"green": 0, "yellow": 0, "red": 0}
     flagged = []
@@ -532,7 +547,7 @@ async def supervision_view(request: Request) -> Response:
         if not o.answered and any(within(h, hall_id, parents) for h in (o.accepted_hall, o.deciding_hall))
     ]
     orders.sort(key=lambda o: o["reply_due"])
-    return JSONResponse({"counts": counts, "cases": flagged, "orders": orders})
+    return {"counts": counts, "cases": flagged, "orders": orders}
 
 
 # -- the clock -------------------------------------------------------------------------------------

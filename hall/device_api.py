@@ -493,6 +493,45 @@ async def recent_commands(request: Request) -> Response:
 # -- the ID card at a counter ------------------------------------------------------------------
 
 
+async def _counter_state(request: Request, *, supervisor_too: bool) -> QueueState | Response:
+    """The hall's queue, if the person asking holds the counter in the path (or, where a
+    supervisor may look too, supervises): what a counter's personal data is shown to."""
+    found = await request.app.state.hall.writer.read_state(request.path_params["hall"], "queue")
+    state: QueueState | None = None if found is None else found[1]
+    number = request.path_params["number"]
+    if state is None or number not in state.counters:
+        return problem(404, "not_found", "no such counter")
+    member = staff_of(request)
+    assert member is not None
+    if (supervisor_too and member.has(Role.SUPERVISOR)) or state.counters[number].clerk_id == member.id:
+        return state
+    return problem(403, "forbidden", f"only the clerk at counter {number} sees who is served there")
+
+
+@guarded(Access.staff(Role.CLERK, Role.SUPERVISOR))
+async def counter_holder(request: Request) -> Response:
+    """
+    summary: Who holds the ticket at this counter - for the clerk serving it, to fill the intake form.
+    description: >
+      A ticket taken with an ID card carries its holder; the clerk holding the counter gets the
+      name and full number once the ticket is theirs, as from a card read at the counter.
+    responses:
+      200: {description: the holder}
+      403: {description: the counter is held by someone else}
+      404: {description: no ticket at the counter, or one taken without an ID card}
+    """
+    state = await _counter_state(request, supervisor_too=False)
+    if isinstance(state, Response):
+        return state
+    number = request.path_params["number"]
+    line = state.lines.get(number)
+    ticket = state.tickets.get(line.current) if line is not None and line.current else None
+    if ticket is None or ticket.applicant is None:
+        return problem(404, "not_found", f"the ticket at counter {number} was taken without an ID card")
+    holder = {"ticket": ticket.id, "name": ticket.applicant.name, "id_number": ticket.applicant.id_number}
+    return JSONResponse(holder, headers={"cache-control": "no-store"})
+
+
 @guarded(Access.staff(Role.CLERK, Role.SUPERVISOR))
 async def counter_card(request: Request) -> Response:
     """
@@ -507,15 +546,10 @@ async def counter_card(request: Request) -> Response:
       403: {description: the counter is held by someone else}
       404: {description: no card read there lately, or no such counter}
     """
-    found = await request.app.state.hall.writer.read_state(request.path_params["hall"], "queue")
-    state: QueueState | None = None if found is None else found[1]
+    state = await _counter_state(request, supervisor_too=True)
+    if isinstance(state, Response):
+        return state
     number = request.path_params["number"]
-    if state is None or number not in state.counters:
-        return problem(404, "not_found", "no such counter")
-    member = staff_of(request)
-    assert member is not None
-    if not member.has(Role.SUPERVISOR) and state.counters[number].clerk_id != member.id:
-        return problem(403, "forbidden", f"only the clerk at counter {number} sees the card read there")
     side = _devices_of(request)
     hall_id = request.path_params["hall"]
     take = request.query_params.get("take") == "1"

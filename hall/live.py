@@ -1,7 +1,8 @@
 """The core topic kinds of the realtime hub: what each view carries, and its snapshot.
 
 Public views never carry personal data: the queue view shows counters by number and state and
-tickets by number, not who staffs a counter, why it paused, or who holds a ticket.
+tickets by number, not who staffs a counter, why it paused, or who holds a ticket. Cases are staff
+business only: their events reach the staff views (counter, wallboard, cases), never the queue view.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from devices.store import device_from_row
 from devices.store_tables import devices
+from hall.case_api import case_json, open_cases, stored_register, supervision_board
 from hall.events import Event
 from hall.roles import Access, Role
 from hall.tables import events, halls, staff
@@ -25,6 +27,7 @@ from realtime.topics import Topic, TopicKind, TopicRegistry
 
 _PUBLIC_TICKET_FIELDS = ("ticket", "number", "service", "priority", "counter", "waiting", "ahead", "estimate_minutes")
 _CALLS = ("ticket.called", "ticket.recalled")
+_CASE_EVENTS = ("case.", "supervision.")
 RECENT_CALLS = 10
 
 
@@ -105,6 +108,17 @@ async def _devices_snapshot(conn: AsyncConnection, topic: Topic) -> Mapping[str,
     return {"hall": await _hall(conn, topic.hall_id), "devices": listed}
 
 
+async def _cases_snapshot(conn: AsyncConnection, topic: Topic) -> Mapping[str, Any]:
+    state = await stored_register(conn, topic.hall_id)
+    now = datetime.now(UTC)
+    listed = [case_json(c, state.meta_of(c.number), now) for c in open_cases(state, topic.hall_id)] if state else []
+    return {
+        "hall": await _hall(conn, topic.hall_id),
+        "cases": listed,
+        "supervision": supervision_board(state, topic.hall_id, now),
+    }
+
+
 def _queue_select(topic: Topic, event: Event) -> Mapping[str, Any] | None:
     if event.type.startswith("counter."):
         return {"counter": event.data.get("counter")}
@@ -124,6 +138,11 @@ def _wallboard_select(topic: Topic, event: Event) -> Mapping[str, Any] | None:
     return event.data
 
 
+def _cases_select(topic: Topic, event: Event) -> Mapping[str, Any] | None:
+    # Case facts carry the applicant masked; the pages re-read their lists from the API on each one.
+    return event.data if event.type.startswith(_CASE_EVENTS) else None
+
+
 def _devices_select(topic: Topic, event: Event) -> Mapping[str, Any] | None:
     return event.data if event.type.startswith("device.") else None
 
@@ -136,4 +155,5 @@ def core_topics() -> TopicRegistry:
     )
     registry.register(TopicKind("wallboard", Access.staff(Role.SUPERVISOR), _wallboard_select, _wallboard_snapshot))
     registry.register(TopicKind("devices", Access.staff(Role.TECHNICIAN), _devices_select, _devices_snapshot))
+    registry.register(TopicKind("cases", Access.staff(Role.CLERK, Role.SUPERVISOR), _cases_select, _cases_snapshot))
     return registry

@@ -46,6 +46,8 @@ class Screen:
 SCREENS: list[Screen] = [
     Screen("/wallboard/{hall}", N_("Wallboard"), N_("Supervisors")),
     Screen("/counter/{hall}", N_("Counter console"), N_("Clerks")),
+    Screen("/cases/{hall}", N_("Cases: to-do"), N_("Clerks and supervisors")),
+    Screen("/supervision/{hall}", N_("Supervision"), N_("Supervisors")),
     Screen("/counter/{hall}/1/citizen", N_("Citizen screen"), N_("Second screen at the counter")),
     Screen("/kiosk/{hall}", N_("Ticket kiosk"), N_("Residents")),
     Screen("/display/{hall}", N_("Queue display"), N_("Residents")),

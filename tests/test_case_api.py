@@ -61,7 +61,9 @@ def test_a_case_accepted_at_a_community_is_decided_by_the_district_and_collected
     record = site.client.get(f"/api/v1/halls/{district}/cases/{number}").json()
     assert record["record"]["applicant"]["id_number"] == ID_NUMBER  # the case record holds it whole
     assert [a["sha256"] for a in record["attachments"]] == [attachment["sha256"]]
-    assert site.post(f"/api/v1/halls/{district}/cases/{number}/review", token, {"remark": "材料齐全"}).status_code == 200
+    assert (
+        site.post(f"/api/v1/halls/{district}/cases/{number}/review", token, {"remark": "材料齐全"}).status_code == 200
+    )
     # 审批 is the supervisor's: the clerk may not approve.
     refused = site.post(f"/api/v1/halls/{district}/cases/{number}/approve", token)
     assert refused.status_code == 403
@@ -105,7 +107,9 @@ def test_bad_intake_changes_nothing(site: Site) -> None:
     assert missing.status_code == 422 and "居民户口簿" in missing.json()["message"]
     district_only = _accept(site, token, community, item="GJJ-004")
     assert district_only.status_code == 409
-    not_a_file = site.post(f"/api/v1/halls/{community}/cases", token, {"item": "MZ-006", "attachments": [{"sha256": "0" * 64}]})
+    not_a_file = site.post(
+        f"/api/v1/halls/{community}/cases", token, {"item": "MZ-006", "attachments": [{"sha256": "0" * 64}]}
+    )
     assert not_a_file.status_code == 422
     fake_pdf = site.client.post(
         f"/api/v1/halls/{community}/attachments",
@@ -125,3 +129,19 @@ def test_a_refusal_needs_a_reason(site: Site) -> None:
     assert without.status_code == 422
     done = site.post(f"/api/v1/halls/{district}/cases/{number}/refuse", token, {"remark": "不属于本辖区"})
     assert done.status_code == 200 and done.json()["case"]["stage"] == "refused"
+
+
+def test_the_clerk_serving_a_ticket_taken_with_an_id_card_gets_its_holder_for_the_intake_form(site: Site) -> None:
+    community = site.halls["xh-hp-ly"]
+    token = site.login("community-clerk")
+    person = {"name": "王秀英", "id_number": ID_NUMBER}
+    taken = site.post(f"/api/v1/halls/{community}/tickets", token, {"service": "civil", "applicant": person})
+    assert taken.status_code == 200, taken.text
+    holder_url = f"/api/v1/halls/{community}/counters/1/holder"
+    assert site.client.get(holder_url).status_code == 403  # not holding the counter yet
+    assert site.post(f"/api/v1/halls/{community}/counters/1/open", token).status_code == 200
+    assert site.client.get(holder_url).status_code == 404  # no ticket at the counter
+    assert site.post(f"/api/v1/halls/{community}/counters/1/call-next", token).status_code == 200
+    holder = site.client.get(holder_url)
+    assert holder.status_code == 200 and holder.headers["cache-control"] == "no-store"
+    assert holder.json()["name"] == "王秀英" and holder.json()["id_number"] == ID_NUMBER

@@ -210,7 +210,54 @@ new MutationObserver(toggleIntake).observe(intake, { childList: true, subtree: t
 toggleIntake();
 
 // The console beside this screen sends what the clerk types (static/js/intake.js): the ID number
-// arrives masked, with whether its check digit is right.
+// arrives masked, with whether its check digit is right; then the item, the papers received and,
+// once accepted, the case number and its due date.
+function renderAccepted(accepted) {
+  const words = intake.dataset;
+  const box = document.createElement("div");
+  box.className = "intake-accepted";
+  const head = document.createElement("p");
+  head.className = "intake-accepted-head";
+  head.textContent = `✔ ${words.accepted}`;
+  const list = document.createElement("dl");
+  const rows = [[words.number, accepted.number, "case-number"]];
+  if (accepted.due) rows.push([words.due, `${accepted.due}${accepted.provisional ? ` (${words.provisional})` : ""}`, ""]);
+  for (const [label, value, className] of rows) {
+    const term = document.createElement("dt");
+    term.textContent = label;
+    const detail = document.createElement("dd");
+    detail.textContent = value;
+    if (className) detail.className = className;
+    list.append(term, detail);
+  }
+  const keep = document.createElement("p");
+  keep.textContent = words.keep;
+  box.append(head, list, keep);
+  return box;
+}
+
+function materialList(materials) {
+  const words = intake.dataset;
+  const list = document.createElement("ul");
+  list.className = "intake-materials";
+  for (const material of materials) {
+    const row = document.createElement("li");
+    row.className = material.ticked ? "got" : material.required ? "lacking" : "optional";
+    row.textContent = material.name;
+    const notes = [];
+    if (material.scans) notes.push(words.scanned);
+    if (!material.ticked) notes.push(material.required ? words.missing : words.optional);
+    if (notes.length) {
+      const note = document.createElement("span");
+      note.className = "note";
+      note.textContent = `(${notes.join(english ? ", " : "，")})`;
+      row.append(note);
+    }
+    list.append(row);
+  }
+  return list;
+}
+
 function renderIntake(draft) {
   const words = intake.dataset;
   const rows = [];
@@ -221,6 +268,8 @@ function renderIntake(draft) {
     rows.push([words.id, shown, mark]);
   }
   if (draft.phone) rows.push([words.phone, draft.phone, draft.phone_valid === false ? `✗ ${words.phoneBad}` : null]);
+  if (draft.item) rows.push([words.item, english && draft.item.name_en ? draft.item.name_en : draft.item.name, null]);
+  if (draft.materials?.length) rows.push([words.materials, materialList(draft.materials), null]);
   if (draft.note) rows.push([words.note, draft.note, null]);
   const list = document.createElement("dl");
   list.className = "intake-list";
@@ -228,7 +277,8 @@ function renderIntake(draft) {
     const term = document.createElement("dt");
     term.textContent = label;
     const detail = document.createElement("dd");
-    detail.textContent = value;
+    if (value instanceof Node) detail.append(value);
+    else detail.textContent = value;
     if (mark) {
       const flag = document.createElement("span");
       flag.className = mark.startsWith("✓") ? "mark ok" : "mark bad";
@@ -237,7 +287,10 @@ function renderIntake(draft) {
     }
     list.append(term, detail);
   }
-  intake.replaceChildren(...(rows.length ? [list] : []));
+  const shown = [];
+  if (draft.accepted) shown.push(renderAccepted(draft.accepted));
+  if (rows.length) shown.push(list);
+  intake.replaceChildren(...shown);
 }
 
 if ("BroadcastChannel" in window) {

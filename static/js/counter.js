@@ -189,6 +189,8 @@ function renderCounter() {
 
 function renderCurrent() {
   const ticket = view.current;
+  // The intake form (intake.js) starts from the ticket at the counter.
+  document.dispatchEvent(new CustomEvent("counter:current", { detail: ticket ?? null }));
   document.getElementById("current").hidden = !ticket;
   document.getElementById("no-current").hidden = Boolean(ticket);
   if (!ticket) return;

@@ -1,45 +1,105 @@
-// The applicant's details as the clerk types them at the counter console, mirrored live to the
-// citizen screen beside it (一机双屏) so the resident checks them before anything is registered.
+// 受理 at the counter console: the applicant (typed, or read from the ID card), the service item and
+// its material checklist, scans of the papers, and the case itself; then its receipt.
 //
-// The mirror is a BroadcastChannel: both pages run in the clerk's own browser, so the details never
-// leave it on their way to the second screen. The ID number is checked on the server (GB 11643
-// check digit) and reaches the citizen screen masked; the name and phone are shown in full because
-// they are the resident's own, on the screen facing them, and a mistyped phone loses notices.
+// Everything on the form is mirrored live to the citizen screen beside the console (一机双屏) so the
+// resident checks it before anything is registered. The mirror is a BroadcastChannel: both pages run
+// in the clerk's own browser, so the details never leave it on their way to the second screen. The
+// ID number is checked on the server (GB 11643 check digit) and reaches the citizen screen masked;
+// the name and phone are shown in full because they are the resident's own, on the screen facing
+// them, and a mistyped phone loses notices.
+import { newCommandId } from "./ids.js";
+import { post } from "./staffpage.js";
+
 const form = document.getElementById("intake-form");
 
 export function channelName(hall, counter) {
   return `hall-intake-${hall}-${counter}`;
 }
 
+// What the attachments endpoint takes (hall/case_api.py).
+const SCAN_TYPES = ["application/pdf", "image/jpeg", "image/png"];
+const SCAN_MAX = 10 * 1024 * 1024;
+
+function fill(template, values) {
+  return template.replace(/\{(\w+)\}/g, (whole, key) => (key in values ? String(values[key]) : whole));
+}
+
+function plain(text) {
+  // As the service guide searches (hall/catalog_pages.py searchable): no spaces, no case.
+  return text.replace(/\s+/g, "").toLowerCase();
+}
+
+function byteSize(n) {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KB`;
+  return `${(n / 1024 / 1024).toFixed(1)} MB`;
+}
+
+function element(tag, className, text) {
+  const made = document.createElement(tag);
+  if (className) made.className = className;
+  if (text !== undefined) made.textContent = text;
+  return made;
+}
+
 if (form) {
   const csrf = document.querySelector('meta[name="csrf-token"]').content;
+  const english = document.documentElement.lang === "en";
+  const colon = english ? ": " : "：";
+  const words = document.getElementById("intake-words")?.dataset ?? {};
   const channel = new BroadcastChannel(channelName(form.dataset.hall, form.dataset.counter));
+  const $ = (id) => document.getElementById(id);
   const fields = {
-    name: form.querySelector("#intake-name"),
-    idNumber: form.querySelector("#intake-id"),
-    phone: form.querySelector("#intake-phone"),
-    note: form.querySelector("#intake-note"),
+    name: $("intake-name"),
+    idNumber: $("intake-id"),
+    phone: $("intake-phone"),
+    note: $("intake-note"),
   };
-  const idState = form.querySelector("#intake-id-state");
-  const cardState = form.querySelector("#intake-card-state");
+  const idState = $("intake-id-state");
+  const cardState = $("intake-card-state");
+  const ticketHint = $("intake-ticket");
+  const itemSearch = $("intake-item-search");
+  const itemSelect = $("intake-item");
+  const itemFacts = $("intake-item-facts");
+  const materialsBox = $("intake-materials-box");
+  const materialsList = $("intake-materials");
+  const missingBox = $("intake-missing");
+  const missingList = $("intake-missing-list");
+  const acceptButton = $("intake-accept");
+  const blockers = $("intake-blockers");
+  const errorLine = $("intake-error");
+  const done = $("intake-done");
+  const fieldErrors = {
+    name: $("intake-name-error"),
+    id: $("intake-id-error"),
+    phone: $("intake-phone-error"),
+    item: $("intake-item-error"),
+    note: $("intake-note-error"),
+  };
+
   let checked = { number: "", valid: false, masked: "" };
   let checkTimer = null;
+  let catalog = []; // items this hall's level may accept, as the catalog lists them
+  let item = null; // the chosen item with its materials
+  const ticks = new Map(); // material name → its checkbox
+  const scans = new Map(); // material name → uploaded files {sha256, size, content_type, filename}
+  let uploading = 0;
+  let sending = false;
+  // A command id stays until the server has answered it: a retry after a lost answer is the same
+  // command, and cannot register the case twice.
+  let commandId = null;
+  let accepted = null; // {number, due, provisional} once the case is registered
+  let ticketId = null;
+
+  // -- the applicant ------------------------------------------------------------------------
 
   function phoneValid(value) {
-    return /^1\d{10}$/.test(value) || /^0\d{2,3}-?\d{7,8}$/.test(value);
+    return /^1\d{10}$/.test(value) || /^0\d{2,3}-?\d{7,8}$/.test(value) || /^1\d{2}-\d{4}-\d{4}$/.test(value);
   }
 
-  function publish() {
+  function idValid() {
     const number = fields.idNumber.value.trim();
-    channel.postMessage({
-      name: fields.name.value.trim(),
-      id_masked: number && checked.number === number ? checked.masked : "",
-      id_valid: number ? checked.number === number && checked.valid : null,
-      id_typed: number.length,
-      phone: fields.phone.value.trim(),
-      phone_valid: fields.phone.value.trim() ? phoneValid(fields.phone.value.trim()) : null,
-      note: fields.note.value.trim(),
-    });
+    return Boolean(number) && checked.number === number && checked.valid;
   }
 
   async function check() {
@@ -47,7 +107,7 @@ if (form) {
     if (!number) {
       idState.textContent = "";
       idState.dataset.state = "";
-      publish();
+      changed();
       return;
     }
     try {
@@ -65,24 +125,458 @@ if (form) {
     } catch {
       idState.textContent = "";
     }
+    changed();
+  }
+
+  // -- the service item ---------------------------------------------------------------------
+
+  function itemName(found) {
+    return english && found.name_en ? found.name_en : found.name;
+  }
+
+  function renderItems() {
+    const needle = plain(itemSearch.value);
+    const shown = catalog.filter((i) => !needle || plain(`${i.code} ${i.name} ${i.name_en}`).includes(needle));
+    const options = shown.map((i) => {
+      const option = element("option", "", `${i.code} ${itemName(i)}`);
+      option.value = i.code;
+      return option;
+    });
+    if (item && !shown.some((i) => i.code === item.code)) {
+      // The chosen item stays on the list while the clerk searches for another.
+      const option = element("option", "", `${item.code} ${itemName(item)}`);
+      option.value = item.code;
+      options.unshift(option);
+    }
+    if (options.length === 0) {
+      const none = element("option", "", itemSelect.dataset.none);
+      none.disabled = true;
+      options.push(none);
+    }
+    itemSelect.replaceChildren(...options);
+    itemSelect.value = item ? item.code : "";
+  }
+
+  async function loadCatalog() {
+    const answer = await fetch(form.dataset.catalogUrl, { credentials: "same-origin" });
+    if (!answer.ok) return;
+    const level = form.dataset.level;
+    catalog = (await answer.json()).filter((i) => i.accept_levels.includes(level));
+    renderItems();
+  }
+
+  async function chooseItem(code) {
+    if (!code || item?.code === code) return;
+    const answer = await fetch(`${form.dataset.catalogUrl}/${encodeURIComponent(code)}`, { credentials: "same-origin" });
+    if (!answer.ok || itemSelect.value !== code) return;
+    item = await answer.json();
+    ticks.clear();
+    scans.clear();
+    showFieldError("item", "");
+    const facts = itemFacts.dataset;
+    const days = item.time_limit_days;
+    const time = days === 0 ? facts.onTheSpot : fill(days === 1 ? facts.daysOne : facts.days, { n: days });
+    itemFacts.textContent = `${item.department} · ${item.kind_label} · ${time}`;
+    renderMaterials();
+    changed();
+  }
+
+  // -- materials and their scans ------------------------------------------------------------
+
+  function renderScans(name, list) {
+    const shown = (scans.get(name) || []).map((scan) => {
+      const row = element("li", "scan");
+      row.append(
+        element("span", "scan-name", scan.filename),
+        element("span", "scan-meta", `${byteSize(scan.size)} · SHA-256 ${scan.sha256.slice(0, 12)}…`),
+      );
+      const remove = element("button", "scan-remove", "✕");
+      remove.type = "button";
+      remove.title = materialsList.dataset.remove;
+      remove.setAttribute("aria-label", `${materialsList.dataset.remove} ${scan.filename}`);
+      remove.addEventListener("click", () => {
+        scans.set(name, (scans.get(name) || []).filter((s) => s !== scan));
+        renderScans(name, list);
+        changed();
+      });
+      row.append(remove);
+      return row;
+    });
+    list.replaceChildren(...shown);
+  }
+
+  async function upload(name, files, row) {
+    const list = row.querySelector(".scan-list");
+    const problem = row.querySelector(".field-error");
+    problem.hidden = true;
+    for (const file of files) {
+      if (!SCAN_TYPES.includes(file.type) || file.size > SCAN_MAX) {
+        problem.textContent = `⚠ ${words.errUpload}${colon}${file.name} (PDF / JPEG / PNG, ≤ 10 MB)`;
+        problem.hidden = false;
+        continue;
+      }
+      uploading += 1;
+      row.classList.add("uploading");
+      changed();
+      try {
+        const answer = await fetch(form.dataset.attachmentUrl, {
+          method: "POST",
+          credentials: "same-origin",
+          headers: { "Content-Type": file.type, "X-Filename": encodeURIComponent(file.name), "X-CSRF-Token": csrf },
+          body: file,
+        });
+        const body = await answer.json().catch(() => ({}));
+        if (!answer.ok) {
+          problem.textContent = `⚠ ${words.errUpload}${colon}${file.name}${body.message ? ` (${body.message})` : ""}`;
+          problem.hidden = false;
+          continue;
+        }
+        const kept = scans.get(name) || [];
+        if (!kept.some((s) => s.sha256 === body.sha256)) {
+          kept.push({ sha256: body.sha256, size: body.size, content_type: body.content_type, filename: file.name });
+        }
+        scans.set(name, kept);
+        // A scan is of a paper the resident handed over: it is received.
+        ticks.get(name).checked = true;
+        renderScans(name, list);
+      } catch {
+        problem.textContent = `⚠ ${words.errUpload}${colon}${file.name} (${words.errNetwork})`;
+        problem.hidden = false;
+      } finally {
+        uploading -= 1;
+        row.classList.remove("uploading");
+        changed();
+      }
+    }
+  }
+
+  function renderMaterials() {
+    const texts = materialsList.dataset;
+    const rows = (item?.materials || []).map((material, index) => {
+      const row = element("li", `material ${material.required ? "is-required" : "is-optional"}`);
+      row.dataset.name = material.name;
+      const label = element("label", "material-tick");
+      const box = document.createElement("input");
+      box.type = "checkbox";
+      box.id = `intake-material-${index}`;
+      box.addEventListener("change", changed);
+      ticks.set(material.name, box);
+      label.append(box, element("span", "material-name", material.name));
+      const need = element(
+        "span",
+        `need need-${material.required ? "required" : "optional"}`,
+        material.required ? texts.required : texts.optional,
+      );
+      const copies = fill(texts.copies, { n: material.copies });
+      const facts = element("span", "material-facts", `${material.form_label} · ${copies}`);
+      const add = element("label", "scan-add");
+      const picker = document.createElement("input");
+      picker.type = "file";
+      picker.accept = SCAN_TYPES.join(",");
+      picker.multiple = true;
+      picker.className = "visually-hidden";
+      picker.setAttribute("aria-label", `${texts.addScan}: ${material.name}`);
+      picker.addEventListener("change", () => {
+        const files = [...picker.files];
+        picker.value = "";
+        upload(material.name, files, row);
+      });
+      add.append(element("span", "", texts.addScan), picker);
+      const problem = element("p", "field-error");
+      problem.hidden = true;
+      row.append(label, need, facts, add, element("ul", "scan-list"), problem);
+      for (const kind of ["dragenter", "dragover"]) {
+        row.addEventListener(kind, (event) => {
+          event.preventDefault();
+          row.classList.add("dropping");
+        });
+      }
+      row.addEventListener("dragleave", () => row.classList.remove("dropping"));
+      row.addEventListener("drop", (event) => {
+        event.preventDefault();
+        row.classList.remove("dropping");
+        upload(material.name, [...(event.dataTransfer?.files || [])], row);
+      });
+      return row;
+    });
+    materialsList.replaceChildren(...rows);
+    materialsBox.hidden = !item;
+  }
+
+  function missing() {
+    return (item?.materials || []).filter((m) => m.required && !ticks.get(m.name)?.checked).map((m) => m.name);
+  }
+
+  // -- what stands between the form and 受理 ------------------------------------------------
+
+  function needed() {
+    const need = blockers.dataset;
+    const phone = fields.phone.value.trim();
+    const list = [];
+    if (!fields.name.value.trim()) list.push(need.needName);
+    if (!idValid()) list.push(need.needId);
+    if (phone && !phoneValid(phone)) list.push(need.needPhone);
+    if (!item) list.push(need.needItem);
+    else if (missing().length) list.push(need.needMaterials);
+    return list;
+  }
+
+  function update() {
+    const absent = missing();
+    missingList.replaceChildren(...absent.map((name) => element("li", "", name)));
+    missingBox.hidden = absent.length === 0;
+    for (const row of materialsList.children) {
+      row.classList.toggle("is-missing", absent.includes(row.dataset.name));
+    }
+    const list = needed();
+    blockers.textContent = accepted || list.length === 0 ? "" : fill(blockers.dataset.template, { list: list.join(english ? ", " : "、") });
+    acceptButton.disabled = Boolean(accepted) || sending || uploading > 0 || list.length > 0;
+  }
+
+  function changed() {
+    update();
     publish();
   }
+
+  // -- the mirror on the citizen screen -----------------------------------------------------
+
+  function publish() {
+    const number = fields.idNumber.value.trim();
+    const phone = fields.phone.value.trim();
+    channel.postMessage({
+      name: fields.name.value.trim(),
+      id_masked: number && checked.number === number ? checked.masked : "",
+      id_valid: number ? checked.number === number && checked.valid : null,
+      id_typed: number.length,
+      phone,
+      phone_valid: phone ? phoneValid(phone) : null,
+      note: fields.note.value.trim(),
+      item: item ? { code: item.code, name: item.name, name_en: item.name_en } : null,
+      materials: (item?.materials || []).map((m) => ({
+        name: m.name,
+        required: m.required,
+        ticked: Boolean(ticks.get(m.name)?.checked),
+        scans: (scans.get(m.name) || []).length,
+      })),
+      accepted,
+    });
+  }
+
+  // -- errors -------------------------------------------------------------------------------
+
+  function headline(code) {
+    const key = `err${code ? code[0].toUpperCase() + code.slice(1) : ""}`;
+    return (code && words[key]) || words.err;
+  }
+
+  function showFieldError(name, text) {
+    const slot = fieldErrors[name];
+    slot.textContent = text ? `⚠ ${text}` : "";
+    slot.hidden = !text;
+    const input = { name: fields.name, id: fields.idNumber, phone: fields.phone, item: itemSelect, note: fields.note }[name];
+    input.setAttribute("aria-invalid", text ? "true" : "false");
+  }
+
+  function clearErrors() {
+    for (const name of Object.keys(fieldErrors)) showFieldError(name, "");
+    errorLine.hidden = true;
+    errorLine.textContent = "";
+  }
+
+  // The API names the field it refuses (hall/case_api.py, cases/store.py); its message is English,
+  // so the clerk's language leads with the headline.
+  const FIELDS = {
+    name: "name",
+    applicant: "name",
+    id_number: "id",
+    "applicant.id_number": "id",
+    phone: "phone",
+    item: "item",
+    remark: "note",
+  };
+
+  function showError(data) {
+    const text = `${headline(data.error)}${colon}${data.message || ""}`;
+    const field = data.error === "not_accepted_here" ? "item" : FIELDS[data.field];
+    if (field) {
+      showFieldError(field, text);
+      ({ name: fields.name, id: fields.idNumber, phone: fields.phone, item: itemSelect, note: fields.note })[field].focus();
+      return;
+    }
+    if (data.error === "missing_materials" && Array.isArray(data.missing)) {
+      for (const name of data.missing) ticks.get(name)?.closest("li")?.classList.add("is-missing");
+    }
+    errorLine.textContent = `⚠ ${text}`;
+    errorLine.hidden = false;
+  }
+
+  // -- 受理 ----------------------------------------------------------------------------------
+
+  function localTime(iso) {
+    if (!iso) return "";
+    const parts = Object.fromEntries(
+      new Intl.DateTimeFormat("en-GB", {
+        timeZone: form.dataset.timezone || undefined,
+        year: "numeric",
+        month: "2-digit",
+        day: "2-digit",
+        hour: "2-digit",
+        minute: "2-digit",
+        hourCycle: "h23",
+      })
+        .formatToParts(new Date(iso))
+        .map((p) => [p.type, p.value]),
+    );
+    return `${parts.year}-${parts.month}-${parts.day} ${parts.hour}:${parts.minute}`;
+  }
+
+  function lock(locked) {
+    for (const control of form.querySelectorAll("fieldset input, fieldset select, #intake-note, #intake-read")) {
+      control.disabled = locked;
+    }
+  }
+
+  function showAccepted(found) {
+    const receipt = form.dataset.receiptUrl.replace("{number}", encodeURIComponent(found.number));
+    accepted = { number: found.number, due: localTime(found.due_at), provisional: Boolean(found.provisional) };
+    $("intake-number").textContent = found.number;
+    const due = $("intake-due");
+    due.textContent = accepted.due
+      ? `${accepted.due}${accepted.provisional ? ` (${due.dataset.provisional})` : ""}`
+      : itemFacts.dataset.onTheSpot;
+    const link = $("intake-receipt");
+    link.href = receipt;
+    link.target = "hall-receipt";
+    done.hidden = false;
+    lock(true);
+    changed();
+    // Opened at once, in a window of its own that the next receipt reuses; the link stays for a
+    // browser that blocks it.
+    window.open(receipt, "hall-receipt");
+  }
+
+  async function accept() {
+    if (sending || acceptButton.disabled) return;
+    sending = true;
+    update();
+    clearErrors();
+    commandId = commandId || newCommandId();
+    const body = {
+      command_id: commandId,
+      item: item.code,
+      applicant: { name: fields.name.value.trim(), id_number: fields.idNumber.value.trim(), phone: fields.phone.value.trim() },
+      materials: item.materials.filter((m) => ticks.get(m.name)?.checked).map((m) => m.name),
+      counter: Number(form.dataset.counter),
+      remark: fields.note.value.trim(),
+      attachments: [...scans.entries()].flatMap(([material, list]) =>
+        list.map((s) => ({ sha256: s.sha256, filename: s.filename, content_type: s.content_type, material })),
+      ),
+    };
+    try {
+      const { ok, status, data } = await post(form.dataset.caseUrl, body);
+      if (status >= 500 || data.error === "timeout") {
+        // Whether the case was registered is unknown: the next press asks again with the same id.
+        showError({ error: "network", message: data.message || words.errNetwork });
+        return;
+      }
+      commandId = null;
+      if (!ok) {
+        showError(data);
+        return;
+      }
+      showAccepted(data.case);
+    } catch {
+      showError({ error: "network", message: words.errNetwork });
+    } finally {
+      sending = false;
+      update();
+    }
+  }
+
+  // -- starting over ------------------------------------------------------------------------
+
+  function reset() {
+    form.reset();
+    lock(false);
+    checked = { number: "", valid: false, masked: "" };
+    idState.textContent = "";
+    idState.dataset.state = "";
+    cardState.textContent = "";
+    item = null;
+    ticks.clear();
+    scans.clear();
+    commandId = null;
+    accepted = null;
+    itemFacts.textContent = "";
+    done.hidden = true;
+    clearErrors();
+    renderItems();
+    renderMaterials();
+    changed();
+  }
+
+  // The ticket at the counter may carry who took it (an ID card swiped at the kiosk). The counter
+  // view shows it masked; the form asks the holder endpoint for it in full.
+  function onTicket(ticket) {
+    const id = ticket?.id ?? null;
+    if (id === ticketId) return;
+    ticketId = id;
+    if (ticket && accepted) reset(); // the next resident: the last receipt is done with
+    const person = ticket?.applicant;
+    ticketHint.hidden = !person;
+    if (!person) return;
+    ticketHint.textContent = fill(ticketHint.dataset.template, { name: person.name || "", id: person.id_number || "" });
+    if (fields.name.value.trim() || fields.idNumber.value.trim()) return; // never overwrite what was typed
+    // The clerk serving the ticket gets its holder in full, as from a card read at the counter.
+    fetch(form.dataset.holderUrl, { credentials: "same-origin" })
+      .then((answer) => (answer.ok ? answer.json() : null))
+      .then(async (holder) => {
+        if (!holder || holder.ticket !== ticketId || fields.name.value.trim() || fields.idNumber.value.trim()) return;
+        fields.name.value = holder.name || "";
+        fields.idNumber.value = holder.id_number || "";
+        await check();
+        changed();
+      })
+      .catch(() => {});
+  }
+
+  // -- wiring -------------------------------------------------------------------------------
 
   for (const input of Object.values(fields)) {
     input.addEventListener("input", () => {
       if (input === fields.idNumber) {
         clearTimeout(checkTimer);
         checkTimer = setTimeout(check, 250);
+        showFieldError("id", "");
       }
       if (input === fields.phone) {
         const value = input.value.trim();
+        showFieldError("phone", "");
         input.setAttribute("aria-invalid", value && !phoneValid(value) ? "true" : "false");
       }
-      publish();
+      if (input === fields.name) showFieldError("name", "");
+      changed();
     });
   }
 
-  form.querySelector("#intake-read").addEventListener("click", async () => {
+  itemSearch.addEventListener("input", () => {
+    renderItems();
+    // One match is the item: the clerk typed its code.
+    const codes = [...itemSelect.options].filter((o) => !o.disabled).map((o) => o.value);
+    if (codes.length === 1 && codes[0] !== item?.code) {
+      itemSelect.value = codes[0];
+      chooseItem(codes[0]).catch(() => {});
+    }
+  });
+  itemSearch.addEventListener("keydown", (event) => {
+    if (event.key === "ArrowDown") {
+      event.preventDefault();
+      itemSelect.focus();
+    }
+  });
+  itemSelect.addEventListener("change", () => chooseItem(itemSelect.value).catch(() => {}));
+
+  $("intake-read").addEventListener("click", async () => {
     cardState.textContent = "";
     const answer = await fetch(`${form.dataset.cardUrl}?take=1`, { credentials: "same-origin" });
     if (!answer.ok) {
@@ -96,18 +590,17 @@ if (form) {
     await check();
   });
 
-  form.querySelector("#intake-clear").addEventListener("click", () => {
-    form.reset();
-    checked = { number: "", valid: false, masked: "" };
-    idState.textContent = "";
-    cardState.textContent = "";
-    publish();
-  });
-
+  $("intake-clear").addEventListener("click", reset);
+  $("intake-new").addEventListener("click", reset);
+  acceptButton.addEventListener("click", accept);
   form.addEventListener("submit", (event) => event.preventDefault());
+  document.addEventListener("counter:current", (event) => onTicket(event.detail));
+
   // A citizen screen opened later asks for what is on the form now.
   channel.addEventListener("message", (event) => {
     if (event.data === "hello") publish();
   });
-  publish();
+  loadCatalog().catch(() => {});
+  renderMaterials();
+  changed();
 }

@@ -117,6 +117,49 @@ function note(event, seq) {
   while (log.children.length > 30) log.lastChild.remove();
 }
 
+// Case lights and 督办 orders: re-read from the supervision API when a case or an order changes.
+const caseBoard = document.getElementById("case-board");
+const caseOrders = document.getElementById("case-orders");
+let caseTimer = null;
+
+function renderCaseBoard(board) {
+  for (const item of caseBoard.querySelectorAll("[data-light]")) {
+    item.querySelector(".count").textContent = String(board.counts[item.dataset.light] ?? 0);
+  }
+  caseOrders.replaceChildren();
+  for (const order of board.orders) {
+    const item = document.createElement("li");
+    item.className = `order-${order.level}`;
+    const link = document.createElement("a");
+    link.href = caseBoard.dataset.caseUrl + order.case;
+    link.textContent = order.case;
+    const level = document.createElement("strong");
+    level.className = `level level-${order.level}`;
+    level.textContent = caseBoard.getAttribute(`data-level-${order.level}`) ?? order.level_label;
+    const due = new Date(order.reply_due).toLocaleString(document.documentElement.lang || "zh-CN", {
+      timeZone: caseBoard.dataset.timezone,
+      dateStyle: "short",
+      timeStyle: "short",
+    });
+    item.append(link, " · ", level, ` · ${caseBoard.dataset.replyBy.replace("{time}", due)} · ${order.note}`);
+    caseOrders.append(item);
+  }
+  if (board.orders.length === 0) {
+    const item = document.createElement("li");
+    item.className = "muted";
+    item.textContent = caseBoard.dataset.none;
+    caseOrders.append(item);
+  }
+}
+
+function refreshCaseBoard() {
+  clearTimeout(caseTimer);
+  caseTimer = setTimeout(async () => {
+    const answer = await fetch(caseBoard.dataset.boardUrl, { credentials: "same-origin" });
+    if (answer.ok) renderCaseBoard(await answer.json());
+  }, 300);
+}
+
 const STATUS_AFTER = {
   "counter.opened": "open",
   "counter.paused": "paused",
@@ -141,10 +184,12 @@ rt.subscribe(topic, {
     orders.clear();
     for (const order of data.work_orders || []) orders.set(order.id, order);
     renderOrders();
+    refreshCaseBoard();
   },
   event(event, seq) {
     note(event, seq);
     if (event.type.startsWith("ticket.")) refreshLines();
+    if (event.type.startsWith("case.") || event.type.startsWith("supervision.")) refreshCaseBoard();
     if (event.type === "rating.alarm") {
       orders.set(event.data.id, event.data);
       renderOrders();

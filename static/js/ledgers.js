@@ -1,0 +1,199 @@
+// The supervisor's ledgers (台帐) and comprehensive query. Each form asks the JSON API it names
+// and draws the answer; its CSV button is left to the browser, which downloads the file the same
+// API writes with the same filters.
+const root = document.getElementById("ledgers");
+const words = JSON.parse(root.dataset.words);
+const english = document.documentElement.lang === "en";
+const message = document.getElementById("message");
+
+function fill(text, values) {
+  return text.replace(/\{(\w+)\}/g, (whole, name) => (name in values ? String(values[name]) : whole));
+}
+
+function cell(tag, text, className) {
+  const element = document.createElement(tag);
+  element.textContent = text;
+  if (className) element.className = className;
+  return element;
+}
+
+// The form's fields as query parameters; empty choices ("all") are left out.
+function paramsOf(form) {
+  const params = new URLSearchParams();
+  for (const [name, value] of new FormData(form)) {
+    if (value !== "" && name !== "format") params.append(name, value);
+  }
+  return params;
+}
+
+async function ask(url) {
+  const answer = await fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } });
+  let data = {};
+  try {
+    data = await answer.json();
+  } catch {
+    data = {};
+  }
+  if (!answer.ok) throw new Error(data.message || String(answer.status));
+  return data;
+}
+
+function alert(error) {
+  message.textContent = `⚠ ${words.failed}${english ? ": " : "："}${error.message}`;
+  message.hidden = false;
+}
+
+// -- the ledger ----------------------------------------------------------------------------------
+
+const ledgerForm = document.getElementById("ledger-form");
+const ledgerTable = document.getElementById("ledger-table");
+const ledgerNote = document.getElementById("ledger-note");
+// Columns that count something late: marked with a sign and a word, not colour alone.
+const lateColumns = new Set(["overdue", "completed_late"]);
+
+function numberCell(key, value) {
+  const td = cell("td", value === null ? "—" : String(value), "num");
+  if (lateColumns.has(key) && value > 0) {
+    td.textContent = `⚠ ${value}`;
+    td.classList.add("over");
+  }
+  return td;
+}
+
+function drawLedger(data) {
+  const head = document.createElement("tr");
+  head.append(cell("th", data.heads.group), cell("th", data.heads.row));
+  for (const column of data.columns) head.append(cell("th", column.label, "num"));
+  for (const th of head.children) th.scope = "col";
+  ledgerTable.tHead.replaceChildren(head);
+
+  const body = ledgerTable.tBodies[0];
+  body.replaceChildren();
+  const width = data.columns.length + 2;
+  if (data.groups.length === 0) {
+    const row = document.createElement("tr");
+    const td = cell("td", words.none);
+    td.colSpan = width;
+    row.append(td);
+    body.append(row);
+  }
+  for (const group of data.groups) {
+    group.rows.forEach((line, index) => {
+      const row = document.createElement("tr");
+      if (index === 0) {
+        const th = cell("th", group.label, "group");
+        th.scope = "rowgroup";
+        th.rowSpan = group.rows.length + 1;
+        row.append(th);
+      }
+      const label = cell("th", line.label);
+      label.scope = "row";
+      row.append(label);
+      for (const column of data.columns) row.append(numberCell(column.key, line.values[column.key]));
+      body.append(row);
+    });
+    const subtotal = document.createElement("tr");
+    subtotal.className = "subtotal";
+    const label = cell("th", words.subtotal);
+    label.scope = "row";
+    subtotal.append(label);
+    for (const column of data.columns) subtotal.append(numberCell(column.key, group.subtotal[column.key]));
+    body.append(subtotal);
+  }
+  const total = document.createElement("tr");
+  const label = cell("th", words.total);
+  label.scope = "row";
+  label.colSpan = 2;
+  total.append(label);
+  for (const column of data.columns) total.append(numberCell(column.key, data.total[column.key]));
+  ledgerTable.tFoot.replaceChildren(total);
+  ledgerTable.hidden = false;
+}
+
+function describe() {
+  ledgerNote.textContent = ledgerForm.elements.by.value === "clerk" ? words.note_clerk : words.note_cases;
+}
+
+async function loadLedger() {
+  message.hidden = true;
+  try {
+    drawLedger(await ask(`${ledgerForm.action}?${paramsOf(ledgerForm)}`));
+  } catch (error) {
+    alert(error);
+  }
+}
+
+ledgerForm.addEventListener("submit", (event) => {
+  if (event.submitter?.value === "csv") return; // the browser downloads the file
+  event.preventDefault();
+  loadLedger();
+});
+ledgerForm.elements.by.addEventListener("change", () => {
+  describe();
+  loadLedger();
+});
+
+// -- the comprehensive query ---------------------------------------------------------------------
+
+const queryForm = document.getElementById("query-form");
+const queryTable = document.getElementById("query-table");
+const queryCount = document.getElementById("query-count");
+const more = document.getElementById("query-more");
+let asked = null;
+let shown = 0;
+
+// "2026-11-23T09:30:00+08:00" → "2026-11-23 09:30": the API gives times in the hall's zone.
+const local = (when) => (when ? when.slice(0, 16).replace("T", " ") : "");
+
+function caseRow(found) {
+  const row = document.createElement("tr");
+  const number = cell("th", found.number);
+  number.scope = "row";
+  row.append(
+    number,
+    cell("td", `${found.item} ${found.item_name}`, "item"),
+    cell("td", found.applicant.name),
+    cell("td", found.applicant.id_number, "id"),
+    cell("td", found.accepted_hall.name),
+    cell("td", found.stage_label),
+    cell("td", found.registered_by.name),
+    cell("td", local(found.accepted_at), "when"),
+    cell("td", local(found.due_at), "when"),
+    cell("td", found.light_label, `light light-${found.light}`),
+    cell("td", found.overdue ? `⚠ ${words.overdue}` : "", found.overdue ? "over" : ""),
+  );
+  return row;
+}
+
+async function loadCases(append) {
+  message.hidden = true;
+  if (!append) {
+    asked = paramsOf(queryForm);
+    shown = 0;
+  }
+  const params = new URLSearchParams(asked);
+  params.set("offset", String(shown));
+  try {
+    const data = await ask(`${queryForm.action}?${params}`);
+    const body = queryTable.tBodies[0];
+    if (!append) body.replaceChildren();
+    for (const found of data.cases) body.append(caseRow(found));
+    shown += data.cases.length;
+    queryTable.hidden = data.total === 0;
+    queryCount.textContent =
+      data.total === 0 ? words.none : fill(shown < data.total ? words.shown : words.count, { n: data.total, shown });
+    more.hidden = shown >= data.total;
+  } catch (error) {
+    alert(error);
+  }
+}
+
+queryForm.addEventListener("submit", (event) => {
+  if (event.submitter?.value === "csv") return;
+  event.preventDefault();
+  loadCases(false);
+});
+more.addEventListener("click", () => loadCases(true));
+
+describe();
+loadLedger();
