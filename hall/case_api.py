@@ -17,17 +17,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy import case as when
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 
 from cases import register, workflow
-from cases.catalog import Catalog
 from cases.lights import Light
+from cases.records import case_from_record, order_from_record
 from cases.register import Register
-from cases.store import CasesDomain, actor_args
+from cases.store import actor_args
 from cases.store_tables import case_attachments, cases, supervision_orders
+from cases.supervision import SupervisionState
 from hall.api import command_body, problem, submit
 from hall.auth import Staff
 from hall.database import reading
@@ -369,16 +371,57 @@ def open_cases(state: Register, hall_id: int) -> list[workflow.Case]:
     return sorted(chosen, key=lambda c: (c.accepted_at, c.number))
 
 
-async def stored_register(conn: AsyncConnection, hall_id: int) -> Register | None:
-    """The register of the hall's tree as committed, read on ``conn``: a realtime snapshot reads it
-    in the transaction that reads the sequence it reflects, which the writer's cached state cannot
-    promise. Due times still provisional are re-counted without the items' stage limits (the
-    catalog is the writer's); the writer corrects them, and the lights shown are the ones stored."""
+# A realtime snapshot lists this many open cases at most (oldest first); the lists read the API.
+SNAPSHOT_CASES = 1000
+
+
+async def stored_board(conn: AsyncConnection, hall_id: int, now: datetime) -> dict[str, Any] | None:
+    """The hall's open cases and supervision board as committed, read on ``conn``: a realtime
+    snapshot reads them in the transaction that reads the sequence it reflects, which the writer's
+    cached state cannot promise. Only the rows of the hall and the halls below it are read, the
+    light counts are counted by the database, and the lists are bounded, so a district with a
+    hundred thousand open cases answers at once."""
     parents = await hall_tree(conn)
     if hall_id not in parents:
         return None
-    found = await CasesDomain(Catalog()).load(conn, register.root_of(parents, hall_id))
-    return found if isinstance(found, Register) else None
+    root = register.root_of(parents, hall_id)
+    below = [h for h in parents if within(h, hall_id, parents)]
+    mine = and_(
+        cases.c.register_hall == root,
+        cases.c.stage.not_in([s.value for s in workflow.Stage if s.finished]),
+        or_(cases.c.accepted_hall.in_(below), cases.c.deciding_hall.in_(below)),
+    )
+    counts = {"green": 0, "yellow": 0, "red": 0}
+    for row in await conn.execute(select(cases.c.light, func.count()).where(mine).group_by(cases.c.light)):
+        counts[row[0]] = int(row[1])
+    listed = await conn.execute(
+        select(cases.c.record).where(mine).order_by(cases.c.accepted_at, cases.c.number).limit(SNAPSHOT_CASES)
+    )
+    flagged = await conn.execute(
+        select(cases.c.record)
+        .where(mine, cases.c.light != Light.GREEN.value)
+        .order_by(when((cases.c.light == Light.RED.value, 0), else_=1), cases.c.due_at)
+        .limit(SNAPSHOT_CASES)
+    )
+    orders = await conn.execute(
+        select(supervision_orders.c.record).where(
+            supervision_orders.c.register_hall == root, supervision_orders.c.answered_at.is_(None)
+        )
+    )
+    board = [case_from_record(record) for (record,) in flagged]
+    state = Register(
+        root=root,
+        cases=workflow.CasesState({case.number: case for case, _ in board}, parents),
+        orders=SupervisionState({o.id: o for o in (order_from_record(r) for (r,) in orders)}),
+        meta={case.number: meta for case, meta in board},
+    )
+    supervision = supervision_board(state, hall_id, now)
+    supervision["counts"] = counts
+    return {
+        "cases": [case_json(*case_from_record(record), now) for (record,) in listed],
+        "supervision": supervision,
+        "total": sum(counts.values()),
+    }
 
 
 async def case_record_json(runtime: Runtime, number: str) -> dict[str, Any] | None:

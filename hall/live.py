@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from devices.store import device_from_row
 from devices.store_tables import devices
-from hall.case_api import case_json, open_cases, stored_register, supervision_board
+from hall.case_api import stored_board, supervision_board
 from hall.events import Event
 from hall.roles import Access, Role
 from hall.tables import events, halls, staff
@@ -109,14 +109,10 @@ async def _devices_snapshot(conn: AsyncConnection, topic: Topic) -> Mapping[str,
 
 
 async def _cases_snapshot(conn: AsyncConnection, topic: Topic) -> Mapping[str, Any]:
-    state = await stored_register(conn, topic.hall_id)
-    now = datetime.now(UTC)
-    listed = [case_json(c, state.meta_of(c.number), now) for c in open_cases(state, topic.hall_id)] if state else []
-    return {
-        "hall": await _hall(conn, topic.hall_id),
-        "cases": listed,
-        "supervision": supervision_board(state, topic.hall_id, now),
-    }
+    board = await stored_board(conn, topic.hall_id, datetime.now(UTC))
+    if board is None:
+        board = {"cases": [], "supervision": supervision_board(None, topic.hall_id, datetime.now(UTC)), "total": 0}
+    return {"hall": await _hall(conn, topic.hall_id), **board}
 
 
 def _queue_select(topic: Topic, event: Event) -> Mapping[str, Any] | None:
