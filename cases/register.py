@@ -18,6 +18,8 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, NamedTuple
 
+import immutables
+
 from cases import supervision, workflow
 from cases.catalog import Item, Level
 from cases.catalog import Stage as ItemStage
@@ -99,12 +101,17 @@ class Register:
     root: int
     cases: CasesState
     orders: supervision.SupervisionState = field(default_factory=supervision.SupervisionState)
-    meta: Mapping[str, Meta] = field(default_factory=dict)
+    meta: Mapping[str, Meta] = field(default_factory=immutables.Map)
     # The last number given: (local day as YYYYMMDD, count that day).
     last_number: tuple[str, int] = ("", 0)
     # Drained by the storage adapter after each batch.
     notices: tuple[NoticeDue, ...] = ()
     changed_meta: frozenset[str] = frozenset()
+
+    def __post_init__(self) -> None:
+        # Persistent, like the cases: a step replaces one entry without copying the rest.
+        if not isinstance(self.meta, immutables.Map):
+            object.__setattr__(self, "meta", immutables.Map(self.meta))
 
     def case(self, number: str) -> Case:
         case = self.cases.cases.get(number)
@@ -255,8 +262,8 @@ def _logged(decision: Decision[Any], reg: Register, case: Case, meta: Meta) -> t
 
 
 def _with(reg: Register, cases: CasesState, number: str, meta: Meta, **changes: Any) -> Register:
-    metas = dict(reg.meta)
-    metas[number] = meta
+    assert isinstance(reg.meta, immutables.Map)
+    metas = reg.meta.set(number, meta)
     return replace(reg, cases=cases, meta=metas, changed_meta=reg.changed_meta | {number}, **changes)
 
 
@@ -451,9 +458,10 @@ def tick(reg: Register, now: datetime, settings: Settings, items: Mapping[str, I
         updates[number] = meta
     state = reg
     if updates:
+        assert isinstance(reg.meta, immutables.Map)
         state = replace(
             reg,
-            meta={**reg.meta, **updates},
+            meta=reg.meta.update(updates),
             changed_meta=reg.changed_meta | updates.keys(),
             notices=(*reg.notices, *notices),
         )

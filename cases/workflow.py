@@ -28,6 +28,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+import immutables
 from stdnum.cn import ric
 
 from cases.catalog import Kind, Level
@@ -265,16 +266,21 @@ class Case:
 class CasesState:
     """Cases by number, and the hall tree they are routed through."""
 
-    cases: Mapping[str, Case] = field(default_factory=dict)
+    # A persistent map: each step makes a new state sharing all but one path with the old, so a
+    # register of a hundred thousand open cases is not copied on every command.
+    cases: Mapping[str, Case] = field(default_factory=immutables.Map)
     parents: Mapping[int, int | None] = field(default_factory=dict)
     levels: Mapping[int, Level] = field(default_factory=dict)
     # Cases changed since the storage adapter last drained this.
     changed: tuple[Case, ...] = ()
 
+    def __post_init__(self) -> None:
+        if not isinstance(self.cases, immutables.Map):
+            object.__setattr__(self, "cases", immutables.Map(self.cases))
+
     def with_case(self, case: Case) -> CasesState:
-        cases = dict(self.cases)
-        cases[case.number] = case
-        return replace(self, cases=cases, changed=(*self.changed, case))
+        assert isinstance(self.cases, immutables.Map)
+        return replace(self, cases=self.cases.set(case.number, case), changed=(*self.changed, case))
 
 
 Result = Decision[CasesState]
