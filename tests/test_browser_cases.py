@@ -7,6 +7,7 @@ Screenshots go to test-artifacts/screenshots/ (cases-todo, case-record, supervis
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -178,3 +179,25 @@ def test_the_supervisor_sees_the_cases_by_light(browser: Any, server: ServerProc
         assert errors == []
     finally:
         context.close()
+
+
+def test_the_counter_console_counts_the_clerks_to_do_live(browser: Any, server: ServerProcess) -> None:
+    from playwright.sync_api import expect
+
+    community = Community(server)
+    context = browser.new_context(base_url=server.url, viewport={"width": 1280, "height": 860}, locale="zh-CN")
+    context.set_default_timeout(WAIT)
+    errors: list[str] = []
+    try:
+        console = context.new_page()
+        console.on("pageerror", lambda exc: errors.append(f"console: {exc}"))
+        sign_in(console, server, "/counter/1/2", "clerk1")
+        badge = console.locator("#todo-count")
+        expect(badge).to_have_text(re.compile(r"^\d+ 件待办"))
+        before = int(badge.inner_text().split(" ")[0])
+        community.accept("周淑芬")  # decided by the district: it waits on this clerk's office
+        expect(badge).to_have_text(re.compile(rf"^{before + 1} 件待办"))
+        assert errors == []
+    finally:
+        context.close()
+        community.client.close()

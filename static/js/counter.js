@@ -4,6 +4,7 @@
 // The page follows its counter's topic; after any event it re-reads the counter view (debounced),
 // which is simpler and more robust than patching the view from each event.
 import { Realtime } from "./realtime.js";
+import { followTodo } from "./todobadge.js";
 import { messenger, post } from "./staffpage.js";
 
 const root = document.getElementById("console");
@@ -456,6 +457,8 @@ rt.subscribe(root.dataset.topic, {
     showError(frame.code, frame.message);
   },
 });
+
+followTodo(rt, document.getElementById("to-cases"));
 
 // The page works from the API too, before (or without) the live link.
 refresh().catch(() => {});
