@@ -9,6 +9,7 @@ of the hall's tree, which keeps the register, and names the halls its facts reac
 from __future__ import annotations
 
 import hashlib
+import hmac
 import os
 import re
 import uuid
@@ -168,7 +169,18 @@ async def upload_attachment(request: Request) -> Response:
             os.fsync(out.fileno())
         temp.replace(path)
     filename = request.headers.get("x-filename", "")[:200] or f"scan{ATTACHMENT_TYPES[content_type]}"
-    return JSONResponse({"sha256": sha, "size": size, "content_type": content_type, "filename": filename})
+    receipt = upload_receipt(runtime.settings.secret_key, sha, content_type, _member(request).id)
+    return JSONResponse(
+        {"sha256": sha, "size": size, "content_type": content_type, "filename": filename, "receipt": receipt}
+    )
+
+
+def upload_receipt(secret: str, sha256: str, content_type: str, staff_id: int) -> str:
+    """Proof that this staff member uploaded this content as this type: a stored file is attached
+    to a case only by whoever uploaded it, so a hash seen on another case is not enough to copy a
+    resident's papers into a case of one's own."""
+    message = f"upload:{sha256}:{content_type}:{staff_id}".encode()
+    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
 
 
 def _looks_like(content_type: str, body: bytes) -> bool:
@@ -176,29 +188,35 @@ def _looks_like(content_type: str, body: bytes) -> bool:
     return body.startswith(magic[content_type])
 
 
-def _attachments(runtime: Runtime, data: Any) -> list[dict[str, Any]] | JSONResponse:
+def _attachments(runtime: Runtime, data: Any, staff_id: int) -> list[dict[str, Any]] | JSONResponse:
     if data is None:
         return []
     if not isinstance(data, list) or len(data) > 50:
         return problem(422, "invalid", "attachments must be a list of at most 50 files", field="attachments")
     out = []
     for entry in data:
-        if (
-            not isinstance(entry, dict)
-            or not isinstance(entry.get("sha256"), str)
-            or not _SHA256.fullmatch(entry["sha256"])
-        ):
+        sha = entry.get("sha256") if isinstance(entry, dict) else None
+        if not isinstance(sha, str) or not _SHA256.fullmatch(sha):
             return problem(422, "invalid", "each attachment names the sha256 of an uploaded file", field="attachments")
-        path = attachment_path(runtime, entry["sha256"])
-        if not path.is_file():
-            return problem(422, "invalid", f"no uploaded file {entry['sha256']}", field="attachments")
-        content_type = str(entry.get("content_type", ""))
+        content_type = entry.get("content_type")
+        receipt = entry.get("receipt")
+        path = attachment_path(runtime, sha)
+        if (
+            content_type not in ATTACHMENT_TYPES
+            or not isinstance(receipt, str)
+            or not hmac.compare_digest(
+                receipt, upload_receipt(runtime.settings.secret_key, sha, content_type, staff_id)
+            )
+            or not path.is_file()
+        ):
+            # One answer whether the file is missing or someone else's: nothing learnt by guessing.
+            return problem(422, "invalid", f"no file {sha[:12]}… uploaded by you", field="attachments")
         out.append(
             {
-                "sha256": entry["sha256"],
+                "sha256": sha,
                 "filename": str(entry.get("filename", ""))[:200],
                 "material": str(entry.get("material", ""))[:200],
-                "content_type": content_type if content_type in ATTACHMENT_TYPES else "application/octet-stream",
+                "content_type": content_type,
                 "size": path.stat().st_size,
             }
         )
@@ -236,7 +254,7 @@ async def accept_case(request: Request) -> Response:
         return body
     data, command_id = body
     hall_id: int = request.path_params["hall"]
-    attachments = _attachments(runtime, data.get("attachments"))
+    attachments = _attachments(runtime, data.get("attachments"), _member(request).id)
     if isinstance(attachments, JSONResponse):
         return attachments
     member = _member(request)

@@ -145,3 +145,51 @@ def test_the_clerk_serving_a_ticket_taken_with_an_id_card_gets_its_holder_for_th
     holder = site.client.get(holder_url)
     assert holder.status_code == 200 and holder.headers["cache-control"] == "no-store"
     assert holder.json()["name"] == "王秀英" and holder.json()["id_number"] == ID_NUMBER
+
+
+def test_a_scan_is_attached_only_by_the_clerk_who_uploaded_it(site: Site) -> None:
+    community, district = site.halls["xh-hp-ly"], site.halls["xh"]
+    token = site.login("community-clerk")
+    headers = {"X-CSRF-Token": token, "Content-Type": "application/pdf"}
+    scan = site.client.post(f"/api/v1/halls/{community}/attachments", content=PDF, headers=headers).json()
+    # Another clerk who learnt the hash (it is shown with the case) cannot attach the file to a case of theirs.
+    token = site.login("clerk")
+    stolen = {**scan, "material": "居民户口簿"}
+    taken = _accept(
+        site,
+        token,
+        district,
+        item="RS-003",
+        materials=["居民身份证", "社会保障卡", "基本养老保险待遇申领表"],
+        attachments=[stolen],
+    )
+    assert taken.status_code == 422 and taken.json()["field"] == "attachments"
+    forged = {**stolen, "receipt": "0" * 64}
+    assert (
+        _accept(
+            site,
+            token,
+            district,
+            item="RS-003",
+            materials=["居民身份证", "社会保障卡", "基本养老保险待遇申领表"],
+            attachments=[forged],
+        ).status_code
+        == 422
+    )
+    # Uploading the same paper themselves gives them their own receipt for it.
+    own = site.client.post(
+        f"/api/v1/halls/{district}/attachments",
+        content=PDF,
+        headers={"X-CSRF-Token": token, "Content-Type": "application/pdf"},
+    ).json()
+    assert own["sha256"] == scan["sha256"] and own["receipt"] != scan["receipt"]
+    mine = {**own, "material": "居民户口簿"}
+    done = _accept(
+        site,
+        token,
+        district,
+        item="RS-003",
+        materials=["居民身份证", "社会保障卡", "基本养老保险待遇申领表"],
+        attachments=[mine],
+    )
+    assert done.status_code == 200, done.text

@@ -82,7 +82,7 @@ if (form) {
   let catalog = []; // items this hall's level may accept, as the catalog lists them
   let item = null; // the chosen item with its materials
   const ticks = new Map(); // material name → its checkbox
-  const scans = new Map(); // material name → uploaded files {sha256, size, content_type, filename}
+  const scans = new Map(); // material name → uploaded files {sha256, size, content_type, filename, receipt}
   let uploading = 0;
   let sending = false;
   // A command id stays until the server has answered it: a retry after a lost answer is the same
@@ -233,7 +233,13 @@ if (form) {
         }
         const kept = scans.get(name) || [];
         if (!kept.some((s) => s.sha256 === body.sha256)) {
-          kept.push({ sha256: body.sha256, size: body.size, content_type: body.content_type, filename: file.name });
+          kept.push({
+            sha256: body.sha256,
+            size: body.size,
+            content_type: body.content_type,
+            filename: file.name,
+            receipt: body.receipt,
+          });
         }
         scans.set(name, kept);
         // A scan is of a paper the resident handed over: it is received.
@@ -469,7 +475,13 @@ if (form) {
       counter: Number(form.dataset.counter),
       remark: fields.note.value.trim(),
       attachments: [...scans.entries()].flatMap(([material, list]) =>
-        list.map((s) => ({ sha256: s.sha256, filename: s.filename, content_type: s.content_type, material })),
+        list.map((s) => ({
+          sha256: s.sha256,
+          filename: s.filename,
+          content_type: s.content_type,
+          receipt: s.receipt,
+          material,
+        })),
       ),
     };
     try {
