@@ -37,7 +37,7 @@ from hall.database import reading
 from hall.directory import hall_tree
 from hall.events import Command
 from hall.roles import Access, Role, within
-from hall.tables import halls
+from hall.tables import halls, staff
 from hall.web import guarded, staff_of
 
 if TYPE_CHECKING:
@@ -297,10 +297,43 @@ async def case_action(request: Request) -> Response:
       200: {description: the case after the step}
       403: {description: not this person's turn}
       409: {description: not allowed from the case's stage}
+      422: {description: the assignee is not an active staff member who may take the next step}
     """
     action = request.path_params["action"]
     if action not in ACTIONS:
         return problem(404, "not_found", f"unknown case action {action!r}")
+    if action == "assign":
+        # The workflow rules who may assign, but the register keeps no staff list: a case given to
+        # a technician, to someone of another hall or to someone who has left would wait on nobody.
+        body = await command_body(request)
+        if isinstance(body, JSONResponse):
+            return body
+        assignee = body[0].get("assignee")
+        # Anything but a staff id is the register's to refuse; an unknown case, _on_case's.
+        if isinstance(assignee, int) and not isinstance(assignee, bool) and 0 < assignee < 2**31:
+            async with reading(_runtime(request).engine) as conn:
+                record = (
+                    await conn.execute(select(cases.c.record).where(cases.c.number == request.path_params["number"]))
+                ).scalar_one_or_none()
+                person = (
+                    await conn.execute(
+                        select(staff.c.roles, staff.c.hall_id, staff.c.active).where(staff.c.id == assignee)
+                    )
+                ).first()
+            turn = workflow.waiting_on(case_from_record(record)[0], during_pause=True) if record else None
+            if turn is not None and (
+                person is None
+                or not person.active
+                or person.hall_id != turn.hall
+                or turn.role.value not in {r.strip() for r in person.roles.split(",")}
+            ):
+                return problem(
+                    422,
+                    "invalid",
+                    f"staff {assignee} is not an active {turn.role.value} of hall {turn.hall}, "
+                    "where the case's next step is taken",
+                    field="assignee",
+                )
     return await _on_case(
         request,
         "case.act",

@@ -248,6 +248,11 @@ def may_answer(order: Mapping[str, Any], case: Case, actor: Actor) -> bool:
     return actor.admin or actor.staff_id == case.assignee or workflow.fits(actor, office)
 
 
+def _name(row: Any) -> str:
+    # The staff number tells apart two colleagues of the same name.
+    return f"{row.display_name} · {row.staff_no}" if row.staff_no else str(row.display_name)
+
+
 async def _people(request: Request, ids: Iterable[int | None]) -> dict[int, str]:
     wanted = {i for i in ids if i is not None}
     if not wanted:
@@ -256,7 +261,24 @@ async def _people(request: Request, ids: Iterable[int | None]) -> dict[int, str]
         found = await conn.execute(
             select(staff.c.id, staff.c.display_name, staff.c.staff_no).where(staff.c.id.in_(wanted))
         )
-        return {r.id: f"{r.display_name} · {r.staff_no}" if r.staff_no else r.display_name for r in found}
+        return {r.id: _name(r) for r in found}
+
+
+async def assignable(request: Request, case: Case, actor: Actor) -> list[tuple[int, str]] | None:
+    """指派: whom this person may give the case's next step to - the active staff of the hall it
+    waits at who hold the role the step needs - or None when they may not assign it (only a
+    supervisor of that hall, or admin, may; cases.workflow.assign)."""
+    turn = workflow.waiting_on(case, during_pause=True)
+    if turn is None or not (actor.admin or workflow.fits(actor, turn, Role.SUPERVISOR)):
+        return None
+    async with reading(request.app.state.hall.engine) as conn:
+        found = await conn.execute(
+            select(staff.c.id, staff.c.display_name, staff.c.staff_no, staff.c.roles)
+            .where(staff.c.hall_id == turn.hall, staff.c.active.is_(True))
+            .order_by(staff.c.staff_no, staff.c.display_name, staff.c.id)
+        )
+        # The role itself, not admin: nothing waits on admin (cases.workflow.todo).
+        return [(r.id, _name(r)) for r in found if turn.role.value in {x.strip() for x in r.roles.split(",")}]
 
 
 def _when(value: str | datetime | None, tz: ZoneInfo) -> str:
@@ -318,6 +340,13 @@ async def case_record(request: Request) -> Response:
     english = _locale.get() == "en"
     light = meta.light.value
     steps = offered_steps(case, actor)
+    people = await assignable(request, case, actor)
+    assign: dict[str, Any] | None = None
+    if people is not None:
+        assign = {"people": people, "current": case.assignee, "unlisted": ""}
+        if case.assignee is not None and case.assignee not in dict(people):
+            # Someone who has since left or moved: shown as the choice now, not offered again.
+            assign["unlisted"] = names.get(case.assignee, f"#{case.assignee}")
     base = f"/api/v1/halls/{hall_id}/cases/{number}"
     context = {
         "hall": rows[hall_id],
@@ -380,6 +409,7 @@ async def case_record(request: Request) -> Response:
         "rating": meta.rating,
         "steps": [(step, _(STEPS[step])) for step in steps],
         "step_names": steps,
+        "assign": assign,
         "needs_reason": NEEDS_REASON,
         "wanted": case.pauses[-1].wanted if case.paused else (),
         "me": member.id,

@@ -13,7 +13,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
+from hall.tables import staff
+from tests.factories import add_staff
 from tests.site import Site
 
 ID_NUMBER = "11010519491231002X"
@@ -283,3 +286,117 @@ def test_the_public_queue_never_carries_case_events_and_the_counter_console_does
         event = _until(queue, "event")["event"]
     assert event["type"] == "counter.opened"
     assert event["data"] == {"counter": 2}
+
+
+# -- assigning the next step (指派) ----------------------------------------------------------------
+
+
+def _staff_ids(site: Site) -> dict[str, int]:
+    """Everyone's staff id, by the name ``site.login`` knows them by."""
+    runtime = site.client.app.state.hall  # type: ignore[attr-defined]
+
+    async def read() -> dict[str, int]:
+        async with runtime.engine.connect() as conn:
+            return {r.username: r.id for r in await conn.execute(select(staff.c.username, staff.c.id))}
+
+    portal = site.client.portal
+    assert portal is not None
+    ids = portal.call(read)
+    return {who: ids[username] for who, username in site.users.items()}
+
+
+def _second_district_clerk(site: Site) -> int:
+    """A second clerk of the district office, "second 0 · N0000", who logs in as ``second-clerk``."""
+    runtime = site.client.app.state.hall  # type: ignore[attr-defined]
+    portal = site.client.portal
+    assert portal is not None
+    (clerk,) = portal.call(add_staff, runtime.engine, site.halls["xh"], 1, "clerk", "second")
+
+    async def username() -> str:
+        async with runtime.engine.connect() as conn:
+            return str((await conn.execute(select(staff.c.username).where(staff.c.id == clerk))).scalar_one())
+
+    site.users["second-clerk"] = portal.call(username)
+    return clerk
+
+
+def _assignable(html: str) -> dict[str, str] | None:
+    """The 指派 control's choices, value → name; None when the page offers no control."""
+    control = re.search(r'<select id="assignee".*?</select>', html, re.DOTALL)
+    if control is None:
+        return None
+    return dict(re.findall(r'<option value="([0-9]*)"[^>]*>([^<]*)</option>', control.group(0)))
+
+
+def _todo(site: Site, who: str) -> list[str]:
+    site.login(who)
+    listed = site.client.get(f"/api/v1/halls/{site.halls['xh']}/cases?view=todo").json()["cases"]
+    return [c["number"] for c in listed]
+
+
+def test_a_supervisor_may_assign_the_next_step_to_the_staff_of_its_hall_who_hold_its_role(site: Site) -> None:
+    district = site.halls["xh"]
+    number = _community_case(site)
+    second = _second_district_clerk(site)
+    ids = _staff_ids(site)
+    site.login("supervisor")
+    record = site.client.get(f"/cases/{district}/{number}").text
+    # 审核 is a district clerk's: the supervisor, the technician and the community clerk are not listed.
+    assert _assignable(record) == {
+        "": "不指派（任何人均可办理）",
+        str(ids["clerk"]): "clerk 0 · N0000",
+        str(second): "second 0 · N0000",
+    }
+    assert "指派" in record
+    token = site.login("clerk")
+    assert site.post(f"/api/v1/halls/{district}/cases/{number}/review", token).status_code == 200
+    site.login("supervisor")
+    # 审批 is a supervisor's: now the supervisors are the ones listed.
+    record = site.client.get(f"/cases/{district}/{number}").text
+    assert _assignable(record) == {"": "不指派（任何人均可办理）", str(ids["supervisor"]): "supervisor 0 · N0000"}
+
+
+def test_an_assigned_case_leaves_the_other_clerks_to_do_and_stays_in_the_assignees(site: Site) -> None:
+    district = site.halls["xh"]
+    number = _community_case(site)
+    second = _second_district_clerk(site)
+    assert _todo(site, "clerk") == [number] and _todo(site, "second-clerk") == [number]
+    token = site.login("supervisor")
+    assigned = site.post(f"/api/v1/halls/{district}/cases/{number}/assign", token, {"assignee": second})
+    assert assigned.status_code == 200, assigned.text
+    record = site.client.get(f"/cases/{district}/{number}").text
+    assert "承办人</dt><dd>second 0 · N0000" in record  # the assignee, by name
+    assert f'<option value="{second}" selected>' in record
+    assert _todo(site, "clerk") == []
+    assert _todo(site, "second-clerk") == [number]
+    # Nobody in particular (null): the case waits on either clerk again.
+    token = site.login("supervisor")
+    unassigned = site.post(f"/api/v1/halls/{district}/cases/{number}/assign", token, {"assignee": None})
+    assert unassigned.status_code == 200, unassigned.text
+    assert _todo(site, "clerk") == [number] and _todo(site, "second-clerk") == [number]
+
+
+@pytest.mark.parametrize("who", ["community-clerk", "technician", "supervisor"])
+def test_assigning_to_someone_who_may_not_take_the_next_step_is_refused_and_changes_nothing(
+    site: Site, who: str
+) -> None:
+    """A clerk of another hall, a technician, or a colleague in another role than 审核 needs."""
+    district = site.halls["xh"]
+    number = _community_case(site)
+    token = site.login("supervisor")
+    before = site.client.get(f"/api/v1/halls/{district}/cases/{number}").json()["record"]
+    refused = site.post(f"/api/v1/halls/{district}/cases/{number}/assign", token, {"assignee": _staff_ids(site)[who]})
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["field"] == "assignee"
+    assert f"is not an active clerk of hall {district}" in refused.json()["message"]
+    assert site.client.get(f"/api/v1/halls/{district}/cases/{number}").json()["record"] == before
+    assert _todo(site, "clerk") == [number]
+
+
+def test_a_clerk_is_offered_to_claim_the_case_but_not_to_assign_it(site: Site) -> None:
+    district = site.halls["xh"]
+    number = _community_case(site)
+    site.login("clerk")
+    record = site.client.get(f"/cases/{district}/{number}").text
+    assert "claim" in _steps(record)
+    assert _assignable(record) is None and 'id="assign-form"' not in record

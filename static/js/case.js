@@ -76,10 +76,22 @@ root.addEventListener("click", (event) => {
   if (button) takeStep(button);
 });
 
+// 指派: to the colleague chosen, or to nobody in particular (null: whoever the step fits may take it).
+function assign(form) {
+  const chosen = form.elements.assignee.value;
+  const button = form.querySelector('button[type="submit"]');
+  const done = word("done").replace("{action}", button.textContent.trim());
+  send(root.dataset.actionUrl + "assign", { assignee: chosen ? Number(chosen) : null }, done);
+}
+
 root.addEventListener("submit", (event) => {
   const form = event.target.closest("form");
   if (!form) return;
   event.preventDefault();
+  if (form.id === "assign-form") {
+    assign(form);
+    return;
+  }
   if (!form.dataset.order) return;
   const field = form.querySelector("textarea");
   const text = field.value.trim();
