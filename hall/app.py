@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from hall import (
     api,
     case_api,
+    case_files,
     case_pages,
     catalog_pages,
     device_api,
@@ -128,7 +129,7 @@ def routes() -> list[BaseRoute]:
                 Route("/halls/{hall:int}/counters/{number:int}/card", device_api.counter_card),
                 Route("/halls/{hall:int}/counters/{number:int}/holder", device_api.counter_holder),
                 Route("/halls/{hall:int}/counters/{number:int}/{action}", queue_api.counter_action, methods=["POST"]),
-                Route("/halls/{hall:int}/attachments", case_api.upload_attachment, methods=["POST"]),
+                Route("/halls/{hall:int}/attachments", case_files.upload_attachment, methods=["POST"]),
                 Route("/halls/{hall:int}/cases", case_api.list_cases),
                 Route("/halls/{hall:int}/cases", case_api.accept_case, methods=["POST"]),
                 Route("/halls/{hall:int}/supervision", case_api.supervision_view),

@@ -1,5 +1,6 @@
-"""The cases' JSON API: intake (受理) at a counter, scanned attachments, workflow steps, to-do and
-"my cases" lists, the case record, and 督办 orders.
+"""The cases' JSON API: intake (受理) at a counter, workflow steps, to-do and "my cases" lists, the
+case record with its attachments, and 督办 orders. Uploading scans is in :mod:`hall.case_files`,
+what lists and boards show in :mod:`hall.case_board`.
 
 Routes sit under the hall the staff member works at (``/api/v1/halls/{hall}/cases``), so the
 route guard checks the hall as for every other staff route; the command itself goes to the root
@@ -8,31 +9,26 @@ of the hall's tree, which keeps the register, and names the halls its facts reac
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import os
 import re
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, func, or_, select
-from sqlalchemy import case as when
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 
 from cases import register, workflow
-from cases.lights import Light
-from cases.records import case_from_record, order_from_record
+from cases.records import case_from_record
 from cases.register import Register
 from cases.store import actor_args
 from cases.store_tables import case_attachments, cases, supervision_orders
-from cases.supervision import SupervisionState
 from hall.api import command_body, problem, submit
 from hall.auth import Staff
+from hall.case_board import case_json, open_cases, supervision_board
+from hall.case_files import attachment_path, checked_attachments
 from hall.database import reading
 from hall.directory import hall_tree
 from hall.events import Command
@@ -54,9 +50,6 @@ ACTIONS = (
     "return",
     "assign",
 )
-MAX_ATTACHMENT = 10 * 1024 * 1024
-ATTACHMENT_TYPES = {"application/pdf": ".pdf", "image/jpeg": ".jpg", "image/png": ".png"}
-_SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _NUMBER = re.compile(r"^[0-9]{8,32}$")
 
 
@@ -97,130 +90,7 @@ async def _register(request: Request, hall_id: int) -> Register | None:
     return found[1]
 
 
-def attachment_dir(runtime: Runtime) -> Path:
-    return runtime.settings.data_dir() / "attachments"
-
-
-def attachment_path(runtime: Runtime, sha256: str) -> Path:
-    return attachment_dir(runtime) / sha256[:2] / sha256
-
-
-def case_json(case: workflow.Case, meta: register.Meta, now: datetime) -> dict[str, Any]:
-    """A case as lists and consoles show it: the applicant masked, the light as it is now."""
-    turn = workflow.waiting_on(case)
-    return {
-        **case.summary(),
-        "counter": meta.counter,
-        "due_at": meta.due.isoformat() if meta.due else None,
-        "provisional": meta.provisional,
-        "light": meta.light.value,
-        "light_now": register.light_now(meta, now).value if not case.stage.finished else meta.light.value,
-        "waiting_on": {"role": turn.role.value, "hall": turn.hall} if turn else None,
-        "rating": meta.rating,
-    }
-
-
 # -- intake ----------------------------------------------------------------------------------
-
-
-@guarded(Access.staff(Role.CLERK))
-async def upload_attachment(request: Request) -> Response:
-    """
-    summary: Store one scanned material (PDF, JPEG or PNG, at most 10 MiB) under its SHA-256.
-    description: >
-      The body is the file itself; its name is in the X-Filename header (URL-encoded). Answers
-      with the hash to name in the intake's attachments. The same content stored twice is one file.
-    responses:
-      200: {description: the stored file's hash, size and type}
-      413: {description: too large}
-      415: {description: not a PDF, JPEG or PNG}
-    """
-    runtime = _runtime(request)
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type not in ATTACHMENT_TYPES:
-        return problem(415, "invalid", "attachments are PDF, JPEG or PNG files", field="content_type")
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > MAX_ATTACHMENT:
-        return problem(413, "invalid", "an attachment is at most 10 MiB", field="file")
-    digest = hashlib.sha256()
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_ATTACHMENT:
-            return problem(413, "invalid", "an attachment is at most 10 MiB", field="file")
-        digest.update(chunk)
-        chunks.append(chunk)
-    if size == 0:
-        return problem(422, "invalid", "the file is empty", field="file")
-    body = b"".join(chunks)
-    if not _looks_like(content_type, body):
-        return problem(415, "invalid", f"the file is not a {content_type}", field="file")
-    sha = digest.hexdigest()
-    path = attachment_path(runtime, sha)
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temp = path.with_suffix(f".{uuid.uuid4().hex}.part")
-        # Written and synced before its hash is handed out: an accepted case never names a file
-        # a crash could have lost.
-        with temp.open("wb") as out:
-            out.write(body)
-            out.flush()
-            os.fsync(out.fileno())
-        temp.replace(path)
-    filename = request.headers.get("x-filename", "")[:200] or f"scan{ATTACHMENT_TYPES[content_type]}"
-    receipt = upload_receipt(runtime.settings.secret_key, sha, content_type, _member(request).id)
-    return JSONResponse(
-        {"sha256": sha, "size": size, "content_type": content_type, "filename": filename, "receipt": receipt}
-    )
-
-
-def upload_receipt(secret: str, sha256: str, content_type: str, staff_id: int) -> str:
-    """Proof that this staff member uploaded this content as this type: a stored file is attached
-    to a case only by whoever uploaded it, so a hash seen on another case is not enough to copy a
-    resident's papers into a case of one's own."""
-    message = f"upload:{sha256}:{content_type}:{staff_id}".encode()
-    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
-
-
-def _looks_like(content_type: str, body: bytes) -> bool:
-    magic = {"application/pdf": b"%PDF-", "image/jpeg": b"\xff\xd8\xff", "image/png": b"\x89PNG\r\n\x1a\n"}
-    return body.startswith(magic[content_type])
-
-
-def _attachments(runtime: Runtime, data: Any, staff_id: int) -> list[dict[str, Any]] | JSONResponse:
-    if data is None:
-        return []
-    if not isinstance(data, list) or len(data) > 50:
-        return problem(422, "invalid", "attachments must be a list of at most 50 files", field="attachments")
-    out = []
-    for entry in data:
-        sha = entry.get("sha256") if isinstance(entry, dict) else None
-        if not isinstance(sha, str) or not _SHA256.fullmatch(sha):
-            return problem(422, "invalid", "each attachment names the sha256 of an uploaded file", field="attachments")
-        content_type = entry.get("content_type")
-        receipt = entry.get("receipt")
-        path = attachment_path(runtime, sha)
-        if (
-            content_type not in ATTACHMENT_TYPES
-            or not isinstance(receipt, str)
-            or not hmac.compare_digest(
-                receipt, upload_receipt(runtime.settings.secret_key, sha, content_type, staff_id)
-            )
-            or not path.is_file()
-        ):
-            # One answer whether the file is missing or someone else's: nothing learnt by guessing.
-            return problem(422, "invalid", f"no file {sha[:12]}… uploaded by you", field="attachments")
-        out.append(
-            {
-                "sha256": sha,
-                "filename": str(entry.get("filename", ""))[:200],
-                "material": str(entry.get("material", ""))[:200],
-                "content_type": content_type,
-                "size": path.stat().st_size,
-            }
-        )
-    return out
 
 
 @guarded(Access.staff(Role.CLERK))
@@ -254,7 +124,7 @@ async def accept_case(request: Request) -> Response:
         return body
     data, command_id = body
     hall_id: int = request.path_params["hall"]
-    attachments = _attachments(runtime, data.get("attachments"), _member(request).id)
+    attachments = checked_attachments(runtime, data.get("attachments"), _member(request).id)
     if isinstance(attachments, JSONResponse):
         return attachments
     member = _member(request)
@@ -411,70 +281,6 @@ async def list_cases(request: Request) -> Response:
     return JSONResponse({"view": view, "cases": [case_json(c, state.meta_of(c.number), now) for c in chosen]})
 
 
-def open_cases(state: Register, hall_id: int) -> list[workflow.Case]:
-    """Every open case the hall takes part in, or a hall below it, oldest first."""
-    parents = state.cases.parents
-    chosen = [
-        c
-        for c in state.cases.cases.values()
-        if not c.stage.finished and any(within(h, hall_id, parents) for h in c.halls)
-    ]
-    return sorted(chosen, key=lambda c: (c.accepted_at, c.number))
-
-
-# A realtime snapshot lists this many open cases at most (oldest first); the lists read the API.
-SNAPSHOT_CASES = 1000
-
-
-async def stored_board(conn: AsyncConnection, hall_id: int, now: datetime) -> dict[str, Any] | None:
-    """The hall's open cases and supervision board as committed, read on ``conn``: a realtime
-    snapshot reads them in the transaction that reads the sequence it reflects, which the writer's
-    cached state cannot promise. Only the rows of the hall and the halls below it are read, the
-    light counts are counted by the database, and the lists are bounded, so a district with a
-    hundred thousand open cases answers at once."""
-    parents = await hall_tree(conn)
-    if hall_id not in parents:
-        return None
-    root = register.root_of(parents, hall_id)
-    below = [h for h in parents if within(h, hall_id, parents)]
-    mine = and_(
-        cases.c.register_hall == root,
-        cases.c.stage.not_in([s.value for s in workflow.Stage if s.finished]),
-        or_(cases.c.accepted_hall.in_(below), cases.c.deciding_hall.in_(below)),
-    )
-    counts = {"green": 0, "yellow": 0, "red": 0}
-    for row in await conn.execute(select(cases.c.light, func.count()).where(mine).group_by(cases.c.light)):
-        counts[row[0]] = int(row[1])
-    listed = await conn.execute(
-        select(cases.c.record).where(mine).order_by(cases.c.accepted_at, cases.c.number).limit(SNAPSHOT_CASES)
-    )
-    flagged = await conn.execute(
-        select(cases.c.record)
-        .where(mine, cases.c.light != Light.GREEN.value)
-        .order_by(when((cases.c.light == Light.RED.value, 0), else_=1), cases.c.due_at)
-        .limit(SNAPSHOT_CASES)
-    )
-    orders = await conn.execute(
-        select(supervision_orders.c.record).where(
-            supervision_orders.c.register_hall == root, supervision_orders.c.answered_at.is_(None)
-        )
-    )
-    board = [case_from_record(record) for (record,) in flagged]
-    state = Register(
-        root=root,
-        cases=workflow.CasesState({case.number: case for case, _ in board}, parents),
-        orders=SupervisionState({o.id: o for o in (order_from_record(r) for (r,) in orders)}),
-        meta={case.number: meta for case, meta in board},
-    )
-    supervision = supervision_board(state, hall_id, now)
-    supervision["counts"] = counts
-    return {
-        "cases": [case_json(*case_from_record(record), now) for (record,) in listed],
-        "supervision": supervision,
-        "total": sum(counts.values()),
-    }
-
-
 async def case_record_json(runtime: Runtime, number: str) -> dict[str, Any] | None:
     """The whole case record as stored, with its attachments and supervision orders."""
     async with reading(runtime.engine) as conn:
@@ -617,31 +423,6 @@ async def supervision_view(request: Request) -> Response:
     """
     hall_id: int = request.path_params["hall"]
     return JSONResponse(supervision_board(await _register(request, hall_id), hall_id, datetime.now(UTC)))
-
-
-def supervision_board(state: Register | None, hall_id: int, now: datetime) -> dict[str, Any]:
-    """Open cases of the hall (and the halls below it) counted by light, the yellow and red ones red
-    first, and the 督办 orders not yet answered, the nearest reply deadline first."""
-    if state is None:
-        return {"counts": {"green": 0, "yellow": 0, "red": 0}, "cases": [], "orders": []}
-    parents = state.cases.parents
-    counts = {"green": 0, "yellow": 0, "red": 0}
-    flagged = []
-    for case in state.cases.cases.values():
-        if case.stage.finished or not any(within(h, hall_id, parents) for h in case.halls):
-            continue
-        meta = state.meta_of(case.number)
-        counts[meta.light.value] += 1
-        if meta.light is not Light.GREEN:
-            flagged.append(case_json(case, meta, now))
-    flagged.sort(key=lambda c: (c["light"] != "red", c["due_at"] or ""))
-    orders = [
-        o.as_json()
-        for o in state.orders.orders.values()
-        if not o.answered and any(within(h, hall_id, parents) for h in (o.accepted_hall, o.deciding_hall))
-    ]
-    orders.sort(key=lambda o: o["reply_due"])
-    return {"counts": counts, "cases": flagged, "orders": orders}
 
 
 # -- the clock -------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from devices.store import device_from_row
 from devices.store_tables import devices
-from hall.case_api import stored_board, supervision_board
+from hall.case_board import stored_board, supervision_board
 from hall.events import Event
 from hall.roles import Access, Role
 from hall.tables import events, halls, staff
