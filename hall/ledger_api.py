@@ -31,8 +31,9 @@ from starlette.responses import JSONResponse, Response
 from cases.catalog import Catalog
 from cases.lights import Light
 from cases.workflow import Stage
-from hall import ledgers
+from hall import case_lists, ledger_csv, ledgers
 from hall.api import problem
+from hall.case_lists import CaseLine
 from hall.database import reading
 from hall.i18n import N_, _
 from hall.i18n import current as _locale
@@ -42,7 +43,6 @@ from hall.ledgers import (
     EXPORT_MAX,
     MAX_DAYS,
     CaseFilter,
-    CaseLine,
     Ledger,
     Period,
     Words,
@@ -304,7 +304,7 @@ async def hall_ledger(request: Request) -> Response:
         table = await ledgers.ledger(conn, by, wanted, datetime.now(UTC), _catalog(request))
     if chosen == "csv":
         hall_id = request.path_params["hall"]
-        return _csv(ledgers.ledger_csv(table), f"ledger-{by}-{hall_id}-{period.first}-{period.last}.csv")
+        return _csv(ledger_csv.ledger_csv(table), f"ledger-{by}-{hall_id}-{period.first}-{period.last}.csv")
     return JSONResponse(ledger_json(table))
 
 
@@ -341,14 +341,14 @@ async def case_query(request: Request) -> Response:
     now = datetime.now(UTC)
     async with reading(request.app.state.hall.engine) as conn:
         if chosen == "csv":
-            page = await ledgers.query_cases(conn, wanted, now, _catalog(request), limit=EXPORT_MAX, whole=True)
+            page = await case_lists.query_cases(conn, wanted, now, _catalog(request), limit=EXPORT_MAX, whole=True)
         else:
-            page = await ledgers.query_cases(conn, wanted, now, _catalog(request), limit=limit, offset=offset)
+            page = await case_lists.query_cases(conn, wanted, now, _catalog(request), limit=limit, offset=offset)
     if chosen == "csv":
         if page.total > EXPORT_MAX:
             return _too_many(page.total)
         hall_id = request.path_params["hall"]
-        return _csv(ledgers.cases_csv(page.lines, zone), f"cases-{hall_id}-{period.first}-{period.last}.csv")
+        return _csv(ledger_csv.cases_csv(page.lines, zone), f"cases-{hall_id}-{period.first}-{period.last}.csv")
     return JSONResponse(
         {
             "from": period.first.isoformat(),
@@ -390,14 +390,14 @@ async def my_cases(request: Request) -> Response:
     catalog = _catalog(request)
     async with reading(request.app.state.hall.engine) as conn:
         if chosen == "csv":
-            page = await ledgers.personal_cases(conn, member.id, period, now, catalog, limit=EXPORT_MAX, whole=True)
+            page = await case_lists.personal_cases(conn, member.id, period, now, catalog, limit=EXPORT_MAX, whole=True)
         else:
-            page = await ledgers.personal_cases(conn, member.id, period, now, catalog, limit=limit, offset=offset)
-        summary = await ledgers.personal_summary(conn, member.id, period)
+            page = await case_lists.personal_cases(conn, member.id, period, now, catalog, limit=limit, offset=offset)
+        summary = await case_lists.personal_summary(conn, member.id, period)
     if chosen == "csv":
         if page.total > EXPORT_MAX:
             return _too_many(page.total)
-        body = ledgers.cases_csv(page.lines, zone, with_steps=True)
+        body = ledger_csv.cases_csv(page.lines, zone, with_steps=True)
         return _csv(body, f"my-cases-{period.first}-{period.last}.csv")
     return JSONResponse(
         {

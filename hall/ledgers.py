@@ -1,6 +1,6 @@
 """Ledgers and queries (台帐) over the case register: counts per clerk, counter, department or day
-with subtotals and a grand total, a clerk's own cases, the supervisor's comprehensive query, and
-all of them as CSV.
+with subtotals and a grand total, and what the case lists and CSV files share: periods, filters,
+what counts as overdue, and the words for stages, lights and ratings.
 
 Everything here reads the columns of ``cases`` and ``case_steps`` (``cases/store_tables.py``) on an
 ``AsyncConnection`` the caller opens; nothing writes. The SQL only filters (comparisons, ``IN``,
@@ -39,27 +39,20 @@ Subtotals group the rows: clerks by their own hall, counters by the hall they st
 department, days by month. Subtotals and totals are recounted from the cases (or steps) under them,
 so the mean of a subtotal is the mean of its cases, not a mean of means.
 
-CSV
----
-UTF-8 with a byte-order mark (Excel then opens Chinese text correctly), comma-separated, CRLF line
-ends, one header row whose cells read "中文 / English"; the cells themselves are in Chinese, as the
-office files them. The applicant's name, ID number and phone are masked everywhere (the first
-character of the name, the first 3 and last 4 characters of the numbers): the full ID number stays
-in the case record. A cell that a spreadsheet would read as a formula is quoted with a leading '.
+The case lists (the comprehensive and the personal query) are in :mod:`hall.case_lists`, and
+every ledger and list as CSV in :mod:`hall.ledger_csv`.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, exists, func, or_, select
+from sqlalchemy import ColumnElement, and_, exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from cases.catalog import Catalog
@@ -71,7 +64,6 @@ from hall.i18n import N_, translations
 from hall.roles import within
 from hall.tables import halls, staff
 from queueing.ratings import Level as RatingLevel
-from queueing.tickets import mask_id, mask_name
 
 # A whole leap year fits; a ledger of all time, which would read every case ever, does not.
 MAX_DAYS = 366
@@ -79,7 +71,7 @@ MAX_DAYS = 366
 EXPORT_MAX = 10_000
 BY = ("clerk", "counter", "department", "day")
 # Numbers per IN list: well under SQLite's limit on bound parameters.
-_CHUNK = 500
+CHUNK = 500
 
 # zh-CN first, English second: what a label is in each language.
 Words = tuple[str, str]
@@ -266,7 +258,7 @@ def _case_attributes(f: CaseFilter) -> list[ColumnElement[bool]]:
     return found
 
 
-def _case_conditions(f: CaseFilter) -> list[ColumnElement[bool]]:
+def case_conditions(f: CaseFilter) -> list[ColumnElement[bool]]:
     scope = sorted(f.halls)
     found = [
         or_(cases.c.accepted_hall.in_(scope), cases.c.deciding_hall.in_(scope)),
@@ -306,9 +298,9 @@ def is_overdue(
 
 async def _records(conn: AsyncConnection, numbers: Sequence[str]) -> dict[str, Mapping[str, Any]]:
     found: dict[str, Mapping[str, Any]] = {}
-    for i in range(0, len(numbers), _CHUNK):
+    for i in range(0, len(numbers), CHUNK):
         rows = await conn.execute(
-            select(cases.c.number, cases.c.record).where(cases.c.number.in_(numbers[i : i + _CHUNK]))
+            select(cases.c.number, cases.c.record).where(cases.c.number.in_(numbers[i : i + CHUNK]))
         )
         found.update({row.number: row.record for row in rows})
     return found
@@ -402,12 +394,12 @@ class _Book:
         return Ledger(by, period, _HEADS[by], columns, tuple(groups), grand.values(columns))
 
 
-async def _hall_keys(conn: AsyncConnection) -> dict[int, Key]:
+async def load_hall_keys(conn: AsyncConnection) -> dict[int, Key]:
     rows = await conn.execute(select(halls.c.id, halls.c.name, halls.c.name_en))
     return {r.id: Key((r.id,), str(r.id), (r.name, r.name_en or r.name)) for r in rows}
 
 
-def _hall_key(known: Mapping[int, Key], hall_id: int) -> Key:
+def hall_key(known: Mapping[int, Key], hall_id: int) -> Key:
     return known.get(hall_id) or Key((hall_id,), str(hall_id), (f"#{hall_id}", f"#{hall_id}"))
 
 
@@ -415,10 +407,10 @@ async def staff_names(conn: AsyncConnection, ids: Iterable[int]) -> dict[int, tu
     """Each person's name as the ledgers show it (name and staff number), and their hall."""
     wanted = sorted(set(ids))
     found: dict[int, tuple[str, int]] = {}
-    for i in range(0, len(wanted), _CHUNK):
+    for i in range(0, len(wanted), CHUNK):
         rows = await conn.execute(
             select(staff.c.id, staff.c.display_name, staff.c.staff_no, staff.c.hall_id).where(
-                staff.c.id.in_(wanted[i : i + _CHUNK])
+                staff.c.id.in_(wanted[i : i + CHUNK])
             )
         )
         for r in rows:
@@ -426,7 +418,7 @@ async def staff_names(conn: AsyncConnection, ids: Iterable[int]) -> dict[int, tu
     return found
 
 
-def _item_words(catalog: Catalog, code: str) -> Words:
+def item_words(catalog: Catalog, code: str) -> Words:
     item = catalog.get(code)
     if item is None:
         return code, code
@@ -449,20 +441,20 @@ async def case_ledger(conn: AsyncConnection, by: str, f: CaseFilter, now: dateti
                 cases.c.accepted_at,
                 cases.c.due_at,
                 cases.c.completed_at,
-            ).where(*_case_conditions(f))
+            ).where(*case_conditions(f))
         )
     ).all()
     # Only an open case past its due time can be waiting on 补正 with its clock stopped: read
     # those records alone, not every record of the period.
     candidates = [r.number for r in rows if r.stage in _OPEN and r.due_at is not None and r.due_at < now]
     records = await _records(conn, candidates)
-    hall_keys = await _hall_keys(conn) if by == "counter" else {}
+    hall_keys = await load_hall_keys(conn) if by == "counter" else {}
     departments = {name: i for i, name in enumerate(catalog.departments())}
     item_order = {item.code: i for i, item in enumerate(catalog)}
     book = _Book()
     for r in rows:
         if by == "counter":
-            group = _hall_key(hall_keys, r.accepted_hall)
+            group = hall_key(hall_keys, r.accepted_hall)
             if r.counter is None:
                 row = Key((1, 0), "none", both(N_("Not at a counter")))
             else:
@@ -471,7 +463,7 @@ async def case_ledger(conn: AsyncConnection, by: str, f: CaseFilter, now: dateti
             name = r.department or ""
             shown = (name, name) if name else both(N_("No department"))
             group = Key((departments.get(name, len(departments)), name), name, shown)
-            zh, en = _item_words(catalog, r.item)
+            zh, en = item_words(catalog, r.item)
             row = Key((item_order.get(r.item, len(item_order)),), r.item, (f"{r.item} {zh}", f"{r.item} {en}"))
         else:
             day = f.period.day_of(r.accepted_at)
@@ -514,11 +506,11 @@ async def clerk_ledger(conn: AsyncConnection, f: CaseFilter) -> Ledger:
         )
     ).all()
     names = await staff_names(conn, (r.actor for r in rows))
-    hall_keys = await _hall_keys(conn)
+    hall_keys = await load_hall_keys(conn)
     book = _Book()
     for r in rows:
         name, home = names.get(r.actor, (f"#{r.actor}", -1))
-        group = _hall_key(hall_keys, home) if home >= 0 else Key((1 << 30,), "unknown", both(N_("Unknown")))
+        group = hall_key(hall_keys, home) if home >= 0 else Key((1 << 30,), "unknown", both(N_("Unknown")))
         tally = book.tally(group, Key((name, r.actor), str(r.actor), (name, name)))
         counts = tally.counts
         counts["steps"] += 1
@@ -534,286 +526,3 @@ async def ledger(conn: AsyncConnection, by: str, f: CaseFilter, now: datetime, c
     if by == "clerk":
         return await clerk_ledger(conn, f)
     return await case_ledger(conn, by, f, now, catalog)
-
-
-# -- case lists ------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class CaseLine:
-    """One case as a list or an export shows it: the applicant masked, names beside the ids."""
-
-    number: str
-    item: str
-    item_name: Words
-    department: str
-    accepted_hall: int
-    accepted_hall_name: Words
-    deciding_hall: int
-    deciding_hall_name: Words
-    counter: int | None
-    applicant: Mapping[str, str]
-    channel: str
-    stage: str
-    registered_by: int
-    registered_by_name: str
-    accepted_at: datetime
-    due_at: datetime | None
-    completed_at: datetime | None
-    closed_at: datetime | None
-    light: str
-    overdue: bool
-    rating: str | None
-    # The steps the person asking took on it in the period: (action, when), for "my cases".
-    steps: tuple[tuple[str, datetime], ...] = ()
-
-
-@dataclass(frozen=True)
-class CasePage:
-    total: int
-    lines: tuple[CaseLine, ...]
-
-
-def masked_applicant(record: Mapping[str, Any]) -> dict[str, str]:
-    """As ``cases.workflow.Applicant.masked``: the record holds the person whole, a list never does."""
-    person = record.get("applicant") or {}
-    return {
-        "name": mask_name(str(person.get("name", ""))),
-        "id_number": mask_id(str(person.get("id_number", ""))),
-        "phone": mask_id(str(person.get("phone", ""))),
-    }
-
-
-_LINE_COLUMNS = (
-    cases.c.number,
-    cases.c.item,
-    cases.c.department,
-    cases.c.accepted_hall,
-    cases.c.deciding_hall,
-    cases.c.counter,
-    cases.c.channel,
-    cases.c.stage,
-    cases.c.registered_by,
-    cases.c.accepted_at,
-    cases.c.due_at,
-    cases.c.completed_at,
-    cases.c.closed_at,
-    cases.c.light,
-    cases.c.rating,
-    cases.c.record,
-)
-
-
-async def _lines(
-    conn: AsyncConnection,
-    where: Sequence[ColumnElement[bool]],
-    now: datetime,
-    catalog: Catalog,
-    *,
-    limit: int,
-    offset: int,
-    whole: bool,
-) -> CasePage:
-    total = int((await conn.execute(select(func.count()).select_from(cases).where(*where))).scalar_one())
-    if whole and total > limit:
-        return CasePage(total, ())
-    rows = (
-        await conn.execute(
-            select(*_LINE_COLUMNS)
-            .where(*where)
-            .order_by(cases.c.accepted_at, cases.c.number)
-            .limit(limit)
-            .offset(offset)
-        )
-    ).all()
-    hall_keys = await _hall_keys(conn)
-    names = await staff_names(conn, (r.registered_by for r in rows))
-    lines = []
-    for r in rows:
-        overdue = is_overdue(r.stage, r.due_at, r.completed_at, now, paused_since(r.record))
-        lines.append(
-            CaseLine(
-                number=r.number,
-                item=r.item,
-                item_name=_item_words(catalog, r.item),
-                department=r.department,
-                accepted_hall=r.accepted_hall,
-                accepted_hall_name=_hall_key(hall_keys, r.accepted_hall).label,
-                deciding_hall=r.deciding_hall,
-                deciding_hall_name=_hall_key(hall_keys, r.deciding_hall).label,
-                counter=r.counter,
-                applicant=masked_applicant(r.record),
-                channel=r.channel,
-                stage=r.stage,
-                registered_by=r.registered_by,
-                registered_by_name=names.get(r.registered_by, (f"#{r.registered_by}", 0))[0],
-                accepted_at=r.accepted_at,
-                due_at=r.due_at,
-                completed_at=r.completed_at,
-                closed_at=r.closed_at,
-                light=r.light,
-                overdue=overdue,
-                rating=r.rating,
-            )
-        )
-    return CasePage(total, tuple(lines))
-
-
-async def query_cases(
-    conn: AsyncConnection,
-    f: CaseFilter,
-    now: datetime,
-    catalog: Catalog,
-    *,
-    limit: int,
-    offset: int = 0,
-    whole: bool = False,
-) -> CasePage:
-    """The comprehensive query (综合查询): cases accepted in the period matching every filter, in
-    the order they were accepted. ``whole``: every case or none (only the count) when more than
-    ``limit`` match, for an export that must not be cut short silently."""
-    return await _lines(conn, _case_conditions(f), now, catalog, limit=limit, offset=offset, whole=whole)
-
-
-async def personal_cases(
-    conn: AsyncConnection,
-    staff_id: int,
-    period: Period,
-    now: datetime,
-    catalog: Catalog,
-    *,
-    limit: int,
-    offset: int = 0,
-    whole: bool = False,
-) -> CasePage:
-    """A person's own cases: those they took a step on in the period (受理 is a step, so the cases
-    they accepted are among them), each with the steps they took."""
-    in_period = and_(case_steps.c.at >= period.start, case_steps.c.at < period.end)
-    theirs = select(case_steps.c.number).where(case_steps.c.actor == staff_id, in_period)
-    page = await _lines(conn, [cases.c.number.in_(theirs)], now, catalog, limit=limit, offset=offset, whole=whole)
-    numbers = [line.number for line in page.lines]
-    taken: dict[str, list[tuple[str, datetime]]] = {}
-    for i in range(0, len(numbers), _CHUNK):
-        rows = await conn.execute(
-            select(case_steps.c.number, case_steps.c.action, case_steps.c.at)
-            .where(case_steps.c.actor == staff_id, in_period, case_steps.c.number.in_(numbers[i : i + _CHUNK]))
-            .order_by(case_steps.c.at, case_steps.c.idx)
-        )
-        for r in rows:
-            taken.setdefault(r.number, []).append((r.action, r.at))
-    lines = tuple(replace(line, steps=tuple(taken.get(line.number, ()))) for line in page.lines)
-    return CasePage(page.total, lines)
-
-
-async def personal_summary(conn: AsyncConnection, staff_id: int, period: Period) -> dict[str, int]:
-    """How many steps of each kind the person took in the period."""
-    rows = await conn.execute(
-        select(case_steps.c.action, func.count())
-        .where(case_steps.c.actor == staff_id, case_steps.c.at >= period.start, case_steps.c.at < period.end)
-        .group_by(case_steps.c.action)
-    )
-    return {str(action): int(n) for action, n in rows}
-
-
-# -- CSV ---------------------------------------------------------------------------------------------
-
-
-def _cell(value: object) -> str | int | float:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "是" if value else "否"
-    if isinstance(value, int | float):
-        return value
-    text = str(value)
-    # A cell starting like a formula runs in Excel (CSV injection): keep it text.
-    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + text
-    return text
-
-
-def _csv(header: Sequence[Words], rows: Iterable[Sequence[object]]) -> bytes:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow([f"{zh} / {en}" if zh != en else zh for zh, en in header])
-    for row in rows:
-        writer.writerow([_cell(value) for value in row])
-    return out.getvalue().encode("utf-8-sig")
-
-
-def ledger_csv(table: Ledger) -> bytes:
-    """Each row under its group, a subtotal row after each group (小计), the total last (合计)."""
-    group_head, row_head = table.heads
-    header = [both(group_head), both(row_head), *(both(c.label) for c in table.columns)]
-    keys = [c.key for c in table.columns]
-    subtotal, total = both(N_("Subtotal"))[0], both(N_("Total"))[0]
-    rows: list[list[object]] = []
-    for group in table.groups:
-        for line in group.lines:
-            rows.append([group.label[0], line.label[0], *(line.values[k] for k in keys)])
-        rows.append([group.label[0], subtotal, *(group.subtotal[k] for k in keys)])
-    rows.append([total, "", *(table.total[k] for k in keys)])
-    return _csv(header, rows)
-
-
-_CASE_HEADER = (
-    N_("Case number"),
-    N_("Item code"),
-    N_("Service item"),
-    N_("Department"),
-    N_("Accepted at hall"),
-    N_("Decided at hall"),
-    N_("Counter"),
-    N_("Applicant"),
-    N_("ID number"),
-    N_("Phone"),
-    N_("Channel"),
-    N_("Stage"),
-    N_("Accepted by"),
-    N_("Accepted on"),
-    N_("Due by"),
-    N_("Completed on"),
-    N_("Closed on"),
-    N_("Supervision light"),
-    N_("Overdue"),
-    N_("Rating"),
-)
-
-
-def cases_csv(lines: Iterable[CaseLine], zone: ZoneInfo, *, with_steps: bool = False) -> bytes:
-    """One case a row, times local to ``zone``; ``with_steps`` adds the person's own steps."""
-    header = [both(h) for h in _CASE_HEADER]
-    if with_steps:
-        header.append(both(N_("My steps")))
-
-    def local(at: datetime | None) -> str:
-        return at.astimezone(zone).strftime("%Y-%m-%d %H:%M") if at is not None else ""
-
-    rows = []
-    for line in lines:
-        row: list[object] = [
-            line.number,
-            line.item,
-            line.item_name[0],
-            line.department,
-            line.accepted_hall_name[0],
-            line.deciding_hall_name[0],
-            line.counter,
-            line.applicant["name"],
-            line.applicant["id_number"],
-            line.applicant["phone"],
-            CHANNEL_WORDS.get(line.channel, (line.channel, line.channel))[0],
-            stage_words(line.stage)[0],
-            line.registered_by_name,
-            local(line.accepted_at),
-            local(line.due_at),
-            local(line.completed_at),
-            local(line.closed_at),
-            light_words(line.light)[0],
-            line.overdue,
-            rating_words(line.rating)[0],
-        ]
-        if with_steps:
-            row.append("、".join(f"{ACTION_WORDS.get(a, (a, a))[0]} {local(at)}" for a, at in line.steps))
-        rows.append(row)
-    return _csv(header, rows)

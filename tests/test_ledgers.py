@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from cases.catalog_io import sample_catalog
 from cases.store_tables import case_steps, cases
-from hall import api, ledger_api, ledgers
+from hall import api, case_lists, ledger_api, ledger_csv, ledgers
 from hall.database import create_engine as create_async_engine
 from hall.ledgers import CaseFilter, Period
 from hall.tables import staff
@@ -386,7 +386,7 @@ async def test_the_comprehensive_query_filters_and_masks(engine: AsyncEngine, re
 
     async def numbers(**narrow: Any) -> list[str]:
         async with engine.connect() as conn:
-            page = await ledgers.query_cases(conn, CaseFilter(**{**base.__dict__, **narrow}), NOW, CATALOG, limit=50)
+            page = await case_lists.query_cases(conn, CaseFilter(**{**base.__dict__, **narrow}), NOW, CATALOG, limit=50)
         return [line.number for line in page.lines]
 
     assert await numbers() == ["C1", "C2", "C3", "C4", "C6", "C5"]
@@ -397,8 +397,8 @@ async def test_the_comprehensive_query_filters_and_masks(engine: AsyncEngine, re
     assert await numbers(lights=frozenset({"red"})) == ["C3"]
     assert await numbers(departments=frozenset({RS})) == ["C3", "C4"]
     async with engine.connect() as conn:
-        page = await ledgers.query_cases(conn, base, NOW, CATALOG, limit=2, offset=1)
-        too_many = await ledgers.query_cases(conn, base, NOW, CATALOG, limit=5, whole=True)
+        page = await case_lists.query_cases(conn, base, NOW, CATALOG, limit=2, offset=1)
+        too_many = await case_lists.query_cases(conn, base, NOW, CATALOG, limit=5, whole=True)
     assert page.total == 6 and [line.number for line in page.lines] == ["C2", "C3"]
     assert too_many.total == 6 and too_many.lines == ()
     c2 = page.lines[0]
@@ -409,16 +409,16 @@ async def test_the_comprehensive_query_filters_and_masks(engine: AsyncEngine, re
 async def test_personal_cases_are_those_the_person_took_a_step_on(engine: AsyncEngine, register: Register) -> None:
     people = register.people
     async with engine.connect() as conn:
-        mine = await ledgers.personal_cases(
+        mine = await case_lists.personal_cases(
             conn, people["cc"], period("2026-11-22", "2026-12-01"), NOW, CATALOG, limit=50
         )
-        late_month = await ledgers.personal_cases(
+        late_month = await case_lists.personal_cases(
             conn, people["cc"], period("2026-11-26", "2026-11-30"), NOW, CATALOG, limit=50
         )
-        approver = await ledgers.personal_cases(
+        approver = await case_lists.personal_cases(
             conn, people["sup"], period("2026-11-01", "2026-11-30"), NOW, CATALOG, limit=50
         )
-        summary = await ledgers.personal_summary(conn, people["cc"], period("2026-11-22", "2026-12-01"))
+        summary = await case_lists.personal_summary(conn, people["cc"], period("2026-11-22", "2026-12-01"))
     assert [line.number for line in mine.lines] == ["C1", "C2", "C5"]
     assert [action for action, _ in mine.lines[0].steps] == ["accepted", "collected"]
     # Only the collection of C1 on the 27th falls in these days.
@@ -430,8 +430,8 @@ async def test_personal_cases_are_those_the_person_took_a_step_on(engine: AsyncE
 async def test_the_csv_opens_in_a_spreadsheet_with_chinese_first(engine: AsyncEngine, register: Register) -> None:
     async with engine.connect() as conn:
         by_department = await ledgers.case_ledger(conn, "department", whole(register), NOW, CATALOG)
-        page = await ledgers.query_cases(conn, whole(register), NOW, CATALOG, limit=50)
-    body = ledgers.ledger_csv(by_department)
+        page = await case_lists.query_cases(conn, whole(register), NOW, CATALOG, limit=50)
+    body = ledger_csv.ledger_csv(by_department)
     assert body.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
     assert rows[0][:4] == [
@@ -445,7 +445,7 @@ async def test_the_csv_opens_in_a_spreadsheet_with_chinese_first(engine: AsyncEn
     assert rows[-1][:3] == ["合计", "", "6"]
     assert rows[-1][-1] == "3.2"
 
-    listed = ledgers.cases_csv(page.lines, SHANGHAI)
+    listed = ledger_csv.cases_csv(page.lines, SHANGHAI)
     text = listed.decode("utf-8-sig")
     assert ID_NUMBER not in text and PHONE not in text
     records = list(csv.reader(io.StringIO(text)))
@@ -455,9 +455,9 @@ async def test_the_csv_opens_in_a_spreadsheet_with_chinese_first(engine: AsyncEn
 
 
 def test_a_cell_that_looks_like_a_formula_stays_text() -> None:
-    assert ledgers._cell("=HYPERLINK(1)") == "'=HYPERLINK(1)"
-    assert ledgers._cell(-1) == -1  # numbers are numbers
-    assert ledgers._cell(True) == "是"
+    assert ledger_csv.formula_safe("=HYPERLINK(1)") == "'=HYPERLINK(1)"
+    assert ledger_csv.formula_safe(-1) == -1  # numbers are numbers
+    assert ledger_csv.formula_safe(True) == "是"
 
 
 def test_a_period_is_at_most_366_days_and_never_ends_before_it_starts() -> None:
