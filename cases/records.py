@@ -7,8 +7,8 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from cases.case_timing import Meta
 from cases.lights import NEVER, Light
-from cases.register import Meta
 from cases.supervision import EscalationLevel, Order
 from cases.supervision import Light as OrderLight
 from cases.workflow import Applicant, Case, Pause, Stage, Step

@@ -1,9 +1,9 @@
 """The case register of one hall tree: the workflow, the lights, 督办 and what to tell the applicant,
 as one pure state the writer keeps at the tree's root hall.
 
-Every fact about a case is logged at the root (the district centre supervises its whole tree) and
-copied to the case's accepting and deciding halls (``Fact.also``), so a community hall's log shows
-the progress of what it accepted and a district office's log what it decides.
+Every fact about a case is logged at its accepting and deciding halls and every hall above them up
+to the root (``Fact.also``): a community hall's log shows the progress of what it accepted, a
+district office's log what it decides, and each hall watches the halls below it.
 
 The register adds to :mod:`cases.workflow` what the rules there leave to their caller: the public
 case number, the counter a case was taken at, its due time and light schedule, the light last
@@ -15,35 +15,24 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, timedelta
-from typing import Any, NamedTuple
+from datetime import datetime, timedelta
+from typing import Any
 
 import immutables
 
 from cases import supervision, workflow
+from cases.case_timing import EPOCH, MICROSECOND, Meta, Settings, light_now, timed, us_of
 from cases.catalog import Item, Level
-from cases.catalog import Stage as ItemStage
 from cases.deadlines import (
-    DEFAULT_HOURS,
-    Calendar,
-    Pause,
-    UnknownCalendarYear,
     WorkingHours,
-    due_at,
-    instant_on_clock,
-    limit_of,
-    start_of_clock,
 )
-from cases.lights import DEFAULT_RULE, NEVER, CaseClock, CaseTiming, CurrentStage, Light, LightRule, StageLimit
+from cases.lights import NEVER, Light
 from cases.notices import NoticeKind
 from cases.workflow import Actor, Applicant, Case, CasesState, ItemRules, Stage
 from hall.errors import DomainError, Invalid, NotFound
 from hall.events import Decision, Fact
 from queueing.ratings import Level as RatingLevel
 
-# The stage span a case is in, by the last step done: after 受理 it is being reviewed (审核),
-# after 审核 it waits for approval (审批); after 审批 only the whole case's clock runs.
-_SPAN = {Stage.ACCEPTED: ItemStage.REVIEW, Stage.REVIEW: ItemStage.APPROVE}
 RATING_DAYS = 30
 # A 督办 order asks for an answer within days, not years.
 MAX_REPLY = timedelta(days=30)
@@ -59,41 +48,6 @@ class NoticeDue:
     item: str
     hall: int
     due: datetime | None
-
-
-class Meta(NamedTuple):
-    """What the register keeps beside a workflow case. A named tuple: the clock tick copies one
-    per light change, and ``_replace`` costs a tenth of ``dataclasses.replace``."""
-
-    counter: int | None = None
-    due: datetime | None = None
-    light: Light = Light.GREEN
-    yellow_us: int = NEVER
-    red_us: int = NEVER
-    mid_us: int = NEVER
-    midway_sent: bool = False
-    # Due times counted on weekdays alone, because chinese-calendar has no schedule yet for a year
-    # the case reaches into: corrected at the first start with an upgraded calendar.
-    provisional: bool = False
-    rating: int | None = None
-    rating_comment: str = ""
-    rated_at: datetime | None = None
-    attachments: tuple[Mapping[str, Any], ...] = ()
-    closed_at: datetime | None = None
-
-    @property
-    def timing(self) -> tuple[int, int]:
-        return self.yellow_us, self.red_us
-
-
-@dataclass(frozen=True)
-class Settings:
-    """How a register computes lights and escalates orders; the server passes its own."""
-
-    hours: WorkingHours = DEFAULT_HOURS
-    rule: LightRule = DEFAULT_RULE
-    reminder_before: timedelta = timedelta(hours=4)
-    fix_within: timedelta = timedelta(days=3)
 
 
 @dataclass(frozen=True)
@@ -124,94 +78,6 @@ class Register:
 
 
 Result = Decision[Register]
-
-# -- timing ----------------------------------------------------------------------------------
-
-
-def _weekdays_beyond(hours: WorkingHours) -> WorkingHours:
-    strict = hours.calendar
-
-    def lookup(day: date) -> bool:
-        try:
-            return strict.is_working_day(day)
-        except UnknownCalendarYear:
-            return day.weekday() < 5
-
-    return replace(hours, calendar=Calendar(lookup))
-
-
-_PROVISIONAL: dict[int, WorkingHours] = {}
-
-
-def _provisional(hours: WorkingHours) -> WorkingHours:
-    key = id(hours)
-    if key not in _PROVISIONAL:
-        _PROVISIONAL[key] = _weekdays_beyond(hours)
-    return _PROVISIONAL[key]
-
-
-def _pauses(case: Case) -> tuple[Pause, ...]:
-    return tuple(Pause(p.start, p.end, p.reason) for p in case.pauses)
-
-
-def _stage_clock(case: Case, item: Item | None) -> CurrentStage | None:
-    span = _SPAN.get(case.stage)
-    if span is None or item is None or item.stage_limits is None:
-        return None
-    days = item.stage_limits.days(span)
-    entered = next(
-        (s.at for s in reversed(case.history) if s.stage_to is case.stage and s.stage_from is not case.stage), None
-    )
-    if entered is None:
-        return None
-    return CurrentStage(StageLimit(span.label, working_days=days), entered)
-
-
-def timed(case: Case, meta: Meta, item: Item | None, settings: Settings) -> Meta:
-    """The case's due time and light schedule from its facts as they stand now."""
-    if case.stage.finished:
-        return meta._replace(yellow_us=NEVER, red_us=NEVER, mid_us=NEVER)
-    pauses = _pauses(case)
-    clock = CaseClock(case.number, case.accepted_at, case.time_limit_days, pauses, _stage_clock(case, item))
-    for hours, provisional in ((settings.hours, False), (_provisional(settings.hours), True)):
-        try:
-            timing = CaseTiming.of(clock, meta.light, hours=hours, rule=settings.rule)
-            due = due_at(case.accepted_at, case.time_limit_days, pauses, hours)
-            mid = NEVER
-            if case.time_limit_days >= 2:
-                start = start_of_clock(case.accepted_at, hours)
-                half = limit_of(start, case.time_limit_days, hours) / 2
-                moment = instant_on_clock(start, half, pauses, hours)
-                mid = NEVER if moment is None else _us(moment)
-        except UnknownCalendarYear:
-            if provisional:
-                raise
-            continue
-        return meta._replace(
-            due=due,
-            yellow_us=timing.yellow_us,
-            red_us=timing.red_us,
-            mid_us=mid,
-            provisional=provisional,
-        )
-    raise AssertionError("unreachable")  # pragma: no cover
-
-
-def _us(moment: datetime) -> int:
-    return (moment - _EPOCH) // _MICROSECOND
-
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND = timedelta(microseconds=1)
-
-
-def light_now(meta: Meta, now: datetime) -> Light:
-    at = _us(now)
-    if at >= meta.red_us:
-        return Light.RED
-    if at >= meta.yellow_us:
-        return Light.YELLOW
-    return Light.GREEN
 
 
 def item_rules(item: Item) -> ItemRules:
@@ -384,7 +250,7 @@ def act(
 def _light_fact(reg: Register, case: Case, meta: Meta, now: datetime) -> Fact:
     """One light change, with the instant the schedule says it turned (the tick notices it a
     little later) and the moment it was noticed."""
-    turned = meta.red_us if meta.light is Light.RED else meta.yellow_us if meta.light is Light.YELLOW else _us(now)
+    turned = meta.red_us if meta.light is Light.RED else meta.yellow_us if meta.light is Light.YELLOW else us_of(now)
     data = {
         "number": case.number,
         "item": case.item,
@@ -396,7 +262,7 @@ def _light_fact(reg: Register, case: Case, meta: Meta, now: datetime) -> Fact:
         "department": case.department,
         "due_at": meta.due.isoformat() if meta.due else None,
         "halls": case.halls,
-        "turned_at": (_EPOCH + min(turned, _us(now)) * _MICROSECOND).isoformat(),
+        "turned_at": (EPOCH + min(turned, us_of(now)) * MICROSECOND).isoformat(),
         "at": now.isoformat(),
     }
     return Fact("case.light", data, also=_reach(reg, case))
@@ -410,7 +276,7 @@ def _relit(reg: Register, case: Case, light: Light, now: datetime) -> tuple[Regi
 def next_change(reg: Register, now: datetime) -> datetime | None:
     """When the clock next has something to do for the cases: the earliest light turn or midway
     reminder still ahead (督办 deadlines are looked at on every tick anyway)."""
-    at = _us(now)
+    at = us_of(now)
     soonest = NEVER
     for meta in reg.meta.values():
         if meta.closed_at is not None:
@@ -418,13 +284,13 @@ def next_change(reg: Register, now: datetime) -> datetime | None:
         for moment in (meta.yellow_us, meta.red_us, meta.mid_us if not meta.midway_sent else NEVER):
             if at < moment < soonest:
                 soonest = moment
-    return None if soonest >= NEVER else _EPOCH + soonest * _MICROSECOND
+    return None if soonest >= NEVER else EPOCH + soonest * MICROSECOND
 
 
 def tick(reg: Register, now: datetime, settings: Settings, items: Mapping[str, Item]) -> Result:
     """The clock: lights that turned since the last tick (one event each), midway reminders, and
     督办 escalation. Two integer comparisons per open case; the register is copied once."""
-    at = _us(now)
+    at = us_of(now)
     facts: list[Fact] = []
     updates: dict[str, Meta] = {}
     notices: list[NoticeDue] = []

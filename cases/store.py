@@ -19,11 +19,12 @@ from sqlalchemy import and_, func, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from cases import register
+from cases.case_timing import Meta
 from cases.catalog import Catalog, Level
 from cases.notices import NoticeKind, notice_id
 from cases.notices import render as render_notice
 from cases.records import case_from_record, case_record, order_from_record, order_record
-from cases.register import Meta, NoticeDue, Register
+from cases.register import NoticeDue, Register
 from cases.store_tables import case_attachments, case_steps, cases, notifications, supervision_orders
 from cases.supervision import Order, SupervisionState
 from cases.workflow import Actor, Applicant, Case, CasesState, Stage

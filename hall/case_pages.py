@@ -19,8 +19,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from cases import workflow
+from cases.case_timing import Meta
 from cases.records import case_from_record
-from cases.register import Meta
 from cases.workflow import Actor, Case, Stage, Turn
 from hall.case_api import case_record_json, may_see_case, staff_actor
 from hall.database import reading

@@ -18,10 +18,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import Request
 from starlette.templating import Jinja2Templates
 
+from cases.case_timing import Settings as CaseSettings
 from cases.catalog import Catalog
 from cases.catalog_io import CatalogFormatError, load_yaml, sample_catalog
 from cases.lights import LightRule
-from cases.register import Settings as CaseSettings
 from cases.store import CasesDomain
 from devices.bus import Connector, connector_for
 from devices.service import Devices

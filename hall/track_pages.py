@@ -33,10 +33,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from cases import register
+from cases.case_timing import Meta
 from cases.catalog import Catalog, Item
 from cases.lights import Light
 from cases.records import case_from_record
-from cases.register import Meta
 from cases.store_tables import cases
 from cases.workflow import Case, Stage
 from hall.api import command_body, problem

@@ -16,11 +16,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cases import register
+from cases.case_timing import stage_clock
 from cases.catalog import Item
 from cases.catalog_io import sample_catalog
 from cases.deadlines import Pause
 from cases.lights import CaseClock, Light, light_for
-from cases.register import Register, _stage_clock
+from cases.register import Register
 from cases.workflow import Actor, Applicant, CasesState, Level, Stage
 from hall.errors import DomainError, NotFound
 from hall.roles import Role
@@ -57,7 +58,7 @@ def _accept(reg: Register, item: Item, now: datetime) -> tuple[Register, str]:
 def _clock_of(reg: Register, number: str) -> CaseClock:
     case = reg.cases.cases[number]
     pauses = tuple(Pause(p.start, p.end, p.reason) for p in case.pauses)
-    return CaseClock(number, case.accepted_at, case.time_limit_days, pauses, _stage_clock(case, CATALOG.get(case.item)))
+    return CaseClock(number, case.accepted_at, case.time_limit_days, pauses, stage_clock(case, CATALOG.get(case.item)))
 
 
 def test_numbers_run_per_local_day_and_carry_the_register() -> None:
