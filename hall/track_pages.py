@@ -339,6 +339,24 @@ def _zone(request: Request) -> tzinfo:
 # -- the page ---------------------------------------------------------------------------------------
 
 
+async def _asked(request: Request) -> tuple[dict[str, Any], str, str, str] | Response:
+    """The body of a look-up: the case number and phone suffix, checked; or the answer to give
+    instead (blocked address, malformed body or field)."""
+    throttled = _throttled(request)
+    if throttled is not None:
+        return throttled
+    body = await command_body(request)
+    if isinstance(body, JSONResponse):
+        return body
+    data, command_id = body
+    number, tail = _number(data), _tail(data)
+    if isinstance(number, Response):
+        return number
+    if isinstance(tail, Response):
+        return tail
+    return data, command_id, number, tail
+
+
 @guarded(Access.anyone(), page=True)
 async def track_page(request: Request) -> Response:
     """The tracking form; ``?case=`` fills in the number (the receipt's QR code), so only the four
@@ -391,18 +409,10 @@ async def api_track(request: Request) -> Response:
       422: {description: malformed number or suffix}
       429: {description: too many failed look-ups from this address}
     """
-    throttled = _throttled(request)
-    if throttled is not None:
-        return throttled
-    body = await command_body(request)
-    if isinstance(body, JSONResponse):
-        return body
-    data, _ = body
-    number, tail = _number(data), _tail(data)
-    if isinstance(number, Response):
-        return number
-    if isinstance(tail, Response):
-        return tail
+    asked = await _asked(request)
+    if isinstance(asked, Response):
+        return asked
+    _, _, number, tail = asked
     found = await _find(request, number, tail)
     if found is None:
         return _not_found(request)
@@ -437,18 +447,10 @@ async def api_track_rate(request: Request) -> Response:
       422: {description: malformed input, or an unsatisfied rating without a comment}
       429: {description: too many failed look-ups from this address}
     """
-    throttled = _throttled(request)
-    if throttled is not None:
-        return throttled
-    body = await command_body(request)
-    if isinstance(body, JSONResponse):
-        return body
-    data, command_id = body
-    number, tail = _number(data), _tail(data)
-    if isinstance(number, Response):
-        return number
-    if isinstance(tail, Response):
-        return tail
+    asked = await _asked(request)
+    if isinstance(asked, Response):
+        return asked
+    data, command_id, number, tail = asked
     level, comment = data.get("level"), data.get("comment", "")
     if not isinstance(level, int) or isinstance(level, bool) or not 1 <= level <= 5:
         return problem(422, "invalid", "level is a whole number from 1 to 5", field="level")
