@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -27,3 +28,17 @@ def chromium() -> Iterator[Any]:
             yield browser
         finally:
             browser.close()
+
+
+def wait_until(page: Any, expression: str, arg: Any = None, *, timeout: float = 10.0) -> None:
+    """Wait until ``expression`` (a JavaScript function of ``arg``, or an expression) is truthy in
+    the page. Playwright's ``wait_for_function`` compiles its predicate inside the page, which the
+    pages' Content Security Policy (no ``unsafe-eval``) refuses at times; ``evaluate`` runs through
+    the debugging protocol, which the policy does not govern."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if page.evaluate(expression, arg):
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"still false after {timeout} s: {expression}")
+        page.wait_for_timeout(50)

@@ -16,6 +16,7 @@ import pytest
 
 from cases.catalog import EIGHT_DISCLOSURES
 from cases.catalog_io import sample_catalog
+from tests.browsing import wait_until
 from tests.serverproc import ServerProcess
 from tests.test_browser_public import Screens
 
@@ -112,7 +113,7 @@ def test_a_resident_finds_a_service_reads_it_and_prints_its_material_list(screen
     expect(guide.locator(".sheet-phone")).to_have_text("12329")
     boxes.first.check()
     guide.locator("#print-sheet").click()
-    guide.wait_for_function("window.__prints === 1")
+    wait_until(guide, "window.__prints === 1")
     shoot(guide, "materials")
     # As printed: the width and height A4 leaves inside the sheet's margins (12 mm by 14 mm).
     guide.emulate_media(media="print")

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from tests.browsing import wait_until
 from tests.peers import CHROMIUM, missing
 from tests.serverproc import ServerProcess
 from tests.test_browser_counter import WAIT, open_all_week
@@ -85,7 +86,7 @@ def test_a_visit_from_the_kiosk_to_the_rating(hall: ServerProcess, browser: Any)
     kiosk.goto("/kiosk/1")
     kiosk.locator('#services button[data-code="soc"]').click()
     expect(kiosk.locator("#slip-number")).to_have_text("A001")
-    kiosk.wait_for_function("window.__prints === 1")
+    wait_until(kiosk, "window.__prints === 1")
     _shoot(kiosk, "kiosk")
     expect(display.locator('#lines li[data-code="soc"] .count')).to_contain_text("等候 1 人")
     _shoot(display, "display-waiting")

@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.browsing import wait_until
 from tests.serverproc import ServerProcess, login
 from tests.test_public_pages import open_hall_all_week
 from tests.timing import MS
@@ -162,9 +163,9 @@ def test_a_ticket_from_the_kiosk_to_the_call(screens: Screens, clerk: Clerk) -> 
     expect(kiosk.locator("#slip-priority")).to_be_hidden()
     expect(kiosk.locator("#countdown")).to_contain_text("秒后返回首页")
     ticket = ticket_id_on(kiosk)
-    kiosk.wait_for_function("document.getElementById('slip-qr').naturalWidth > 0")
+    wait_until(kiosk, "document.getElementById('slip-qr').naturalWidth > 0")
     # The browser printed the slip once, as soon as its QR code was there.
-    kiosk.wait_for_function("window.__prints === 1")
+    wait_until(kiosk, "window.__prints === 1")
     shoot(kiosk, "kiosk-ticket")
 
     # The display's line grows without a reload.
@@ -213,7 +214,7 @@ def test_a_ticket_from_the_kiosk_to_the_call(screens: Screens, clerk: Clerk) -> 
     # The print page prints itself.
     slip = screens.open(f"/t/1/{ticket}/print")
     expect(slip.locator(".slip-number")).to_have_text("A001")
-    slip.wait_for_function("window.__prints === 1")
+    wait_until(slip, "window.__prints === 1")
     shoot(slip, "ticket-print")
     slip.emulate_media(media="print")
     shoot(slip, "ticket-print-media")
@@ -355,10 +356,11 @@ def test_the_display_speaks_calls_one_after_another(screens: Screens, server: Se
         url = f"/voice/call.wav?number={number}&counter=2&lang={lang}"
         return next(i for i, u in enumerate(wanted) if u.endswith(url))
 
-    display.wait_for_function(
+    wait_until(
+        display,
         "n => performance.getEntriesByType('resource').some(e => e.name.includes('number=' + n))",
-        arg=numbers[1],
-        timeout=RECONNECT_WAIT,
+        numbers[1],
+        timeout=RECONNECT_WAIT / 1000,
     )
     assert any(u.endswith("/voice/chime.wav") for u in wanted)
     assert asked(numbers[0], "zh_CN") < asked(numbers[1], "zh_CN")
