@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from cases.catalog import EIGHT_DISCLOSURES, Catalog, Form, Item, Kind, Level, Material, in_tree_order
+from cases.catalog_io import dump_csv, dump_yaml
 from hall.api import problem
 from hall.i18n import N_, _
 from hall.i18n import current as _locale
@@ -401,11 +402,29 @@ async def api_catalog(request: Request) -> Response:
         in: query
         description: keep the items whose name or code contains this
         schema: {type: string, maxLength: 50}
+      - name: format
+        in: query
+        description: yaml or csv for the whole catalog as a file, in the form `hall catalog` reads
+        schema: {type: string, enum: [json, yaml, csv]}
     responses:
       200: {description: service items}
+      422: {description: an unknown format}
     """
     catalog: Catalog = request.app.state.hall.catalog
+    form = request.query_params.get("format", "json")
+    if form == "yaml":
+        return Response(dump_yaml(catalog), media_type="application/yaml; charset=utf-8", headers=_download("yaml"))
+    if form == "csv":
+        # A byte-order mark, so that a spreadsheet opens the Chinese as such.
+        body = "\ufeff" + dump_csv(catalog)
+        return Response(body, media_type="text/csv; charset=utf-8", headers=_download("csv"))
+    if form != "json":
+        return problem(422, "invalid", "format is json, yaml or csv", field="format")
     return JSONResponse([item_summary_json(item) for item in matching(catalog, _query(request))])
+
+
+def _download(suffix: str) -> dict[str, str]:
+    return {"content-disposition": f'attachment; filename="catalog.{suffix}"'}
 
 
 @guarded(Access.anyone())

@@ -84,6 +84,12 @@ def _parser() -> argparse.ArgumentParser:
     simulate.add_argument(
         "--passwords", metavar="FILE", help="JSON of device id → password, for a broker with accounts"
     )
+    catalog = commands.add_parser(
+        "catalog", help="check a service catalog (YAML or CSV) and write it as YAML or CSV; without FILE the sample"
+    )
+    catalog.add_argument("file", nargs="?", help="a catalog in YAML (.yaml, .yml) or CSV (.csv); default the sample")
+    catalog.add_argument("--to", choices=("yaml", "csv"), default="yaml", help="the form to write; default yaml")
+    catalog.add_argument("--out", metavar="FILE", help="where to write it; default standard output")
     demo = commands.add_parser("demo", help="serve the sample hall with simulated clerks on SQLite")
     common(demo)
     network(demo)
@@ -93,7 +99,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    db = args.db
+    db = getattr(args, "db", None)
     if db is None and args.command == "demo":
         db = "sqlite+aiosqlite:///hall-demo.db"
     return from_env(
@@ -374,6 +380,39 @@ def _serve(settings: Settings, *, demo_seed: int | None = None, demo: bool = Fal
     uvicorn.Server(config).run()
 
 
+def _catalog(args: argparse.Namespace) -> None:
+    """Import and export of the service catalog: read YAML or CSV, refuse it unless it is sound (the
+    checks the server makes at start), write it in the form asked for. The server reads the YAML
+    form (HALL_CATALOG); the CSV form is for editing in a spreadsheet."""
+    from pathlib import Path
+
+    from cases.catalog_io import CatalogFormatError, dump_csv, dump_yaml, load_csv
+    from hall.runtime import load_catalog
+
+    if args.file and Path(args.file).suffix.lower() == ".csv":
+        try:
+            text = Path(args.file).read_text(encoding="utf-8-sig")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise SettingsError(f"{args.file} cannot be read: {exc}") from None
+        try:
+            loaded = load_csv(text)
+        except CatalogFormatError as exc:
+            raise SettingsError(f"{args.file} is not a catalog: {exc}") from None
+        problems = loaded.validate()
+        if problems:
+            raise SettingsError(f"{args.file} has {len(problems)} problem(s): {problems[0]}")
+        catalog = loaded
+    else:
+        catalog = load_catalog(Path(args.file) if args.file else None)
+    written = dump_csv(catalog) if args.to == "csv" else dump_yaml(catalog)
+    if args.out:
+        # With a byte-order mark, a spreadsheet opens the CSV's Chinese as such.
+        Path(args.out).write_text(written, encoding="utf-8-sig" if args.to == "csv" else "utf-8")
+        print(f"hall: {len(catalog)} service items written to {args.out}", file=sys.stderr)
+    else:
+        sys.stdout.write(written)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -390,6 +429,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             asyncio.run(_broker_files(settings, args))
         elif args.command == "simulate":
             _simulate(settings, args)
+        elif args.command == "catalog":
+            _catalog(args)
         elif args.command == "demo":
             if not 0 < args.speed <= 1000:
                 raise SettingsError("--speed must be above 0 and at most 1000")

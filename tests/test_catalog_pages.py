@@ -420,3 +420,16 @@ def test_hall_serve_says_what_is_wrong_with_the_catalog_in_one_line(
         f"hall: HALL_CATALOG {path} has 1 problem: MZ-001, consult_phone: 'call us' is not a phone number "
         "(digits, and hyphens between them)"
     ]
+
+
+def test_anyone_downloads_the_whole_catalog_as_yaml_or_csv(site: Site) -> None:
+    from cases.catalog_io import load_csv, load_yaml, sample_catalog
+
+    site.anonymous()
+    yaml_file = site.client.get("/api/v1/catalog", params={"format": "yaml"})
+    assert yaml_file.status_code == 200 and "catalog.yaml" in yaml_file.headers["content-disposition"]
+    assert load_yaml(yaml_file.text) == sample_catalog()
+    sheet = site.client.get("/api/v1/catalog", params={"format": "csv"})
+    assert sheet.status_code == 200 and sheet.content.startswith(b"\xef\xbb\xbf")
+    assert load_csv(sheet.content.decode("utf-8-sig")) == sample_catalog()
+    assert site.client.get("/api/v1/catalog", params={"format": "xml"}).status_code == 422

@@ -105,3 +105,24 @@ def test_broker_files_trust_the_registered_devices_and_the_server(tmp_path: Path
     assert verify_secret(accounts["hall-server"], "server-secret")
     assert (out / "acl").read_text() == render_acl("hall-server")
     assert "listener 18830 127.0.0.1" in (out / "mosquitto.conf").read_text()
+
+
+def test_the_catalog_goes_to_csv_for_a_spreadsheet_and_back_to_yaml_unchanged(tmp_path: Path) -> None:
+    from cases.catalog_io import dump_yaml, load_yaml, sample_catalog
+
+    sheet, back = tmp_path / "catalog.csv", tmp_path / "catalog.yaml"
+    assert hall_cli("catalog", "--to", "csv", "--out", str(sheet)).returncode == 0
+    assert sheet.read_bytes().startswith(b"\xef\xbb\xbf")  # Excel reads the Chinese as such
+    done = hall_cli("catalog", str(sheet), "--out", str(back))
+    assert done.returncode == 0, done.stderr
+    assert "30 service items" in done.stderr
+    assert load_yaml(back.read_text(encoding="utf-8")) == sample_catalog()
+    assert back.read_text(encoding="utf-8") == dump_yaml(sample_catalog())
+
+
+def test_an_unsound_catalog_is_refused_in_one_line(tmp_path: Path) -> None:
+    sheet = tmp_path / "catalog.csv"
+    sheet.write_text("code,name\nMZ-001,低保\n", encoding="utf-8")
+    done = hall_cli("catalog", str(sheet))
+    assert done.returncode == 2
+    assert done.stderr.startswith("hall: ") and "is not a catalog" in done.stderr and len(done.stderr.splitlines()) == 1
