@@ -31,6 +31,7 @@ from hall import i18n
 from hall.auth import Sessions
 from hall.database import create_engine, reading
 from hall.errors import SettingsError
+from hall.lease import CASE_CLOCK, Lease
 from hall.live import core_topics
 from hall.notify import Sender, gateway_from_settings
 from hall.ratelimit import Attempts
@@ -120,6 +121,8 @@ class Runtime:
     voice: Voice
     # The public service catalog (事项目录), read once at start; a changed file takes a restart.
     catalog: Catalog = field(default_factory=_sample_catalog)
+    # Held by the one process that runs the case clock (see hall.lease).
+    clock_lease: Lease = field(init=False)
     # Sends the case notifications queued in the outbox (SMS gateway or log file).
     notifications: Sender | None = None
     # The device bus and what rides on it; None when no broker is configured.
@@ -178,6 +181,9 @@ class Runtime:
         )
         return self.devices
 
+    def __post_init__(self) -> None:
+        self.clock_lease = Lease(self.engine, CASE_CLOCK)
+
     async def start(self) -> None:
         await self.hub.load_heads()
         await self.writer.start()
@@ -231,14 +237,21 @@ class Runtime:
 
     async def _case_clock(self) -> None:
         """A light turns when its schedule says, not at the next round tick: sleep until the
-        earliest change any register expects (or the tick interval, for 督办 deadlines)."""
-        while True:
-            try:
-                wait = await self.tick_cases()
-            except Exception:
-                log.exception("case clock failed")
+        earliest change any register expects (or the tick interval, for 督办 deadlines). With
+        several processes on one PostgreSQL, only the one holding the clock's lease ticks; the
+        others try to take it over at every interval."""
+        try:
+            while True:
                 wait = self.settings.tick_seconds
-            await asyncio.sleep(wait)
+                try:
+                    if await self.clock_lease.hold():
+                        wait = await self.tick_cases()
+                except Exception:
+                    log.exception("case clock failed")
+                await asyncio.sleep(wait)
+        finally:
+            with contextlib.suppress(Exception):
+                await self.clock_lease.release()
 
     def spawn(self, work: Coroutine[Any, Any, None], name: str | None = None) -> None:
         """Run background work for as long as the server runs."""
