@@ -260,14 +260,19 @@ async def list_cases(request: Request) -> Response:
     """
     summary: Cases for this person at this hall - view=todo (待办, waiting on them), mine
       (registered by them, not yet completed), or open (every open case the hall takes part in).
+    parameters:
+      - {name: view, in: query, schema: {type: string, enum: [todo, mine, open]}}
+      - {name: limit, in: query, schema: {type: integer, minimum: 1, maximum: 2000, default: 500}}
+      - {name: offset, in: query, schema: {type: integer, minimum: 0, default: 0}}
     responses:
-      200: {description: the cases, applicant masked}
+      200: {description: "the cases, applicant masked, oldest first, with the total"}
+      422: {description: an unknown view or a bad page}
     """
     hall_id: int = request.path_params["hall"]
     view = request.query_params.get("view", "todo")
     state = await _register(request, hall_id)
     if state is None:
-        return JSONResponse({"cases": []})
+        return JSONResponse({"view": view, "total": 0, "offset": 0, "cases": []})
     member = _member(request)
     now = datetime.now(UTC)
     if view == "todo":
@@ -278,7 +283,27 @@ async def list_cases(request: Request) -> Response:
         chosen = open_cases(state, hall_id)
     else:
         return problem(422, "invalid", "view must be todo, mine or open", field="view")
-    return JSONResponse({"view": view, "cases": [case_json(c, state.meta_of(c.number), now) for c in chosen]})
+    page = _page(request)
+    if isinstance(page, Response):
+        return page
+    limit, offset = page
+    shown = [case_json(c, state.meta_of(c.number), now) for c in chosen[offset : offset + limit]]
+    return JSONResponse({"view": view, "total": len(chosen), "offset": offset, "cases": shown})
+
+
+LIST_LIMIT = 500
+
+
+def _page(request: Request) -> tuple[int, int] | Response:
+    # A district's open cases may be a hundred thousand: one answer holds a page of them.
+    try:
+        limit = int(request.query_params.get("limit", LIST_LIMIT))
+        offset = int(request.query_params.get("offset", 0))
+    except ValueError:
+        return problem(422, "invalid", "limit and offset are whole numbers", field="limit")
+    if not 1 <= limit <= 2000 or offset < 0:
+        return problem(422, "invalid", "limit is 1 to 2000 and offset at least 0", field="limit")
+    return limit, offset
 
 
 async def case_record_json(runtime: Runtime, number: str) -> dict[str, Any] | None:

@@ -114,6 +114,7 @@ _LIST_WORDS = {
     "assigned": N_("assigned to {name}"),
     "provisional": N_("provisional"),
     "updated": N_("Updated {time}"),
+    "partial": N_("The first {shown} of {total} cases; narrow the list in the ledgers' query."),
     "no_order": N_("None open"),
     "order": N_("Supervise"),
     "opened": N_("Supervision order {order} opened on case {number}."),

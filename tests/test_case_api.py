@@ -193,3 +193,16 @@ def test_a_scan_is_attached_only_by_the_clerk_who_uploaded_it(site: Site) -> Non
         attachments=[mine],
     )
     assert done.status_code == 200, done.text
+
+
+def test_case_lists_come_in_pages_with_their_total(site: Site) -> None:
+    community = site.halls["xh-hp-ly"]
+    token = site.login("community-clerk")
+    numbers = [_accept(site, token, community).json()["case"]["number"] for _ in range(3)]
+    first = site.client.get(f"/api/v1/halls/{community}/cases", params={"view": "mine", "limit": 2}).json()
+    rest = site.client.get(f"/api/v1/halls/{community}/cases", params={"view": "mine", "limit": 2, "offset": 2}).json()
+    assert (first["total"], rest["total"]) == (3, 3)
+    assert [c["number"] for c in first["cases"] + rest["cases"]] == numbers
+    for bad in ({"limit": 0}, {"limit": 5000}, {"offset": -1}, {"limit": "many"}):
+        answer = site.client.get(f"/api/v1/halls/{community}/cases", params={"view": "mine", **bad})
+        assert answer.status_code == 422, bad

@@ -44,7 +44,7 @@ function when(iso) {
 
 
 
-function render(cases) {
+function render(cases, total = cases.length) {
   const body = table.tBodies[0];
   body.replaceChildren();
   for (const item of cases) {
@@ -76,7 +76,11 @@ function render(cases) {
   }
   table.hidden = cases.length === 0;
   empty.hidden = cases.length !== 0;
-  updated.textContent = word("updated").replace("{time}", dateTime.format(new Date()));
+  let status = word("updated").replace("{time}", dateTime.format(new Date()));
+  if (total > cases.length) {
+    status += ` · ${word("partial").replace("{shown}", cases.length).replace("{total}", total)}`;
+  }
+  updated.textContent = status;
 }
 
 let timer = null;
@@ -95,7 +99,7 @@ async function load() {
     const data = await answer.json().catch(() => ({}));
     if (answer.ok) {
       message.hidden = true;
-      render(data.cases);
+      render(data.cases, data.total);
     } else {
       message.textContent = `⚠ ${word(`err_${data.error}`, word("err"))}: ${data.message ?? answer.status}`;
       message.hidden = false;
@@ -125,7 +129,7 @@ rt.onstatus = (online) => {
 rt.subscribe(root.dataset.topic, {
   snapshot(data) {
     // The snapshot is the hall's open cases: that list needs no second read.
-    if (root.dataset.view === "open") render(data.cases);
+    if (root.dataset.view === "open") render(data.cases, data.total);
     else soon();
   },
   event() {
