@@ -808,8 +808,8 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not __package__:
-        # Run as a file, bench/ comes first on sys.path and its other scripts (bench/queue.py) shadow
-        # standard modules in every process that starts from here: run as a module instead.
+        # Run as a file, bench/ would come first on sys.path in every process that starts from here,
+        # and a script's name could shadow a module: run as a module instead.
         env = {**os.environ, "PYTHONPATH": _pythonpath()}
         os.execve(sys.executable, [sys.executable, "-m", "bench.fanout", *argv], env)
     if argv and argv[0] == "_clients":

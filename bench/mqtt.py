@@ -79,11 +79,11 @@ from sqlalchemy import update
 
 from devices.bus import dropped_incoming
 from devices.registry import Status
-from hall.events import Command, Event
+from hall.kernel.events import Command, Event
 from hall.runtime import Runtime
 from hall.settings import Settings
 from hall.setup import initialise
-from queueing.store_tables import queue_services
+from hall.storage.queue_tables import queue_services
 
 HOST = "127.0.0.1"
 HALL = "xh"

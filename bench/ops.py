@@ -3,7 +3,7 @@
 What is measured, all in one run on a fresh temporary SQLite file (WAL, synchronous=FULL):
 
 1. raw baseline: Python's sqlite3, one 200-byte row per transaction -> transactions/s;
-2. the writer: ``hall.writer.Writer`` with the server's domains, N concurrent callers (1, 10, 50, 200),
+2. the writer: ``hall.storage.writer.Writer`` with the server's domains, N concurrent callers (1, 10, 50, 200),
    each awaiting its answer before sending the next. Every command opens or closes the caller's own
    counter as its own clerk, so every command passes the rules, logs one event, changes one state
    row, stores its command id, and is answered only after the commit. Printed: durable commands/s
@@ -46,15 +46,15 @@ import httpx
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from hall.database import create_engine
-from hall.directory import create_counters
-from hall.events import Command
-from hall.migrate import upgrade
-from hall.passwords import hash_password
+from hall.kernel.events import Command
 from hall.runtime import core_domains
 from hall.sample import load_sample
-from hall.tables import commands, events, hall_heads, staff
-from hall.writer import Writer
+from hall.storage.database import create_engine
+from hall.storage.directory import create_counters
+from hall.storage.migrate import upgrade
+from hall.storage.tables import commands, events, hall_heads, staff
+from hall.storage.writer import Writer
+from hall.web.passwords import hash_password
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:

@@ -45,7 +45,7 @@ _KIND_LABELS = {Kind.INSTANT: "即办", Kind.PROMISED: "承诺件", Kind.PROXIED
 
 
 class Level(StrEnum):
-    """A level of the hall tree; the values are those of ``hall.directory.LEVELS``."""
+    """A level of the hall tree; the values are those of ``hall.storage.directory.LEVELS``."""
 
     DISTRICT = "district"
     STREET = "street"

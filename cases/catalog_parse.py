@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import NoReturn, TypeVar
 
 from cases.catalog import Form, Item, Kind, Level, Material, Stage, StageLimits
-from hall.errors import HallError
+from hall.kernel.errors import HallError
 
 # The fields of an item, in the order a CSV header gives them by default.
 COLUMNS = (

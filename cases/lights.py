@@ -187,7 +187,10 @@ def light_for(
 ) -> Light:
     """The case's light at ``now``, read straight off its clocks: the worse of the whole case's and
     the current stage's. Counts working time afresh on every call; for many cases at once use
-    :class:`Schedule` and :func:`recompute`, which give the same answers."""
+    :class:`Schedule` and :func:`recompute`, which give the same answers.
+
+    Kept as the reference the tests and bench/ check the fast paths against: the server itself
+    turns lights through the register's schedule (cases.register.tick)."""
     light = Light.GREEN
     for clock in _clocks(case, hours, rule):
         reading = clock_reading(clock.start, case.pauses, now, hours)
@@ -297,7 +300,8 @@ def recompute(cases: Sequence[CaseTiming], now: datetime) -> list[tuple[str, Lig
     """The cases whose light at ``now`` differs from their stored one, with the new light.
 
     Two integer comparisons per case against the precomputed instants; no calendar, no working-time
-    arithmetic."""
+    arithmetic. Kept as the reference the tests and bench/ check the register's tick against: the
+    server turns lights through cases.register.tick, which visits only the cases that are due."""
     at = _us(now)
     green, yellow, red = Light.GREEN, Light.YELLOW, Light.RED
     changed: list[tuple[str, Light]] = []

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from babel import Locale
 from babel.dates import format_skeleton
 
-from hall.i18n import N_, choose, translations
+from hall.kernel.i18n import N_, choose, translations
 
 # The outbox's id column holds this many characters.
 MAX_ID = 80

@@ -29,9 +29,9 @@ from cases.deadlines import (
 from cases.lights import NEVER, Light
 from cases.notices import NoticeKind
 from cases.workflow import Actor, Applicant, Case, CasesState, ItemRules, Stage
-from hall.errors import DomainError, Invalid, NotFound
-from hall.events import Decision, Fact
-from queueing.ratings import Level as RatingLevel
+from hall.kernel.errors import DomainError, Invalid, NotFound
+from hall.kernel.events import Decision, Fact
+from queueing.rating_records import Level as RatingLevel
 
 RATING_DAYS = 30
 # A 督办 order asks for an answer within days, not years.

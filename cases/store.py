@@ -25,14 +25,14 @@ from cases.notices import NoticeKind, notice_id
 from cases.notices import render as render_notice
 from cases.records import case_from_record, case_record, order_from_record, order_record
 from cases.register import NoticeDue, Register
-from cases.store_tables import case_attachments, case_steps, cases, notifications, supervision_orders
 from cases.supervision import Order, SupervisionState
 from cases.workflow import Actor, Applicant, Case, CasesState, Stage
-from hall.database import upsert
-from hall.errors import DomainError, Invalid, NotFound
-from hall.events import Command, Decision, Event
-from hall.roles import Role
-from hall.tables import halls
+from hall.kernel.errors import DomainError, Invalid, NotFound
+from hall.kernel.events import Command, Decision, Event
+from hall.kernel.roles import Role
+from hall.storage.case_tables import case_attachments, case_steps, cases, notifications, supervision_orders
+from hall.storage.database import upsert
+from hall.storage.tables import halls
 
 COMMANDS = frozenset({"case.accept", "case.act", "case.tick", "case.order_open", "case.order_answer", "case.rate"})
 

@@ -18,9 +18,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from cases.workflow import MAX_TEXT, Actor, Case, Turn, fits
-from hall.errors import DomainError, Forbidden, Invalid, NotFound
-from hall.events import Decision, Fact
-from hall.roles import Role, within
+from hall.kernel.errors import DomainError, Forbidden, Invalid, NotFound
+from hall.kernel.events import Decision, Fact
+from hall.kernel.roles import Role, within
 
 
 class Light(StrEnum):

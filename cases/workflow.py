@@ -32,11 +32,11 @@ import immutables
 from stdnum.cn import ric
 
 from cases.catalog import Kind, Level
-from hall.errors import DomainError, Forbidden, Invalid, NotFound, TransitionError
-from hall.events import Decision, Fact
-from hall.idnumbers import InvalidIdNumber
-from hall.roles import Role
-from queueing.tickets import mask_id, mask_name
+from hall.kernel.errors import DomainError, Forbidden, Invalid, NotFound, TransitionError
+from hall.kernel.events import Decision, Fact
+from hall.kernel.idnumbers import InvalidIdNumber
+from hall.kernel.masking import mask_id, mask_name
+from hall.kernel.roles import Role
 
 MAX_TEXT = 500
 KINDS = tuple(kind.value for kind in Kind)

@@ -28,17 +28,13 @@ import aiomqtt
 from paho.mqtt.client import topic_matches_sub
 
 from devices.calm import Calm
-from hall.errors import HallError
+from hall.kernel.errors import HallError
 
 log = logging.getLogger(__name__)
 
 
 class BusBusy(HallError):
     """The outgoing queue is full (the broker has been away too long): try again later."""
-
-
-class BusDown(HallError):
-    """The link is not connected."""
 
 
 @dataclass(frozen=True)

@@ -23,11 +23,11 @@ from devices.protocol import encode, topic
 from devices.registry import Device, Kind, Status
 from displays import board
 from displays.texts import LOCALES, led_lines
-from hall.database import reading
-from hall.events import Event
-from hall.tables import events as events_table
-from hall.tables import staff
-from hall.writer import Writer
+from hall.kernel.events import Event
+from hall.storage.database import reading
+from hall.storage.tables import events as events_table
+from hall.storage.tables import staff
+from hall.storage.writer import Writer
 from queueing.state import QueueState
 from queueing.tickets import TicketState
 from queueing.views import public_view

@@ -44,12 +44,12 @@ from devices.protocol import (
 )
 from devices.registry import Device, Kind, Status
 from devices.store import device_from_row
-from devices.store_tables import devices
-from hall.database import reading
-from hall.errors import HallError
-from hall.events import Command, Event
-from hall.tables import halls
-from hall.writer import Writer, utc_now
+from hall.kernel.errors import HallError
+from hall.kernel.events import Command, Event
+from hall.storage.database import reading
+from hall.storage.device_tables import devices
+from hall.storage.tables import halls
+from hall.storage.writer import Writer, utc_now
 
 log = logging.getLogger(__name__)
 

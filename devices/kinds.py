@@ -11,7 +11,7 @@ from typing import Any
 
 from devices.protocol import BadMessage, DeviceEvent
 from devices.registry import Device, Kind
-from hall.idnumbers import InvalidIdNumber, normalise
+from hall.kernel.idnumbers import InvalidIdNumber, normalise
 from queueing.counters import CounterStatus
 from queueing.state import QueueState
 

@@ -25,7 +25,6 @@ SCHEMA_VERSION: Final = 1
 MAX_PAYLOAD: Final = 8192
 
 DEVICE_CHANNELS: Final = frozenset({"state", "tele", "evt", "ack"})
-SERVER_CHANNELS: Final = frozenset({"cmd", "display", "reply"})
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,39}$")
 _HALL = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")

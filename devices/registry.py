@@ -13,8 +13,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from hall.errors import DomainError, NotFound
-from hall.events import Decision, Fact
+from hall.kernel.errors import DomainError, NotFound
+from hall.kernel.events import Decision, Fact
 
 
 class Kind(StrEnum):

@@ -14,7 +14,7 @@ from devices.bus import Connector, ServerBus
 from devices.feeds import DisplayFeed
 from devices.gateway import SUBSCRIPTIONS, Gateway, TicketPrinter
 from devices.registry import Device
-from hall.writer import Writer
+from hall.storage.writer import Writer
 
 
 class Devices:

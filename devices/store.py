@@ -12,11 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from devices import registry
 from devices.registry import CommandRecord, Device, Kind, Registry, Status
-from devices.store_tables import device_commands, devices
-from hall.database import upsert
-from hall.errors import DomainError
-from hall.events import Command, Decision, Event
-from hall.tables import counters
+from hall.kernel.errors import DomainError
+from hall.kernel.events import Command, Decision, Event
+from hall.storage.database import upsert
+from hall.storage.device_tables import device_commands, devices
+from hall.storage.tables import counters
 
 COMMANDS = frozenset(
     {

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from displays.texts import LOCALES, call_text, counter_text, counter_title
-from hall.events import Event
+from hall.kernel.events import Event
 
 MAX_CALLS = 8
 

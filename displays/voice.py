@@ -30,7 +30,7 @@ from functools import cache
 from pathlib import Path
 
 from displays.texts import VOICES, speech_text
-from hall.errors import HallError
+from hall.kernel.errors import HallError
 
 RATE = 22050
 WIDTH = 2  # bytes per sample

@@ -19,15 +19,15 @@ from typing import Any, NoReturn
 from sqlalchemy import select
 
 from hall import __version__
-from hall.database import create_engine
-from hall.directory import create_staff
-from hall.errors import SettingsError
-from hall.migrate import is_current
-from hall.passwords import new_password
-from hall.roles import parse_roles
+from hall.kernel.errors import SettingsError
+from hall.kernel.roles import parse_roles
 from hall.settings import Settings, from_env
 from hall.setup import Account, demo_staff, initialise
-from hall.tables import halls, staff
+from hall.staff import create_staff
+from hall.storage.database import create_engine
+from hall.storage.migrate import is_current
+from hall.storage.tables import halls, staff
+from hall.web.passwords import new_password
 
 
 class _Parser(argparse.ArgumentParser):
@@ -177,7 +177,7 @@ async def _broker_files(settings: Settings, args: argparse.Namespace) -> None:
 
     from devices.bus import BrokerAddress
     from devices.mosquitto import DEFAULT_SERVER_USER, hash_secret, write_broker_files
-    from devices.store_tables import devices
+    from hall.storage.device_tables import devices
 
     server_user, server_password = DEFAULT_SERVER_USER, None
     if settings.mqtt_url:
@@ -227,9 +227,9 @@ async def _register_devices(settings: Settings, hall: str, specs: Sequence[Any])
     import uuid
 
     from devices.mosquitto import hash_secret
-    from hall.events import Command
+    from hall.kernel.events import Command
     from hall.runtime import core_domains
-    from hall.writer import Writer
+    from hall.storage.writer import Writer
 
     engine = create_engine(settings.db_url)
     writer = Writer(engine, core_domains())
@@ -258,7 +258,7 @@ async def _register_devices(settings: Settings, hall: str, specs: Sequence[Any])
 
 
 async def _hall_services(settings: Settings, hall: str) -> list[str]:
-    from queueing.store_tables import queue_services
+    from hall.storage.queue_tables import queue_services
 
     engine = create_engine(settings.db_url)
     try:
@@ -335,8 +335,8 @@ async def _prepare_demo(settings: Settings) -> tuple[dict[str, int], list[Accoun
 def _serve(settings: Settings, *, demo_seed: int | None = None, demo: bool = False, speed: float = 10.0) -> None:
     import uvicorn
 
-    from hall.app import create_app
     from hall.runtime import Runtime
+    from hall.web.app import create_app
 
     if demo:
         ids, accounts = asyncio.run(_prepare_demo(settings))

@@ -1,10 +1,9 @@
-"""The demo's simulated hall: residents take tickets and clerks open counters, call, serve, and
-sometimes pause, all through the same commands as the kiosk and the counter console, so
-``hall demo`` shows a living hall at once. Time runs at the real pace, sped up by ``speed``."""
+"""The demo's simulated hall: simulated devices on the bus (devices/simulator.py) take tickets,
+call, serve and rate through the same protocol as real ones, so ``hall demo`` shows a living hall
+at once. Time runs at the real pace, sped up by ``speed``."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import random
 import secrets
@@ -18,18 +17,16 @@ from sqlalchemy import select, update
 from devices.bus import Connector
 from devices.mosquitto import hash_secret
 from devices.simulator import SimulatedHall, plan
-from hall.database import reading
-from hall.events import Command
+from hall.kernel.events import Command
 from hall.runtime import Runtime
-from hall.tables import halls, staff
-from queueing.store_tables import queue_services
+from hall.storage.database import reading
+from hall.storage.queue_tables import queue_services
+from hall.storage.tables import halls, staff
 
 log = logging.getLogger(__name__)
 
-_PAUSE_REASONS = ["午休", "临时离开", "业务咨询"]
-# Shares of arrivals by service, and of priority classes, roughly as a district hall sees them.
+# Shares of arrivals by service, roughly as a district hall sees them.
 _ARRIVALS = {"soc": 30, "fund": 20, "hukou": 15, "civil": 15, "disab": 5, "info": 15}
-_PRIORITIES = {"normal": 88, "elderly": 6, "disabled": 2, "military": 1, "appointment": 3}
 
 
 async def open_around_the_clock(runtime: Runtime) -> None:
@@ -45,53 +42,6 @@ async def _send(runtime: Runtime, hall_id: int, name: str, actor: str, **args: A
         log.debug("demo: %s refused: %s", name, outcome.result.get("message"))
         return None
     return dict(outcome.result)
-
-
-async def residents(runtime: Runtime, hall_id: int, rng: random.Random, speed: float) -> None:
-    services, weights = zip(*_ARRIVALS.items(), strict=True)
-    classes, shares = zip(*_PRIORITIES.items(), strict=True)
-    while True:
-        # About one arrival every 40 s at a busy district hall, sped up.
-        await asyncio.sleep(rng.expovariate(1 / 40) / speed)
-        priority = rng.choices(classes, shares)[0]
-        args: dict[str, Any] = {"service": rng.choices(services, weights)[0], "priority": priority}
-        if priority == "appointment":
-            from datetime import UTC, datetime
-
-            args["appointment_at"] = datetime.now(UTC).isoformat()
-        await _send(runtime, hall_id, "ticket.issue", "kiosk:demo", **args)
-
-
-async def clerk(runtime: Runtime, hall_id: int, counter: int, clerk_id: int, rng: random.Random, speed: float) -> None:
-    actor = f"staff:{clerk_id}"
-    base = {"counter": counter, "clerk": clerk_id}
-    await asyncio.sleep(rng.uniform(0, 20) / speed)
-    await _send(runtime, hall_id, "counter.open", actor, **base)
-    while True:
-        if rng.random() < 0.03:
-            await _send(runtime, hall_id, "counter.pause", actor, reason=rng.choice(_PAUSE_REASONS), **base)
-            await asyncio.sleep(rng.uniform(60, 300) / speed)
-            await _send(runtime, hall_id, "counter.resume", actor, **base)
-        called = await _send(runtime, hall_id, "ticket.call_next", actor, **base)
-        if called is None:
-            await asyncio.sleep(rng.uniform(10, 30) / speed)
-            continue
-        await asyncio.sleep(rng.uniform(5, 30) / speed)
-        if rng.random() < 0.1:
-            await _send(runtime, hall_id, "ticket.recall", actor, **base)
-            await asyncio.sleep(rng.uniform(10, 30) / speed)
-        if rng.random() < 0.05:
-            await _send(runtime, hall_id, "ticket.no_show", actor, **base)
-            continue
-        await _send(runtime, hall_id, "ticket.start", actor, **base)
-        await asyncio.sleep(rng.uniform(120, 600) / speed)
-        done = await _send(runtime, hall_id, "ticket.finish", actor, **base)
-        if done and rng.random() < 0.7:
-            level = rng.choices([5, 4, 3, 2, 1], [70, 20, 6, 3, 1])[0]
-            ticket = done["ticket"]
-            await _send(
-                runtime, hall_id, "rating.submit", actor, ticket=ticket["id"], service=ticket["service"], level=level
-            )
 
 
 async def simulate_devices(
@@ -145,24 +95,3 @@ async def simulate_devices(
         working_day=timedelta(hours=8),
     )
     await hall.run()
-
-
-async def simulate_hall(runtime: Runtime, hall_id: int, *, seed: int | None = None, speed: float = 10.0) -> None:
-    """Residents and clerks for the sample district hall until the server stops."""
-    rng = random.Random(seed)  # noqa: S311 - a simulation, not a secret
-    async with reading(runtime.engine) as conn:
-        clerks = [
-            row.id
-            for row in await conn.execute(
-                select(staff.c.id).where(staff.c.hall_id == hall_id, staff.c.roles.contains("clerk"))
-            )
-        ]
-    # Simulated clerks beside the demo's named ones staff the rest of the counters.
-    tasks = [asyncio.create_task(residents(runtime, hall_id, rng, speed))]
-    for counter, clerk_id in zip(range(1, 13), clerks, strict=False):
-        tasks.append(asyncio.create_task(clerk(runtime, hall_id, counter, clerk_id, rng, speed)))
-    try:
-        await asyncio.gather(*tasks)
-    finally:
-        for task in tasks:
-            task.cancel()

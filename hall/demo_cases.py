@@ -18,11 +18,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from cases.catalog import Catalog, Level
 from cases.deadlines import DEFAULT_HOURS, UnknownCalendarYear
 from cases.store import CasesDomain, actor_args
-from cases.store_tables import cases, notifications
 from devices.residents import make_resident
-from hall.events import Command
-from hall.tables import staff
-from hall.writer import Writer
+from hall.kernel.events import Command
+from hall.storage.case_tables import cases, notifications
+from hall.storage.tables import staff
+from hall.storage.writer import Writer
 
 # Who works the demo's cases: accepting clerks by hall code, and the district office.
 ACCEPTING = {"xh-hp-ly": "community1", "xh-hp": "street1", "xh": "clerk1"}

@@ -12,38 +12,47 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
-from starlette.requests import Request
 from starlette.templating import Jinja2Templates
 
+import cases
+import devices
+import hall
+import queueing
+from cases import live as case_topics
 from cases.case_timing import Settings as CaseSettings
 from cases.catalog import Catalog
 from cases.catalog_io import CatalogFormatError, load_yaml, sample_catalog
+from cases.clock import case_tick_commands
 from cases.lights import LightRule
+from cases.notify import Gateway, HttpGateway, LogFileGateway, Sender
+from cases.register import Register, next_change
 from cases.store import CasesDomain
+from devices import live as device_topics
 from devices.bus import Connector, connector_for
 from devices.service import Devices
 from devices.store import DevicesDomain
 from displays.voice import Voice
-from hall import i18n
-from hall.auth import Sessions
-from hall.database import create_engine, reading
-from hall.errors import SettingsError
-from hall.lease import CASE_CLOCK, Lease
-from hall.live import core_topics
-from hall.notify import Sender, gateway_from_settings
-from hall.ratelimit import Attempts
+from hall.kernel.errors import SettingsError
 from hall.settings import Settings
-from hall.tables import halls
-from hall.writer import Domain, Writer
-from queueing.store import QueueDomain
+from hall.storage.database import create_engine, reading
+from hall.storage.lease import CASE_CLOCK, Lease
+from hall.storage.tables import halls
+from hall.storage.writer import Domain, Writer
+from hall.web.ratelimit import Attempts
+from hall.web.render import make_templates
+from hall.web.sessions import Sessions
+from queueing import live as queue_topics
+from queueing.paper import ticket_print
+from queueing.store import QueueDomain, tick_command
 from realtime.hub import Hub
+from realtime.topics import TopicRegistry
 
 log = logging.getLogger(__name__)
 
-_TEMPLATE_DIRS = [Path(__file__).parent / "templates"]
+# Each part keeps its pages' templates beside its web adapter.
+TEMPLATE_DIRS = [Path(package.__file__).parent / "web" / "templates" for package in (hall, queueing, cases, devices)]  # type: ignore[arg-type]
 # A catalog with more problems than this names the first ones and counts the rest: one readable line.
 _PROBLEMS_SHOWN = 5
 # Every test site and every start reads the same shipped file; the catalog is immutable, so once is enough.
@@ -82,22 +91,20 @@ def load_catalog(path: Path | None) -> Catalog:
     return catalog
 
 
-def make_templates() -> Jinja2Templates:
-    env = Environment(
-        loader=ChoiceLoader([FileSystemLoader(str(d)) for d in _TEMPLATE_DIRS]),
-        autoescape=select_autoescape(["html"]),
-        extensions=["jinja2.ext.i18n"],
-    )
-    env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
-    env.globals["current_locale"] = i18n.current.get
-    env.globals["html_lang"] = lambda: i18n.HTML_LANG[i18n.current.get()]
-    return Jinja2Templates(env=env, context_processors=[_page_context])
+def core_topics() -> TopicRegistry:
+    """The topics of the realtime hub, each kept by the part whose events it carries."""
+    registry = TopicRegistry()
+    for kind in (*queue_topics.TOPICS, *device_topics.TOPICS, *case_topics.TOPICS):
+        registry.register(kind)
+    return registry
 
 
-def _page_context(request: Request) -> dict[str, Any]:
-    from hall.web import csrf_token, staff_of
-
-    return {"staff": staff_of(request), "csrf_token": csrf_token(request)}
+def gateway_from_settings(settings: Settings) -> Gateway:
+    """The SMS provider when ``HALL_SMS_URL`` is set, else the log file (``HALL_NOTIFY_LOG``, by
+    default ``notifications.log`` beside the database)."""
+    if settings.sms_url:
+        return HttpGateway(settings.sms_url, settings.sms_token)
+    return LogFileGateway(settings.notify_log or settings.data_dir() / "notifications.log")
 
 
 def core_domains(
@@ -155,7 +162,7 @@ class Runtime:
             sessions=Sessions(engine),
             attempts=Attempts(settings.login_attempts, settings.login_window_seconds),
             issue_limit=Attempts(settings.issue_per_minute, 60.0),
-            templates=make_templates(),
+            templates=make_templates(TEMPLATE_DIRS),
             voice=Voice(settings.data_dir() / "voice-cache"),
             catalog=catalog,
             notifications=sender,
@@ -167,10 +174,10 @@ class Runtime:
         return runtime
 
     def attach_devices(self, connect: Connector) -> Devices:
-        from hall.queue_api import ticket_print
-
         async def printer(hall_id: int, ticket: str, known: Mapping[str, Any]) -> bytes | None:
-            return await ticket_print(self, hall_id, ticket, self.settings.base_url, known=known)
+            return await ticket_print(
+                self.writer, self.engine, self.hall_rows, hall_id, ticket, self.settings.base_url, known=known
+            )
 
         self.devices = Devices(
             self.engine,
@@ -201,8 +208,6 @@ class Runtime:
 
     async def _ticks(self) -> None:
         """Time alone changes the queue (held tickets return, a new day starts): tell every hall."""
-        from hall.queue_api import tick_command
-
         while True:
             await asyncio.sleep(self.settings.tick_seconds)
             async with reading(self.engine) as conn:
@@ -216,9 +221,6 @@ class Runtime:
     async def tick_cases(self) -> float:
         """Turn the supervision lights that are due, send midway reminders, escalate 督办; returns
         the seconds until a light turns next (at most the tick interval)."""
-        from cases.register import Register, next_change
-        from hall.case_api import case_tick_commands
-
         wait = self.settings.tick_seconds
         for command in await case_tick_commands(self.engine):
             try:

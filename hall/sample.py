@@ -8,12 +8,12 @@ from datetime import datetime, time
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hall.database import upsert
-from hall.directory import create_counters, create_hall
-from hall.tables import halls
+from hall.storage.database import upsert
+from hall.storage.directory import create_counters, create_hall
+from hall.storage.queue_tables import counter_services, queue_rules, queue_services
+from hall.storage.tables import halls
 from queueing.services import Hours, Service
 from queueing.store import service_row
-from queueing.store_tables import counter_services, queue_rules, queue_services
 
 _WEEK = {day: Hours(time(9, 0), time(17, 0)) for day in range(5)}
 # District halls also open on Saturday mornings.

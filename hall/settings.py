@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from hall.errors import SettingsError
+from hall.kernel.errors import SettingsError
 
 _URL_SCHEMES = ("sqlite+aiosqlite://", "postgresql+asyncpg://")
 

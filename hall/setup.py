@@ -8,12 +8,12 @@ from datetime import UTC, datetime
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from hall.directory import create_staff
-from hall.migrate import upgrade
-from hall.passwords import hash_password, new_password
-from hall.roles import Role
+from hall.kernel.roles import Role
 from hall.sample import load_sample
-from hall.tables import staff
+from hall.staff import create_staff
+from hall.storage.migrate import upgrade
+from hall.storage.tables import staff
+from hall.web.passwords import hash_password, new_password
 
 
 @dataclass(frozen=True)

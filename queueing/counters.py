@@ -11,8 +11,8 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
-from hall.errors import DomainError, Forbidden, NotFound, TransitionError
-from hall.events import Decision, Fact
+from hall.kernel.errors import DomainError, Forbidden, NotFound, TransitionError
+from hall.kernel.events import Decision, Fact
 
 
 class CounterStatus(StrEnum):

@@ -9,13 +9,14 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from hall.errors import DomainError, Forbidden, NotFound, TransitionError
-from hall.events import Decision, Fact
+from hall.kernel.errors import DomainError, Forbidden, NotFound, TransitionError
+from hall.kernel.events import Decision, Fact
 from queueing import counters as counter_rules
 from queueing.calling import choose, eligible
 from queueing.counters import CounterStatus
 from queueing.estimates import ahead_of_new, estimate_minutes
-from queueing.ratings import Rateable, forget_expired_ratings, rateable_after_finish
+from queueing.rating_records import Rateable
+from queueing.ratings import forget_expired_ratings, rateable_after_finish
 from queueing.services import Priority, Service
 from queueing.state import RECENT_SERVICE_TIMES, QueueState
 from queueing.tickets import Applicant, Span, Ticket, TicketState

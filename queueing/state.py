@@ -5,15 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from queueing.counters import Counter
+from queueing.rating_records import Rateable, WorkOrder
 from queueing.services import Service
 from queueing.tickets import Ticket, TicketState
-
-if TYPE_CHECKING:
-    from queueing.ratings import Rateable, WorkOrder
 
 RECENT_SERVICE_TIMES = 20
 

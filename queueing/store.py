@@ -3,6 +3,7 @@ and writes the rows of what the rules changed."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date, datetime, time, timedelta
@@ -11,18 +12,18 @@ from typing import Any
 from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hall.database import upsert
-from hall.errors import DomainError
-from hall.events import Command, Decision, Event
-from hall.tables import counters
+from hall.kernel.errors import DomainError
+from hall.kernel.events import Command, Decision, Event
+from hall.storage.database import upsert
+from hall.storage.queue_tables import counter_services, queue_rules, queue_services, tickets, work_orders
+from hall.storage.queue_tables import ratings as ratings_table
+from hall.storage.tables import counters
 from queueing import queue, ratings
 from queueing.counters import Counter, CounterStatus
 from queueing.queue import annotate
-from queueing.ratings import Level, Rateable, Rating, WorkOrder
+from queueing.rating_records import Level, Rateable, Rating, WorkOrder
 from queueing.services import Hours, Priority, Service
 from queueing.state import RECENT_SERVICE_TIMES, Line, QueueState, Rules
-from queueing.store_tables import counter_services, queue_rules, queue_services, tickets, work_orders
-from queueing.store_tables import ratings as ratings_table
 from queueing.tickets import Applicant, Span, Ticket, TicketState
 
 _LIVE = [s.value for s in TicketState if s.live]
@@ -488,3 +489,8 @@ def _order(row: Any) -> WorkOrder:
         resolved_at=row.resolved_at,
         resolved_by=row.resolved_by,
     )
+
+
+def tick_command(hall_id: int) -> Command:
+    """Time alone changes the queue (held tickets return, a new day starts): the clock's command."""
+    return Command(f"tick:{uuid.uuid4().hex}", hall_id, "queue.tick", "system:clock", {}, record=False)

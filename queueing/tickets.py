@@ -13,6 +13,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
+from hall.kernel.masking import mask_id, mask_name
 from queueing.services import Priority
 
 
@@ -68,20 +69,6 @@ class Span:
             data.get("counter"),
             data.get("clerk"),
         )
-
-
-def mask_name(name: str) -> str:
-    """张三丰 → 张**; a name is shown by its first character only."""
-    name = name.strip()
-    return name[:1] + "*" * max(1, len(name) - 1) if name else ""
-
-
-def mask_id(number: str) -> str:
-    """An ID number shown as its first 3 and last 4 characters (110***********1234)."""
-    number = number.strip()
-    if len(number) <= 7:
-        return "*" * len(number)
-    return number[:3] + "*" * (len(number) - 7) + number[-4:]
 
 
 @dataclass(frozen=True)
@@ -152,10 +139,6 @@ class Ticket:
             estimate_minutes=self.estimate_minutes,
         )
         return data
-
-    def waited_seconds(self) -> float:
-        """Time spent waiting so far (all waiting spans, closed or open up to the last span)."""
-        return sum(s.seconds() or 0.0 for s in self.spans if s.kind == "waiting")
 
     def first_wait_seconds(self) -> float | None:
         """From issue to the first call: the wait the estimate promised."""

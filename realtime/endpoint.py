@@ -3,19 +3,21 @@
 Anyone may connect (displays and kiosks follow public topics); each subscription is checked
 against its topic kind's access rule and, for staff topics, against the halls the person may see.
 A bad frame gets an error frame and changes nothing; the connection stays usable.
+
+Who is asking is not the hub's business: the application passes in a function that names the
+person behind a connection (the web shell's session lookup), so the hub knows no sessions.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import Any, Protocol
 
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from hall.roles import Access
-from hall.web import staff_of
+from hall.kernel.roles import Access, Role
 from realtime import protocol
 from realtime.connection import Outbox
 from realtime.hub import Subscriber
@@ -27,6 +29,17 @@ log = logging.getLogger(__name__)
 MAX_TOPICS = 32
 
 
+class Person(Protocol):
+    """Whoever a connection belongs to, as far as the topics' access rules ask."""
+
+    @property
+    def roles(self) -> frozenset[Role]: ...
+
+
+# The person behind a connection, or None for anyone (a public screen).
+Identify = Callable[[WebSocket], Person | None]
+
+
 class RealtimeEndpoint:
     """The ASGI app behind ``/ws``. Frames go out through the server's ``send`` directly: on a
     fan-out to thousands of sockets, the per-frame checks of Starlette's ``WebSocket.send_text``
@@ -34,14 +47,17 @@ class RealtimeEndpoint:
 
     access = Access.anyone()
 
+    def __init__(self, identify: Identify) -> None:
+        self.identify = identify
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         async def push(text: str) -> None:
             await send({"type": "websocket.send", "text": text})
 
-        await serve(WebSocket(scope, receive, send), push)
+        await serve(WebSocket(scope, receive, send), push, self.identify)
 
 
-async def serve(ws: WebSocket, push: Callable[[str], Coroutine[Any, Any, None]]) -> None:
+async def serve(ws: WebSocket, push: Callable[[str], Coroutine[Any, Any, None]], identify: Identify) -> None:
     runtime = ws.app.state.hall
     hub = runtime.hub
     settings = runtime.settings
@@ -63,7 +79,7 @@ async def serve(ws: WebSocket, push: Callable[[str], Coroutine[Any, Any, None]])
                     case Unsubscribe():
                         hub.unsubscribe(sub, parsed.topic)
                     case Subscribe():
-                        await _subscribe(ws, sub, parsed)
+                        await _subscribe(ws, sub, parsed, identify(ws))
             except ProtocolError as exc:
                 sub.outbox.offer(exc.frame())
     except WebSocketDisconnect:
@@ -73,14 +89,13 @@ async def serve(ws: WebSocket, push: Callable[[str], Coroutine[Any, Any, None]])
         sub.outbox.closed = True
 
 
-async def _subscribe(ws: WebSocket, sub: Subscriber, request: Subscribe) -> None:
+async def _subscribe(ws: WebSocket, sub: Subscriber, request: Subscribe, staff: Person | None) -> None:
     runtime = ws.app.state.hall
     topic = request.topic
     try:
         kind = runtime.hub.registry.kind_of(topic)
     except TopicError as exc:
         raise ProtocolError("bad_topic", str(exc), str(topic)) from None
-    staff = staff_of(ws)
     if not kind.access.allows(staff.roles if staff else None):
         raise ProtocolError("forbidden", f"{kind.access.describe()} may follow {kind.name}", str(topic))
     if not await runtime.sessions.hall_exists(topic.hall_id):

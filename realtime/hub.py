@@ -20,10 +20,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from hall.database import reading
-from hall.events import Event
-from hall.tables import events as events_table
-from hall.tables import hall_heads
+from hall.kernel.events import Event
+from hall.storage.database import reading
+from hall.storage.tables import events as events_table
+from hall.storage.tables import hall_heads
 from realtime import protocol
 from realtime.connection import Outbox
 from realtime.topics import Topic, TopicKind, TopicRegistry

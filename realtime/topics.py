@@ -15,8 +15,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hall.events import Event
-from hall.roles import Access
+from hall.kernel.events import Event
+from hall.kernel.roles import Access
 
 _TOPIC = re.compile(r"^hall/(?P<hall>[1-9][0-9]{0,9})/(?P<kind>[a-z]{1,20})(?:/(?P<arg>[1-9][0-9]{0,5}))?$")
 

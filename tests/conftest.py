@@ -13,9 +13,9 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from hall.database import create_engine
-from hall.migrate import upgrade
 from hall.sample import load_sample
+from hall.storage.database import create_engine
+from hall.storage.migrate import upgrade
 from tests.brokers import broker, open_broker  # noqa: F401
 from tests.browsing import chromium
 from tests.peers import PG_URL, missing

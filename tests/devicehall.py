@@ -15,11 +15,11 @@ from sqlalchemy import select
 
 from devices.bus import Connector, Incoming, Link, Will
 from devices.protocol import encode, topic
-from hall.events import Command
+from hall.kernel.events import Command
 from hall.runtime import Runtime
 from hall.settings import Settings
 from hall.setup import initialise
-from hall.tables import halls, staff
+from hall.storage.tables import halls, staff
 from tests.factories import add_staff
 from tests.site import open_all_week
 

@@ -10,9 +10,9 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from hall.events import Command
-from hall.passwords import hash_password
-from hall.tables import staff
+from hall.kernel.events import Command
+from hall.storage.tables import staff
+from hall.web.passwords import hash_password
 
 PASSWORD = "correct horse battery"
 

@@ -11,8 +11,8 @@ import asyncio
 from datetime import timedelta
 from pathlib import Path
 
-from hall.database import create_engine
-from hall.notify import Gateway, LogFileGateway, Sender
+from cases.notify import Gateway, LogFileGateway, Sender
+from hall.storage.database import create_engine
 
 
 class PausingGateway:

@@ -10,10 +10,10 @@ from typing import Any
 
 from starlette.testclient import TestClient
 
-from hall.app import create_app
-from hall.database import create_engine
 from hall.settings import Settings
 from hall.setup import initialise
+from hall.storage.database import create_engine
+from hall.web.app import create_app
 from tests.factories import PASSWORD, add_staff
 
 ROLES = ("clerk", "supervisor", "technician", "admin")
@@ -65,7 +65,7 @@ async def _prepare(url: str) -> tuple[dict[str, int], dict[str, str]]:
         users: dict[str, str] = {}
         from sqlalchemy import select
 
-        from hall.tables import staff
+        from hall.storage.tables import staff
 
         for role in ROLES:
             (staff_id,) = await add_staff(engine, ids["xh"], 1, roles=role, prefix=role)
@@ -85,7 +85,7 @@ async def open_all_week(engine: Any) -> None:
     """Tests run at any hour: every sample service takes tickets day and night, holidays too."""
     from sqlalchemy import update
 
-    from queueing.store_tables import queue_services
+    from hall.storage.queue_tables import queue_services
 
     week = {str(day): ["00:00", "23:59"] for day in range(7)}
     async with engine.begin() as conn:

@@ -8,9 +8,9 @@ from collections.abc import Iterator
 import pytest
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 
-from hall.app import routes
-from hall.roles import Access
-from hall.web import access_of
+from hall.kernel.roles import Access
+from hall.web.access import access_of
+from hall.web.app import routes
 from tests.site import Site, csrf_of
 
 

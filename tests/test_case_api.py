@@ -7,9 +7,9 @@ from typing import Any
 
 from sqlalchemy import create_engine, select
 
-from cases.store_tables import case_steps, notifications
-from cases.store_tables import cases as cases_table
-from hall.tables import events
+from hall.storage.case_tables import case_steps, notifications
+from hall.storage.case_tables import cases as cases_table
+from hall.storage.tables import events
 from tests.site import Site
 
 ID_NUMBER = "11010519491231002X"

@@ -32,7 +32,7 @@ from cases.catalog_io import (
     load_yaml,
     sample_catalog,
 )
-from hall.directory import LEVELS
+from hall.storage.directory import LEVELS
 
 SAMPLE = sample_catalog()
 AREAS = {

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from hall.tables import staff
+from hall.storage.tables import staff
 from tests.factories import add_staff
 from tests.site import Site
 

@@ -23,8 +23,8 @@ from cases.deadlines import Pause
 from cases.lights import CaseClock, Light, light_for
 from cases.register import Register
 from cases.workflow import Actor, Applicant, CasesState, Level, Stage
-from hall.errors import DomainError, NotFound
-from hall.roles import Role
+from hall.kernel.errors import DomainError, NotFound
+from hall.kernel.roles import Role
 
 DISTRICT, STREET, COMMUNITY = 1, 2, 3
 TREE = CasesState(

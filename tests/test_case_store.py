@@ -14,10 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from cases.catalog_io import sample_catalog
 from cases.store import CasesDomain, actor_args
-from cases.store_tables import cases, notifications
-from hall.events import Command
-from hall.tables import events
-from hall.writer import Writer
+from hall.kernel.events import Command
+from hall.storage.case_tables import cases, notifications
+from hall.storage.tables import events
+from hall.storage.writer import Writer
 from tests.conftest import Database, StepClock
 from tests.factories import add_staff
 

@@ -16,9 +16,9 @@ from cases import supervision as sv
 from cases import workflow as wf
 from cases.supervision import EscalationLevel, Light, SupervisionState
 from cases.workflow import Actor, Applicant, Case, CasesState, ItemRules, Level
-from hall.errors import DomainError, Forbidden, NotFound
-from hall.events import Decision
-from hall.roles import Role
+from hall.kernel.errors import DomainError, Forbidden, NotFound
+from hall.kernel.events import Decision
+from hall.kernel.roles import Role
 
 # Monday 2026-11-23, 09:30 in Beijing.
 MONDAY = datetime(2026, 11, 23, 1, 30, tzinfo=UTC)

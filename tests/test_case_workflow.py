@@ -26,8 +26,8 @@ from cases.workflow import (
     NotAcceptedHere,
     Stage,
 )
-from hall.errors import DomainError, Forbidden, NotFound, TransitionError
-from hall.roles import Role
+from hall.kernel.errors import DomainError, Forbidden, NotFound, TransitionError
+from hall.kernel.roles import Role
 
 # Monday 2026-11-23, 09:30 in Beijing.
 MONDAY = datetime(2026, 11, 23, 1, 30, tzinfo=UTC)

@@ -17,10 +17,10 @@ from starlette.testclient import TestClient
 from cases.catalog import EIGHT_DISCLOSURES, Catalog, Kind
 from cases.catalog_io import dump_yaml, sample_catalog
 from hall import cli
-from hall.app import create_app
-from hall.errors import SettingsError
+from hall.kernel.errors import SettingsError
 from hall.runtime import load_catalog
 from hall.settings import Settings, from_env
+from hall.web.app import create_app
 from tests.site import Site, make_site
 from tests.test_public_pages import assert_csp_clean
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from hall.errors import SettingsError
+from hall.kernel.errors import SettingsError
 from hall.settings import from_env
 from tests.serverproc import ACCOUNT, hall_cli
 
@@ -67,9 +67,9 @@ def test_broker_files_trust_the_registered_devices_and_the_server(tmp_path: Path
     from sqlalchemy import insert, select
 
     from devices.mosquitto import hash_secret, render_acl, verify_secret
-    from devices.store_tables import devices
-    from hall.database import create_engine
-    from hall.tables import halls
+    from hall.storage.database import create_engine
+    from hall.storage.device_tables import devices
+    from hall.storage.tables import halls
 
     db = f"sqlite+aiosqlite:///{tmp_path / 'hall.db'}"
     assert hall_cli("init", "--db", db, env={"HALL_SECRET_FILE": str(tmp_path / "secret")}).returncode == 0

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
-from hall.errors import DomainError, Forbidden, NotFound, TransitionError
+from hall.kernel.errors import DomainError, Forbidden, NotFound, TransitionError
 from queueing.counters import (
     Counter,
     Counters,

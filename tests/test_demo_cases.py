@@ -10,16 +10,16 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from cases.catalog_io import sample_catalog
-from cases.store_tables import cases, notifications
 from hall.demo_cases import seed_cases
 from hall.setup import demo_staff, initialise
+from hall.storage.case_tables import cases, notifications
 
 # Thursday 2026-11-26 15:00 Beijing.
 NOW = datetime(2026, 11, 26, 7, 0, tzinfo=UTC)
 
 
 async def test_the_demo_opens_on_cases_with_every_light_and_sends_no_message(tmp_path: object) -> None:
-    from hall.database import create_engine
+    from hall.storage.database import create_engine
 
     engine: AsyncEngine = create_engine(f"sqlite+aiosqlite:///{tmp_path}/demo.db")
     try:

@@ -23,13 +23,13 @@ from starlette.testclient import TestClient
 
 from devices.bus import Connector, MemoryBroker
 from devices.mosquitto import verify_secret
-from devices.store_tables import devices
-from hall.app import create_app
-from hall.database import create_engine, reading
-from hall.events import Command
+from hall.kernel.events import Command
 from hall.runtime import Runtime
-from hall.tables import events, staff
-from queueing.store_tables import tickets
+from hall.storage.database import create_engine, reading
+from hall.storage.device_tables import devices
+from hall.storage.queue_tables import tickets
+from hall.storage.tables import events, staff
+from hall.web.app import create_app
 from tests.devicehall import fake_device
 from tests.factories import add_staff
 from tests.site import Site, csrf_of, make_site

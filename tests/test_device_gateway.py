@@ -12,10 +12,10 @@ from sqlalchemy import select
 
 from devices.bus import MemoryBroker
 from devices.protocol import MAX_PAYLOAD, encode
-from devices.store_tables import device_commands, devices
-from hall.database import reading
-from hall.events import Command
-from queueing.store_tables import ratings, tickets
+from hall.kernel.events import Command
+from hall.storage.database import reading
+from hall.storage.device_tables import device_commands, devices
+from hall.storage.queue_tables import ratings, tickets
 from tests.devicehall import DeviceHall, device_hall, fake_device
 
 pytestmark = pytest.mark.asyncio

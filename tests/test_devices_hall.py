@@ -14,8 +14,8 @@ from sqlalchemy import func, select
 
 from devices.bus import BrokerAddress, connector_for, dropped_incoming, mqtt_connector
 from devices.simulator import Kiosk, SimulatedHall, plan
-from hall.database import reading
-from queueing.store_tables import tickets
+from hall.storage.database import reading
+from hall.storage.queue_tables import tickets
 from tests.brokers import Broker
 from tests.devicehall import DeviceHall, device_hall
 

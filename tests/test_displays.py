@@ -24,7 +24,7 @@ from displays.texts import (
     speech_text,
     spoken_number,
 )
-from hall.events import Decision, Event
+from hall.kernel.events import Decision, Event
 from queueing import queue
 from queueing.counters import Counter
 from queueing.services import Service

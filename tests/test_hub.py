@@ -8,8 +8,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from hall.live import core_topics
-from hall.writer import Writer
+from hall.runtime import core_topics
+from hall.storage.writer import Writer
 from queueing.store import QueueDomain
 from realtime.connection import SLOW_CONSUMER, Outbox
 from realtime.hub import Hub, Subscriber

@@ -7,7 +7,7 @@ from pathlib import Path
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
-from hall import i18n
+from hall.kernel import i18n
 
 ROOT = Path(__file__).resolve().parent.parent
 METHODS = [("**/templates/**.html", "jinja2"), ("**.py", "python")]

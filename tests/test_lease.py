@@ -3,8 +3,8 @@ passes to another when its holder stops; on SQLite the one server process always
 
 from __future__ import annotations
 
-from hall.database import is_sqlite
-from hall.lease import CASE_CLOCK, Lease
+from hall.storage.database import is_sqlite
+from hall.storage.lease import CASE_CLOCK, Lease
 from tests.conftest import Database
 
 

@@ -20,18 +20,21 @@ import pytest
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from cases import case_lists, ledger_csv, ledgers
 from cases.catalog_io import sample_catalog
-from cases.store_tables import case_steps, cases
-from hall import api, case_lists, ledger_api, ledger_csv, ledgers
-from hall.database import create_engine as create_async_engine
-from hall.ledgers import CaseFilter, Period
-from hall.tables import staff
+from cases.ledgers import CaseFilter, Period
+from cases.web import ledgers as ledger_api
+from hall.storage.case_tables import case_steps, cases
+from hall.storage.database import create_engine as create_async_engine
+from hall.storage.tables import staff
+from hall.web import api
 from tests.factories import add_staff
 from tests.serverproc import ServerProcess, login
 from tests.site import Site
 from tests.timing import MS
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+
 ID_NUMBER = "11010519491231002X"
 MASKED_ID = "110***********002X"
 PHONE = "13800138000"

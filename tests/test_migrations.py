@@ -6,8 +6,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import Connection
 
-from hall.migrate import is_current, upgrade
-from hall.schema import metadata
+from hall.storage.migrate import is_current, upgrade
+from hall.storage.schema import metadata
 from tests.conftest import Database
 
 

@@ -26,20 +26,20 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from cases.store_tables import notifications
-from hall.database import create_engine
-from hall.errors import SettingsError
-from hall.migrate import upgrade
-from hall.notify import (
+from cases.notify import (
     GatewayError,
     GatewayRejected,
     HttpGateway,
     LogFileGateway,
     Sender,
     default_backoff,
-    gateway_from_settings,
 )
+from hall.kernel.errors import SettingsError
+from hall.runtime import gateway_from_settings
 from hall.settings import Settings, from_env
+from hall.storage.case_tables import notifications
+from hall.storage.database import create_engine
+from hall.storage.migrate import upgrade
 from tests.conftest import Database, StepClock
 from tests.serverproc import free_port
 from tests.timing import MS

@@ -16,8 +16,8 @@ import pytest
 import qrcode
 from starlette.testclient import TestClient
 
-from hall import pages
-from hall.app import create_app
+from hall.web import render
+from hall.web.app import create_app
 from tests.site import Site, csrf_of, make_site
 
 SERVICES = [
@@ -204,7 +204,7 @@ def test_a_qr_code_is_an_svg_of_the_ticket_page_address(site: Site) -> None:
     assert root.tag == "{http://www.w3.org/2000/svg}svg"
     same = qrcode.make(
         "http://testserver/t/1/20261123-A001",
-        image_factory=pages._QRImage,
+        image_factory=render.QRImage,
         error_correction=qrcode.constants.ERROR_CORRECT_M,
         border=4,
     )

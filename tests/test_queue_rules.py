@@ -11,7 +11,7 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from hall.errors import DomainError, Forbidden, NotFound, TransitionError
+from hall.kernel.errors import DomainError, Forbidden, NotFound, TransitionError
 from queueing import queue
 from queueing.counters import Counter
 from queueing.estimates import estimate_error

@@ -11,8 +11,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from hall.events import Command
-from hall.writer import Writer
+from hall.kernel.events import Command
+from hall.storage.writer import Writer
 from queueing.state import QueueState
 from queueing.store import QueueDomain
 from tests.conftest import Database, StepClock

@@ -8,9 +8,9 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from hall.errors import DomainError, NotFound, TransitionError
+from hall.kernel.errors import DomainError, NotFound, TransitionError
 from queueing import queue, ratings
-from queueing.ratings import Level
+from queueing.rating_records import Level
 from queueing.services import add_working_days
 from queueing.state import Rules
 from tests.test_queue_rules import OPENING, hall, opened

@@ -19,11 +19,11 @@ import qrcode
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
-from hall import pages
-from hall.app import create_app
-from hall.database import create_engine
-from hall.directory import create_hall
-from hall.tables import staff
+from hall.storage.database import create_engine
+from hall.storage.directory import create_hall
+from hall.storage.tables import staff
+from hall.web import render
+from hall.web.app import create_app
 from tests.factories import add_staff
 from tests.site import Site, make_site
 
@@ -134,7 +134,7 @@ def test_the_qr_code_leads_to_the_public_tracking_page_of_the_case(site: Site) -
     assert ET.fromstring(answer.text).tag == "{http://www.w3.org/2000/svg}svg"
     same = qrcode.make(
         f"{PUBLIC}/track?case={number}",
-        image_factory=pages._QRImage,
+        image_factory=render.QRImage,
         error_correction=qrcode.constants.ERROR_CORRECT_M,
         border=4,
     )

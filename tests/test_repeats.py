@@ -14,11 +14,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from hall.database import create_engine
-from hall.events import Command
+from hall.kernel.events import Command
 from hall.setup import initialise
-from hall.tables import events
-from hall.writer import Writer
+from hall.storage.database import create_engine
+from hall.storage.tables import events
+from hall.storage.writer import Writer
 from queueing.store import QueueDomain
 from tests.conftest import StepClock
 from tests.factories import add_staff

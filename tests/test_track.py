@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from hall.track_pages import TRACK_FAILURES, TRACK_WINDOW
+from cases.web.track import TRACK_FAILURES, TRACK_WINDOW
 from tests.site import Site, csrf_of
 
 NAME = "王秀英"

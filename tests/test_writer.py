@@ -7,9 +7,9 @@ import asyncio
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from hall.events import Event
-from hall.tables import commands, counters, events, hall_heads
-from hall.writer import Writer
+from hall.kernel.events import Event
+from hall.storage.tables import commands, counters, events, hall_heads
+from hall.storage.writer import Writer
 from queueing.store import QueueDomain
 from tests.conftest import Database, StepClock
 from tests.factories import add_staff, command

@@ -1,0 +1,42 @@
+"""The URLs of cases: intake, to-do lists and case records, receipts, supervision, the service guide,
+public tracking and the ledgers, as pages and as JSON API (under ``/api/v1``)."""
+
+from __future__ import annotations
+
+from starlette.routing import BaseRoute, Route
+
+from cases.web import api, catalog, files, ledgers, pages, receipts, track
+
+PAGES: list[BaseRoute] = [
+    # Ahead of the other /cases pages: a /cases/{hall}/{number}/{tab} route would take "receipt" for a tab.
+    Route("/cases/{hall:int}/{number}/receipt", receipts.receipt, name="receipt"),
+    Route("/cases/{hall:int}/{number}/receipt/qr.svg", receipts.receipt_qr, name="receipt_qr"),
+    Route("/cases/{hall:int}", pages.case_list, name="cases"),
+    Route("/cases/{hall:int}/{number}", pages.case_record, name="case"),
+    Route("/supervision/{hall:int}", pages.supervision_page, name="supervision"),
+    Route("/catalog", catalog.catalog_list, name="catalog"),
+    Route("/catalog/{code}", catalog.catalog_item, name="catalog_item"),
+    Route("/catalog/{code}/materials", catalog.catalog_materials, name="catalog_materials"),
+    Route("/track", track.track_page, name="track"),
+    Route("/ledgers/{hall:int}", ledgers.ledger_page, name="ledgers"),
+]
+
+API: list[BaseRoute] = [
+    Route("/catalog", catalog.api_catalog),
+    Route("/catalog/{code}", catalog.api_catalog_item),
+    Route("/track", track.api_track, methods=["POST"]),
+    Route("/track/rate", track.api_track_rate, methods=["POST"]),
+    # Ahead of /halls/{hall}/cases/{number}, which would take "query" for a case number.
+    Route("/halls/{hall:int}/ledgers", ledgers.hall_ledger),
+    Route("/halls/{hall:int}/cases/query", ledgers.case_query),
+    Route("/me/cases", ledgers.my_cases),
+    Route("/halls/{hall:int}/attachments", files.upload_attachment, methods=["POST"]),
+    Route("/halls/{hall:int}/cases", api.list_cases),
+    Route("/halls/{hall:int}/cases", api.accept_case, methods=["POST"]),
+    Route("/halls/{hall:int}/supervision", api.supervision_view),
+    Route("/halls/{hall:int}/cases/{number}", api.case_detail),
+    Route("/halls/{hall:int}/cases/{number}/attachments/{sha256}", api.attachment_file),
+    Route("/halls/{hall:int}/cases/{number}/orders", api.open_order, methods=["POST"]),
+    Route("/halls/{hall:int}/cases/{number}/orders/{order}/answer", api.answer_order, methods=["POST"]),
+    Route("/halls/{hall:int}/cases/{number}/{action}", api.case_action, methods=["POST"]),
+]

@@ -1,0 +1,31 @@
+"""The technician's device console page; the JSON API it drives is devices.web.api."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from devices.web import api as device_api
+from hall.kernel.roles import Access, Role
+from hall.web.access import guarded
+from hall.web.render import hall_and_state
+from queueing.state import QueueState
+
+
+@guarded(Access.staff(Role.TECHNICIAN), page=True)
+async def devices_console(request: Request) -> Response:
+    """The technician's device console: every device of the hall live, its registration and binding,
+    and commands to it with their acknowledgement (devices.web.api does the work)."""
+    found = await hall_and_state(request, "queue")
+    if isinstance(found, Response):
+        return found
+    row, state = found
+    assert isinstance(state, QueueState)
+    context = {
+        "hall": row,
+        "kinds": device_api.kind_choices(),
+        "counters": [{"number": n, "name": c.name or str(n)} for n, c in sorted(state.counters.items())],
+        "commands": device_api.COMMANDS,
+        "has_bus": request.app.state.hall.devices is not None,
+    }
+    return request.app.state.hall.templates.TemplateResponse(request, "devices.html", context)  # type: ignore[no-any-return]

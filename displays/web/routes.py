@@ -1,0 +1,12 @@
+"""The displays' URLs: spoken calls and the chime, as WAV files for the queue display."""
+
+from __future__ import annotations
+
+from starlette.routing import BaseRoute, Route
+
+from displays.web import voice
+
+PAGES: list[BaseRoute] = [
+    Route("/voice/chime.wav", voice.chime),
+    Route("/voice/call.wav", voice.call),
+]

@@ -1,0 +1,113 @@
+"""The queue's tables: services, which counters serve them, the hall's queue rules, tickets."""
+
+from __future__ import annotations
+
+from sqlalchemy import JSON, BigInteger, Boolean, Column, Date, Float, ForeignKey, Index, Integer, String, Table
+
+from hall.storage.tables import UTCDateTime, metadata
+
+queue_services = Table(
+    "queue_services",
+    metadata,
+    Column("hall_id", Integer, ForeignKey("halls.id"), primary_key=True),
+    Column("code", String(32), primary_key=True),
+    Column("name", String(100), nullable=False),
+    Column("name_en", String(100), nullable=False, server_default=""),
+    Column("prefix", String(2), nullable=False, server_default=""),
+    Column("width", Integer, nullable=False, server_default="3"),
+    Column("daily_cap", Integer, nullable=True),
+    # {"0": ["09:00", "17:00"], ...}: Monday = "0"; a missing day is closed.
+    Column("week", JSON, nullable=False),
+    Column("open_on_holidays", Boolean, nullable=False, server_default="0"),
+    Column("target_wait_minutes", Integer, nullable=False, server_default="20"),
+    Column("default_service_minutes", Float, nullable=False, server_default="6"),
+    Column("one_live_ticket_per_id", Boolean, nullable=False, server_default="0"),
+    Column("position", Integer, nullable=False, server_default="0"),
+)
+
+counter_services = Table(
+    "counter_services",
+    metadata,
+    Column("hall_id", Integer, ForeignKey("halls.id"), primary_key=True),
+    Column("counter", Integer, primary_key=True),
+    Column("service", String(32), primary_key=True),
+    Column("weight", Float, nullable=False, server_default="1"),
+)
+
+queue_rules = Table(
+    "queue_rules",
+    metadata,
+    Column("hall_id", Integer, ForeignKey("halls.id"), primary_key=True),
+    Column("rules", JSON, nullable=False),
+)
+
+tickets = Table(
+    "tickets",
+    metadata,
+    Column("hall_id", Integer, ForeignKey("halls.id"), primary_key=True),
+    Column("id", String(40), primary_key=True),
+    Column("day", Date, nullable=False),
+    Column("n", Integer, nullable=False),
+    Column("number", String(10), nullable=False),
+    Column("service", String(32), nullable=False),
+    Column("priority", String(16), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("issued_at", UTCDateTime(), nullable=False),
+    Column("queued_at", UTCDateTime(), nullable=False),
+    Column("order_no", BigInteger, nullable=False),
+    Column("boosted", Boolean, nullable=False, server_default="0"),
+    Column("counter", Integer, nullable=True),
+    Column("clerk", Integer, nullable=True),
+    Column("target_counter", Integer, nullable=True),
+    Column("previous_service", String(32), nullable=True),
+    Column("recalls", Integer, nullable=False, server_default="0"),
+    Column("hold_until", UTCDateTime(), nullable=True),
+    # The applicant, when an ID card was swiped. The full ID number stays in this row: events,
+    # screens and exports show the masked form only.
+    Column("applicant_name", String(100), nullable=True),
+    Column("applicant_id_number", String(32), nullable=True),
+    Column("estimate_minutes", Float, nullable=True),
+    Column("spans", JSON, nullable=False),
+    Index("ix_tickets_hall_state", "hall_id", "state"),
+    Index("ix_tickets_hall_day", "hall_id", "day"),
+)
+
+ratings = Table(
+    "ratings",
+    metadata,
+    Column("hall_id", Integer, ForeignKey("halls.id"), primary_key=True),
+    # "<ticket id>:<service>": one rating per finished service.
+    Column("id", String(80), primary_key=True),
+    Column("ticket", String(40), nullable=False),
+    Column("number", String(10), nullable=False),
+    Column("service", String(32), nullable=False),
+    Column("counter", Integer, nullable=False),
+    Column("clerk", Integer, nullable=True),
+    Column("level", Integer, nullable=False),
+    Column("aspects", JSON, nullable=False),
+    Column("comment", String(300), nullable=False, server_default=""),
+    Column("source", String(32), nullable=False),
+    Column("at", UTCDateTime(), nullable=False),
+)
+
+work_orders = Table(
+    "work_orders",
+    metadata,
+    Column("hall_id", Integer, ForeignKey("halls.id"), primary_key=True),
+    Column("id", String(90), primary_key=True),
+    Column("rating", String(80), nullable=False),
+    Column("ticket", String(40), nullable=False),
+    Column("number", String(10), nullable=False),
+    Column("counter", Integer, nullable=False),
+    Column("clerk", Integer, nullable=True),
+    Column("level", Integer, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("due", Date, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("callback_note", String(300), nullable=False, server_default=""),
+    Column("callback_at", UTCDateTime(), nullable=True),
+    Column("callback_by", Integer, nullable=True),
+    Column("resolution", String(300), nullable=False, server_default=""),
+    Column("resolved_at", UTCDateTime(), nullable=True),
+    Column("resolved_by", Integer, nullable=True),
+)

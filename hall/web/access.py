@@ -1,0 +1,96 @@
+"""Who is asking, and may they: the access rule on every route.
+
+Every endpoint is wrapped by ``guarded(access)``; the wrapper refuses anyone the access rule does
+not allow (a login redirect for pages, 401/403 JSON for the API), checks the CSRF token on every
+unsafe method, and checks that staff may see the hall named in the path. A test walks the route
+table and fails on any endpoint without a declared access rule.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable
+from typing import Any
+from urllib.parse import quote
+
+from starlette.requests import HTTPConnection, Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+
+from hall.kernel.i18n import _
+from hall.kernel.roles import Access
+from hall.web import csrf
+from hall.web.sessions import Staff
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def staff_of(conn: HTTPConnection) -> Staff | None:
+    member = conn.scope.get("staff")
+    return member if isinstance(member, Staff) else None
+
+
+def csrf_token(conn: HTTPConnection) -> str:
+    return csrf.token_for(conn.app.state.hall.settings.secret_key, conn.scope["hall.csrf_cookie"])
+
+
+def guarded(access: Access, *, page: bool = False) -> Callable[[Endpoint], Endpoint]:
+    """Declare and enforce who may use an endpoint; ``page`` endpoints redirect to login."""
+
+    def wrap(endpoint: Endpoint) -> Endpoint:
+        @functools.wraps(endpoint)
+        async def checked(request: Request) -> Response:
+            member = staff_of(request)
+            if not access.allows(member.roles if member else None):
+                if member is None:
+                    if page:
+                        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+                        return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
+                    return _refuse(401, "unauthenticated", _("Please log in."))
+                return _refuse(403, "forbidden", _("Your role may not use this."), page=page, request=request)
+            if request.method not in SAFE_METHODS and not await _csrf_ok(request):
+                return _refuse(
+                    403, "csrf", _("The form has expired; reload the page and try again."), page=page, request=request
+                )
+            hall_id = request.path_params.get("hall")
+            sessions = request.app.state.hall.sessions
+            if (
+                member is not None
+                and isinstance(hall_id, int)
+                and not access.public
+                and not await sessions.may_see_hall(member, hall_id)
+            ):
+                return _refuse(403, "forbidden", _("This hall is not yours."), page=page, request=request)
+            return await endpoint(request)
+
+        checked.access = access  # type: ignore[attr-defined]
+        return checked
+
+    return wrap
+
+
+async def _csrf_ok(request: Request) -> bool:
+    secret = request.app.state.hall.settings.secret_key
+    cookie = request.scope["hall.csrf_cookie"]
+    token = request.headers.get(csrf.CSRF_HEADER)
+    if token is None and request.headers.get("content-type", "").startswith(
+        ("application/x-www-form-urlencoded", "multipart/form-data")
+    ):
+        form = await request.form()
+        field = form.get(csrf.CSRF_FIELD)
+        token = field if isinstance(field, str) else None
+    return csrf.valid(secret, cookie, token)
+
+
+def _refuse(status: int, code: str, message: str, *, page: bool = False, request: Request | None = None) -> Response:
+    if page and request is not None:
+        templates = request.app.state.hall.templates
+        return templates.TemplateResponse(  # type: ignore[no-any-return]
+            request, "error.html", {"status": status, "message": message}, status_code=status
+        )
+    return JSONResponse({"error": code, "message": message}, status_code=status)
+
+
+def access_of(endpoint: Any) -> Access | None:
+    found = getattr(endpoint, "access", None)
+    return found if isinstance(found, Access) else None

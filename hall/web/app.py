@@ -1,0 +1,94 @@
+"""The application factory: routes, middleware and the runtime's lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
+
+from cases.web import routes as case_routes
+from devices.web import routes as device_routes
+from displays.web import routes as display_routes
+from hall.kernel.i18n import _
+from hall.kernel.roles import Access
+from hall.runtime import Runtime
+from hall.settings import Settings, from_env
+from hall.web import api, pages
+from hall.web.access import staff_of
+from hall.web.middleware import SecurityHeaders, SessionMiddleware
+from queueing.web import routes as queue_routes
+from realtime.endpoint import RealtimeEndpoint
+
+STATIC_DIR = Path(__file__).resolve().parents[2] / "static"
+
+
+def routes() -> list[BaseRoute]:
+    """Every URL of hall. Each part lists its own (``<part>/web/routes.py``); the order here only
+    matters where two patterns could match one path, and each part keeps those in order itself."""
+    static = StaticFiles(directory=STATIC_DIR)
+    static.access = Access.anyone()  # type: ignore[attr-defined]
+    return [
+        Route("/", pages.home, name="home"),
+        Route("/healthz", pages.health),
+        Route("/login", pages.login, methods=["GET", "POST"], name="login"),
+        Route("/logout", pages.logout, methods=["POST"], name="logout"),
+        *queue_routes.PAGES,
+        *device_routes.PAGES,
+        *case_routes.PAGES,
+        Mount(
+            "/api/v1",
+            routes=[
+                Route("/openapi.json", api.openapi, include_in_schema=False),
+                Route("/me", api.me),
+                Route("/hub", api.hub_stats),
+                Route("/halls", api.list_halls),
+                Route("/halls/{hall:int}/events", api.list_events),
+                *queue_routes.API,
+                *case_routes.API,
+                *device_routes.API,
+            ],
+        ),
+        *display_routes.PAGES,
+        WebSocketRoute("/ws", RealtimeEndpoint(staff_of)),
+        Mount("/static", static, name="static"),
+    ]
+
+
+async def _not_found(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if request.url.path.startswith("/api/"):
+        return JSONResponse({"error": "http", "message": exc.detail}, status_code=exc.status_code)
+    templates = request.app.state.hall.templates
+    message = _("No such page.") if exc.status_code == 404 else str(exc.detail)
+    return templates.TemplateResponse(  # type: ignore[no-any-return]
+        request, "error.html", {"status": exc.status_code, "message": message}, status_code=exc.status_code
+    )
+
+
+def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> Starlette:
+    runtime = runtime or Runtime.build(settings or from_env())
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await runtime.start()
+        try:
+            yield
+        finally:
+            await runtime.stop()
+
+    app = Starlette(
+        routes=routes(),
+        middleware=[Middleware(SecurityHeaders), Middleware(SessionMiddleware)],
+        exception_handlers={HTTPException: _not_found},
+        lifespan=lifespan,
+    )
+    app.state.hall = runtime
+    return app

@@ -1,0 +1,86 @@
+"""Rendering shared by every page: the templates, the error page, texts in two languages, QR codes."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
+from qrcode.image.svg import SvgPathImage
+from sqlalchemy import select
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.templating import Jinja2Templates
+
+from hall.kernel import i18n
+from hall.kernel.i18n import _, translations
+from hall.kernel.i18n import current as _locale
+from hall.storage.database import reading
+from hall.storage.tables import halls
+from hall.web.access import csrf_token, staff_of
+
+
+def make_templates(directories: Sequence[Path]) -> Jinja2Templates:
+    """The page templates: each part of hall keeps its own folder; names are unique across them."""
+    env = Environment(
+        loader=ChoiceLoader([FileSystemLoader(str(d)) for d in directories]),
+        autoescape=select_autoescape(["html"]),
+        extensions=["jinja2.ext.i18n"],
+    )
+    env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
+    env.globals["current_locale"] = i18n.current.get
+    env.globals["html_lang"] = lambda: i18n.HTML_LANG[i18n.current.get()]
+    return Jinja2Templates(env=env, context_processors=[_page_context])
+
+
+def _page_context(request: Request) -> dict[str, Any]:
+    return {"staff": staff_of(request), "csrf_token": csrf_token(request)}
+
+
+def error_page(request: Request, status: int, message: str) -> Response:
+    return request.app.state.hall.templates.TemplateResponse(  # type: ignore[no-any-return]
+        request, "error.html", {"status": status, "message": message}, status_code=status
+    )
+
+
+async def hall_and_state(request: Request, domain: str) -> tuple[Any, Any] | Response:
+    """The hall named in the path and a domain's state of it, or the error page for a hall that
+    does not exist."""
+    runtime = request.app.state.hall
+    hall_id = request.path_params["hall"]
+    async with reading(runtime.engine) as conn:
+        row = (await conn.execute(select(halls).where(halls.c.id == hall_id))).one_or_none()
+    found = await runtime.writer.read_state(hall_id, domain) if row is not None else None
+    if row is None or found is None:
+        return error_page(request, 404, _("No such hall."))
+    return row, found[1]
+
+
+Pair = tuple[str, str]
+
+
+def pairs(words: Mapping[str, str], *, both: bool = False) -> dict[str, Pair]:
+    """Each text in the visitor's language and, beneath it, in English (the message id itself);
+    the English is left out when the visitor reads English anyway. ``both`` always gives Chinese
+    and English, for screens that everyone in the hall reads at once."""
+    if both:
+        chinese = translations("zh_CN")
+        return {key: (chinese.gettext(message), message) for key, message in words.items()}
+    english = _locale.get() == "en"
+    return {key: (_(message), "" if english else message) for key, message in words.items()}
+
+
+def fill(pair: Pair, **values: object) -> Pair:
+    main, english = pair
+    for name, value in values.items():
+        main = main.replace(f"{{{name}}}", str(value))
+        english = english.replace(f"{{{name}}}", str(value))
+    return main, english
+
+
+class QRImage(SvgPathImage):  # type: ignore[misc]
+    """A QR code as SVG with white behind the modules, so it scans on a dark page or a phone in dark mode too."""
+
+    # White behind the modules, so the code scans on a dark page or a phone in dark mode too.
+    background = "#ffffff"

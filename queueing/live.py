@@ -1,0 +1,108 @@
+"""The queue's topics on the realtime hub: what the public queue view, a counter's console and the
+wallboard carry, and their snapshots.
+
+Public views never carry personal data: the queue view shows counters by number and state and
+tickets by number, not who staffs a counter, why it paused, or who holds a ticket.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from hall.kernel.events import Event
+from hall.kernel.roles import Access, Role
+from hall.storage.directory import hall_summary
+from hall.storage.tables import events, staff
+from queueing.state import QueueState
+from queueing.store import QueueDomain
+from queueing.views import counter_view, public_view
+from realtime.topics import Topic, TopicKind
+
+_PUBLIC_TICKET_FIELDS = ("ticket", "number", "service", "priority", "counter", "waiting", "ahead", "estimate_minutes")
+_CALLS = ("ticket.called", "ticket.recalled")
+RECENT_CALLS = 10
+
+
+async def _state(conn: AsyncConnection, hall_id: int) -> QueueState:
+    return await QueueDomain().load(conn, hall_id)
+
+
+async def _recent_calls(conn: AsyncConnection, hall_id: int) -> list[dict[str, Any]]:
+    rows = await conn.execute(
+        select(events.c.seq, events.c.data, events.c.at)
+        .where(events.c.hall_id == hall_id, events.c.type.in_(_CALLS))
+        .order_by(events.c.seq.desc())
+        .limit(RECENT_CALLS)
+    )
+    return [
+        {"seq": r.seq, "number": r.data.get("number"), "counter": r.data.get("counter"), "at": r.at.isoformat()}
+        for r in rows
+    ]
+
+
+async def _staff_names(conn: AsyncConnection, hall_id: int) -> dict[str, dict[str, str]]:
+    people = await conn.execute(
+        select(staff.c.id, staff.c.display_name, staff.c.staff_no).where(staff.c.hall_id == hall_id)
+    )
+    return {str(p.id): {"name": p.display_name, "staff_no": p.staff_no} for p in people}
+
+
+async def _queue_snapshot(conn: AsyncConnection, topic: Topic) -> Mapping[str, Any]:
+    view = public_view(await _state(conn, topic.hall_id), datetime.now(UTC))
+    return {"hall": await hall_summary(conn, topic.hall_id), **view, "calls": await _recent_calls(conn, topic.hall_id)}
+
+
+async def _wallboard_snapshot(conn: AsyncConnection, topic: Topic) -> Mapping[str, Any]:
+    state = await _state(conn, topic.hall_id)
+    view = public_view(state, datetime.now(UTC))
+    for item in view["counters"]:
+        counter = state.counters[item["number"]]
+        item.update(clerk=counter.clerk_id, pause_reason=counter.pause_reason)
+    # Names of the hall's staff, so a counter opened later shows who opened it.
+    names = await _staff_names(conn, topic.hall_id)
+    for item in view["counters"]:
+        person = names.get(str(item["clerk"])) if item["clerk"] else None
+        item.update(clerk_name=person["name"] if person else None, staff_no=person["staff_no"] if person else None)
+    return {
+        "hall": await hall_summary(conn, topic.hall_id),
+        **view,
+        "staff": names,
+        "calls": await _recent_calls(conn, topic.hall_id),
+    }
+
+
+async def _counter_snapshot(conn: AsyncConnection, topic: Topic) -> Mapping[str, Any]:
+    assert topic.arg is not None
+    view = counter_view(await _state(conn, topic.hall_id), topic.arg, datetime.now(UTC))
+    return {"hall": await hall_summary(conn, topic.hall_id), **view, "staff": await _staff_names(conn, topic.hall_id)}
+
+
+def _queue_select(topic: Topic, event: Event) -> Mapping[str, Any] | None:
+    if event.type.startswith("counter."):
+        return {"counter": event.data.get("counter")}
+    if event.type.startswith("ticket."):
+        return {k: event.data[k] for k in _PUBLIC_TICKET_FIELDS if k in event.data}
+    return None
+
+
+def _counter_select(topic: Topic, event: Event) -> Mapping[str, Any] | None:
+    # The console keeps its waiting list from every ticket event; counter events of its own only.
+    if event.type.startswith("ticket."):
+        return event.data
+    return event.data if event.data.get("counter") == topic.arg else None
+
+
+def _wallboard_select(topic: Topic, event: Event) -> Mapping[str, Any] | None:
+    return event.data
+
+
+TOPICS = (
+    TopicKind("queue", Access.anyone(), _queue_select, _queue_snapshot),
+    TopicKind("counter", Access.staff(Role.CLERK, Role.SUPERVISOR), _counter_select, _counter_snapshot, True),
+    TopicKind("wallboard", Access.staff(Role.SUPERVISOR), _wallboard_select, _wallboard_snapshot),
+)

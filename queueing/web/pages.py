@@ -1,0 +1,371 @@
+"""The queue's pages: the live wallboard, the counter picker, the clerk's counter console and the
+citizen-facing second screen of a counter (一机双屏), and the public screens: the ticket kiosk, the
+queue display, and a ticket's own page with its QR code."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import qrcode
+from sqlalchemy import select
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+
+from displays import texts as display_texts
+from hall.kernel.i18n import N_, _
+from hall.kernel.i18n import current as _locale
+from hall.kernel.roles import Access, Role
+from hall.storage.database import reading
+from hall.storage.queue_tables import tickets as ticket_rows
+from hall.storage.tables import halls
+from hall.web.access import guarded, staff_of
+from hall.web.render import Pair, QRImage, error_page, fill, hall_and_state, pairs
+from queueing.state import QueueState
+from queueing.views import public_view, ticket_status
+
+_STATUS_LABELS = {"open": N_("Open"), "paused": N_("Paused"), "closed": N_("Closed")}
+
+
+@guarded(Access.staff(Role.SUPERVISOR), page=True)
+async def wallboard(request: Request) -> Response:
+    hall_id = request.path_params["hall"]
+    async with reading(request.app.state.hall.engine) as conn:
+        row = (await conn.execute(select(halls).where(halls.c.id == hall_id))).one_or_none()
+    templates = request.app.state.hall.templates
+    if row is None:
+        return templates.TemplateResponse(  # type: ignore[no-any-return]
+            request, "error.html", {"status": 404, "message": _("No such hall.")}, status_code=404
+        )
+    assert staff_of(request) is not None
+    return templates.TemplateResponse(request, "wallboard.html", {"hall": row})  # type: ignore[no-any-return]
+
+
+async def _hall_and_queue(request: Request) -> tuple[Any, QueueState] | Response:
+    """The hall's row and its queue state, or the error page for a hall that does not exist."""
+    found = await hall_and_state(request, "queue")
+    if isinstance(found, Response):
+        return found
+    row, state = found
+    assert isinstance(state, QueueState)
+    return row, state
+
+
+def _service_name(state: QueueState, code: str) -> str:
+    service = state.services.get(code)
+    if service is None:
+        return code
+    return service.name_en if _locale.get() == "en" and service.name_en else service.name
+
+
+async def _counter_page(request: Request, template: str) -> Response:
+    found = await _hall_and_queue(request)
+    if isinstance(found, Response):
+        return found
+    row, state = found
+    number = request.path_params["number"]
+    counter = state.counters.get(number)
+    if counter is None:
+        return error_page(request, 404, _("No such counter."))
+    member = staff_of(request)
+    assert member is not None
+    context = {
+        "hall": row,
+        "counter": counter,
+        "me": member,
+        "is_supervisor": member.has(Role.SUPERVISOR),
+        "hold_minutes": state.rules.hold_minutes,
+        "aspects": state.rules.rating_aspects,
+    }
+    return request.app.state.hall.templates.TemplateResponse(request, template, context)  # type: ignore[no-any-return]
+
+
+@guarded(Access.staff(Role.CLERK, Role.SUPERVISOR), page=True)
+async def counter_picker(request: Request) -> Response:
+    """The hall's counters, each with a link to its console and to its citizen screen."""
+    found = await _hall_and_queue(request)
+    if isinstance(found, Response):
+        return found
+    row, state = found
+    listed = [
+        {
+            "number": number,
+            "name": counter.name or str(number),
+            "status": counter.status.value,
+            "status_label": _STATUS_LABELS[counter.status.value],
+            "services": [_service_name(state, code) for code, _w in state.line(number).services],
+        }
+        for number, counter in sorted(state.counters.items())
+    ]
+    return request.app.state.hall.templates.TemplateResponse(  # type: ignore[no-any-return]
+        request, "counters.html", {"hall": row, "counters": listed}
+    )
+
+
+@guarded(Access.staff(Role.CLERK, Role.SUPERVISOR), page=True)
+async def counter_console(request: Request) -> Response:
+    """The clerk's console: the counter's state, its current ticket, its line, and the actions."""
+    return await _counter_page(request, "counter.html")
+
+
+@guarded(Access.staff(Role.CLERK, Role.SUPERVISOR), page=True)
+async def citizen_screen(request: Request) -> Response:
+    """The counter's second screen, turned to the resident: who serves them, their number, a rating."""
+    return await _counter_page(request, "citizen.html")
+
+
+# -- public screens: the ticket kiosk, the queue display, a ticket's page and its QR code ----------
+#
+# Anyone may open them, so they show only the public views of the queue (queueing.views): services,
+# counts, ticket numbers and counter numbers, never who holds a ticket or who staffs a counter.
+# Chinese first, English second: each text is a message id (the English) shown in the visitor's
+# language with the English beneath it.
+
+# A ticket id as queueing.queue.issue makes it: the hall's local date and the number (20261123-A023).
+TICKET_ID = re.compile(r"^\d{8}-[A-Z]{0,2}\d{1,4}$")
+_PAPERS = ("80", "58")
+_VOICES = ("server", "webspeech", "off")
+
+_KIOSK_WORDS = {
+    "title": N_("Ticket kiosk"),
+    "choose": N_("Please choose a service"),
+    "priority": N_("Priority service"),
+    "priority_hint": N_("Show your certificate at the counter."),
+    "normal": N_("Regular"),
+    "elderly": N_("Seniors"),
+    "disabled": N_("People with disabilities"),
+    "military": N_("Service members"),
+    "elderly_mode": N_("Elderly mode"),
+    "waiting": N_("Waiting: {n}"),
+    "about": N_("About {n} min"),
+    "no_wait": N_("No wait"),
+    "no_counter": N_("No counter open"),
+    "closed": N_("Not taking tickets now · hours {hours}"),
+    "closed_today": N_("Not offered today"),
+    "sold_out": N_("All of today's tickets are taken"),
+    "taking": N_("Taking your ticket…"),
+    "err_closed": N_("This service is not taking tickets now."),
+    "err_busy": N_("Too many tickets from this machine. Please wait a minute."),
+    "err_other": N_("No ticket was taken. Please try again or ask the staff."),
+    "ok": N_("OK"),
+    "reprint": N_("Print again"),
+    "done": N_("Done"),
+    "back_in": N_("Back to the start in {n} s"),
+    "offline": N_("Connection lost, reconnecting…"),
+    "swipe": N_("Optional: place your ID card on the reader to take the ticket in your name"),
+    "card_read": N_("ID card read: {name}. Please choose a service"),
+}
+_SLIP_WORDS = {
+    "your_number": N_("Your number"),
+    "priority_ticket": N_("Priority ticket"),
+    "ahead": N_("Ahead of you: {n}"),
+    "estimate": N_("Estimated wait: about {n} min"),
+    "estimate_none": N_("No counter is open yet"),
+    "taken_at": N_("Taken at {time}"),
+    "scan": N_("Scan to follow your place in line"),
+    "listen": N_("Please wait for your number to be called"),
+}
+_TICKET_WORDS = {
+    "title": N_("Your ticket"),
+    "missing": N_("This ticket was not found. A ticket is valid only on the day it is taken."),
+    "live": N_("Updates live"),
+    "print": N_("Print"),
+    "offline": N_("Connection lost, reconnecting…"),
+    "waiting": N_("Waiting for your call"),
+    "called": N_("Please go to counter {counter}"),
+    "serving": N_("Being served at counter {counter}"),
+    "held": N_("On hold: listen for your number"),
+    "done": N_("Done, thank you"),
+    "no_show": N_("Missed: please ask at the information desk"),
+    "cancelled": N_("This ticket was cancelled"),
+    "closed": N_("Closed at the end of the day"),
+}
+_DISPLAY_WORDS = {
+    "title": N_("Queue display"),
+    "now": N_("Now calling"),
+    "recent": N_("Recent calls"),
+    "lines": N_("People waiting"),
+    "waiting": N_("Waiting: {n}"),
+    "none": N_("No calls yet"),
+    "voice": N_("Click to enable voice"),
+    "offline": N_("Connection lost, reconnecting…"),
+    "notice": N_(
+        "Please keep your ticket and listen for your number. If you miss your call, ask at the information desk."
+    ),
+}
+
+
+def _wait(words: Mapping[str, Pair], minutes: float | None) -> Pair:
+    if minutes is None:
+        return words["no_counter"]
+    if minutes < 1:
+        return words["no_wait"]
+    return fill(words["about"], n=math.ceil(minutes))
+
+
+def _kiosk_button(service: Mapping[str, Any], words: Mapping[str, Pair]) -> dict[str, Any]:
+    """What a service's button says; kiosk.js says the same from the live snapshot."""
+    if service["sold_out"]:
+        reason: Pair | None = words["sold_out"]
+    elif not service["open"]:
+        hours = service["hours"]
+        reason = fill(words["closed"], hours="–".join(hours)) if hours else words["closed_today"]
+    else:
+        reason = None
+    waiting = fill(words["waiting"], n=service["waiting"])
+    wait = _wait(words, service["estimate_minutes"])
+    # The no-break space keeps the dot at the end of a line when the status wraps.
+    status = reason or (f"{waiting[0]}\u00a0· {wait[0]}", f"{waiting[1]}\u00a0· {wait[1]}" if waiting[1] else "")
+    return {**service, "off": reason is not None, "status": status}
+
+
+def _public_context(request: Request, row: Any, state: QueueState) -> dict[str, Any]:
+    return {
+        "hall": row,
+        "timezone": state.rules.timezone,
+        "paper": _choice(request, "paper", _PAPERS),
+        "english": _locale.get() != "en",
+    }
+
+
+def _choice(request: Request, name: str, allowed: tuple[str, ...]) -> str:
+    value = request.query_params.get(name, allowed[0])
+    return value if value in allowed else allowed[0]
+
+
+@guarded(Access.anyone(), page=True)
+async def kiosk(request: Request) -> Response:
+    """The ticket kiosk (排号机): a big button per service, a ticket with its QR code, printed.
+
+    ``?paper=58`` prints for 58 mm paper (80 mm otherwise); ``?print=off`` for a kiosk whose
+    tickets come from its own thermal printer rather than the browser's print; ``?reader=<id>``
+    names the ID reader beside the kiosk (a registered device bound to no counter), so a resident
+    may swipe a card to take the ticket in their name."""
+    found = await _hall_and_queue(request)
+    if isinstance(found, Response):
+        return found
+    row, state = found
+    words = pairs({**_KIOSK_WORDS, **_SLIP_WORDS})
+    view = public_view(state, datetime.now(UTC))
+    context = {
+        **_public_context(request, row, state),
+        "words": words,
+        "services": [_kiosk_button(s, words) for s in view["services"]],
+        "autoprint": request.query_params.get("print") != "off",
+        "reader": _reader_param(request),
+    }
+    return request.app.state.hall.templates.TemplateResponse(request, "kiosk.html", context)  # type: ignore[no-any-return]
+
+
+def _reader_param(request: Request) -> str:
+    from devices.protocol import valid_device_id
+
+    reader = request.query_params.get("reader", "")
+    return reader if valid_device_id(reader) else ""
+
+
+@guarded(Access.anyone(), page=True)
+async def queue_display(request: Request) -> Response:
+    """The hall's queue display (big screen): the newest call, recent calls, people waiting.
+
+    ``?voice=webspeech`` lets the browser speak a call the server cannot, ``?voice=off`` keeps it
+    silent; ``?english=1`` says each call in English too."""
+    found = await _hall_and_queue(request)
+    if isinstance(found, Response):
+        return found
+    row, state = found
+    words = pairs(_DISPLAY_WORDS, both=True)
+    view = public_view(state, datetime.now(UTC))
+    context = {
+        **_public_context(request, row, state),
+        "words": words,
+        "services": [{**s, "waiting_text": fill(words["waiting"], n=s["waiting"])} for s in view["services"]],
+        # The call's words are the displays package's, the same the LED strip and the voice use.
+        "call": {locale: display_texts._words(locale)["call"] for locale in display_texts.LOCALES},
+        "counter_title": {locale: display_texts._words(locale)["title"] for locale in display_texts.LOCALES},
+        "voice": _choice(request, "voice", _VOICES),
+        "voice_english": request.query_params.get("english") == "1",
+    }
+    return request.app.state.hall.templates.TemplateResponse(request, "display.html", context)  # type: ignore[no-any-return]
+
+
+async def _finished_ticket(request: Request, hall_id: int, ticket_id: str) -> dict[str, Any] | None:
+    """A ticket no longer in the live queue (done, cancelled, closed), from its stored row: its
+    public columns only, never the applicant's."""
+    columns = [ticket_rows.c[name] for name in ("id", "number", "service", "priority", "state", "counter", "issued_at")]
+    async with reading(request.app.state.hall.engine) as conn:
+        found = await conn.execute(
+            select(*columns).where(ticket_rows.c.hall_id == hall_id, ticket_rows.c.id == ticket_id)
+        )
+        row = found.one_or_none()
+    return dict(row._mapping) if row is not None else None
+
+
+async def _ticket_page(request: Request, template: str) -> Response:
+    found = await _hall_and_queue(request)
+    if isinstance(found, Response):
+        return found
+    row, state = found
+    ticket_id = request.path_params["ticket"]
+    words = pairs({**_TICKET_WORDS, **_SLIP_WORDS})
+    context: dict[str, Any] = {**_public_context(request, row, state), "words": words}
+    templates = request.app.state.hall.templates
+    live = state.tickets.get(ticket_id) if TICKET_ID.match(ticket_id) else None
+    status = ticket_status(state, ticket_id, datetime.now(UTC)) if live else None
+    if live is not None and status is not None:
+        issued_at = live.issued_at
+    else:
+        status = await _finished_ticket(request, row.id, ticket_id) if TICKET_ID.match(ticket_id) else None
+        if status is None:
+            context["missing"] = True
+            return templates.TemplateResponse(request, template, context, status_code=404)  # type: ignore[no-any-return]
+        issued_at = status.pop("issued_at")
+        context["final"] = True
+    service = state.services.get(status["service"])
+    estimate = status.get("estimate_minutes")
+    context.update(
+        ticket=status,
+        service={"name": service.name, "name_en": service.name_en} if service else {"name": status["service"]},
+        state_text=fill(words.get(status["state"], (status["state"], "")), counter=status["counter"] or ""),
+        ahead=fill(words["ahead"], n=status["ahead"]) if "ahead" in status else None,
+        estimate=(
+            None
+            if "ahead" not in status
+            else words["estimate_none"]
+            if estimate is None
+            else fill(words["estimate"], n=math.ceil(estimate))
+        ),
+        taken_at=fill(words["taken_at"], time=f"{state.rules.local(issued_at):%Y-%m-%d %H:%M}"),
+    )
+    return templates.TemplateResponse(request, template, context)  # type: ignore[no-any-return]
+
+
+@guarded(Access.anyone(), page=True)
+async def ticket_page(request: Request) -> Response:
+    """A ticket's status on the resident's phone, opened from the QR code: live, no personal data."""
+    return await _ticket_page(request, "ticket.html")
+
+
+@guarded(Access.anyone(), page=True)
+async def ticket_print(request: Request) -> Response:
+    """A ticket as a 58/80 mm slip that prints itself: the browser stands in for a kiosk printer."""
+    return await _ticket_page(request, "ticket_print.html")
+
+
+@guarded(Access.anyone())
+async def ticket_qr(request: Request) -> Response:
+    """The QR code of a ticket's status page, as SVG; the same for the kiosk screen and its print."""
+    hall_id = request.path_params["hall"]
+    ticket_id = request.path_params["ticket"]
+    if not TICKET_ID.match(ticket_id):
+        return PlainTextResponse("no such ticket", status_code=404)
+    url = f"{str(request.base_url).rstrip('/')}/t/{hall_id}/{ticket_id}"
+    image = qrcode.make(url, image_factory=QRImage, error_correction=qrcode.constants.ERROR_CORRECT_M, border=4)
+    return Response(
+        image.to_string(encoding="unicode"),
+        media_type="image/svg+xml",
+        headers={"cache-control": "public, max-age=86400"},
+    )
