@@ -50,10 +50,10 @@ from cases.catalog import Catalog, Item, Material, Stage, in_tree_order
 from cases.catalog_parse import (
     COLUMNS,
     CatalogFormatError,
-    _build_item,
-    _Fail,
-    _field_name,
-    _Path,
+    Fail,
+    FieldPath,
+    build_item,
+    field_name,
 )
 
 __all__ = [
@@ -185,17 +185,17 @@ def load_yaml(text: str) -> Catalog:
     return Catalog(tuple(_item_from_yaml(raw, index, lines) for index, raw in enumerate(raw_items)))
 
 
-def _item_from_yaml(raw: object, index: int, lines: Mapping[_Path, int]) -> Item:
+def _item_from_yaml(raw: object, index: int, lines: Mapping[FieldPath, int]) -> Item:
     code = raw.get("code") if isinstance(raw, dict) else None
     label = f"{index + 1} ({code})" if isinstance(code, str) and code else str(index + 1)
 
-    def fail(path: _Path, reason: str) -> NoReturn:
-        full: _Path = ("items", index, *path)
+    def fail(path: FieldPath, reason: str) -> NoReturn:
+        full: FieldPath = ("items", index, *path)
         while full not in lines and len(full) > 1:
             full = full[:-1]
-        raise CatalogFormatError(reason, line=lines.get(full), item=label, field=_field_name(path))
+        raise CatalogFormatError(reason, line=lines.get(full), item=label, field=field_name(path))
 
-    return _build_item(raw, fail)
+    return build_item(raw, fail)
 
 
 def _yaml_syntax_error(error: yaml.YAMLError) -> CatalogFormatError:
@@ -208,11 +208,11 @@ def _yaml_syntax_error(error: yaml.YAMLError) -> CatalogFormatError:
     return CatalogFormatError(f"{reason} (column {mark.column + 1})", line=mark.line + 1)
 
 
-def _node_lines(root: yaml.Node | None) -> dict[_Path, int]:
+def _node_lines(root: yaml.Node | None) -> dict[FieldPath, int]:
     """The line of every key and list entry; paths start at the document root: ("items", 3, "kind")."""
-    lines: dict[_Path, int] = {}
+    lines: dict[FieldPath, int] = {}
 
-    def walk(node: yaml.Node, path: _Path) -> None:
+    def walk(node: yaml.Node, path: FieldPath) -> None:
         if isinstance(node, yaml.MappingNode):
             seen: set[str] = set()
             for key, value in node.value:
@@ -338,8 +338,8 @@ def _item_from_csv(header: list[str], cells: list[str], row: int, line: int) -> 
     cell = {name.strip(): value for name, value in zip(header, cells, strict=True)}
     code = cell["code"]
 
-    def fail(path: _Path, reason: str) -> NoReturn:
-        raise CatalogFormatError(reason, row=row, line=line, item=code or None, field=_field_name(path))
+    def fail(path: FieldPath, reason: str) -> NoReturn:
+        raise CatalogFormatError(reason, row=row, line=line, item=code or None, field=field_name(path))
 
     raw: dict[str, object] = {
         "code": code,
@@ -361,10 +361,10 @@ def _item_from_csv(header: list[str], cells: list[str], row: int, line: int) -> 
         "online": _flag_cell(cell["online"], ("online",), _ONLINE, fail),
         "consult_phone": cell["consult_phone"],
     }
-    return _build_item(raw, fail)
+    return build_item(raw, fail)
 
 
-def _split(raw: str, separator: str, path: _Path, fail: _Fail) -> list[str]:
+def _split(raw: str, separator: str, path: FieldPath, fail: Fail) -> list[str]:
     """Split at separators that are not escaped, leaving the escapes in (they are undone per piece)."""
     pieces: list[str] = []
     current: list[str] = []
@@ -388,16 +388,16 @@ def _plain(piece: str) -> str:
     return re.sub(r"\\(.)", r"\1", piece, flags=re.DOTALL).strip()
 
 
-def _entries(raw: str, path: _Path, fail: _Fail) -> list[str]:
+def _entries(raw: str, path: FieldPath, fail: Fail) -> list[str]:
     return [text for text in map(_plain, _split(raw, SEPARATOR, path, fail)) if text]
 
 
-def _materials_cell(raw: str, fail: _Fail) -> list[dict[str, object]]:
+def _materials_cell(raw: str, fail: Fail) -> list[dict[str, object]]:
     materials: list[dict[str, object]] = []
     for piece in _split(raw, SEPARATOR, ("materials",), fail):
         if not piece.strip():
             continue
-        path: _Path = ("materials", len(materials))
+        path: FieldPath = ("materials", len(materials))
         fields = [_plain(f) for f in _split(piece, FIELD_SEPARATOR, path, fail)]
         if not 4 <= len(fields) <= 5:
             fail(path, f"has {len(fields)} parts; a material is name|form|copies|required with an optional |note")
@@ -413,7 +413,7 @@ def _materials_cell(raw: str, fail: _Fail) -> list[dict[str, object]]:
     return materials
 
 
-def _stages_cell(raw: str, fail: _Fail) -> dict[str, object] | None:
+def _stages_cell(raw: str, fail: Fail) -> dict[str, object] | None:
     if not raw.strip():
         return None
     limits: dict[str, object] = {}
@@ -428,13 +428,13 @@ def _stages_cell(raw: str, fail: _Fail) -> dict[str, object] | None:
     return limits
 
 
-def _whole_cell(raw: str, path: _Path, fail: _Fail) -> int:
+def _whole_cell(raw: str, path: FieldPath, fail: Fail) -> int:
     if not _WHOLE.match(raw.strip()):
         fail(path, f"must be a whole number, not {raw!r}")
     return int(raw)
 
 
-def _flag_cell(raw: str, path: _Path, words: tuple[frozenset[str], frozenset[str]], fail: _Fail) -> bool:
+def _flag_cell(raw: str, path: FieldPath, words: tuple[frozenset[str], frozenset[str]], fail: Fail) -> bool:
     yes, no = words
     word = raw.strip().lower()
     if word in yes or word in no:

@@ -37,8 +37,8 @@ _MATERIAL_FIELDS = ("name", "form", "copies", "required", "note")
 _MATERIAL_REQUIRED = ("name", "form")
 
 # Where inside one item a mistake is: ("kind",), ("materials", 1, "copies") — indexes from 0.
-_Path = tuple[str | int, ...]
-_Fail = Callable[[_Path, str], NoReturn]
+FieldPath = tuple[str | int, ...]
+Fail = Callable[[FieldPath, str], NoReturn]
 _E = TypeVar("_E", Kind, Level, Form, Stage)
 
 
@@ -68,7 +68,7 @@ class CatalogFormatError(HallError, ValueError):
         super().__init__(", ".join(w for w in where if w) + ": " + reason if any(where) else reason)
 
 
-def _build_item(raw: object, fail: _Fail) -> Item:
+def build_item(raw: object, fail: Fail) -> Item:
     data = _mapping(raw, (), "an item", fail)
     _check_keys(data, COLUMNS, _REQUIRED, (), fail)
     return Item(
@@ -93,14 +93,14 @@ def _build_item(raw: object, fail: _Fail) -> Item:
     )
 
 
-def _mapping(raw: object, path: _Path, what: str, fail: _Fail) -> dict[str, object]:
+def _mapping(raw: object, path: FieldPath, what: str, fail: Fail) -> dict[str, object]:
     if not isinstance(raw, dict) or not all(isinstance(key, str) for key in raw):
         fail(path, f"{what} must be a mapping of field names to values, not {_describe(raw)}")
     return raw
 
 
 def _check_keys(
-    data: Mapping[str, object], known: Sequence[str], needed: Sequence[str], path: _Path, fail: _Fail
+    data: Mapping[str, object], known: Sequence[str], needed: Sequence[str], path: FieldPath, fail: Fail
 ) -> None:
     for key in data:
         if key not in known:
@@ -113,7 +113,7 @@ def _check_keys(
         fail((*path, missing[0]), f"is missing{also}")
 
 
-def _text(data: Mapping[str, object], key: str, fail: _Fail, *, optional: bool = False) -> str:
+def _text(data: Mapping[str, object], key: str, fail: Fail, *, optional: bool = False) -> str:
     value = data.get(key)
     if value is None and optional:
         return ""
@@ -122,7 +122,7 @@ def _text(data: Mapping[str, object], key: str, fail: _Fail, *, optional: bool =
     return value
 
 
-def _texts(data: Mapping[str, object], key: str, fail: _Fail) -> tuple[str, ...]:
+def _texts(data: Mapping[str, object], key: str, fail: Fail) -> tuple[str, ...]:
     value = data[key]
     if not isinstance(value, list):
         fail((key,), f"must be a list of texts, not {_describe(value)}")
@@ -132,20 +132,20 @@ def _texts(data: Mapping[str, object], key: str, fail: _Fail) -> tuple[str, ...]
     return tuple(value)
 
 
-def _whole(value: object, path: _Path, fail: _Fail) -> int:
+def _whole(value: object, path: FieldPath, fail: Fail) -> int:
     # YAML reads true and false as booleans, which Python would otherwise count as 1 and 0.
     if isinstance(value, bool) or not isinstance(value, int):
         fail(path, f"must be a whole number, not {_describe(value)}")
     return value
 
 
-def _flag(value: object, path: _Path, fail: _Fail) -> bool:
+def _flag(value: object, path: FieldPath, fail: Fail) -> bool:
     if not isinstance(value, bool):
         fail(path, f"must be true or false, not {_describe(value)}")
     return value
 
 
-def _choice(kind: type[_E], value: object, path: _Path, fail: _Fail) -> _E:
+def _choice(kind: type[_E], value: object, path: FieldPath, fail: Fail) -> _E:
     for member in kind:
         if value in (member.value, member.label):
             return member
@@ -153,18 +153,18 @@ def _choice(kind: type[_E], value: object, path: _Path, fail: _Fail) -> _E:
     fail(path, f"{_describe(value)} is not one of {choices}")
 
 
-def _levels(value: object, fail: _Fail) -> frozenset[Level]:
+def _levels(value: object, fail: Fail) -> frozenset[Level]:
     if not isinstance(value, list):
         fail(("accept_levels",), f"must be a list of hall levels, not {_describe(value)}")
     return frozenset(_choice(Level, entry, ("accept_levels", number), fail) for number, entry in enumerate(value))
 
 
-def _materials(value: object, fail: _Fail) -> tuple[Material, ...]:
+def _materials(value: object, fail: Fail) -> tuple[Material, ...]:
     if not isinstance(value, list):
         fail(("materials",), f"must be a list of materials, not {_describe(value)}")
     materials: list[Material] = []
     for number, raw in enumerate(value):
-        path: _Path = ("materials", number)
+        path: FieldPath = ("materials", number)
         data = _mapping(raw, path, "a material", fail)
         _check_keys(data, _MATERIAL_FIELDS, _MATERIAL_REQUIRED, path, fail)
         name = data["name"]
@@ -185,7 +185,7 @@ def _materials(value: object, fail: _Fail) -> tuple[Material, ...]:
     return tuple(materials)
 
 
-def _stage_limits(value: object, fail: _Fail) -> StageLimits | None:
+def _stage_limits(value: object, fail: Fail) -> StageLimits | None:
     if value is None:
         return None
     data = _mapping(value, ("stage_limits",), "stage_limits", fail)
@@ -201,7 +201,7 @@ def _stage_limits(value: object, fail: _Fail) -> StageLimits | None:
     return StageLimits(accept=days[Stage.ACCEPT], review=days[Stage.REVIEW], approve=days[Stage.APPROVE])
 
 
-def _field_name(path: _Path) -> str | None:
+def field_name(path: FieldPath) -> str | None:
     """("materials", 1, "copies") → "materials[2].copies": people count from 1."""
     name = ""
     for part in path:

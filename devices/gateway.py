@@ -39,6 +39,7 @@ from devices.protocol import (
     Telemetry,
     parse,
     parse_topic,
+    refusal,
     reply_message,
     topic,
 )
@@ -376,8 +377,7 @@ class Gateway:
                     known = {"ahead": body.get("ahead") or 0, "estimate_minutes": body.get("estimate_minutes")}
                     self._spawn(self._print(seen, str(body["ticket"]), known), self._printing)
             else:
-                error = {k: v for k, v in outcome.result.items() if k in ("code", "message", "field")}
-                self._reply(reply_to, reply_message(event.id, False, error))
+                self._reply(reply_to, reply_message(event.id, False, refusal(outcome.result)))
                 self.stats.events_failed += 1
         except BadMessage as exc:
             self.reject(device.id, exc.reason, exc.detail)

@@ -228,5 +228,11 @@ def reply_message(event_id: str, ok: bool, body: Mapping[str, Any]) -> bytes:
     return encode({"id": event_id, "ok": ok, key: dict(body)})
 
 
+def refusal(result: Mapping[str, Any]) -> dict[str, Any]:
+    """What a device is told of a refused command: the same ``code`` and ``message`` as an HTTP
+    answer or a websocket error frame (``hall.kernel.errors``), and the ``field`` at fault."""
+    return {k: result[k] for k in ("code", "message", "field") if k in result}
+
+
 def state_message(status: Literal["online", "offline"], **extra: str) -> bytes:
     return encode({"status": status, **extra})

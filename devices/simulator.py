@@ -20,7 +20,7 @@ from devices.bus import Connector
 from devices.protocol import valid_device_id
 from devices.registry import Kind
 from devices.residents import Resident, make_resident
-from devices.virtual import KEYPAD_KEYS, DeviceOptions, Outcome, Reply, VirtualDevice, _cancel
+from devices.virtual import KEYPAD_KEYS, DeviceOptions, Outcome, Reply, VirtualDevice, cancel_all
 from devices.virtual_kinds import (
     CitizenScreen,
     DeviceSpec,
@@ -199,9 +199,9 @@ class SimulatedHall:
                     people.append(asyncio.create_task(self._clerk(counter, keypad)))
             await self._stopped.wait()
         finally:
-            await _cancel(*people, *self._residents)
+            await cancel_all(*people, *self._residents)
             await asyncio.gather(*(device.stop() for device in self.devices.values()))
-            await _cancel(*tasks)
+            await cancel_all(*tasks)
 
     def stop(self) -> None:
         self._stopped.set()

@@ -112,7 +112,7 @@ def _device_object(payload: bytes) -> dict[str, Any] | None:
     return data
 
 
-async def _cancel(*tasks: asyncio.Task[Any]) -> None:
+async def cancel_all(*tasks: asyncio.Task[Any]) -> None:
     for task in tasks:
         task.cancel()
     for task in tasks:
@@ -319,7 +319,7 @@ class VirtualDevice:
             self._link = None
             self.online.clear()
             if self._crashed:
-                await _cancel(beat, *self._command_tasks)
+                await cancel_all(beat, *self._command_tasks)
                 if _drop_connection(link):
                     # The reader sees the connection end and aiomqtt closes it; leaving before that
                     # would make aiomqtt try its goodbye on the dead socket.
@@ -333,10 +333,10 @@ class VirtualDevice:
                 raise aiomqtt.MqttError("the session ended by itself")
             # A clean DISCONNECT suppresses the Will, so a device leaving on purpose says it itself.
             offline = self._checked("state", state_message("offline"))
-            await _cancel(beat, *self._command_tasks)
+            await cancel_all(beat, *self._command_tasks)
             await link.publish(self.topic("state"), offline, qos=1, retain=True)
         finally:
-            await _cancel(reader, beat, wake, *self._command_tasks)
+            await cancel_all(reader, beat, wake, *self._command_tasks)
 
     def _checked(self, channel: str, payload: bytes) -> bytes:
         """Only what the server's parser accepts leaves the device (raises ``BadMessage``)."""

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.requests import HTTPConnection
 from starlette.templating import Jinja2Templates
 
 import cases
@@ -272,3 +273,10 @@ class Runtime:
             await self.notifications.gateway.aclose()
         await self.writer.stop()
         await self.engine.dispose()
+
+
+def runtime_of(conn: HTTPConnection) -> Runtime:
+    """The running server behind a request or a websocket, typed (the app factory puts it on the
+    application's state)."""
+    runtime: Runtime = conn.app.state.hall
+    return runtime

@@ -30,8 +30,16 @@ def _access(route: BaseRoute) -> Access | None:
     return None
 
 
+_SAMPLE = {":int": "1", ":case": "2026120100100001"}
+
+
 def _concrete(path: str) -> str:
-    return re.sub(r"\{[^}]+\}", lambda m: "1" if ":int" in m.group(0) else "open", path)
+    """A path with each parameter filled by a value its convertor takes."""
+
+    def value(match: re.Match[str]) -> str:
+        return next((v for k, v in _SAMPLE.items() if k in match.group(0)), "open")
+
+    return re.sub(r"\{[^}]+\}", value, path)
 
 
 def test_every_route_declares_who_may_use_it() -> None:

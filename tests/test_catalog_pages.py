@@ -323,7 +323,11 @@ def test_the_api_gives_an_item_with_all_eight_disclosures(site: Site) -> None:
 def test_the_api_answers_an_unknown_code_with_not_found(site: Site) -> None:
     answer = site.client.get("/api/v1/catalog/XX-999")
     assert answer.status_code == 404
-    assert answer.json() == {"error": "not_found", "message": "no service item has the code 'XX-999'"}
+    assert answer.json() == {
+        "code": "not_found",
+        "error": "not_found",
+        "message": "no service item has the code 'XX-999'",
+    }
 
 
 def test_the_openapi_document_describes_the_catalog(site: Site) -> None:

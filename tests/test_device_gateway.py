@@ -131,7 +131,10 @@ async def test_a_keypad_calls_for_the_clerk_who_opened_its_counter(tmp_path: Pat
             assert called["ok"] is True
             assert called["result"]["number"] == "A001"
             empty = await keypad.reply(await keypad.event("call"))
-            assert empty["ok"] is False  # nobody else waits: the queue's own refusal, passed on
+            # The counter still holds A001: the queue's own refusal, passed on with its code.
+            assert empty["ok"] is False
+            assert empty["error"]["code"] == "refused"
+            assert "A001" in empty["error"]["message"]
 
 
 async def test_a_rating_pad_rates_the_service_just_finished_at_its_counter(

@@ -9,7 +9,6 @@ of the hall's tree, which keeps the register, and names the halls its facts reac
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -26,15 +25,17 @@ from cases.records import case_from_record
 from cases.register import Register
 from cases.store import actor_args
 from cases.web.files import attachment_path, checked_attachments
+from cases.web.numbers import is_case_number
 from hall.kernel.events import Command
 from hall.kernel.roles import Access, Role, within
-from hall.runtime import Runtime
+from hall.runtime import Runtime, runtime_of
 from hall.storage.case_tables import case_attachments, cases, supervision_orders
 from hall.storage.database import reading
 from hall.storage.directory import hall_tree
 from hall.storage.tables import halls, staff
-from hall.web.access import guarded, staff_of
-from hall.web.api import command_body, problem, submit
+from hall.web.access import guarded, member_of
+from hall.web.api import command_body, paging, submit
+from hall.web.problems import problem
 from hall.web.sessions import Staff
 
 ACTIONS = (
@@ -48,17 +49,15 @@ ACTIONS = (
     "return",
     "assign",
 )
-_NUMBER = re.compile(r"^[0-9]{8,32}$")
 
 
 def _runtime(request: Request) -> Runtime:
-    runtime: Runtime = request.app.state.hall
+    runtime: Runtime = runtime_of(request)
     return runtime
 
 
 def _member(request: Request) -> Staff:
-    member = staff_of(request)
-    assert member is not None
+    member = member_of(request)
     return member
 
 
@@ -117,14 +116,9 @@ async def accept_case(request: Request) -> Response:
       422: {description: invalid applicant or missing materials}
     """
     runtime = _runtime(request)
-    body = await command_body(request)
-    if isinstance(body, JSONResponse):
-        return body
-    data, command_id = body
+    data, command_id = await command_body(request)
     hall_id: int = request.path_params["hall"]
     attachments = checked_attachments(runtime, data.get("attachments"), _member(request).id)
-    if isinstance(attachments, JSONResponse):
-        return attachments
     member = _member(request)
     parents = await _tree(runtime.engine)
     root = register.root_of(parents, hall_id)
@@ -173,10 +167,8 @@ async def case_action(request: Request) -> Response:
     if action == "assign":
         # The workflow rules who may assign, but the register keeps no staff list: a case given to
         # a technician, to someone of another hall or to someone who has left would wait on nobody.
-        body = await command_body(request)
-        if isinstance(body, JSONResponse):
-            return body
-        assignee = body[0].get("assignee")
+        data, _ = await command_body(request)
+        assignee = data.get("assignee")
         # Anything but a staff id is the register's to refuse; an unknown case, _on_case's.
         if isinstance(assignee, int) and not isinstance(assignee, bool) and 0 < assignee < 2**31:
             async with reading(_runtime(request).engine) as conn:
@@ -217,10 +209,7 @@ async def case_action(request: Request) -> Response:
 async def _on_case(request: Request, name: str, args_of: Callable[[dict[str, Any]], dict[str, Any]]) -> Response:
     """A command on the case in the path: sent to its register, declaring the halls it reaches,
     acted by the signed-in staff member at the hall in the path."""
-    body = await command_body(request)
-    if isinstance(body, JSONResponse):
-        return body
-    data, command_id = body
+    data, command_id = await command_body(request)
     number = request.path_params["number"]
     found = await _case_halls(request, number)
     if found is None:
@@ -237,7 +226,7 @@ async def _case_halls(request: Request, number: str) -> tuple[int, tuple[int, ..
 
 async def case_reach(engine: AsyncEngine, number: str) -> tuple[int, tuple[int, ...]] | None:
     """A case's register hall and the halls its facts are logged at (what its commands declare)."""
-    if not _NUMBER.match(number):
+    if not is_case_number(number):
         return None
     async with reading(engine) as conn:
         row = (
@@ -281,27 +270,14 @@ async def list_cases(request: Request) -> Response:
         chosen = open_cases(state, hall_id)
     else:
         return problem(422, "invalid", "view must be todo, mine or open", field="view")
-    page = _page(request)
-    if isinstance(page, Response):
-        return page
+    page = paging(request.query_params, default=LIST_LIMIT, maximum=LIST_MAX)
     limit, offset = page
     shown = [case_json(c, state.meta_of(c.number), now) for c in chosen[offset : offset + limit]]
     return JSONResponse({"view": view, "total": len(chosen), "offset": offset, "cases": shown})
 
 
 LIST_LIMIT = 500
-
-
-def _page(request: Request) -> tuple[int, int] | Response:
-    # A district's open cases may be a hundred thousand: one answer holds a page of them.
-    try:
-        limit = int(request.query_params.get("limit", LIST_LIMIT))
-        offset = int(request.query_params.get("offset", 0))
-    except ValueError:
-        return problem(422, "invalid", "limit and offset are whole numbers", field="limit")
-    if not 1 <= limit <= 2000 or offset < 0:
-        return problem(422, "invalid", "limit is 1 to 2000 and offset at least 0", field="limit")
-    return limit, offset
+LIST_MAX = 2000
 
 
 async def case_record_json(runtime: Runtime, number: str) -> dict[str, Any] | None:
@@ -360,7 +336,7 @@ async def case_detail(request: Request) -> Response:
       404: {description: no such case, or not one of this person's halls}
     """
     number = request.path_params["number"]
-    found = await case_record_json(_runtime(request), number) if _NUMBER.match(number) else None
+    found = await case_record_json(_runtime(request), number)
     if found is None or not await may_see_case(request, list(found["hall_ids"].values())):
         return problem(404, "not_found", f"no case {number!r}")
     return JSONResponse(found)
@@ -375,7 +351,7 @@ async def attachment_file(request: Request) -> Response:
       404: {description: no such attachment}
     """
     number, sha = request.path_params["number"], request.path_params["sha256"]
-    found = await case_record_json(_runtime(request), number) if _NUMBER.match(number) else None
+    found = await case_record_json(_runtime(request), number)
     if found is None or not await may_see_case(request, list(found["hall_ids"].values())):
         return problem(404, "not_found", "no such attachment")
     entry = next((a for a in found["attachments"] if a["sha256"] == sha), None)

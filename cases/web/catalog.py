@@ -20,9 +20,11 @@ from cases.catalog_io import dump_csv, dump_yaml
 from hall.kernel.i18n import N_, _
 from hall.kernel.i18n import current as _locale
 from hall.kernel.roles import Access
+from hall.runtime import runtime_of
 from hall.web.access import guarded
-from hall.web.api import problem
-from hall.web.render import Pair, error_page, fill, pairs
+from hall.web.problems import Problem, problem
+from hall.web.render import Pair, fill, pairs
+from hall.web.templating import render
 
 # Longer than any name or code; a longer query is cut rather than refused.
 QUERY_MAX = 50
@@ -92,7 +94,7 @@ _KIND_ENGLISH = {
     Kind.FILING: "Filing",
 }
 _LEVEL_ENGLISH = {Level.DISTRICT: "district", Level.STREET: "street", Level.COMMUNITY: "community"}
-_FORM_ENGLISH = {Form.ORIGINAL: "Original", Form.COPY: "Photocopy", Form.ORIGINAL_AND_COPY: "Original and photocopy"}
+FORM_ENGLISH = {Form.ORIGINAL: "Original", Form.COPY: "Photocopy", Form.ORIGINAL_AND_COPY: "Original and photocopy"}
 _DISCLOSURE_ENGLISH = {
     "name": "Item name",
     "legal_basis": "Legal basis",
@@ -119,7 +121,7 @@ def _word(message: str) -> Pair:
     return pairs({"word": message})["word"]
 
 
-def _term(chinese: str, english: str) -> Pair:
+def term(chinese: str, english: str) -> Pair:
     """A word the catalog itself gives in Chinese (承诺件, 社区, 原件, 设定依据), with its English."""
     return (english, "") if _english() else (chinese, english)
 
@@ -143,7 +145,7 @@ def _either(pairs: Iterable[Pair]) -> Pair:
     return "、".join(p[0] for p in head) + "或" + last[0], ", ".join(p[1] for p in head) + " or " + last[1]
 
 
-def _fill_both(pair: Pair, **values: Pair | str | int) -> Pair:
+def fill_both(pair: Pair, **values: Pair | str | int) -> Pair:
     """``fill`` where a value may itself be a pair: its first text goes in the first, its second in the second."""
     main, english = pair
     for name, value in values.items():
@@ -159,17 +161,17 @@ def _nearest_first(levels: Iterable[Level]) -> list[Level]:
 
 
 def _level(level: Level) -> Pair:
-    return _term(level.label, _LEVEL_ENGLISH[level])
+    return term(level.label, _LEVEL_ENGLISH[level])
 
 
-def _name(item: Item) -> dict[str, str]:
+def item_names(item: Item) -> dict[str, str]:
     """The item's name in the reader's language first; the Chinese name stays, as the window knows it."""
     if _english() and item.name_en:
         return {"text": item.name_en, "also": item.name, "also_lang": "zh-CN"}
     return {"text": item.name, "also": "" if _english() else item.name_en, "also_lang": "en"}
 
 
-def _counted(words: Mapping[str, Pair], key: str, n: int, **values: object) -> Pair:
+def counted(words: Mapping[str, Pair], key: str, n: int, **values: object) -> Pair:
     """``key`` filled in with ``n``; its ``_one`` form for one, which English needs and Chinese does not."""
     return fill(words[f"{key}_one" if n == 1 and f"{key}_one" in words else key], n=n, **values)
 
@@ -177,11 +179,11 @@ def _counted(words: Mapping[str, Pair], key: str, n: int, **values: object) -> P
 def _time(item: Item, words: Mapping[str, Pair]) -> Pair:
     if item.time_limit_days == 0:
         return words["on_the_spot"]
-    return _counted(words, "promised", item.time_limit_days)
+    return counted(words, "promised", item.time_limit_days)
 
 
 def _days(days: int, words: Mapping[str, Pair]) -> Pair:
-    return words["on_the_spot"] if days == 0 else _counted(words, "days", days)
+    return words["on_the_spot"] if days == 0 else counted(words, "days", days)
 
 
 def searchable(item: Item) -> str:
@@ -207,14 +209,14 @@ def _summary(item: Item, words: Mapping[str, Pair]) -> dict[str, Any]:
     """What the list shows of an item, and the item page's facts at its top."""
     return {
         "code": item.code,
-        "name": _name(item),
+        "name": item_names(item),
         "department": item.department,
         "kind": item.kind.value,
-        "kind_word": _term(item.kind.label, _KIND_ENGLISH[item.kind]),
+        "kind_word": term(item.kind.label, _KIND_ENGLISH[item.kind]),
         "time": _time(item, words),
         "online": item.online,
         "online_word": words["online"] if item.online else words["in_person"],
-        "accepted_at": _fill_both(
+        "accepted_at": fill_both(
             words["accepted_at"], levels=_joined(map(_level, _nearest_first(item.accept_levels)), "/", " / ")
         ),
         "search": searchable(item),
@@ -224,7 +226,7 @@ def _summary(item: Item, words: Mapping[str, Pair]) -> dict[str, Any]:
 def _material(material: Material, words: Mapping[str, Pair]) -> dict[str, Any]:
     return {
         "name": material.name,
-        "form": _term(material.form.label, _FORM_ENGLISH[material.form]),
+        "form": term(material.form.label, FORM_ENGLISH[material.form]),
         "copies": material.copies,
         "required": material.required,
         "required_word": words["required"] if material.required else words["optional"],
@@ -250,14 +252,14 @@ def _detail(item: Item, words: Mapping[str, Pair]) -> dict[str, Any]:
         "required_count": fill(words["required_count"], n=required, m=len(item.materials) - required),
         "procedure": [_step(text) for text in item.procedure],
         "promised_days": _days(item.time_limit_days, words),
-        "statutory": _fill_both(words["statutory"], limit=_days(item.statutory_limit_days, words)),
+        "statutory": fill_both(words["statutory"], limit=_days(item.statutory_limit_days, words)),
         "fees": item.fees,
         "window": item.window,
         "accept_levels": _joined(map(_level, _nearest_first(item.accept_levels)), "/", " / "),
         "decide_level": _level(item.decide_level),
-        "routed": _fill_both(words["routed"], level=_level(item.decide_level)) if item.routed else None,
+        "routed": fill_both(words["routed"], level=_level(item.decide_level)) if item.routed else None,
         "consult_phone": item.consult_phone,
-        "bring": _fill_both(
+        "bring": fill_both(
             words["bring"], places=_either(_word(_PLACES[level]) for level in _nearest_first(item.accept_levels))
         ),
     }
@@ -266,15 +268,15 @@ def _detail(item: Item, words: Mapping[str, Pair]) -> dict[str, Any]:
 def _disclosures() -> list[dict[str, Any]]:
     """The eight disclosures in the catalog's order; a field this page cannot show fails loudly."""
     return [
-        {"field": field, "heading": _term(heading, _DISCLOSURE_ENGLISH[field])} for field, heading in EIGHT_DISCLOSURES
+        {"field": field, "heading": term(heading, _DISCLOSURE_ENGLISH[field])} for field, heading in EIGHT_DISCLOSURES
     ]
 
 
-def _item_or_404(request: Request) -> Item | Response:
-    catalog: Catalog = request.app.state.hall.catalog
+def _item_or_404(request: Request) -> Item:
+    catalog: Catalog = runtime_of(request).catalog
     item = catalog.get(request.path_params["code"])
     if item is None:
-        return error_page(request, 404, _(_WORDS["no_item"]))
+        raise Problem(404, "not_found", _(_WORDS["no_item"]))
     return item
 
 
@@ -287,7 +289,7 @@ async def catalog_list(request: Request) -> Response:
     """The service guide: every item by department, each with its kind, promised working days, whether
     it can be applied for online and which hall levels accept it. ``?q=`` keeps the items whose name or
     code contains it, so the search works without scripts."""
-    catalog: Catalog = request.app.state.hall.catalog
+    catalog: Catalog = runtime_of(request).catalog
     words = pairs(_WORDS)
     query = _query(request)
     found = matching(catalog, query)
@@ -300,17 +302,17 @@ async def catalog_list(request: Request) -> Response:
                     "anchor": f"dept-{number}",
                     "department": department,
                     "entries": items,
-                    "count": _counted(words, "count", len(items)),
+                    "count": counted(words, "count", len(items)),
                 }
             )
     if not query:
-        count = _counted(words, "count", len(found))
+        count = counted(words, "count", len(found))
     else:
-        count = _counted(words, "found" if found else "none", len(found), q=query)
+        count = counted(words, "found" if found else "none", len(found), q=query)
     # What catalog.js needs to say the count as the resident types.
     script_words = {key: words[key] for key in ("count", "count_one", "found", "found_one", "none")}
     context = {**_context(words), "groups": groups, "q": query, "count": count, "script_words": script_words}
-    return request.app.state.hall.templates.TemplateResponse(request, "catalog.html", context)  # type: ignore[no-any-return]
+    return render(request, "catalog.html", context)
 
 
 @guarded(Access.anyone(), page=True)
@@ -318,22 +320,18 @@ async def catalog_item(request: Request) -> Response:
     """One item's page: its eight disclosures in the catalog's order, Chinese headings first, with its
     department, kind, consultation phone and hall levels, and a link to its printable material list."""
     item = _item_or_404(request)
-    if isinstance(item, Response):
-        return item
     words = pairs(_WORDS)
     context = {**_context(words), "item": _detail(item, words), "disclosures": _disclosures()}
-    return request.app.state.hall.templates.TemplateResponse(request, "catalog_item.html", context)  # type: ignore[no-any-return]
+    return render(request, "catalog_item.html", context)
 
 
 @guarded(Access.anyone(), page=True)
 async def catalog_materials(request: Request) -> Response:
     """An item's material list on one A4 sheet, with a box to tick for each paper and where to bring them."""
     item = _item_or_404(request)
-    if isinstance(item, Response):
-        return item
     words = pairs(_WORDS)
     # The sheet leaves the screen, so it names the page's full address: residents read the rest at home.
-    site = request.app.state.hall.settings.public_url or str(request.base_url)
+    site = runtime_of(request).settings.public_url or str(request.base_url)
     address = f"{site.rstrip('/')}/catalog/{item.code}"
     context = {
         **_context(words),
@@ -341,7 +339,7 @@ async def catalog_materials(request: Request) -> Response:
         "headings": {d["field"]: d["heading"] for d in _disclosures()},
         "more": fill(words["more"], url=address),
     }
-    return request.app.state.hall.templates.TemplateResponse(request, "catalog_print.html", context)  # type: ignore[no-any-return]
+    return render(request, "catalog_print.html", context)
 
 
 # -- the catalog as JSON ------------------------------------------------------------------------------
@@ -410,7 +408,7 @@ async def api_catalog(request: Request) -> Response:
       200: {description: service items}
       422: {description: an unknown format}
     """
-    catalog: Catalog = request.app.state.hall.catalog
+    catalog: Catalog = runtime_of(request).catalog
     form = request.query_params.get("format", "json")
     if form == "yaml":
         return Response(dump_yaml(catalog), media_type="application/yaml; charset=utf-8", headers=_download("yaml"))
@@ -439,7 +437,7 @@ async def api_catalog_item(request: Request) -> Response:
       404: {description: no item has this code}
     """
     code = request.path_params["code"]
-    catalog: Catalog = request.app.state.hall.catalog
+    catalog: Catalog = runtime_of(request).catalog
     item = catalog.get(code)
     if item is None:
         return problem(404, "not_found", f"no service item has the code {code!r}")

@@ -20,9 +20,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from hall.kernel.roles import Access, Role
-from hall.runtime import Runtime
-from hall.web.access import guarded, staff_of
-from hall.web.api import problem
+from hall.runtime import Runtime, runtime_of
+from hall.web.access import guarded, member_of
+from hall.web.problems import Problem, problem
 
 MAX_ATTACHMENT = 10 * 1024 * 1024
 ATTACHMENT_TYPES = {"application/pdf": ".pdf", "image/jpeg": ".jpg", "image/png": ".png"}
@@ -49,9 +49,8 @@ async def upload_attachment(request: Request) -> Response:
       413: {description: too large}
       415: {description: not a PDF, JPEG or PNG}
     """
-    runtime: Runtime = request.app.state.hall
-    member = staff_of(request)
-    assert member is not None
+    runtime: Runtime = runtime_of(request)
+    member = member_of(request)
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type not in ATTACHMENT_TYPES:
         return problem(415, "invalid", "attachments are PDF, JPEG or PNG files", field="content_type")
@@ -104,16 +103,16 @@ def _looks_like(content_type: str, body: bytes) -> bool:
     return body.startswith(magic[content_type])
 
 
-def checked_attachments(runtime: Runtime, data: Any, staff_id: int) -> list[dict[str, Any]] | JSONResponse:
+def checked_attachments(runtime: Runtime, data: Any, staff_id: int) -> list[dict[str, Any]]:
     if data is None:
         return []
     if not isinstance(data, list) or len(data) > 50:
-        return problem(422, "invalid", "attachments must be a list of at most 50 files", field="attachments")
+        raise Problem(422, "invalid", "attachments must be a list of at most 50 files", field="attachments")
     out = []
     for entry in data:
         sha = entry.get("sha256") if isinstance(entry, dict) else None
         if not isinstance(sha, str) or not SHA256.fullmatch(sha):
-            return problem(422, "invalid", "each attachment names the sha256 of an uploaded file", field="attachments")
+            raise Problem(422, "invalid", "each attachment names the sha256 of an uploaded file", field="attachments")
         content_type = entry.get("content_type")
         receipt = entry.get("receipt")
         path = attachment_path(runtime, sha)
@@ -126,7 +125,7 @@ def checked_attachments(runtime: Runtime, data: Any, staff_id: int) -> list[dict
             or not path.is_file()
         ):
             # One answer whether the file is missing or someone else's: nothing learnt by guessing.
-            return problem(422, "invalid", f"no file {sha[:12]}… uploaded by you", field="attachments")
+            raise Problem(422, "invalid", f"no file {sha[:12]}… uploaded by you", field="attachments")
         out.append(
             {
                 "sha256": sha,

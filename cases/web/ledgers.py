@@ -43,13 +43,17 @@ from cases.ledgers import (
 )
 from cases.lights import Light
 from cases.workflow import Stage
+from hall.kernel.errors import Invalid
 from hall.kernel.i18n import N_, _
 from hall.kernel.i18n import current as _locale
 from hall.kernel.roles import Access, Role
+from hall.runtime import runtime_of
 from hall.storage.database import reading
 from hall.storage.tables import halls, staff
-from hall.web.access import guarded, staff_of
-from hall.web.api import problem
+from hall.web.access import guarded, member_of
+from hall.web.api import paging
+from hall.web.problems import problem
+from hall.web.templating import render
 
 # A page of a case list: enough to read, small enough to answer at once.
 PAGE_DEFAULT = 100
@@ -66,27 +70,16 @@ _BY_LABELS = {
 }
 
 
-class BadParameter(Exception):
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
-
-
-def _bad(exc: BadParameter) -> JSONResponse:
-    return problem(422, "invalid", exc.message, field=exc.field)
-
-
 def _shown(words: Words) -> str:
     return words[1] if _locale.get() == "en" else words[0]
 
 
 def _zone(request: Request) -> ZoneInfo:
-    return ZoneInfo(request.app.state.hall.settings.timezone)
+    return ZoneInfo(runtime_of(request).settings.timezone)
 
 
 def _catalog(request: Request) -> Catalog:
-    catalog: Catalog = request.app.state.hall.catalog
+    catalog: Catalog = runtime_of(request).catalog
     return catalog
 
 
@@ -100,16 +93,16 @@ def _day(params: QueryParams, name: str) -> date | None:
     try:
         return date.fromisoformat(raw)
     except ValueError:
-        raise BadParameter(name, f"{name} must be a date written YYYY-MM-DD, not {raw[:20]!r}") from None
+        raise Invalid(f"{name} must be a date written YYYY-MM-DD, not {raw[:20]!r}", field=name) from None
 
 
 def period_of(params: QueryParams, zone: ZoneInfo, today: date) -> Period:
     last = _day(params, "to") or today
     first = _day(params, "from") or last.replace(day=1)
     if last < first:
-        raise BadParameter("to", "to must be on or after from")
+        raise Invalid("to must be on or after from", field="to")
     if (last - first).days + 1 > MAX_DAYS:
-        raise BadParameter("from", f"a period is at most {MAX_DAYS} days; choose a shorter one")
+        raise Invalid(f"a period is at most {MAX_DAYS} days; choose a shorter one", field="from")
     return Period(first, last, zone)
 
 
@@ -117,14 +110,14 @@ def _values(params: QueryParams, name: str) -> frozenset[str]:
     found = [part.strip() for raw in params.getlist(name) for part in raw.split(",")]
     found = [part for part in found if part]
     if len(found) > _VALUES_MAX or any(len(part) > _VALUE_LENGTH for part in found):
-        raise BadParameter(name, f"{name} holds at most {_VALUES_MAX} values of at most {_VALUE_LENGTH} characters")
+        raise Invalid(f"{name} holds at most {_VALUES_MAX} values of at most {_VALUE_LENGTH} characters", field=name)
     return frozenset(found)
 
 
 def _ids(params: QueryParams, name: str) -> frozenset[int]:
     found = _values(params, name)
     if not all(part.isdigit() for part in found):
-        raise BadParameter(name, f"{name} must be staff ids (whole numbers)")
+        raise Invalid(f"{name} must be staff ids (whole numbers)", field=name)
     return frozenset(int(part) for part in found)
 
 
@@ -132,28 +125,15 @@ def _chosen(params: QueryParams, name: str, allowed: tuple[str, ...]) -> frozens
     found = _values(params, name)
     unknown = sorted(found - set(allowed))
     if unknown:
-        raise BadParameter(name, f"unknown {name} {', '.join(unknown)}; choose from {', '.join(allowed)}")
+        raise Invalid(f"unknown {name} {', '.join(unknown)}; choose from {', '.join(allowed)}", field=name)
     return found
 
 
 def _format(params: QueryParams) -> str:
     chosen = params.get("format", "json")
     if chosen not in ("json", "csv"):
-        raise BadParameter("format", "format must be json or csv")
+        raise Invalid("format must be json or csv", field="format")
     return chosen
-
-
-def _paging(params: QueryParams) -> tuple[int, int]:
-    try:
-        limit = int(params.get("limit", str(PAGE_DEFAULT)))
-        offset = int(params.get("offset", "0"))
-    except ValueError:
-        raise BadParameter("limit", "limit and offset must be whole numbers") from None
-    if not 1 <= limit <= PAGE_MAX:
-        raise BadParameter("limit", f"limit must be between 1 and {PAGE_MAX}")
-    if offset < 0:
-        raise BadParameter("offset", "offset must be 0 or more")
-    return limit, offset
 
 
 async def _filter(request: Request, period: Period) -> CaseFilter:
@@ -163,13 +143,13 @@ async def _filter(request: Request, period: Period) -> CaseFilter:
     items = _values(params, "item")
     unknown = sorted(code for code in items if code not in _catalog(request))
     if unknown:
-        raise BadParameter("item", f"no service item {', '.join(unknown)} in the catalog")
+        raise Invalid(f"no service item {', '.join(unknown)} in the catalog", field="item")
     raw = params.get("within", "").strip()
-    async with reading(request.app.state.hall.engine) as conn:
+    async with reading(runtime_of(request).engine) as conn:
         scope = await ledgers.hall_scope(conn, hall_id)
         if raw:
             if not raw.isdigit() or int(raw) not in scope:
-                raise BadParameter("within", "within must be this hall or a hall below it")
+                raise Invalid("within must be this hall or a hall below it", field="within")
             scope = await ledgers.hall_scope(conn, int(raw))
     return CaseFilter(
         halls=scope,
@@ -294,13 +274,10 @@ async def hall_ledger(request: Request) -> Response:
     by = params.get("by", "")
     if by not in BY:
         return problem(422, "invalid", f"by must be one of {', '.join(BY)}", field="by")
-    try:
-        chosen = _format(params)
-        period = period_of(params, zone, datetime.now(zone).date())
-        wanted = await _filter(request, period)
-    except BadParameter as exc:
-        return _bad(exc)
-    async with reading(request.app.state.hall.engine) as conn:
+    chosen = _format(params)
+    period = period_of(params, zone, datetime.now(zone).date())
+    wanted = await _filter(request, period)
+    async with reading(runtime_of(request).engine) as conn:
         table = await ledgers.ledger(conn, by, wanted, datetime.now(UTC), _catalog(request))
     if chosen == "csv":
         hall_id = request.path_params["hall"]
@@ -331,15 +308,12 @@ async def case_query(request: Request) -> Response:
     """
     params = request.query_params
     zone = _zone(request)
-    try:
-        chosen = _format(params)
-        limit, offset = _paging(params)
-        period = period_of(params, zone, datetime.now(zone).date())
-        wanted = await _filter(request, period)
-    except BadParameter as exc:
-        return _bad(exc)
+    chosen = _format(params)
+    limit, offset = paging(params, default=PAGE_DEFAULT, maximum=PAGE_MAX)
+    period = period_of(params, zone, datetime.now(zone).date())
+    wanted = await _filter(request, period)
     now = datetime.now(UTC)
-    async with reading(request.app.state.hall.engine) as conn:
+    async with reading(runtime_of(request).engine) as conn:
         if chosen == "csv":
             page = await case_lists.query_cases(conn, wanted, now, _catalog(request), limit=EXPORT_MAX, whole=True)
         else:
@@ -376,19 +350,15 @@ async def my_cases(request: Request) -> Response:
       200: {description: a page of the person's cases as JSON, or every one as a CSV file}
       422: {description: a parameter is invalid}
     """
-    member = staff_of(request)
-    assert member is not None
+    member = member_of(request)
     params = request.query_params
     zone = _zone(request)
-    try:
-        chosen = _format(params)
-        limit, offset = _paging(params)
-        period = period_of(params, zone, datetime.now(zone).date())
-    except BadParameter as exc:
-        return _bad(exc)
+    chosen = _format(params)
+    limit, offset = paging(params, default=PAGE_DEFAULT, maximum=PAGE_MAX)
+    period = period_of(params, zone, datetime.now(zone).date())
     now = datetime.now(UTC)
     catalog = _catalog(request)
-    async with reading(request.app.state.hall.engine) as conn:
+    async with reading(runtime_of(request).engine) as conn:
         if chosen == "csv":
             page = await case_lists.personal_cases(conn, member.id, period, now, catalog, limit=EXPORT_MAX, whole=True)
         else:
@@ -421,15 +391,12 @@ async def ledger_page(request: Request) -> Response:
     """The supervisor's ledgers: a grouping and a period, the table with its subtotals and total,
     its CSV; and the comprehensive query. The tables are drawn by ledgers.js from the JSON API;
     the forms name the API, so a CSV downloads without any script."""
-    runtime = request.app.state.hall
+    runtime = runtime_of(request)
     hall_id: int = request.path_params["hall"]
-    templates = runtime.templates
     async with reading(runtime.engine) as conn:
         row = (await conn.execute(select(halls).where(halls.c.id == hall_id))).one_or_none()
         if row is None:
-            return templates.TemplateResponse(  # type: ignore[no-any-return]
-                request, "error.html", {"status": 404, "message": _("No such hall.")}, status_code=404
-            )
+            return render(request, "error.html", {"status": 404, "message": _("No such hall.")}, status_code=404)
         scope = await ledgers.hall_scope(conn, hall_id)
         hall_rows = (await conn.execute(select(halls).where(halls.c.id.in_(sorted(scope))).order_by(halls.c.id))).all()
         people = (
@@ -455,4 +422,4 @@ async def ledger_page(request: Request) -> Response:
         "stages": [{"value": s.value, "label": _shown(ledgers.stage_words(s.value))} for s in Stage],
         "lights": [{"value": light.value, "label": _shown(ledgers.light_words(light.value))} for light in Light],
     }
-    return templates.TemplateResponse(request, "ledgers.html", context)  # type: ignore[no-any-return]
+    return render(request, "ledgers.html", context)

@@ -26,10 +26,12 @@ from cases.workflow import Actor, Case, Stage, Turn
 from hall.kernel.i18n import N_, _
 from hall.kernel.i18n import current as _locale
 from hall.kernel.roles import Access, Role, within
+from hall.runtime import runtime_of
 from hall.storage.database import reading
 from hall.storage.tables import halls, staff
-from hall.web.access import guarded, staff_of
+from hall.web.access import guarded, member_of
 from hall.web.render import error_page
+from hall.web.templating import render
 
 VIEWS = {"todo": N_("To-do"), "mine": N_("My registered cases"), "open": N_("All open")}
 VIEW_NOTES = {
@@ -139,11 +141,11 @@ def _script_words() -> dict[str, str]:
 
 def _item_names(request: Request) -> dict[str, str]:
     english = _locale.get() == "en"
-    return {i.code: (i.name_en if english and i.name_en else i.name) for i in request.app.state.hall.catalog}
+    return {i.code: (i.name_en if english and i.name_en else i.name) for i in runtime_of(request).catalog}
 
 
 async def _halls(request: Request) -> dict[int, Any]:
-    async with reading(request.app.state.hall.engine) as conn:
+    async with reading(runtime_of(request).engine) as conn:
         return {r.id: r for r in await conn.execute(select(halls))}
 
 
@@ -153,16 +155,15 @@ def _hall_names(rows: Mapping[int, Any]) -> dict[int, str]:
 
 
 def _page(request: Request, template: str, context: dict[str, Any]) -> Response:
-    return request.app.state.hall.templates.TemplateResponse(request, template, context)  # type: ignore[no-any-return]
+    return render(request, template, context)
 
 
 async def _colleagues(request: Request, rows: Mapping[int, Any]) -> dict[int, str]:
     """Names of the staff of this person's hall and the halls below it, for "assigned to"."""
-    member = staff_of(request)
-    assert member is not None
+    member = member_of(request)
     parents = {i: r.parent_id for i, r in rows.items()}
     visible = [i for i in rows if within(i, member.hall_id, parents)]
-    async with reading(request.app.state.hall.engine) as conn:
+    async with reading(runtime_of(request).engine) as conn:
         found = await conn.execute(select(staff.c.id, staff.c.display_name).where(staff.c.hall_id.in_(visible)))
         return {r.id: r.display_name for r in found}
 
@@ -173,7 +174,7 @@ async def _board_context(request: Request, rows: Mapping[int, Any]) -> dict[str,
         "words": _script_words(),
         "items": _item_names(request),
         "hall_names": _hall_names(rows),
-        "timezone": request.app.state.hall.settings.timezone,
+        "timezone": runtime_of(request).settings.timezone,
         "signs": LIGHT_SIGNS,
         "light_counts": LIGHT_COUNTS,
         "people": await _colleagues(request, rows),
@@ -189,8 +190,7 @@ async def case_list(request: Request) -> Response:
     view = request.query_params.get("view", "todo")
     if view not in VIEWS:
         view = "todo"
-    member = staff_of(request)
-    assert member is not None
+    member = member_of(request)
     context = {
         **(await _board_context(request, rows)),
         "view": view,
@@ -258,7 +258,7 @@ async def _people(request: Request, ids: Iterable[int | None]) -> dict[int, str]
     wanted = {i for i in ids if i is not None}
     if not wanted:
         return {}
-    async with reading(request.app.state.hall.engine) as conn:
+    async with reading(runtime_of(request).engine) as conn:
         found = await conn.execute(
             select(staff.c.id, staff.c.display_name, staff.c.staff_no).where(staff.c.id.in_(wanted))
         )
@@ -272,7 +272,7 @@ async def assignable(request: Request, case: Case, actor: Actor) -> list[tuple[i
     turn = workflow.waiting_on(case, during_pause=True)
     if turn is None or not (actor.admin or workflow.fits(actor, turn, Role.SUPERVISOR)):
         return None
-    async with reading(request.app.state.hall.engine) as conn:
+    async with reading(runtime_of(request).engine) as conn:
         found = await conn.execute(
             select(staff.c.id, staff.c.display_name, staff.c.staff_no, staff.c.roles)
             .where(staff.c.hall_id == turn.hall, staff.c.active.is_(True))
@@ -311,15 +311,14 @@ def _waiting(case: Case, meta: Meta, names: Mapping[int, str], hall_names: Mappi
 async def case_record(request: Request) -> Response:
     """The case record: the applicant in full, materials and scans, every step, 补正 pauses, the
     light and due time, 督办 orders; the steps this person may take, and answers to orders."""
-    runtime = request.app.state.hall
+    runtime = runtime_of(request)
     hall_id: int = request.path_params["hall"]
     number: str = request.path_params["number"]
-    found = await case_record_json(runtime, number) if number.isdigit() and len(number) <= 32 else None
+    found = await case_record_json(runtime, number)
     # A case outside the person's halls is "not found", as in the API: no telling which numbers exist.
     if found is None or not await may_see_case(request, list(found["hall_ids"].values())):
         return error_page(request, 404, _("No such case."))
-    member = staff_of(request)
-    assert member is not None
+    member = member_of(request)
     case, meta = case_from_record(found["record"])
     actor = staff_actor(member, hall_id)
     tz = ZoneInfo(runtime.settings.timezone)

@@ -23,17 +23,19 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
 from cases.catalog import Catalog, Item
-from cases.web.api import _NUMBER, case_record_json
-from cases.web.catalog import _FORM_ENGLISH, _counted, _fill_both, _name, _term
+from cases.web.api import case_record_json
+from cases.web.catalog import FORM_ENGLISH, counted, fill_both, item_names, term
 from hall.kernel.i18n import N_, _
 from hall.kernel.i18n import current as _locale
 from hall.kernel.masking import mask_id
 from hall.kernel.roles import Access, Role, within
+from hall.runtime import runtime_of
 from hall.storage.database import reading
 from hall.storage.directory import hall_tree
 from hall.storage.tables import halls, staff
 from hall.web.access import guarded
 from hall.web.render import Pair, QRImage, error_page, fill, pairs
+from hall.web.templating import render
 
 # The nationwide government service hotline (政务服务便民热线).
 HOTLINE = "12345"
@@ -86,7 +88,7 @@ _WORDS = {
 def tracking_url(request: Request, number: str) -> str:
     """The public tracking page of a case, at the address residents reach the server at: the paper
     leaves the hall, so a printed ``127.0.0.1`` would help no one when HALL_PUBLIC_URL says better."""
-    site = request.app.state.hall.settings.public_url or str(request.base_url)
+    site = runtime_of(request).settings.public_url or str(request.base_url)
     return f"{site.rstrip('/')}/track?case={number}"
 
 
@@ -94,12 +96,10 @@ async def _case_here(request: Request) -> dict[str, Any] | None:
     """The case record when the case was accepted or is decided at the path's hall or below it
     (the route guard has already checked that hall is the staff member's own or below it)."""
     number = request.path_params["number"]
-    if not _NUMBER.match(number):
-        return None
-    found = await case_record_json(request.app.state.hall, number)
+    found = await case_record_json(runtime_of(request), number)
     if found is None:
         return None
-    async with reading(request.app.state.hall.engine) as conn:
+    async with reading(runtime_of(request).engine) as conn:
         parents = await hall_tree(conn)
     hall_id = request.path_params["hall"]
     ids = found["hall_ids"]
@@ -113,7 +113,7 @@ def _local(value: str | None, tz: ZoneInfo) -> str:
 
 
 def _time_limit(days: int, words: Mapping[str, Pair]) -> Pair:
-    return words["on_the_spot"] if days == 0 else _counted(words, "days", days)
+    return words["on_the_spot"] if days == 0 else counted(words, "days", days)
 
 
 def _materials(item: Item | None, received: list[str], scanned: set[str]) -> list[Any]:
@@ -127,7 +127,7 @@ def _materials(item: Item | None, received: list[str], scanned: set[str]) -> lis
         rows.append(
             {
                 "name": name,
-                "form": _term(material.form.label, _FORM_ENGLISH[material.form]) if material else ("", ""),
+                "form": term(material.form.label, FORM_ENGLISH[material.form]) if material else ("", ""),
                 "copies": material.copies if material else "",
                 "scanned": name in scanned,
             }
@@ -141,7 +141,7 @@ async def receipt(request: Request) -> Response:
     found = await _case_here(request)
     if found is None:
         return error_page(request, 404, _(_WORDS["no_case"]))
-    runtime = request.app.state.hall
+    runtime = runtime_of(request)
     record = found["record"]
     meta = record.get("meta", {})
     ids = found["hall_ids"]
@@ -168,7 +168,7 @@ async def receipt(request: Request) -> Response:
         "papers": _PAPERS,
         "hall": accepted,
         "number": number,
-        "item": _name(item) if item else {"text": record["item"], "also": "", "also_lang": "en"},
+        "item": item_names(item) if item else {"text": record["item"], "also": "", "also_lang": "en"},
         "item_code": record["item"],
         "applicant_name": applicant["name"],
         "id_masked": mask_id(applicant["id_number"]),
@@ -180,15 +180,15 @@ async def receipt(request: Request) -> Response:
         "counter": fill(words["counter"], n=counter) if counter is not None else None,
         "staff_no": fill(words["staff_no"], no=clerk_no) if clerk_no else None,
         "materials": _materials(item, list(record.get("materials", [])), {a["material"] for a in found["attachments"]}),
-        "collect_text": _fill_both(words["collect_text"], hall=hall_name),
+        "collect_text": fill_both(words["collect_text"], hall=hall_name),
         "has_phone": bool(applicant.get("phone")),
         "track_url": url,
-        "track_no_phone": _fill_both(words["track_no_phone"], hall=hall_name),
+        "track_no_phone": fill_both(words["track_no_phone"], hall=hall_name),
         "hotline": HOTLINE,
         "consult_phone": item.consult_phone if item and item.consult_phone not in ("", HOTLINE) else "",
         "qr_src": f"/cases/{request.path_params['hall']}/{number}/receipt/qr.svg",
     }
-    return runtime.templates.TemplateResponse(request, "receipt.html", context)  # type: ignore[no-any-return]
+    return render(request, "receipt.html", context)
 
 
 @guarded(Access.staff(Role.CLERK, Role.SUPERVISOR))

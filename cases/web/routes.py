@@ -3,16 +3,20 @@ public tracking and the ledgers, as pages and as JSON API (under ``/api/v1``).""
 
 from __future__ import annotations
 
+from starlette.convertors import register_url_convertor
 from starlette.routing import BaseRoute, Route
 
-from cases.web import api, catalog, files, ledgers, pages, receipts, track
+from cases.web import api, catalog, files, ledgers, numbers, pages, receipts, track
+
+# Before the routes below are made: they name it as {number:case}.
+register_url_convertor("case", numbers.CaseNumberConvertor())
 
 PAGES: list[BaseRoute] = [
-    # Ahead of the other /cases pages: a /cases/{hall}/{number}/{tab} route would take "receipt" for a tab.
-    Route("/cases/{hall:int}/{number}/receipt", receipts.receipt, name="receipt"),
-    Route("/cases/{hall:int}/{number}/receipt/qr.svg", receipts.receipt_qr, name="receipt_qr"),
+    # Ahead of the other /cases pages: a /cases/{hall}/{number:case}/{tab} route would take "receipt" for a tab.
+    Route("/cases/{hall:int}/{number:case}/receipt", receipts.receipt, name="receipt"),
+    Route("/cases/{hall:int}/{number:case}/receipt/qr.svg", receipts.receipt_qr, name="receipt_qr"),
     Route("/cases/{hall:int}", pages.case_list, name="cases"),
-    Route("/cases/{hall:int}/{number}", pages.case_record, name="case"),
+    Route("/cases/{hall:int}/{number:case}", pages.case_record, name="case"),
     Route("/supervision/{hall:int}", pages.supervision_page, name="supervision"),
     Route("/catalog", catalog.catalog_list, name="catalog"),
     Route("/catalog/{code}", catalog.catalog_item, name="catalog_item"),
@@ -26,7 +30,7 @@ API: list[BaseRoute] = [
     Route("/catalog/{code}", catalog.api_catalog_item),
     Route("/track", track.api_track, methods=["POST"]),
     Route("/track/rate", track.api_track_rate, methods=["POST"]),
-    # Ahead of /halls/{hall}/cases/{number}, which would take "query" for a case number.
+    # Ahead of /halls/{hall}/cases/{number:case}, which would take "query" for a case number.
     Route("/halls/{hall:int}/ledgers", ledgers.hall_ledger),
     Route("/halls/{hall:int}/cases/query", ledgers.case_query),
     Route("/me/cases", ledgers.my_cases),
@@ -34,9 +38,9 @@ API: list[BaseRoute] = [
     Route("/halls/{hall:int}/cases", api.list_cases),
     Route("/halls/{hall:int}/cases", api.accept_case, methods=["POST"]),
     Route("/halls/{hall:int}/supervision", api.supervision_view),
-    Route("/halls/{hall:int}/cases/{number}", api.case_detail),
-    Route("/halls/{hall:int}/cases/{number}/attachments/{sha256}", api.attachment_file),
-    Route("/halls/{hall:int}/cases/{number}/orders", api.open_order, methods=["POST"]),
-    Route("/halls/{hall:int}/cases/{number}/orders/{order}/answer", api.answer_order, methods=["POST"]),
-    Route("/halls/{hall:int}/cases/{number}/{action}", api.case_action, methods=["POST"]),
+    Route("/halls/{hall:int}/cases/{number:case}", api.case_detail),
+    Route("/halls/{hall:int}/cases/{number:case}/attachments/{sha256}", api.attachment_file),
+    Route("/halls/{hall:int}/cases/{number:case}/orders", api.open_order, methods=["POST"]),
+    Route("/halls/{hall:int}/cases/{number:case}/orders/{order}/answer", api.answer_order, methods=["POST"]),
+    Route("/halls/{hall:int}/cases/{number:case}/{action}", api.case_action, methods=["POST"]),
 ]

@@ -38,19 +38,23 @@ from cases.catalog import Catalog, Item
 from cases.lights import Light
 from cases.records import case_from_record
 from cases.web.api import case_reach
+from cases.web.numbers import is_case_number
 from cases.workflow import Case, Stage
 from hall.kernel.errors import CommandTimeout
 from hall.kernel.events import Command
 from hall.kernel.i18n import N_, translations
 from hall.kernel.i18n import current as _locale
 from hall.kernel.roles import Access
+from hall.runtime import runtime_of
 from hall.storage.case_tables import cases
 from hall.storage.database import reading
 from hall.storage.tables import halls
 from hall.web.access import guarded
-from hall.web.api import command_body, problem
+from hall.web.api import command_body
+from hall.web.problems import Problem, problem
 from hall.web.ratelimit import Attempts
 from hall.web.render import pairs
+from hall.web.templating import render
 from queueing.rating_records import Level as RatingLevel
 
 # Ten wrong guesses in ten minutes: enough for a resident who mistypes, while the 10,000 possible
@@ -61,7 +65,6 @@ ACTOR = "public:track"
 CASE_MAX = 32
 COMMENT_MAX = 300
 
-_CASE = re.compile(r"^[0-9]{8,32}$")
 _TAIL = re.compile(r"^[0-9]{4}$")
 # Receipts and text messages may group the digits; spaces and dashes are not part of the number.
 _GROUPING = re.compile(r"[\s\-]")
@@ -189,14 +192,19 @@ def _client(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def _throttled(request: Request) -> Response | None:
+def _throttle(request: Request) -> None:
+    """Raises ``Problem`` 429 when this address failed too many look-ups lately."""
     limiter, key, now = _limiter(request), _client(request), time.monotonic()
     if not limiter.blocked(key, now):
-        return None
+        return
     wait = max(1, math.ceil(limiter.retry_after(key, now)))
-    answer = problem(429, "rate_limited", "too many look-ups that found nothing; try again later", retry_after=wait)
-    answer.headers["Retry-After"] = str(wait)
-    return answer
+    raise Problem(
+        429,
+        "rate_limited",
+        "too many look-ups that found nothing; try again later",
+        headers={"Retry-After": str(wait)},
+        retry_after=wait,
+    )
 
 
 def _not_found(request: Request) -> Response:
@@ -215,20 +223,20 @@ class _Found:
     names: Mapping[int, tuple[str, str]]
 
 
-def _number(data: Mapping[str, Any]) -> str | Response:
+def _number(data: Mapping[str, Any]) -> str:
     raw = data.get("case")
     number = _GROUPING.sub("", raw) if isinstance(raw, str) else ""
-    if not _CASE.match(number):
-        return problem(422, "invalid", "case is a case number of 8 to 32 digits", field="case")
+    if not is_case_number(number):
+        raise Problem(422, "invalid", "case is a case number of 8 to 32 digits", field="case")
     return number
 
 
-def _tail(data: Mapping[str, Any]) -> str | Response:
+def _tail(data: Mapping[str, Any]) -> str:
     raw = data.get("phone_tail")
     # A string: as a JSON number "0123" would lose its leading zero.
     tail = raw.strip() if isinstance(raw, str) else ""
     if not _TAIL.match(tail):
-        return problem(
+        raise Problem(
             422, "invalid", "phone_tail is the last four digits of the phone, as a string", field="phone_tail"
         )
     return tail
@@ -236,7 +244,7 @@ def _tail(data: Mapping[str, Any]) -> str | Response:
 
 async def _find(request: Request, number: str, tail: str) -> _Found | None:
     """The case, when the phone's last four digits match; None for no case and a wrong suffix alike."""
-    async with reading(request.app.state.hall.engine) as conn:
+    async with reading(runtime_of(request).engine) as conn:
         row = (
             await conn.execute(
                 select(cases.c.phone_tail, cases.c.record, cases.c.register_hall).where(cases.c.number == number)
@@ -333,28 +341,21 @@ def track_json(found: _Found, catalog: Catalog, now: datetime, tz: tzinfo) -> di
 
 
 def _zone(request: Request) -> tzinfo:
-    return ZoneInfo(request.app.state.hall.settings.timezone)
+    return ZoneInfo(runtime_of(request).settings.timezone)
 
 
 # -- the page ---------------------------------------------------------------------------------------
 
 
-async def _asked(request: Request) -> tuple[dict[str, Any], str, str, str] | Response:
-    """The body of a look-up: the case number and phone suffix, checked; or the answer to give
-    instead (blocked address, malformed body or field)."""
-    throttled = _throttled(request)
-    if throttled is not None:
-        return throttled
-    body = await command_body(request)
-    if isinstance(body, JSONResponse):
-        return body
-    data, command_id = body
-    number, tail = _number(data), _tail(data)
-    if isinstance(number, Response):
-        return number
-    if isinstance(tail, Response):
-        return tail
-    return data, command_id, number, tail
+async def _asked(request: Request) -> tuple[dict[str, Any], str, str, str]:
+    """The body of a look-up: the case number and phone suffix, checked.
+
+    Raises:
+        Problem: the address is blocked (429), or the body or a field is malformed.
+    """
+    _throttle(request)
+    data, command_id = await command_body(request)
+    return data, command_id, _number(data), _tail(data)
 
 
 @guarded(Access.anyone(), page=True)
@@ -380,7 +381,7 @@ async def track_page(request: Request) -> Response:
         "levels": levels,
         "comment_max": COMMENT_MAX,
     }
-    return request.app.state.hall.templates.TemplateResponse(request, "track.html", context)  # type: ignore[no-any-return]
+    return render(request, "track.html", context)
 
 
 # -- the API ----------------------------------------------------------------------------------------
@@ -409,15 +410,12 @@ async def api_track(request: Request) -> Response:
       422: {description: malformed number or suffix}
       429: {description: too many failed look-ups from this address}
     """
-    asked = await _asked(request)
-    if isinstance(asked, Response):
-        return asked
-    _, _, number, tail = asked
+    _, _, number, tail = await _asked(request)
     found = await _find(request, number, tail)
     if found is None:
         return _not_found(request)
     now = datetime.now(UTC)
-    return JSONResponse(track_json(found, request.app.state.hall.catalog, now, _zone(request)))
+    return JSONResponse(track_json(found, runtime_of(request).catalog, now, _zone(request)))
 
 
 @guarded(Access.anyone())
@@ -447,10 +445,7 @@ async def api_track_rate(request: Request) -> Response:
       422: {description: malformed input, or an unsatisfied rating without a comment}
       429: {description: too many failed look-ups from this address}
     """
-    asked = await _asked(request)
-    if isinstance(asked, Response):
-        return asked
-    data, command_id, number, tail = asked
+    data, command_id, number, tail = await _asked(request)
     level, comment = data.get("level"), data.get("comment", "")
     if not isinstance(level, int) or isinstance(level, bool) or not 1 <= level <= 5:
         return problem(422, "invalid", "level is a whole number from 1 to 5", field="level")
@@ -463,10 +458,10 @@ async def api_track_rate(request: Request) -> Response:
     # only ever find this endpoint's own earlier answer, never another command's result.
     scoped = "track-rate-" + hashlib.sha256(f"{number}:{command_id}".encode()).hexdigest()[:48]
     args = {"number": number, "phone_tail": tail, "level": level, "comment": comment}
-    reached = await case_reach(request.app.state.hall.engine, number)
+    reached = await case_reach(runtime_of(request).engine, number)
     also = reached[1] if reached is not None else (found.register_hall,)
     try:
-        outcome = await request.app.state.hall.writer.submit(
+        outcome = await runtime_of(request).writer.submit(
             Command(scoped, found.register_hall, "case.rate", ACTOR, args, also=also)
         )
     except CommandTimeout:

@@ -24,12 +24,13 @@ from hall.kernel.errors import CommandTimeout
 from hall.kernel.events import Command
 from hall.kernel.i18n import N_, translations
 from hall.kernel.roles import Access, Role
-from hall.runtime import Runtime
+from hall.runtime import Runtime, runtime_of
 from hall.storage.database import reading
 from hall.storage.device_tables import device_commands, devices
 from hall.storage.writer import Outcome
-from hall.web.access import guarded, staff_of
-from hall.web.api import _STATUS, command_body, problem, submit
+from hall.web.access import guarded, member_of
+from hall.web.api import command_body, submit
+from hall.web.problems import Problem, problem, status_of
 
 # What a technician may ask of a device from the console, and which kinds understand it.
 COMMANDS: Mapping[str, str] = {
@@ -86,12 +87,12 @@ def kind_choices() -> list[dict[str, Any]]:
 
 
 def _devices_of(request: Request) -> Devices | None:
-    runtime: Runtime = request.app.state.hall
+    runtime: Runtime = runtime_of(request)
     return runtime.devices
 
 
 async def _registry(request: Request) -> Registry | None:
-    found = await request.app.state.hall.writer.read_state(request.path_params["hall"], "devices")
+    found = await runtime_of(request).writer.read_state(request.path_params["hall"], "devices")
     return None if found is None else found[1]
 
 
@@ -141,7 +142,7 @@ async def list_devices(request: Request) -> Response:
         return problem(404, "not_found", "no such hall")
     hall_id = request.path_params["hall"]
     columns = (devices.c.id, devices.c.last_seen, devices.c.telemetry, devices.c.rejected)
-    async with reading(request.app.state.hall.engine) as conn:
+    async with reading(runtime_of(request).engine) as conn:
         rows = {row.id: row for row in await conn.execute(select(*columns).where(devices.c.hall_id == hall_id))}
     side = _devices_of(request)
     ordered = sorted(registry.devices.values(), key=lambda d: (_ORDER[d.status], d.counter or 0, d.id))
@@ -158,21 +159,21 @@ async def list_devices(request: Request) -> Response:
 # -- registry changes --------------------------------------------------------------------------
 
 
-def _counter_arg(data: Mapping[str, Any], registry: Registry) -> int | JSONResponse | None:
+def _counter_arg(data: Mapping[str, Any], registry: Registry) -> int | None:
     value = data.get("counter")
     if value is None:
         return None
     if not isinstance(value, int) or isinstance(value, bool):
-        return problem(422, "invalid", "counter must be a whole number or null", field="counter")
+        raise Problem(422, "invalid", "counter must be a whole number or null", field="counter")
     if value not in registry.counters:
-        return problem(422, "invalid", f"there is no counter {value} in this hall", field="counter")
+        raise Problem(422, "invalid", f"there is no counter {value} in this hall", field="counter")
     return value
 
 
 async def _hall_elsewhere(request: Request, device_id: str) -> bool:
     """Device ids are unique across the installation (they are MQTT usernames): an id known in
     another hall must not be quietly moved here by a registration."""
-    async with reading(request.app.state.hall.engine) as conn:
+    async with reading(runtime_of(request).engine) as conn:
         found = await conn.execute(select(devices.c.hall_id).where(devices.c.id == device_id))
         hall_id = found.scalar_one_or_none()
     return hall_id is not None and hall_id != request.path_params["hall"]
@@ -191,14 +192,14 @@ async def _with_secret(request: Request, command: Command, secret: str, created:
     """Submit a command that stores a new secret's hash; answer with the secret only when this very
     call stored it. A repeated command id returns the first result, whose secret is gone."""
     try:
-        outcome: Outcome = await request.app.state.hall.writer.submit(command)
+        outcome: Outcome = await runtime_of(request).writer.submit(command)
     except CommandTimeout as exc:
         return problem(503, "timeout", str(exc), command_id=command.id)
     body: dict[str, Any] = {"command_id": command.id, "duplicate": outcome.duplicate, **outcome.result}
     if outcome.events:
         body["seq"] = outcome.events[-1].seq
     if not outcome.ok:
-        return JSONResponse(body, status_code=_STATUS.get(str(outcome.result.get("error")), 409))
+        return JSONResponse(body, status_code=status_of(str(outcome.result.get("code", outcome.result.get("error")))))
     if outcome.duplicate:
         body["secret_shown_once"] = True
         body["message"] = "this was done already and its secret shown then; rekey the device for a new one"
@@ -236,10 +237,7 @@ async def register_device(request: Request) -> Response:
     registry = await _registry(request)
     if registry is None:
         return problem(404, "not_found", "no such hall")
-    body = await command_body(request)
-    if isinstance(body, JSONResponse):
-        return body
-    data, command_id = body
+    data, command_id = await command_body(request)
     device_id = data.get("device")
     if not isinstance(device_id, str) or not valid_device_id(device_id):
         return problem(
@@ -250,14 +248,11 @@ async def register_device(request: Request) -> Response:
     if not isinstance(kind, str) or kind not in {k.value for k in Kind}:
         return problem(422, "invalid", f"kind must be one of {', '.join(k.value for k in Kind)}", field="kind")
     counter = _counter_arg(data, registry)
-    if isinstance(counter, JSONResponse):
-        return counter
     if Kind(kind).at_counter and counter is None:
         return problem(422, "invalid", f"a {kind} belongs to a counter: give its number", field="counter")
     if await _hall_elsewhere(request, device_id):
         return problem(409, "refused", f"device {device_id!r} belongs to another hall", device=device_id)
-    member = staff_of(request)
-    assert member is not None
+    member = member_of(request)
     secret, stored = _new_secret()
     args = {"device": device_id, "kind": kind, "counter": counter, "secret_hash": stored}
     command = Command(command_id, request.path_params["hall"], "device.register", member.actor, args)
@@ -286,17 +281,11 @@ async def bind_device(request: Request) -> Response:
     registry = await _registry(request)
     if registry is None:
         return problem(404, "not_found", "no such hall")
-    body = await command_body(request)
-    if isinstance(body, JSONResponse):
-        return body
-    data, command_id = body
+    data, command_id = await command_body(request)
     if "counter" not in data:
         return problem(422, "invalid", "give counter: a number, or null to unbind", field="counter")
     counter = _counter_arg(data, registry)
-    if isinstance(counter, JSONResponse):
-        return counter
-    member = staff_of(request)
-    assert member is not None
+    member = member_of(request)
     args = {"device": request.path_params["device"], "counter": counter}
     return await submit(request, Command(command_id, request.path_params["hall"], "device.bind", member.actor, args))
 
@@ -317,12 +306,8 @@ async def rekey_device(request: Request) -> Response:
       404: {description: no such device in this hall}
       409: {description: not a registered device}
     """
-    body = await command_body(request)
-    if isinstance(body, JSONResponse):
-        return body
-    _, command_id = body
-    member = staff_of(request)
-    assert member is not None
+    _, command_id = await command_body(request)
+    member = member_of(request)
     secret, stored = _new_secret()
     args = {"device": request.path_params["device"], "secret_hash": stored}
     command = Command(command_id, request.path_params["hall"], "device.rekey", member.actor, args)
@@ -345,12 +330,8 @@ async def retire_device(request: Request) -> Response:
       404: {description: no such device in this hall}
       409: {description: retired already}
     """
-    body = await command_body(request)
-    if isinstance(body, JSONResponse):
-        return body
-    _, command_id = body
-    member = staff_of(request)
-    assert member is not None
+    _, command_id = await command_body(request)
+    member = member_of(request)
     args = {"device": request.path_params["device"]}
     return await submit(request, Command(command_id, request.path_params["hall"], "device.retire", member.actor, args))
 
@@ -359,7 +340,7 @@ async def retire_device(request: Request) -> Response:
 
 
 async def _recorded(request: Request, command_id: str) -> dict[str, Any] | None:
-    async with reading(request.app.state.hall.engine) as conn:
+    async with reading(runtime_of(request).engine) as conn:
         row = (await conn.execute(select(device_commands).where(device_commands.c.id == command_id))).one_or_none()
     if row is None:
         return None
@@ -376,14 +357,14 @@ async def _recorded(request: Request, command_id: str) -> dict[str, Any] | None:
     }
 
 
-def _command_args(name: str, raw: Any) -> dict[str, Any] | JSONResponse:
+def _command_args(name: str, raw: Any) -> dict[str, Any]:
     if raw is None:
         raw = {}
     if not isinstance(raw, dict) or len(raw) > _MAX_ARGS:
-        return problem(422, "invalid", f"args must be an object of at most {_MAX_ARGS} entries", field="args")
+        raise Problem(422, "invalid", f"args must be an object of at most {_MAX_ARGS} entries", field="args")
     for key, value in raw.items():
         if not isinstance(value, str | int | float | bool) or len(str(value)) > 64:
-            return problem(422, "invalid", f"args.{key} must be a short text, number or true/false", field="args")
+            raise Problem(422, "invalid", f"args.{key} must be a short text, number or true/false", field="args")
     return {**SHOW_DEFAULTS, **raw} if name == "show" else dict(raw)
 
 
@@ -411,10 +392,7 @@ async def send_command(request: Request) -> Response:
       422: {description: a command the device's kind does not take}
       503: {description: the server runs without a device bus}
     """
-    body = await command_body(request)
-    if isinstance(body, JSONResponse):
-        return body
-    data, command_id = body
+    data, command_id = await command_body(request)
     registry = await _registry(request)
     if registry is None:
         return problem(404, "not_found", "no such hall")
@@ -431,8 +409,6 @@ async def send_command(request: Request) -> Response:
         kind = device.kind.value if device.kind else "device"
         return problem(422, "invalid", f"a {kind} does not take {name!r}", field="name")
     args = _command_args(name, data.get("args"))
-    if isinstance(args, JSONResponse):
-        return args
     side = _devices_of(request)
     if side is None:
         return problem(503, "no_bus", "this server runs without a device bus (HALL_MQTT_URL): no commands")
@@ -463,7 +439,7 @@ async def recent_commands(request: Request) -> Response:
     device_id = request.path_params["device"]
     if registry is None or device_id not in registry.devices:
         return problem(404, "not_found", f"no device {device_id!r} in this hall", device=device_id)
-    async with reading(request.app.state.hall.engine) as conn:
+    async with reading(runtime_of(request).engine) as conn:
         rows = await conn.execute(
             select(device_commands)
             .where(device_commands.c.hall_id == request.path_params["hall"], device_commands.c.device == device_id)

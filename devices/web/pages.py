@@ -7,8 +7,10 @@ from starlette.responses import Response
 
 from devices.web import api as device_api
 from hall.kernel.roles import Access, Role
+from hall.runtime import runtime_of
 from hall.web.access import guarded
 from hall.web.render import hall_and_state
+from hall.web.templating import render
 from queueing.state import QueueState
 
 
@@ -17,8 +19,6 @@ async def devices_console(request: Request) -> Response:
     """The technician's device console: every device of the hall live, its registration and binding,
     and commands to it with their acknowledgement (devices.web.api does the work)."""
     found = await hall_and_state(request, "queue")
-    if isinstance(found, Response):
-        return found
     row, state = found
     assert isinstance(state, QueueState)
     context = {
@@ -26,6 +26,6 @@ async def devices_console(request: Request) -> Response:
         "kinds": device_api.kind_choices(),
         "counters": [{"number": n, "name": c.name or str(n)} for n, c in sorted(state.counters.items())],
         "commands": device_api.COMMANDS,
-        "has_bus": request.app.state.hall.devices is not None,
+        "has_bus": runtime_of(request).devices is not None,
     }
-    return request.app.state.hall.templates.TemplateResponse(request, "devices.html", context)  # type: ignore[no-any-return]
+    return render(request, "devices.html", context)

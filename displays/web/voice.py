@@ -10,8 +10,9 @@ from starlette.responses import Response
 
 from displays.voice import VoiceUnavailable, chime_wav
 from hall.kernel.roles import Access
+from hall.runtime import runtime_of
 from hall.web.access import guarded
-from hall.web.api import problem
+from hall.web.problems import problem
 
 _NUMBER = re.compile(r"^[A-Z]{0,2}[0-9]{1,6}$")
 _CACHE = "public, max-age=86400"
@@ -54,7 +55,7 @@ async def call(request: Request) -> Response:
     if not _NUMBER.match(number) or not 1 <= counter <= 999 or lang not in ("zh_CN", "en"):
         return problem(422, "invalid", "number must look like A023, counter 1–999, lang zh_CN or en")
     try:
-        data = await request.app.state.hall.voice.speech_wav(number, counter, lang)
+        data = await runtime_of(request).voice.speech_wav(number, counter, lang)
     except VoiceUnavailable as exc:
         return problem(503, "voice_unavailable", str(exc))
     return _wav(data)

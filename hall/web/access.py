@@ -14,12 +14,14 @@ from typing import Any
 from urllib.parse import quote
 
 from starlette.requests import HTTPConnection, Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response
 
 from hall.kernel.i18n import _
 from hall.kernel.roles import Access
 from hall.web import csrf
+from hall.web.problems import Problem, problem
 from hall.web.sessions import Staff
+from hall.web.templating import render
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -28,6 +30,18 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 def staff_of(conn: HTTPConnection) -> Staff | None:
     member = conn.scope.get("staff")
     return member if isinstance(member, Staff) else None
+
+
+def member_of(conn: HTTPConnection) -> Staff:
+    """The staff member behind a request to a staff-only endpoint (its guard let only staff in).
+
+    Raises:
+        Problem: 401 when nobody is logged in, for an endpoint called without its guard.
+    """
+    member = staff_of(conn)
+    if member is None:
+        raise Problem(401, "unauthenticated", _("Please log in."))
+    return member
 
 
 def csrf_token(conn: HTTPConnection) -> str:
@@ -84,11 +98,8 @@ async def _csrf_ok(request: Request) -> bool:
 
 def _refuse(status: int, code: str, message: str, *, page: bool = False, request: Request | None = None) -> Response:
     if page and request is not None:
-        templates = request.app.state.hall.templates
-        return templates.TemplateResponse(  # type: ignore[no-any-return]
-            request, "error.html", {"status": status, "message": message}, status_code=status
-        )
-    return JSONResponse({"error": code, "message": message}, status_code=status)
+        return render(request, "error.html", {"status": status, "message": message}, status_code=status)
+    return problem(status, code, message)
 
 
 def access_of(endpoint: Any) -> Access | None:

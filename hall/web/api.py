@@ -12,68 +12,81 @@ import uuid
 from typing import Any
 
 from sqlalchemy import select
+from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.schemas import SchemaGenerator
 
-from hall.kernel.errors import CommandTimeout
+from hall.kernel.errors import CommandTimeout, Invalid
 from hall.kernel.events import Command
 from hall.kernel.roles import Access, Role
 from hall.storage.database import reading
 from hall.storage.tables import events, halls
-from hall.web.access import guarded, staff_of
+from hall.web.access import guarded, member_of
+from hall.web.problems import Problem, status_of
 
 MAX_BODY = 16 * 1024
-_STATUS = {
-    "not_found": 404,
-    "forbidden": 403,
-    "bad_transition": 409,
-    "refused": 409,
-    "invalid": 422,
-    "invalid_id_number": 422,
-    "missing_materials": 422,
-}
 
 schemas = SchemaGenerator({"openapi": "3.0.0", "info": {"title": "hall API", "version": "1"}})
 
 
-def problem(status: int, code: str, message: str, **details: Any) -> JSONResponse:
-    return JSONResponse({"error": code, "message": message, **details}, status_code=status)
-
-
-async def _json_body(request: Request) -> dict[str, Any] | JSONResponse:
+async def json_body(request: Request) -> dict[str, Any]:
+    """The request's JSON object (``{}`` for an empty body); raises ``Problem`` when it is too
+    large or not a JSON object."""
     body = await request.body()
     if len(body) > MAX_BODY:
-        return problem(413, "too_large", f"body larger than {MAX_BODY} bytes")
+        raise Problem(413, "too_large", f"body larger than {MAX_BODY} bytes")
     if not body:
         return {}
     try:
         data = json.loads(body)
     except ValueError:
-        return problem(400, "bad_json", "body is not valid JSON")
+        raise Problem(400, "bad_json", "body is not valid JSON") from None
     if not isinstance(data, dict):
-        return problem(400, "bad_json", "body must be a JSON object")
+        raise Problem(400, "bad_json", "body must be a JSON object")
     return data
 
 
-def _command_id(data: dict[str, Any]) -> str | JSONResponse:
+def _command_id(data: dict[str, Any]) -> str:
     raw = data.get("command_id")
     if raw is None:
         return uuid.uuid4().hex
     if not isinstance(raw, str) or not 8 <= len(raw) <= 100:
-        return problem(422, "invalid", "command_id must be a string of 8 to 100 characters", field="command_id")
+        raise Invalid("command_id must be a string of 8 to 100 characters", field="command_id")
     return raw
 
 
-async def command_body(request: Request) -> tuple[dict[str, Any], str] | JSONResponse:
-    """A command's JSON body and its id (the caller's, or a fresh one), or the error to answer."""
-    data = await _json_body(request)
-    if isinstance(data, JSONResponse):
-        return data
-    command_id = _command_id(data)
-    if isinstance(command_id, JSONResponse):
-        return command_id
-    return data, command_id
+async def command_body(request: Request) -> tuple[dict[str, Any], str]:
+    """A command's JSON body and its id (the caller's, or a fresh one).
+
+    Raises:
+        Problem: the body is too large or not a JSON object.
+        Invalid: the ``command_id`` is not text of 8 to 100 characters.
+    """
+    data = await json_body(request)
+    return data, _command_id(data)
+
+
+def paging(params: QueryParams, *, default: int, maximum: int) -> tuple[int, int]:
+    """``limit`` and ``offset`` of a list that comes in pages: ``limit`` 1 to ``maximum`` (``default``
+    when absent), ``offset`` 0 or more.
+
+    Raises:
+        Invalid: either is not a whole number, or out of its range (``field`` names which).
+    """
+    try:
+        limit = int(params.get("limit", str(default)))
+    except ValueError:
+        raise Invalid("limit must be a whole number", field="limit") from None
+    try:
+        offset = int(params.get("offset", "0"))
+    except ValueError:
+        raise Invalid("offset must be a whole number", field="offset") from None
+    if not 1 <= limit <= maximum:
+        raise Invalid(f"limit must be between 1 and {maximum}", field="limit")
+    if offset < 0:
+        raise Invalid("offset must be 0 or more", field="offset")
+    return limit, offset
 
 
 @guarded(Access.anyone())
@@ -115,9 +128,9 @@ async def list_events(request: Request) -> Response:
         since = int(request.query_params.get("since", "0"))
         limit = int(request.query_params.get("limit", "100"))
     except ValueError:
-        return problem(422, "invalid", "since and limit must be whole numbers")
+        raise Invalid("since and limit must be whole numbers") from None
     if since < 0 or not 1 <= limit <= 1000:
-        return problem(422, "invalid", "since must be ≥ 0 and limit between 1 and 1000")
+        raise Invalid("since must be ≥ 0 and limit between 1 and 1000")
     async with reading(request.app.state.hall.engine) as conn:
         rows = await conn.execute(
             select(events).where(events.c.hall_id == hall_id, events.c.seq > since).order_by(events.c.seq).limit(limit)
@@ -132,13 +145,13 @@ async def submit(request: Request, command: Command) -> Response:
     try:
         outcome = await request.app.state.hall.writer.submit(command)
     except CommandTimeout as exc:
-        return problem(503, "timeout", str(exc), command_id=command.id)
+        raise Problem(503, "timeout", str(exc), command_id=command.id) from None
     body = {"command_id": command.id, "duplicate": outcome.duplicate, **outcome.result}
     if outcome.events:
         body["seq"] = outcome.events[-1].seq
     if outcome.ok:
         return JSONResponse(body)
-    return JSONResponse(body, status_code=_STATUS.get(str(outcome.result.get("error")), 409))
+    return JSONResponse(body, status_code=status_of(str(outcome.result.get("code", outcome.result.get("error")))))
 
 
 @guarded(Access.staff())
@@ -148,8 +161,7 @@ async def me(request: Request) -> Response:
     responses:
       200: {description: the staff member}
     """
-    member = staff_of(request)
-    assert member is not None
+    member = member_of(request)
     return JSONResponse(
         {
             "id": member.id,

@@ -10,20 +10,23 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
 from cases.web import routes as case_routes
 from devices.web import routes as device_routes
 from displays.web import routes as display_routes
+from hall.kernel.errors import HallError
 from hall.kernel.i18n import _
 from hall.kernel.roles import Access
 from hall.runtime import Runtime
 from hall.settings import Settings, from_env
-from hall.web import api, pages
+from hall.web import api, pages, problems
 from hall.web.access import staff_of
 from hall.web.middleware import SecurityHeaders, SessionMiddleware
+from hall.web.problems import problem
+from hall.web.templating import render
 from queueing.web import routes as queue_routes
 from realtime.endpoint import RealtimeEndpoint
 
@@ -65,12 +68,10 @@ def routes() -> list[BaseRoute]:
 async def _not_found(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     if request.url.path.startswith("/api/"):
-        return JSONResponse({"error": "http", "message": exc.detail}, status_code=exc.status_code)
-    templates = request.app.state.hall.templates
+        # A path no route takes is as unknown as an object no rule finds: the same code.
+        return problem(exc.status_code, "not_found" if exc.status_code == 404 else "http", str(exc.detail))
     message = _("No such page.") if exc.status_code == 404 else str(exc.detail)
-    return templates.TemplateResponse(  # type: ignore[no-any-return]
-        request, "error.html", {"status": exc.status_code, "message": message}, status_code=exc.status_code
-    )
+    return render(request, "error.html", {"status": exc.status_code, "message": message}, status_code=exc.status_code)
 
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> Starlette:
@@ -87,7 +88,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app = Starlette(
         routes=routes(),
         middleware=[Middleware(SecurityHeaders), Middleware(SessionMiddleware)],
-        exception_handlers={HTTPException: _not_found},
+        exception_handlers={HTTPException: _not_found, HallError: problems.answer},
         lifespan=lifespan,
     )
     app.state.hall = runtime

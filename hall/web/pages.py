@@ -17,6 +17,7 @@ from hall.storage.database import reading
 from hall.storage.tables import halls
 from hall.web.access import guarded
 from hall.web.middleware import session_cookie
+from hall.web.templating import render
 
 
 @dataclass(frozen=True)
@@ -51,9 +52,7 @@ async def home(request: Request) -> Response:
         {"id": r.id, "name": r.name, "name_en": r.name_en, "level_label": _LEVEL_LABELS.get(r.level, r.level)}
         for r in rows
     ]
-    return request.app.state.hall.templates.TemplateResponse(  # type: ignore[no-any-return]
-        request, "home.html", {"halls": listed, "screens": SCREENS}
-    )
+    return render(request, "home.html", {"halls": listed, "screens": SCREENS})
 
 
 @guarded(Access.anyone())
@@ -74,9 +73,7 @@ def _login_page(
     request: Request, *, error: str = "", username: str = "", nxt: str | None = None, status: int = 200
 ) -> Response:
     nxt = _safe_next(nxt if nxt is not None else request.query_params.get("next", "/"))
-    return request.app.state.hall.templates.TemplateResponse(  # type: ignore[no-any-return]
-        request, "login.html", {"error": error, "username": username, "next": nxt}, status_code=status
-    )
+    return render(request, "login.html", {"error": error, "username": username, "next": nxt}, status_code=status)
 
 
 @guarded(Access.anyone(), page=True)

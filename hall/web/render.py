@@ -19,6 +19,8 @@ from hall.kernel.i18n import current as _locale
 from hall.storage.database import reading
 from hall.storage.tables import halls
 from hall.web.access import csrf_token, staff_of
+from hall.web.problems import Problem
+from hall.web.templating import render
 
 
 def make_templates(directories: Sequence[Path]) -> Jinja2Templates:
@@ -39,12 +41,10 @@ def _page_context(request: Request) -> dict[str, Any]:
 
 
 def error_page(request: Request, status: int, message: str) -> Response:
-    return request.app.state.hall.templates.TemplateResponse(  # type: ignore[no-any-return]
-        request, "error.html", {"status": status, "message": message}, status_code=status
-    )
+    return render(request, "error.html", {"status": status, "message": message}, status_code=status)
 
 
-async def hall_and_state(request: Request, domain: str) -> tuple[Any, Any] | Response:
+async def hall_and_state(request: Request, domain: str) -> tuple[Any, Any]:
     """The hall named in the path and a domain's state of it, or the error page for a hall that
     does not exist."""
     runtime = request.app.state.hall
@@ -53,7 +53,7 @@ async def hall_and_state(request: Request, domain: str) -> tuple[Any, Any] | Res
         row = (await conn.execute(select(halls).where(halls.c.id == hall_id))).one_or_none()
     found = await runtime.writer.read_state(hall_id, domain) if row is not None else None
     if row is None or found is None:
-        return error_page(request, 404, _("No such hall."))
+        raise Problem(404, "not_found", _("No such hall."))
     return row, found[1]
 
 

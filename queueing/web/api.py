@@ -14,10 +14,12 @@ from devices.kinds import Card, mask
 from hall.kernel.events import Command
 from hall.kernel.idnumbers import InvalidIdNumber, normalise
 from hall.kernel.roles import Access, Role
+from hall.runtime import runtime_of
 from hall.storage.database import reading
 from hall.storage.tables import commands
-from hall.web.access import guarded, staff_of
-from hall.web.api import command_body, problem, submit
+from hall.web.access import guarded, member_of, staff_of
+from hall.web.api import command_body, submit
+from hall.web.problems import Problem, problem
 from queueing.paper import ticket_print
 from queueing.state import QueueState
 from queueing.views import counter_view, public_view, ticket_status
@@ -50,11 +52,11 @@ ISSUE_PER_MINUTE = 30
 
 
 async def _queue_state(request: Request) -> QueueState | None:
-    found = await request.app.state.hall.writer.read_state(request.path_params["hall"], "queue")
+    found = await runtime_of(request).writer.read_state(request.path_params["hall"], "queue")
     return None if found is None else found[1]
 
 
-def _args(action: str, data: dict[str, Any]) -> dict[str, Any] | JSONResponse:
+def _args(action: str, data: dict[str, Any]) -> dict[str, Any]:
     allowed = _ARGS.get(action, {})
     args: dict[str, Any] = {}
     for name, kind in allowed.items():
@@ -62,7 +64,7 @@ def _args(action: str, data: dict[str, Any]) -> dict[str, Any] | JSONResponse:
             continue
         value = data[name]
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-            return problem(422, "invalid", f"{name} has the wrong type", field=name)
+            raise Problem(422, "invalid", f"{name} has the wrong type", field=name)
         args[name] = value
     return args
 
@@ -102,15 +104,12 @@ async def issue_ticket(request: Request) -> Response:
       409: {description: closed, sold out, or not allowed}
       429: {description: too many tickets from this kiosk}
     """
-    runtime = request.app.state.hall
+    runtime = runtime_of(request)
     client = request.client.host if request.client else "unknown"
     now = time.monotonic()
     if runtime.issue_limit.blocked(client, now):
         return problem(429, "rate_limited", "too many tickets from here; wait a minute")
-    body = await command_body(request)
-    if isinstance(body, JSONResponse):
-        return body
-    data, command_id = body
+    data, command_id = await command_body(request)
     args: dict[str, Any] = {k: data[k] for k in ("service", "priority", "appointment_at") if k in data}
     member = staff_of(request)
     if "applicant" in data:
@@ -130,11 +129,13 @@ async def issue_ticket(request: Request) -> Response:
     if "reader" in data and "applicant" not in data:
         # The ID reader beside a kiosk read a card: the ticket is the card holder's. The page never
         # sees the number; the card is taken once, so a second press is an ordinary ticket.
-        taken = _reader_card(request, data["reader"])
-        if isinstance(taken, Card):
+        try:
+            taken = _reader_card(request, data["reader"])
+        except Problem:
+            if not await _seen(request, command_id):  # a resend finds its first answer without the card
+                raise
+        else:
             args["applicant"] = {"name": taken.name, "id_number": taken.id_number}
-        elif not await _seen(request, command_id):  # a resend finds its first answer without the card
-            return taken
     actor = member.actor if member else f"kiosk:{client}"
     runtime.issue_limit.fail(client, now)
     command = Command(command_id, request.path_params["hall"], "ticket.issue", actor, args)
@@ -166,12 +167,8 @@ async def ticket_action(request: Request) -> Response:
     action = request.path_params["action"]
     if action not in TICKET_ACTIONS:
         return problem(404, "not_found", f"unknown ticket action {action!r}")
-    body = await command_body(request)
-    if isinstance(body, JSONResponse):
-        return body
-    _, command_id = body
-    member = staff_of(request)
-    assert member is not None
+    _, command_id = await command_body(request)
+    member = member_of(request)
     args = {"ticket": request.path_params["ticket"]}
     return await submit(
         request, Command(command_id, request.path_params["hall"], TICKET_ACTIONS[action], member.actor, args)
@@ -222,34 +219,30 @@ async def counter_action(request: Request) -> Response:
     action = request.path_params["action"]
     if action not in COUNTER_ACTIONS:
         return problem(404, "not_found", f"unknown counter action {action!r}")
-    body = await command_body(request)
-    if isinstance(body, JSONResponse):
-        return body
-    data, command_id = body
+    data, command_id = await command_body(request)
     args = _args(action, data)
-    if isinstance(args, JSONResponse):
-        return args
-    member = staff_of(request)
-    assert member is not None
+    member = member_of(request)
     args.update(counter=request.path_params["number"], clerk=member.id, supervisor=member.has(Role.SUPERVISOR))
     command = Command(command_id, request.path_params["hall"], COUNTER_ACTIONS[action], member.actor, args)
     return await submit(request, command)
 
 
 async def _seen(request: Request, command_id: str) -> bool:
-    async with reading(request.app.state.hall.engine) as conn:
+    async with reading(runtime_of(request).engine) as conn:
         found = await conn.execute(select(commands.c.id).where(commands.c.id == command_id))
         return found.first() is not None
 
 
-def _reader_card(request: Request, reader: Any) -> Card | JSONResponse:
-    side = request.app.state.hall.devices
+def _reader_card(request: Request, reader: Any) -> Card:
+    """The card the reader beside a kiosk holds, taken once; raises ``Problem`` for an unknown
+    reader (404) or an empty one (409)."""
+    side = runtime_of(request).devices
     hall_id = request.path_params["hall"]
     if side is None or not isinstance(reader, str) or side.gateway.kiosk_reader(hall_id, reader) is None:
-        return problem(404, "not_found", "no ID reader of this hall stands beside a kiosk with that id", field="reader")
+        raise Problem(404, "not_found", "no ID reader of this hall stands beside a kiosk with that id", field="reader")
     card: Card | None = side.gateway.take_card_of(reader)
     if card is None:
-        return problem(409, "no_card", "no ID card was read: put the card on the reader first", field="reader")
+        raise Problem(409, "no_card", "no ID card was read: put the card on the reader first", field="reader")
     return card
 
 
@@ -262,7 +255,7 @@ async def reader_status(request: Request) -> Response:
       200: {description: '{"card": false} or {"card": true, "name": "张*"}'}
       404: {description: no such reader beside a kiosk in this hall}
     """
-    side = request.app.state.hall.devices
+    side = runtime_of(request).devices
     hall_id = request.path_params["hall"]
     reader = request.path_params["reader"]
     if side is None or side.gateway.kiosk_reader(hall_id, reader) is None:
@@ -322,12 +315,8 @@ async def rate(request: Request) -> Response:
       200: {description: the rating, and the work order an unsatisfied rating opened}
       404: {description: not finished here, or rated already}
     """
-    body = await command_body(request)
-    if isinstance(body, JSONResponse):
-        return body
-    data, command_id = body
-    member = staff_of(request)
-    assert member is not None
+    data, command_id = await command_body(request)
+    member = member_of(request)
     args: dict[str, Any] = {k: data[k] for k in ("ticket", "service", "level", "aspects", "comment") if k in data}
     args["source"] = "citizen_screen"
     return await submit(request, Command(command_id, request.path_params["hall"], "rating.submit", member.actor, args))
@@ -366,12 +355,8 @@ async def work_order_action(request: Request) -> Response:
     action = request.path_params["action"]
     if action not in ("callback", "resolve"):
         return problem(404, "not_found", f"unknown work order action {action!r}")
-    body = await command_body(request)
-    if isinstance(body, JSONResponse):
-        return body
-    data, command_id = body
-    member = staff_of(request)
-    assert member is not None
+    data, command_id = await command_body(request)
+    member = member_of(request)
     args = {"order": request.path_params["order"], "note": data.get("note", ""), "by": member.id}
     return await submit(
         request, Command(command_id, request.path_params["hall"], f"workorder.{action}", member.actor, args)
@@ -390,7 +375,7 @@ async def ticket_escpos(request: Request) -> Response:
     """
     width = 32 if request.query_params.get("width") == "32" else 48
     base = str(request.base_url).rstrip("/")
-    runtime = request.app.state.hall
+    runtime = runtime_of(request)
     data = await ticket_print(
         runtime.writer,
         runtime.engine,

@@ -19,11 +19,13 @@ from displays import texts as display_texts
 from hall.kernel.i18n import N_, _
 from hall.kernel.i18n import current as _locale
 from hall.kernel.roles import Access, Role
+from hall.runtime import runtime_of
 from hall.storage.database import reading
 from hall.storage.queue_tables import tickets as ticket_rows
 from hall.storage.tables import halls
-from hall.web.access import guarded, staff_of
+from hall.web.access import guarded, member_of, staff_of
 from hall.web.render import Pair, QRImage, error_page, fill, hall_and_state, pairs
+from hall.web.templating import render
 from queueing.state import QueueState
 from queueing.views import public_view, ticket_status
 
@@ -33,22 +35,17 @@ _STATUS_LABELS = {"open": N_("Open"), "paused": N_("Paused"), "closed": N_("Clos
 @guarded(Access.staff(Role.SUPERVISOR), page=True)
 async def wallboard(request: Request) -> Response:
     hall_id = request.path_params["hall"]
-    async with reading(request.app.state.hall.engine) as conn:
+    async with reading(runtime_of(request).engine) as conn:
         row = (await conn.execute(select(halls).where(halls.c.id == hall_id))).one_or_none()
-    templates = request.app.state.hall.templates
     if row is None:
-        return templates.TemplateResponse(  # type: ignore[no-any-return]
-            request, "error.html", {"status": 404, "message": _("No such hall.")}, status_code=404
-        )
+        return render(request, "error.html", {"status": 404, "message": _("No such hall.")}, status_code=404)
     assert staff_of(request) is not None
-    return templates.TemplateResponse(request, "wallboard.html", {"hall": row})  # type: ignore[no-any-return]
+    return render(request, "wallboard.html", {"hall": row})
 
 
-async def _hall_and_queue(request: Request) -> tuple[Any, QueueState] | Response:
+async def _hall_and_queue(request: Request) -> tuple[Any, QueueState]:
     """The hall's row and its queue state, or the error page for a hall that does not exist."""
     found = await hall_and_state(request, "queue")
-    if isinstance(found, Response):
-        return found
     row, state = found
     assert isinstance(state, QueueState)
     return row, state
@@ -63,15 +60,12 @@ def _service_name(state: QueueState, code: str) -> str:
 
 async def _counter_page(request: Request, template: str) -> Response:
     found = await _hall_and_queue(request)
-    if isinstance(found, Response):
-        return found
     row, state = found
     number = request.path_params["number"]
     counter = state.counters.get(number)
     if counter is None:
         return error_page(request, 404, _("No such counter."))
-    member = staff_of(request)
-    assert member is not None
+    member = member_of(request)
     context = {
         "hall": row,
         "counter": counter,
@@ -80,15 +74,13 @@ async def _counter_page(request: Request, template: str) -> Response:
         "hold_minutes": state.rules.hold_minutes,
         "aspects": state.rules.rating_aspects,
     }
-    return request.app.state.hall.templates.TemplateResponse(request, template, context)  # type: ignore[no-any-return]
+    return render(request, template, context)
 
 
 @guarded(Access.staff(Role.CLERK, Role.SUPERVISOR), page=True)
 async def counter_picker(request: Request) -> Response:
     """The hall's counters, each with a link to its console and to its citizen screen."""
     found = await _hall_and_queue(request)
-    if isinstance(found, Response):
-        return found
     row, state = found
     listed = [
         {
@@ -100,9 +92,7 @@ async def counter_picker(request: Request) -> Response:
         }
         for number, counter in sorted(state.counters.items())
     ]
-    return request.app.state.hall.templates.TemplateResponse(  # type: ignore[no-any-return]
-        request, "counters.html", {"hall": row, "counters": listed}
-    )
+    return render(request, "counters.html", {"hall": row, "counters": listed})
 
 
 @guarded(Access.staff(Role.CLERK, Role.SUPERVISOR), page=True)
@@ -245,8 +235,6 @@ async def kiosk(request: Request) -> Response:
     names the ID reader beside the kiosk (a registered device bound to no counter), so a resident
     may swipe a card to take the ticket in their name."""
     found = await _hall_and_queue(request)
-    if isinstance(found, Response):
-        return found
     row, state = found
     words = pairs({**_KIOSK_WORDS, **_SLIP_WORDS})
     view = public_view(state, datetime.now(UTC))
@@ -257,7 +245,7 @@ async def kiosk(request: Request) -> Response:
         "autoprint": request.query_params.get("print") != "off",
         "reader": _reader_param(request),
     }
-    return request.app.state.hall.templates.TemplateResponse(request, "kiosk.html", context)  # type: ignore[no-any-return]
+    return render(request, "kiosk.html", context)
 
 
 def _reader_param(request: Request) -> str:
@@ -274,8 +262,6 @@ async def queue_display(request: Request) -> Response:
     ``?voice=webspeech`` lets the browser speak a call the server cannot, ``?voice=off`` keeps it
     silent; ``?english=1`` says each call in English too."""
     found = await _hall_and_queue(request)
-    if isinstance(found, Response):
-        return found
     row, state = found
     words = pairs(_DISPLAY_WORDS, both=True)
     view = public_view(state, datetime.now(UTC))
@@ -289,14 +275,14 @@ async def queue_display(request: Request) -> Response:
         "voice": _choice(request, "voice", _VOICES),
         "voice_english": request.query_params.get("english") == "1",
     }
-    return request.app.state.hall.templates.TemplateResponse(request, "display.html", context)  # type: ignore[no-any-return]
+    return render(request, "display.html", context)
 
 
 async def _finished_ticket(request: Request, hall_id: int, ticket_id: str) -> dict[str, Any] | None:
     """A ticket no longer in the live queue (done, cancelled, closed), from its stored row: its
     public columns only, never the applicant's."""
     columns = [ticket_rows.c[name] for name in ("id", "number", "service", "priority", "state", "counter", "issued_at")]
-    async with reading(request.app.state.hall.engine) as conn:
+    async with reading(runtime_of(request).engine) as conn:
         found = await conn.execute(
             select(*columns).where(ticket_rows.c.hall_id == hall_id, ticket_rows.c.id == ticket_id)
         )
@@ -306,13 +292,10 @@ async def _finished_ticket(request: Request, hall_id: int, ticket_id: str) -> di
 
 async def _ticket_page(request: Request, template: str) -> Response:
     found = await _hall_and_queue(request)
-    if isinstance(found, Response):
-        return found
     row, state = found
     ticket_id = request.path_params["ticket"]
     words = pairs({**_TICKET_WORDS, **_SLIP_WORDS})
     context: dict[str, Any] = {**_public_context(request, row, state), "words": words}
-    templates = request.app.state.hall.templates
     live = state.tickets.get(ticket_id) if TICKET_ID.match(ticket_id) else None
     status = ticket_status(state, ticket_id, datetime.now(UTC)) if live else None
     if live is not None and status is not None:
@@ -321,7 +304,7 @@ async def _ticket_page(request: Request, template: str) -> Response:
         status = await _finished_ticket(request, row.id, ticket_id) if TICKET_ID.match(ticket_id) else None
         if status is None:
             context["missing"] = True
-            return templates.TemplateResponse(request, template, context, status_code=404)  # type: ignore[no-any-return]
+            return render(request, template, context, status_code=404)
         issued_at = status.pop("issued_at")
         context["final"] = True
     service = state.services.get(status["service"])
@@ -340,7 +323,7 @@ async def _ticket_page(request: Request, template: str) -> Response:
         ),
         taken_at=fill(words["taken_at"], time=f"{state.rules.local(issued_at):%Y-%m-%d %H:%M}"),
     )
-    return templates.TemplateResponse(request, template, context)  # type: ignore[no-any-return]
+    return render(request, template, context)
 
 
 @guarded(Access.anyone(), page=True)

@@ -8,24 +8,24 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from hall.kernel.roles import Access, Role
-from hall.web.access import guarded, staff_of
-from hall.web.api import problem
+from hall.runtime import runtime_of
+from hall.web.access import guarded, member_of
+from hall.web.problems import Problem, problem
 from queueing.state import QueueState
 
 
-async def _counter_state(request: Request, *, supervisor_too: bool) -> QueueState | Response:
+async def _counter_state(request: Request, *, supervisor_too: bool) -> QueueState:
     """The hall's queue, if the person asking holds the counter in the path (or, where a
     supervisor may look too, supervises): what a counter's personal data is shown to."""
-    found = await request.app.state.hall.writer.read_state(request.path_params["hall"], "queue")
+    found = await runtime_of(request).writer.read_state(request.path_params["hall"], "queue")
     state: QueueState | None = None if found is None else found[1]
     number = request.path_params["number"]
     if state is None or number not in state.counters:
-        return problem(404, "not_found", "no such counter")
-    member = staff_of(request)
-    assert member is not None
+        raise Problem(404, "not_found", "no such counter")
+    member = member_of(request)
     if (supervisor_too and member.has(Role.SUPERVISOR)) or state.counters[number].clerk_id == member.id:
         return state
-    return problem(403, "forbidden", f"only the clerk at counter {number} sees who is served there")
+    raise Problem(403, "forbidden", f"only the clerk at counter {number} sees who is served there")
 
 
 @guarded(Access.staff(Role.CLERK, Role.SUPERVISOR))
@@ -41,8 +41,6 @@ async def counter_holder(request: Request) -> Response:
       404: {description: no ticket at the counter, or one taken without an ID card}
     """
     state = await _counter_state(request, supervisor_too=False)
-    if isinstance(state, Response):
-        return state
     number = request.path_params["number"]
     line = state.lines.get(number)
     ticket = state.tickets.get(line.current) if line is not None and line.current else None
@@ -66,11 +64,9 @@ async def counter_card(request: Request) -> Response:
       403: {description: the counter is held by someone else}
       404: {description: no card read there lately, or no such counter}
     """
-    state = await _counter_state(request, supervisor_too=True)
-    if isinstance(state, Response):
-        return state
+    await _counter_state(request, supervisor_too=True)  # refuses a counter that is not theirs
     number = request.path_params["number"]
-    side = request.app.state.hall.devices
+    side = runtime_of(request).devices
     hall_id = request.path_params["hall"]
     take = request.query_params.get("take") == "1"
     card = None
