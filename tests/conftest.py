@@ -1,4 +1,8 @@
-"""Fixtures: a fresh database on each backend, an application with its runtime, and clocks."""
+"""Fixtures: a fresh database on each backend, an application with its runtime, and clocks.
+
+These are the fixtures more than one folder uses; a fixture only one folder uses lives in that
+folder's conftest.py (the brokers in devices/).
+"""
 
 from __future__ import annotations
 
@@ -16,7 +20,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from hall.sample import load_sample
 from hall.storage.database import create_engine
 from hall.storage.migrate import upgrade
-from tests.brokers import broker, open_broker  # noqa: F401
 from tests.browsing import chromium
 from tests.peers import PG_URL, missing
 from tests.site import Site, open_site

@@ -512,7 +512,7 @@ class SenderProcess:
                 [sys.executable, *command, "--backoff", "0.1"],
                 stdout=out,
                 stderr=subprocess.STDOUT,
-                cwd=Path(__file__).resolve().parent.parent,
+                cwd=Path(__file__).resolve().parents[2],
             )
 
     def output(self) -> str:

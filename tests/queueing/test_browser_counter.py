@@ -25,7 +25,7 @@ from tests.timing import MS
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "test-artifacts" / "screenshots"
 WAIT = int(10_000 * MS * 1000)
 # The citizen screen thanks the resident for 8 s before it returns to its idle screen.

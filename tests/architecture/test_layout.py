@@ -9,7 +9,7 @@ from pathlib import Path
 
 import grimp
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("hall", "realtime", "queueing", "devices", "displays", "cases")
 # The parts whose every module must be a rule, an adapter or part of the web slice.
 PARTS = ("queueing", "cases", "devices", "displays")

@@ -26,7 +26,7 @@ pytestmark = [
     pytest.mark.slow,
 ]
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "test-artifacts" / "screenshots"
 README_SHOT = ROOT / "docs" / "screenshot.png"
 

@@ -21,8 +21,8 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.queueing.test_browser_counter import WAIT, open_all_week, shoot
 from tests.serverproc import ACCOUNT, ServerProcess, hall_cli
-from tests.test_browser_counter import WAIT, open_all_week, shoot
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

@@ -40,7 +40,7 @@ MASKED_ID = "110***********002X"
 PHONE = "13800138000"
 NOW = datetime(2026, 12, 1, 4, 0, tzinfo=UTC)
 CATALOG = sample_catalog()
-SHOTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "screenshots"
+SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 
 
 def utc(text: str) -> datetime:

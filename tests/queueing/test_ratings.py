@@ -13,7 +13,7 @@ from queueing import queue, ratings
 from queueing.rating_records import Level
 from queueing.services import add_working_days
 from queueing.state import Rules
-from tests.test_queue_rules import OPENING, hall, opened
+from tests.queueing.test_queue_rules import OPENING, hall, opened
 
 
 def served(follow_on: str | None = None) -> tuple[queue.QueueState, str]:

@@ -17,12 +17,12 @@ import pytest
 from cases.catalog import EIGHT_DISCLOSURES
 from cases.catalog_io import sample_catalog
 from tests.browsing import wait_until
+from tests.queueing.test_browser_public import Screens
 from tests.serverproc import ServerProcess
-from tests.test_browser_public import Screens
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "test-artifacts" / "screenshots"
 FUND = [item.code for item in sample_catalog() if "公积金" in item.name]
 # A4 in PostScript points, as a PDF's MediaBox gives it.

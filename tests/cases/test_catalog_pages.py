@@ -21,8 +21,8 @@ from hall.kernel.errors import SettingsError
 from hall.runtime import load_catalog
 from hall.settings import Settings, from_env
 from hall.web.app import create_app
+from tests.queueing.test_public_pages import assert_csp_clean
 from tests.site import Site, make_site
-from tests.test_public_pages import assert_csp_clean
 
 CATALOG = sample_catalog()
 FUND = [item.code for item in CATALOG if "公积金" in item.name]

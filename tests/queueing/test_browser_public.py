@@ -16,13 +16,13 @@ import httpx
 import pytest
 
 from tests.browsing import wait_until
+from tests.queueing.test_public_pages import open_hall_all_week
 from tests.serverproc import ServerProcess, login
-from tests.test_public_pages import open_hall_all_week
 from tests.timing import MS
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "test-artifacts" / "screenshots"
 WAIT = int(10_000 * MS * 1000)
 RECONNECT_WAIT = int(30_000 * MS * 1000)

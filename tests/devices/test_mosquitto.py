@@ -37,7 +37,7 @@ from tests.timing import MS
 # How long a message that should come may take; it returns as soon as it does.
 ARRIVES = 3000 * MS
 MAX_PACKET = 65_536
-DEPLOY = Path(__file__).resolve().parents[1] / "deploy" / "mosquitto"
+DEPLOY = Path(__file__).resolve().parents[2] / "deploy" / "mosquitto"
 
 
 @asynccontextmanager

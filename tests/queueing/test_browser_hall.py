@@ -16,12 +16,12 @@ import pytest
 
 from tests.browsing import wait_until
 from tests.peers import CHROMIUM, missing
+from tests.queueing.test_browser_counter import WAIT, open_all_week
 from tests.serverproc import ServerProcess
-from tests.test_browser_counter import WAIT, open_all_week
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-SHOTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "screenshots"
+SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 
 
 @pytest.fixture
