@@ -489,7 +489,7 @@ document.getElementById("copy-secret").addEventListener("click", async () => {
   const field = document.getElementById("secret-value");
   const hint = document.getElementById("copy-hint");
   field.select();
-  let copied = false;
+  let copied;
   try {
     // The clipboard API exists only on HTTPS pages; halls often serve plain HTTP.
     if (navigator.clipboard && window.isSecureContext) {

@@ -19,7 +19,7 @@ function paramsOf(form) {
 
 async function ask(url) {
   const answer = await fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } });
-  let data = {};
+  let data;
   try {
     data = await answer.json();
   } catch {
