@@ -5,6 +5,7 @@
 // re-reads the device list from the API (debounced): simpler and more robust than patching rows
 // from events. Telemetry and last-seen times are measurements, not events, so the list is also
 // re-read every 15 s.
+import { agoParts, resultText, telemetryText as measured } from "./devicetext.js";
 import { cell, fill, linkStatus, pageWords } from "./page.js";
 import { Realtime } from "./realtime.js";
 import { messenger, post } from "./staffpage.js";
@@ -57,36 +58,16 @@ const relative = new Intl.RelativeTimeFormat(document.documentElement.lang || "z
 
 function ago(iso) {
   if (!iso) return word("never");
-  const seconds = Math.round((new Date(iso).getTime() - Date.now()) / 1000);
-  const steps = [
-    [60, "second"],
-    [3600, "minute", 60],
-    [86400, "hour", 3600],
-    [Infinity, "day", 86400],
-  ];
-  for (const [limit, unit, size = 1] of steps) {
-    if (Math.abs(seconds) < limit) return relative.format(Math.round(seconds / size), unit);
-  }
-  return "";
+  const parts = agoParts(iso);
+  return parts ? relative.format(...parts) : "";
 }
 
 function localTime(iso) {
   return iso ? new Date(iso).toLocaleString(document.documentElement.lang || "zh-CN") : "";
 }
 
-function duration(seconds) {
-  if (seconds < 3600) return `${Math.round(seconds / 60)} min`;
-  if (seconds < 86400) return `${(seconds / 3600).toFixed(1)} h`;
-  return `${(seconds / 86400).toFixed(1)} d`;
-}
-
 function telemetryText(values) {
-  const parts = [];
-  if (typeof values.temperature === "number") parts.push(`${values.temperature.toFixed(1)} °C`);
-  if (typeof values.rssi === "number") parts.push(`${Math.round(values.rssi)} dBm`);
-  if (typeof values.uptime === "number") parts.push(fill(word("uptime"), { time: duration(values.uptime) }));
-  if (typeof values.printer === "string") parts.push(values.printer);
-  return parts.join(" · ");
+  return measured(values, word("uptime"));
 }
 
 // -- messages --------------------------------------------------------------------------------
@@ -393,13 +374,6 @@ function selectDevice(id) {
 
 function outcomeWord(status) {
   return word(`outcome_${status}`, status);
-}
-
-function resultText(result) {
-  if (!result) return "";
-  return Object.entries(result)
-    .map(([key, value]) => `${key}=${typeof value === "object" ? JSON.stringify(value) : value}`)
-    .join(" ");
 }
 
 async function loadCommands() {
