@@ -4,11 +4,12 @@
 // The server renders the record (it decides which steps to offer); after a step, or when the
 // hall's "cases" topic reports a change to this case, the page re-reads itself and swaps the parts
 // marked data-live, keeping whatever was typed in their fields.
+import { fill, linkStatus, pageWords } from "./page.js";
 import { Realtime } from "./realtime.js";
 import { messenger, post } from "./staffpage.js";
 
 const root = document.getElementById("case");
-const wordsEl = document.getElementById("words");
+const { word, error } = pageWords(root);
 const linkState = document.getElementById("link-state");
 const number = root.dataset.number;
 const needsReason = new Set(root.dataset.needsReason.split(","));
@@ -16,13 +17,8 @@ const english = document.documentElement.lang === "en";
 const say = messenger(document.getElementById("message"), document.getElementById("notice"), english, 8000);
 let busy = false;
 
-function word(name, fallback) {
-  return wordsEl.getAttribute(`data-${name}`) ?? fallback ?? name;
-}
-
 function showError(data) {
-  const headline = data.error ? word(`err_${data.error}`, word("err")) : word("err");
-  say.alert(headline, data.message);
+  say.alert(error(data.error), data.message);
 }
 
 function materials() {
@@ -63,7 +59,7 @@ function takeStep(button) {
     remarkField?.focus();
     return;
   }
-  const done = word("done").replace("{action}", button.textContent.trim());
+  const done = fill(word("done"), { action: button.textContent.trim() });
   if (step === "claim") {
     send(root.dataset.actionUrl + "assign", { assignee: Number(root.dataset.me) }, done);
   } else {
@@ -80,7 +76,7 @@ root.addEventListener("click", (event) => {
 function assign(form) {
   const chosen = form.elements.assignee.value;
   const button = form.querySelector('button[type="submit"]');
-  const done = word("done").replace("{action}", button.textContent.trim());
+  const done = fill(word("done"), { action: button.textContent.trim() });
   send(root.dataset.actionUrl + "assign", { assignee: chosen ? Number(chosen) : null }, done);
 }
 
@@ -146,10 +142,7 @@ function aboutThisCase(event) {
 }
 
 const rt = new Realtime();
-rt.onstatus = (online) => {
-  linkState.textContent = online ? linkState.dataset.online : linkState.dataset.offline;
-  linkState.classList.toggle("offline", !online);
-};
+rt.onstatus = linkStatus(linkState, { live: word("link_live"), offline: word("link_lost") });
 let first = true;
 rt.subscribe(root.dataset.topic, {
   snapshot() {

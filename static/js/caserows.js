@@ -1,14 +1,8 @@
-// Table cells shared by the case lists and the supervision board: a case's light as a sign and a
-// word (the colour only repeats them), and whose turn it is.
-export function caseCells({ word, signs, hallNames, people }) {
-  function cell(content, className) {
-    const td = document.createElement("td");
-    if (content instanceof Node) td.append(content);
-    else td.textContent = content;
-    if (className) td.className = className;
-    return td;
-  }
+import { fill } from "./page.js";
 
+// What the case lists and the supervision board show alike: a case's light as a sign and a word
+// (the colour only repeats them), and whose turn it is.
+export function caseCells({ word, signs, hallNames, people }) {
   function lightBadge(light) {
     const badge = document.createElement("span");
     badge.className = `light light-${light}`;
@@ -28,10 +22,10 @@ export function caseCells({ word, signs, hallNames, people }) {
       hallNames[item.waiting_on.hall] ?? `#${item.waiting_on.hall}`,
     ];
     if (item.assignee !== null && item.assignee !== undefined) {
-      parts.push(word("assigned").replace("{name}", people[item.assignee] ?? `#${item.assignee}`));
+      parts.push(fill(word("assigned"), { name: people[item.assignee] ?? `#${item.assignee}` }));
     }
     return parts.join(" · ");
   }
 
-  return { cell, lightBadge, waitingOn };
+  return { lightBadge, waitingOn };
 }

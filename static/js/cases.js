@@ -5,10 +5,11 @@
 // the topic does not know. Also once a minute, for the halls below whose events reach their own
 // logs only, and because a light may turn between events.
 import { caseCells } from "./caserows.js";
+import { cell, fill, linkStatus, pageWords } from "./page.js";
 import { Realtime } from "./realtime.js";
 
 const root = document.getElementById("cases");
-const wordsEl = document.getElementById("words");
+const { word, error } = pageWords(root);
 const table = document.getElementById("list");
 const empty = document.getElementById("empty");
 const updated = document.getElementById("updated");
@@ -21,11 +22,7 @@ const people = JSON.parse(root.dataset.people);
 const lang = document.documentElement.lang || "zh-CN";
 const REFRESH_EVERY = 60000;
 
-function word(name, fallback) {
-  return wordsEl.getAttribute(`data-${name}`) ?? fallback ?? name;
-}
-
-const { cell, lightBadge, waitingOn } = caseCells({ word, signs, hallNames, people });
+const { lightBadge, waitingOn } = caseCells({ word, signs, hallNames, people });
 
 const dateTime = new Intl.DateTimeFormat(lang, {
   timeZone: root.dataset.timezone,
@@ -40,9 +37,6 @@ const dateTime = new Intl.DateTimeFormat(lang, {
 function when(iso) {
   return iso ? dateTime.format(new Date(iso)) : "—";
 }
-
-
-
 
 function render(cases, total = cases.length) {
   const body = table.tBodies[0];
@@ -76,9 +70,9 @@ function render(cases, total = cases.length) {
   }
   table.hidden = cases.length === 0;
   empty.hidden = cases.length !== 0;
-  let status = word("updated").replace("{time}", dateTime.format(new Date()));
+  let status = fill(word("updated"), { time: dateTime.format(new Date()) });
   if (total > cases.length) {
-    status += ` · ${word("partial").replace("{shown}", cases.length).replace("{total}", total)}`;
+    status += ` · ${fill(word("partial"), { shown: cases.length, total })}`;
   }
   updated.textContent = status;
 }
@@ -101,7 +95,7 @@ async function load() {
       message.hidden = true;
       render(data.cases, data.total);
     } else {
-      message.textContent = `⚠ ${word(`err_${data.error}`, word("err"))}: ${data.message ?? answer.status}`;
+      message.textContent = `⚠ ${error(data.error)}: ${data.message ?? answer.status}`;
       message.hidden = false;
     }
   } catch {
@@ -122,10 +116,7 @@ function soon() {
 }
 
 const rt = new Realtime();
-rt.onstatus = (online) => {
-  linkState.textContent = online ? linkState.dataset.online : linkState.dataset.offline;
-  linkState.classList.toggle("offline", !online);
-};
+rt.onstatus = linkStatus(linkState, { live: word("link_live"), offline: word("link_lost") });
 rt.subscribe(root.dataset.topic, {
   snapshot(data) {
     // The snapshot is the hall's open cases: that list needs no second read.

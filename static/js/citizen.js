@@ -4,10 +4,12 @@
 // It runs in the clerk's own browser, beside the console, and follows the same counter topic.
 // Residents see ticket numbers and a masked name at most: never an ID number or another
 // resident's data.
-import { Realtime } from "./realtime.js";
 import { newCommandId } from "./ids.js";
+import { fill, linkStatus, pageWords } from "./page.js";
+import { Realtime } from "./realtime.js";
 
 const root = document.getElementById("citizen");
+const { word } = pageWords(root);
 const number = Number(root.dataset.number);
 const english = document.documentElement.lang === "en";
 const linkState = document.getElementById("link-state");
@@ -35,10 +37,6 @@ let promptTimer = null;
 let thanksTimer = null;
 let sending = false;
 
-function fill(template, values) {
-  return template.replace(/\{(\w+)\}/g, (whole, key) => (key in values ? String(values[key]) : whole));
-}
-
 function serviceName(code) {
   const found = view?.all_services?.find((s) => s.code === code);
   if (!found) return code;
@@ -65,7 +63,7 @@ function renderClerk() {
   if (!person) return;
   document.getElementById("clerk-name").textContent = person.name;
   const no = document.getElementById("clerk-no");
-  no.textContent = person.staff_no ? fill(no.dataset.template, { no: person.staff_no }) : "";
+  no.textContent = person.staff_no ? fill(word("staff_no"), { no: person.staff_no }) : "";
 }
 
 function render() {
@@ -80,18 +78,19 @@ function render() {
   }
   const current = view?.current;
   if (current && (current.state === "called" || current.state === "serving")) {
-    const template = current.state === "serving" ? servingLine.dataset.serving : servingLine.dataset.called;
+    const template = current.state === "serving" ? word("serving") : word("called");
     servingLine.textContent = fill(template, { number: current.number });
     document.getElementById("serving-service").textContent = serviceName(current.service);
     const applicant = document.getElementById("serving-applicant");
     // The masked name only (张**): the ID number stays on the clerk's side.
     const name = current.applicant?.name;
-    applicant.textContent = name ? fill(applicant.dataset.template, { name }) : "";
+    applicant.textContent = name ? fill(word("applicant"), { name }) : "";
     applicant.hidden = !name;
     show("serving");
     return;
   }
   const status = view?.counter?.status ?? "closed";
+  // These three stay data-* of the line itself: tests/test_staff_pages.py reads them in the page.
   statusLine.textContent = statusLine.dataset[status] || "";
   statusLine.dataset.status = status;
   show("idle");
@@ -125,7 +124,7 @@ function ask(finished) {
   clearAspects();
   ratingError.hidden = true;
   const line = document.getElementById("rating-ticket");
-  line.textContent = fill(line.dataset.template, { number: finished.number, service: serviceName(finished.service) });
+  line.textContent = fill(word("rating_ticket"), { number: finished.number, service: serviceName(finished.service) });
   clearTimeout(promptTimer);
   promptTimer = setTimeout(endRating, PROMPT_MS);
   render();
@@ -186,10 +185,10 @@ async function rate(level) {
     } catch {
       detail = "";
     }
-    ratingError.textContent = `⚠ ${ratingError.dataset.failed}${detail ? ` (${detail})` : ""}`;
+    ratingError.textContent = `⚠ ${word("rating_failed")}${detail ? ` (${detail})` : ""}`;
     ratingError.hidden = false;
   } catch {
-    ratingError.textContent = `⚠ ${ratingError.dataset.failed}`;
+    ratingError.textContent = `⚠ ${word("rating_failed")}`;
     ratingError.hidden = false;
   } finally {
     sending = false;
@@ -324,11 +323,11 @@ function recent(event) {
   return live || Date.now() - new Date(event.at).getTime() < PROMPT_MS;
 }
 
+const showLink = linkStatus(linkState, { live: word("link_live"), offline: word("link_lost") });
 const rt = new Realtime();
 rt.onstatus = (online) => {
   if (!online) live = false;
-  linkState.textContent = online ? linkState.dataset.online : linkState.dataset.offline;
-  linkState.classList.toggle("offline", !online);
+  showLink(online);
 };
 rt.subscribe(root.dataset.topic, {
   snapshot(data) {

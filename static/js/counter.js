@@ -3,12 +3,13 @@
 // Every action POSTs to the counter API with a fresh command_id, so a double click is one action.
 // The page follows its counter's topic; after any event it re-reads the counter view (debounced),
 // which is simpler and more robust than patching the view from each event.
+import { cell, fill, linkStatus, pageWords } from "./page.js";
 import { Realtime } from "./realtime.js";
 import { followTodo } from "./todobadge.js";
 import { messenger, post } from "./staffpage.js";
 
 const root = document.getElementById("console");
-const words = document.getElementById("words").dataset;
+const { word, error } = pageWords(root);
 const linkState = document.getElementById("link-state");
 const message = document.getElementById("message");
 const notice = document.getElementById("notice");
@@ -30,14 +31,6 @@ const holdUntil = new Map();
 
 // -- words -----------------------------------------------------------------------------------
 
-function word(name, fallback) {
-  return words[name] ?? fallback ?? name;
-}
-
-function fill(template, values) {
-  return template.replace(/\{(\w+)\}/g, (whole, key) => (key in values ? String(values[key]) : whole));
-}
-
 function serviceName(code) {
   const found = view?.all_services?.find((s) => s.code === code);
   if (!found) return code;
@@ -45,12 +38,11 @@ function serviceName(code) {
 }
 
 function priorityWord(priority) {
-  return word(`priority${priority[0].toUpperCase()}${priority.slice(1)}`, priority);
+  return word(`priority_${priority}`, priority);
 }
 
 function stateWord(state) {
-  // data-state-no_show → dataset.stateNo_show
-  return word(`state${state[0].toUpperCase()}${state.slice(1)}`, state);
+  return word(`state_${state}`, state);
 }
 
 function minutesSince(iso) {
@@ -69,9 +61,7 @@ function personName(id) {
 const say = messenger(message, notice, english, 6000);
 
 function showError(code, text) {
-  const key = `err${code ? code[0].toUpperCase() + code.slice(1) : ""}`;
-  const headline = code && words[key] ? words[key] : word("err");
-  say.alert(headline, text);
+  say.alert(error(code), text);
 }
 
 function clearError() {
@@ -98,7 +88,7 @@ async function act(action, body = {}, label = "") {
     if (action === "finish") followOn.value = "";
     await refresh();
   } catch {
-    showError("network", word("errNetwork"));
+    showError("network", word("err_network"));
   } finally {
     busy = false;
     root.removeAttribute("aria-busy");
@@ -116,7 +106,7 @@ async function requeue(ticket) {
     showNotice(`${fill(word("done"), { action: word("requeue") })} ${ticket.number}`);
     await refresh();
   } catch {
-    showError("network", word("errNetwork"));
+    showError("network", word("err_network"));
   }
 }
 
@@ -139,13 +129,6 @@ function refreshSoon() {
 }
 
 // -- rendering -------------------------------------------------------------------------------
-
-function cell(text, className) {
-  const td = document.createElement("td");
-  td.textContent = text;
-  if (className) td.className = className;
-  return td;
-}
 
 function buttonCell(label, onClick, disabled) {
   const td = document.createElement("td");
@@ -185,7 +168,7 @@ function renderCounter() {
   statusLine.dataset.status = counter.status;
   const reason = counter.status === "paused" && counter.pause_reason ? ` · ${counter.pause_reason}` : "";
   statusLine.textContent = word(counter.status) + reason;
-  holder.textContent = counter.clerk ? fill(word("staffedBy"), { name: personName(counter.clerk) }) : "";
+  holder.textContent = counter.clerk ? fill(word("staffed_by"), { name: personName(counter.clerk) }) : "";
 }
 
 function renderCurrent() {
@@ -214,7 +197,7 @@ function renderLists() {
   const waiting = document.getElementById("waiting");
   waiting.tBodies[0].replaceChildren();
   const total = document.getElementById("waiting-total");
-  total.textContent = `(${fill(total.dataset.template, { n: view.waiting_total })})`;
+  total.textContent = `(${fill(word("waiting_total"), { n: view.waiting_total })})`;
   if (view.waiting.length === 0) emptyRow(waiting, 5, word("nobody"));
   for (const ticket of view.waiting) {
     const row = document.createElement("tr");
@@ -350,7 +333,7 @@ const pauseReason = document.getElementById("pause-reason");
 function pause(reason) {
   const text = reason.trim();
   if (!text) {
-    showError("invalid", word("askReason"));
+    showError("invalid", word("ask_reason"));
     return;
   }
   pauseDialog.close();
@@ -439,10 +422,7 @@ document.addEventListener("keydown", (event) => {
 // -- live ------------------------------------------------------------------------------------
 
 const rt = new Realtime();
-rt.onstatus = (online) => {
-  linkState.textContent = online ? linkState.dataset.online : linkState.dataset.offline;
-  linkState.classList.toggle("offline", !online);
-};
+rt.onstatus = linkStatus(linkState, { live: word("link_live"), offline: word("link_lost") });
 rt.subscribe(root.dataset.topic, {
   snapshot(data) {
     staff = data.staff || {};
@@ -458,7 +438,7 @@ rt.subscribe(root.dataset.topic, {
   },
 });
 
-followTodo(rt, document.getElementById("to-cases"));
+followTodo(rt, document.getElementById("to-cases"), word);
 
 // The page works from the API too, before (or without) the live link.
 refresh().catch(() => {});

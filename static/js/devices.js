@@ -5,11 +5,12 @@
 // re-reads the device list from the API (debounced): simpler and more robust than patching rows
 // from events. Telemetry and last-seen times are measurements, not events, so the list is also
 // re-read every 15 s.
+import { agoParts, resultText, telemetryText as measured } from "./devicetext.js";
+import { cell, fill, linkStatus, pageWords } from "./page.js";
 import { Realtime } from "./realtime.js";
 import { messenger, post } from "./staffpage.js";
 
 const root = document.getElementById("devices");
-const wordsEl = document.getElementById("words");
 const linkState = document.getElementById("link-state");
 const busLine = document.getElementById("bus");
 const summary = document.getElementById("summary");
@@ -41,21 +42,15 @@ let sending = false;
 
 // -- words -----------------------------------------------------------------------------------
 
-function word(name, fallback) {
-  return wordsEl.getAttribute(`data-${name}`) ?? fallback ?? name;
-}
-
-function fill(template, values) {
-  return template.replace(/\{(\w+)\}/g, (whole, key) => (key in values ? String(values[key]) : whole));
-}
+const { word, error } = pageWords(root);
 
 function kindLabel(value) {
   const kind = kindOf.get(value);
-  return kind ? { zh: kind.zh, en: kind.en } : { zh: value || word("unknown-kind"), en: "" };
+  return kind ? { zh: kind.zh, en: kind.en } : { zh: value || word("unknown_kind"), en: "" };
 }
 
 function counterLabel(number) {
-  if (number === null || number === undefined) return word("no-counter");
+  if (number === null || number === undefined) return word("no_counter");
   return counterName.get(number) || String(number);
 }
 
@@ -63,36 +58,16 @@ const relative = new Intl.RelativeTimeFormat(document.documentElement.lang || "z
 
 function ago(iso) {
   if (!iso) return word("never");
-  const seconds = Math.round((new Date(iso).getTime() - Date.now()) / 1000);
-  const steps = [
-    [60, "second"],
-    [3600, "minute", 60],
-    [86400, "hour", 3600],
-    [Infinity, "day", 86400],
-  ];
-  for (const [limit, unit, size = 1] of steps) {
-    if (Math.abs(seconds) < limit) return relative.format(Math.round(seconds / size), unit);
-  }
-  return "";
+  const parts = agoParts(iso);
+  return parts ? relative.format(...parts) : "";
 }
 
 function localTime(iso) {
   return iso ? new Date(iso).toLocaleString(document.documentElement.lang || "zh-CN") : "";
 }
 
-function duration(seconds) {
-  if (seconds < 3600) return `${Math.round(seconds / 60)} min`;
-  if (seconds < 86400) return `${(seconds / 3600).toFixed(1)} h`;
-  return `${(seconds / 86400).toFixed(1)} d`;
-}
-
 function telemetryText(values) {
-  const parts = [];
-  if (typeof values.temperature === "number") parts.push(`${values.temperature.toFixed(1)} °C`);
-  if (typeof values.rssi === "number") parts.push(`${Math.round(values.rssi)} dBm`);
-  if (typeof values.uptime === "number") parts.push(fill(word("uptime"), { time: duration(values.uptime) }));
-  if (typeof values.printer === "string") parts.push(values.printer);
-  return parts.join(" · ");
+  return measured(values, word("uptime"));
 }
 
 // -- messages --------------------------------------------------------------------------------
@@ -100,8 +75,7 @@ function telemetryText(values) {
 const say = messenger(message, notice, english, 8000);
 
 function showError(code, text) {
-  const headline = code ? word(`err-${code}`, word("err")) : word("err");
-  say.alert(headline, text);
+  say.alert(error(code), text);
 }
 
 function clearError() {
@@ -126,7 +100,7 @@ async function change(url, body, done) {
     await refresh();
     return data;
   } catch {
-    showError("network", word("err-network"));
+    showError("network", word("err_network"));
     return null;
   }
 }
@@ -167,14 +141,6 @@ function refreshSoon() {
 
 // -- building blocks -------------------------------------------------------------------------
 
-function cell(content, className) {
-  const td = document.createElement("td");
-  if (content instanceof Node) td.append(content);
-  else td.textContent = content;
-  if (className) td.className = className;
-  return td;
-}
-
 function bilingual({ zh, en }) {
   const span = document.createElement("span");
   span.className = "kind";
@@ -199,7 +165,7 @@ function kindOptions(select, chosen) {
 }
 
 function counterOptions(select, chosen) {
-  select.replaceChildren(new Option(word("no-counter"), ""));
+  select.replaceChildren(new Option(word("no_counter"), ""));
   for (const counter of counters) {
     const option = new Option(counter.name, String(counter.number));
     if (counter.number === chosen) option.selected = true;
@@ -218,7 +184,7 @@ function presence(device) {
 function statusWord(status) {
   const span = document.createElement("span");
   span.className = `reg reg-${status}`;
-  span.textContent = word(`status-${status}`, status);
+  span.textContent = word(`status_${status}`, status);
   return span;
 }
 
@@ -226,7 +192,7 @@ function paperWord(level) {
   if (!level) return "—";
   const span = document.createElement("span");
   span.className = `paper paper-${level}`;
-  span.textContent = word(`paper-${level}`, level);
+  span.textContent = word(`paper_${level}`, level);
   return span;
 }
 
@@ -258,7 +224,7 @@ function render(data) {
   const listed = devices.filter((d) => d.status !== "pending");
   const online = listed.filter((d) => d.status === "active" && d.online).length;
   const offline = listed.filter((d) => d.status === "active" && !d.online).length;
-  summary.textContent = fill(summary.dataset.template, { online, offline, pending: pending.length });
+  summary.textContent = fill(word("summary"), { online, offline, pending: pending.length });
   renderPending(pending);
   renderTable(listed);
   renderDetail();
@@ -270,7 +236,7 @@ function renderBus(bus) {
     return; // the template says there is no bus
   }
   busLine.dataset.state = bus.connected ? "connected" : "down";
-  busLine.textContent = bus.connected ? fill(word("bus-connected"), { waiting: bus.waiting }) : word("bus-down");
+  busLine.textContent = bus.connected ? fill(word("bus_connected"), { waiting: bus.waiting }) : word("bus_down");
 }
 
 function renderPending(pending) {
@@ -317,7 +283,7 @@ function renderPending(pending) {
     });
     row.append(
       cell(id),
-      cell(device.kind ? bilingual(kindLabel(device.kind)) : word("unknown-kind")),
+      cell(device.kind ? bilingual(kindLabel(device.kind)) : word("unknown_kind")),
       cell(device.firmware || "—"),
       timeCell(device.first_seen),
       cell(form),
@@ -386,7 +352,7 @@ function renderDetail() {
   for (const button of commandButtons.querySelectorAll("button")) {
     const fits = active && applies(button.dataset.command, device.kind);
     button.disabled = !fits || sending;
-    button.title = active && !applies(button.dataset.command, device.kind) ? word("not-for-kind") : "";
+    button.title = active && !applies(button.dataset.command, device.kind) ? word("not_for_kind") : "";
   }
 }
 
@@ -407,14 +373,7 @@ function selectDevice(id) {
 }
 
 function outcomeWord(status) {
-  return word(`outcome-${status}`, status);
-}
-
-function resultText(result) {
-  if (!result) return "";
-  return Object.entries(result)
-    .map(([key, value]) => `${key}=${typeof value === "object" ? JSON.stringify(value) : value}`)
-    .join(" ");
+  return word(`outcome_${status}`, status);
 }
 
 async function loadCommands() {
@@ -434,7 +393,7 @@ async function loadCommands() {
   body.replaceChildren();
   const rows = [...data.in_flight.map((c) => ({ ...c, done_at: null })), ...data.recent];
   if (rows.length === 0) {
-    const td = cell(word("commands-none"), "muted");
+    const td = cell(word("commands_none"), "muted");
     td.colSpan = 5;
     const row = document.createElement("tr");
     row.append(td);
@@ -448,7 +407,7 @@ async function loadCommands() {
     status.textContent = outcomeWord(command.status);
     row.append(
       cell(localTime(command.done_at || command.sent_at)),
-      cell(word(`cmd-${command.name}`, command.name)),
+      cell(word(`cmd_${command.name}`, command.name)),
       cell(status),
       cell(String(command.attempts)),
       cell(resultText(command.result), "result"),
@@ -504,7 +463,7 @@ document.getElementById("copy-secret").addEventListener("click", async () => {
   const field = document.getElementById("secret-value");
   const hint = document.getElementById("copy-hint");
   field.select();
-  let copied = false;
+  let copied;
   try {
     // The clipboard API exists only on HTTPS pages; halls often serve plain HTTP.
     if (navigator.clipboard && window.isSecureContext) {
@@ -516,7 +475,7 @@ document.getElementById("copy-secret").addEventListener("click", async () => {
   } catch {
     copied = false;
   }
-  if (copied) hint.textContent = hint.dataset.copied;
+  if (copied) hint.textContent = word("copied");
 });
 
 document.getElementById("register-new").addEventListener("submit", async (event) => {
@@ -543,8 +502,8 @@ document.getElementById("rekey").addEventListener("click", async () => {
   const device = current();
   if (!device) return;
   const yes = await ask(
-    fill(word("confirm-rekey"), { device: device.id }),
-    word("confirm-rekey-text"),
+    fill(word("confirm_rekey"), { device: device.id }),
+    word("confirm_rekey_text"),
     document.getElementById("rekey").textContent,
   );
   if (yes) change(deviceUrl(device.id, "rekey"), {}, fill(word("rekeyed"), { device: device.id }));
@@ -554,8 +513,8 @@ document.getElementById("retire").addEventListener("click", async () => {
   const device = current();
   if (!device) return;
   const yes = await ask(
-    fill(word("confirm-retire"), { device: device.id }),
-    word("confirm-retire-text"),
+    fill(word("confirm_retire"), { device: device.id }),
+    word("confirm_retire_text"),
     document.getElementById("retire").textContent,
   );
   if (yes) change(deviceUrl(device.id, "retire"), {}, fill(word("retired"), { device: device.id }));
@@ -566,9 +525,9 @@ commandButtons.addEventListener("click", async (event) => {
   const device = current();
   if (!button || !device || sending) return;
   const name = button.dataset.command;
-  const label = word(`cmd-${name}`, name);
+  const label = word(`cmd_${name}`, name);
   if (name === "reboot") {
-    const yes = await ask(fill(word("confirm-reboot"), { device: device.id }), word("confirm-reboot-text"), label);
+    const yes = await ask(fill(word("confirm_reboot"), { device: device.id }), word("confirm_reboot_text"), label);
     if (!yes) return;
   }
   sending = true;
@@ -592,7 +551,7 @@ commandButtons.addEventListener("click", async (event) => {
   } catch {
     outcomeLine.dataset.status = "failed";
     outcomeLine.textContent = "";
-    showError("network", word("err-network"));
+    showError("network", word("err_network"));
   } finally {
     sending = false;
     renderDetail();
@@ -604,12 +563,12 @@ commandButtons.addEventListener("click", async (event) => {
 
 function note(event, seq) {
   const item = document.createElement("li");
-  const what = word(`event-${event.type.replace("device.", "")}`, event.type);
+  const what = word(`event_${event.type.replace("device.", "")}`, event.type);
   const data = event.data || {};
   const extra = [];
   if (data.counter !== undefined && data.counter !== null) extra.push(counterLabel(data.counter));
-  if (data.paper) extra.push(word(`paper-${data.paper}`, data.paper));
-  if (data.name) extra.push(`${word(`cmd-${data.name}`, data.name)} ${outcomeWord(data.status)}`);
+  if (data.paper) extra.push(word(`paper_${data.paper}`, data.paper));
+  if (data.name) extra.push(`${word(`cmd_${data.name}`, data.name)} ${outcomeWord(data.status)}`);
   const time = new Date(event.at).toLocaleTimeString(document.documentElement.lang || "zh-CN");
   item.textContent = `#${seq} ${time} ${data.device ?? ""} ${what}${extra.length ? ` · ${extra.join(" · ")}` : ""}`;
   log.prepend(item);
@@ -620,10 +579,7 @@ for (const field of document.querySelectorAll("select[data-kinds]")) kindOptions
 for (const field of document.querySelectorAll("select[data-counters]")) counterOptions(field, null);
 
 const rt = new Realtime();
-rt.onstatus = (online) => {
-  linkState.textContent = online ? linkState.dataset.online : linkState.dataset.offline;
-  linkState.classList.toggle("offline", !online);
-};
+rt.onstatus = linkStatus(linkState, { live: word("link_live"), offline: word("link_lost") });
 rt.subscribe(root.dataset.topic, {
   snapshot() {
     refreshSoon();

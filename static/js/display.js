@@ -1,6 +1,7 @@
 // The hall's queue display (big screen): the newest call large, "请 A023 号到 5 号窗口办理" with the
 // English under it; the recent calls; people waiting per service; a rolling notice; and each call
 // spoken in turn: a chime, then the call twice, never two calls at once.
+import { fill, linkStatus } from "./page.js";
 import { Realtime } from "./realtime.js";
 
 const MAX_RECENT = 8;
@@ -21,10 +22,6 @@ const recent = document.getElementById("recent-calls");
 const lines = document.getElementById("lines");
 const linkState = document.getElementById("link-state");
 const enableVoice = document.getElementById("enable-voice");
-
-function fill(text, values) {
-  return text.replace(/\{(\w+)\}/g, (whole, name) => (name in values ? String(values[name]) : whole));
-}
 
 // The template as nodes, with the number and the counter set apart so they stand out.
 function callNodes(template, call) {
@@ -285,8 +282,9 @@ track.textContent = notice.dataset.notice;
 // The same reading speed for a short or a long notice (CSSOM, which the page's CSP allows).
 track.style.animationDuration = `${Math.max(20, Math.round(track.textContent.length / 3))}s`;
 
+const showLink = linkStatus(linkState);
 function linkShown(online) {
-  linkState.hidden = online;
+  showLink(online);
   root.classList.toggle("is-offline", !online);
 }
 

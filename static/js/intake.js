@@ -8,6 +8,7 @@
 // the name and phone are shown in full because they are the resident's own, on the screen facing
 // them, and a mistyped phone loses notices.
 import { newCommandId } from "./ids.js";
+import { fill, pageWords } from "./page.js";
 import { post } from "./staffpage.js";
 
 const form = document.getElementById("intake-form");
@@ -19,10 +20,6 @@ export function channelName(hall, counter) {
 // What the attachments endpoint takes (hall/case_api.py).
 const SCAN_TYPES = ["application/pdf", "image/jpeg", "image/png"];
 const SCAN_MAX = 10 * 1024 * 1024;
-
-function fill(template, values) {
-  return template.replace(/\{(\w+)\}/g, (whole, key) => (key in values ? String(values[key]) : whole));
-}
 
 function plain(text) {
   // As the service guide searches (hall/catalog_pages.py searchable): no spaces, no case.
@@ -46,7 +43,7 @@ if (form) {
   const csrf = document.querySelector('meta[name="csrf-token"]').content;
   const english = document.documentElement.lang === "en";
   const colon = english ? ": " : "：";
-  const words = document.getElementById("intake-words")?.dataset ?? {};
+  const { word, error } = pageWords(form);
   const channel = new BroadcastChannel(channelName(form.dataset.hall, form.dataset.counter));
   const $ = (id) => document.getElementById(id);
   const fields = {
@@ -121,7 +118,7 @@ if (form) {
       if (fields.idNumber.value.trim() !== number) return; // typed on meanwhile
       checked = { number, valid: Boolean(body.valid), masked: body.masked || "" };
       idState.dataset.state = body.valid ? "ok" : "bad";
-      idState.textContent = body.valid ? `✓ ${form.dataset.idOk}` : `✗ ${form.dataset.idBad}`;
+      idState.textContent = body.valid ? `✓ ${word("id_ok")}` : `✗ ${word("id_bad")}`;
     } catch {
       idState.textContent = "";
     }
@@ -149,7 +146,7 @@ if (form) {
       options.unshift(option);
     }
     if (options.length === 0) {
-      const none = element("option", "", itemSelect.dataset.none);
+      const none = element("option", "", word("none"));
       none.disabled = true;
       options.push(none);
     }
@@ -173,9 +170,8 @@ if (form) {
     ticks.clear();
     scans.clear();
     showFieldError("item", "");
-    const facts = itemFacts.dataset;
     const days = item.time_limit_days;
-    const time = days === 0 ? facts.onTheSpot : fill(days === 1 ? facts.daysOne : facts.days, { n: days });
+    const time = days === 0 ? word("on_the_spot") : fill(days === 1 ? word("days_one") : word("days"), { n: days });
     itemFacts.textContent = `${item.department} · ${item.kind_label} · ${time}`;
     renderMaterials();
     changed();
@@ -192,8 +188,8 @@ if (form) {
       );
       const remove = element("button", "scan-remove", "✕");
       remove.type = "button";
-      remove.title = materialsList.dataset.remove;
-      remove.setAttribute("aria-label", `${materialsList.dataset.remove} ${scan.filename}`);
+      remove.title = word("remove");
+      remove.setAttribute("aria-label", `${word("remove")} ${scan.filename}`);
       remove.addEventListener("click", () => {
         scans.set(name, (scans.get(name) || []).filter((s) => s !== scan));
         renderScans(name, list);
@@ -211,7 +207,7 @@ if (form) {
     problem.hidden = true;
     for (const file of files) {
       if (!SCAN_TYPES.includes(file.type) || file.size > SCAN_MAX) {
-        problem.textContent = `⚠ ${words.errUpload}${colon}${file.name} (PDF / JPEG / PNG, ≤ 10 MB)`;
+        problem.textContent = `⚠ ${word("err_upload")}${colon}${file.name} (PDF / JPEG / PNG, ≤ 10 MB)`;
         problem.hidden = false;
         continue;
       }
@@ -227,7 +223,7 @@ if (form) {
         });
         const body = await answer.json().catch(() => ({}));
         if (!answer.ok) {
-          problem.textContent = `⚠ ${words.errUpload}${colon}${file.name}${body.message ? ` (${body.message})` : ""}`;
+          problem.textContent = `⚠ ${word("err_upload")}${colon}${file.name}${body.message ? ` (${body.message})` : ""}`;
           problem.hidden = false;
           continue;
         }
@@ -246,7 +242,7 @@ if (form) {
         ticks.get(name).checked = true;
         renderScans(name, list);
       } catch {
-        problem.textContent = `⚠ ${words.errUpload}${colon}${file.name} (${words.errNetwork})`;
+        problem.textContent = `⚠ ${word("err_upload")}${colon}${file.name} (${word("err_network")})`;
         problem.hidden = false;
       } finally {
         uploading -= 1;
@@ -257,7 +253,6 @@ if (form) {
   }
 
   function renderMaterials() {
-    const texts = materialsList.dataset;
     const rows = (item?.materials || []).map((material, index) => {
       const row = element("li", `material ${material.required ? "is-required" : "is-optional"}`);
       row.dataset.name = material.name;
@@ -271,9 +266,9 @@ if (form) {
       const need = element(
         "span",
         `need need-${material.required ? "required" : "optional"}`,
-        material.required ? texts.required : texts.optional,
+        material.required ? word("required") : word("optional"),
       );
-      const copies = fill(texts.copies, { n: material.copies });
+      const copies = fill(word("copies"), { n: material.copies });
       const facts = element("span", "material-facts", `${material.form_label} · ${copies}`);
       const add = element("label", "scan-add");
       const picker = document.createElement("input");
@@ -281,13 +276,13 @@ if (form) {
       picker.accept = SCAN_TYPES.join(",");
       picker.multiple = true;
       picker.className = "visually-hidden";
-      picker.setAttribute("aria-label", `${texts.addScan}: ${material.name}`);
+      picker.setAttribute("aria-label", `${word("add_scan")}: ${material.name}`);
       picker.addEventListener("change", () => {
         const files = [...picker.files];
         picker.value = "";
         upload(material.name, files, row);
       });
-      add.append(element("span", "", texts.addScan), picker);
+      add.append(element("span", "", word("add_scan")), picker);
       const problem = element("p", "field-error");
       problem.hidden = true;
       row.append(label, need, facts, add, element("ul", "scan-list"), problem);
@@ -316,14 +311,13 @@ if (form) {
   // -- what stands between the form and 受理 ------------------------------------------------
 
   function needed() {
-    const need = blockers.dataset;
     const phone = fields.phone.value.trim();
     const list = [];
-    if (!fields.name.value.trim()) list.push(need.needName);
-    if (!idValid()) list.push(need.needId);
-    if (phone && !phoneValid(phone)) list.push(need.needPhone);
-    if (!item) list.push(need.needItem);
-    else if (missing().length) list.push(need.needMaterials);
+    if (!fields.name.value.trim()) list.push(word("need_name"));
+    if (!idValid()) list.push(word("need_id"));
+    if (phone && !phoneValid(phone)) list.push(word("need_phone"));
+    if (!item) list.push(word("need_item"));
+    else if (missing().length) list.push(word("need_materials"));
     return list;
   }
 
@@ -335,7 +329,7 @@ if (form) {
       row.classList.toggle("is-missing", absent.includes(row.dataset.name));
     }
     const list = needed();
-    blockers.textContent = accepted || list.length === 0 ? "" : fill(blockers.dataset.template, { list: list.join(english ? ", " : "、") });
+    blockers.textContent = accepted || list.length === 0 ? "" : fill(word("still_needed"), { list: list.join(english ? ", " : "、") });
     acceptButton.disabled = Boolean(accepted) || sending || uploading > 0 || list.length > 0;
   }
 
@@ -370,11 +364,6 @@ if (form) {
 
   // -- errors -------------------------------------------------------------------------------
 
-  function headline(code) {
-    const key = `err${code ? code[0].toUpperCase() + code.slice(1) : ""}`;
-    return (code && words[key]) || words.err;
-  }
-
   function showFieldError(name, text) {
     const slot = fieldErrors[name];
     slot.textContent = text ? `⚠ ${text}` : "";
@@ -402,7 +391,7 @@ if (form) {
   };
 
   function showError(data) {
-    const text = `${headline(data.error)}${colon}${data.message || ""}`;
+    const text = `${error(data.error)}${colon}${data.message || ""}`;
     const field = data.error === "not_accepted_here" ? "item" : FIELDS[data.field];
     if (field) {
       showFieldError(field, text);
@@ -448,8 +437,8 @@ if (form) {
     $("intake-number").textContent = found.number;
     const due = $("intake-due");
     due.textContent = accepted.due
-      ? `${accepted.due}${accepted.provisional ? ` (${due.dataset.provisional})` : ""}`
-      : itemFacts.dataset.onTheSpot;
+      ? `${accepted.due}${accepted.provisional ? ` (${word("provisional")})` : ""}`
+      : word("on_the_spot");
     const link = $("intake-receipt");
     link.href = receipt;
     link.target = "hall-receipt";
@@ -488,7 +477,7 @@ if (form) {
       const { ok, status, data } = await post(form.dataset.caseUrl, body);
       if (status >= 500 || data.error === "timeout") {
         // Whether the case was registered is unknown: the next press asks again with the same id.
-        showError({ error: "network", message: data.message || words.errNetwork });
+        showError({ error: "network", message: data.message || word("err_network") });
         return;
       }
       commandId = null;
@@ -498,7 +487,7 @@ if (form) {
       }
       showAccepted(data.case);
     } catch {
-      showError({ error: "network", message: words.errNetwork });
+      showError({ error: "network", message: word("err_network") });
     } finally {
       sending = false;
       update();
@@ -537,7 +526,7 @@ if (form) {
     const person = ticket?.applicant;
     ticketHint.hidden = !person;
     if (!person) return;
-    ticketHint.textContent = fill(ticketHint.dataset.template, { name: person.name || "", id: person.id_number || "" });
+    ticketHint.textContent = fill(word("ticket_hint"), { name: person.name || "", id: person.id_number || "" });
     if (fields.name.value.trim() || fields.idNumber.value.trim()) return; // never overwrite what was typed
     // The clerk serving the ticket gets its holder in full, as from a card read at the counter.
     fetch(form.dataset.holderUrl, { credentials: "same-origin" })
@@ -592,13 +581,13 @@ if (form) {
     cardState.textContent = "";
     const answer = await fetch(`${form.dataset.cardUrl}?take=1`, { credentials: "same-origin" });
     if (!answer.ok) {
-      cardState.textContent = form.dataset.noCard;
+      cardState.textContent = word("no_card");
       return;
     }
     const card = await answer.json();
     fields.name.value = card.name || "";
     fields.idNumber.value = card.id_number || "";
-    cardState.textContent = form.dataset.cardRead;
+    cardState.textContent = word("card_read");
     await check();
   });
 

@@ -1,7 +1,8 @@
 // The ticket kiosk (排号机): a big button per service with people waiting and the estimated wait,
 // live; a press takes a ticket, shows it with its QR code, prints it, and returns to the start.
-import { Realtime } from "./realtime.js";
 import { newCommandId } from "./ids.js";
+import { linkStatus, pageWords, setBoth } from "./page.js";
+import { Realtime } from "./realtime.js";
 
 const RETURN_SECONDS = 15;
 const IDLE_RESET_MS = 60000;
@@ -9,7 +10,8 @@ const MESSAGE_MS = 10000;
 const RETRIES = 3;
 
 const root = document.getElementById("kiosk");
-const words = JSON.parse(root.dataset.words); // key → [the page's language, English or ""]
+// key → [the page's language, English or ""]; English dropped when it adds nothing.
+const { pair } = pageWords(root);
 const hallId = root.dataset.hall;
 const timeZone = root.dataset.timezone;
 const autoprint = root.dataset.autoprint === "1";
@@ -33,33 +35,9 @@ let returnTimer = null;
 let messageTimer = null;
 let idleTimer = null;
 
-function fill(text, values) {
-  return text.replace(/\{(\w+)\}/g, (whole, name) => (name in values ? String(values[name]) : whole));
-}
-
-// A pair of texts [main, English]: filled in, and English dropped when it adds nothing.
-function pair(key, values = {}) {
-  const [main, english] = words[key];
-  return [fill(main, values), english ? fill(english, values) : ""];
-}
-
 // "等候 3 人 · 约 18 分钟": the no-break space keeps the dot at the end of a line when it wraps.
 function join(first, second) {
   return [`${first[0]}\u00a0· ${second[0]}`, first[1] && second[1] ? `${first[1]}\u00a0· ${second[1]}` : ""];
-}
-
-function setBoth(element, [main, english]) {
-  const first = document.createElement("span");
-  first.className = "main";
-  first.textContent = main;
-  element.replaceChildren(first);
-  if (english) {
-    const second = document.createElement("span");
-    second.className = "en";
-    second.lang = "en";
-    second.textContent = english;
-    element.append(second);
-  }
 }
 
 function waitPair(minutes) {
@@ -353,9 +331,7 @@ tick();
 setInterval(tick, 10000);
 
 const rt = new Realtime();
-rt.onstatus = (online) => {
-  linkState.hidden = online;
-};
+rt.onstatus = linkStatus(linkState);
 rt.subscribe(`hall/${hallId}/queue`, {
   snapshot(data) {
     services = data.services || [];

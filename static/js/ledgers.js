@@ -1,21 +1,12 @@
 // The supervisor's ledgers (台帐) and comprehensive query. Each form asks the JSON API it names
 // and draws the answer; its CSV button is left to the browser, which downloads the file the same
 // API writes with the same filters.
+import { cell, fill, pageWords } from "./page.js";
+
 const root = document.getElementById("ledgers");
-const words = JSON.parse(root.dataset.words);
+const { word } = pageWords(root);
 const english = document.documentElement.lang === "en";
 const message = document.getElementById("message");
-
-function fill(text, values) {
-  return text.replace(/\{(\w+)\}/g, (whole, name) => (name in values ? String(values[name]) : whole));
-}
-
-function cell(tag, text, className) {
-  const element = document.createElement(tag);
-  element.textContent = text;
-  if (className) element.className = className;
-  return element;
-}
 
 // The form's fields as query parameters; empty choices ("all") are left out.
 function paramsOf(form) {
@@ -28,7 +19,7 @@ function paramsOf(form) {
 
 async function ask(url) {
   const answer = await fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } });
-  let data = {};
+  let data;
   try {
     data = await answer.json();
   } catch {
@@ -39,7 +30,7 @@ async function ask(url) {
 }
 
 function alert(error) {
-  message.textContent = `⚠ ${words.failed}${english ? ": " : "："}${error.message}`;
+  message.textContent = `⚠ ${word("failed")}${english ? ": " : "："}${error.message}`;
   message.hidden = false;
 }
 
@@ -52,7 +43,7 @@ const ledgerNote = document.getElementById("ledger-note");
 const lateColumns = new Set(["overdue", "completed_late"]);
 
 function numberCell(key, value) {
-  const td = cell("td", value === null ? "—" : String(value), "num");
+  const td = cell(value === null ? "—" : String(value), "num");
   if (lateColumns.has(key) && value > 0) {
     td.textContent = `⚠ ${value}`;
     td.classList.add("over");
@@ -62,8 +53,8 @@ function numberCell(key, value) {
 
 function drawLedger(data) {
   const head = document.createElement("tr");
-  head.append(cell("th", data.heads.group), cell("th", data.heads.row));
-  for (const column of data.columns) head.append(cell("th", column.label, "num"));
+  head.append(cell(data.heads.group, "", "th"), cell(data.heads.row, "", "th"));
+  for (const column of data.columns) head.append(cell(column.label, "num", "th"));
   for (const th of head.children) th.scope = "col";
   ledgerTable.tHead.replaceChildren(head);
 
@@ -72,7 +63,7 @@ function drawLedger(data) {
   const width = data.columns.length + 2;
   if (data.groups.length === 0) {
     const row = document.createElement("tr");
-    const td = cell("td", words.none);
+    const td = cell(word("none"));
     td.colSpan = width;
     row.append(td);
     body.append(row);
@@ -81,12 +72,12 @@ function drawLedger(data) {
     group.rows.forEach((line, index) => {
       const row = document.createElement("tr");
       if (index === 0) {
-        const th = cell("th", group.label, "group");
+        const th = cell(group.label, "group", "th");
         th.scope = "rowgroup";
         th.rowSpan = group.rows.length + 1;
         row.append(th);
       }
-      const label = cell("th", line.label);
+      const label = cell(line.label, "", "th");
       label.scope = "row";
       row.append(label);
       for (const column of data.columns) row.append(numberCell(column.key, line.values[column.key]));
@@ -94,14 +85,14 @@ function drawLedger(data) {
     });
     const subtotal = document.createElement("tr");
     subtotal.className = "subtotal";
-    const label = cell("th", words.subtotal);
+    const label = cell(word("subtotal"), "", "th");
     label.scope = "row";
     subtotal.append(label);
     for (const column of data.columns) subtotal.append(numberCell(column.key, group.subtotal[column.key]));
     body.append(subtotal);
   }
   const total = document.createElement("tr");
-  const label = cell("th", words.total);
+  const label = cell(word("total"), "", "th");
   label.scope = "row";
   label.colSpan = 2;
   total.append(label);
@@ -111,7 +102,7 @@ function drawLedger(data) {
 }
 
 function describe() {
-  ledgerNote.textContent = ledgerForm.elements.by.value === "clerk" ? words.note_clerk : words.note_cases;
+  ledgerNote.textContent = ledgerForm.elements.by.value === "clerk" ? word("note_clerk") : word("note_cases");
 }
 
 async function loadLedger() {
@@ -147,20 +138,20 @@ const local = (when) => (when ? when.slice(0, 16).replace("T", " ") : "");
 
 function caseRow(found) {
   const row = document.createElement("tr");
-  const number = cell("th", found.number);
+  const number = cell(found.number, "", "th");
   number.scope = "row";
   row.append(
     number,
-    cell("td", `${found.item} ${found.item_name}`, "item"),
-    cell("td", found.applicant.name),
-    cell("td", found.applicant.id_number, "id"),
-    cell("td", found.accepted_hall.name),
-    cell("td", found.stage_label),
-    cell("td", found.registered_by.name),
-    cell("td", local(found.accepted_at), "when"),
-    cell("td", local(found.due_at), "when"),
-    cell("td", found.light_label, `light light-${found.light}`),
-    cell("td", found.overdue ? `⚠ ${words.overdue}` : "", found.overdue ? "over" : ""),
+    cell(`${found.item} ${found.item_name}`, "item"),
+    cell(found.applicant.name),
+    cell(found.applicant.id_number, "id"),
+    cell(found.accepted_hall.name),
+    cell(found.stage_label),
+    cell(found.registered_by.name),
+    cell(local(found.accepted_at), "when"),
+    cell(local(found.due_at), "when"),
+    cell(found.light_label, `light light-${found.light}`),
+    cell(found.overdue ? `⚠ ${word("overdue")}` : "", found.overdue ? "over" : ""),
   );
   return row;
 }
@@ -181,7 +172,7 @@ async function loadCases(append) {
     shown += data.cases.length;
     queryTable.hidden = data.total === 0;
     queryCount.textContent =
-      data.total === 0 ? words.none : fill(shown < data.total ? words.shown : words.count, { n: data.total, shown });
+      data.total === 0 ? word("none") : fill(shown < data.total ? word("shown") : word("count"), { n: data.total, shown });
     more.hidden = shown >= data.total;
   } catch (error) {
     alert(error);

@@ -11,7 +11,7 @@ export async function post(url, body) {
     headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
     body: JSON.stringify({ command_id: newCommandId(), ...body }),
   });
-  let data = {};
+  let data;
   try {
     data = await answer.json();
   } catch {

@@ -5,11 +5,12 @@
 // event the board is re-read from the API (debounced), and once a minute, because a light may turn
 // in a hall below whose events stay in its own log.
 import { caseCells } from "./caserows.js";
+import { cell, fill, linkStatus, pageWords } from "./page.js";
 import { Realtime } from "./realtime.js";
 import { messenger, post } from "./staffpage.js";
 
 const root = document.getElementById("supervision");
-const wordsEl = document.getElementById("words");
+const { word, error } = pageWords(root);
 const linkState = document.getElementById("link-state");
 const flagged = document.getElementById("flagged");
 const noFlagged = document.getElementById("no-flagged");
@@ -31,11 +32,7 @@ const say = messenger(document.getElementById("message"), document.getElementByI
 const tz = root.dataset.timezone;
 const REFRESH_EVERY = 60000;
 
-function word(name, fallback) {
-  return wordsEl.getAttribute(`data-${name}`) ?? fallback ?? name;
-}
-
-const { cell, lightBadge, waitingOn } = caseCells({ word, signs, hallNames, people });
+const { lightBadge, waitingOn } = caseCells({ word, signs, hallNames, people });
 
 const dateTime = new Intl.DateTimeFormat(lang, {
   timeZone: tz,
@@ -68,9 +65,6 @@ function localInput(date) {
   );
   return `${parts.year}-${parts.month}-${parts.day}T${parts.hour}:${parts.minute}`;
 }
-
-
-
 
 function caseLink(number) {
   const link = document.createElement("a");
@@ -135,7 +129,7 @@ function render(board) {
     level.className = `level level-${order.level}`;
     level.textContent = word(`level_${order.level}`, order.level_label);
     const escalation = cell(level);
-    if (order.fix_due) escalation.append(` · ${word("fix_by").replace("{time}", when(order.fix_due))}`);
+    if (order.fix_due) escalation.append(` · ${fill(word("fix_by"), { time: when(order.fix_due) })}`);
     if (order.notice) {
       const notice = document.createElement("p");
       notice.className = "order-notice small";
@@ -154,7 +148,7 @@ function render(board) {
   }
   ordersTable.hidden = board.orders.length === 0;
   noOrders.hidden = board.orders.length !== 0;
-  updated.textContent = word("updated").replace("{time}", dateTime.format(new Date()));
+  updated.textContent = fill(word("updated"), { time: dateTime.format(new Date()) });
 }
 
 let timer = null;
@@ -195,11 +189,11 @@ form.addEventListener("submit", async (event) => {
       reply_due: due.value,
     });
     if (!ok) {
-      say.alert(word(`err_${data.error}`, word("err")), data.message);
+      say.alert(error(data.error), data.message);
       return;
     }
     say.clear();
-    say.notice(word("opened").replace("{order}", data.order.id).replace("{number}", number));
+    say.notice(fill(word("opened"), { order: data.order.id, number }));
     note.value = "";
     await load();
   } catch {
@@ -210,10 +204,7 @@ form.addEventListener("submit", async (event) => {
 due.value = localInput(new Date(Date.now() + 24 * 3600 * 1000));
 
 const rt = new Realtime();
-rt.onstatus = (online) => {
-  linkState.textContent = online ? linkState.dataset.online : linkState.dataset.offline;
-  linkState.classList.toggle("offline", !online);
-};
+rt.onstatus = linkStatus(linkState, { live: word("link_live"), offline: word("link_lost") });
 rt.subscribe(root.dataset.topic, {
   snapshot(data) {
     render(data.supervision);

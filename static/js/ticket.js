@@ -1,6 +1,7 @@
 // A ticket's own pages. The status page (opened from the QR code on a phone) follows the hall's
 // queue and asks for the ticket again when something may have moved it; the print page prints
 // itself once its QR code has loaded.
+import { linkStatus, pageWords, setBoth } from "./page.js";
 import { Realtime } from "./realtime.js";
 
 const REFETCH_MS = 400;
@@ -16,7 +17,7 @@ function printPage() {
 }
 
 function statusPage(card) {
-  const words = JSON.parse(card.dataset.words); // key → [the page's language, English or ""]
+  const { pair } = pageWords(card); // key → [the page's language, English or ""]
   const hallId = card.dataset.hall;
   const ticketId = card.dataset.ticket;
   const stateLine = document.getElementById("ticket-state");
@@ -26,37 +27,21 @@ function statusPage(card) {
   const title = document.title;
   let state = card.dataset.state;
 
-  const fill = (text, values) => text.replace(/\{(\w+)\}/g, (whole, name) => (name in values ? values[name] : whole));
-
-  function setBoth(element, key, values = {}) {
-    const [main, english] = words[key] || [key, ""];
-    const first = document.createElement("span");
-    first.className = "main";
-    first.textContent = fill(main, values);
-    element.replaceChildren(first);
-    if (english) {
-      const second = document.createElement("span");
-      second.className = "en";
-      second.lang = "en";
-      second.textContent = fill(english, values);
-      element.append(second);
-    }
-    return first.textContent;
-  }
+  const say = (element, key, values = {}) => setBoth(element, pair(key, values));
 
   function show(ticket) {
     const before = state;
     state = ticket.state;
     card.dataset.state = state;
     card.className = card.className.replace(/\bstate-\S+/, `state-${state}`);
-    const text = setBoth(stateLine, state, { counter: ticket.counter ?? "" });
+    const text = say(stateLine, state, { counter: ticket.counter ?? "" });
     const waiting = state === "waiting" && ticket.ahead !== undefined;
     aheadLine.hidden = !waiting;
     estimateLine.hidden = !waiting;
     if (waiting) {
-      setBoth(aheadLine, "ahead", { n: ticket.ahead });
-      if (ticket.estimate_minutes === null || ticket.estimate_minutes === undefined) setBoth(estimateLine, "estimate_none");
-      else setBoth(estimateLine, "estimate", { n: Math.ceil(ticket.estimate_minutes) });
+      say(aheadLine, "ahead", { n: ticket.ahead });
+      if (ticket.estimate_minutes === null || ticket.estimate_minutes === undefined) say(estimateLine, "estimate_none");
+      else say(estimateLine, "estimate", { n: Math.ceil(ticket.estimate_minutes) });
     }
     document.title = state === "called" ? `${text} · ${title}` : title;
     // A phone in a pocket: a buzz when the ticket is called.
@@ -100,10 +85,7 @@ function statusPage(card) {
   }
 
   const rt = new Realtime();
-  rt.onstatus = (online) => {
-    setBoth(linkState, online ? "live" : "offline");
-    linkState.classList.toggle("offline", !online);
-  };
+  rt.onstatus = linkStatus(linkState, { live: pair("live"), offline: pair("offline") });
   rt.subscribe(`hall/${hallId}/queue`, {
     snapshot() {
       refetch(); // a fresh start or a reconnect: the ticket may have moved meanwhile

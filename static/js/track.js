@@ -1,9 +1,10 @@
 // Public case tracking: asks /api/v1/track with the case number and the phone's last four digits,
 // shows the answer, and offers the five levels of GB/T 39734 once the case is done and unrated.
 import { newCommandId } from "./ids.js";
+import { pageWords, setBoth as setTexts } from "./page.js";
 
 const root = document.getElementById("track");
-const words = JSON.parse(root.dataset.words); // key → [the page's language, English or ""]
+const { pair } = pageWords(root); // key → [the page's language, English or ""]
 const english = root.dataset.lang === "en";
 const csrf = document.querySelector('meta[name="csrf-token"]').content;
 
@@ -26,15 +27,6 @@ const rated = document.getElementById("result-rated");
 let asked = null;
 let rateCommand = null;
 
-function fill(text, values) {
-  return text.replace(/\{(\w+)\}/g, (whole, name) => (name in values ? String(values[name]) : whole));
-}
-
-function pair(key, values = {}, englishValues = values) {
-  const [main, second] = words[key];
-  return [fill(main, values), second ? fill(second, englishValues) : ""];
-}
-
 // A pair whose {level} is itself a label: the page's language in the first text, English in the second.
 function ratedPair(key, level) {
   const [main, second] = label(level);
@@ -50,19 +42,9 @@ function named(zh, en) {
   return english && en ? [en, zh] : [zh, english ? "" : en];
 }
 
-function setBoth(element, [main, second], { stacked = false } = {}) {
-  const first = document.createElement("span");
-  first.className = "main";
-  first.textContent = main;
-  element.replaceChildren(first);
-  if (second) {
-    element.append(stacked ? document.createElement("br") : " ");
-    const other = document.createElement("span");
-    other.className = "en";
-    other.lang = english ? "zh-CN" : "en";
-    other.textContent = second;
-    element.append(other);
-  }
+// The second language follows the first, after a space or (stacked) under it.
+function setBoth(element, texts, { stacked = false } = {}) {
+  setTexts(element, texts, { apart: stacked ? "br" : " ", secondLang: english ? "zh-CN" : "en" });
 }
 
 function show(element, text) {
@@ -150,8 +132,9 @@ function render(found) {
     setBoth(light, [`${found.light.icon} ${main}`, second]);
     light.dataset.light = found.light.value;
   }
+  const [dueMain, dueSecond] = pair("due");
   const due = found.due_local
-    ? [`${words.due[0]} ${found.due_local}`, words.due[1] ? `${words.due[1]} ${found.due_local}` : ""]
+    ? [`${dueMain} ${found.due_local}`, dueSecond ? `${dueSecond} ${found.due_local}` : ""]
     : pair("due_none");
   const dueItem = document.getElementById("result-due");
   setBoth(dueItem, due);

@@ -1,4 +1,5 @@
 // The supervisor's wallboard: every counter's state, live, and the latest events.
+import { cell, fill, linkStatus, pageWords } from "./page.js";
 import { Realtime } from "./realtime.js";
 
 const list = document.getElementById("counters");
@@ -6,7 +7,7 @@ const log = document.getElementById("events");
 const summary = document.getElementById("summary");
 const linkState = document.getElementById("link-state");
 const topic = list.dataset.topic;
-const words = { open: list.dataset.open, paused: list.dataset.paused, closed: list.dataset.closed };
+const { word } = pageWords(list);
 const counters = new Map();
 let directory = {};
 let services = [];
@@ -15,13 +16,6 @@ const orders = new Map();
 const lines = document.getElementById("lines");
 const ordersTable = document.getElementById("orders");
 const alarm = document.getElementById("alarm");
-
-function cell(text, className) {
-  const td = document.createElement("td");
-  td.textContent = text;
-  if (className) td.className = className;
-  return td;
-}
 
 function renderLines() {
   const body = lines.tBodies[0];
@@ -32,13 +26,13 @@ function renderLines() {
     const estimate = service.estimate_minutes;
     const over = estimate !== null && target !== undefined && estimate > target;
     const wait =
-      estimate === null ? lines.dataset.noCounter : lines.dataset.minutes.replace("{n}", Math.round(estimate));
+      estimate === null ? word("no_counter") : fill(word("minutes"), { n: Math.round(estimate) });
     row.append(
       cell(`${service.prefix} ${service.name}`),
       cell(String(service.waiting)),
       // A word and a sign, not colour alone, mark a line over its target.
-      cell(over ? `⚠ ${wait} · ${lines.dataset.over}` : wait, over ? "over" : ""),
-      cell(target === undefined ? "" : lines.dataset.minutes.replace("{n}", target)),
+      cell(over ? `⚠ ${wait} · ${word("over")}` : wait, over ? "over" : ""),
+      cell(target === undefined ? "" : fill(word("minutes"), { n: target })),
     );
     body.append(row);
   }
@@ -49,7 +43,7 @@ function renderOrders() {
   body.replaceChildren();
   if (orders.size === 0) {
     const row = document.createElement("tr");
-    const td = cell(ordersTable.dataset.none);
+    const td = cell(word("none"));
     td.colSpan = 6;
     row.append(td);
     body.append(row);
@@ -58,7 +52,7 @@ function renderOrders() {
   for (const order of [...orders.values()].sort((a, b) => a.due.localeCompare(b.due))) {
     const row = document.createElement("tr");
     const person = directory[order.clerk];
-    const step = order.state === "open" ? ordersTable.dataset.open : ordersTable.dataset.calledBack;
+    const step = order.state === "open" ? word("order_open") : word("order_called_back");
     row.append(
       cell(order.number),
       cell(String(order.counter)),
@@ -96,17 +90,14 @@ function render() {
     const state = document.createElement("span");
     state.className = "state";
     // The word, not the colour alone, carries the state.
-    state.textContent = words[counter.status] + (counter.pause_reason ? ` · ${counter.pause_reason}` : "");
+    state.textContent = word(counter.status) + (counter.pause_reason ? ` · ${counter.pause_reason}` : "");
     const who = document.createElement("span");
     who.className = "clerk";
     who.textContent = counter.clerk_name ? `${counter.clerk_name} ${counter.staff_no || ""}` : "—";
     item.append(number, state, who);
     list.append(item);
   }
-  summary.textContent = summary.dataset.template
-    .replace("{open}", totals.open)
-    .replace("{paused}", totals.paused)
-    .replace("{closed}", totals.closed);
+  summary.textContent = fill(word("summary"), totals);
 }
 
 function note(event, seq) {
@@ -135,19 +126,19 @@ function renderCaseBoard(board) {
     link.textContent = order.case;
     const level = document.createElement("strong");
     level.className = `level level-${order.level}`;
-    level.textContent = caseBoard.getAttribute(`data-level-${order.level}`) ?? order.level_label;
+    level.textContent = word(`level_${order.level}`, order.level_label);
     const due = new Date(order.reply_due).toLocaleString(document.documentElement.lang || "zh-CN", {
       timeZone: caseBoard.dataset.timezone,
       dateStyle: "short",
       timeStyle: "short",
     });
-    item.append(link, " · ", level, ` · ${caseBoard.dataset.replyBy.replace("{time}", due)} · ${order.note}`);
+    item.append(link, " · ", level, ` · ${fill(word("reply_by"), { time: due })} · ${order.note}`);
     caseOrders.append(item);
   }
   if (board.orders.length === 0) {
     const item = document.createElement("li");
     item.className = "muted";
-    item.textContent = caseBoard.dataset.none;
+    item.textContent = word("none");
     caseOrders.append(item);
   }
 }
@@ -168,10 +159,7 @@ const STATUS_AFTER = {
 };
 
 const rt = new Realtime();
-rt.onstatus = (online) => {
-  linkState.textContent = online ? linkState.dataset.online : linkState.dataset.offline;
-  linkState.classList.toggle("offline", !online);
-};
+rt.onstatus = linkStatus(linkState, { live: word("link_live"), offline: word("link_lost") });
 rt.subscribe(topic, {
   snapshot(data) {
     counters.clear();
@@ -193,10 +181,7 @@ rt.subscribe(topic, {
     if (event.type === "rating.alarm") {
       orders.set(event.data.id, event.data);
       renderOrders();
-      alarm.textContent = alarm.dataset.template
-        .replace("{number}", event.data.number)
-        .replace("{counter}", event.data.counter)
-        .replace("{label}", event.data.label);
+      alarm.textContent = fill(word("alarm"), event.data);
       alarm.hidden = false;
     } else if (event.type === "workorder.called_back") {
       orders.set(event.data.id, event.data);
