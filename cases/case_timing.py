@@ -14,8 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, NamedTuple
 
-from cases.catalog import Item
-from cases.catalog import Stage as ItemStage
+from cases.catalog import Item, ItemStage
 from cases.deadlines import (
     DEFAULT_HOURS,
     Calendar,
@@ -61,7 +60,7 @@ class Meta(NamedTuple):
 
 
 @dataclass(frozen=True)
-class Settings:
+class RegisterSettings:
     """How a register computes lights and escalates orders; the server passes its own."""
 
     hours: WorkingHours = DEFAULT_HOURS
@@ -109,7 +108,7 @@ def stage_clock(case: Case, item: Item | None) -> CurrentStage | None:
     return CurrentStage(StageLimit(span.label, working_days=days), entered)
 
 
-def timed(case: Case, meta: Meta, item: Item | None, settings: Settings) -> Meta:
+def timed(case: Case, meta: Meta, item: Item | None, settings: RegisterSettings) -> Meta:
     """The case's due time and light schedule from its facts as they stand now."""
     if case.stage.finished:
         return meta._replace(yellow_us=NEVER, red_us=NEVER, mid_us=NEVER)

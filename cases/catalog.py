@@ -79,7 +79,7 @@ class Form(StrEnum):
 _FORM_LABELS = {Form.ORIGINAL: "原件", Form.COPY: "复印件", Form.ORIGINAL_AND_COPY: "原件及复印件"}
 
 
-class Stage(StrEnum):
+class ItemStage(StrEnum):
     """The stages of a case that spend working days; 办结 and 领取 are moments, not spans."""
 
     ACCEPT = "accept"
@@ -91,7 +91,7 @@ class Stage(StrEnum):
         return _STAGE_LABELS[self]
 
 
-_STAGE_LABELS = {Stage.ACCEPT: "受理", Stage.REVIEW: "审核", Stage.APPROVE: "审批"}
+_STAGE_LABELS = {ItemStage.ACCEPT: "受理", ItemStage.REVIEW: "审核", ItemStage.APPROVE: "审批"}
 
 
 @dataclass(frozen=True)
@@ -113,8 +113,8 @@ class StageLimits:
     review: int
     approve: int
 
-    def days(self, stage: Stage) -> int:
-        return {Stage.ACCEPT: self.accept, Stage.REVIEW: self.review, Stage.APPROVE: self.approve}[stage]
+    def days(self, stage: ItemStage) -> int:
+        return {ItemStage.ACCEPT: self.accept, ItemStage.REVIEW: self.review, ItemStage.APPROVE: self.approve}[stage]
 
     @property
     def total(self) -> int:
@@ -316,7 +316,7 @@ def _time_problems(item: Item, problem: _Report) -> None:
     if item.kind is Kind.INSTANT:
         problem("stage_limits", "a 即办 item is done on the spot and has no stages to time")
         return
-    for stage in Stage:
+    for stage in ItemStage:
         if limits.days(stage) < 0:
             problem(f"stage_limits.{stage.value}", f"must not be negative, not {limits.days(stage)}")
     if limits.total > item.time_limit_days:

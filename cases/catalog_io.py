@@ -46,7 +46,7 @@ from typing import Any, NoReturn
 
 import yaml
 
-from cases.catalog import Catalog, Item, Material, Stage, in_tree_order
+from cases.catalog import Catalog, Item, ItemStage, Material, in_tree_order
 from cases.catalog_parse import (
     COLUMNS,
     CatalogFormatError,
@@ -141,7 +141,7 @@ def _item_to_yaml(item: Item) -> dict[str, Any]:
         "window": item.window,
         "accept_levels": [level.value for level in in_tree_order(item.accept_levels)],
         "decide_level": item.decide_level.value,
-        "stage_limits": None if limits is None else {stage.value: limits.days(stage) for stage in Stage},
+        "stage_limits": None if limits is None else {stage.value: limits.days(stage) for stage in ItemStage},
         "online": item.online,
         "consult_phone": item.consult_phone,
     }
@@ -264,7 +264,7 @@ def _csv_cells(item: Item) -> dict[str, str]:
         "window": item.window,
         "accept_levels": SEPARATOR.join(level.label for level in in_tree_order(item.accept_levels)),
         "decide_level": item.decide_level.label,
-        "stage_limits": "" if limits is None else SEPARATOR.join(f"{s.label}={limits.days(s)}" for s in Stage),
+        "stage_limits": "" if limits is None else SEPARATOR.join(f"{s.label}={limits.days(s)}" for s in ItemStage),
         "online": "是" if item.online else "否",
         "consult_phone": item.consult_phone,
     }

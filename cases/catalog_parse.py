@@ -7,7 +7,7 @@ import difflib
 from collections.abc import Callable, Mapping, Sequence
 from typing import NoReturn, TypeVar
 
-from cases.catalog import Form, Item, Kind, Level, Material, Stage, StageLimits
+from cases.catalog import Form, Item, ItemStage, Kind, Level, Material, StageLimits
 from hall.kernel.errors import HallError
 
 # The fields of an item, in the order a CSV header gives them by default.
@@ -39,7 +39,7 @@ _MATERIAL_REQUIRED = ("name", "form")
 # Where inside one item a mistake is: ("kind",), ("materials", 1, "copies") — indexes from 0.
 FieldPath = tuple[str | int, ...]
 Fail = Callable[[FieldPath, str], NoReturn]
-_E = TypeVar("_E", Kind, Level, Form, Stage)
+_E = TypeVar("_E", Kind, Level, Form, ItemStage)
 
 
 class CatalogFormatError(HallError, ValueError):
@@ -189,16 +189,16 @@ def _stage_limits(value: object, fail: Fail) -> StageLimits | None:
     if value is None:
         return None
     data = _mapping(value, ("stage_limits",), "stage_limits", fail)
-    days: dict[Stage, int] = {}
+    days: dict[ItemStage, int] = {}
     for key, raw in data.items():
-        stage = _choice(Stage, key, ("stage_limits", key), fail)
+        stage = _choice(ItemStage, key, ("stage_limits", key), fail)
         if stage in days:
             fail(("stage_limits", key), "is given twice")
         days[stage] = _whole(raw, ("stage_limits", key), fail)
-    missing = [f"{s.value} ({s.label})" for s in Stage if s not in days]
+    missing = [f"{s.value} ({s.label})" for s in ItemStage if s not in days]
     if missing:
         fail(("stage_limits",), f"needs all three stages; missing {', '.join(missing)}")
-    return StageLimits(accept=days[Stage.ACCEPT], review=days[Stage.REVIEW], approve=days[Stage.APPROVE])
+    return StageLimits(accept=days[ItemStage.ACCEPT], review=days[ItemStage.REVIEW], approve=days[ItemStage.APPROVE])
 
 
 def field_name(path: FieldPath) -> str | None:

@@ -10,7 +10,6 @@ from typing import Any
 from cases.case_timing import Meta
 from cases.lights import NEVER, Light
 from cases.supervision import EscalationLevel, Order
-from cases.supervision import Light as OrderLight
 from cases.workflow import Applicant, Case, Pause, Stage, Step
 
 VERSION = 1
@@ -151,7 +150,7 @@ def order_from_record(record: Mapping[str, Any]) -> Order:
         opened_at=datetime.fromisoformat(record["opened_at"]),
         note=record["note"],
         reply_due=datetime.fromisoformat(record["reply_due"]),
-        light=OrderLight(record["light"]),
+        light=Light(record["light"]),
         answer=record.get("answer"),
         answered_at=_time(record.get("answered_at")),
         answered_by=record.get("answered_by"),

@@ -21,7 +21,7 @@ from typing import Any
 import immutables
 
 from cases import supervision, workflow
-from cases.case_timing import EPOCH, MICROSECOND, Meta, Settings, light_now, timed, us_of
+from cases.case_timing import EPOCH, MICROSECOND, Meta, RegisterSettings, light_now, timed, us_of
 from cases.catalog import Item, Level
 from cases.deadlines import (
     WorkingHours,
@@ -165,7 +165,7 @@ def accept(
     hall: int,
     clerk: Actor,
     now: datetime,
-    settings: Settings,
+    settings: RegisterSettings,
     *,
     materials: Iterable[str] = (),
     counter: int | None = None,
@@ -201,7 +201,7 @@ def act(
     number: str,
     actor: Actor,
     now: datetime,
-    settings: Settings,
+    settings: RegisterSettings,
     item: Item | None,
     *,
     remark: str = "",
@@ -287,7 +287,7 @@ def next_change(reg: Register, now: datetime) -> datetime | None:
     return None if soonest >= NEVER else EPOCH + soonest * MICROSECOND
 
 
-def tick(reg: Register, now: datetime, settings: Settings, items: Mapping[str, Item]) -> Result:
+def tick(reg: Register, now: datetime, settings: RegisterSettings, items: Mapping[str, Item]) -> Result:
     """The clock: lights that turned since the last tick (one event each), midway reminders, and
     督办 escalation. Two integer comparisons per open case; the register is copied once."""
     at = us_of(now)
@@ -366,7 +366,7 @@ def open_order(
         note,
         reply_due,
         now,
-        supervision.Light(meta.light.value),
+        meta.light,
         order_id=order_id,
         hall_parents=reg.cases.parents,
     )
@@ -442,7 +442,7 @@ __all__ = [
     "NoticeDue",
     "NoticeKind",
     "Register",
-    "Settings",
+    "RegisterSettings",
     "accept",
     "act",
     "answer_order",

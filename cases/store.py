@@ -98,9 +98,11 @@ class CasesDomain:
     name = "cases"
     commands = COMMANDS
 
-    def __init__(self, catalog: Catalog, settings: register.Settings | None = None, *, public_url: str = "") -> None:
+    def __init__(
+        self, catalog: Catalog, settings: register.RegisterSettings | None = None, *, public_url: str = ""
+    ) -> None:
         self.catalog = catalog
-        self.settings = settings or register.Settings()
+        self.settings = settings or register.RegisterSettings()
         # Where residents reach the tracking page: the link in every message.
         self.public_url = public_url.rstrip("/")
         self._hall_names: dict[int, str] = {}

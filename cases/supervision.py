@@ -17,18 +17,11 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from cases.lights import Light
 from cases.workflow import MAX_TEXT, Actor, Case, Turn, fits
 from hall.kernel.errors import DomainError, Forbidden, Invalid, NotFound
 from hall.kernel.events import Decision, Fact
 from hall.kernel.roles import Role, within
-
-
-class Light(StrEnum):
-    """The case's supervision light, as the light rules computed it."""
-
-    GREEN = "green"
-    YELLOW = "yellow"
-    RED = "red"
 
 
 class EscalationLevel(StrEnum):

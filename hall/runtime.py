@@ -22,7 +22,7 @@ import devices
 import hall
 import queueing
 from cases import live as case_topics
-from cases.case_timing import Settings as CaseSettings
+from cases.case_timing import RegisterSettings
 from cases.catalog import Catalog
 from cases.catalog_io import CatalogFormatError, load_yaml, sample_catalog
 from cases.clock import case_tick_commands
@@ -109,7 +109,7 @@ def gateway_from_settings(settings: Settings) -> Gateway:
 
 
 def core_domains(
-    catalog: Catalog | None = None, *, public_url: str = "", case_settings: CaseSettings | None = None
+    catalog: Catalog | None = None, *, public_url: str = "", case_settings: RegisterSettings | None = None
 ) -> list[Domain]:
     chosen = catalog if catalog is not None else _sample_catalog()
     cases = CasesDomain(chosen, case_settings, public_url=public_url)
@@ -148,7 +148,7 @@ class Runtime:
         settings = settings.with_secret()
         engine = engine or create_engine(settings.db_url)
         lights = LightRule(yellow_share=settings.yellow_share, yellow_working_days=settings.yellow_days)
-        domains = core_domains(catalog, public_url=settings.base_url, case_settings=CaseSettings(rule=lights))
+        domains = core_domains(catalog, public_url=settings.base_url, case_settings=RegisterSettings(rule=lights))
         writer = Writer(engine, domains, batch_max=settings.batch_max)
         hub = Hub(engine, core_topics(), ring_size=settings.ring_size, replay_max=settings.replay_max)
         writer.add_listener(hub.publish)

@@ -19,7 +19,7 @@ from queueing.rating_records import Rateable
 from queueing.ratings import forget_expired_ratings, rateable_after_finish
 from queueing.services import Priority, Service
 from queueing.state import RECENT_SERVICE_TIMES, QueueState
-from queueing.tickets import Applicant, Span, Ticket, TicketState
+from queueing.tickets import Holder, Span, Ticket, TicketState
 
 
 class NothingWaiting(DomainError):
@@ -136,7 +136,7 @@ def issue(
     now: datetime,
     *,
     priority: Priority = Priority.NORMAL,
-    applicant: Applicant | None = None,
+    applicant: Holder | None = None,
     appointment_at: datetime | None = None,
 ) -> Result:
     rolled = roll_day(state, now)

@@ -24,7 +24,7 @@ from queueing.queue import annotate
 from queueing.rating_records import Level, Rateable, Rating, WorkOrder
 from queueing.services import Hours, Priority, Service
 from queueing.state import RECENT_SERVICE_TIMES, Line, QueueState, Rules
-from queueing.tickets import Applicant, Span, Ticket, TicketState
+from queueing.tickets import Holder, Span, Ticket, TicketState
 
 _LIVE = [s.value for s in TicketState if s.live]
 
@@ -72,13 +72,13 @@ def _priority(command: Command) -> Priority:
         raise DomainError(f"priority must be one of {names}", field="priority") from None
 
 
-def _applicant(command: Command) -> Applicant | None:
+def _applicant(command: Command) -> Holder | None:
     raw = command.args.get("applicant")
     if raw is None:
         return None
     if not isinstance(raw, dict) or not isinstance(raw.get("name"), str) or not isinstance(raw.get("id_number"), str):
         raise DomainError("applicant needs a name and an id_number", field="applicant")
-    return Applicant(raw["name"][:50], raw["id_number"][:32])
+    return Holder(raw["name"][:50], raw["id_number"][:32])
 
 
 def _decide(state: QueueState, command: Command, now: datetime) -> Decision[QueueState]:
@@ -378,7 +378,7 @@ def service_row(hall_id: int, service: Service, position: int) -> dict[str, Any]
 
 def _ticket(row: Any) -> Ticket:
     applicant = (
-        Applicant(row.applicant_name or "", row.applicant_id_number) if row.applicant_id_number is not None else None
+        Holder(row.applicant_name or "", row.applicant_id_number) if row.applicant_id_number is not None else None
     )
     return Ticket(
         id=row.id,

@@ -72,7 +72,7 @@ class Span:
 
 
 @dataclass(frozen=True)
-class Applicant:
+class Holder:
     """Who took the ticket, when an ID card was swiped. The full number never leaves the ticket
     row: events, screens and exports carry the masked forms only."""
 
@@ -103,7 +103,7 @@ class Ticket:
     previous_service: str | None = None
     recalls: int = 0
     hold_until: datetime | None = None
-    applicant: Applicant | None = None
+    applicant: Holder | None = None
     estimate_minutes: float | None = None
     spans: tuple[Span, ...] = ()
 

@@ -38,7 +38,7 @@ ITEMS = [CATALOG["MZ-006"], CATALOG["CL-002"], CATALOG["MZ-001"], CATALOG["CL-00
 COMMUNITY_CLERK = Actor(11, frozenset({Role.CLERK}), COMMUNITY)
 DISTRICT_CLERK = Actor(21, frozenset({Role.CLERK}), DISTRICT)
 DISTRICT_SUPERVISOR = Actor(22, frozenset({Role.SUPERVISOR}), DISTRICT)
-SETTINGS = register.Settings()
+SETTINGS = register.RegisterSettings()
 # Monday 2026-09-21 09:30 Beijing: the runs cross 中秋 (Fri Sept 25 off), 国庆 (Oct 1-7 off) and the
 # adjusted working Saturday Oct 10 of 2026's schedule.
 START = datetime(2026, 9, 21, 1, 30, tzinfo=UTC)

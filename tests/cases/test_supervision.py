@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 
 from cases import supervision as sv
 from cases import workflow as wf
-from cases.supervision import EscalationLevel, Light, SupervisionState
+from cases.lights import Light
+from cases.supervision import EscalationLevel, SupervisionState
 from cases.workflow import Actor, Applicant, Case, CasesState, ItemRules, Level
 from hall.kernel.errors import DomainError, Forbidden, NotFound
 from hall.kernel.events import Decision

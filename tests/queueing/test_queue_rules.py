@@ -18,7 +18,7 @@ from queueing.estimates import estimate_error
 from queueing.queue import HallClosed, NothingWaiting, SoldOut
 from queueing.services import Priority, Service
 from queueing.state import Line, QueueState, Rules
-from queueing.tickets import Applicant, TicketState
+from queueing.tickets import Holder, TicketState
 
 # Monday 2026-11-23, 09:30 in Beijing.
 OPENING = datetime(2026, 11, 23, 1, 30, tzinfo=UTC)
@@ -110,7 +110,7 @@ def test_no_ticket_outside_hours_on_holidays_or_over_the_cap() -> None:
 
 
 def test_one_live_ticket_per_id_card_when_the_service_asks_for_it() -> None:
-    person = Applicant("张三", "11010519491231002X")
+    person = Holder("张三", "11010519491231002X")
     state = queue.issue(hall(one_per_id=True), "soc", OPENING, applicant=person).state
     with pytest.raises(DomainError, match="already holds ticket A001"):
         queue.issue(state, "soc", OPENING, applicant=person)
@@ -118,7 +118,7 @@ def test_one_live_ticket_per_id_card_when_the_service_asks_for_it() -> None:
 
 
 def test_the_applicant_shows_masked() -> None:
-    person = Applicant("张三丰", "11010519491231002X")
+    person = Holder("张三丰", "11010519491231002X")
     issued = queue.issue(hall(), "soc", OPENING, applicant=person)
     assert issued.result["ticket"]["applicant"] == {"name": "张**", "id_number": "110***********002X"}
     assert "11010519491231002X" not in repr(issued.facts)
