@@ -24,6 +24,7 @@ from cases.board import case_json, open_cases, supervision_board
 from cases.records import case_from_record
 from cases.register import Register
 from cases.store import actor_args
+from cases.web.assignees import may_be_assigned
 from cases.web.files import attachment_path, checked_attachments
 from cases.web.numbers import is_case_number
 from hall.kernel.events import Command
@@ -32,7 +33,7 @@ from hall.runtime import Runtime, runtime_of
 from hall.storage.case_tables import case_attachments, cases, supervision_orders
 from hall.storage.database import reading
 from hall.storage.directory import hall_tree
-from hall.storage.tables import halls, staff
+from hall.storage.tables import halls
 from hall.web.access import guarded, member_of
 from hall.web.api import command_body, paging, submit
 from hall.web.problems import problem
@@ -175,18 +176,10 @@ async def case_action(request: Request) -> Response:
                 record = (
                     await conn.execute(select(cases.c.record).where(cases.c.number == request.path_params["number"]))
                 ).scalar_one_or_none()
-                person = (
-                    await conn.execute(
-                        select(staff.c.roles, staff.c.hall_id, staff.c.active).where(staff.c.id == assignee)
-                    )
-                ).first()
-            turn = workflow.waiting_on(case_from_record(record)[0], during_pause=True) if record else None
-            if turn is not None and (
-                person is None
-                or not person.active
-                or person.hall_id != turn.hall
-                or turn.role.value not in {r.strip() for r in person.roles.split(",")}
-            ):
+                turn = workflow.waiting_on(case_from_record(record)[0], during_pause=True) if record else None
+                refused = turn is not None and not await may_be_assigned(conn, assignee, turn)
+            if refused:
+                assert turn is not None
                 return problem(
                     422,
                     "invalid",

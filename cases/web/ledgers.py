@@ -53,7 +53,7 @@ from hall.storage.tables import halls, staff
 from hall.web.access import guarded, member_of
 from hall.web.api import paging
 from hall.web.problems import problem
-from hall.web.templating import render
+from hall.web.templating import error_page, render
 
 # A page of a case list: enough to read, small enough to answer at once.
 PAGE_DEFAULT = 100
@@ -396,7 +396,7 @@ async def ledger_page(request: Request) -> Response:
     async with reading(runtime.engine) as conn:
         row = (await conn.execute(select(halls).where(halls.c.id == hall_id))).one_or_none()
         if row is None:
-            return render(request, "error.html", {"status": 404, "message": _("No such hall.")}, status_code=404)
+            return error_page(request, 404, _("No such hall."))
         scope = await ledgers.hall_scope(conn, hall_id)
         hall_rows = (await conn.execute(select(halls).where(halls.c.id.in_(sorted(scope))).order_by(halls.c.id))).all()
         people = (

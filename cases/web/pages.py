@@ -22,6 +22,7 @@ from cases import workflow
 from cases.case_timing import Meta
 from cases.records import case_from_record
 from cases.web.api import case_record_json, may_see_case, staff_actor
+from cases.web.assignees import assignable_staff
 from cases.workflow import Actor, Case, Stage, Turn
 from hall.kernel.i18n import N_, _
 from hall.kernel.i18n import current as _locale
@@ -30,8 +31,7 @@ from hall.runtime import runtime_of
 from hall.storage.database import reading
 from hall.storage.tables import halls, staff
 from hall.web.access import guarded, member_of
-from hall.web.render import error_page
-from hall.web.templating import render
+from hall.web.templating import error_page, render
 
 VIEWS = {"todo": N_("To-do"), "mine": N_("My registered cases"), "open": N_("All open")}
 VIEW_NOTES = {
@@ -273,13 +273,7 @@ async def assignable(request: Request, case: Case, actor: Actor) -> list[tuple[i
     if turn is None or not (actor.admin or workflow.fits(actor, turn, Role.SUPERVISOR)):
         return None
     async with reading(runtime_of(request).engine) as conn:
-        found = await conn.execute(
-            select(staff.c.id, staff.c.display_name, staff.c.staff_no, staff.c.roles)
-            .where(staff.c.hall_id == turn.hall, staff.c.active.is_(True))
-            .order_by(staff.c.staff_no, staff.c.display_name, staff.c.id)
-        )
-        # The role itself, not admin: nothing waits on admin (cases.workflow.todo).
-        return [(r.id, _name(r)) for r in found if turn.role.value in {x.strip() for x in r.roles.split(",")}]
+        return [(row.id, _name(row)) for row in await assignable_staff(conn, turn)]
 
 
 def _when(value: str | datetime | None, tz: ZoneInfo) -> str:

@@ -34,8 +34,8 @@ from hall.storage.database import reading
 from hall.storage.directory import hall_tree
 from hall.storage.tables import halls, staff
 from hall.web.access import guarded
-from hall.web.render import Pair, QRImage, error_page, fill, pairs
-from hall.web.templating import render
+from hall.web.render import Pair, QRImage, fill, pairs
+from hall.web.templating import error_page, render
 
 # The nationwide government service hotline (政务服务便民热线).
 HOTLINE = "12345"

@@ -21,7 +21,7 @@ from hall.kernel.roles import Access
 from hall.web import csrf
 from hall.web.problems import Problem, problem
 from hall.web.sessions import Staff
-from hall.web.templating import render
+from hall.web.templating import error_page
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -98,7 +98,7 @@ async def _csrf_ok(request: Request) -> bool:
 
 def _refuse(status: int, code: str, message: str, *, page: bool = False, request: Request | None = None) -> Response:
     if page and request is not None:
-        return render(request, "error.html", {"status": status, "message": message}, status_code=status)
+        return error_page(request, status, message)
     return problem(status, code, message)
 
 

@@ -26,7 +26,7 @@ from hall.web import api, pages, problems
 from hall.web.access import staff_of
 from hall.web.middleware import SecurityHeaders, SessionMiddleware
 from hall.web.problems import problem
-from hall.web.templating import render
+from hall.web.templating import error_page
 from queueing.web import routes as queue_routes
 from realtime.endpoint import RealtimeEndpoint
 
@@ -71,7 +71,7 @@ async def _not_found(request: Request, exc: Exception) -> Response:
         # A path no route takes is as unknown as an object no rule finds: the same code.
         return problem(exc.status_code, "not_found" if exc.status_code == 404 else "http", str(exc.detail))
     message = _("No such page.") if exc.status_code == 404 else str(exc.detail)
-    return render(request, "error.html", {"status": exc.status_code, "message": message}, status_code=exc.status_code)
+    return error_page(request, exc.status_code, message)
 
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> Starlette:

@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from hall.kernel.errors import CommandTimeout, DomainError, HallError, WriterClosed
-from hall.web.templating import render
+from hall.web.templating import error_page
 
 # The HTTP status of each code a rule or a request check may give; a code not listed is a refusal (409).
 STATUS: Mapping[str, int] = {
@@ -87,4 +87,4 @@ async def answer(request: Request, exc: Exception) -> Response:
     found = as_problem(exc)
     if request.url.path.startswith("/api/"):
         return JSONResponse(found.as_json(), status_code=found.status, headers=found.headers)
-    return render(request, "error.html", {"status": found.status, "message": found.message}, status_code=found.status)
+    return error_page(request, found.status, found.message)

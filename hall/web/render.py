@@ -10,7 +10,6 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescap
 from qrcode.image.svg import SvgPathImage
 from sqlalchemy import select
 from starlette.requests import Request
-from starlette.responses import Response
 from starlette.templating import Jinja2Templates
 
 from hall.kernel import i18n
@@ -20,7 +19,6 @@ from hall.storage.database import reading
 from hall.storage.tables import halls
 from hall.web.access import csrf_token, staff_of
 from hall.web.problems import Problem
-from hall.web.templating import render
 
 
 def make_templates(directories: Sequence[Path]) -> Jinja2Templates:
@@ -38,10 +36,6 @@ def make_templates(directories: Sequence[Path]) -> Jinja2Templates:
 
 def _page_context(request: Request) -> dict[str, Any]:
     return {"staff": staff_of(request), "csrf_token": csrf_token(request)}
-
-
-def error_page(request: Request, status: int, message: str) -> Response:
-    return render(request, "error.html", {"status": status, "message": message}, status_code=status)
 
 
 async def hall_and_state(request: Request, domain: str) -> tuple[Any, Any]:

@@ -1,4 +1,4 @@
-"""Rendering a page: the one call every endpoint makes to answer with a template."""
+"""Rendering a page: the one call every endpoint makes to answer with a template, and the error page."""
 
 from __future__ import annotations
 
@@ -17,3 +17,8 @@ def render(
     the CSRF token every page's layout needs."""
     templates: Jinja2Templates = request.app.state.hall.templates
     return templates.TemplateResponse(request, template, dict(context or {}), status_code=status_code)
+
+
+def error_page(request: Request, status: int, message: str) -> Response:
+    """The site's error page with its status and a message for people (already translated)."""
+    return render(request, "error.html", {"status": status, "message": message}, status_code=status)

@@ -24,8 +24,8 @@ from hall.storage.database import reading
 from hall.storage.queue_tables import tickets as ticket_rows
 from hall.storage.tables import halls
 from hall.web.access import guarded, member_of, staff_of
-from hall.web.render import Pair, QRImage, error_page, fill, hall_and_state, pairs
-from hall.web.templating import render
+from hall.web.render import Pair, QRImage, fill, hall_and_state, pairs
+from hall.web.templating import error_page, render
 from queueing.state import QueueState
 from queueing.views import public_view, ticket_status
 
@@ -38,7 +38,7 @@ async def wallboard(request: Request) -> Response:
     async with reading(runtime_of(request).engine) as conn:
         row = (await conn.execute(select(halls).where(halls.c.id == hall_id))).one_or_none()
     if row is None:
-        return render(request, "error.html", {"status": 404, "message": _("No such hall.")}, status_code=404)
+        return error_page(request, 404, _("No such hall."))
     assert staff_of(request) is not None
     return render(request, "wallboard.html", {"hall": row})
 
