@@ -58,7 +58,7 @@ function personName(id) {
 
 // -- messages --------------------------------------------------------------------------------
 
-const say = messenger(message, notice, english, 6000);
+const say = messenger(message, notice, word("with_detail"), 6000);
 
 function showError(code, text) {
   say.alert(error(code), text);

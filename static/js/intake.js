@@ -8,7 +8,7 @@
 // the name and phone are shown in full because they are the resident's own, on the screen facing
 // them, and a mistyped phone loses notices.
 import { newCommandId } from "./ids.js";
-import { fill, pageWords } from "./page.js";
+import { fill, joinList, pageWords } from "./page.js";
 import { post } from "./staffpage.js";
 
 const form = document.getElementById("intake-form");
@@ -42,8 +42,9 @@ function element(tag, className, text) {
 if (form) {
   const csrf = document.querySelector('meta[name="csrf-token"]').content;
   const english = document.documentElement.lang === "en";
-  const colon = english ? ": " : "：";
   const { word, error } = pageWords(form);
+  // "{headline}: {detail}" with the colon of the page's language.
+  const withDetail = (headline, detail) => fill(word("with_detail"), { headline, detail });
   const channel = new BroadcastChannel(channelName(form.dataset.hall, form.dataset.counter));
   const $ = (id) => document.getElementById(id);
   const fields = {
@@ -207,7 +208,7 @@ if (form) {
     problem.hidden = true;
     for (const file of files) {
       if (!SCAN_TYPES.includes(file.type) || file.size > SCAN_MAX) {
-        problem.textContent = `⚠ ${word("err_upload")}${colon}${file.name} (PDF / JPEG / PNG, ≤ 10 MB)`;
+        problem.textContent = `⚠ ${withDetail(word("err_upload"), `${file.name} (PDF / JPEG / PNG, ≤ 10 MB)`)}`;
         problem.hidden = false;
         continue;
       }
@@ -223,7 +224,8 @@ if (form) {
         });
         const body = await answer.json().catch(() => ({}));
         if (!answer.ok) {
-          problem.textContent = `⚠ ${word("err_upload")}${colon}${file.name}${body.message ? ` (${body.message})` : ""}`;
+          const detail = `${file.name}${body.message ? ` (${body.message})` : ""}`;
+          problem.textContent = `⚠ ${withDetail(word("err_upload"), detail)}`;
           problem.hidden = false;
           continue;
         }
@@ -242,7 +244,7 @@ if (form) {
         ticks.get(name).checked = true;
         renderScans(name, list);
       } catch {
-        problem.textContent = `⚠ ${word("err_upload")}${colon}${file.name} (${word("err_network")})`;
+        problem.textContent = `⚠ ${withDetail(word("err_upload"), `${file.name} (${word("err_network")})`)}`;
         problem.hidden = false;
       } finally {
         uploading -= 1;
@@ -276,7 +278,7 @@ if (form) {
       picker.accept = SCAN_TYPES.join(",");
       picker.multiple = true;
       picker.className = "visually-hidden";
-      picker.setAttribute("aria-label", `${word("add_scan")}: ${material.name}`);
+      picker.setAttribute("aria-label", withDetail(word("add_scan"), material.name));
       picker.addEventListener("change", () => {
         const files = [...picker.files];
         picker.value = "";
@@ -329,7 +331,8 @@ if (form) {
       row.classList.toggle("is-missing", absent.includes(row.dataset.name));
     }
     const list = needed();
-    blockers.textContent = accepted || list.length === 0 ? "" : fill(word("still_needed"), { list: list.join(english ? ", " : "、") });
+    const shown = joinList(list, word("list_join"));
+    blockers.textContent = accepted || list.length === 0 ? "" : fill(word("still_needed"), { list: shown });
     acceptButton.disabled = Boolean(accepted) || sending || uploading > 0 || list.length > 0;
   }
 
@@ -391,7 +394,7 @@ if (form) {
   };
 
   function showError(data) {
-    const text = `${error(data.error)}${colon}${data.message || ""}`;
+    const text = withDetail(error(data.error), data.message || "");
     const field = data.error === "not_accepted_here" ? "item" : FIELDS[data.field];
     if (field) {
       showFieldError(field, text);
