@@ -13,8 +13,7 @@ const { word, error } = pageWords(root);
 const linkState = document.getElementById("link-state");
 const number = root.dataset.number;
 const needsReason = new Set(root.dataset.needsReason.split(","));
-const english = document.documentElement.lang === "en";
-const say = messenger(document.getElementById("message"), document.getElementById("notice"), english, 8000);
+const say = messenger(document.getElementById("message"), document.getElementById("notice"), word("with_detail"), 8000);
 let busy = false;
 
 function showError(data) {

@@ -95,7 +95,8 @@ async function load() {
       message.hidden = true;
       render(data.cases, data.total);
     } else {
-      message.textContent = `⚠ ${error(data.error)}: ${data.message ?? answer.status}`;
+      const detail = data.message ?? answer.status;
+      message.textContent = `⚠ ${fill(word("with_detail"), { headline: error(data.error), detail })}`;
       message.hidden = false;
     }
   } catch {

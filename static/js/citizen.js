@@ -90,8 +90,7 @@ function render() {
     return;
   }
   const status = view?.counter?.status ?? "closed";
-  // These three stay data-* of the line itself: tests/test_staff_pages.py reads them in the page.
-  statusLine.textContent = statusLine.dataset[status] || "";
+  statusLine.textContent = word(`status_${status}`, "");
   statusLine.dataset.status = status;
   show("idle");
 }
@@ -212,15 +211,17 @@ toggleIntake();
 // arrives masked, with whether its check digit is right; then the item, the papers received and,
 // once accepted, the case number and its due date.
 function renderAccepted(accepted) {
-  const words = intake.dataset;
   const box = document.createElement("div");
   box.className = "intake-accepted";
   const head = document.createElement("p");
   head.className = "intake-accepted-head";
-  head.textContent = `✔ ${words.accepted}`;
+  head.textContent = `✔ ${word("intake_accepted")}`;
   const list = document.createElement("dl");
-  const rows = [[words.number, accepted.number, "case-number"]];
-  if (accepted.due) rows.push([words.due, `${accepted.due}${accepted.provisional ? ` (${words.provisional})` : ""}`, ""]);
+  const rows = [[word("intake_number"), accepted.number, "case-number"]];
+  if (accepted.due) {
+    const provisional = accepted.provisional ? ` (${word("intake_provisional")})` : "";
+    rows.push([word("intake_due"), `${accepted.due}${provisional}`, ""]);
+  }
   for (const [label, value, className] of rows) {
     const term = document.createElement("dt");
     term.textContent = label;
@@ -230,13 +231,12 @@ function renderAccepted(accepted) {
     list.append(term, detail);
   }
   const keep = document.createElement("p");
-  keep.textContent = words.keep;
+  keep.textContent = word("intake_keep");
   box.append(head, list, keep);
   return box;
 }
 
 function materialList(materials) {
-  const words = intake.dataset;
   const list = document.createElement("ul");
   list.className = "intake-materials";
   for (const material of materials) {
@@ -244,12 +244,13 @@ function materialList(materials) {
     row.className = material.ticked ? "got" : material.required ? "lacking" : "optional";
     row.textContent = material.name;
     const notes = [];
-    if (material.scans) notes.push(words.scanned);
-    if (!material.ticked) notes.push(material.required ? words.missing : words.optional);
+    if (material.scans) notes.push(word("intake_scanned"));
+    if (!material.ticked) notes.push(word(material.required ? "intake_missing" : "intake_optional"));
     if (notes.length) {
       const note = document.createElement("span");
       note.className = "note";
-      note.textContent = `(${notes.join(english ? ", " : "，")})`;
+      const [first, second] = notes;
+      note.textContent = `(${second ? fill(word("intake_two_notes"), { first, second }) : first})`;
       row.append(note);
     }
     list.append(row);
@@ -258,18 +259,20 @@ function materialList(materials) {
 }
 
 function renderIntake(draft) {
-  const words = intake.dataset;
   const rows = [];
-  if (draft.name) rows.push([words.name, draft.name, null]);
+  if (draft.name) rows.push([word("intake_name"), draft.name, null]);
   if (draft.id_typed) {
-    const shown = draft.id_masked || words.typing;
-    const mark = draft.id_valid === true ? `✓ ${words.idOk}` : draft.id_valid === false ? `✗ ${words.idBad}` : "";
-    rows.push([words.id, shown, mark]);
+    const shown = draft.id_masked || word("intake_typing");
+    const mark =
+      draft.id_valid === true ? `✓ ${word("intake_id_ok")}` : draft.id_valid === false ? `✗ ${word("intake_id_bad")}` : "";
+    rows.push([word("intake_id"), shown, mark]);
   }
-  if (draft.phone) rows.push([words.phone, draft.phone, draft.phone_valid === false ? `✗ ${words.phoneBad}` : null]);
-  if (draft.item) rows.push([words.item, english && draft.item.name_en ? draft.item.name_en : draft.item.name, null]);
-  if (draft.materials?.length) rows.push([words.materials, materialList(draft.materials), null]);
-  if (draft.note) rows.push([words.note, draft.note, null]);
+  if (draft.phone) {
+    rows.push([word("intake_phone"), draft.phone, draft.phone_valid === false ? `✗ ${word("intake_phone_bad")}` : null]);
+  }
+  if (draft.item) rows.push([word("intake_item"), english && draft.item.name_en ? draft.item.name_en : draft.item.name, null]);
+  if (draft.materials?.length) rows.push([word("intake_materials"), materialList(draft.materials), null]);
+  if (draft.note) rows.push([word("intake_note"), draft.note, null]);
   const list = document.createElement("dl");
   list.className = "intake-list";
   for (const [label, value, mark] of rows) {

@@ -2,7 +2,18 @@
 //
 // Every action POSTs to the counter API with a fresh command_id, so a double click is one action.
 // The page follows its counter's topic; after any event it re-reads the counter view (debounced),
-// which is simpler and more robust than patching the view from each event.
+// which is simpler and more robust than patching the view from each event. What it shows is worked
+// out in counterview.js; this module finds the elements, wires the events and talks to the server.
+import {
+  allowedActions,
+  counterChoices,
+  keyAction,
+  minutesSince,
+  personName as namePerson,
+  serviceChoices,
+  serviceName as nameService,
+  statusText,
+} from "./counterview.js";
 import { cell, fill, linkStatus, pageWords } from "./page.js";
 import { Realtime } from "./realtime.js";
 import { followTodo } from "./todobadge.js";
@@ -32,9 +43,7 @@ const holdUntil = new Map();
 // -- words -----------------------------------------------------------------------------------
 
 function serviceName(code) {
-  const found = view?.all_services?.find((s) => s.code === code);
-  if (!found) return code;
-  return english && found.name_en ? found.name_en : found.name;
+  return nameService(view?.all_services, code, english);
 }
 
 function priorityWord(priority) {
@@ -45,20 +54,13 @@ function stateWord(state) {
   return word(`state_${state}`, state);
 }
 
-function minutesSince(iso) {
-  return Math.max(0, Math.floor((Date.now() - new Date(iso).getTime()) / 60000));
-}
-
 function personName(id) {
-  if (id === null || id === undefined) return "";
-  const person = staff[String(id)];
-  const name = person ? `${person.name}${person.staff_no ? ` · ${person.staff_no}` : ""}` : `#${id}`;
-  return id === me ? `${name} (${word("you")})` : name;
+  return namePerson(staff, id, me, word("you"));
 }
 
 // -- messages --------------------------------------------------------------------------------
 
-const say = messenger(message, notice, english, 6000);
+const say = messenger(message, notice, word("with_detail"), 6000);
 
 function showError(code, text) {
   say.alert(error(code), text);
@@ -166,8 +168,7 @@ function renderCounter() {
   const counter = view.counter;
   // Not the wallboard's status-* classes: those draw a card's border.
   statusLine.dataset.status = counter.status;
-  const reason = counter.status === "paused" && counter.pause_reason ? ` · ${counter.pause_reason}` : "";
-  statusLine.textContent = word(counter.status) + reason;
+  statusLine.textContent = statusText(counter, word);
   holder.textContent = counter.clerk ? fill(word("staffed_by"), { name: personName(counter.clerk) }) : "";
 }
 
@@ -246,39 +247,15 @@ function renderLists() {
 }
 
 function renderChoices() {
-  const services = view.all_services.map((s) => [s.code, english && s.name_en ? s.name_en : s.name]);
+  const services = serviceChoices(view.all_services, english);
   options(followOn, services, true);
   options(transferService, services, false);
-  options(
-    transferCounter,
-    view.counters.filter((c) => c.number !== number).map((c) => [String(c.number), `${c.name || c.number} · ${word(c.status)}`]),
-    false,
-  );
+  options(transferCounter, counterChoices(view.counters, number, word), false);
 }
 
 // Which actions make sense now; the server stays the judge and says why when it refuses.
 function allowed() {
-  const status = view?.counter?.status ?? "closed";
-  // A supervisor may pause, resume or close another clerk's counter, but only its clerk serves.
-  const mine = view?.counter?.clerk === me;
-  const steer = mine || supervisor;
-  const ticket = view?.current;
-  const state = ticket?.state;
-  const live = status !== "closed" && mine;
-  return {
-    open: status === "closed",
-    "pause-dialog": status === "open" && steer,
-    resume: status === "paused" && steer,
-    close: status !== "closed" && steer,
-    "call-next": status === "open" && mine && !ticket,
-    recall: live && state === "called",
-    start: live && state === "called",
-    finish: live && state === "serving",
-    "no-show": live && state === "called",
-    "transfer-dialog": live && (state === "called" || state === "serving"),
-    "transfer-back": live && Boolean(ticket?.previous_service) && (state === "called" || state === "serving"),
-    "hold-dialog": live && (state === "called" || state === "serving"),
-  };
+  return allowedActions(view, { me, supervisor });
 }
 
 function renderButtons() {
@@ -385,17 +362,6 @@ holdDialog.querySelector("form").addEventListener("submit", (event) => {
   hold(minutes);
 });
 
-const KEYS = {
-  F1: "call-next",
-  n: "call-next",
-  r: "recall",
-  s: "start",
-  f: "finish",
-  x: "no-show",
-  t: "transfer-dialog",
-  h: "hold-dialog",
-};
-
 function typing(target) {
   return target instanceof HTMLElement && (target.isContentEditable || target.closest("input, textarea, select"));
 }
@@ -403,10 +369,7 @@ function typing(target) {
 document.addEventListener("keydown", (event) => {
   if (event.ctrlKey || event.altKey || event.metaKey || event.repeat) return;
   if (typing(event.target) || document.querySelector("dialog[open]")) return;
-  let key = KEYS[event.key] || KEYS[event.key.toLowerCase()];
-  if (event.key.toLowerCase() === "p") {
-    key = view?.counter?.status === "paused" ? "resume" : "pause-dialog";
-  }
+  const key = keyAction(event.key, view?.counter?.status);
   if (!key) return;
   event.preventDefault(); // F1 would open the browser's help
   const can = allowed();

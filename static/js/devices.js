@@ -29,7 +29,6 @@ const commandsTable = document.getElementById("commands");
 const log = document.getElementById("events");
 const secretDialog = document.getElementById("secret-dialog");
 const confirmDialog = document.getElementById("confirm-dialog");
-const english = document.documentElement.lang === "en";
 const kinds = JSON.parse(root.dataset.kinds);
 const counters = JSON.parse(root.dataset.counters);
 const kindOf = new Map(kinds.map((k) => [k.value, k]));
@@ -72,7 +71,7 @@ function telemetryText(values) {
 
 // -- messages --------------------------------------------------------------------------------
 
-const say = messenger(message, notice, english, 8000);
+const say = messenger(message, notice, word("with_detail"), 8000);
 
 function showError(code, text) {
   say.alert(error(code), text);
@@ -546,8 +545,8 @@ commandButtons.addEventListener("click", async (event) => {
     outcomeLine.dataset.status = data.status;
     const attempts = fill(word("attempts"), { n: data.attempts });
     const result = resultText(data.result);
-    const colon = english ? ": " : "：";
-    outcomeLine.textContent = `${label}${colon}${outcomeWord(data.status)} · ${attempts}${result ? ` · ${result}` : ""}`;
+    const detail = `${outcomeWord(data.status)} · ${attempts}${result ? ` · ${result}` : ""}`;
+    outcomeLine.textContent = fill(word("with_detail"), { headline: label, detail });
   } catch {
     outcomeLine.dataset.status = "failed";
     outcomeLine.textContent = "";

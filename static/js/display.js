@@ -1,7 +1,7 @@
 // The hall's queue display (big screen): the newest call large, "请 A023 号到 5 号窗口办理" with the
 // English under it; the recent calls; people waiting per service; a rolling notice; and each call
 // spoken in turn: a chime, then the call twice, never two calls at once.
-import { fill, linkStatus } from "./page.js";
+import { fill, linkStatus, pageWords } from "./page.js";
 import { Realtime } from "./realtime.js";
 
 const MAX_RECENT = 8;
@@ -14,10 +14,14 @@ const CONNECT_GRACE_MS = 5000;
 
 const root = document.getElementById("display");
 const options = root.dataset;
+// Every word a pair [Chinese, English]: the display always shows both.
+const { word, pair } = pageWords(root);
+// The call's templates, kept whole: callNodes sets the number and the counter apart in them.
+const [callZh, callEn] = pair("call");
 const hallId = options.hall;
 const current = document.getElementById("current-call");
-const callZh = document.getElementById("call-zh");
-const callEn = document.getElementById("call-en");
+const callLine = document.getElementById("call-zh");
+const callLineEn = document.getElementById("call-en");
 const recent = document.getElementById("recent-calls");
 const lines = document.getElementById("lines");
 const linkState = document.getElementById("link-state");
@@ -51,8 +55,8 @@ let calls = []; // newest first: {number, counter, seq}
 
 function showCurrent(call, flash) {
   if (!call) return;
-  callZh.replaceChildren(...callNodes(options.callZh, call));
-  callEn.replaceChildren(...callNodes(options.callEn, call));
+  callLine.replaceChildren(...callNodes(callZh, call));
+  callLineEn.replaceChildren(...callNodes(callEn, call));
   if (flash) {
     current.classList.remove("flash");
     void current.offsetWidth; // restart the animation
@@ -70,9 +74,7 @@ function renderRecent() {
       number.textContent = call.number;
       const counter = document.createElement("span");
       counter.className = "r-counter";
-      counter.append(
-        ...both(fill(options.counterZh, { counter: call.counter }), fill(options.counterEn, { counter: call.counter })),
-      );
+      counter.append(...both(...pair("counter", { counter: call.counter })));
       item.append(number, counter);
       return item;
     }),
@@ -92,9 +94,7 @@ function called(call, { flash = true, speak = true } = {}) {
 function setWaiting(code, count) {
   const tile = lines.querySelector(`li[data-code="${CSS.escape(code)}"]`);
   if (!tile) return;
-  tile.querySelector(".count").replaceChildren(
-    ...both(fill(options.waitingZh, { n: count }), fill(options.waitingEn, { n: count })),
-  );
+  tile.querySelector(".count").replaceChildren(...both(...pair("waiting", { n: count })));
   tile.classList.toggle("empty", count === 0);
 }
 
@@ -231,7 +231,7 @@ class Voice {
   _speak(call, lang) {
     // Characters one by one, so "A023" is read "A 0 2 3" and not as a number.
     const number = call.number.split("").join(" ");
-    const template = lang === "en" ? options.callEn : options.callZh;
+    const template = lang === "en" ? callEn : callZh;
     const utterance = new SpeechSynthesisUtterance(fill(template, { number, counter: call.counter }));
     utterance.lang = lang === "en" ? "en-US" : "zh-CN";
     return new Promise((resolve) => {
@@ -276,9 +276,8 @@ function tick() {
 tick();
 setInterval(tick, 10000);
 
-const notice = document.getElementById("notice");
 const track = document.getElementById("notice-track");
-track.textContent = notice.dataset.notice;
+track.textContent = word("notice");
 // The same reading speed for a short or a long notice (CSSOM, which the page's CSP allows).
 track.style.animationDuration = `${Math.max(20, Math.round(track.textContent.length / 3))}s`;
 

@@ -7,30 +7,31 @@
 // ID number is checked on the server (GB 11643 check digit) and reaches the citizen screen masked;
 // the name and phone are shown in full because they are the resident's own, on the screen facing
 // them, and a mistyped phone loses notices.
+//
+// What the form shows and sends is worked out from its state in intakeview.js; this module holds
+// the state, the elements and their events, and the requests.
 import { newCommandId } from "./ids.js";
-import { fill, pageWords } from "./page.js";
+import {
+  attachments,
+  blockers as blockersOf,
+  byteSize,
+  channelName,
+  dueText,
+  itemFacts as factsOf,
+  itemName as nameOf,
+  localTime,
+  mirror,
+  missingMaterials,
+  phoneValid,
+  refusedField,
+  scanAcceptable,
+  SCAN_TYPES,
+  searchItems,
+} from "./intakeview.js";
+import { fill, joinList, pageWords } from "./page.js";
 import { post } from "./staffpage.js";
 
 const form = document.getElementById("intake-form");
-
-export function channelName(hall, counter) {
-  return `hall-intake-${hall}-${counter}`;
-}
-
-// What the attachments endpoint takes (hall/case_api.py).
-const SCAN_TYPES = ["application/pdf", "image/jpeg", "image/png"];
-const SCAN_MAX = 10 * 1024 * 1024;
-
-function plain(text) {
-  // As the service guide searches (hall/catalog_pages.py searchable): no spaces, no case.
-  return text.replace(/\s+/g, "").toLowerCase();
-}
-
-function byteSize(n) {
-  if (n < 1024) return `${n} B`;
-  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KB`;
-  return `${(n / 1024 / 1024).toFixed(1)} MB`;
-}
 
 function element(tag, className, text) {
   const made = document.createElement(tag);
@@ -42,8 +43,9 @@ function element(tag, className, text) {
 if (form) {
   const csrf = document.querySelector('meta[name="csrf-token"]').content;
   const english = document.documentElement.lang === "en";
-  const colon = english ? ": " : "：";
   const { word, error } = pageWords(form);
+  // "{headline}: {detail}" with the colon of the page's language.
+  const withDetail = (headline, detail) => fill(word("with_detail"), { headline, detail });
   const channel = new BroadcastChannel(channelName(form.dataset.hall, form.dataset.counter));
   const $ = (id) => document.getElementById(id);
   const fields = {
@@ -88,16 +90,22 @@ if (form) {
   let accepted = null; // {number, due, provisional} once the case is registered
   let ticketId = null;
 
+  // The form's state as intakeview.js takes it.
+  function state() {
+    return {
+      name: fields.name.value.trim(),
+      idNumber: fields.idNumber.value.trim(),
+      phone: fields.phone.value.trim(),
+      note: fields.note.value.trim(),
+      checked,
+      item,
+      ticked: (name) => Boolean(ticks.get(name)?.checked),
+      scans: (name) => scans.get(name) || [],
+      accepted,
+    };
+  }
+
   // -- the applicant ------------------------------------------------------------------------
-
-  function phoneValid(value) {
-    return /^1\d{10}$/.test(value) || /^0\d{2,3}-?\d{7,8}$/.test(value) || /^1\d{2}-\d{4}-\d{4}$/.test(value);
-  }
-
-  function idValid() {
-    const number = fields.idNumber.value.trim();
-    return Boolean(number) && checked.number === number && checked.valid;
-  }
 
   async function check() {
     const number = fields.idNumber.value.trim();
@@ -128,12 +136,11 @@ if (form) {
   // -- the service item ---------------------------------------------------------------------
 
   function itemName(found) {
-    return english && found.name_en ? found.name_en : found.name;
+    return nameOf(found, english);
   }
 
   function renderItems() {
-    const needle = plain(itemSearch.value);
-    const shown = catalog.filter((i) => !needle || plain(`${i.code} ${i.name} ${i.name_en}`).includes(needle));
+    const shown = searchItems(catalog, itemSearch.value);
     const options = shown.map((i) => {
       const option = element("option", "", `${i.code} ${itemName(i)}`);
       option.value = i.code;
@@ -170,9 +177,7 @@ if (form) {
     ticks.clear();
     scans.clear();
     showFieldError("item", "");
-    const days = item.time_limit_days;
-    const time = days === 0 ? word("on_the_spot") : fill(days === 1 ? word("days_one") : word("days"), { n: days });
-    itemFacts.textContent = `${item.department} · ${item.kind_label} · ${time}`;
+    itemFacts.textContent = factsOf(item, word);
     renderMaterials();
     changed();
   }
@@ -206,8 +211,8 @@ if (form) {
     const problem = row.querySelector(".field-error");
     problem.hidden = true;
     for (const file of files) {
-      if (!SCAN_TYPES.includes(file.type) || file.size > SCAN_MAX) {
-        problem.textContent = `⚠ ${word("err_upload")}${colon}${file.name} (PDF / JPEG / PNG, ≤ 10 MB)`;
+      if (!scanAcceptable(file)) {
+        problem.textContent = `⚠ ${withDetail(word("err_upload"), `${file.name} (PDF / JPEG / PNG, ≤ 10 MB)`)}`;
         problem.hidden = false;
         continue;
       }
@@ -223,7 +228,8 @@ if (form) {
         });
         const body = await answer.json().catch(() => ({}));
         if (!answer.ok) {
-          problem.textContent = `⚠ ${word("err_upload")}${colon}${file.name}${body.message ? ` (${body.message})` : ""}`;
+          const detail = `${file.name}${body.message ? ` (${body.message})` : ""}`;
+          problem.textContent = `⚠ ${withDetail(word("err_upload"), detail)}`;
           problem.hidden = false;
           continue;
         }
@@ -242,7 +248,7 @@ if (form) {
         ticks.get(name).checked = true;
         renderScans(name, list);
       } catch {
-        problem.textContent = `⚠ ${word("err_upload")}${colon}${file.name} (${word("err_network")})`;
+        problem.textContent = `⚠ ${withDetail(word("err_upload"), `${file.name} (${word("err_network")})`)}`;
         problem.hidden = false;
       } finally {
         uploading -= 1;
@@ -276,7 +282,7 @@ if (form) {
       picker.accept = SCAN_TYPES.join(",");
       picker.multiple = true;
       picker.className = "visually-hidden";
-      picker.setAttribute("aria-label", `${word("add_scan")}: ${material.name}`);
+      picker.setAttribute("aria-label", withDetail(word("add_scan"), material.name));
       picker.addEventListener("change", () => {
         const files = [...picker.files];
         picker.value = "";
@@ -305,21 +311,10 @@ if (form) {
   }
 
   function missing() {
-    return (item?.materials || []).filter((m) => m.required && !ticks.get(m.name)?.checked).map((m) => m.name);
+    return missingMaterials(item, (name) => ticks.get(name)?.checked);
   }
 
   // -- what stands between the form and 受理 ------------------------------------------------
-
-  function needed() {
-    const phone = fields.phone.value.trim();
-    const list = [];
-    if (!fields.name.value.trim()) list.push(word("need_name"));
-    if (!idValid()) list.push(word("need_id"));
-    if (phone && !phoneValid(phone)) list.push(word("need_phone"));
-    if (!item) list.push(word("need_item"));
-    else if (missing().length) list.push(word("need_materials"));
-    return list;
-  }
 
   function update() {
     const absent = missing();
@@ -328,8 +323,9 @@ if (form) {
     for (const row of materialsList.children) {
       row.classList.toggle("is-missing", absent.includes(row.dataset.name));
     }
-    const list = needed();
-    blockers.textContent = accepted || list.length === 0 ? "" : fill(word("still_needed"), { list: list.join(english ? ", " : "、") });
+    const list = blockersOf(state(), word);
+    const shown = joinList(list, word("list_join"));
+    blockers.textContent = accepted || list.length === 0 ? "" : fill(word("still_needed"), { list: shown });
     acceptButton.disabled = Boolean(accepted) || sending || uploading > 0 || list.length > 0;
   }
 
@@ -341,25 +337,7 @@ if (form) {
   // -- the mirror on the citizen screen -----------------------------------------------------
 
   function publish() {
-    const number = fields.idNumber.value.trim();
-    const phone = fields.phone.value.trim();
-    channel.postMessage({
-      name: fields.name.value.trim(),
-      id_masked: number && checked.number === number ? checked.masked : "",
-      id_valid: number ? checked.number === number && checked.valid : null,
-      id_typed: number.length,
-      phone,
-      phone_valid: phone ? phoneValid(phone) : null,
-      note: fields.note.value.trim(),
-      item: item ? { code: item.code, name: item.name, name_en: item.name_en } : null,
-      materials: (item?.materials || []).map((m) => ({
-        name: m.name,
-        required: m.required,
-        ticked: Boolean(ticks.get(m.name)?.checked),
-        scans: (scans.get(m.name) || []).length,
-      })),
-      accepted,
-    });
+    channel.postMessage(mirror(state()));
   }
 
   // -- errors -------------------------------------------------------------------------------
@@ -378,21 +356,9 @@ if (form) {
     errorLine.textContent = "";
   }
 
-  // The API names the field it refuses (hall/case_api.py, cases/store.py); its message is English,
-  // so the clerk's language leads with the headline.
-  const FIELDS = {
-    name: "name",
-    applicant: "name",
-    id_number: "id",
-    "applicant.id_number": "id",
-    phone: "phone",
-    item: "item",
-    remark: "note",
-  };
-
   function showError(data) {
-    const text = `${error(data.error)}${colon}${data.message || ""}`;
-    const field = data.error === "not_accepted_here" ? "item" : FIELDS[data.field];
+    const text = withDetail(error(data.error), data.message || "");
+    const field = refusedField(data);
     if (field) {
       showFieldError(field, text);
       ({ name: fields.name, id: fields.idNumber, phone: fields.phone, item: itemSelect, note: fields.note })[field].focus();
@@ -407,24 +373,6 @@ if (form) {
 
   // -- 受理 ----------------------------------------------------------------------------------
 
-  function localTime(iso) {
-    if (!iso) return "";
-    const parts = Object.fromEntries(
-      new Intl.DateTimeFormat("en-GB", {
-        timeZone: form.dataset.timezone || undefined,
-        year: "numeric",
-        month: "2-digit",
-        day: "2-digit",
-        hour: "2-digit",
-        minute: "2-digit",
-        hourCycle: "h23",
-      })
-        .formatToParts(new Date(iso))
-        .map((p) => [p.type, p.value]),
-    );
-    return `${parts.year}-${parts.month}-${parts.day} ${parts.hour}:${parts.minute}`;
-  }
-
   function lock(locked) {
     for (const control of form.querySelectorAll("fieldset input, fieldset select, #intake-note, #intake-read")) {
       control.disabled = locked;
@@ -433,12 +381,14 @@ if (form) {
 
   function showAccepted(found) {
     const receipt = form.dataset.receiptUrl.replace("{number}", encodeURIComponent(found.number));
-    accepted = { number: found.number, due: localTime(found.due_at), provisional: Boolean(found.provisional) };
+    accepted = {
+      number: found.number,
+      due: localTime(found.due_at, form.dataset.timezone),
+      provisional: Boolean(found.provisional),
+    };
     $("intake-number").textContent = found.number;
     const due = $("intake-due");
-    due.textContent = accepted.due
-      ? `${accepted.due}${accepted.provisional ? ` (${word("provisional")})` : ""}`
-      : word("on_the_spot");
+    due.textContent = dueText(accepted, word);
     const link = $("intake-receipt");
     link.href = receipt;
     link.target = "hall-receipt";
@@ -463,15 +413,7 @@ if (form) {
       materials: item.materials.filter((m) => ticks.get(m.name)?.checked).map((m) => m.name),
       counter: Number(form.dataset.counter),
       remark: fields.note.value.trim(),
-      attachments: [...scans.entries()].flatMap(([material, list]) =>
-        list.map((s) => ({
-          sha256: s.sha256,
-          filename: s.filename,
-          content_type: s.content_type,
-          receipt: s.receipt,
-          material,
-        })),
-      ),
+      attachments: attachments(scans),
     };
     try {
       const { ok, status, data } = await post(form.dataset.caseUrl, body);

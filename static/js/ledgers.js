@@ -5,7 +5,6 @@ import { cell, fill, pageWords } from "./page.js";
 
 const root = document.getElementById("ledgers");
 const { word } = pageWords(root);
-const english = document.documentElement.lang === "en";
 const message = document.getElementById("message");
 
 // The form's fields as query parameters; empty choices ("all") are left out.
@@ -30,7 +29,7 @@ async function ask(url) {
 }
 
 function alert(error) {
-  message.textContent = `⚠ ${word("failed")}${english ? ": " : "："}${error.message}`;
+  message.textContent = `⚠ ${fill(word("with_detail"), { headline: word("failed"), detail: error.message })}`;
   message.hidden = false;
 }
 

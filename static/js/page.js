@@ -8,6 +8,7 @@
 //   pair("about", { n: 3 });             // ["约 3 分钟", "About 3 min"] on the bilingual pages
 //   error("not_found");                  // the word for err_not_found, or for err
 //   fill("{n} min", { n: 3 });           // "3 min"; an unknown {name} stays as it is
+//   joinList(["姓名", "身份证号码"], word("list_join"));  // "姓名、身份证号码" (zh: "{list}、{next}")
 //   row.append(cell("A023", "number"), cell(link));
 //   rt.onstatus = linkStatus(linkState, { live: word("link_live"), offline: word("link_lost") });
 //
@@ -21,11 +22,21 @@
 // One convention for error keys: the API's error code with err_ before it (err_not_found), and err
 // alone for the headline of an error without a known word.
 //
-// The pure pieces (fill, wordBook, errorKey) touch no document, so node:test runs them
+// Punctuation is a word too: "Name: …" is "姓名：…" and a list is "a、b" in Chinese, so the colon
+// and the comma come from the catalog inside a pattern ("{headline}: {detail}", "{list}, {next}"),
+// never from an `english ? … : …` in a script.
+//
+// The pure pieces (fill, joinList, wordBook, errorKey) touch no document, so node:test runs them
 // (static/js/tests/).
 
 export function fill(text, values = {}) {
   return String(text).replace(/\{(\w+)\}/g, (whole, name) => (name in values ? String(values[name]) : whole));
+}
+
+// A list in the words' own punctuation: pattern is "{list}, {next}" in the page's language.
+export function joinList(items, pattern) {
+  if (items.length === 0) return "";
+  return items.map(String).reduce((list, next) => fill(pattern, { list, next }));
 }
 
 export function errorKey(code) {

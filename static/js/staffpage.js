@@ -1,6 +1,7 @@
 // What the staff consoles share: their unsafe requests (CSRF token, a fresh command id, an answer
 // that is always an object) and the alert and notice lines at the top of the page.
 import { newCommandId } from "./ids.js";
+import { fill } from "./page.js";
 
 const csrf = document.querySelector('meta[name="csrf-token"]')?.content ?? "";
 
@@ -20,13 +21,14 @@ export async function post(url, body) {
   return { ok: answer.ok, status: answer.status, data };
 }
 
-// The alert stays until cleared; a notice goes by itself after `noticeMs`.
-export function messenger(message, notice, english, noticeMs) {
+// The alert stays until cleared; a notice goes by itself after `noticeMs`. `withDetail` is the
+// page's word "{headline}: {detail}", which puts the colon of the page's language between them.
+export function messenger(message, notice, withDetail, noticeMs) {
   let timer = null;
   return {
     alert(headline, text) {
-      const colon = english ? ": " : "：";
-      message.textContent = text && text !== headline ? `⚠ ${headline}${colon}${text}` : `⚠ ${headline}`;
+      const shown = text && text !== headline ? fill(withDetail, { headline, detail: text }) : headline;
+      message.textContent = `⚠ ${shown}`;
       message.hidden = false;
     },
     clear() {

@@ -27,8 +27,7 @@ const hallNames = JSON.parse(root.dataset.halls);
 const signs = JSON.parse(root.dataset.signs);
 const people = JSON.parse(root.dataset.people);
 const lang = document.documentElement.lang || "zh-CN";
-const english = lang === "en";
-const say = messenger(document.getElementById("message"), document.getElementById("notice"), english, 8000);
+const say = messenger(document.getElementById("message"), document.getElementById("notice"), word("with_detail"), 8000);
 const tz = root.dataset.timezone;
 const REFRESH_EVERY = 60000;
 

@@ -1,10 +1,10 @@
 // Public case tracking: asks /api/v1/track with the case number and the phone's last four digits,
 // shows the answer, and offers the five levels of GB/T 39734 once the case is done and unrated.
 import { newCommandId } from "./ids.js";
-import { pageWords, setBoth as setTexts } from "./page.js";
+import { joinList, pageWords, setBoth as setTexts } from "./page.js";
 
 const root = document.getElementById("track");
-const { pair } = pageWords(root); // key → [the page's language, English or ""]
+const { pair, word } = pageWords(root); // key → [the page's language, English or ""]
 const english = root.dataset.lang === "en";
 const csrf = document.querySelector('meta[name="csrf-token"]').content;
 
@@ -147,7 +147,7 @@ function render(found) {
   let supplement = null;
   if (found.supplement) {
     supplement = found.supplement.length
-      ? pair("supplement", { materials: found.supplement.join(english ? ", " : "、") })
+      ? pair("supplement", { materials: joinList(found.supplement, word("list_join")) })
       : pair("supplement_ask");
   }
   show(document.getElementById("result-supplement"), supplement);

@@ -9,6 +9,7 @@ import re
 import sqlite3
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
+from html import unescape
 from pathlib import Path
 from typing import Any
 
@@ -171,17 +172,18 @@ def test_the_queue_display_calls_in_both_languages(site: Site) -> None:
     assert page.status_code == 200
     html = page.text
     assert '<html lang="zh-CN"' in html
-    assert 'data-call-zh="请 {number} 号到 {counter} 号窗口办理"' in html
-    assert 'data-call-en="Number {number}, please go to counter {counter}."' in html
-    assert 'data-counter-zh="{counter} 号窗口"' in html
+    words = json.loads(unescape(re.search(r"data-words='([^']*)'", html).group(1)))  # type: ignore[union-attr]
+    assert words["call"] == [
+        "请 {number} 号到 {counter} 号窗口办理",
+        "Number {number}, please go to counter {counter}.",
+    ]
+    assert words["counter"][0] == "{counter} 号窗口"
     assert "正在叫号" in html and "Now calling" in html
     assert "连接中断，正在重连…" in html and "Connection lost, reconnecting…" in html
     assert "点击启用语音" in html and "Click to enable voice" in html
     for _code, _prefix, name, name_en in SERVICES:
         assert name in html and name_en in html
-    notice = re.search(r'data-notice="([^"]*)"', html)
-    assert notice is not None
-    assert "请保管好号票" in notice.group(1) and "Please keep your ticket" in notice.group(1)
+    assert "请保管好号票" in words["notice"] and "Please keep your ticket" in words["notice"]
     assert 'data-voice="server"' in html and 'data-voice-english="0"' in html
     assert 'src="/static/js/display.js"' in html
     assert_csp_clean(html)

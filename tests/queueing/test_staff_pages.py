@@ -6,7 +6,9 @@ The sample services of the test site take tickets day and night (``tests.site.op
 
 from __future__ import annotations
 
+import json
 import re
+from html import unescape
 from typing import Any
 
 import pytest
@@ -108,7 +110,9 @@ def test_the_citizen_screen_shows_the_counter_and_the_five_rating_levels(site: S
     html = page.text
     assert 'class="citizen-page"' in html
     assert "星河区政务服务中心" in html and "2号窗口" in html
-    assert "请取号等候" in html and "暂停服务" in html and "窗口关闭" in html
+    words = json.loads(unescape(re.search(r"data-words='([^']*)'", html).group(1)))  # type: ignore[union-attr]
+    assert "请取号等候" in html
+    assert (words["status_paused"], words["status_closed"]) == ("暂停服务", "窗口关闭")
     assert 'data-rating-url="/api/v1/halls/1/ratings"' in html
     assert 'data-topic="hall/1/counter/2"' in html
     found = re.findall(
@@ -119,7 +123,7 @@ def test_the_citizen_screen_shows_the_counter_and_the_five_rating_levels(site: S
     assert found == [(str(5 - i), label) for i, label in enumerate(LEVELS)]
     # The applicant's details typed at the console appear here; hidden while there are none.
     assert re.search(r'<section id="intake-panel"[^>]*hidden>', html)
-    assert re.search(r'<div id="intake"[^>]*data-id="身份证号码"[^>]*></div>', html)
+    assert '<div id="intake"></div>' in html and words["intake_id"] == "身份证号码"
     _no_inline_code(html)
 
 

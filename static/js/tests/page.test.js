@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { errorKey, fill, wordBook } from "../page.js";
+import { errorKey, fill, joinList, wordBook } from "../page.js";
 
 test("fill replaces every placeholder it has a value for", () => {
   assert.equal(fill("请 {number} 号到 {counter} 号窗口办理", { number: "A023", counter: 5 }), "请 A023 号到 5 号窗口办理");
@@ -17,6 +17,14 @@ test("fill leaves an unknown placeholder as it is, and takes zero and empty valu
 
 test("fill does not read $ patterns in a value as a replacement pattern", () => {
   assert.equal(fill("cost: {x}", { x: "$&$1" }), "cost: $&$1");
+});
+
+test("joinList joins with the pattern's own punctuation, and leaves a single item alone", () => {
+  assert.equal(joinList(["姓名", "身份证号码", "办理事项"], "{list}、{next}"), "姓名、身份证号码、办理事项");
+  assert.equal(joinList(["the name", "a service item"], "{list}, {next}"), "the name, a service item");
+  assert.equal(joinList(["只有一项"], "{list}、{next}"), "只有一项");
+  assert.equal(joinList(["{next}", "b"], "{list}、{next}"), "{next}、b");
+  assert.equal(joinList([], "{list}、{next}"), "");
 });
 
 test("word gives the page's text, else the fallback, else the key (the English id)", () => {
