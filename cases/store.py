@@ -118,11 +118,11 @@ def _accept(domain: CasesDomain, state: Register, command: Command, now: datetim
     return register.accept(
         state,
         item,
-        person,
-        actor.hall_id,
         actor,
         now,
-        domain.settings,
+        applicant=person,
+        hall=actor.hall_id,
+        settings=domain.settings,
         materials=_names(command, "materials"),
         counter=counter,
         channel=_text(command, "channel", 16) or "window",
@@ -137,14 +137,15 @@ def _act(domain: CasesDomain, state: Register, command: Command, now: datetime) 
     assignee = command.args.get("assignee")
     if assignee is not None and not _small_int(assignee, 2**31):
         raise Invalid("assignee must be a staff id", field="assignee")
+    action = _text(command, "action", 32, required=True)
     return register.act(
         state,
-        _text(command, "action", 32, required=True),
         number,
         actor_of(command),
         now,
-        domain.settings,
-        domain.catalog.get(case.item),
+        action=action,
+        settings=domain.settings,
+        item=domain.catalog.get(case.item),
         remark=_text(command, "remark"),
         materials=_names(command, "materials"),
         assignee=assignee,
@@ -163,22 +164,17 @@ def _order_open(domain: CasesDomain, state: Register, command: Command, now: dat
         state,
         _text(command, "number", 32, required=True),
         actor_of(command),
-        _text(command, "note", required=True),
-        due,
         now,
-        _text(command, "order", 40, required=True),
+        note=_text(command, "note", required=True),
+        reply_due=due,
+        order_id=_text(command, "order", 40, required=True),
     )
 
 
 def _order_answer(domain: CasesDomain, state: Register, command: Command, now: datetime) -> register.Result:
-    return register.answer_order(
-        state,
-        _text(command, "number", 32, required=True),
-        _text(command, "order", 40, required=True),
-        actor_of(command),
-        _text(command, "text"),
-        now,
-    )
+    number = _text(command, "number", 32, required=True)
+    order = _text(command, "order", 40, required=True)
+    return register.answer_order(state, number, actor_of(command), now, order_id=order, text=_text(command, "text"))
 
 
 def _rate(domain: CasesDomain, state: Register, command: Command, now: datetime) -> register.Result:
@@ -188,10 +184,10 @@ def _rate(domain: CasesDomain, state: Register, command: Command, now: datetime)
     return register.rate(
         state,
         _text(command, "number", 32, required=True),
-        _text(command, "phone_tail", 4, required=True),
-        level,
-        _text(command, "comment", 300),
         now,
+        phone_tail=_text(command, "phone_tail", 4, required=True),
+        level=level,
+        comment=_text(command, "comment", 300),
     )
 
 

@@ -108,24 +108,26 @@ def _rate(state: QueueState, command: Command, now: datetime) -> Decision[QueueS
     aspects = command.args.get("aspects") or {}
     if not isinstance(aspects, dict):
         raise DomainError("aspects must map names to scores", field="aspects")
+    ticket = _text(command, "ticket", limit=40) or ""
+    service = _text(command, "service", limit=32) or ""
     return ratings.rate(
         state,
-        _text(command, "ticket", limit=40) or "",
-        _text(command, "service", limit=32) or "",
-        level,
+        ticket,
         now,
+        service=service,
+        level=level,
         aspects=aspects,
         comment=str(command.args.get("comment") or ""),
         source=_text(command, "source", required=False, limit=32) or "citizen_screen",
     )
 
 
-def _order_step(step: Callable[[QueueState, str, str, int, datetime], Decision[QueueState]]) -> Handler:
+def _order_step(step: Callable[..., Decision[QueueState]]) -> Handler:
     def handle(state: QueueState, command: Command, now: datetime) -> Decision[QueueState]:
         order = _text(command, "order", limit=90) or ""
         note = str(command.args.get("note") or "")
         by = _int(command, "by") or 0
-        return step(state, order, note, by, now)
+        return step(state, order, by, now, note=note)
 
     return handle
 
@@ -145,7 +147,7 @@ def _pause(state: QueueState, counter: int, clerk: int, command: Command, now: d
     reason = command.args.get("reason", "")
     if not isinstance(reason, str):
         raise DomainError("reason must be text", field="reason")
-    return queue.pause_counter(state, counter, clerk, reason, supervisor=_supervisor(command))
+    return queue.pause_counter(state, counter, clerk, reason=reason, supervisor=_supervisor(command))
 
 
 def _resume(state: QueueState, counter: int, clerk: int, command: Command, now: datetime) -> Decision[QueueState]:
@@ -157,7 +159,7 @@ def _close(state: QueueState, counter: int, clerk: int, command: Command, now: d
 
 
 def _call(state: QueueState, counter: int, clerk: int, command: Command, now: datetime) -> Decision[QueueState]:
-    return queue.call_ticket(state, counter, clerk, _text(command, "ticket", limit=40) or "", now)
+    return queue.call_ticket(state, counter, clerk, now, ticket_id=_text(command, "ticket", limit=40) or "")
 
 
 def _finish(state: QueueState, counter: int, clerk: int, command: Command, now: datetime) -> Decision[QueueState]:
