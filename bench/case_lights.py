@@ -257,7 +257,10 @@ def register_step(cases: Sequence[CaseClock], timings: Sequence[CaseTiming]) -> 
     settings = RegisterSettings()
     now = datetime(2026, 11, 23, 10, tzinfo=SHANGHAI)
     took, _ = median_time(
-        lambda: register_accept(reg, item, applicant, 3, clerk, now, settings, materials=materials), runs=21
+        lambda: register_accept(
+            reg, item, clerk, now, applicant=applicant, hall=3, settings=settings, materials=materials
+        ),
+        runs=21,
     )
     plain = dict(reg.meta)
     copied, _ = median_time(lambda: (dict(plain), dict(plain)), runs=21)

@@ -28,11 +28,7 @@ def case_record(case: Case, meta: Meta) -> dict[str, Any]:
         "v": VERSION,
         "number": case.number,
         "item": case.item,
-        "applicant": {
-            "name": case.applicant.name,
-            "id_number": case.applicant.id_number,
-            "phone": case.applicant.phone,
-        },
+        "applicant": _applicant_record(case.applicant),
         "accepted_hall": case.accepted_hall,
         "deciding_hall": case.deciding_hall,
         "department": case.department,
@@ -43,60 +39,50 @@ def case_record(case: Case, meta: Meta) -> dict[str, Any]:
         "history": [step.as_json() for step in case.history],
         "materials": list(case.materials),
         "assignee": case.assignee,
-        "pauses": [
-            {
-                "start": p.start.isoformat(),
-                "end": _iso(p.end),
-                "reason": p.reason,
-                "requested_by": p.requested_by,
-                "wanted": list(p.wanted),
-            }
-            for p in case.pauses
-        ],
+        "pauses": [_pause_record(p) for p in case.pauses],
         "refused_reason": case.refused_reason,
         "channel": case.channel,
         "kind": case.kind,
-        "meta": {
-            "counter": meta.counter,
-            "due": _iso(meta.due),
-            "light": meta.light.value,
-            "yellow_us": meta.yellow_us,
-            "red_us": meta.red_us,
-            "mid_us": meta.mid_us,
-            "midway_sent": meta.midway_sent,
-            "provisional": meta.provisional,
-            "rating": meta.rating,
-            "rating_comment": meta.rating_comment,
-            "rated_at": _iso(meta.rated_at),
-            "attachments": [dict(a) for a in meta.attachments],
-            "closed_at": _iso(meta.closed_at),
-        },
+        "meta": _meta_record(meta),
+    }
+
+
+def _applicant_record(applicant: Applicant) -> dict[str, Any]:
+    return {"name": applicant.name, "id_number": applicant.id_number, "phone": applicant.phone}
+
+
+def _pause_record(pause: Pause) -> dict[str, Any]:
+    return {
+        "start": pause.start.isoformat(),
+        "end": _iso(pause.end),
+        "reason": pause.reason,
+        "requested_by": pause.requested_by,
+        "wanted": list(pause.wanted),
+    }
+
+
+def _meta_record(meta: Meta) -> dict[str, Any]:
+    return {
+        "counter": meta.counter,
+        "due": _iso(meta.due),
+        "light": meta.light.value,
+        "yellow_us": meta.yellow_us,
+        "red_us": meta.red_us,
+        "mid_us": meta.mid_us,
+        "midway_sent": meta.midway_sent,
+        "provisional": meta.provisional,
+        "rating": meta.rating,
+        "rating_comment": meta.rating_comment,
+        "rated_at": _iso(meta.rated_at),
+        "attachments": [dict(a) for a in meta.attachments],
+        "closed_at": _iso(meta.closed_at),
     }
 
 
 def case_from_record(record: Mapping[str, Any]) -> tuple[Case, Meta]:
     applicant = record["applicant"]
-    history = tuple(
-        Step(
-            stage_from=Stage(s["from"]) if s["from"] else None,
-            stage_to=Stage(s["to"]),
-            actor=int(s["actor"]),
-            at=datetime.fromisoformat(s["at"]),
-            remark=s["remark"],
-            action=s["action"],
-        )
-        for s in record["history"]
-    )
-    pauses = tuple(
-        Pause(
-            start=datetime.fromisoformat(p["start"]),
-            end=_time(p["end"]),
-            reason=p["reason"],
-            requested_by=int(p["requested_by"]),
-            wanted=tuple(p["wanted"]),
-        )
-        for p in record["pauses"]
-    )
+    history = tuple(_step_from(s) for s in record["history"])
+    pauses = tuple(_pause_from(p) for p in record["pauses"])
     case = Case(
         number=record["number"],
         item=record["item"],
@@ -116,8 +102,32 @@ def case_from_record(record: Mapping[str, Any]) -> tuple[Case, Meta]:
         channel=record["channel"],
         kind=record["kind"],
     )
-    m = record["meta"]
-    meta = Meta(
+    return case, _meta_from(record["meta"])
+
+
+def _step_from(s: Mapping[str, Any]) -> Step:
+    return Step(
+        stage_from=Stage(s["from"]) if s["from"] else None,
+        stage_to=Stage(s["to"]),
+        actor=int(s["actor"]),
+        at=datetime.fromisoformat(s["at"]),
+        remark=s["remark"],
+        action=s["action"],
+    )
+
+
+def _pause_from(p: Mapping[str, Any]) -> Pause:
+    return Pause(
+        start=datetime.fromisoformat(p["start"]),
+        end=_time(p["end"]),
+        reason=p["reason"],
+        requested_by=int(p["requested_by"]),
+        wanted=tuple(p["wanted"]),
+    )
+
+
+def _meta_from(m: Mapping[str, Any]) -> Meta:
+    return Meta(
         counter=m["counter"],
         due=_time(m["due"]),
         light=Light(m["light"]),
@@ -132,7 +142,6 @@ def case_from_record(record: Mapping[str, Any]) -> tuple[Case, Meta]:
         attachments=tuple(m["attachments"]),
         closed_at=_time(m["closed_at"]),
     )
-    return case, meta
 
 
 def order_record(order: Order) -> dict[str, Any]:

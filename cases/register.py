@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 import immutables
 
@@ -161,22 +161,40 @@ def next_number(reg: Register, now: datetime, hours: WorkingHours) -> tuple[str,
 def accept(
     reg: Register,
     item: Item,
-    applicant: Applicant,
-    hall: int,
     clerk: Actor,
     now: datetime,
-    settings: RegisterSettings,
     *,
+    applicant: Applicant,
+    hall: int,
+    settings: RegisterSettings,
     materials: Iterable[str] = (),
     counter: int | None = None,
     channel: str = "window",
     remark: str = "",
     attachments: Iterable[Mapping[str, Any]] = (),
 ) -> Result:
-    """受理 at a counter: the case gets its number, due time and light, and the applicant is told."""
+    """受理 at a counter: the case gets its number, due time and light, and the applicant is told.
+
+    Raises:
+        Invalid: a number cannot be given; the channel is unknown.
+        DomainError: the case number is taken.
+        NotFound: ``hall`` is not in the tree.
+        Forbidden: ``clerk`` is not a clerk of ``hall``.
+        NotAcceptedHere: the item is not accepted at this hall's level or this hall.
+        MissingMaterials: a required material is missing.
+    """
     number, last = next_number(reg, now, settings.hours)
     decided = workflow.accept(
-        reg.cases, item_rules(item), applicant, hall, clerk, now, number, materials, channel=channel, remark=remark
+        reg.cases,
+        item_rules(item),
+        clerk,
+        now,
+        applicant=applicant,
+        hall=hall,
+        number=number,
+        materials=materials,
+        channel=channel,
+        remark=remark,
     )
     case = decided.state.cases[number]
     meta = timed(case, Meta(counter=counter, attachments=tuple(dict(a) for a in attachments)), item, settings)
@@ -187,45 +205,65 @@ def accept(
     return Decision(state, _logged(decided, reg, case, meta), result)
 
 
-ACTIONS: Mapping[str, Callable[..., workflow.Result]] = {
-    "review": workflow.review,
-    "approve": workflow.approve,
-    "complete": workflow.complete,
-    "collect": workflow.collect,
+class StepArgs(NamedTuple):
+    """What a workflow step may be given beyond its case, actor and time."""
+
+    remark: str
+    materials: Iterable[str]
+    assignee: int | None
+
+
+Step = Callable[[CasesState, str, Actor, datetime, StepArgs], workflow.Result]
+# The steps ``act`` takes, by the name the case API uses: one table, read by the API's list of actions.
+STEPS: Mapping[str, Step] = {
+    "review": lambda cases, number, actor, now, o: workflow.review(cases, number, actor, now, remark=o.remark),
+    "approve": lambda cases, number, actor, now, o: workflow.approve(cases, number, actor, now, remark=o.remark),
+    "complete": lambda cases, number, actor, now, o: workflow.complete(cases, number, actor, now, remark=o.remark),
+    "collect": lambda cases, number, actor, now, o: workflow.collect(cases, number, actor, now, remark=o.remark),
+    "refuse": lambda cases, number, actor, now, o: workflow.refuse(cases, number, actor, now, reason=o.remark),
+    "supplement": lambda cases, number, actor, now, o: workflow.request_supplement(
+        cases, number, actor, now, reason=o.remark, wanted=o.materials
+    ),
+    "supplement_received": lambda cases, number, actor, now, o: workflow.supplement_received(
+        cases, number, actor, now, materials=o.materials, remark=o.remark
+    ),
+    "return": lambda cases, number, actor, now, o: workflow.return_to_previous(
+        cases, number, actor, now, remark=o.remark
+    ),
+    "assign": lambda cases, number, actor, now, o: workflow.assign(cases, number, actor, now, assignee=o.assignee),
 }
 
 
 def act(
     reg: Register,
-    action: str,
     number: str,
     actor: Actor,
     now: datetime,
+    *,
+    action: str,
     settings: RegisterSettings,
     item: Item | None,
-    *,
     remark: str = "",
     materials: Iterable[str] = (),
     assignee: int | None = None,
 ) -> Result:
     """One workflow step on a case: review, approve, complete, collect, refuse, supplement,
-    supplement_received, return or assign. The light schedule is redone from the new facts."""
-    cases = reg.cases
-    match action:
-        case "review" | "approve" | "complete" | "collect":
-            decided = ACTIONS[action](cases, number, actor, now, remark)
-        case "refuse":
-            decided = workflow.refuse(cases, number, actor, remark, now)
-        case "supplement":
-            decided = workflow.request_supplement(cases, number, actor, remark, now, materials)
-        case "supplement_received":
-            decided = workflow.supplement_received(cases, number, actor, now, materials, remark)
-        case "return":
-            decided = workflow.return_to_previous(cases, number, actor, remark, now)
-        case "assign":
-            decided = workflow.assign(cases, number, actor, assignee, now)
-        case _:
-            raise Invalid(f"unknown case action {action!r}", field="action")
+    supplement_received, return or assign. The light schedule is redone from the new facts.
+
+    Raises:
+        Invalid: ``action`` is not a step (``STEPS``); a reason or remark the step needs is
+            blank or too long.
+        NotFound: no case ``number``.
+        TransitionError: the step is not allowed from the case's stage, or the case waits for
+            补正 materials.
+        Forbidden: it is not ``actor``'s turn on the case (or, to assign, not a supervisor's).
+        MissingMaterials: 补正 arrives without a material that was asked for.
+        DomainError: the case has a step later than ``now``.
+    """
+    step = STEPS.get(action)
+    if step is None:
+        raise Invalid(f"unknown case action {action!r}", field="action")
+    decided = step(reg.cases, number, actor, now, StepArgs(remark, materials, assignee))
     case = decided.state.cases[number]
     before = reg.meta_of(number)
     meta = timed(case, before, item, settings)
@@ -350,11 +388,21 @@ def open_order(
     reg: Register,
     number: str,
     supervisor: Actor,
+    now: datetime,
+    *,
     note: str,
     reply_due: datetime,
-    now: datetime,
     order_id: str,
 ) -> Result:
+    """督办: a supervisor orders the halls of a late case to answer by ``reply_due``.
+
+    Raises:
+        NotFound: no case ``number``.
+        Invalid: ``reply_due`` is past or too far ahead; ``note`` is blank or too long.
+        Forbidden: ``supervisor`` is no supervisor, or does not watch the case's halls.
+        DomainError: the case is green or finished, has an unanswered order, or ``order_id``
+            exists.
+    """
     case = reg.case(number)
     meta = reg.meta_of(number)
     if reply_due > now + MAX_REPLY:
@@ -363,10 +411,10 @@ def open_order(
         reg.orders,
         case,
         supervisor,
-        note,
-        reply_due,
         now,
-        meta.light,
+        note=note,
+        reply_due=reply_due,
+        case_light=meta.light,
         order_id=order_id,
         hall_parents=reg.cases.parents,
     )
@@ -375,18 +423,26 @@ def open_order(
     return Decision(replace(reg, orders=decided.state), facts, decided.result)
 
 
-def answer_order(reg: Register, number: str, order_id: str, actor: Actor, text: str, now: datetime) -> Result:
+def answer_order(reg: Register, number: str, actor: Actor, now: datetime, *, order_id: str, text: str) -> Result:
+    """The office's written answer to a 督办 order.
+
+    Raises:
+        NotFound: no order ``order_id`` on case ``number``.
+        DomainError: the order is answered already.
+        Forbidden: ``actor`` is not of the deciding office, nor the case's assignee.
+        Invalid: ``text`` is blank or too long.
+    """
     order = reg.orders.orders.get(order_id)
     if order is None or order.case != number:
         raise NotFound(f"no supervision order {order_id!r}", order=order_id)
     case = reg.case(order.case)
-    decided = supervision.answer(reg.orders, order_id, case, actor, text, now)
+    decided = supervision.answer(reg.orders, order_id, actor, now, case=case, text=text)
     halls = _reach(reg, case)
     facts = tuple(Fact(f.type, f.data, also=halls) for f in decided.facts)
     return Decision(replace(reg, orders=decided.state), facts, decided.result)
 
 
-def rate(reg: Register, number: str, phone_tail: str, level: int, comment: str, now: datetime) -> Result:
+def rate(reg: Register, number: str, now: datetime, *, phone_tail: str, level: int, comment: str) -> Result:
     """一事一评 online: the resident who holds the case number and the phone rates a completed case,
     once, within ``RATING_DAYS`` of its completion."""
     case = reg.cases.cases.get(number)

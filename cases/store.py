@@ -9,7 +9,7 @@ command, never by the browser.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -33,8 +33,6 @@ from hall.kernel.roles import Role
 from hall.storage.case_tables import case_attachments, case_steps, cases, notifications, supervision_orders
 from hall.storage.database import upsert
 from hall.storage.tables import halls
-
-COMMANDS = frozenset({"case.accept", "case.act", "case.tick", "case.order_open", "case.order_answer", "case.rate"})
 
 
 @dataclass(frozen=True)
@@ -92,6 +90,119 @@ def actor_args(staff_id: int, roles: Sequence[str], hall_id: int, department: st
     return {"staff": staff_id, "roles": sorted(roles), "hall": hall_id, "department": department}
 
 
+# -- one handler per command: it reads the command's arguments and calls its rule ---------------
+
+
+def _tick(domain: CasesDomain, state: Register, command: Command, now: datetime) -> register.Result:
+    return register.tick(state, now, domain.settings, domain.catalog.by_code)
+
+
+def _accept(domain: CasesDomain, state: Register, command: Command, now: datetime) -> register.Result:
+    code = _text(command, "item", 32, required=True)
+    item = domain.catalog.get(code)
+    if item is None:
+        raise NotFound(f"no service item {code!r} in the catalog", field="item")
+    applicant = command.args.get("applicant")
+    if not isinstance(applicant, dict):
+        raise Invalid("the applicant is required", field="applicant")
+    person = Applicant(
+        str(applicant.get("name", "")), str(applicant.get("id_number", "")), str(applicant.get("phone", ""))
+    )
+    counter = command.args.get("counter")
+    if counter is not None and not _small_int(counter, 10_000):
+        raise Invalid("counter must be a counter's number", field="counter")
+    actor = actor_of(command)
+    attachments = command.args.get("attachments", [])
+    if not isinstance(attachments, list):
+        raise Invalid("attachments must be a list", field="attachments")
+    return register.accept(
+        state,
+        item,
+        actor,
+        now,
+        applicant=person,
+        hall=actor.hall_id,
+        settings=domain.settings,
+        materials=_names(command, "materials"),
+        counter=counter,
+        channel=_text(command, "channel", 16) or "window",
+        remark=_text(command, "remark"),
+        attachments=attachments,
+    )
+
+
+def _act(domain: CasesDomain, state: Register, command: Command, now: datetime) -> register.Result:
+    number = _text(command, "number", 32, required=True)
+    case = state.case(number)
+    assignee = command.args.get("assignee")
+    if assignee is not None and not _small_int(assignee, 2**31):
+        raise Invalid("assignee must be a staff id", field="assignee")
+    action = _text(command, "action", 32, required=True)
+    return register.act(
+        state,
+        number,
+        actor_of(command),
+        now,
+        action=action,
+        settings=domain.settings,
+        item=domain.catalog.get(case.item),
+        remark=_text(command, "remark"),
+        materials=_names(command, "materials"),
+        assignee=assignee,
+    )
+
+
+def _order_open(domain: CasesDomain, state: Register, command: Command, now: datetime) -> register.Result:
+    reply_due = command.args.get("reply_due")
+    try:
+        due = datetime.fromisoformat(str(reply_due))
+    except ValueError:
+        raise Invalid("reply_due must be a date and time", field="reply_due") from None
+    if due.tzinfo is None:
+        due = due.replace(tzinfo=domain.settings.hours.tz)
+    return register.open_order(
+        state,
+        _text(command, "number", 32, required=True),
+        actor_of(command),
+        now,
+        note=_text(command, "note", required=True),
+        reply_due=due,
+        order_id=_text(command, "order", 40, required=True),
+    )
+
+
+def _order_answer(domain: CasesDomain, state: Register, command: Command, now: datetime) -> register.Result:
+    number = _text(command, "number", 32, required=True)
+    order = _text(command, "order", 40, required=True)
+    return register.answer_order(state, number, actor_of(command), now, order_id=order, text=_text(command, "text"))
+
+
+def _rate(domain: CasesDomain, state: Register, command: Command, now: datetime) -> register.Result:
+    level = command.args.get("level")
+    if not isinstance(level, int) or isinstance(level, bool):
+        raise Invalid("level must be 1 to 5", field="level")
+    return register.rate(
+        state,
+        _text(command, "number", 32, required=True),
+        now,
+        phone_tail=_text(command, "phone_tail", 4, required=True),
+        level=level,
+        comment=_text(command, "comment", 300),
+    )
+
+
+Handler = Callable[["CasesDomain", Register, Command, datetime], register.Result]
+HANDLERS: Mapping[str, Handler] = {
+    "case.accept": _accept,
+    "case.act": _act,
+    "case.tick": _tick,
+    "case.order_open": _order_open,
+    "case.order_answer": _order_answer,
+    "case.rate": _rate,
+}
+COMMANDS = frozenset(HANDLERS)
+
+
 class CasesDomain:
     """The case register of each hall tree, kept at its root hall."""
 
@@ -132,99 +243,10 @@ class CasesDomain:
         return Decision(clean, decision.facts, decision.result, tuple(changed))
 
     def _decide(self, state: Register, command: Command, now: datetime) -> register.Result:
-        settings = self.settings
-        match command.name:
-            case "case.tick":
-                return register.tick(state, now, settings, self.catalog.by_code)
-            case "case.accept":
-                code = _text(command, "item", 32, required=True)
-                item = self.catalog.get(code)
-                if item is None:
-                    raise NotFound(f"no service item {code!r} in the catalog", field="item")
-                applicant = command.args.get("applicant")
-                if not isinstance(applicant, dict):
-                    raise Invalid("the applicant is required", field="applicant")
-                person = Applicant(
-                    str(applicant.get("name", "")), str(applicant.get("id_number", "")), str(applicant.get("phone", ""))
-                )
-                counter = command.args.get("counter")
-                if counter is not None and not _small_int(counter, 10_000):
-                    raise Invalid("counter must be a counter's number", field="counter")
-                actor = actor_of(command)
-                attachments = command.args.get("attachments", [])
-                if not isinstance(attachments, list):
-                    raise Invalid("attachments must be a list", field="attachments")
-                return register.accept(
-                    state,
-                    item,
-                    person,
-                    actor.hall_id,
-                    actor,
-                    now,
-                    settings,
-                    materials=_names(command, "materials"),
-                    counter=counter,
-                    channel=_text(command, "channel", 16) or "window",
-                    remark=_text(command, "remark"),
-                    attachments=attachments,
-                )
-            case "case.act":
-                number = _text(command, "number", 32, required=True)
-                case = state.case(number)
-                assignee = command.args.get("assignee")
-                if assignee is not None and not _small_int(assignee, 2**31):
-                    raise Invalid("assignee must be a staff id", field="assignee")
-                return register.act(
-                    state,
-                    _text(command, "action", 32, required=True),
-                    number,
-                    actor_of(command),
-                    now,
-                    settings,
-                    self.catalog.get(case.item),
-                    remark=_text(command, "remark"),
-                    materials=_names(command, "materials"),
-                    assignee=assignee,
-                )
-            case "case.order_open":
-                reply_due = command.args.get("reply_due")
-                try:
-                    due = datetime.fromisoformat(str(reply_due))
-                except ValueError:
-                    raise Invalid("reply_due must be a date and time", field="reply_due") from None
-                if due.tzinfo is None:
-                    due = due.replace(tzinfo=settings.hours.tz)
-                return register.open_order(
-                    state,
-                    _text(command, "number", 32, required=True),
-                    actor_of(command),
-                    _text(command, "note", required=True),
-                    due,
-                    now,
-                    _text(command, "order", 40, required=True),
-                )
-            case "case.order_answer":
-                return register.answer_order(
-                    state,
-                    _text(command, "number", 32, required=True),
-                    _text(command, "order", 40, required=True),
-                    actor_of(command),
-                    _text(command, "text"),
-                    now,
-                )
-            case "case.rate":
-                level = command.args.get("level")
-                if not isinstance(level, int) or isinstance(level, bool):
-                    raise Invalid("level must be 1 to 5", field="level")
-                return register.rate(
-                    state,
-                    _text(command, "number", 32, required=True),
-                    _text(command, "phone_tail", 4, required=True),
-                    level,
-                    _text(command, "comment", 300),
-                    now,
-                )
-        raise DomainError(f"unknown case command {command.name!r}")
+        handle = HANDLERS.get(command.name)
+        if handle is None:
+            raise DomainError(f"unknown case command {command.name!r}")
+        return handle(self, state, command, now)
 
     # -- loading --------------------------------------------------------------------------
 

@@ -163,11 +163,11 @@ def open_order(
     state: SupervisionState,
     case: Case,
     supervisor: Actor,
+    now: datetime,
+    *,
     note: str,
     reply_due: datetime,
-    now: datetime,
     case_light: Light,
-    *,
     order_id: str,
     hall_parents: Mapping[int, int | None],
 ) -> Result:
@@ -204,7 +204,7 @@ def open_order(
     return Decision(state.with_order(order), (_fact("opened", order),), {"order": order.as_json()})
 
 
-def answer(state: SupervisionState, order_id: str, case: Case, clerk: Actor, text: str, now: datetime) -> Result:
+def answer(state: SupervisionState, order_id: str, clerk: Actor, now: datetime, *, case: Case, text: str) -> Result:
     """The office's written answer. A late answer is still taken (and marked late); it stops
     escalation but leaves any card already given on the record."""
     order = _order(state, order_id)

@@ -426,13 +426,13 @@ def _close_pause(case: Case, now: datetime) -> tuple[Pause, ...]:
 def accept(
     state: CasesState,
     item: ItemRules,
-    applicant: Applicant,
-    hall: int,
     clerk: Actor,
     now: datetime,
+    *,
+    applicant: Applicant,
+    hall: int,
     number: str,
     materials: Iterable[str] = (),
-    *,
     channel: str = "window",
     remark: str = "",
 ) -> Result:
@@ -497,27 +497,35 @@ def _advance(state: CasesState, number: str, actor: Actor, now: datetime, remark
     return _record(state, case, actor, now, to, action, _text(remark, "remark", required=False))
 
 
-def review(state: CasesState, number: str, actor: Actor, now: datetime, remark: str = "") -> Result:
+def review(state: CasesState, number: str, actor: Actor, now: datetime, *, remark: str = "") -> Result:
     """审核 passed: the case goes on to 审批."""
     return _advance(state, number, actor, now, remark, Stage.REVIEW)
 
 
-def approve(state: CasesState, number: str, actor: Actor, now: datetime, remark: str = "") -> Result:
+def approve(state: CasesState, number: str, actor: Actor, now: datetime, *, remark: str = "") -> Result:
     return _advance(state, number, actor, now, remark, Stage.APPROVAL)
 
 
-def complete(state: CasesState, number: str, actor: Actor, now: datetime, remark: str = "") -> Result:
+def complete(state: CasesState, number: str, actor: Actor, now: datetime, *, remark: str = "") -> Result:
     """办结: the result is ready, and waits at the accepting hall for the resident."""
     return _advance(state, number, actor, now, remark, Stage.COMPLETED)
 
 
-def collect(state: CasesState, number: str, actor: Actor, now: datetime, remark: str = "") -> Result:
+def collect(state: CasesState, number: str, actor: Actor, now: datetime, *, remark: str = "") -> Result:
     return _advance(state, number, actor, now, remark, Stage.COLLECTED)
 
 
-def refuse(state: CasesState, number: str, actor: Actor, reason: str, now: datetime) -> Result:
+def refuse(state: CasesState, number: str, actor: Actor, now: datetime, *, reason: str) -> Result:
     """不予受理, with the reason the resident is given in writing; a refusal without one is itself
-    a supervision trigger, so it is not accepted. A case waiting for 补正 may be refused too."""
+    a supervision trigger, so it is not accepted. A case waiting for 补正 may be refused too.
+
+    Raises:
+        NotFound: no case ``number``.
+        TransitionError: the case's stage may not be refused (``_REFUSABLE``).
+        Forbidden: it is not ``actor``'s turn on the case.
+        Invalid: ``reason`` is blank or too long.
+        DomainError: the case has a step later than ``now``.
+    """
     case = _case(state, number)
     if case.stage not in _REFUSABLE:
         raise TransitionError(f"case {number}", case.stage.value, Stage.REFUSED.value)
@@ -530,10 +538,18 @@ def refuse(state: CasesState, number: str, actor: Actor, reason: str, now: datet
 
 
 def request_supplement(
-    state: CasesState, number: str, actor: Actor, reason: str, now: datetime, wanted: Iterable[str] = ()
+    state: CasesState, number: str, actor: Actor, now: datetime, *, reason: str, wanted: Iterable[str] = ()
 ) -> Result:
     """补正: the reviewer asks for materials; the clock stops until they arrive. Only before 审核
-    passes: an approver who finds a gap returns the case to review."""
+    passes: an approver who finds a gap returns the case to review.
+
+    Raises:
+        NotFound: no case ``number``.
+        TransitionError: the case is past 受理 review, or waits for 补正 already.
+        Forbidden: it is not ``actor``'s turn on the case.
+        Invalid: ``reason`` is blank or too long.
+        DomainError: the case has a step later than ``now``.
+    """
     case = _case(state, number)
     if case.stage is not Stage.ACCEPTED:
         raise TransitionError(f"case {number}", case.stage.value, "supplement")
@@ -546,10 +562,17 @@ def request_supplement(
 
 
 def supplement_received(
-    state: CasesState, number: str, actor: Actor, now: datetime, materials: Iterable[str] = (), remark: str = ""
+    state: CasesState, number: str, actor: Actor, now: datetime, *, materials: Iterable[str] = (), remark: str = ""
 ) -> Result:
     """The materials asked for arrive, at either hall (通办); the clock runs again and the case
-    goes back to whoever asked (the assignee is kept)."""
+    goes back to whoever asked (the assignee is kept).
+
+    Raises:
+        NotFound: no case ``number``.
+        TransitionError: the case is not waiting for 补正.
+        Forbidden: ``actor`` is of neither of the case's halls.
+        MissingMaterials: a material asked for is still missing.
+    """
     case = _case(state, number)
     if not case.paused:
         raise TransitionError(f"case {number}", case.stage.value, "supplement_received")
@@ -579,7 +602,7 @@ def supplement_received(
     )
 
 
-def return_to_previous(state: CasesState, number: str, actor: Actor, remark: str, now: datetime) -> Result:
+def return_to_previous(state: CasesState, number: str, actor: Actor, now: datetime, *, remark: str) -> Result:
     """退回: back one stage, to the person who took the step being undone, with the reason."""
     case = _case(state, number)
     back = _PREVIOUS.get(case.stage)
@@ -592,7 +615,7 @@ def return_to_previous(state: CasesState, number: str, actor: Actor, remark: str
     return _record(state, case, actor, now, back, "returned", remark, assignee=undone.actor)
 
 
-def assign(state: CasesState, number: str, actor: Actor, assignee: int | None, now: datetime) -> Result:
+def assign(state: CasesState, number: str, actor: Actor, now: datetime, *, assignee: int | None) -> Result:
     """Give the case's next step to one person (None: anyone it waits on). A supervisor of the
     hall it waits at assigns; someone it waits on may take it for themselves (认领)."""
     case = _case(state, number)

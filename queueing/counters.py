@@ -78,7 +78,7 @@ def open_counter(counters: Counters, number: int, clerk_id: int) -> Decision[Cou
 
 
 def pause_counter(
-    counters: Counters, number: int, clerk_id: int, reason: str, *, supervisor: bool = False
+    counters: Counters, number: int, clerk_id: int, *, reason: str, supervisor: bool = False
 ) -> Decision[Counters]:
     counter = _get(counters, number)
     reason = reason.strip()

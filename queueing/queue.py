@@ -139,6 +139,16 @@ def issue(
     applicant: Holder | None = None,
     appointment_at: datetime | None = None,
 ) -> Result:
+    """A ticket for ``service_code``, numbered in that service's day, placed in its line by
+    ``priority`` (an appointment waits for its time).
+
+    Raises:
+        NotFound: ``service_code`` is not a service of this hall.
+        HallClosed: the service is not taking tickets at ``now``.
+        SoldOut: the service's daily tickets are all taken.
+        DomainError: an appointment ticket without its time, or outside its check-in window around
+            ``now``; the applicant's ID card already holds a live ticket for the service.
+    """
     rolled = roll_day(state, now)
     state = rolled.state
     service = _service(state, service_code)
@@ -230,6 +240,16 @@ def _free(state: QueueState, counter: int) -> None:
 
 
 def call_next(state: QueueState, counter: int, clerk: int, now: datetime) -> Result:
+    """The counter's clerk calls whoever the lines say is next.
+
+    Raises:
+        NotFound: ``counter`` is not a counter of this hall.
+        DomainError: the counter is closed.
+        Forbidden: another clerk holds the counter.
+        DomainError: the counter is paused, or still has a ticket (finish, hold, transfer or
+            mark it no-show first).
+        NothingWaiting: no ticket waits for this counter.
+    """
     rolled = roll_day(state, now)
     state = rolled.state
     _clerk_counter(state, counter, clerk)
@@ -247,7 +267,18 @@ def call_next(state: QueueState, counter: int, clerk: int, now: datetime) -> Res
     return _then(rolled, _call(state, counter, clerk, ticket, now, streak=streak))
 
 
-def call_ticket(state: QueueState, counter: int, clerk: int, ticket_id: str, now: datetime) -> Result:
+def call_ticket(state: QueueState, counter: int, clerk: int, now: datetime, *, ticket_id: str) -> Result:
+    """The counter's clerk calls one waiting or held ticket by its id.
+
+    Raises:
+        NotFound: ``counter`` is not a counter of this hall.
+        DomainError: the counter is closed.
+        Forbidden: another clerk holds the counter.
+        DomainError: the counter still has a ticket.
+        NotFound: ``ticket_id`` is not a live ticket.
+        TransitionError: the ticket is neither waiting nor held.
+        Forbidden: the counter does not serve the ticket's service.
+    """
     _clerk_counter(state, counter, clerk)
     _free(state, counter)
     ticket = _ticket(state, ticket_id)
@@ -259,6 +290,15 @@ def call_ticket(state: QueueState, counter: int, clerk: int, ticket_id: str, now
 
 
 def recall(state: QueueState, counter: int, clerk: int, now: datetime) -> Result:
+    """Call the current ticket again; past the hall's recall limit it is a no-show.
+
+    Raises:
+        NotFound: ``counter`` is not a counter of this hall.
+        DomainError: the counter is closed.
+        Forbidden: another clerk holds the counter.
+        DomainError: the counter has no current ticket.
+        TransitionError: the current ticket is not called (it is being served).
+    """
     _clerk_counter(state, counter, clerk)
     ticket = _current(state, counter)
     if ticket.state is not TicketState.CALLED:
@@ -275,6 +315,15 @@ def recall(state: QueueState, counter: int, clerk: int, now: datetime) -> Result
 
 
 def start(state: QueueState, counter: int, clerk: int, now: datetime) -> Result:
+    """Serving begins for the called ticket.
+
+    Raises:
+        NotFound: ``counter`` is not a counter of this hall.
+        DomainError: the counter is closed.
+        Forbidden: another clerk holds the counter.
+        DomainError: the counter has no current ticket.
+        TransitionError: the current ticket is not called.
+    """
     _clerk_counter(state, counter, clerk)
     ticket = _current(state, counter)
     if ticket.state is not TicketState.CALLED:
@@ -288,7 +337,16 @@ def start(state: QueueState, counter: int, clerk: int, now: datetime) -> Result:
 
 
 def finish(state: QueueState, counter: int, clerk: int, now: datetime, *, follow_on: str | None = None) -> Result:
-    """Done at this counter; with ``follow_on`` the visit goes on, at the front of that service."""
+    """Done at this counter; with ``follow_on`` the visit goes on, at the front of that service.
+
+    Raises:
+        NotFound: ``counter`` is not a counter of this hall.
+        DomainError: the counter is closed.
+        Forbidden: another clerk holds the counter.
+        DomainError: the counter has no current ticket.
+        TransitionError: the current ticket is not being served.
+        NotFound: ``follow_on`` is not a service of this hall.
+    """
     _clerk_counter(state, counter, clerk)
     ticket = _current(state, counter)
     if ticket.state is not TicketState.SERVING:
@@ -320,6 +378,15 @@ def finish(state: QueueState, counter: int, clerk: int, now: datetime, *, follow
 
 
 def no_show(state: QueueState, counter: int, clerk: int, now: datetime) -> Result:
+    """The called resident did not come: the ticket ends and the counter is free.
+
+    Raises:
+        NotFound: ``counter`` is not a counter of this hall.
+        DomainError: the counter is closed.
+        Forbidden: another clerk holds the counter.
+        DomainError: the counter has no current ticket.
+        TransitionError: the current ticket is not called.
+    """
     _clerk_counter(state, counter, clerk)
     ticket = _current(state, counter)
     if ticket.state is not TicketState.CALLED:
@@ -369,7 +436,18 @@ def transfer(
     front: bool = False,
 ) -> Result:
     """Send the current ticket to another service or a named counter, keeping its place in line
-    (its first queueing time) or at the front."""
+    (its first queueing time) or at the front.
+
+    Raises:
+        NotFound: ``counter`` is not a counter of this hall.
+        DomainError: the counter is closed.
+        Forbidden: another clerk holds the counter.
+        DomainError: the counter has no current ticket.
+        TransitionError: the current ticket is neither called nor being served.
+        DomainError: neither or both of ``to_service`` and ``to_counter``; ``to_counter`` is this
+            counter.
+        NotFound: ``to_service`` or ``to_counter`` is not in this hall.
+    """
     _clerk_counter(state, counter, clerk)
     ticket = _current(state, counter)
     if ticket.state not in (TicketState.CALLED, TicketState.SERVING):
@@ -467,18 +545,50 @@ def tick(state: QueueState, now: datetime) -> Result:
 
 
 def open_counter(state: QueueState, counter: int, clerk: int) -> Result:
+    """The clerk takes a closed counter.
+
+    Raises:
+        NotFound: ``counter`` is not a counter of this hall.
+        TransitionError: the counter is not closed.
+        DomainError: the clerk already holds another counter.
+    """
     return _counters(state, counter_rules.open_counter(state.counters, counter, clerk))
 
 
-def pause_counter(state: QueueState, counter: int, clerk: int, reason: str, *, supervisor: bool = False) -> Result:
-    return _counters(state, counter_rules.pause_counter(state.counters, counter, clerk, reason, supervisor=supervisor))
+def pause_counter(state: QueueState, counter: int, clerk: int, *, reason: str, supervisor: bool = False) -> Result:
+    """The counter stops calling, for ``reason``.
+
+    Raises:
+        NotFound: ``counter`` is not a counter of this hall.
+        DomainError: ``reason`` is blank or longer than 200 characters.
+        TransitionError: the counter is not open.
+        Forbidden: another clerk holds the counter, and this is not a supervisor.
+    """
+    return _counters(
+        state, counter_rules.pause_counter(state.counters, counter, clerk, reason=reason, supervisor=supervisor)
+    )
 
 
 def resume_counter(state: QueueState, counter: int, clerk: int, *, supervisor: bool = False) -> Result:
+    """A paused counter calls again.
+
+    Raises:
+        NotFound: ``counter`` is not a counter of this hall.
+        TransitionError: the counter is not paused.
+        Forbidden: another clerk holds the counter, and this is not a supervisor.
+    """
     return _counters(state, counter_rules.resume_counter(state.counters, counter, clerk, supervisor=supervisor))
 
 
 def close_counter(state: QueueState, counter: int, clerk: int, *, supervisor: bool = False) -> Result:
+    """The clerk leaves the counter.
+
+    Raises:
+        DomainError: the counter still has a ticket.
+        NotFound: ``counter`` is not a counter of this hall.
+        TransitionError: the counter is closed already.
+        Forbidden: another clerk holds the counter, and this is not a supervisor.
+    """
     _free(state, counter)
     return _counters(state, counter_rules.close_counter(state.counters, counter, clerk, supervisor=supervisor))
 

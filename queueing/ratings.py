@@ -41,14 +41,21 @@ def _expired(state: QueueState, item: Rateable, now: datetime) -> bool:
 def rate(
     state: QueueState,
     ticket: str,
-    service: str,
-    level: int,
     now: datetime,
     *,
+    service: str,
+    level: int,
     aspects: Mapping[str, int] | None = None,
     comment: str = "",
     source: str = "citizen_screen",
 ) -> Decision[QueueState]:
+    """The resident rates one finished service of their ticket; a low level opens a work order.
+
+    Raises:
+        NotFound: no finished, unrated service ``service`` of ``ticket`` is known here.
+        DomainError: the rating window has passed; ``level`` is not 1 to 5; an aspect is unknown
+            or not scored 1 to 5; ``comment`` is too long.
+    """
     item = state.rateable.get(f"{ticket}:{service}")
     if item is None:
         raise NotFound("this service was not finished here, or it is rated already", ticket=ticket)
@@ -113,7 +120,14 @@ def _note(note: str) -> str:
     return note
 
 
-def record_callback(state: QueueState, order_id: str, note: str, by: int, now: datetime) -> Decision[QueueState]:
+def record_callback(state: QueueState, order_id: str, by: int, now: datetime, *, note: str) -> Decision[QueueState]:
+    """The hall called the unhappy resident back, and notes what was said.
+
+    Raises:
+        NotFound: ``order_id`` is not an open work order.
+        TransitionError: the work order is not open.
+        DomainError: ``note`` is blank or too long.
+    """
     order = _order(state, order_id)
     if order.state != "open":
         raise TransitionError(f"work order {order.id}", order.state, "called_back")
@@ -124,7 +138,14 @@ def record_callback(state: QueueState, order_id: str, note: str, by: int, now: d
     return Decision(state, (Fact("workorder.called_back", done.as_json()),), {"work_order": done.as_json()})
 
 
-def resolve(state: QueueState, order_id: str, note: str, by: int, now: datetime) -> Decision[QueueState]:
+def resolve(state: QueueState, order_id: str, by: int, now: datetime, *, note: str) -> Decision[QueueState]:
+    """The work order is closed with what was done.
+
+    Raises:
+        NotFound: ``order_id`` is not an open work order.
+        TransitionError: the resident has not been called back yet.
+        DomainError: ``note`` is blank or too long.
+    """
     order = _order(state, order_id)
     if order.state != "called_back":
         raise TransitionError(f"work order {order.id}", order.state, "resolved")

@@ -4,7 +4,7 @@ and writes the rows of what the rules changed."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -81,95 +81,167 @@ def _applicant(command: Command) -> Holder | None:
     return Holder(raw["name"][:50], raw["id_number"][:32])
 
 
-def _decide(state: QueueState, command: Command, now: datetime) -> Decision[QueueState]:
-    name = command.name
-    if name == "queue.tick":
-        return queue.tick(state, now)
-    if name == "ticket.issue":
-        return queue.issue(
-            state,
-            _text(command, "service", limit=32) or "",
-            now,
-            priority=_priority(command),
-            applicant=_applicant(command),
-            appointment_at=_when(command, "appointment_at"),
-        )
-    if name == "rating.submit":
-        level = _int(command, "level") or 0
-        aspects = command.args.get("aspects") or {}
-        if not isinstance(aspects, dict):
-            raise DomainError("aspects must map names to scores", field="aspects")
-        return ratings.rate(
-            state,
-            _text(command, "ticket", limit=40) or "",
-            _text(command, "service", limit=32) or "",
-            level,
-            now,
-            aspects=aspects,
-            comment=str(command.args.get("comment") or ""),
-            source=_text(command, "source", required=False, limit=32) or "citizen_screen",
-        )
-    if name in ("workorder.callback", "workorder.resolve"):
+# -- one handler per command: it reads the command's arguments and calls its rule ---------------
+
+Handler = Callable[[QueueState, Command, datetime], Decision[QueueState]]
+# A command addressed to a counter: the counter and its clerk are read first, for every one of them.
+AtCounter = Callable[[QueueState, int, int, Command, datetime], Decision[QueueState]]
+
+
+def _tick(state: QueueState, command: Command, now: datetime) -> Decision[QueueState]:
+    return queue.tick(state, now)
+
+
+def _issue(state: QueueState, command: Command, now: datetime) -> Decision[QueueState]:
+    return queue.issue(
+        state,
+        _text(command, "service", limit=32) or "",
+        now,
+        priority=_priority(command),
+        applicant=_applicant(command),
+        appointment_at=_when(command, "appointment_at"),
+    )
+
+
+def _rate(state: QueueState, command: Command, now: datetime) -> Decision[QueueState]:
+    level = _int(command, "level") or 0
+    aspects = command.args.get("aspects") or {}
+    if not isinstance(aspects, dict):
+        raise DomainError("aspects must map names to scores", field="aspects")
+    ticket = _text(command, "ticket", limit=40) or ""
+    service = _text(command, "service", limit=32) or ""
+    return ratings.rate(
+        state,
+        ticket,
+        now,
+        service=service,
+        level=level,
+        aspects=aspects,
+        comment=str(command.args.get("comment") or ""),
+        source=_text(command, "source", required=False, limit=32) or "citizen_screen",
+    )
+
+
+def _order_step(step: Callable[..., Decision[QueueState]]) -> Handler:
+    def handle(state: QueueState, command: Command, now: datetime) -> Decision[QueueState]:
         order = _text(command, "order", limit=90) or ""
         note = str(command.args.get("note") or "")
         by = _int(command, "by") or 0
-        step = ratings.record_callback if name == "workorder.callback" else ratings.resolve
-        return step(state, order, note, by, now)
-    if name in ("ticket.requeue", "ticket.cancel"):
-        ticket = _text(command, "ticket", limit=40) or ""
-        return queue.requeue(state, ticket, now) if name == "ticket.requeue" else queue.cancel(state, ticket, now)
-    counter = _int(command, "counter") or 0
-    clerk = _int(command, "clerk") or 0
-    supervisor = command.args.get("supervisor") is True
-    match name:
-        case "counter.open":
-            return queue.open_counter(state, counter, clerk)
-        case "counter.pause":
-            reason = command.args.get("reason", "")
-            if not isinstance(reason, str):
-                raise DomainError("reason must be text", field="reason")
-            return queue.pause_counter(state, counter, clerk, reason, supervisor=supervisor)
-        case "counter.resume":
-            return queue.resume_counter(state, counter, clerk, supervisor=supervisor)
-        case "counter.close":
-            return queue.close_counter(state, counter, clerk, supervisor=supervisor)
-        case "ticket.call_next":
-            return queue.call_next(state, counter, clerk, now)
-        case "ticket.call":
-            return queue.call_ticket(state, counter, clerk, _text(command, "ticket", limit=40) or "", now)
-        case "ticket.recall":
-            return queue.recall(state, counter, clerk, now)
-        case "ticket.start":
-            return queue.start(state, counter, clerk, now)
-        case "ticket.finish":
-            return queue.finish(state, counter, clerk, now, follow_on=_text(command, "follow_on", required=False))
-        case "ticket.no_show":
-            return queue.no_show(state, counter, clerk, now)
-        case "ticket.transfer":
-            return queue.transfer(
-                state,
-                counter,
-                clerk,
-                now,
-                to_service=_text(command, "to_service", required=False, limit=32),
-                to_counter=_int(command, "to_counter", required=False),
-                front=command.args.get("front") is True,
-            )
-        case "ticket.transfer_back":
-            return queue.transfer_back(state, counter, clerk, now)
-        case "ticket.hold":
-            return queue.hold(state, counter, clerk, now, minutes=_int(command, "minutes", required=False))
-    raise DomainError(f"unknown queue command {name!r}")
+        return step(state, order, by, now, note=note)
+
+    return handle
 
 
-COMMANDS = frozenset(
-    {
-        "counter.open", "counter.pause", "counter.resume", "counter.close",
-        "ticket.issue", "ticket.call_next", "ticket.call", "ticket.recall", "ticket.start", "ticket.finish",
-        "ticket.no_show", "ticket.requeue", "ticket.transfer", "ticket.transfer_back", "ticket.hold",
-        "ticket.cancel", "queue.tick", "rating.submit", "workorder.callback", "workorder.resolve",
-    }
-)  # fmt: skip
+def _ticket_step(step: Callable[[QueueState, str, datetime], Decision[QueueState]]) -> Handler:
+    def handle(state: QueueState, command: Command, now: datetime) -> Decision[QueueState]:
+        return step(state, _text(command, "ticket", limit=40) or "", now)
+
+    return handle
+
+
+def _open(state: QueueState, counter: int, clerk: int, command: Command, now: datetime) -> Decision[QueueState]:
+    return queue.open_counter(state, counter, clerk)
+
+
+def _pause(state: QueueState, counter: int, clerk: int, command: Command, now: datetime) -> Decision[QueueState]:
+    reason = command.args.get("reason", "")
+    if not isinstance(reason, str):
+        raise DomainError("reason must be text", field="reason")
+    return queue.pause_counter(state, counter, clerk, reason=reason, supervisor=_supervisor(command))
+
+
+def _resume(state: QueueState, counter: int, clerk: int, command: Command, now: datetime) -> Decision[QueueState]:
+    return queue.resume_counter(state, counter, clerk, supervisor=_supervisor(command))
+
+
+def _close(state: QueueState, counter: int, clerk: int, command: Command, now: datetime) -> Decision[QueueState]:
+    return queue.close_counter(state, counter, clerk, supervisor=_supervisor(command))
+
+
+def _call(state: QueueState, counter: int, clerk: int, command: Command, now: datetime) -> Decision[QueueState]:
+    return queue.call_ticket(state, counter, clerk, now, ticket_id=_text(command, "ticket", limit=40) or "")
+
+
+def _finish(state: QueueState, counter: int, clerk: int, command: Command, now: datetime) -> Decision[QueueState]:
+    return queue.finish(state, counter, clerk, now, follow_on=_text(command, "follow_on", required=False))
+
+
+def _transfer(state: QueueState, counter: int, clerk: int, command: Command, now: datetime) -> Decision[QueueState]:
+    return queue.transfer(
+        state,
+        counter,
+        clerk,
+        now,
+        to_service=_text(command, "to_service", required=False, limit=32),
+        to_counter=_int(command, "to_counter", required=False),
+        front=command.args.get("front") is True,
+    )
+
+
+def _hold(state: QueueState, counter: int, clerk: int, command: Command, now: datetime) -> Decision[QueueState]:
+    return queue.hold(state, counter, clerk, now, minutes=_int(command, "minutes", required=False))
+
+
+def _plain(step: Callable[[QueueState, int, int, datetime], Decision[QueueState]]) -> AtCounter:
+    """A counter command with no arguments but the counter and its clerk."""
+
+    def handle(state: QueueState, counter: int, clerk: int, command: Command, now: datetime) -> Decision[QueueState]:
+        return step(state, counter, clerk, now)
+
+    return handle
+
+
+def _supervisor(command: Command) -> bool:
+    return command.args.get("supervisor") is True
+
+
+def _at_counter(handle: AtCounter) -> Handler:
+    def read(state: QueueState, command: Command, now: datetime) -> Decision[QueueState]:
+        counter = _int(command, "counter") or 0
+        clerk = _int(command, "clerk") or 0
+        return handle(state, counter, clerk, command, now)
+
+    return read
+
+
+# The commands a counter's console sends (its clerk at its counter): the counter API offers these.
+AT_COUNTER: Mapping[str, AtCounter] = {
+    "counter.open": _open,
+    "counter.pause": _pause,
+    "counter.resume": _resume,
+    "counter.close": _close,
+    "ticket.call_next": _plain(queue.call_next),
+    "ticket.call": _call,
+    "ticket.recall": _plain(queue.recall),
+    "ticket.start": _plain(queue.start),
+    "ticket.finish": _finish,
+    "ticket.no_show": _plain(queue.no_show),
+    "ticket.transfer": _transfer,
+    "ticket.transfer_back": _plain(queue.transfer_back),
+    "ticket.hold": _hold,
+}
+# Commands on one ticket by its id, from staff anywhere in the hall: the ticket API offers these.
+ON_TICKET: Mapping[str, Handler] = {
+    "ticket.requeue": _ticket_step(queue.requeue),
+    "ticket.cancel": _ticket_step(queue.cancel),
+}
+HANDLERS: Mapping[str, Handler] = {
+    "queue.tick": _tick,
+    "ticket.issue": _issue,
+    "rating.submit": _rate,
+    "workorder.callback": _order_step(ratings.record_callback),
+    "workorder.resolve": _order_step(ratings.resolve),
+    **ON_TICKET,
+    **{name: _at_counter(handle) for name, handle in AT_COUNTER.items()},
+}
+COMMANDS = frozenset(HANDLERS)
+
+
+def _decide(state: QueueState, command: Command, now: datetime) -> Decision[QueueState]:
+    handle = HANDLERS.get(command.name)
+    if handle is None:
+        raise DomainError(f"unknown queue command {command.name!r}")
+    return handle(state, command, now)
 
 
 class QueueDomain:

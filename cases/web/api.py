@@ -22,7 +22,7 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from cases import register, workflow
 from cases.board import case_json, open_cases, supervision_board
 from cases.records import case_from_record
-from cases.register import Register
+from cases.register import STEPS, Register
 from cases.store import actor_args
 from cases.web.assignees import may_be_assigned
 from cases.web.files import attachment_path, checked_attachments
@@ -39,17 +39,8 @@ from hall.web.api import command_body, paging, submit
 from hall.web.problems import problem
 from hall.web.sessions import Staff
 
-ACTIONS = (
-    "review",
-    "approve",
-    "complete",
-    "collect",
-    "refuse",
-    "supplement",
-    "supplement_received",
-    "return",
-    "assign",
-)
+# The steps a case API call may take: the register's table of steps.
+ACTIONS = tuple(STEPS)
 
 
 def _runtime(request: Request) -> Runtime:

@@ -22,23 +22,17 @@ from hall.web.api import command_body, submit
 from hall.web.problems import Problem, problem
 from queueing.paper import ticket_print
 from queueing.state import QueueState
+from queueing.store import AT_COUNTER, ON_TICKET
 from queueing.views import counter_view, public_view, ticket_status
 
-COUNTER_ACTIONS = {
-    "open": "counter.open",
-    "pause": "counter.pause",
-    "resume": "counter.resume",
-    "close": "counter.close",
-    "call-next": "ticket.call_next",
-    "call": "ticket.call",
-    "recall": "ticket.recall",
-    "start": "ticket.start",
-    "finish": "ticket.finish",
-    "no-show": "ticket.no_show",
-    "transfer": "ticket.transfer",
-    "transfer-back": "ticket.transfer_back",
-    "hold": "ticket.hold",
-}
+
+def _action(command: str) -> str:
+    """The URL name of a command: ``ticket.call_next`` is ``call-next``."""
+    return command.partition(".")[2].replace("_", "-")
+
+
+# What the counter and ticket URLs offer: the store's commands addressed to a counter and to a ticket.
+COUNTER_ACTIONS = {_action(name): name for name in AT_COUNTER}
 # Arguments each action takes from the request body, with their JSON types.
 _ARGS: dict[str, dict[str, type | tuple[type, ...]]] = {
     "pause": {"reason": str},
@@ -47,7 +41,7 @@ _ARGS: dict[str, dict[str, type | tuple[type, ...]]] = {
     "transfer": {"to_service": str, "to_counter": int, "front": bool},
     "hold": {"minutes": int},
 }
-TICKET_ACTIONS = {"requeue": "ticket.requeue", "cancel": "ticket.cancel"}
+TICKET_ACTIONS = {_action(name): name for name in ON_TICKET}
 ISSUE_PER_MINUTE = 30
 
 

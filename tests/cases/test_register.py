@@ -51,7 +51,9 @@ def _empty() -> Register:
 
 def _accept(reg: Register, item: Item, now: datetime) -> tuple[Register, str]:
     materials = [m.name for m in item.required_materials]
-    decided = register.accept(reg, item, APPLICANT, COMMUNITY, COMMUNITY_CLERK, now, SETTINGS, materials=materials)
+    decided = register.accept(
+        reg, item, COMMUNITY_CLERK, now, applicant=APPLICANT, hall=COMMUNITY, settings=SETTINGS, materials=materials
+    )
     return decided.state, decided.result["case"]["number"]
 
 
@@ -75,9 +77,9 @@ def test_intake_owes_the_applicant_a_confirmation_and_completion_a_collection_no
     assert [(n.number, n.kind) for n in reg.notices] == [(number, "accepted")]
     now = START + timedelta(hours=1)
     for action, actor in (("review", DISTRICT_CLERK), ("approve", DISTRICT_SUPERVISOR), ("complete", DISTRICT_CLERK)):
-        reg = register.act(reg, action, number, actor, now, SETTINGS, ITEMS[0]).state
+        reg = register.act(reg, number, actor, now, action=action, settings=SETTINGS, item=ITEMS[0]).state
     assert [n.kind for n in reg.notices] == ["accepted", "ready"]
-    reg = register.act(reg, "collect", number, COMMUNITY_CLERK, now, SETTINGS, ITEMS[0]).state
+    reg = register.act(reg, number, COMMUNITY_CLERK, now, action="collect", settings=SETTINGS, item=ITEMS[0]).state
     assert [n.kind for n in reg.notices] == ["accepted", "ready", "rate"]
 
 
@@ -109,28 +111,37 @@ def test_a_midway_reminder_is_owed_once_half_the_time_is_gone() -> None:
 def test_rating_needs_the_phone_tail_a_completed_case_and_happens_once() -> None:
     reg, number = _accept(_empty(), ITEMS[0], START)
     with pytest.raises(DomainError):
-        register.rate(reg, number, "8000", 5, "", START)  # not completed yet
+        register.rate(reg, number, START, phone_tail="8000", level=5, comment="")  # not completed yet
     for action, actor in (("review", DISTRICT_CLERK), ("approve", DISTRICT_SUPERVISOR), ("complete", DISTRICT_CLERK)):
-        reg = register.act(reg, action, number, actor, START, SETTINGS, ITEMS[0]).state
+        reg = register.act(reg, number, actor, START, action=action, settings=SETTINGS, item=ITEMS[0]).state
     with pytest.raises(NotFound):
-        register.rate(reg, number, "1234", 5, "", START)
+        register.rate(reg, number, START, phone_tail="1234", level=5, comment="")
     with pytest.raises(DomainError, match="what went wrong"):
-        register.rate(reg, number, "8000", 2, "", START)
-    reg = register.rate(reg, number, "8000", 5, "", START).state
+        register.rate(reg, number, START, phone_tail="8000", level=2, comment="")
+    reg = register.rate(reg, number, START, phone_tail="8000", level=5, comment="").state
     with pytest.raises(DomainError, match="rated"):
-        register.rate(reg, number, "8000", 4, "", START)
+        register.rate(reg, number, START, phone_tail="8000", level=4, comment="")
 
 
 def test_a_case_waiting_for_supplement_keeps_its_light_and_runs_on_when_the_materials_arrive() -> None:
     item = ITEMS[0]  # 10 working days, review stage 6
     reg, number = _accept(_empty(), item, START)
     reg = register.act(
-        reg, "supplement", number, DISTRICT_CLERK, START + timedelta(hours=2), SETTINGS, item, remark="缺材料"
+        reg,
+        number,
+        DISTRICT_CLERK,
+        START + timedelta(hours=2),
+        action="supplement",
+        settings=SETTINGS,
+        item=item,
+        remark="缺材料",
     ).state
     later = START + timedelta(days=60)
     decided = register.tick(reg, later, SETTINGS, CATALOG.by_code)
     assert decided.facts == () and decided.state.meta[number].light is Light.GREEN
-    reg = register.act(decided.state, "supplement_received", number, COMMUNITY_CLERK, later, SETTINGS, item).state
+    reg = register.act(
+        decided.state, number, COMMUNITY_CLERK, later, action="supplement_received", settings=SETTINGS, item=item
+    ).state
     assert reg.meta[number].due is not None and reg.meta[number].due > later
     assert light_for(_clock_of(reg, number), later) is Light.GREEN
 
@@ -167,13 +178,22 @@ def test_lights_follow_the_rules_and_each_change_is_announced_once(
                     Stage.REVIEW: ("approve", DISTRICT_SUPERVISOR),
                     Stage.APPROVAL: ("complete", DISTRICT_CLERK),
                 }.get(case.stage, ("collect", COMMUNITY_CLERK))
-                decided = register.act(reg, action, number, actor, now, SETTINGS, item)
+                decided = register.act(reg, number, actor, now, action=action, settings=SETTINGS, item=item)
             elif kind == "pause":
                 decided = register.act(
-                    reg, "supplement", number, DISTRICT_CLERK, now, SETTINGS, item, remark="缺少收入证明"
+                    reg,
+                    number,
+                    DISTRICT_CLERK,
+                    now,
+                    action="supplement",
+                    settings=SETTINGS,
+                    item=item,
+                    remark="缺少收入证明",
                 )
             elif kind == "resume":
-                decided = register.act(reg, "supplement_received", number, COMMUNITY_CLERK, now, SETTINGS, item)
+                decided = register.act(
+                    reg, number, COMMUNITY_CLERK, now, action="supplement_received", settings=SETTINGS, item=item
+                )
             else:
                 decided = register.tick(reg, now, SETTINGS, CATALOG.by_code)
         except DomainError:
@@ -220,12 +240,18 @@ def test_a_reply_deadline_years_ahead_is_refused_and_an_order_is_answered_only_t
     reg = register.tick(reg, late, SETTINGS, CATALOG.by_code).state
     with pytest.raises(DomainError, match="at most 30 days"):
         register.open_order(
-            reg, number, DISTRICT_SUPERVISOR, "请说明原因", datetime(9999, 1, 1, tzinfo=UTC), late, "DB1"
+            reg,
+            number,
+            DISTRICT_SUPERVISOR,
+            late,
+            note="请说明原因",
+            reply_due=datetime(9999, 1, 1, tzinfo=UTC),
+            order_id="DB1",
         )
     reg = register.open_order(
-        reg, number, DISTRICT_SUPERVISOR, "请说明原因", late + timedelta(days=2), late, "DB1"
+        reg, number, DISTRICT_SUPERVISOR, late, note="请说明原因", reply_due=late + timedelta(days=2), order_id="DB1"
     ).state
     with pytest.raises(NotFound):
-        register.answer_order(reg, other, "DB1", DISTRICT_CLERK, "已处理", late)
-    answered = register.answer_order(reg, number, "DB1", DISTRICT_CLERK, "已处理", late)
+        register.answer_order(reg, other, DISTRICT_CLERK, late, order_id="DB1", text="已处理")
+    answered = register.answer_order(reg, number, DISTRICT_CLERK, late, order_id="DB1", text="已处理")
     assert answered.state.orders.orders["DB1"].answered

@@ -45,7 +45,9 @@ OTHER_STREET_SUPERVISOR = Actor(45, frozenset({Role.SUPERVISOR}), OTHER_STREET)
 
 def a_case(number: str = "Q001") -> Case:
     applicant = Applicant("张三丰", "11010519491231002X")
-    return wf.accept(TREE, ITEM, applicant, COMMUNITY, COMMUNITY_CLERK, MONDAY, number).state.cases[number]
+    return wf.accept(
+        TREE, ITEM, COMMUNITY_CLERK, MONDAY, applicant=applicant, hall=COMMUNITY, number=number
+    ).state.cases[number]
 
 
 def opened(light: Light = Light.YELLOW, *, case: Case | None = None, order_id: str = "DB-1") -> SupervisionState:
@@ -53,10 +55,10 @@ def opened(light: Light = Light.YELLOW, *, case: Case | None = None, order_id: s
         SupervisionState(),
         case or a_case(),
         DISTRICT_SUPERVISOR,
-        "已临近承诺时限，请说明办理进度",
-        DUE,
         MONDAY,
-        light,
+        note="已临近承诺时限，请说明办理进度",
+        reply_due=DUE,
+        case_light=light,
         order_id=order_id,
         hall_parents=PARENTS,
     ).state
@@ -75,10 +77,10 @@ def test_a_supervisor_opens_an_order_on_a_yellow_or_red_case(light: Light) -> No
         SupervisionState(),
         a_case(),
         DISTRICT_SUPERVISOR,
-        " 请说明进度 ",
-        DUE,
         MONDAY,
-        light,
+        note=" 请说明进度 ",
+        reply_due=DUE,
+        case_light=light,
         order_id="DB-1",
         hall_parents=PARENTS,
     )
@@ -103,7 +105,15 @@ def test_a_green_case_gets_no_order() -> None:
 def test_only_a_supervisor_over_one_of_the_cases_halls_opens_an_order() -> None:
     for watcher in (DISTRICT_SUPERVISOR, STREET_SUPERVISOR):
         sv.open_order(
-            SupervisionState(), a_case(), watcher, "督办", DUE, MONDAY, Light.RED, order_id="DB-1", hall_parents=PARENTS
+            SupervisionState(),
+            a_case(),
+            watcher,
+            MONDAY,
+            note="督办",
+            reply_due=DUE,
+            case_light=Light.RED,
+            order_id="DB-1",
+            hall_parents=PARENTS,
         )
     for outsider in (OTHER_STREET_SUPERVISOR, DISTRICT_CLERK):
         with pytest.raises(Forbidden):
@@ -111,10 +121,10 @@ def test_only_a_supervisor_over_one_of_the_cases_halls_opens_an_order() -> None:
                 SupervisionState(),
                 a_case(),
                 outsider,
-                "督办",
-                DUE,
                 MONDAY,
-                Light.RED,
+                note="督办",
+                reply_due=DUE,
+                case_light=Light.RED,
                 order_id="DB-1",
                 hall_parents=PARENTS,
             )
@@ -126,10 +136,10 @@ def test_an_order_needs_a_note_a_future_deadline_and_an_unfinished_case() -> Non
             SupervisionState(),
             case or a_case(),
             DISTRICT_SUPERVISOR,
-            note,
-            due,
             MONDAY,
-            Light.RED,
+            note=note,
+            reply_due=due,
+            case_light=Light.RED,
             order_id="DB-1",
             hall_parents=PARENTS,
         )
@@ -138,7 +148,7 @@ def test_an_order_needs_a_note_a_future_deadline_and_an_unfinished_case() -> Non
         attempt(note="  ")
     with pytest.raises(DomainError, match="future"):
         attempt(due=MONDAY)
-    done = wf.refuse(CasesState(cases={"Q001": a_case()}), "Q001", DISTRICT_CLERK, "不符合条件", MONDAY)
+    done = wf.refuse(CasesState(cases={"Q001": a_case()}), "Q001", DISTRICT_CLERK, MONDAY, reason="不符合条件")
     with pytest.raises(DomainError, match="不予受理 already"):
         attempt(case=done.state.cases["Q001"])
 
@@ -150,22 +160,24 @@ def test_a_case_has_one_unanswered_order_at_a_time() -> None:
             state,
             a_case(),
             DISTRICT_SUPERVISOR,
-            "再次督办",
-            DUE,
             MONDAY,
-            Light.RED,
+            note="再次督办",
+            reply_due=DUE,
+            case_light=Light.RED,
             order_id="DB-2",
             hall_parents=PARENTS,
         )
-    answered = sv.answer(state, "DB-1", a_case(), DISTRICT_CLERK, "已加急办理", MONDAY + timedelta(hours=1)).state
+    answered = sv.answer(
+        state, "DB-1", DISTRICT_CLERK, MONDAY + timedelta(hours=1), case=a_case(), text="已加急办理"
+    ).state
     again = sv.open_order(
         answered,
         a_case(),
         DISTRICT_SUPERVISOR,
-        "再次督办",
-        DUE,
         MONDAY + timedelta(days=1),
-        Light.RED,
+        note="再次督办",
+        reply_due=DUE,
+        case_light=Light.RED,
         order_id="DB-2",
         hall_parents=PARENTS,
     )
@@ -178,7 +190,9 @@ def test_a_case_has_one_unanswered_order_at_a_time() -> None:
 def test_a_clerk_of_the_deciding_office_answers_and_the_answer_is_on_record() -> None:
     state = opened()
     assert [o.id for o in sv.unanswered_at(state, DISTRICT)] == ["DB-1"]
-    decision = sv.answer(state, "DB-1", a_case(), DISTRICT_CLERK, " 材料已齐，明日办结 ", MONDAY + timedelta(hours=3))
+    decision = sv.answer(
+        state, "DB-1", DISTRICT_CLERK, MONDAY + timedelta(hours=3), case=a_case(), text=" 材料已齐，明日办结 "
+    )
     order = decision.state.orders["DB-1"]
     assert (order.answer, order.answered_by, order.answered_at) == (
         "材料已齐，明日办结",
@@ -195,29 +209,32 @@ def test_only_the_cases_assignee_or_a_clerk_of_the_deciding_office_answers() -> 
     state = opened()
     for stranger in (COMMUNITY_CLERK, LABOUR_CLERK, DISTRICT_SUPERVISOR):
         with pytest.raises(Forbidden):
-            sv.answer(state, "DB-1", a_case(), stranger, "已处理", MONDAY)
+            sv.answer(state, "DB-1", stranger, MONDAY, case=a_case(), text="已处理")
     assigned = replace(a_case(), assignee=COMMUNITY_CLERK.staff_id)
-    assert sv.answer(state, "DB-1", assigned, COMMUNITY_CLERK, "已处理", MONDAY).state.orders["DB-1"].answer == "已处理"
+    assert (
+        sv.answer(state, "DB-1", COMMUNITY_CLERK, MONDAY, case=assigned, text="已处理").state.orders["DB-1"].answer
+        == "已处理"
+    )
 
 
 def test_an_answer_needs_text_is_given_once_and_names_its_order() -> None:
     state = opened()
     with pytest.raises(DomainError, match="answer"):
-        sv.answer(state, "DB-1", a_case(), DISTRICT_CLERK, " ", MONDAY)
+        sv.answer(state, "DB-1", DISTRICT_CLERK, MONDAY, case=a_case(), text=" ")
     with pytest.raises(NotFound):
-        sv.answer(state, "DB-9", a_case(), DISTRICT_CLERK, "已处理", MONDAY)
+        sv.answer(state, "DB-9", DISTRICT_CLERK, MONDAY, case=a_case(), text="已处理")
     with pytest.raises(DomainError, match="about case Q001"):
-        sv.answer(state, "DB-1", a_case("Q002"), DISTRICT_CLERK, "已处理", MONDAY)
-    answered = sv.answer(state, "DB-1", a_case(), DISTRICT_CLERK, "已处理", MONDAY).state
+        sv.answer(state, "DB-1", DISTRICT_CLERK, MONDAY, case=a_case("Q002"), text="已处理")
+    answered = sv.answer(state, "DB-1", DISTRICT_CLERK, MONDAY, case=a_case(), text="已处理").state
     with pytest.raises(DomainError, match="answered already"):
-        sv.answer(answered, "DB-1", a_case(), DISTRICT_CLERK, "再答一次", MONDAY)
+        sv.answer(answered, "DB-1", DISTRICT_CLERK, MONDAY, case=a_case(), text="再答一次")
 
 
 def test_a_refused_command_changes_nothing() -> None:
     state = opened()
     snapshot = copy.deepcopy(state)
     with pytest.raises(Forbidden):
-        sv.answer(state, "DB-1", a_case(), COMMUNITY_CLERK, "已处理", MONDAY)
+        sv.answer(state, "DB-1", COMMUNITY_CLERK, MONDAY, case=a_case(), text="已处理")
     assert state == snapshot
 
 
@@ -263,7 +280,7 @@ def test_a_late_tick_skips_the_pointless_reminder_but_gives_the_yellow_card_befo
 def test_an_answer_stops_escalation_and_leaves_any_card_on_record() -> None:
     state = tick(opened(), DUE + timedelta(hours=1)).state
     assert state.orders["DB-1"].level is EscalationLevel.YELLOW_CARD
-    answered = sv.answer(state, "DB-1", a_case(), DISTRICT_CLERK, "已整改", DUE + timedelta(hours=2))
+    answered = sv.answer(state, "DB-1", DISTRICT_CLERK, DUE + timedelta(hours=2), case=a_case(), text="已整改")
     assert answered.facts[0].data["late"] is True
     later = tick(answered.state, DUE + FIX + timedelta(days=5))
     assert later.facts == ()
@@ -271,7 +288,7 @@ def test_an_answer_stops_escalation_and_leaves_any_card_on_record() -> None:
 
 
 def test_an_order_answered_in_time_never_escalates() -> None:
-    state = sv.answer(opened(), "DB-1", a_case(), DISTRICT_CLERK, "已办结", MONDAY + timedelta(hours=1)).state
+    state = sv.answer(opened(), "DB-1", DISTRICT_CLERK, MONDAY + timedelta(hours=1), case=a_case(), text="已办结").state
     assert tick(state, DUE + FIX * 10).facts == ()
 
 
@@ -281,10 +298,10 @@ def test_each_order_escalates_on_its_own_deadline() -> None:
         first,
         a_case("Q002"),
         DISTRICT_SUPERVISOR,
-        "督办",
-        DUE + timedelta(hours=2),
         MONDAY,
-        Light.RED,
+        note="督办",
+        reply_due=DUE + timedelta(hours=2),
+        case_light=Light.RED,
         order_id="DB-2",
         hall_parents=PARENTS,
     ).state
@@ -316,7 +333,7 @@ def test_levels_only_rise_in_order_each_fact_once_and_none_after_an_answer(
         kinds += [f.type.removeprefix("supervision.") for f in decision.facts]
         assert state.orders["DB-1"].level.rank >= before.rank
         if n == answer_after:
-            state = sv.answer(state, "DB-1", a_case(), DISTRICT_CLERK, "已处理", at).state
+            state = sv.answer(state, "DB-1", DISTRICT_CLERK, at, case=a_case(), text="已处理").state
             answered = True
     assert len(kinds) == len(set(kinds))
     assert kinds == [k for k in ("reminder", "yellow_card", "red_card") if k in kinds]

@@ -84,7 +84,16 @@ def person() -> Applicant:
 def accepted(
     state: CasesState = TREE, number: str = "Q001", *, item: ItemRules = DISABILITY, at: datetime = MONDAY
 ) -> CasesState:
-    return wf.accept(state, item, person(), COMMUNITY, COMMUNITY_CLERK, at, number, ("申请表", "身份证")).state
+    return wf.accept(
+        state,
+        item,
+        COMMUNITY_CLERK,
+        at,
+        applicant=person(),
+        hall=COMMUNITY,
+        number=number,
+        materials=("申请表", "身份证"),
+    ).state
 
 
 def numbers(cases: list[Case]) -> list[str]:
@@ -99,7 +108,16 @@ def at(hours: float) -> datetime:
 
 
 def test_a_case_accepted_at_a_community_is_decided_at_the_district_and_collected_where_it_began() -> None:
-    taken = wf.accept(TREE, DISABILITY, person(), COMMUNITY, COMMUNITY_CLERK, MONDAY, "Q001", ["申请表", "身份证"])
+    taken = wf.accept(
+        TREE,
+        DISABILITY,
+        COMMUNITY_CLERK,
+        MONDAY,
+        applicant=person(),
+        hall=COMMUNITY,
+        number="Q001",
+        materials=["申请表", "身份证"],
+    )
     case = taken.state.cases["Q001"]
     assert (case.stage, case.accepted_hall, case.deciding_hall, case.department) == (
         Stage.ACCEPTED,
@@ -114,20 +132,20 @@ def test_a_case_accepted_at_a_community_is_decided_at_the_district_and_collected
     assert numbers(wf.todo(state, DISTRICT_CLERK)) == ["Q001"]
     assert wf.todo(state, COMMUNITY_CLERK) == []
 
-    state = wf.review(state, "Q001", DISTRICT_CLERK, at(1), "材料齐全").state
+    state = wf.review(state, "Q001", DISTRICT_CLERK, at(1), remark="材料齐全").state
     assert wf.todo(state, DISTRICT_CLERK) == []
     assert numbers(wf.todo(state, DISTRICT_SUPERVISOR)) == ["Q001"]
 
-    state = wf.approve(state, "Q001", DISTRICT_SUPERVISOR, at(2), "同意").state
+    state = wf.approve(state, "Q001", DISTRICT_SUPERVISOR, at(2), remark="同意").state
     assert numbers(wf.todo(state, DISTRICT_CLERK)) == ["Q001"]
 
-    completed = wf.complete(state, "Q001", DISTRICT_CLERK, at(3), "证件已制作，送社区")
+    completed = wf.complete(state, "Q001", DISTRICT_CLERK, at(3), remark="证件已制作，送社区")
     assert completed.facts[0].data["halls"] == [DISTRICT, COMMUNITY]
     state = completed.state
     assert wf.todo(state, DISTRICT_CLERK) == []
     assert numbers(wf.todo(state, COMMUNITY_CLERK)) == ["Q001"]
 
-    state = wf.collect(state, "Q001", COMMUNITY_CLERK, at(26), "本人领取").state
+    state = wf.collect(state, "Q001", COMMUNITY_CLERK, at(26), remark="本人领取").state
     case = state.cases["Q001"]
     assert case.stage is Stage.COLLECTED
     assert wf.todo(state, COMMUNITY_CLERK) == []
@@ -151,31 +169,62 @@ def test_the_deciding_hall_is_the_nearest_hall_above_at_the_items_decide_level()
     assert wf.route(TREE, OTHER_COMMUNITY, Level.STREET) == OTHER_STREET
     assert wf.route(TREE, STREET, Level.STREET) == STREET
     assert wf.route(TREE, DISTRICT, Level.COMMUNITY) is None
-    state = wf.accept(TREE, ELDERLY, person(), OTHER_COMMUNITY, OTHER_COMMUNITY_CLERK, MONDAY, "E1").state
+    state = wf.accept(
+        TREE, ELDERLY, OTHER_COMMUNITY_CLERK, MONDAY, applicant=person(), hall=OTHER_COMMUNITY, number="E1"
+    ).state
     assert state.cases["E1"].deciding_hall == OTHER_STREET
 
 
 def test_an_item_is_accepted_only_at_the_levels_it_names() -> None:
     with pytest.raises(NotAcceptedHere, match="accepted at 区 halls"):
-        wf.accept(TREE, LICENCE, person(), COMMUNITY, COMMUNITY_CLERK, MONDAY, "L1")
+        wf.accept(TREE, LICENCE, COMMUNITY_CLERK, MONDAY, applicant=person(), hall=COMMUNITY, number="L1")
     # A district may accept an elderly allowance only if a street above decided it; none does.
     elderly_anywhere = ItemRules("elderly-allowance", EVERYWHERE, Level.STREET)
     with pytest.raises(NotAcceptedHere, match="no 街道 hall above hall 1"):
-        wf.accept(TREE, elderly_anywhere, person(), DISTRICT, DISTRICT_CLERK, MONDAY, "E1")
+        wf.accept(TREE, elderly_anywhere, DISTRICT_CLERK, MONDAY, applicant=person(), hall=DISTRICT, number="E1")
 
 
 def test_only_a_clerk_of_the_hall_accepts_there() -> None:
     with pytest.raises(Forbidden):
-        wf.accept(TREE, DISABILITY, person(), COMMUNITY, STREET_CLERK, MONDAY, "Q1", ("申请表", "身份证"))
+        wf.accept(
+            TREE,
+            DISABILITY,
+            STREET_CLERK,
+            MONDAY,
+            applicant=person(),
+            hall=COMMUNITY,
+            number="Q1",
+            materials=("申请表", "身份证"),
+        )
     with pytest.raises(Forbidden):
-        wf.accept(TREE, DISABILITY, person(), DISTRICT, DISTRICT_SUPERVISOR, MONDAY, "Q1", ("申请表", "身份证"))
+        wf.accept(
+            TREE,
+            DISABILITY,
+            DISTRICT_SUPERVISOR,
+            MONDAY,
+            applicant=person(),
+            hall=DISTRICT,
+            number="Q1",
+            materials=("申请表", "身份证"),
+        )
     with pytest.raises(NotFound):
-        wf.accept(TREE, DISABILITY, person(), 77, ADMIN, MONDAY, "Q1", ("申请表", "身份证"))
+        wf.accept(
+            TREE, DISABILITY, ADMIN, MONDAY, applicant=person(), hall=77, number="Q1", materials=("申请表", "身份证")
+        )
 
 
 def test_a_case_with_missing_required_materials_is_not_accepted_and_all_gaps_are_named_at_once() -> None:
     with pytest.raises(MissingMaterials, match="申请表、身份证") as refused:
-        wf.accept(TREE, DISABILITY, person(), COMMUNITY, COMMUNITY_CLERK, MONDAY, "Q001", ["户口簿"])
+        wf.accept(
+            TREE,
+            DISABILITY,
+            COMMUNITY_CLERK,
+            MONDAY,
+            applicant=person(),
+            hall=COMMUNITY,
+            number="Q001",
+            materials=["户口簿"],
+        )
     assert refused.value.details == {"missing": ["申请表", "身份证"]}
 
 
@@ -196,7 +245,16 @@ def test_an_applicant_needs_a_name_and_a_valid_id_number() -> None:
 
 
 def test_facts_show_the_applicant_masked_and_the_case_record_keeps_the_full_identity() -> None:
-    decision = wf.accept(TREE, DISABILITY, person(), COMMUNITY, COMMUNITY_CLERK, MONDAY, "Q001", ("申请表", "身份证"))
+    decision = wf.accept(
+        TREE,
+        DISABILITY,
+        COMMUNITY_CLERK,
+        MONDAY,
+        applicant=person(),
+        hall=COMMUNITY,
+        number="Q001",
+        materials=("申请表", "身份证"),
+    )
     assert decision.facts[0].data["applicant"] == {
         "name": "张**",
         "id_number": "110***********002X",
@@ -212,7 +270,7 @@ def test_facts_show_the_applicant_masked_and_the_case_record_keeps_the_full_iden
 
 def test_a_supplement_request_pauses_the_case_until_the_materials_arrive() -> None:
     state = accepted()
-    asked = wf.request_supplement(state, "Q001", DISTRICT_CLERK, "户口簿复印件不清晰", at(1), ["户口簿"])
+    asked = wf.request_supplement(state, "Q001", DISTRICT_CLERK, at(1), reason="户口簿复印件不清晰", wanted=["户口簿"])
     assert [f.type for f in asked.facts] == ["case.supplement_requested"]
     state = asked.state
     case = state.cases["Q001"]
@@ -223,12 +281,12 @@ def test_a_supplement_request_pauses_the_case_until_the_materials_arrive() -> No
     with pytest.raises(TransitionError, match="waiting for 补正"):
         wf.review(state, "Q001", DISTRICT_CLERK, at(2))
     with pytest.raises(TransitionError, match="waiting for 补正"):
-        wf.request_supplement(state, "Q001", DISTRICT_CLERK, "again", at(2))
+        wf.request_supplement(state, "Q001", DISTRICT_CLERK, at(2), reason="again")
     with pytest.raises(MissingMaterials, match="户口簿"):
         wf.supplement_received(state, "Q001", COMMUNITY_CLERK, at(30))
 
     # The resident brings it to the community where the case began (通办).
-    back = wf.supplement_received(state, "Q001", COMMUNITY_CLERK, at(30), ["户口簿"])
+    back = wf.supplement_received(state, "Q001", COMMUNITY_CLERK, at(30), materials=["户口簿"])
     assert [f.type for f in back.facts] == ["case.supplement_received"]
     case = back.state.cases["Q001"]
     assert not case.paused
@@ -238,7 +296,7 @@ def test_a_supplement_request_pauses_the_case_until_the_materials_arrive() -> No
 
 
 def test_supplement_materials_may_also_arrive_at_the_deciding_hall_but_not_elsewhere() -> None:
-    state = wf.request_supplement(accepted(), "Q001", DISTRICT_CLERK, "签名缺失", at(1)).state
+    state = wf.request_supplement(accepted(), "Q001", DISTRICT_CLERK, at(1), reason="签名缺失").state
     assert wf.supplement_received(state, "Q001", DISTRICT_CLERK_2, at(2)).state.cases["Q001"].paused is False
     with pytest.raises(Forbidden):
         wf.supplement_received(state, "Q001", STREET_CLERK, at(2))
@@ -249,19 +307,19 @@ def test_supplement_materials_may_also_arrive_at_the_deciding_hall_but_not_elsew
 def test_supplement_is_asked_for_by_the_reviewer_before_review_passes_and_needs_a_reason() -> None:
     state = accepted()
     with pytest.raises(Forbidden):
-        wf.request_supplement(state, "Q001", COMMUNITY_CLERK, "缺材料", at(1))
+        wf.request_supplement(state, "Q001", COMMUNITY_CLERK, at(1), reason="缺材料")
     with pytest.raises(DomainError, match="reason"):
-        wf.request_supplement(state, "Q001", DISTRICT_CLERK, "  ", at(1))
+        wf.request_supplement(state, "Q001", DISTRICT_CLERK, at(1), reason="  ")
     reviewed = wf.review(state, "Q001", DISTRICT_CLERK, at(1)).state
     with pytest.raises(TransitionError, match="'review' to 'supplement'"):
-        wf.request_supplement(reviewed, "Q001", DISTRICT_SUPERVISOR, "缺材料", at(2))
+        wf.request_supplement(reviewed, "Q001", DISTRICT_SUPERVISOR, at(2), reason="缺材料")
     with pytest.raises(TransitionError):
         wf.supplement_received(state, "Q001", COMMUNITY_CLERK, at(1))
 
 
 def test_a_case_waiting_for_supplement_may_be_refused_and_its_pause_closes() -> None:
-    state = wf.request_supplement(accepted(), "Q001", DISTRICT_CLERK, "缺户口簿", at(1), ["户口簿"]).state
-    refused = wf.refuse(state, "Q001", DISTRICT_CLERK, "逾期未补正", at(24 * 6)).state.cases["Q001"]
+    state = wf.request_supplement(accepted(), "Q001", DISTRICT_CLERK, at(1), reason="缺户口簿", wanted=["户口簿"]).state
+    refused = wf.refuse(state, "Q001", DISTRICT_CLERK, at(24 * 6), reason="逾期未补正").state.cases["Q001"]
     assert refused.stage is Stage.REFUSED
     assert refused.pauses[-1].end == at(24 * 6)
 
@@ -272,7 +330,7 @@ def test_a_case_waiting_for_supplement_may_be_refused_and_its_pause_closes() -> 
 def test_return_goes_back_one_stage_to_whoever_took_the_step_undone() -> None:
     state = accepted()
     state = wf.review(state, "Q001", DISTRICT_CLERK_2, at(1)).state
-    returned = wf.return_to_previous(state, "Q001", DISTRICT_SUPERVISOR, "收入证明需重新核实", at(2))
+    returned = wf.return_to_previous(state, "Q001", DISTRICT_SUPERVISOR, at(2), remark="收入证明需重新核实")
     assert [f.type for f in returned.facts] == ["case.returned"]
     case = returned.state.cases["Q001"]
     assert case.stage is Stage.ACCEPTED
@@ -283,17 +341,17 @@ def test_return_goes_back_one_stage_to_whoever_took_the_step_undone() -> None:
 
     state = wf.review(returned.state, "Q001", DISTRICT_CLERK_2, at(3)).state
     state = wf.approve(state, "Q001", DISTRICT_SUPERVISOR, at(4)).state
-    state = wf.return_to_previous(state, "Q001", DISTRICT_CLERK, "审批意见缺签章", at(5)).state
+    state = wf.return_to_previous(state, "Q001", DISTRICT_CLERK, at(5), remark="审批意见缺签章").state
     assert (state.cases["Q001"].stage, state.cases["Q001"].assignee) == (Stage.REVIEW, DISTRICT_SUPERVISOR.staff_id)
 
 
 def test_return_needs_a_remark_and_a_stage_to_go_back_to() -> None:
     state = accepted()
     with pytest.raises(TransitionError, match="'accepted' to 'back'"):
-        wf.return_to_previous(state, "Q001", DISTRICT_CLERK, "退回", at(1))
+        wf.return_to_previous(state, "Q001", DISTRICT_CLERK, at(1), remark="退回")
     state = wf.review(state, "Q001", DISTRICT_CLERK, at(1)).state
     with pytest.raises(DomainError, match="remark"):
-        wf.return_to_previous(state, "Q001", DISTRICT_SUPERVISOR, "", at(2))
+        wf.return_to_previous(state, "Q001", DISTRICT_SUPERVISOR, at(2), remark="")
 
 
 # -- 不予受理 ---------------------------------------------------------------------------------------
@@ -303,12 +361,12 @@ def test_return_needs_a_remark_and_a_stage_to_go_back_to() -> None:
 def test_a_refusal_without_a_reason_is_not_accepted(reason: str) -> None:
     state = accepted()
     with pytest.raises(DomainError, match="reason is required"):
-        wf.refuse(state, "Q001", DISTRICT_CLERK, reason, at(1))
+        wf.refuse(state, "Q001", DISTRICT_CLERK, at(1), reason=reason)
 
 
 def test_a_refusal_records_its_reason_and_ends_the_case() -> None:
     state = wf.review(accepted(), "Q001", DISTRICT_CLERK, at(1)).state
-    refused = wf.refuse(state, "Q001", DISTRICT_SUPERVISOR, " 不符合申领条件 ", at(2))
+    refused = wf.refuse(state, "Q001", DISTRICT_SUPERVISOR, at(2), reason=" 不符合申领条件 ")
     case = refused.state.cases["Q001"]
     assert (case.stage, case.refused_reason) == (Stage.REFUSED, "不符合申领条件")
     assert refused.facts[0].type == "case.refused"
@@ -323,7 +381,7 @@ def test_a_refusal_records_its_reason_and_ends_the_case() -> None:
 def test_once_approved_a_case_is_no_longer_refused() -> None:
     state = wf.approve(wf.review(accepted(), "Q001", DISTRICT_CLERK, at(1)).state, "Q001", ADMIN, at(2)).state
     with pytest.raises(TransitionError, match="'approval' to 'refused'"):
-        wf.refuse(state, "Q001", DISTRICT_CLERK, "不符合条件", at(3))
+        wf.refuse(state, "Q001", DISTRICT_CLERK, at(3), reason="不符合条件")
 
 
 # -- who acts, and bad input ---------------------------------------------------------------------
@@ -382,7 +440,7 @@ def test_a_clerk_of_another_department_at_the_deciding_hall_does_not_see_the_cas
 
 def test_an_assigned_case_waits_on_its_assignee_alone() -> None:
     state = accepted()
-    assigned = wf.assign(state, "Q001", DISTRICT_SUPERVISOR, DISTRICT_CLERK_2.staff_id, at(1))
+    assigned = wf.assign(state, "Q001", DISTRICT_SUPERVISOR, at(1), assignee=DISTRICT_CLERK_2.staff_id)
     assert assigned.facts[0].type == "case.assigned"
     state = assigned.state
     assert wf.todo(state, DISTRICT_CLERK) == []
@@ -396,14 +454,14 @@ def test_an_assigned_case_waits_on_its_assignee_alone() -> None:
 
 def test_a_clerk_may_claim_an_unassigned_case_waiting_on_them_but_not_assign_others() -> None:
     state = accepted()
-    claimed = wf.assign(state, "Q001", DISTRICT_CLERK, DISTRICT_CLERK.staff_id, at(1)).state
+    claimed = wf.assign(state, "Q001", DISTRICT_CLERK, at(1), assignee=DISTRICT_CLERK.staff_id).state
     assert claimed.cases["Q001"].assignee == DISTRICT_CLERK.staff_id
     with pytest.raises(Forbidden):
-        wf.assign(claimed, "Q001", DISTRICT_CLERK_2, DISTRICT_CLERK_2.staff_id, at(2))
+        wf.assign(claimed, "Q001", DISTRICT_CLERK_2, at(2), assignee=DISTRICT_CLERK_2.staff_id)
     with pytest.raises(Forbidden):
-        wf.assign(state, "Q001", DISTRICT_CLERK, DISTRICT_CLERK_2.staff_id, at(1))
+        wf.assign(state, "Q001", DISTRICT_CLERK, at(1), assignee=DISTRICT_CLERK_2.staff_id)
     with pytest.raises(Forbidden):
-        wf.assign(state, "Q001", STREET_SUPERVISOR, 21, at(1))
+        wf.assign(state, "Q001", STREET_SUPERVISOR, at(1), assignee=21)
 
 
 # -- to-do and my registered cases ---------------------------------------------------------------
@@ -413,13 +471,13 @@ def test_todo_and_registered_cases_list_exactly_the_right_cases() -> None:
     state = TREE
     for n, hour in (("Q1", 0), ("Q2", 1), ("Q3", 2), ("Q4", 3), ("Q5", 4)):
         state = accepted(state, n, at=at(hour))
-    state = wf.accept(state, ELDERLY, person(), STREET, STREET_CLERK, at(5), "E1").state
+    state = wf.accept(state, ELDERLY, STREET_CLERK, at(5), applicant=person(), hall=STREET, number="E1").state
     state = wf.review(state, "Q2", DISTRICT_CLERK, at(6)).state
     state = wf.review(state, "Q3", DISTRICT_CLERK, at(6)).state
     state = wf.approve(state, "Q3", DISTRICT_SUPERVISOR, at(7)).state
     state = wf.complete(state, "Q3", DISTRICT_CLERK, at(8)).state
-    state = wf.request_supplement(state, "Q4", DISTRICT_CLERK, "缺照片", at(9)).state
-    state = wf.refuse(state, "Q5", DISTRICT_CLERK, "重复申请", at(10)).state
+    state = wf.request_supplement(state, "Q4", DISTRICT_CLERK, at(9), reason="缺照片").state
+    state = wf.refuse(state, "Q5", DISTRICT_CLERK, at(10), reason="重复申请").state
 
     assert numbers(wf.todo(state, DISTRICT_CLERK)) == ["Q1"]
     assert numbers(wf.todo(state, DISTRICT_SUPERVISOR)) == ["Q2"]
@@ -559,7 +617,12 @@ class CaseMachine(RuleBasedStateMachine):
         materials = set(item.materials) if complete else data.draw(st.sets(st.sampled_from(["申请表", "身份证"])))
         self.issued += 1
         number = f"C{self.issued:04d}"
-        self._try(number, lambda: wf.accept(self.state, item, person(), hall, actor, self.now, number, materials))
+        self._try(
+            number,
+            lambda: wf.accept(
+                self.state, item, actor, self.now, applicant=person(), hall=hall, number=number, materials=materials
+            ),
+        )
 
     @precondition(lambda self: bool(self.state.cases))
     @rule(data=st.data(), step=st.sampled_from([None, wf.review, wf.approve, wf.complete, wf.collect]))
@@ -568,7 +631,7 @@ class CaseMachine(RuleBasedStateMachine):
         actor = self._draw_actor(data, case)
         # None: the step the case's stage leads to.
         chosen = step or NEXT_STEP.get(case.stage, wf.review)
-        self._try(case.number, lambda: chosen(self.state, case.number, actor, self.now, "ok"))
+        self._try(case.number, lambda: chosen(self.state, case.number, actor, self.now, remark="ok"))
 
     @precondition(lambda self: bool(self.state.cases))
     @rule(data=st.data())
@@ -580,42 +643,47 @@ class CaseMachine(RuleBasedStateMachine):
         role, where = WAITS_ON[case.stage]
         rightful = [a for a in ACTORS if _holds(a, case, role, where) and case.assignee in (None, a.staff_id)]
         actor = data.draw(st.sampled_from(rightful or [ADMIN]), label="actor")
-        self._try(case.number, lambda: NEXT_STEP[case.stage](self.state, case.number, actor, self.now, "ok"))
+        self._try(case.number, lambda: NEXT_STEP[case.stage](self.state, case.number, actor, self.now, remark="ok"))
 
     @precondition(lambda self: bool(self.state.cases))
     @rule(data=st.data(), reason=st.sampled_from(["", "  ", "不符合受理条件"]))
     def refuse(self, data: st.DataObject, reason: str) -> None:
         case = self._draw_case(data)
         actor = self._draw_actor(data, case)
-        self._try(case.number, lambda: wf.refuse(self.state, case.number, actor, reason, self.now))
+        self._try(case.number, lambda: wf.refuse(self.state, case.number, actor, self.now, reason=reason))
 
     @precondition(lambda self: bool(self.state.cases))
     @rule(data=st.data(), wanted=st.sampled_from([(), ("户口簿",)]))
     def request_supplement(self, data: st.DataObject, wanted: tuple[str, ...]) -> None:
         case = self._draw_case(data)
         actor = self._draw_actor(data, case)
-        self._try(case.number, lambda: wf.request_supplement(self.state, case.number, actor, "补正", self.now, wanted))
+        self._try(
+            case.number,
+            lambda: wf.request_supplement(self.state, case.number, actor, self.now, reason="补正", wanted=wanted),
+        )
 
     @precondition(lambda self: bool(self.state.cases))
     @rule(data=st.data(), brought=st.sampled_from([(), ("户口簿",)]))
     def supplement_received(self, data: st.DataObject, brought: tuple[str, ...]) -> None:
         case = self._draw_case(data)
         actor = self._draw_actor(data, case)
-        self._try(case.number, lambda: wf.supplement_received(self.state, case.number, actor, self.now, brought))
+        self._try(
+            case.number, lambda: wf.supplement_received(self.state, case.number, actor, self.now, materials=brought)
+        )
 
     @precondition(lambda self: bool(self.state.cases))
     @rule(data=st.data(), remark=st.sampled_from(["", "请重新核实"]))
     def return_to_previous(self, data: st.DataObject, remark: str) -> None:
         case = self._draw_case(data)
         actor = self._draw_actor(data, case)
-        self._try(case.number, lambda: wf.return_to_previous(self.state, case.number, actor, remark, self.now))
+        self._try(case.number, lambda: wf.return_to_previous(self.state, case.number, actor, self.now, remark=remark))
 
     @precondition(lambda self: bool(self.state.cases))
     @rule(data=st.data(), to=st.sampled_from([None, 11, 12, 15, 31]))
     def assign(self, data: st.DataObject, to: int | None) -> None:
         case = self._draw_case(data)
         actor = data.draw(st.sampled_from(ACTORS), label="actor")
-        self._try(case.number, lambda: wf.assign(self.state, case.number, actor, to, self.now))
+        self._try(case.number, lambda: wf.assign(self.state, case.number, actor, self.now, assignee=to))
 
     @invariant()
     def no_case_is_refused_without_a_reason(self) -> None:

@@ -268,7 +268,7 @@ def test_the_board_follows_the_real_queue_rules() -> None:
 
     state = log.take(queue.finish(state, 1, 11, at), at)
     state = log.take(queue.transfer(state, 2, 12, at, to_counter=1), at)
-    state = log.take(queue.pause_counter(state, 1, 11, "午休"), at)
+    state = log.take(queue.pause_counter(state, 1, 11, reason="午休"), at)
     board = fold(log.events)
     assert board.current() == {}
     assert board.counter(1).lines() == ("暂停服务", "Service paused")

@@ -28,7 +28,7 @@ def test_a_clerk_opens_pauses_resumes_and_closes_a_counter() -> None:
     assert opened.state[1].status is CounterStatus.OPEN
     assert opened.state[1].clerk_id == 7
     assert [f.type for f in opened.facts] == ["counter.opened"]
-    paused = pause_counter(opened.state, 1, 7, " 午休 ")
+    paused = pause_counter(opened.state, 1, 7, reason=" 午休 ")
     assert paused.state[1].pause_reason == "午休"
     resumed = resume_counter(paused.state, 1, 7)
     closed = close_counter(resumed.state, 1, 7)
@@ -48,7 +48,7 @@ def test_rules_never_change_the_state_they_are_given() -> None:
 
 def test_a_transition_not_allowed_names_both_states() -> None:
     with pytest.raises(TransitionError, match="'closed' to 'paused'"):
-        pause_counter(hall(1), 1, 7, "午休")
+        pause_counter(hall(1), 1, 7, reason="午休")
 
 
 def test_only_the_holding_clerk_or_a_supervisor_changes_an_open_counter() -> None:
@@ -69,9 +69,9 @@ def test_one_clerk_holds_one_counter_and_one_counter_has_one_clerk() -> None:
 def test_a_pause_needs_a_short_reason_and_unknown_counters_are_refused() -> None:
     state = open_counter(hall(1), 1, 7).state
     with pytest.raises(DomainError, match="reason"):
-        pause_counter(state, 1, 7, "   ")
+        pause_counter(state, 1, 7, reason="   ")
     with pytest.raises(DomainError, match="longer than"):
-        pause_counter(state, 1, 7, "x" * 201)
+        pause_counter(state, 1, 7, reason="x" * 201)
     with pytest.raises(NotFound):
         open_counter(state, 9, 7)
 
@@ -97,7 +97,7 @@ class CounterMachine(RuleBasedStateMachine):
 
     @rule(n=st.integers(1, 3), clerk=st.integers(1, 4), reason=st.text(max_size=5))
     def pause(self, n: int, clerk: int, reason: str) -> None:
-        self._try(lambda: pause_counter(self.state, n, clerk, reason))
+        self._try(lambda: pause_counter(self.state, n, clerk, reason=reason))
 
     @rule(n=st.integers(1, 3), clerk=st.integers(1, 4), supervisor=st.booleans())
     def resume(self, n: int, clerk: int, supervisor: bool) -> None:

@@ -71,7 +71,7 @@ def serving(state: QueueState, counter: int, at: datetime) -> QueueState:
 def test_no_estimate_when_no_open_counter_takes_the_service() -> None:
     state = hall({2: ("soc",)})
     assert told(state, "fund", OPENING) is None
-    paused = queue.pause_counter(state, 2, 21, "午休").state
+    paused = queue.pause_counter(state, 2, 21, reason="午休").state
     assert told(paused, "soc", OPENING) is None
 
 

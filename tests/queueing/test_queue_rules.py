@@ -167,7 +167,7 @@ def test_transfer_keeps_the_place_or_goes_to_the_front_and_can_come_back() -> No
     for code in ("fund", "fund", "soc"):
         state = queue.issue(state, code, OPENING).state
     # A001 (soc) is called at counter 1 and belongs at the fund desk instead: front of fund.
-    state = queue.call_ticket(state, 1, 11, "20261123-A001", OPENING + timedelta(minutes=1)).state
+    state = queue.call_ticket(state, 1, 11, OPENING + timedelta(minutes=1), ticket_id="20261123-A001").state
     state = queue.transfer(state, 1, 11, OPENING + timedelta(minutes=2), to_service="fund", front=True).state
     called = queue.call_next(state, 3, 31, OPENING + timedelta(minutes=3))
     assert called.result["ticket"]["number"] == "A001"
@@ -203,7 +203,7 @@ def test_a_follow_on_service_continues_the_visit_at_the_front() -> None:
     state = opened(hall(), (1, 11), (3, 31))
     state = queue.issue(state, "fund", OPENING).state
     state = queue.issue(state, "soc", OPENING).state
-    state = queue.call_ticket(state, 1, 11, "20261123-A001", OPENING).state
+    state = queue.call_ticket(state, 1, 11, OPENING, ticket_id="20261123-A001").state
     state = queue.start(state, 1, 11, OPENING).state
     done = queue.finish(state, 1, 11, OPENING + timedelta(minutes=5), follow_on="fund")
     assert [f.type for f in done.facts] == ["ticket.finished", "ticket.transferred"]
@@ -228,7 +228,7 @@ def test_bad_commands_name_the_problem() -> None:
         queue.finish(called, 1, 11, OPENING)
     with pytest.raises(DomainError, match="still has ticket"):
         queue.close_counter(called, 1, 11)
-    paused = queue.pause_counter(queue.no_show(called, 1, 11, OPENING).state, 1, 11, "午休").state
+    paused = queue.pause_counter(queue.no_show(called, 1, 11, OPENING).state, 1, 11, reason="午休").state
     with pytest.raises(DomainError, match="paused"):
         queue.call_next(paused, 1, 11, OPENING)
 

@@ -38,12 +38,12 @@ def test_levels_follow_the_standard() -> None:
 
 def test_a_finished_service_is_rated_once() -> None:
     state, ticket = served()
-    rated = ratings.rate(state, ticket, "soc", 5, OPENING + timedelta(minutes=7))
+    rated = ratings.rate(state, ticket, OPENING + timedelta(minutes=7), service="soc", level=5)
     assert rated.result["rating"]["label"] == "非常满意"
     assert rated.result["rating"]["clerk"] == 11
     assert [f.type for f in rated.facts] == ["rating.given"]
     with pytest.raises(NotFound, match="rated already"):
-        ratings.rate(rated.state, ticket, "soc", 4, OPENING + timedelta(minutes=8))
+        ratings.rate(rated.state, ticket, OPENING + timedelta(minutes=8), service="soc", level=4)
 
 
 def test_each_service_of_a_visit_is_rated_on_its_own() -> None:
@@ -51,8 +51,8 @@ def test_each_service_of_a_visit_is_rated_on_its_own() -> None:
     state = queue.call_next(state, 3, 31, OPENING + timedelta(minutes=7)).state
     state = queue.start(state, 3, 31, OPENING + timedelta(minutes=7)).state
     state = queue.finish(state, 3, 31, OPENING + timedelta(minutes=15)).state
-    first = ratings.rate(state, ticket, "soc", 4, OPENING + timedelta(minutes=16))
-    second = ratings.rate(first.state, ticket, "fund", 3, OPENING + timedelta(minutes=16))
+    first = ratings.rate(state, ticket, OPENING + timedelta(minutes=16), service="soc", level=4)
+    second = ratings.rate(first.state, ticket, OPENING + timedelta(minutes=16), service="fund", level=3)
     assert (first.result["rating"]["clerk"], second.result["rating"]["clerk"]) == (11, 31)
 
 
@@ -60,7 +60,7 @@ def test_the_rating_window_closes() -> None:
     state, ticket = served()
     state = replace(state, rules=Rules(rating_window_minutes=30))
     with pytest.raises(DomainError, match="30 minutes"):
-        ratings.rate(state, ticket, "soc", 5, OPENING + timedelta(minutes=40))
+        ratings.rate(state, ticket, OPENING + timedelta(minutes=40), service="soc", level=5)
     assert queue.tick(state, OPENING + timedelta(minutes=40)).state.rateable == {}
 
 
@@ -76,24 +76,24 @@ def test_bad_levels_aspects_and_comments_are_refused() -> None:
         (5, None, "x" * 301, "at most 300"),
     ]:
         with pytest.raises(DomainError, match=match):
-            ratings.rate(state, ticket, "soc", level, now, aspects=aspects, comment=comment)
-    ok = ratings.rate(state, ticket, "soc", 4, now, aspects={"服务态度": 5, "办事效率": 4})
+            ratings.rate(state, ticket, now, service="soc", level=level, aspects=aspects, comment=comment)
+    ok = ratings.rate(state, ticket, now, service="soc", level=4, aspects={"服务态度": 5, "办事效率": 4})
     assert ok.result["rating"]["aspects"] == {"服务态度": 5, "办事效率": 4}
 
 
 def test_an_unsatisfied_rating_opens_a_work_order_due_in_five_working_days() -> None:
     state, ticket = served()
-    rated = ratings.rate(state, ticket, "soc", 1, OPENING + timedelta(minutes=7), comment="等太久")
+    rated = ratings.rate(state, ticket, OPENING + timedelta(minutes=7), service="soc", level=1, comment="等太久")
     assert [f.type for f in rated.facts] == ["rating.given", "rating.alarm"]
     order = rated.result["work_order"]
     assert order["state"] == "open"
     assert order["due"] == "2026-11-30"  # Monday 23rd + 5 working days
-    called = ratings.record_callback(rated.state, order["id"], "已电话回访，致歉", 7, OPENING + timedelta(hours=2))
+    called = ratings.record_callback(rated.state, order["id"], 7, OPENING + timedelta(hours=2), note="已电话回访，致歉")
     with pytest.raises(TransitionError):
-        ratings.record_callback(called.state, order["id"], "again", 7, OPENING)
+        ratings.record_callback(called.state, order["id"], 7, OPENING, note="again")
     with pytest.raises(DomainError, match="write what was done"):
-        ratings.resolve(called.state, order["id"], "  ", 7, OPENING)
-    fixed = ratings.resolve(called.state, order["id"], "增开窗口，优化叫号", 7, OPENING + timedelta(days=1))
+        ratings.resolve(called.state, order["id"], 7, OPENING, note="  ")
+    fixed = ratings.resolve(called.state, order["id"], 7, OPENING + timedelta(days=1), note="增开窗口，优化叫号")
     assert fixed.result["work_order"]["state"] == "resolved"
     assert fixed.state.work_orders == {}
 
