@@ -62,8 +62,7 @@ from cases.lights import (
     light_for,
     recompute,
 )
-from cases.register import Meta, Register
-from cases.register import RegisterSettings
+from cases.register import Meta, Register, RegisterSettings
 from cases.register import accept as register_accept
 from cases.register import tick as register_tick
 from cases.workflow import Actor, Applicant, Case, CasesState, Stage
