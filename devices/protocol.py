@@ -19,6 +19,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
+from hall.kernel import jsontext
+
 SCHEMA_VERSION: Final = 1
 # Device messages are small; anything bigger is a fault or an attack. The broker refuses
 # larger packets too (deploy/mosquitto), this is the server's own guard.
@@ -124,9 +126,9 @@ def _object(payload: bytes) -> dict[str, Any]:
     if len(payload) > MAX_PAYLOAD:
         raise BadMessage("too_large", f"{len(payload)} bytes, at most {MAX_PAYLOAD}")
     try:
-        data = json.loads(payload.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError):
-        raise BadMessage("bad_json", "payload is not UTF-8 JSON") from None
+        data = jsontext.loads(payload.decode("utf-8"))
+    except (UnicodeDecodeError, jsontext.BadJson):
+        raise BadMessage("bad_json", "payload is not UTF-8 JSON of the protocol's shape") from None
     if not isinstance(data, dict):
         raise BadMessage("bad_json", "payload must be a JSON object")
     version = data.get("v")

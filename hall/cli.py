@@ -14,7 +14,7 @@ import re
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from sqlalchemy import select
 
@@ -28,6 +28,10 @@ from hall.storage.database import create_engine
 from hall.storage.migrate import is_current
 from hall.storage.tables import halls, staff
 from hall.web.passwords import new_password
+
+if TYPE_CHECKING:
+    # Imported where it serves: the other commands start without loading the server.
+    import uvicorn
 
 
 class _Parser(argparse.ArgumentParser):
@@ -367,8 +371,16 @@ def _serve(settings: Settings, *, demo_seed: int | None = None, demo: bool = Fal
             print(f"hall demo: open http://{settings.host}:{settings.port}/", flush=True)
 
         runtime.startup.append(start_demo)
-    app = create_app(runtime=runtime)
-    config = uvicorn.Config(
+    uvicorn.Server(server_config(create_app(runtime=runtime), settings)).run()
+
+
+def server_config(app: Any, settings: Settings) -> uvicorn.Config:
+    """How uvicorn serves hall. Forwarded headers are believed only from HALL_TRUSTED_PROXIES:
+    uvicorn's default believes any client on loopback, so a local caller could name any address
+    and slip past the per-address limits of logins, kiosks and tracking."""
+    import uvicorn
+
+    return uvicorn.Config(
         app,
         host=settings.host,
         port=settings.port,
@@ -376,8 +388,9 @@ def _serve(settings: Settings, *, demo_seed: int | None = None, demo: bool = Fal
         ws_max_size=1 << 20,
         lifespan="on",
         log_level="info",
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=list(settings.trusted_proxies) or None,
     )
-    uvicorn.Server(config).run()
 
 
 def _catalog(args: argparse.Namespace) -> None:

@@ -5,6 +5,7 @@ A bad value stops the program with one clear line (``SettingsError``) instead of
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from collections.abc import Mapping
@@ -59,6 +60,9 @@ class Settings:
     # whichever margin is larger (None: that rule is off).
     yellow_share: float | None = 0.2
     yellow_days: int | None = None
+    # Proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (addresses or networks); none
+    # by default, so per-address limits count the connection's own address and cannot be dodged.
+    trusted_proxies: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.db_url.startswith(_URL_SCHEMES):
@@ -81,6 +85,11 @@ class Settings:
             raise SettingsError(f"HALL_YELLOW_DAYS must not be negative; got {self.yellow_days}")
         if self.ws_client_buffer < 8:
             raise SettingsError(f"HALL_WS_CLIENT_BUFFER must be at least 8; got {self.ws_client_buffer}")
+        for proxy in self.trusted_proxies:
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError:
+                raise SettingsError(f"HALL_TRUSTED_PROXIES lists {proxy!r}, which is no address or network") from None
         if self.sms_url is not None and not self.sms_url.startswith(("http://", "https://")):
             raise SettingsError(f"HALL_SMS_URL must start with http:// or https://; got {self.sms_url!r}")
 
@@ -175,6 +184,7 @@ def from_env(env: Mapping[str, str] | None = None, **overrides: object) -> Setti
         "mqtt_incoming_max": _int(env, "HALL_MQTT_INCOMING_MAX", Settings.mqtt_incoming_max),
         "sms_url": env.get("HALL_SMS_URL") or None,
         "sms_token": env.get("HALL_SMS_TOKEN") or None,
+        "trusted_proxies": tuple(p.strip() for p in env.get("HALL_TRUSTED_PROXIES", "").split(",") if p.strip()),
     }
     if env.get("HALL_SECRET_FILE"):
         values["secret_file"] = Path(env["HALL_SECRET_FILE"])

@@ -18,6 +18,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from hall.kernel import jsontext
 from realtime.topics import Topic, TopicError
 
 MAX_SINCE = 2**62
@@ -59,9 +60,9 @@ def parse(text: str | bytes | None, max_size: int) -> ClientMessage:
     if len(text.encode()) > max_size:
         raise ProtocolError("too_large", f"message larger than {max_size} bytes")
     try:
-        message = json.loads(text)
-    except ValueError:
-        raise ProtocolError("bad_json", "message is not valid JSON") from None
+        message = jsontext.loads(text)
+    except jsontext.BadJson as exc:
+        raise ProtocolError("bad_json", f"message refused: {exc.message}") from None
     if not isinstance(message, dict):
         raise ProtocolError("bad_message", "message must be a JSON object")
     kind = message.get("type")

@@ -19,6 +19,7 @@ Parameters shared by the routes:
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -52,6 +53,7 @@ from hall.storage.database import reading
 from hall.storage.tables import halls, staff
 from hall.web.access import guarded, member_of
 from hall.web.api import paging
+from hall.web.paths import ID_PATTERN
 from hall.web.problems import problem
 from hall.web.templating import error_page, render
 
@@ -114,9 +116,13 @@ def _values(params: QueryParams, name: str) -> frozenset[str]:
     return frozenset(found)
 
 
+# An id as the database holds it: digits that fit a 64-bit column (ASCII only: '²'.isdigit()).
+_ID = re.compile(ID_PATTERN)
+
+
 def _ids(params: QueryParams, name: str) -> frozenset[int]:
     found = _values(params, name)
-    if not all(part.isdigit() for part in found):
+    if not all(_ID.fullmatch(part) for part in found):
         raise Invalid(f"{name} must be staff ids (whole numbers)", field=name)
     return frozenset(int(part) for part in found)
 
@@ -148,7 +154,7 @@ async def _filter(request: Request, period: Period) -> CaseFilter:
     async with reading(runtime_of(request).engine) as conn:
         scope = await ledgers.hall_scope(conn, hall_id)
         if raw:
-            if not raw.isdigit() or int(raw) not in scope:
+            if not _ID.fullmatch(raw) or int(raw) not in scope:
                 raise Invalid("within must be this hall or a hall below it", field="within")
             scope = await ledgers.hall_scope(conn, int(raw))
     return CaseFilter(

@@ -7,22 +7,24 @@ from starlette.convertors import register_url_convertor
 from starlette.routing import BaseRoute, Route
 
 from cases.web import api, catalog, files, ledgers, numbers, pages, receipts, track
+from hall.web import paths
 
-# Before the routes below are made: they name it as {number:case}.
+# Before the routes below are made: their patterns name these convertors ({hall:id}, {number:case}).
+paths.register()
 register_url_convertor("case", numbers.CaseNumberConvertor())
 
 PAGES: list[BaseRoute] = [
     # Ahead of the other /cases pages: a /cases/{hall}/{number:case}/{tab} route would take "receipt" for a tab.
-    Route("/cases/{hall:int}/{number:case}/receipt", receipts.receipt, name="receipt"),
-    Route("/cases/{hall:int}/{number:case}/receipt/qr.svg", receipts.receipt_qr, name="receipt_qr"),
-    Route("/cases/{hall:int}", pages.case_list, name="cases"),
-    Route("/cases/{hall:int}/{number:case}", pages.case_record, name="case"),
-    Route("/supervision/{hall:int}", pages.supervision_page, name="supervision"),
+    Route("/cases/{hall:id}/{number:case}/receipt", receipts.receipt, name="receipt"),
+    Route("/cases/{hall:id}/{number:case}/receipt/qr.svg", receipts.receipt_qr, name="receipt_qr"),
+    Route("/cases/{hall:id}", pages.case_list, name="cases"),
+    Route("/cases/{hall:id}/{number:case}", pages.case_record, name="case"),
+    Route("/supervision/{hall:id}", pages.supervision_page, name="supervision"),
     Route("/catalog", catalog.catalog_list, name="catalog"),
     Route("/catalog/{code}", catalog.catalog_item, name="catalog_item"),
     Route("/catalog/{code}/materials", catalog.catalog_materials, name="catalog_materials"),
     Route("/track", track.track_page, name="track"),
-    Route("/ledgers/{hall:int}", ledgers.ledger_page, name="ledgers"),
+    Route("/ledgers/{hall:id}", ledgers.ledger_page, name="ledgers"),
 ]
 
 API: list[BaseRoute] = [
@@ -31,16 +33,16 @@ API: list[BaseRoute] = [
     Route("/track", track.api_track, methods=["POST"]),
     Route("/track/rate", track.api_track_rate, methods=["POST"]),
     # Ahead of /halls/{hall}/cases/{number:case}, which would take "query" for a case number.
-    Route("/halls/{hall:int}/ledgers", ledgers.hall_ledger),
-    Route("/halls/{hall:int}/cases/query", ledgers.case_query),
+    Route("/halls/{hall:id}/ledgers", ledgers.hall_ledger),
+    Route("/halls/{hall:id}/cases/query", ledgers.case_query),
     Route("/me/cases", ledgers.my_cases),
-    Route("/halls/{hall:int}/attachments", files.upload_attachment, methods=["POST"]),
-    Route("/halls/{hall:int}/cases", api.list_cases),
-    Route("/halls/{hall:int}/cases", api.accept_case, methods=["POST"]),
-    Route("/halls/{hall:int}/supervision", api.supervision_view),
-    Route("/halls/{hall:int}/cases/{number:case}", api.case_detail),
-    Route("/halls/{hall:int}/cases/{number:case}/attachments/{sha256}", api.attachment_file),
-    Route("/halls/{hall:int}/cases/{number:case}/orders", api.open_order, methods=["POST"]),
-    Route("/halls/{hall:int}/cases/{number:case}/orders/{order}/answer", api.answer_order, methods=["POST"]),
-    Route("/halls/{hall:int}/cases/{number:case}/{action}", api.case_action, methods=["POST"]),
+    Route("/halls/{hall:id}/attachments", files.upload_attachment, methods=["POST"]),
+    Route("/halls/{hall:id}/cases", api.list_cases),
+    Route("/halls/{hall:id}/cases", api.accept_case, methods=["POST"]),
+    Route("/halls/{hall:id}/supervision", api.supervision_view),
+    Route("/halls/{hall:id}/cases/{number:case}", api.case_detail),
+    Route("/halls/{hall:id}/cases/{number:case}/attachments/{sha256}", api.attachment_file),
+    Route("/halls/{hall:id}/cases/{number:case}/orders", api.open_order, methods=["POST"]),
+    Route("/halls/{hall:id}/cases/{number:case}/orders/{order}/answer", api.answer_order, methods=["POST"]),
+    Route("/halls/{hall:id}/cases/{number:case}/{action}", api.case_action, methods=["POST"]),
 ]

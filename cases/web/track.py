@@ -189,12 +189,18 @@ def _limiter(request: Request) -> Attempts:
 
 
 def _client(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+    return "addr:" + (request.client.host if request.client else "unknown")
 
 
-def _throttle(request: Request) -> None:
-    """Raises ``Problem`` 429 when this address failed too many look-ups lately."""
-    limiter, key, now = _limiter(request), _client(request), time.monotonic()
+def _case_key(number: str) -> str:
+    # Counted per case as well as per address: a suffix has only 10,000 values, and addresses
+    # are many (a botnet, or a proxy's), so a case cannot be guessed whatever the address.
+    return f"case:{number}"
+
+
+def _throttle(request: Request, key: str) -> None:
+    """Raises ``Problem`` 429 when this address, or this case number, failed too many look-ups lately."""
+    limiter, now = _limiter(request), time.monotonic()
     if not limiter.blocked(key, now):
         return
     wait = max(1, math.ceil(limiter.retry_after(key, now)))
@@ -207,8 +213,10 @@ def _throttle(request: Request) -> None:
     )
 
 
-def _not_found(request: Request) -> Response:
-    _limiter(request).fail(_client(request), time.monotonic())
+def _not_found(request: Request, number: str) -> Response:
+    limiter, now = _limiter(request), time.monotonic()
+    limiter.fail(_client(request), now)
+    limiter.fail(_case_key(number), now)
     return JSONResponse(_NOT_FOUND, status_code=404)
 
 
@@ -353,9 +361,11 @@ async def _asked(request: Request) -> tuple[dict[str, Any], str, str, str]:
     Raises:
         Problem: the address is blocked (429), or the body or a field is malformed.
     """
-    _throttle(request)
+    _throttle(request, _client(request))
     data, command_id = await command_body(request)
-    return data, command_id, _number(data), _tail(data)
+    number, tail = _number(data), _tail(data)
+    _throttle(request, _case_key(number))
+    return data, command_id, number, tail
 
 
 @guarded(Access.anyone(), page=True)
@@ -413,7 +423,7 @@ async def api_track(request: Request) -> Response:
     _, _, number, tail = await _asked(request)
     found = await _find(request, number, tail)
     if found is None:
-        return _not_found(request)
+        return _not_found(request, number)
     now = datetime.now(UTC)
     return JSONResponse(track_json(found, runtime_of(request).catalog, now, _zone(request)))
 
@@ -453,7 +463,7 @@ async def api_track_rate(request: Request) -> Response:
         return problem(422, "invalid", f"comment is text of at most {COMMENT_MAX} characters", field="comment")
     found = await _find(request, number, tail)
     if found is None:
-        return _not_found(request)
+        return _not_found(request, number)
     # Ids are one namespace across the installation: a caller's own id, hashed with the case, can
     # only ever find this endpoint's own earlier answer, never another command's result.
     scoped = "track-rate-" + hashlib.sha256(f"{number}:{command_id}".encode()).hexdigest()[:48]
@@ -476,7 +486,7 @@ async def api_track_rate(request: Request) -> Response:
         )
     error = str(result.get("error", "refused"))
     if error == "not_found":
-        return _not_found(request)
+        return _not_found(request, number)
     if error == "invalid":
         return problem(422, "invalid", str(result.get("message", "")), field=str(result.get("field", "")))
     return problem(409, "refused", str(result.get("message", "")))

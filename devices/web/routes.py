@@ -5,17 +5,21 @@ from __future__ import annotations
 from starlette.routing import BaseRoute, Route
 
 from devices.web import api, pages
+from hall.web import paths
+
+# Before the routes below are made: their patterns name the convertors.
+paths.register()
 
 PAGES: list[BaseRoute] = [
-    Route("/devices/{hall:int}", pages.devices_console, name="devices"),
+    Route("/devices/{hall:id}", pages.devices_console, name="devices"),
 ]
 
 API: list[BaseRoute] = [
-    Route("/halls/{hall:int}/devices", api.list_devices),
-    Route("/halls/{hall:int}/devices", api.register_device, methods=["POST"]),
-    Route("/halls/{hall:int}/devices/{device}/bind", api.bind_device, methods=["POST"]),
-    Route("/halls/{hall:int}/devices/{device}/rekey", api.rekey_device, methods=["POST"]),
-    Route("/halls/{hall:int}/devices/{device}/retire", api.retire_device, methods=["POST"]),
-    Route("/halls/{hall:int}/devices/{device}/commands", api.recent_commands),
-    Route("/halls/{hall:int}/devices/{device}/commands", api.send_command, methods=["POST"]),
+    Route("/halls/{hall:id}/devices", api.list_devices),
+    Route("/halls/{hall:id}/devices", api.register_device, methods=["POST"]),
+    Route("/halls/{hall:id}/devices/{device}/bind", api.bind_device, methods=["POST"]),
+    Route("/halls/{hall:id}/devices/{device}/rekey", api.rekey_device, methods=["POST"]),
+    Route("/halls/{hall:id}/devices/{device}/retire", api.retire_device, methods=["POST"]),
+    Route("/halls/{hall:id}/devices/{device}/commands", api.recent_commands),
+    Route("/halls/{hall:id}/devices/{device}/commands", api.send_command, methods=["POST"]),
 ]

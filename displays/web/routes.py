@@ -5,6 +5,10 @@ from __future__ import annotations
 from starlette.routing import BaseRoute, Route
 
 from displays.web import voice
+from hall.web import paths
+
+# Before the routes below are made: their patterns name the convertors.
+paths.register()
 
 PAGES: list[BaseRoute] = [
     Route("/voice/chime.wav", voice.chime),

@@ -104,6 +104,8 @@ class Writer:
         self._closed = False
         self.batches = 0
         self.committed = 0
+        # Batches that failed whole and were committed again in parts (see _commit).
+        self.split_batches = 0
 
     def add_listener(self, listener: Listener) -> None:
         """Called after each commit with the events it made durable, in sequence order per hall."""
@@ -179,6 +181,11 @@ class Writer:
                 item.future.set_exception(WriterClosed("the writer stopped"))
 
     async def _commit(self, batch: list[_Pending]) -> None:
+        """Commit a batch in one transaction. A batch that cannot be stored (a value the database
+        refuses, a fault in a domain's persist) is committed again in halves, and so on, until the
+        command at fault fails alone: one bad command never fails the others batched with it. A
+        rolled-back transaction leaves nothing behind, so each part starts afresh; the parts keep
+        the batch's order."""
         now = self._clock()
         hall_ids = sorted({h for p in batch for h in (p.command.hall_id, *p.command.also)})
         try:
@@ -186,12 +193,18 @@ class Writer:
                 outcomes, working, heads, new_events = await self._apply(conn, batch, hall_ids, now)
         except Exception as exc:
             # Nothing was committed: forget cached state that may have been half-applied.
-            log.exception("batch of %d commands failed", len(batch))
             for hall_id in hall_ids:
                 self._states.pop(hall_id, None)
-            for pending in batch:
-                if not pending.future.done():
-                    pending.future.set_exception(exc)
+            if len(batch) > 1:
+                self.split_batches += 1
+                log.warning("batch of %d commands failed (%s); committing it in halves", len(batch), exc)
+                half = len(batch) // 2
+                await self._commit(batch[:half])
+                await self._commit(batch[half:])
+                return
+            log.exception("command %s (%s) could not be stored", batch[0].command.id, batch[0].command.name)
+            if not batch[0].future.done():
+                batch[0].future.set_exception(exc)
             return
         for hall_id, parts in working.items():
             self._states[hall_id] = _HallState(heads[hall_id], parts)

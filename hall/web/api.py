@@ -7,7 +7,6 @@ result and changes nothing.
 
 from __future__ import annotations
 
-import json
 import uuid
 from typing import Any
 
@@ -17,8 +16,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.schemas import SchemaGenerator
 
+from hall.kernel import jsontext
 from hall.kernel.errors import CommandTimeout, Invalid
 from hall.kernel.events import Command
+from hall.kernel.jsontext import INT_MAX
 from hall.kernel.roles import Access, Role
 from hall.storage.database import reading
 from hall.storage.tables import events, halls
@@ -26,6 +27,8 @@ from hall.web.access import guarded, member_of
 from hall.web.problems import Problem, status_of
 
 MAX_BODY = 16 * 1024
+# Further than any list goes, and well inside what a database takes as an offset.
+OFFSET_MAX = 2**31 - 1
 
 schemas = SchemaGenerator({"openapi": "3.0.0", "info": {"title": "hall API", "version": "1"}})
 
@@ -33,17 +36,29 @@ schemas = SchemaGenerator({"openapi": "3.0.0", "info": {"title": "hall API", "ve
 async def json_body(request: Request) -> dict[str, Any]:
     """The request's JSON object (``{}`` for an empty body); raises ``Problem`` when it is too
     large or not a JSON object."""
-    body = await request.body()
-    if len(body) > MAX_BODY:
-        raise Problem(413, "too_large", f"body larger than {MAX_BODY} bytes")
+    # The stream is read once: a second reader (an endpoint and the helper it calls) gets the same.
+    cached = getattr(request.state, "json_body", None)
+    if isinstance(cached, dict):
+        return cached
+    # Read no further than the limit: a huge body costs the server nothing beyond it.
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise Problem(413, "too_large", f"body larger than {MAX_BODY} bytes")
+        chunks.append(chunk)
+    body = b"".join(chunks)
     if not body:
+        request.state.json_body = {}
         return {}
     try:
-        data = json.loads(body)
-    except ValueError:
-        raise Problem(400, "bad_json", "body is not valid JSON") from None
+        data = jsontext.loads(body)
+    except jsontext.BadJson as exc:
+        raise Problem(400, exc.code, f"body refused: {exc.message}") from None
     if not isinstance(data, dict):
         raise Problem(400, "bad_json", "body must be a JSON object")
+    request.state.json_body = data
     return data
 
 
@@ -84,8 +99,8 @@ def paging(params: QueryParams, *, default: int, maximum: int) -> tuple[int, int
         raise Invalid("offset must be a whole number", field="offset") from None
     if not 1 <= limit <= maximum:
         raise Invalid(f"limit must be between 1 and {maximum}", field="limit")
-    if offset < 0:
-        raise Invalid("offset must be 0 or more", field="offset")
+    if not 0 <= offset <= OFFSET_MAX:
+        raise Invalid(f"offset must be 0 to {OFFSET_MAX}", field="offset")
     return limit, offset
 
 
@@ -129,8 +144,8 @@ async def list_events(request: Request) -> Response:
         limit = int(request.query_params.get("limit", "100"))
     except ValueError:
         raise Invalid("since and limit must be whole numbers") from None
-    if since < 0 or not 1 <= limit <= 1000:
-        raise Invalid("since must be ≥ 0 and limit between 1 and 1000")
+    if not 0 <= since <= INT_MAX or not 1 <= limit <= 1000:
+        raise Invalid("since must be 0 to 2⁶³−1 and limit between 1 and 1000")
     async with reading(request.app.state.hall.engine) as conn:
         rows = await conn.execute(
             select(events).where(events.c.hall_id == hall_id, events.c.seq > since).order_by(events.c.seq).limit(limit)

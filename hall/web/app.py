@@ -22,9 +22,9 @@ from hall.kernel.i18n import _
 from hall.kernel.roles import Access
 from hall.runtime import Runtime
 from hall.settings import Settings, from_env
-from hall.web import api, pages, problems
+from hall.web import api, pages, paths, problems
 from hall.web.access import staff_of
-from hall.web.middleware import SecurityHeaders, SessionMiddleware
+from hall.web.middleware import BodyLimit, SecurityHeaders, SessionMiddleware
 from hall.web.problems import problem
 from hall.web.templating import error_page
 from queueing.web import routes as queue_routes
@@ -36,6 +36,7 @@ STATIC_DIR = Path(__file__).resolve().parents[2] / "static"
 def routes() -> list[BaseRoute]:
     """Every URL of hall. Each part lists its own (``<part>/web/routes.py``); the order here only
     matters where two patterns could match one path, and each part keeps those in order itself."""
+    paths.register()
     static = StaticFiles(directory=STATIC_DIR)
     static.access = Access.anyone()  # type: ignore[attr-defined]
     return [
@@ -53,7 +54,7 @@ def routes() -> list[BaseRoute]:
                 Route("/me", api.me),
                 Route("/hub", api.hub_stats),
                 Route("/halls", api.list_halls),
-                Route("/halls/{hall:int}/events", api.list_events),
+                Route("/halls/{hall:id}/events", api.list_events),
                 *queue_routes.API,
                 *case_routes.API,
                 *device_routes.API,
@@ -87,7 +88,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
 
     app = Starlette(
         routes=routes(),
-        middleware=[Middleware(SecurityHeaders), Middleware(SessionMiddleware)],
+        middleware=[Middleware(SecurityHeaders), Middleware(BodyLimit), Middleware(SessionMiddleware)],
         exception_handlers={HTTPException: _not_found, HallError: problems.answer},
         lifespan=lifespan,
     )

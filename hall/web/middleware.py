@@ -13,6 +13,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hall.kernel import i18n
 from hall.web import csrf
+from hall.web.problems import Problem, problem
 from hall.web.sessions import SESSION_COOKIE, Sessions
 
 
@@ -92,6 +93,37 @@ _CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self' ws: wss:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 )
+
+
+class BodyLimit:
+    """No request body larger than ``limit`` is read, on any route: one that says it is larger is
+    answered 413 at once, and one that grows past it while being read fails with ``Problem`` 413
+    where it is read. Endpoints keep their own, smaller limits (JSON bodies, uploads)."""
+
+    def __init__(self, app: ASGIApp, limit: int = 11 * 1024 * 1024) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers", [])).get(b"content-length", b"")
+        if declared.isdigit() and (len(declared) > 12 or int(declared) > self.limit):
+            await problem(413, "too_large", f"body larger than {self.limit} bytes")(scope, receive, send)
+            return
+        seen = 0
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    raise Problem(413, "too_large", f"body larger than {self.limit} bytes")
+            return message
+
+        await self.app(scope, counted, send)
 
 
 class SecurityHeaders:

@@ -18,7 +18,7 @@ from hall.runtime import runtime_of
 from hall.storage.database import reading
 from hall.storage.tables import commands
 from hall.web.access import guarded, member_of, staff_of
-from hall.web.api import command_body, submit
+from hall.web.api import command_body, json_body, submit
 from hall.web.problems import Problem, problem
 from queueing.paper import ticket_print
 from queueing.state import QueueState
@@ -273,11 +273,8 @@ async def check_id_number(request: Request) -> Response:
     responses:
       200: {description: '{"valid": true, "masked": "1101**********002X"} or {"valid": false, "message": ...}'}
     """
-    try:
-        data = await request.json()
-    except ValueError:
-        return problem(422, "invalid", "the body must be JSON")
-    raw = data.get("id_number") if isinstance(data, dict) else None
+    data = await json_body(request)
+    raw = data.get("id_number")
     if not isinstance(raw, str) or len(raw) > 32:
         return problem(422, "invalid", "id_number must be text of at most 32 characters", field="id_number")
     try:

@@ -46,6 +46,8 @@ def test_bad_frames_get_an_error_and_the_connection_stays_usable(site: Site) -> 
             (json.dumps({"type": "subscribe", "topic": "hall/1/queue", "since": True}), "bad_since"),
             (json.dumps({"type": "subscribe", "topic": "hall/999/queue"}), "unknown_hall"),
             ("x" * 5000, "too_large"),
+            ("[" * 2000 + "]" * 2000, "bad_json"),  # deeper than the parser goes: no RecursionError
+            ('{"type": "ping", "id": "\\ud800"}', "bad_json"),  # a lone surrogate is no text
         ]
         for text, code in cases:
             ws.send_text(text)

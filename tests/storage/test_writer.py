@@ -198,3 +198,28 @@ async def test_state_of_the_rules_survives_a_new_writer(database: Database, hall
         await fresh.stop()
     assert refused.result["error"] == "bad_transition"
     assert resumed.ok
+
+
+async def test_a_command_that_cannot_be_stored_fails_alone_in_its_batch(
+    database: Database, halls: dict[str, int]
+) -> None:
+    hall = halls["xh"]
+    engine = database.engines[0]
+    clerks = await add_staff(engine, hall, 10)
+    writer = Writer(engine, [QueueDomain()])
+    await writer.start()
+    try:
+        # A hall id beyond 64 bits reaches the database as an overflow: the whole transaction fails.
+        poisoned = command(2**70, "counter.open", clerks[0], 1)
+        batch = [command(hall, "counter.open", clerk, i + 1) for i, clerk in enumerate(clerks)]
+        batch.insert(5, poisoned)
+        answers = await asyncio.gather(*(writer.submit(c) for c in batch), return_exceptions=True)
+    finally:
+        await writer.stop()
+    assert writer.split_batches >= 1  # they shared a batch, which was committed again in parts
+    failed = answers.pop(5)
+    assert isinstance(failed, Exception)
+    assert all(not isinstance(a, BaseException) and a.ok for a in answers), answers
+    assert writer.committed == 10
+    assert [t for _, t in await _log(engine, hall)].count("counter.opened") == 10
+    assert await _head(engine, hall) == len(await _log(engine, hall))

@@ -30,7 +30,7 @@ def _access(route: BaseRoute) -> Access | None:
     return None
 
 
-_SAMPLE = {":int": "1", ":case": "2026120100100001"}
+_SAMPLE = {":id": "1", ":int": "1", ":case": "2026120100100001"}
 
 
 def _concrete(path: str) -> str:
