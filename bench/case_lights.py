@@ -45,6 +45,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 
 from bench.common import machine
+from cases.case_timing import RegisterSettings
 from cases.catalog import Level
 from cases.catalog_io import sample_catalog
 from cases.deadlines import CHINA, DEFAULT_HOURS, SHANGHAI, Pause
@@ -60,7 +61,6 @@ from cases.lights import (
     recompute,
 )
 from cases.register import Meta, Register
-from cases.register import Settings as RegisterSettings
 from cases.register import accept as register_accept
 from cases.register import tick as register_tick
 from cases.workflow import Actor, Applicant, Case, CasesState, Stage
