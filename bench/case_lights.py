@@ -35,10 +35,7 @@ Run from the repository root:
 from __future__ import annotations
 
 import argparse
-import contextlib
 import gc
-import os
-import platform
 import random
 import statistics
 import sys
@@ -46,8 +43,9 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
+from bench.common import machine
+from cases.case_timing import RegisterSettings
 from cases.catalog import Level
 from cases.catalog_io import sample_catalog
 from cases.deadlines import CHINA, DEFAULT_HOURS, SHANGHAI, Pause
@@ -62,7 +60,7 @@ from cases.lights import (
     light_for,
     recompute,
 )
-from cases.register import Meta, Register, RegisterSettings
+from cases.register import Meta, Register
 from cases.register import accept as register_accept
 from cases.register import tick as register_tick
 from cases.workflow import Actor, Applicant, Case, CasesState, Stage
@@ -85,16 +83,6 @@ STAGES = (
     StageLimit("决定", working_days=2),
     StageLimit("送达", working_hours=8, rule=LightRule(yellow_share=0.5)),
 )
-
-
-def machine() -> str:
-    cpu = "unknown CPU"
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    return f"{os.cpu_count()} cores, {platform.machine()}, {cpu}, Python {platform.python_version()}"
 
 
 def us(moment: datetime) -> int:

@@ -56,7 +56,6 @@ import contextlib
 import json
 import logging
 import os
-import platform
 import pwd
 import resource
 import shutil
@@ -77,6 +76,7 @@ from typing import Any
 import aiomqtt
 from sqlalchemy import update
 
+from bench.common import machine
 from devices.bus import dropped_incoming
 from devices.registry import Status
 from hall.kernel.events import Command, Event
@@ -92,16 +92,6 @@ ALWAYS = {str(day): ["00:00", "23:59"] for day in range(7)}
 DISPLAY = f"{HALL}-qd-1"
 TELEMETRY = b'{"v":1,"temperature":40.0,"paper":"ok"}'
 VERBOSE = False
-
-
-def machine() -> str:
-    cpu = "unknown CPU"
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    return f"{os.cpu_count()} cores, {platform.machine()}, {cpu}, Python {platform.python_version()}"
 
 
 def peak_rss_mb() -> float:

@@ -28,8 +28,6 @@ import argparse
 import asyncio
 import contextlib
 import os
-import platform
-import re
 import shutil
 import sqlite3
 import statistics
@@ -60,29 +58,14 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench.common import CSRF_META, machine  # noqa: E402
+
 HALL = 1  # the sample district hall "xh"
 SAMPLE_COUNTERS = 12
 PASSWORD = "bench-clerk-password"  # throwaway accounts in a temporary database
-CSRF_META = re.compile(r'name="csrf-token" content="([0-9a-f]+)"')
 
 
 # ---------------------------------------------------------------- machine and helpers
-
-
-def machine() -> str:
-    model = "unknown CPU"
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    import aiosqlite
-    import sqlalchemy
-
-    return (
-        f"{os.cpu_count()} cores ({platform.machine()}, {model}); Python {platform.python_version()}, "
-        f"SQLite {sqlite3.sqlite_version}, SQLAlchemy {sqlalchemy.__version__}, aiosqlite {aiosqlite.__version__}"
-    )
 
 
 def filesystem_of(path: Path) -> str:
@@ -490,7 +473,7 @@ async def run(args: argparse.Namespace) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="hall-bench-ops-", dir=args.dir))
     failed = False
     try:
-        print(f"machine: {machine()}; event loop: {args.loop}; load average at start {load_average()}")
+        print(f"machine: {machine(libraries=True)}; event loop: {args.loop}; load average at start {load_average()}")
         print(f"database files: {workdir} on {filesystem_of(workdir)}; SQLite WAL, synchronous=FULL")
         print(f"{rounds} round(s) of {seconds:g} s per level after a {warmup:g} s warm-up; medians reported")
         print("CPU figures are shares of one core (a process with busy threads can pass 100%)")

@@ -26,12 +26,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import heapq
 import os
-import platform
 import random
-import re
 import shutil
 import sqlite3
 import statistics
@@ -64,6 +61,7 @@ from queueing.tickets import Ticket
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.common import csrf_of, machine  # noqa: E402
 from tests.serverproc import ServerProcess, login  # noqa: E402
 
 COUNTERS = 30
@@ -71,16 +69,6 @@ COUNTERS = 30
 KIOSKS = 30
 PASSWORD = "bench-password-123"
 ALWAYS = {str(day): ["00:00", "23:59"] for day in range(7)}
-
-
-def machine() -> str:
-    cpu = "unknown CPU"
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    return f"{os.cpu_count()} cores, {platform.machine()}, {cpu}, Python {platform.python_version()}"
 
 
 # -- baseline ---------------------------------------------------------------------------------
@@ -210,9 +198,7 @@ async def cycles_in_process(url: str, pairs: list[tuple[int, int]], cycles: int,
 async def cycles_over_http(server: ServerProcess, pairs: list[tuple[int, int]], cycles: int) -> tuple[float, float]:
     limits = httpx.Limits(max_connections=4)
     kiosk = httpx.AsyncClient(base_url=server.url, limits=limits)
-    page = await kiosk.get("/login")
-    kiosk_token = re.search(r'name="csrf-token" content="([0-9a-f]+)"', page.text)
-    assert kiosk_token is not None
+    kiosk_token = csrf_of((await kiosk.get("/login")).text)
     clerks = []
     for counter, _ in pairs:
         sync = httpx.Client(base_url=server.url)
@@ -234,9 +220,7 @@ async def cycles_over_http(server: ServerProcess, pairs: list[tuple[int, int]], 
         nonlocal issued
         while issued < cycles:
             issued += 1
-            answer = await post(
-                kiosk, "/api/v1/halls/1/tickets", kiosk_token.group(1), {"service": random.choice(services)}
-            )
+            answer = await post(kiosk, "/api/v1/halls/1/tickets", kiosk_token, {"service": random.choice(services)})
             assert answer.status_code in (200, 429), answer.text
 
     async def clerk_loop(counter: int, client: httpx.AsyncClient, token: str) -> None:

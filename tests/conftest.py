@@ -20,8 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from hall.sample import load_sample
 from hall.storage.database import create_engine
 from hall.storage.migrate import upgrade
-from tests.browsing import chromium
+from tests.browsing import Screens, chromium
 from tests.peers import PG_URL, missing
+from tests.serverproc import ServerProcess
 from tests.site import Site, open_site
 
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
@@ -118,3 +119,15 @@ def site(tmp_path: Path) -> Iterator[Site]:
 def browser() -> Iterator[Any]:
     """Headless Chromium, one per test module."""
     yield from chromium()
+
+
+@pytest.fixture
+def screens(browser: Any, server: ServerProcess) -> Iterator[Screens]:
+    """Pages on the test module's ``server``, logged in as a role on request (``open(path,
+    role="clerk")``); any uncaught exception or console error on them fails the test."""
+    opened = Screens(browser, server)
+    try:
+        yield opened
+    finally:
+        opened.close()
+    opened.check()

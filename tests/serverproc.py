@@ -13,9 +13,12 @@ from pathlib import Path
 
 import httpx
 
+from tests.helpers import csrf_of
 from tests.timing import MS
 
 ACCOUNT = re.compile(r"^\s+(\S+)\s+(\S+)\s+\(", re.MULTILINE)
+# The same lines of ``hall init`` / ``hall add-staff``, with the account's roles.
+ACCOUNT_ROLES = re.compile(r"^\s+(\S+)\s+\S+\s+\(([^ ]+), hall ", re.MULTILINE)
 
 
 def free_port() -> int:
@@ -45,22 +48,34 @@ class ServerProcess:
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen[bytes] | None = None
         self.passwords: dict[str, str] = {}
+        # role → the first account made with it ("admin" from ``hall init``), for logging in as a role.
+        self.roles: dict[str, str] = {}
         self.env = {"HALL_SECRET_FILE": str(workdir / "secret")}
 
     def init(self) -> dict[str, str]:
         done = hall_cli("init", "--db", self.db_url, env=self.env)
         assert done.returncode == 0, done.stderr
-        self.passwords.update(dict(ACCOUNT.findall(done.stdout)))
+        self._accounts(done.stdout)
         return self.passwords
 
-    def add_staff(self, username: str, roles: str, hall: str = "xh", name: str | None = None) -> str:
+    def add_staff(
+        self, username: str, roles: str, hall: str = "xh", name: str | None = None, staff_no: str | None = None
+    ) -> str:
         args = ["add-staff", username, "--roles", roles, "--hall", hall, "--db", self.db_url]
         if name:
             args += ["--name", name]
+        if staff_no:
+            args += ["--staff-no", staff_no]
         done = hall_cli(*args, env=self.env)
         assert done.returncode == 0, done.stderr
-        self.passwords.update(dict(ACCOUNT.findall(done.stdout)))
+        self._accounts(done.stdout)
         return self.passwords[username]
+
+    def _accounts(self, printed: str) -> None:
+        self.passwords.update(dict(ACCOUNT.findall(printed)))
+        for username, roles in ACCOUNT_ROLES.findall(printed):
+            for role in roles.split(","):
+                self.roles.setdefault(role, username)
 
     def start(self) -> None:
         with (self.workdir / "server.log").open("ab") as log:
@@ -104,12 +119,10 @@ class ServerProcess:
 
 def login(client: httpx.Client, username: str, password: str) -> str:
     """Log a client in through the login form; returns the CSRF token for later unsafe calls."""
-    page = client.get("/login")
-    token = re.search(r'name="csrf-token" content="([0-9a-f]+)"', page.text)
-    assert token is not None
+    token = csrf_of(client.get("/login").text)
     done = client.post(
         "/login",
-        data={"username": username, "password": password, "csrf_token": token.group(1), "next": "/"},
+        data={"username": username, "password": password, "csrf_token": token, "next": "/"},
     )
     assert done.status_code == 303, done.text
-    return token.group(1)
+    return token

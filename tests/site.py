@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ from hall.setup import initialise
 from hall.storage.database import create_engine
 from hall.web.app import create_app
 from tests.factories import PASSWORD, add_staff
+from tests.helpers import csrf_of
 
 ROLES = ("clerk", "supervisor", "technician", "admin")
 
@@ -49,12 +49,6 @@ class Site:
 
     def post(self, path: str, token: str, body: Any = None) -> Any:
         return self.client.post(path, json={} if body is None else body, headers={"X-CSRF-Token": token})
-
-
-def csrf_of(html: str) -> str:
-    found = re.search(r'name="csrf-token" content="([0-9a-f]+)"', html)
-    assert found is not None
-    return found.group(1)
 
 
 async def _prepare(url: str) -> tuple[dict[str, int], dict[str, str]]:

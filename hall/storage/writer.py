@@ -145,6 +145,13 @@ class Writer:
             await self._task
             self._task = None
 
+    async def __aenter__(self) -> Writer:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
     async def submit(self, command: Command, *, timeout: float | None = 30.0) -> Outcome:  # noqa: ASYNC109
         """Queue a command and wait for its committed outcome."""
         if self._closed or self._task is None:

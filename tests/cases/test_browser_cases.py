@@ -15,14 +15,13 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.browsing import Screens
 from tests.serverproc import ServerProcess, login
-from tests.timing import MS
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "test-artifacts" / "screenshots"
-WAIT = int(10_000 * MS * 1000)
 ID_NUMBER = "11010519491231002X"
 
 
@@ -72,29 +71,14 @@ def shoot(page: Any, name: str) -> None:
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 
-def sign_in(page: Any, server: ServerProcess, path: str, username: str) -> None:
-    from playwright.sync_api import expect
-
-    page.goto(path)
-    expect(page).to_have_url(f"{server.url}/login?next={path}")
-    page.fill("#username", username)
-    page.fill("#password", server.passwords[username])
-    page.click("button.primary")
-    expect(page).to_have_url(f"{server.url}{path}")
-
-
-def test_a_district_clerk_reviews_a_community_case_from_the_to_do_list(browser: Any, server: ServerProcess) -> None:
+def test_a_district_clerk_reviews_a_community_case_from_the_to_do_list(screens: Screens, server: ServerProcess) -> None:
     from playwright.sync_api import expect
 
     community = Community(server)
     first = community.accept("王秀英")
-    context = browser.new_context(base_url=server.url, viewport={"width": 1280, "height": 860}, locale="zh-CN")
-    context.set_default_timeout(WAIT)
-    errors: list[str] = []
     try:
-        todo = context.new_page()
-        todo.on("pageerror", lambda exc: errors.append(f"to-do: {exc}"))
-        sign_in(todo, server, "/cases/1", "clerk1")
+        context = screens.context(width=1280, height=860)
+        todo = screens.open("/cases/1", role="clerk", context=context)
         expect(todo.locator("h1")).to_have_text("星河区政务服务中心 · 办件")
         expect(todo.locator("#link-state")).to_have_text("实时")
         expect(todo.locator(".case-tab[aria-current=page]")).to_have_text("待办")
@@ -119,7 +103,6 @@ def test_a_district_clerk_reviews_a_community_case_from_the_to_do_list(browser: 
         with context.expect_page() as opened:
             link.click(modifiers=["Control"])
         record = opened.value
-        record.on("pageerror", lambda exc: errors.append(f"record: {exc}"))
         expect(record.locator("h1")).to_have_text(f"办件 {first}")
         expect(record.locator("#applicant-id")).to_have_text(ID_NUMBER)
         expect(record.locator("#waiting")).to_have_text("审核 · 窗口人员 · 星河区政务服务中心")
@@ -141,63 +124,48 @@ def test_a_district_clerk_reviews_a_community_case_from_the_to_do_list(browser: 
         record.get_by_role("button", name="不予受理").click()
         expect(record.locator("#message")).to_have_text("⚠ 请填写原因。")
         expect(record.locator("#history tbody tr")).to_have_count(1)
-        assert errors == []
+        screens.check()
     finally:
-        context.close()
         community.client.close()
 
 
-def test_the_supervisor_sees_the_cases_by_light(browser: Any, server: ServerProcess) -> None:
+def test_the_supervisor_sees_the_cases_by_light(screens: Screens, server: ServerProcess) -> None:
     from playwright.sync_api import expect
 
-    context = browser.new_context(base_url=server.url, viewport={"width": 1280, "height": 860}, locale="zh-CN")
-    context.set_default_timeout(WAIT)
-    errors: list[str] = []
-    try:
-        page = context.new_page()
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        sign_in(page, server, "/supervision/1", "super1")
-        expect(page.locator("h1")).to_have_text("星河区政务服务中心 · 督办")
-        expect(page.locator("#link-state")).to_have_text("实时")
-        green = page.locator("#counts [data-light=green]")
-        expect(green).to_contain_text("绿灯")
-        expect(green.locator(".count")).to_have_text("2")
-        expect(page.locator("#counts [data-light=yellow] .count")).to_have_text("0")
-        expect(page.locator("#counts [data-light=red] .count")).to_have_text("0")
-        expect(page.locator("#no-flagged")).to_have_text("在办办件均在时限内。")
-        expect(page.locator("#no-orders")).to_be_visible()
-        # A third case, accepted now, is counted live.
-        with Community(server) as community:
-            community.accept("张建华")
-        expect(green.locator(".count")).to_have_text("3")
-        shoot(page, "supervision")
+    page = screens.open("/supervision/1", role="supervisor", width=1280, height=860)
+    expect(page.locator("h1")).to_have_text("星河区政务服务中心 · 督办")
+    expect(page.locator("#link-state")).to_have_text("实时")
+    green = page.locator("#counts [data-light=green]")
+    expect(green).to_contain_text("绿灯")
+    expect(green.locator(".count")).to_have_text("2")
+    expect(page.locator("#counts [data-light=yellow] .count")).to_have_text("0")
+    expect(page.locator("#counts [data-light=red] .count")).to_have_text("0")
+    expect(page.locator("#no-flagged")).to_have_text("在办办件均在时限内。")
+    expect(page.locator("#no-orders")).to_be_visible()
+    # A third case, accepted now, is counted live.
+    with Community(server) as community:
+        community.accept("张建华")
+    expect(green.locator(".count")).to_have_text("3")
+    shoot(page, "supervision")
 
-        # The supervisor's to-do holds the reviewed case, waiting for 审批.
-        page.goto("/cases/1")
-        expect(page.locator("#list tbody tr")).to_have_count(1)
-        expect(page.locator("#list tbody tr")).to_contain_text("已审核")
-        assert errors == []
-    finally:
-        context.close()
+    # The supervisor's to-do holds the reviewed case, waiting for 审批.
+    page.goto("/cases/1")
+    expect(page.locator("#list tbody tr")).to_have_count(1)
+    expect(page.locator("#list tbody tr")).to_contain_text("已审核")
+    screens.check()
 
 
-def test_the_counter_console_counts_the_clerks_to_do_live(browser: Any, server: ServerProcess) -> None:
+def test_the_counter_console_counts_the_clerks_to_do_live(screens: Screens, server: ServerProcess) -> None:
     from playwright.sync_api import expect
 
     community = Community(server)
-    context = browser.new_context(base_url=server.url, viewport={"width": 1280, "height": 860}, locale="zh-CN")
-    context.set_default_timeout(WAIT)
-    errors: list[str] = []
     try:
-        console = context.new_page()
-        console.on("pageerror", lambda exc: errors.append(f"console: {exc}"))
-        sign_in(console, server, "/counter/1/2", "clerk1")
+        console = screens.open("/counter/1/2", role="clerk", width=1280, height=860)
         badge = console.locator("#todo-count")
         expect(badge).to_have_text(re.compile(r"^\d+ 件待办"))
         before = int(badge.inner_text().split(" ")[0])
         community.accept("周淑芬")  # decided by the district: it waits on this clerk's office
         expect(badge).to_have_text(re.compile(rf"^{before + 1} 件待办"))
-        assert errors == []
+        screens.check()
     finally:
-        context.close()
         community.client.close()

@@ -16,8 +16,7 @@ import pytest
 
 from cases.catalog import EIGHT_DISCLOSURES
 from cases.catalog_io import sample_catalog
-from tests.browsing import wait_until
-from tests.queueing.test_browser_public import Screens
+from tests.browsing import Screens, wait_until
 from tests.serverproc import ServerProcess
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -38,16 +37,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
         yield proc
     finally:
         proc.stop()
-
-
-@pytest.fixture
-def screens(browser: Any, server: ServerProcess) -> Iterator[Screens]:
-    opened = Screens(browser, server)
-    try:
-        yield opened
-    finally:
-        opened.close()
-    assert not opened.errors, f"script errors on the page: {opened.errors}"
 
 
 def shoot(page: Any, name: str) -> None:

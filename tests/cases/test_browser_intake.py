@@ -21,8 +21,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.queueing.test_browser_counter import WAIT, open_all_week, shoot
-from tests.serverproc import ACCOUNT, ServerProcess, hall_cli
+from tests.browsing import Screens
+from tests.queueing.test_browser_counter import open_all_week, shoot
+from tests.serverproc import ServerProcess
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -49,13 +50,7 @@ TAKE_TICKET = """async ({hall, name, id_number}) => {
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     proc = ServerProcess(tmp_path_factory.mktemp("intake"))
     proc.init()
-    done = hall_cli(
-        *("add-staff", "lyclerk", "--roles", "clerk", "--hall", "xh-hp-ly"),
-        *("--name", "赵晓梅", "--staff-no", "LY0203", "--db", proc.db_url),
-        env=proc.env,
-    )
-    assert done.returncode == 0, done.stderr
-    proc.passwords.update(dict(ACCOUNT.findall(done.stdout)))
+    proc.add_staff("lyclerk", "clerk", "xh-hp-ly", "赵晓梅", staff_no="LY0203")
     open_all_week(proc.db_url)
     proc.start()
     try:
@@ -80,159 +75,142 @@ def _pages_in(pdf: bytes) -> int:
 
 
 def test_a_case_accepted_at_the_counter_is_mirrored_printed_and_found_by_the_resident(
-    browser: Any, server: ServerProcess
+    screens: Screens, server: ServerProcess
 ) -> None:
     from playwright.sync_api import expect
 
     hall = _community(server)
     console_path = f"/counter/{hall}/1"
-    context = browser.new_context(base_url=server.url, viewport={"width": 1280, "height": 900}, locale="zh-CN")
-    context.set_default_timeout(WAIT)
-    resident = browser.new_context(base_url=server.url, viewport={"width": 800, "height": 900}, locale="zh-CN")
-    resident.set_default_timeout(WAIT)
-    errors: list[str] = []
-    try:
-        console = context.new_page()
-        console.on("pageerror", lambda exc: errors.append(f"console: {exc}"))
-        console.goto(f"/login?next={console_path}")
-        console.fill("#username", "lyclerk")
-        console.fill("#password", server.passwords["lyclerk"])
-        console.click("button.primary")
-        expect(console).to_have_url(f"{server.url}{console_path}")
-        citizen = context.new_page()
-        citizen.on("pageerror", lambda exc: errors.append(f"citizen: {exc}"))
-        citizen.goto(f"{console_path}/citizen")
-        panel = citizen.locator("#intake-panel")
-        expect(panel).to_be_hidden()
+    context = screens.context(width=1280, height=900)
+    resident = screens.context(width=800, height=900)
+    console = screens.open(console_path, role="clerk", context=context)
+    citizen = screens.open(f"{console_path}/citizen", context=context)
+    panel = citizen.locator("#intake-panel")
+    expect(panel).to_be_hidden()
 
-        # The counter opens and serves a resident whose ticket the guide at the door took in her
-        # name: the console shows it masked, and the clerk now serving it gets it in full for the form.
-        console.get_by_role("button", name="开放窗口").click()
-        expect(console.locator("#counter-status")).to_have_text("开放")
-        status = console.evaluate(TAKE_TICKET, {"hall": hall, "name": "王秀英", "id_number": ID_NUMBER})
-        assert status == 200
-        console.keyboard.press("n")
-        expect(console.locator("#current-number")).to_have_text("D001")
-        console.keyboard.press("s")
-        expect(citizen.locator("#serving-line")).to_have_text("正在为 D001 号办理")
-        expect(console.locator("#intake-ticket")).to_have_text(
-            "取号登记：王** 110***********002X。请读取身份证或录入信息。"
-        )
-        expect(console.locator("#intake-name")).to_have_value("王秀英")
-        expect(console.locator("#intake-id")).to_have_value(ID_NUMBER)
+    # The counter opens and serves a resident whose ticket the guide at the door took in her
+    # name: the console shows it masked, and the clerk now serving it gets it in full for the form.
+    console.get_by_role("button", name="开放窗口").click()
+    expect(console.locator("#counter-status")).to_have_text("开放")
+    status = console.evaluate(TAKE_TICKET, {"hall": hall, "name": "王秀英", "id_number": ID_NUMBER})
+    assert status == 200
+    console.keyboard.press("n")
+    expect(console.locator("#current-number")).to_have_text("D001")
+    console.keyboard.press("s")
+    expect(citizen.locator("#serving-line")).to_have_text("正在为 D001 号办理")
+    expect(console.locator("#intake-ticket")).to_have_text(
+        "取号登记：王** 110***********002X。请读取身份证或录入信息。"
+    )
+    expect(console.locator("#intake-name")).to_have_value("王秀英")
+    expect(console.locator("#intake-id")).to_have_value(ID_NUMBER)
 
-        # The applicant; the ID number is checked on the server and mirrored masked.
-        console.fill("#intake-phone", PHONE)
-        expect(console.locator("#intake-id-state")).to_have_text("✓ 校验通过")
-        expect(panel).to_contain_text("1101**********002X")
-        expect(panel).to_contain_text("✓ 校验通过")
+    # The applicant; the ID number is checked on the server and mirrored masked.
+    console.fill("#intake-phone", PHONE)
+    expect(console.locator("#intake-id-state")).to_have_text("✓ 校验通过")
+    expect(panel).to_contain_text("1101**********002X")
+    expect(panel).to_contain_text("✓ 校验通过")
 
-        # Only items a community may accept are offered: marriage registration is the district's.
-        accept = console.get_by_role("button", name="受理", exact=True)
-        expect(accept).to_be_disabled()
-        console.fill("#intake-item-search", "MZ-004")
-        expect(console.locator("#intake-item option")).to_have_text(["本大厅可受理的事项中没有匹配项。"])
-        console.fill("#intake-item-search", "MZ-006")
-        expect(console.locator("#intake-item-facts")).to_contain_text("区民政局")
-        materials = console.locator("#intake-materials > li")
-        expect(materials).to_have_count(4)
-        expect(console.locator("#intake-materials .need-required")).to_have_count(3)
-        expect(panel).to_contain_text(ITEM)
+    # Only items a community may accept are offered: marriage registration is the district's.
+    accept = console.get_by_role("button", name="受理", exact=True)
+    expect(accept).to_be_disabled()
+    console.fill("#intake-item-search", "MZ-004")
+    expect(console.locator("#intake-item option")).to_have_text(["本大厅可受理的事项中没有匹配项。"])
+    console.fill("#intake-item-search", "MZ-006")
+    expect(console.locator("#intake-item-facts")).to_contain_text("区民政局")
+    materials = console.locator("#intake-materials > li")
+    expect(materials).to_have_count(4)
+    expect(console.locator("#intake-materials .need-required")).to_have_count(3)
+    expect(panel).to_contain_text(ITEM)
 
-        # 一次性告知: every required paper not yet ticked is listed, and 受理 waits for them.
-        missing = console.locator("#intake-missing-list li")
-        expect(missing).to_have_text(REQUIRED)
-        console.get_by_label("居民身份证", exact=True).check()
-        console.get_by_label("本人社会保障卡或银行卡", exact=True).check()
-        expect(missing).to_have_text(["居民户口簿"])
-        expect(accept).to_be_disabled()
-        expect(console.locator("#intake-blockers")).to_contain_text("全部必需材料")
-        expect(panel.locator(".intake-materials .lacking")).to_have_text("居民户口簿(尚缺)")
+    # 一次性告知: every required paper not yet ticked is listed, and 受理 waits for them.
+    missing = console.locator("#intake-missing-list li")
+    expect(missing).to_have_text(REQUIRED)
+    console.get_by_label("居民身份证", exact=True).check()
+    console.get_by_label("本人社会保障卡或银行卡", exact=True).check()
+    expect(missing).to_have_text(["居民户口簿"])
+    expect(accept).to_be_disabled()
+    expect(console.locator("#intake-blockers")).to_contain_text("全部必需材料")
+    expect(panel.locator(".intake-materials .lacking")).to_have_text("居民户口簿(尚缺)")
 
-        # A file that only claims to be a PDF is refused, and the reason shows on its row.
-        row = materials.filter(has_text="居民户口簿")
-        row.locator("input[type=file]").set_input_files(
-            {"name": "photo.pdf", "mimeType": "application/pdf", "buffer": b"GIF89a not a PDF"}
-        )
-        expect(row.locator(".field-error")).to_contain_text("文件未保存：photo.pdf")
-        expect(row.locator(".field-error")).to_contain_text("not a application/pdf")
-        expect(row.locator(".scan")).to_have_count(0)
+    # A file that only claims to be a PDF is refused, and the reason shows on its row.
+    screens.allow(r"status of 415 .*/api/v1/halls/\d+/attachments\)$")
+    row = materials.filter(has_text="居民户口簿")
+    row.locator("input[type=file]").set_input_files(
+        {"name": "photo.pdf", "mimeType": "application/pdf", "buffer": b"GIF89a not a PDF"}
+    )
+    expect(row.locator(".field-error")).to_contain_text("文件未保存：photo.pdf")
+    expect(row.locator(".field-error")).to_contain_text("not a application/pdf")
+    expect(row.locator(".scan")).to_have_count(0)
 
-        # The household register is scanned: stored under its hash, and so received.
-        row.locator("input[type=file]").set_input_files(
-            {"name": "户口簿.pdf", "mimeType": "application/pdf", "buffer": PDF}
-        )
-        digest = hashlib.sha256(PDF).hexdigest()
-        expect(row.locator(".scan")).to_contain_text("户口簿.pdf")
-        expect(row.locator(".scan-meta")).to_have_text(f"{len(PDF)} B · SHA-256 {digest[:12]}…")
-        expect(row.locator("input[type=checkbox]")).to_be_checked()
-        expect(console.locator("#intake-missing")).to_be_hidden()
-        expect(panel.locator(".intake-materials .got")).to_have_count(3)
-        expect(panel).to_contain_text("已扫描")
-        console.fill("#intake-note", "由女儿陪同办理")
-        expect(accept).to_be_enabled()
-        assert ID_NUMBER not in citizen.content()
+    # The household register is scanned: stored under its hash, and so received.
+    row.locator("input[type=file]").set_input_files(
+        {"name": "户口簿.pdf", "mimeType": "application/pdf", "buffer": PDF}
+    )
+    digest = hashlib.sha256(PDF).hexdigest()
+    expect(row.locator(".scan")).to_contain_text("户口簿.pdf")
+    expect(row.locator(".scan-meta")).to_have_text(f"{len(PDF)} B · SHA-256 {digest[:12]}…")
+    expect(row.locator("input[type=checkbox]")).to_be_checked()
+    expect(console.locator("#intake-missing")).to_be_hidden()
+    expect(panel.locator(".intake-materials .got")).to_have_count(3)
+    expect(panel).to_contain_text("已扫描")
+    console.fill("#intake-note", "由女儿陪同办理")
+    expect(accept).to_be_enabled()
+    assert ID_NUMBER not in citizen.content()
 
-        # 受理: the case number and due date on both screens, and the receipt in a window of its own.
-        with context.expect_page() as opened:
-            accept.click()
-        done = console.locator("#intake-done")
-        expect(done).to_be_visible()
-        number = console.locator("#intake-number").inner_text()
-        assert re.fullmatch(r"\d{8,32}", number), number
-        due = console.locator("#intake-due").inner_text()
-        assert re.match(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}", due), due
-        accepted = panel.locator(".intake-accepted")
-        expect(accepted).to_contain_text("您的申请已受理")
-        expect(accepted.locator(".case-number")).to_have_text(number)
-        expect(accepted).to_contain_text(due)
-        expect(panel).to_contain_text(ITEM)
-        expect(console.locator("#intake-name")).to_be_disabled()
-        console.evaluate("document.activeElement && document.activeElement.blur()")
-        shoot(console, "intake-console")
-        shoot(citizen, "intake-citizen")
+    # 受理: the case number and due date on both screens, and the receipt in a window of its own.
+    with context.expect_page() as opened:
+        accept.click()
+    done = console.locator("#intake-done")
+    expect(done).to_be_visible()
+    number = console.locator("#intake-number").inner_text()
+    assert re.fullmatch(r"\d{8,32}", number), number
+    due = console.locator("#intake-due").inner_text()
+    assert re.match(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}", due), due
+    accepted = panel.locator(".intake-accepted")
+    expect(accepted).to_contain_text("您的申请已受理")
+    expect(accepted.locator(".case-number")).to_have_text(number)
+    expect(accepted).to_contain_text(due)
+    expect(panel).to_contain_text(ITEM)
+    expect(console.locator("#intake-name")).to_be_disabled()
+    console.evaluate("document.activeElement && document.activeElement.blur()")
+    shoot(console, "intake-console")
+    shoot(citizen, "intake-citizen")
 
-        receipt = opened.value
-        receipt.on("pageerror", lambda exc: errors.append(f"receipt: {exc}"))
-        receipt.wait_for_load_state()
-        expect(receipt).to_have_url(f"{server.url}/cases/{hall}/{number}/receipt")
-        expect(receipt.locator("#receipt-number")).to_have_text(number)
-        expect(receipt.locator("#receipt-applicant")).to_have_text("王秀英")
-        expect(receipt.locator("#receipt-id")).to_have_text("110***********002X")
-        expect(receipt.locator("#receipt-clerk")).to_have_text("1 号窗口 · 工号 LY0203")
-        expect(receipt.locator(".receipt-table tbody tr")).to_have_count(3)
-        expect(receipt.locator("body")).to_contain_text(f"/track?case={number}")
-        assert _qr_drawn(receipt)
-        html = receipt.content()
-        assert ID_NUMBER not in html and PHONE not in html
-        shoot(receipt, "receipt")
-        # Printed, it is one page, on A4 and on A5.
-        receipt.emulate_media(media="print")
-        assert _pages_in(receipt.pdf(prefer_css_page_size=True)) == 1
-        receipt.goto(f"/cases/{hall}/{number}/receipt?paper=a5")
-        assert _qr_drawn(receipt)
-        assert _pages_in(receipt.pdf(prefer_css_page_size=True)) == 1
-        receipt.close()
+    receipt = opened.value
+    receipt.wait_for_load_state()
+    expect(receipt).to_have_url(f"{server.url}/cases/{hall}/{number}/receipt")
+    expect(receipt.locator("#receipt-number")).to_have_text(number)
+    expect(receipt.locator("#receipt-applicant")).to_have_text("王秀英")
+    expect(receipt.locator("#receipt-id")).to_have_text("110***********002X")
+    expect(receipt.locator("#receipt-clerk")).to_have_text("1 号窗口 · 工号 LY0203")
+    expect(receipt.locator(".receipt-table tbody tr")).to_have_count(3)
+    expect(receipt.locator("body")).to_contain_text(f"/track?case={number}")
+    assert _qr_drawn(receipt)
+    html = receipt.content()
+    assert ID_NUMBER not in html and PHONE not in html
+    shoot(receipt, "receipt")
+    # Printed, it is one page, on A4 and on A5.
+    receipt.emulate_media(media="print")
+    assert _pages_in(receipt.pdf(prefer_css_page_size=True)) == 1
+    receipt.goto(f"/cases/{hall}/{number}/receipt?paper=a5")
+    assert _qr_drawn(receipt)
+    assert _pages_in(receipt.pdf(prefer_css_page_size=True)) == 1
+    receipt.close()
 
-        # The next resident: the form starts over and the citizen screen clears.
-        console.get_by_role("button", name="下一件受理").click()
-        expect(console.locator("#intake-name")).to_have_value("")
-        expect(panel).to_be_hidden()
+    # The next resident: the form starts over and the citizen screen clears.
+    console.get_by_role("button", name="下一件受理").click()
+    expect(console.locator("#intake-name")).to_have_value("")
+    expect(panel).to_be_hidden()
 
-        # At home, the resident follows the QR code's address and proves the phone's last four digits.
-        track = resident.new_page()
-        track.on("pageerror", lambda exc: errors.append(f"track: {exc}"))
-        track.goto(f"/track?case={number}")
-        expect(track.locator("#track-case")).to_have_value(number)
-        track.fill("#track-tail", PHONE[-4:])
-        track.click("#track-go")
-        expect(track.locator("#track-result")).to_be_visible()
-        expect(track.locator("#result-number")).to_have_text(number)
-        expect(track.locator("#result-name")).to_contain_text(ITEM)
-        expect(track.locator("#result-status")).to_contain_text("受理")
-        track.evaluate("document.activeElement && document.activeElement.blur()")
-        shoot(track, "track-found")
-    finally:
-        resident.close()
-        context.close()
-    assert not errors, f"script errors on the pages: {errors}"
+    # At home, the resident follows the QR code's address and proves the phone's last four digits.
+    track = screens.open(f"/track?case={number}", context=resident)
+    expect(track.locator("#track-case")).to_have_value(number)
+    track.fill("#track-tail", PHONE[-4:])
+    track.click("#track-go")
+    expect(track.locator("#track-result")).to_be_visible()
+    expect(track.locator("#result-number")).to_have_text(number)
+    expect(track.locator("#result-name")).to_contain_text(ITEM)
+    expect(track.locator("#result-status")).to_contain_text("受理")
+    track.evaluate("document.activeElement && document.activeElement.blur()")
+    shoot(track, "track-found")
+    screens.check()

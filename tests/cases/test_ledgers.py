@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -28,10 +29,10 @@ from hall.storage.case_tables import case_steps, cases
 from hall.storage.database import create_engine as create_async_engine
 from hall.storage.tables import staff
 from hall.web import api
+from tests.browsing import Screens
 from tests.factories import add_staff
 from tests.serverproc import ServerProcess, login
 from tests.site import Site
-from tests.timing import MS
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -720,60 +721,54 @@ def test_a_case_record_is_still_found_beside_the_query_route(site: Site, worked:
 # -- in a browser ----------------------------------------------------------------------------------------
 
 
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[ServerProcess]:
+    proc = ServerProcess(tmp_path)
+    proc.init()
+    proc.add_staff("sup", "supervisor", name="陈志强")
+    proc.add_staff("cc", "clerk", hall="xh-hp-ly", name="赵敏")
+    proc.start()
+    try:
+        yield proc
+    finally:
+        proc.stop()
+
+
 @pytest.mark.browser
 @pytest.mark.slow
-def test_the_ledger_page_draws_the_tables_and_offers_the_csv(browser: Any, tmp_path: Path) -> None:
+def test_the_ledger_page_draws_the_tables_and_offers_the_csv(screens: Screens, server: ServerProcess) -> None:
     from playwright.sync_api import expect
 
-    server = ServerProcess(tmp_path)
-    server.init()
-    server.add_staff("sup", "supervisor", name="陈志强")
-    server.add_staff("cc", "clerk", hall="xh-hp-ly", name="赵敏")
-    server.start()
-    try:
-        with httpx.Client(base_url=server.url, timeout=10) as client:
-            token = login(client, "cc", server.passwords["cc"])
-            community = next(h["id"] for h in client.get("/api/v1/halls").json() if h["code"] == "xh-hp-ly")
-            body = {
-                "item": "MZ-006",
-                "applicant": {"name": "王秀英", "id_number": ID_NUMBER, "phone": "138-0013-8000"},
-                "materials": MATERIALS,
-                "counter": 1,
-            }
-            accepted = client.post(f"/api/v1/halls/{community}/cases", json=body, headers={"X-CSRF-Token": token})
-            assert accepted.status_code == 200, accepted.text
-        context = browser.new_context(base_url=server.url, viewport={"width": 1280, "height": 900}, locale="zh-CN")
-        context.set_default_timeout(int(10_000 * MS * 1000))
-        page = context.new_page()
-        errors: list[str] = []
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        try:
-            page.goto("/ledgers/1")
-            page.fill("#username", "sup")
-            page.fill("#password", server.passwords["sup"])
-            page.click("button.primary")
-            ledger = page.locator("#ledger-table")
-            # The page opens on the clerk ledger: the community clerk's 受理 under the community.
-            expect(ledger.locator("tbody")).to_contain_text("柳荫社区党群服务站")
-            expect(ledger.locator("tbody")).to_contain_text("赵敏")
-            expect(ledger.locator("tfoot")).to_contain_text("合计")
-            page.select_option("#ledger-form select[name=by]", "department")
-            expect(ledger.locator("thead")).to_contain_text("受理件数")
-            expect(ledger.locator("tbody")).to_contain_text("MZ-006")
-            expect(ledger.locator("tbody tr.subtotal")).to_contain_text("小计")
-            expect(page.locator("#ledger-note")).to_contain_text("超期")
-            page.click("#query-form button.primary")
-            expect(page.locator("#query-count")).to_have_text("共 1 件")
-            expect(page.locator("#query-table tbody")).to_contain_text(MASKED_ID)
-            assert ID_NUMBER not in page.content()
-            with page.expect_download() as download:
-                page.click("#ledger-form button[value=csv]")
-            saved = Path(download.value.path()).read_bytes()
-            assert saved.startswith(b"\xef\xbb\xbf") and b"MZ-006" in saved
-            SHOTS.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(SHOTS / "ledgers.png"), full_page=True)
-        finally:
-            context.close()
-        assert not errors, f"script errors on the page: {errors}"
-    finally:
-        server.stop()
+    with httpx.Client(base_url=server.url, timeout=10) as client:
+        token = login(client, "cc", server.passwords["cc"])
+        community = next(h["id"] for h in client.get("/api/v1/halls").json() if h["code"] == "xh-hp-ly")
+        body = {
+            "item": "MZ-006",
+            "applicant": {"name": "王秀英", "id_number": ID_NUMBER, "phone": "138-0013-8000"},
+            "materials": MATERIALS,
+            "counter": 1,
+        }
+        accepted = client.post(f"/api/v1/halls/{community}/cases", json=body, headers={"X-CSRF-Token": token})
+        assert accepted.status_code == 200, accepted.text
+    page = screens.open("/ledgers/1", role="supervisor", width=1280, height=900)
+    ledger = page.locator("#ledger-table")
+    # The page opens on the clerk ledger: the community clerk's 受理 under the community.
+    expect(ledger.locator("tbody")).to_contain_text("柳荫社区党群服务站")
+    expect(ledger.locator("tbody")).to_contain_text("赵敏")
+    expect(ledger.locator("tfoot")).to_contain_text("合计")
+    page.select_option("#ledger-form select[name=by]", "department")
+    expect(ledger.locator("thead")).to_contain_text("受理件数")
+    expect(ledger.locator("tbody")).to_contain_text("MZ-006")
+    expect(ledger.locator("tbody tr.subtotal")).to_contain_text("小计")
+    expect(page.locator("#ledger-note")).to_contain_text("超期")
+    page.click("#query-form button.primary")
+    expect(page.locator("#query-count")).to_have_text("共 1 件")
+    expect(page.locator("#query-table tbody")).to_contain_text(MASKED_ID)
+    assert ID_NUMBER not in page.content()
+    with page.expect_download() as download:
+        page.click("#ledger-form button[value=csv]")
+    saved = Path(download.value.path()).read_bytes()
+    assert saved.startswith(b"\xef\xbb\xbf") and b"MZ-006" in saved
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "ledgers.png"), full_page=True)
+    screens.check()

@@ -10,7 +10,8 @@ from typing import Any
 import httpx
 
 from cases.web.track import TRACK_FAILURES, TRACK_WINDOW
-from tests.site import Site, csrf_of
+from tests.helpers import csrf_of
+from tests.site import Site
 
 NAME = "王秀英"
 ID_NUMBER = "11010519491231002X"

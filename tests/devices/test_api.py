@@ -32,7 +32,8 @@ from hall.storage.tables import events, staff
 from hall.web.app import create_app
 from tests.devicehall import fake_device
 from tests.factories import add_staff
-from tests.site import Site, csrf_of, make_site
+from tests.helpers import csrf_of
+from tests.site import Site, make_site
 
 VALID_ID = "11010519491231002X"
 DEVICES = "/api/v1/halls/1/devices"

@@ -19,8 +19,9 @@ import httpx
 import pytest
 
 from tests.brokers import Broker
+from tests.browsing import Screens
 from tests.peers import CHROMIUM, missing
-from tests.queueing.test_browser_counter import WAIT, open_all_week
+from tests.queueing.test_browser_counter import open_all_week
 from tests.serverproc import ServerProcess, login
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -74,7 +75,7 @@ class BusDevice:
 
 
 @pytest.fixture
-def hall(tmp_path: Path, open_broker: Broker) -> Iterator[ServerProcess]:
+def server(tmp_path: Path, open_broker: Broker) -> Iterator[ServerProcess]:
     if not Path(CHROMIUM).exists():
         missing("Chromium")
     server = ServerProcess(tmp_path)
@@ -95,29 +96,21 @@ def _shoot(page: Any, name: str) -> None:
 
 
 def test_a_technician_registers_a_device_that_announced_itself(
-    hall: ServerProcess, open_broker: Broker, browser: Any
+    server: ServerProcess, open_broker: Broker, screens: Screens
 ) -> None:
     from playwright.sync_api import expect
 
     # A kiosk registered earlier that has not connected since: listed, and offline.
-    with httpx.Client(base_url=hall.url, timeout=10) as api:
-        token = login(api, "zhao", hall.passwords["zhao"])
+    with httpx.Client(base_url=server.url, timeout=10) as api:
+        token = login(api, "zhao", server.passwords["zhao"])
         earlier = api.post(
             "/api/v1/halls/1/devices", json={"device": "xh-kiosk-1", "kind": "kiosk"}, headers={"X-CSRF-Token": token}
         )
         assert earlier.status_code == 201, earlier.text
 
-    context = browser.new_context(base_url=hall.url, viewport={"width": 1366, "height": 900}, locale="zh-CN")
-    context.set_default_timeout(WAIT)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
     display = stranger = None
     try:
-        page.goto("/devices/1")
-        page.fill("#username", "zhao")
-        page.fill("#password", hall.passwords["zhao"])
-        page.click("button.primary")
+        page = screens.open("/devices/1", role="technician", width=1366, height=900)
         expect(page.locator("h1")).to_contain_text("设备运维")
         expect(page.locator("#link-state")).to_have_text("实时")
         expect(page.locator("#bus")).to_contain_text("设备总线已连接")
@@ -187,32 +180,26 @@ def test_a_technician_registers_a_device_that_announced_itself(
         for device in (display, stranger):
             if device is not None:
                 device.close()
-        context.close()
-    assert not errors, f"script errors on the page: {errors}"
+    screens.check()
 
 
 def test_a_resident_swipes_an_id_card_at_the_kiosk_and_takes_a_ticket_in_their_name(
-    hall: ServerProcess, open_broker: Broker, browser: Any
+    server: ServerProcess, open_broker: Broker, screens: Screens
 ) -> None:
     from playwright.sync_api import expect
 
-    with httpx.Client(base_url=hall.url, timeout=10) as api:
-        token = login(api, "zhao", hall.passwords["zhao"])
+    with httpx.Client(base_url=server.url, timeout=10) as api:
+        token = login(api, "zhao", server.passwords["zhao"])
         made = api.post(
             "/api/v1/halls/1/devices",
             json={"device": "xh-kiosk-idr", "kind": "id_reader"},
             headers={"X-CSRF-Token": token},
         )
         assert made.status_code == 201, made.text
-    path = hall.db_url.split("///", 1)[1]
+    path = server.db_url.split("///", 1)[1]
     reader = BusDevice(open_broker, "xh-kiosk-idr", "id_reader")
-    context = browser.new_context(base_url=hall.url, viewport={"width": 1080, "height": 1500}, locale="zh-CN")
-    context.set_default_timeout(WAIT)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
     try:
-        page.goto("/kiosk/1?reader=xh-kiosk-idr&print=off")
+        page = screens.open("/kiosk/1?reader=xh-kiosk-idr&print=off", width=1080, height=1500)
         state = page.locator("#card-state")
         expect(state).to_contain_text("将身份证放在读卡器上")
         card = {"name": "王秀英", "id_number": "11010519491231002X", "sex": "女"}
@@ -223,9 +210,8 @@ def test_a_resident_swipes_an_id_card_at_the_kiosk_and_takes_a_ticket_in_their_n
         page.locator('button.service[data-code="soc"]').click()
         expect(page.locator("#slip-number")).to_have_text("A001")
         expect(state).to_contain_text("将身份证放在读卡器上")  # the card is used once
-        assert errors == []
+        screens.check()
     finally:
-        context.close()
         reader.close()
     with sqlite3.connect(path) as db:
         holders = db.execute("select applicant_name, applicant_id_number from tickets").fetchall()

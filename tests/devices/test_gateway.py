@@ -159,6 +159,7 @@ async def test_a_rating_pad_rates_the_service_just_finished_at_its_counter(
             assert rated == {"v": 1, "id": rated["id"], "ok": True, "result": {"rated": True, "level": 2}}
             out_of_range = await pad.reply(await pad.event("rate", {"level": 9}))
             assert out_of_range["ok"] is False
+            assert out_of_range["error"]["code"] == "bad_field"
         async with reading(hall.runtime.engine) as conn:
             given = (await conn.execute(select(ratings))).one()
         assert (given.level, given.counter, given.source) == (2, 1, "rating_pad")
@@ -210,6 +211,7 @@ async def test_bad_events_are_refused_counted_and_change_nothing(
         if reason is None:
             # Well formed, but the queue refuses (no such service): answered, not counted as bad input.
             assert kiosk.received["reply"][0]["ok"] is False
+            assert kiosk.received["reply"][0]["error"]["code"] == "not_found"
             assert not rejected
         else:
             assert rejected[reason] == 1

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tests.site import Site, csrf_of
+from tests.helpers import csrf_of
+from tests.site import Site
 
 
 def _kiosk_token(site: Site) -> str:

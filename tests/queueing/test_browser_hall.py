@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from tests.browsing import wait_until
+from tests.browsing import Screens, wait_until
 from tests.peers import CHROMIUM, missing
-from tests.queueing.test_browser_counter import WAIT, open_all_week
+from tests.queueing.test_browser_counter import open_all_week
 from tests.serverproc import ServerProcess
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -25,7 +25,7 @@ SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 
 
 @pytest.fixture
-def hall(tmp_path: Path) -> Iterator[ServerProcess]:
+def server(tmp_path: Path) -> Iterator[ServerProcess]:
     if not Path(CHROMIUM).exists():
         missing("Chromium")
     server = ServerProcess(tmp_path)
@@ -45,39 +45,17 @@ def _shoot(page: Any, name: str) -> None:
     page.screenshot(path=str(SHOTS / f"hall-{name}.png"), full_page=True)
 
 
-def _login(page: Any, path: str, user: str, password: str) -> None:
-    page.goto(path)
-    page.fill("#username", user)
-    page.fill("#password", password)
-    page.click("button.primary")
-
-
-def test_a_visit_from_the_kiosk_to_the_rating(hall: ServerProcess, browser: Any) -> None:
+def test_a_visit_from_the_kiosk_to_the_rating(screens: Screens) -> None:
     from playwright.sync_api import expect
 
-    errors: list[str] = []
-    public = browser.new_context(base_url=hall.url, viewport={"width": 1280, "height": 800})
-    clerk = browser.new_context(base_url=hall.url, viewport={"width": 1280, "height": 800})
-    boss = browser.new_context(base_url=hall.url, viewport={"width": 1280, "height": 800})
-    for context in (public, clerk, boss):
-        context.set_default_timeout(WAIT)
-    # The kiosk's browser prints with the system dialog; count the prints instead.
-    public.add_init_script("window.__prints = 0; window.print = () => { window.__prints += 1; };")
-
-    display = public.new_page()
+    # Three browsers: the hall's public screens (the kiosk prints: counted, see COUNT_PRINTS), the
+    # clerk's PC with its two monitors, the supervisor's.
+    public, clerk = screens.context(), screens.context()
+    display = screens.open("/display/1", context=public)
     kiosk = public.new_page()
-    console = clerk.new_page()
-    wallboard = boss.new_page()
-    for name, page in (("display", display), ("kiosk", kiosk), ("console", console), ("wall", wallboard)):
-        page.on("pageerror", lambda exc, name=name: errors.append(f"{name}: {exc}"))
-
-    display.goto("/display/1")
-    _login(console, "/counter/1/2", "wang", hall.passwords["wang"])
-    expect(console).to_have_url(f"{hall.url}/counter/1/2")
-    citizen = clerk.new_page()  # the second monitor of the clerk's own PC
-    citizen.on("pageerror", lambda exc: errors.append(f"citizen: {exc}"))
-    citizen.goto("/counter/1/2/citizen")
-    _login(wallboard, "/wallboard/1", "chen", hall.passwords["chen"])
+    console = screens.open("/counter/1/2", role="clerk", context=clerk)
+    citizen = screens.open("/counter/1/2/citizen", context=clerk)  # the second monitor of the clerk's own PC
+    wallboard = screens.open("/wallboard/1", role="supervisor")
     console.get_by_role("button", name="开放窗口").click()
     expect(console.locator("#counter-status")).to_have_text("开放")
     expect(citizen.locator("#clerk-name")).to_have_text("王晓梅")
@@ -119,4 +97,4 @@ def test_a_visit_from_the_kiosk_to_the_rating(hall: ServerProcess, browser: Any)
     ]
     assert given[-1]["data"]["aspects"] == {"办事效率": 2}
     assert given[-1]["data"]["label"] == "不满意"
-    assert not errors, f"script errors on the pages: {errors}"
+    screens.check()

@@ -19,7 +19,8 @@ from starlette.testclient import TestClient
 
 from hall.web import render
 from hall.web.app import create_app
-from tests.site import Site, csrf_of, make_site
+from tests.helpers import csrf_of
+from tests.site import Site, make_site
 
 SERVICES = [
     ("soc", "A", "社会保障", "Social security"),

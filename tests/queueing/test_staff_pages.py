@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 
-from tests.site import Site, csrf_of
+from tests.helpers import csrf_of
+from tests.site import Site
 
 PAGES = ["/counter/1", "/counter/1/1", "/counter/1/1/citizen"]
 LEVELS = ["非常满意", "满意", "基本满意", "不满意", "非常不满意"]

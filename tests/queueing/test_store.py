@@ -41,9 +41,7 @@ def _comparable(state: QueueState) -> QueueState:
 async def test_what_the_writer_stores_loads_back_as_the_same_state(database: Database, halls: dict[str, int]) -> None:
     engine, hall, (alice, bob) = await _ready(database, halls, 2)
     clock = StepClock(MONDAY)
-    writer = Writer(engine, [QueueDomain()], clock=clock)
-    await writer.start()
-    try:
+    async with Writer(engine, [QueueDomain()], clock=clock) as writer:
         for name, args in [
             ("counter.open", {"counter": 1, "clerk": alice}),
             ("counter.open", {"counter": 4, "clerk": bob}),
@@ -63,8 +61,6 @@ async def test_what_the_writer_stores_loads_back_as_the_same_state(database: Dat
             outcome = await writer.submit(cmd(hall, name, **args))
             assert outcome.ok, (name, outcome.result)
         found = await writer.read_state(hall, "queue")
-    finally:
-        await writer.stop()
     assert found is not None
     cached = found[1]
     async with engine.connect() as conn:
@@ -79,9 +75,7 @@ async def test_two_clerks_through_two_writers_never_call_the_same_ticket(
 ) -> None:
     _, hall, clerks = await _ready(database, halls, 3)
     writers = [Writer(database.engine(), [QueueDomain()]) for _ in range(3)]
-    for writer in writers:
-        await writer.start()
-    try:
+    async with writers[0], writers[1], writers[2]:
         for number, clerk in zip((1, 2, 3), clerks, strict=True):
             assert (await writers[0].submit(cmd(hall, "counter.open", counter=number, clerk=clerk))).ok
         for _ in range(5):
@@ -97,8 +91,5 @@ async def test_two_clerks_through_two_writers_never_call_the_same_ticket(
             calls += [o.result["ticket"]["number"] for o in outcomes if o.ok]
             for writer, number, clerk in zip(writers, (1, 2, 3), clerks, strict=True):
                 await writer.submit(cmd(hall, "ticket.no_show", counter=number, clerk=clerk))
-    finally:
-        for writer in writers:
-            await writer.stop()
     assert len(calls) == len(set(calls)) == 5
     assert sorted(calls) == ["A001", "A002", "A003", "A004", "A005"]

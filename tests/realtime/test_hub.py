@@ -46,11 +46,11 @@ class FakeSocket:
 
 
 async def _hall_with_writer(engine: AsyncEngine, hub: Hub, hall: int) -> tuple[Writer, list[int]]:
+    """Six clerks and a writer publishing to the hub, for the test to run with ``async with``."""
     clerks = await add_staff(engine, hall, 6)
     writer = Writer(engine, [QueueDomain()])
     writer.add_listener(hub.publish)
     await hub.load_heads()
-    await writer.start()
     return writer, clerks
 
 
@@ -66,7 +66,7 @@ async def test_a_new_subscriber_gets_a_snapshot_then_live_events(database: Datab
     writer, (clerk, *_) = await _hall_with_writer(engine, hub, hall)
     sock = FakeSocket()
     topic = Topic(hall, "wallboard")
-    try:
+    async with writer:
         assert await hub.subscribe(sock.subscriber(), topic, None) == "snapshot"
         snapshot = sock.frames[0]
         assert snapshot["type"] == "snapshot"
@@ -78,8 +78,6 @@ async def test_a_new_subscriber_gets_a_snapshot_then_live_events(database: Datab
             "seq": snapshot["seq"],
         }
         await _toggle(writer, hall, clerk, 1, 3)
-    finally:
-        await writer.stop()
     assert sock.seqs() == [snapshot["seq"] + 1, snapshot["seq"] + 2, snapshot["seq"] + 3]
 
 
@@ -90,7 +88,7 @@ async def test_resume_returns_exactly_the_missed_events(database: Database, hall
     topic = Topic(hall, "wallboard")
     first = FakeSocket()
     connection = first.subscriber()
-    try:
+    async with writer:
         await hub.subscribe(connection, topic, None)
         await _toggle(writer, hall, clerk, 1, 4)
         seen = first.seqs()[1]  # the client saw two events, then lost its connection
@@ -99,8 +97,6 @@ async def test_resume_returns_exactly_the_missed_events(database: Database, hall
         again = FakeSocket()
         assert await hub.subscribe(again.subscriber(), topic, seen) == "replay"
         await _toggle(writer, hall, clerk, 1, 1)
-    finally:
-        await writer.stop()
     head = hub.head(hall)
     assert again.seqs() == list(range(seen + 1, head + 1))
     assert again.last("subscribed")["seq"] == head - 1
@@ -111,10 +107,8 @@ async def test_resume_reads_the_database_when_the_ring_has_moved_on(database: Da
     hub = Hub(engine, core_topics(), ring_size=3, replay_max=100)
     writer, (clerk, *_) = await _hall_with_writer(engine, hub, hall)
     start = hub.head(hall)
-    try:
+    async with writer:
         await _toggle(writer, hall, clerk, 2, 10)
-    finally:
-        await writer.stop()
     sock = FakeSocket()
     assert await hub.subscribe(sock.subscriber(), Topic(hall, "counter", 2), start + 1) == "replay"
     assert sock.seqs() == list(range(start + 2, start + 11))
@@ -127,10 +121,8 @@ async def test_a_client_too_far_behind_or_ahead_gets_a_fresh_snapshot(
     hub = Hub(engine, core_topics(), ring_size=3, replay_max=4)
     writer, (clerk, *_) = await _hall_with_writer(engine, hub, hall)
     start = hub.head(hall)
-    try:
+    async with writer:
         await _toggle(writer, hall, clerk, 2, 10)
-    finally:
-        await writer.stop()
     behind, ahead = FakeSocket(), FakeSocket()
     assert await hub.subscribe(behind.subscriber(), Topic(hall, "queue"), start) == "snapshot"
     assert await hub.subscribe(ahead.subscriber(), Topic(hall, "queue"), start + 1000) == "snapshot"
@@ -147,14 +139,12 @@ async def test_events_published_while_a_resume_reads_the_database_are_neither_lo
     writer, (alice, bob, *_) = await _hall_with_writer(engine, hub, hall)
     start = hub.head(hall)
     topic = Topic(hall, "wallboard")
-    try:
+    async with writer:
         await _toggle(writer, hall, alice, 1, 6)
         sock = FakeSocket()
         # The resume awaits the database while bob's commands keep committing and publishing.
         await asyncio.gather(hub.subscribe(sock.subscriber(), topic, start), _toggle(writer, hall, bob, 2, 6))
         await _toggle(writer, hall, bob, 2, 2)
-    finally:
-        await writer.stop()
     assert sock.seqs() == list(range(start + 1, start + 15))
 
 
@@ -163,12 +153,10 @@ async def test_public_queue_topic_carries_no_staff_data(database: Database, hall
     hub = Hub(engine, core_topics())
     writer, (clerk, *_) = await _hall_with_writer(engine, hub, hall)
     sock = FakeSocket()
-    try:
+    async with writer:
         await hub.subscribe(sock.subscriber(), Topic(hall, "queue"), None)
-        assert await writer.submit(command(hall, "counter.open", clerk, 6))
-        assert await writer.submit(command(hall, "counter.pause", clerk, 6, reason="家里有事"))
-    finally:
-        await writer.stop()
+        assert (await writer.submit(command(hall, "counter.open", clerk, 6))).ok
+        assert (await writer.submit(command(hall, "counter.pause", clerk, 6, reason="家里有事"))).ok
     text = json.dumps(sock.frames, ensure_ascii=False)
     assert "家里有事" not in text
     assert all("clerk" not in c and "clerk_name" not in c for c in sock.frames[0]["data"]["counters"])
@@ -182,14 +170,12 @@ async def test_a_slow_client_is_cut_without_delaying_the_others(database: Databa
     topic = Topic(hall, "queue")
     slow, fast = FakeSocket(stalled=True), [FakeSocket() for _ in range(5)]
     slow_sub = slow.subscriber(limit=8)
-    try:
+    async with writer:
         await hub.subscribe(slow_sub, topic, hub.head(hall))
         for sock in fast:
             await hub.subscribe(sock.subscriber(), topic, hub.head(hall))
         await _toggle(writer, hall, clerk, 3, 20)
         await asyncio.sleep(0)
-    finally:
-        await writer.stop()
     assert slow.closed is not None and slow.closed[0] == SLOW_CONSUMER
     assert slow_sub.outbox.closed
     assert hub.subscriber_count(topic) == 5
@@ -233,7 +219,7 @@ async def test_screens_reconnecting_together_share_one_snapshot_read(database: D
     writer, (clerk, other, *_) = await _hall_with_writer(engine, hub, hall)
     socks = [FakeSocket() for _ in range(20)]
     topic = Topic(hall, "queue")
-    try:
+    async with writer:
         await asyncio.gather(*(hub.subscribe(s.subscriber(), topic, None) for s in socks[:10]))
         assert reads == 1
         await hub.subscribe(socks[10].subscriber(), topic, None)  # nothing happened since: reused
@@ -242,8 +228,6 @@ async def test_screens_reconnecting_together_share_one_snapshot_read(database: D
         await asyncio.gather(*(hub.subscribe(s.subscriber(), topic, None) for s in socks[11:]))
         assert reads == 2
         await _toggle(writer, hall, other, 2, 1)
-    finally:
-        await writer.stop()
     head = hub.head(hall)
     for sock in socks:
         assert sock.frames[0]["type"] == "snapshot"

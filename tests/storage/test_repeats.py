@@ -58,37 +58,35 @@ step = st.one_of(
 async def _run(path: Path, clerks: list[int], plan: list[tuple[str, Any]], repeats: list[int]) -> tuple[Any, ...]:
     engine = create_engine(f"sqlite+aiosqlite:///{path}")
     clock = StepClock(datetime(2026, 11, 23, 2, 0, tzinfo=UTC))
-    writer = Writer(engine, [QueueDomain()], clock=clock)
-    await writer.start()
     answers: dict[str, Any] = {}
     try:
-        sent: list[Command] = []
-        for i, counter in enumerate((1, 3, 11)):
-            sent.append(
-                Command(f"open-{i:04d}", 1, "counter.open", "staff:x", {"counter": counter, "clerk": clerks[i]})
-            )
-        for i, (name, arg) in enumerate(plan):
-            if name == "ticket.issue":
-                args: dict[str, Any] = {"service": arg}
-            else:
-                args = {"counter": (1, 3, 11)[arg], "clerk": clerks[arg]}
-            sent.append(Command(f"step-{i:04d}", 1, name, "staff:x", args))
-        for index, command in enumerate(sent):
-            clock.now += timedelta(seconds=30)
-            outcome = await writer.submit(command)
-            if command.id in answers:
-                assert outcome.duplicate and (outcome.ok, dict(outcome.result)) == answers[command.id]
-            else:
-                answers[command.id] = (outcome.ok, dict(outcome.result))
-            for back in repeats:
-                if back <= index and (index - back) % 7 == 0:
-                    again = await writer.submit(sent[index - back])
-                    assert again.duplicate and again.events == ()
-        found = await writer.read_state(1, "queue")
-        async with engine.connect() as conn:
-            log = [(r.seq, r.type, r.data) for r in await conn.execute(select(events).order_by(events.c.seq))]
+        async with Writer(engine, [QueueDomain()], clock=clock) as writer:
+            sent: list[Command] = []
+            for i, counter in enumerate((1, 3, 11)):
+                sent.append(
+                    Command(f"open-{i:04d}", 1, "counter.open", "staff:x", {"counter": counter, "clerk": clerks[i]})
+                )
+            for i, (name, arg) in enumerate(plan):
+                if name == "ticket.issue":
+                    args: dict[str, Any] = {"service": arg}
+                else:
+                    args = {"counter": (1, 3, 11)[arg], "clerk": clerks[arg]}
+                sent.append(Command(f"step-{i:04d}", 1, name, "staff:x", args))
+            for index, command in enumerate(sent):
+                clock.now += timedelta(seconds=30)
+                outcome = await writer.submit(command)
+                if command.id in answers:
+                    assert outcome.duplicate and (outcome.ok, dict(outcome.result)) == answers[command.id]
+                else:
+                    answers[command.id] = (outcome.ok, dict(outcome.result))
+                for back in repeats:
+                    if back <= index and (index - back) % 7 == 0:
+                        again = await writer.submit(sent[index - back])
+                        assert again.duplicate and again.events == ()
+            found = await writer.read_state(1, "queue")
+            async with engine.connect() as conn:
+                log = [(r.seq, r.type, r.data) for r in await conn.execute(select(events).order_by(events.c.seq))]
     finally:
-        await writer.stop()
         await engine.dispose()
     assert found is not None
     state = found[1]

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from hall.kernel.errors import WriterClosed
 from hall.kernel.events import Event
 from hall.storage.tables import commands, counters, events, hall_heads
 from hall.storage.writer import Writer
@@ -40,11 +42,8 @@ async def test_a_command_is_answered_with_its_committed_events(
     writer = Writer(engine, [QueueDomain()], clock=clock)
     seen: list[Event] = []
     writer.add_listener(seen.extend)
-    await writer.start()
-    try:
+    async with writer:
         outcome = await writer.submit(command(hall, "counter.open", clerk, 3))
-    finally:
-        await writer.stop()
     assert outcome.ok
     assert outcome.result["counter"]["status"] == "open"
     assert [(e.seq, e.type) for e in outcome.events] == [(before + 1, "counter.opened")]
@@ -62,9 +61,7 @@ async def test_a_repeated_command_id_returns_the_first_result_and_changes_nothin
     engine = database.engines[0]
     hall = halls["xh"]
     (clerk,) = await add_staff(engine, hall, 1)
-    writer = Writer(engine, [QueueDomain()])
-    await writer.start()
-    try:
+    async with Writer(engine, [QueueDomain()]) as writer:
         first = await writer.submit(command(hall, "counter.open", clerk, 2, command_id="press-0001"))
         head = await _head(engine, hall)
         # The same id twice in one batch and once more later: one effect.
@@ -73,8 +70,6 @@ async def test_a_repeated_command_id_returns_the_first_result_and_changes_nothin
             writer.submit(command(hall, "counter.open", clerk, 2, command_id="press-0001")),
         )
         later = await writer.submit(command(hall, "counter.open", clerk, 2, command_id="press-0001"))
-    finally:
-        await writer.stop()
     assert first.ok and not first.duplicate
     for outcome in [*again, later]:
         assert outcome.duplicate and outcome.ok
@@ -89,22 +84,24 @@ async def test_a_refused_command_changes_nothing_and_is_answered_with_the_reason
     engine = database.engines[0]
     hall = halls["xh"]
     (clerk,) = await add_staff(engine, hall, 1)
-    writer = Writer(engine, [QueueDomain()])
-    await writer.start()
-    head = await _head(engine, hall)
-    try:
+    async with Writer(engine, [QueueDomain()]) as writer:
+        head = await _head(engine, hall)
         closed = await writer.submit(command(hall, "counter.pause", clerk, 1, reason="午休"))
         missing = await writer.submit(command(hall, "counter.open", clerk, 99))
         unknown = await writer.submit(command(hall, "counter.explode", clerk, 1))
         no_hall = await writer.submit(command(9999, "counter.open", clerk, 1))
-    finally:
-        await writer.stop()
     assert closed.result["error"] == "bad_transition"
     assert "'closed' to 'paused'" in closed.result["message"]
     assert missing.result["error"] == "not_found"
     assert unknown.result["error"] == "not_found"
     assert no_hall.result["error"] == "not_found"
     assert not any(o.ok for o in (closed, missing, unknown, no_hall))
+    assert [o.result["code"] for o in (closed, missing, unknown, no_hall)] == [
+        "bad_transition",
+        "not_found",
+        "not_found",
+        "not_found",
+    ]
     assert await _head(engine, hall) == head
 
 
@@ -117,8 +114,6 @@ async def test_sequences_stay_gapless_and_unique_with_several_concurrent_writers
     clerks = await add_staff(base, hall, 9)
     head = await _head(base, hall)
     writers = [Writer(database.engine(), [QueueDomain()], batch_max=20) for _ in range(3)]
-    for writer in writers:
-        await writer.start()
 
     async def clerk_at_counter(writer: Writer, clerk: int, counter: int) -> int:
         done = 0
@@ -129,13 +124,10 @@ async def test_sequences_stay_gapless_and_unique_with_several_concurrent_writers
             done += len(outcome.events)
         return done
 
-    try:
+    async with writers[0], writers[1], writers[2]:
         counts = await asyncio.gather(
             *(clerk_at_counter(writers[i % 3], clerk, i + 1) for i, clerk in enumerate(clerks))
         )
-    finally:
-        for writer in writers:
-            await writer.stop()
     log = await _log(base, hall)
     new = [seq for seq, _ in log if seq > head]
     assert sum(counts) == 9 * 12
@@ -149,17 +141,14 @@ async def test_a_writer_reloads_state_that_another_writer_changed(database: Data
     hall = halls["xh"]
     base = database.engines[0]
     alice, bob = await add_staff(base, hall, 2)
-    first, second = Writer(database.engine(), [QueueDomain()]), Writer(database.engine(), [QueueDomain()])
-    await first.start()
-    await second.start()
-    try:
+    async with (
+        Writer(database.engine(), [QueueDomain()]) as first,
+        Writer(database.engine(), [QueueDomain()]) as second,
+    ):
         assert (await first.submit(command(hall, "counter.open", alice, 4))).ok  # first caches counter 4 open
         assert (await second.submit(command(hall, "counter.close", alice, 4))).ok
         # first must see the close by second, so bob may open the counter now.
         reopened = await first.submit(command(hall, "counter.open", bob, 4))
-    finally:
-        await first.stop()
-        await second.stop()
     assert reopened.ok, reopened.result
 
 
@@ -167,14 +156,10 @@ async def test_many_waiting_commands_share_one_transaction(database: Database, h
     hall = halls["xh"]
     engine = database.engines[0]
     clerks = await add_staff(engine, hall, 10)
-    writer = Writer(engine, [QueueDomain()])
-    await writer.start()
-    try:
+    async with Writer(engine, [QueueDomain()]) as writer:
         outcomes = await asyncio.gather(
             *(writer.submit(command(hall, "counter.open", clerk, i + 1)) for i, clerk in enumerate(clerks))
         )
-    finally:
-        await writer.stop()
     assert all(o.ok for o in outcomes)
     assert writer.committed == 10
     assert writer.batches < 10
@@ -184,20 +169,26 @@ async def test_state_of_the_rules_survives_a_new_writer(database: Database, hall
     hall = halls["xh"]
     engine = database.engines[0]
     (clerk,) = await add_staff(engine, hall, 1)
-    writer = Writer(engine, [QueueDomain()])
-    await writer.start()
-    await writer.submit(command(hall, "counter.open", clerk, 5))
-    await writer.submit(command(hall, "counter.pause", clerk, 5, reason="系统维护"))
-    await writer.stop()
-    fresh = Writer(database.engine(), [QueueDomain()])
-    await fresh.start()
-    try:
+    async with Writer(engine, [QueueDomain()]) as writer:
+        await writer.submit(command(hall, "counter.open", clerk, 5))
+        await writer.submit(command(hall, "counter.pause", clerk, 5, reason="系统维护"))
+    async with Writer(database.engine(), [QueueDomain()]) as fresh:
         refused = await fresh.submit(command(hall, "counter.pause", clerk, 5, reason="again"))
         resumed = await fresh.submit(command(hall, "counter.resume", clerk, 5))
-    finally:
-        await fresh.stop()
     assert refused.result["error"] == "bad_transition"
     assert resumed.ok
+
+
+async def test_a_writer_used_with_async_with_is_stopped_when_the_block_ends(
+    database: Database, halls: dict[str, int]
+) -> None:
+    engine = database.engines[0]
+    hall = halls["xh"]
+    (clerk,) = await add_staff(engine, hall, 1)
+    async with Writer(engine, [QueueDomain()]) as writer:
+        assert (await writer.submit(command(hall, "counter.open", clerk, 6))).ok
+    with pytest.raises(WriterClosed):
+        await writer.submit(command(hall, "counter.close", clerk, 6))
 
 
 async def test_a_command_that_cannot_be_stored_fails_alone_in_its_batch(
@@ -206,16 +197,12 @@ async def test_a_command_that_cannot_be_stored_fails_alone_in_its_batch(
     hall = halls["xh"]
     engine = database.engines[0]
     clerks = await add_staff(engine, hall, 10)
-    writer = Writer(engine, [QueueDomain()])
-    await writer.start()
-    try:
+    async with Writer(engine, [QueueDomain()]) as writer:
         # A hall id beyond 64 bits reaches the database as an overflow: the whole transaction fails.
         poisoned = command(2**70, "counter.open", clerks[0], 1)
         batch = [command(hall, "counter.open", clerk, i + 1) for i, clerk in enumerate(clerks)]
         batch.insert(5, poisoned)
         answers = await asyncio.gather(*(writer.submit(c) for c in batch), return_exceptions=True)
-    finally:
-        await writer.stop()
     assert writer.split_batches >= 1  # they shared a batch, which was committed again in parts
     failed = answers.pop(5)
     assert isinstance(failed, Exception)

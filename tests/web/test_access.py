@@ -11,7 +11,8 @@ from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from hall.kernel.roles import Access
 from hall.web.access import access_of
 from hall.web.app import routes
-from tests.site import Site, csrf_of
+from tests.helpers import csrf_of
+from tests.site import Site
 
 
 def _walk(found: list[BaseRoute], prefix: str = "") -> Iterator[tuple[str, BaseRoute]]:

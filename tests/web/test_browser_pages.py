@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.browsing import Screens
 from tests.serverproc import ServerProcess, login
 from tests.timing import MS
 
@@ -30,8 +31,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "test-artifacts" / "screenshots"
 README_SHOT = ROOT / "docs" / "screenshot.png"
 
-# Ordinary waits for the page; the reconnect wait covers the client's backoff (up to 15 s, jittered).
-WAIT = int(10_000 * MS * 1000)
+# The reconnect wait covers the client's backoff (up to 15 s, jittered); ordinary waits are the screens'.
 RECONNECT_WAIT = int(30_000 * MS * 1000)
 
 # Clerks of hall 1 (xh): username, display name, counter they take on the wallboard.
@@ -50,21 +50,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
         yield proc
     finally:
         proc.stop()
-
-
-@pytest.fixture
-def page(browser: Any, server: ServerProcess) -> Iterator[Any]:
-    """A fresh browser context (no cookies) per test, 1280×800, failing on any script error."""
-    context = browser.new_context(base_url=server.url, viewport={"width": 1280, "height": 800}, locale="zh-CN")
-    context.set_default_timeout(WAIT)
-    tab = context.new_page()
-    errors: list[str] = []
-    tab.on("pageerror", lambda exc: errors.append(str(exc)))
-    try:
-        yield tab
-    finally:
-        context.close()
-    assert not errors, f"script errors on the page: {errors}"
 
 
 def shoot(page: Any, name: str) -> None:
@@ -93,16 +78,10 @@ def counter(page: Any, number: int) -> Any:
     return page.locator(f'#counters li[data-number="{number}"]')
 
 
-def log_in(page: Any, username: str, password: str) -> None:
-    page.fill("#username", username)
-    page.fill("#password", password)
-    page.click("button.primary")
-
-
-def test_home_is_chinese_first_and_switches_to_english(page: Any, server: ServerProcess) -> None:
+def test_home_is_chinese_first_and_switches_to_english(screens: Screens, server: ServerProcess) -> None:
     from playwright.sync_api import expect
 
-    page.goto("/")
+    page = screens.open("/")
     expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
     expect(page).to_have_title(re.compile("首页"))
     expect(page.locator("h1")).to_have_text("政务服务大厅")
@@ -133,31 +112,30 @@ def test_home_is_chinese_first_and_switches_to_english(page: Any, server: Server
     expect(page.locator("h1")).to_have_text("政务服务大厅")
 
 
-def test_wallboard_asks_for_login_and_refuses_a_wrong_password(page: Any, server: ServerProcess) -> None:
+def test_wallboard_asks_for_login_and_refuses_a_wrong_password(screens: Screens, server: ServerProcess) -> None:
     from playwright.sync_api import expect
 
-    page.goto("/wallboard/1")
+    page = screens.open("/wallboard/1")
     expect(page).to_have_url(f"{server.url}/login?next=/wallboard/1")
     expect(page.locator("h1")).to_have_text("工作人员登录")
 
-    log_in(page, "sup", "not-the-password")
+    screens.allow(r"status of 400 .*/login\)$")  # the form is answered 400, with the reason
+    screens.fill_login(page, "sup", "not-the-password")
     expect(page.locator("p.alert")).to_contain_text("用户名或密码错误")
     expect(page).to_have_url(f"{server.url}/login")
     expect(page.locator("#username")).to_have_value("sup")
     shoot(page, "login-error")
 
-    log_in(page, "sup", server.passwords["sup"])
+    screens.fill_login(page, "sup", server.passwords["sup"])
     expect(page).to_have_url(f"{server.url}/wallboard/1")
     expect(page.locator("h1")).to_contain_text("星河区政务服务中心")
     expect(page.locator(".topbar .who")).to_contain_text("陈志强")
 
 
-def test_wallboard_is_live_resumes_after_a_restart_and_logs_out(page: Any, server: ServerProcess) -> None:
+def test_wallboard_is_live_resumes_after_a_restart_and_logs_out(screens: Screens, server: ServerProcess) -> None:
     from playwright.sync_api import expect
 
-    page.goto("/wallboard/1")
-    log_in(page, "sup", server.passwords["sup"])
-    expect(page).to_have_url(f"{server.url}/wallboard/1")
+    page = screens.open("/wallboard/1", role="supervisor")
     link = page.locator("#link-state")
     expect(link).to_have_text("实时")
     expect(page.locator("#counters li")).to_have_count(12)
@@ -192,6 +170,7 @@ def test_wallboard_is_live_resumes_after_a_restart_and_logs_out(page: Any, serve
             page.screenshot(path=str(README_SHOT))
 
         # The server goes away: the page says so, and keeps what it had.
+        screens.allow(r"WebSocket connection to .* failed")
         server.stop()
         expect(link).to_have_class(re.compile(r"\boffline\b"))
         expect(link).to_have_text("连接中断，正在重连…")
