@@ -23,7 +23,7 @@ from hall.kernel.roles import Access
 from hall.runtime import runtime_of
 from hall.web.access import guarded
 from hall.web.problems import Problem, problem
-from hall.web.render import Pair, fill, pairs
+from hall.web.render import Pair, fill, pairs, public_site
 from hall.web.templating import render
 
 # Longer than any name or code; a longer query is cut rather than refused.
@@ -331,8 +331,7 @@ async def catalog_materials(request: Request) -> Response:
     item = _item_or_404(request)
     words = pairs(_WORDS)
     # The sheet leaves the screen, so it names the page's full address: residents read the rest at home.
-    site = runtime_of(request).settings.public_url or str(request.base_url)
-    address = f"{site.rstrip('/')}/catalog/{item.code}"
+    address = f"{public_site(request)}/catalog/{item.code}"
     context = {
         **_context(words),
         "item": _detail(item, words),

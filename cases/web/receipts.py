@@ -34,7 +34,7 @@ from hall.storage.database import reading
 from hall.storage.directory import hall_tree
 from hall.storage.tables import halls, staff
 from hall.web.access import guarded
-from hall.web.render import Pair, QRImage, fill, pairs
+from hall.web.render import Pair, QRImage, fill, pairs, public_site
 from hall.web.templating import error_page, render
 
 # The nationwide government service hotline (政务服务便民热线).
@@ -88,8 +88,7 @@ _WORDS = {
 def tracking_url(request: Request, number: str) -> str:
     """The public tracking page of a case, at the address residents reach the server at: the paper
     leaves the hall, so a printed ``127.0.0.1`` would help no one when HALL_PUBLIC_URL says better."""
-    site = runtime_of(request).settings.public_url or str(request.base_url)
-    return f"{site.rstrip('/')}/track?case={number}"
+    return f"{public_site(request)}/track?case={number}"
 
 
 async def _case_here(request: Request) -> dict[str, Any] | None:

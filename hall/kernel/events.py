@@ -6,6 +6,7 @@ stores it as an ``Event`` in the same transaction as the state it changes.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -81,8 +82,20 @@ class Command:
     # so the writer locks every head it will move in one sorted pass.
     also: tuple[int, ...] = ()
 
+    @property
+    def key(self) -> str:
+        """The id as the writer keeps it for repeats: scoped by hall, command and actor, so an id
+        someone else sends is a command of their own, never a look at another's first result."""
+        return repeat_key(self.hall_id, self.name, self.actor, self.id)
+
     def __post_init__(self) -> None:
         if not 8 <= len(self.id) <= 100:
             raise ValueError("command id must be 8 to 100 characters")
         if not self.actor:
             raise ValueError("command needs an actor")
+
+
+def repeat_key(hall_id: int, name: str, actor: str, command_id: str) -> str:
+    """See ``Command.key``: 64 hex digits of SHA-256 over the four, each kept apart."""
+    scoped = "\x1f".join((str(hall_id), name, actor, command_id))
+    return hashlib.sha256(scoped.encode("utf-8", "surrogatepass")).hexdigest()

@@ -230,7 +230,7 @@ class Writer:
     async def _apply(
         self, conn: AsyncConnection, batch: list[_Pending], hall_ids: list[int], now: datetime
     ) -> tuple[list[Outcome], dict[int, dict[str, Any]], dict[int, int], list[Event]]:
-        known = await self._known_results(conn, [p.command.id for p in batch])
+        known = await self._known_results(conn, [p.command.key for p in batch])
         heads: dict[int, int] = {}
         for hall_id in hall_ids:  # sorted: two writers lock heads in the same order, no deadlock
             row = await conn.execute(
@@ -254,15 +254,15 @@ class Writer:
         owed: dict[str, tuple[list[Event], list[tuple[int, Any]]]] = {d.name: ([], []) for d in self._domains}
         for pending in batch:
             command = pending.command
-            if command.id in known:
-                outcomes.append(_repeat(known[command.id]))
+            if command.key in known:
+                outcomes.append(_repeat(known[command.key]))
                 continue
             outcome, domain, changed = self._decide(command, working, heads, now)
             if command.record:
-                known[command.id] = dict(outcome.result, ok=outcome.ok)
+                known[command.key] = dict(outcome.result, ok=outcome.ok)
                 if command.hall_id in heads:
                     command_rows.append(
-                        {"id": command.id, "hall_id": command.hall_id, "result": known[command.id], "at": now}
+                        {"id": command.key, "hall_id": command.hall_id, "result": known[command.key], "at": now}
                     )
             outcomes.append(outcome)
             new_events.extend(outcome.events)

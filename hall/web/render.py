@@ -21,6 +21,14 @@ from hall.web.access import csrf_token, staff_of
 from hall.web.problems import Problem
 
 
+def public_site(request: Request) -> str:
+    """The address residents reach the server at, for anything that leaves the screen (a QR code,
+    a printed sheet): HALL_PUBLIC_URL, else the address the server listens on. Never the request's
+    Host header, which the caller chooses (a cached QR code would send the next resident elsewhere)."""
+    base: str = request.app.state.hall.settings.base_url
+    return base.rstrip("/")
+
+
 def make_templates(directories: Sequence[Path]) -> Jinja2Templates:
     """The page templates: each part of hall keeps its own folder; names are unique across them."""
     env = Environment(

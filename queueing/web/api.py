@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from devices.kinds import Card, mask
-from hall.kernel.events import Command
+from hall.kernel.events import Command, repeat_key
 from hall.kernel.idnumbers import InvalidIdNumber, normalise
 from hall.kernel.roles import Access, Role
 from hall.runtime import runtime_of
@@ -20,6 +20,7 @@ from hall.storage.tables import commands
 from hall.web.access import guarded, member_of, staff_of
 from hall.web.api import command_body, json_body, submit
 from hall.web.problems import Problem, problem
+from hall.web.render import public_site
 from queueing.paper import ticket_print
 from queueing.state import QueueState
 from queueing.store import AT_COUNTER, ON_TICKET
@@ -120,19 +121,21 @@ async def issue_ticket(request: Request) -> Response:
         except InvalidIdNumber as exc:
             return problem(422, exc.code, exc.message, field="applicant.id_number")
         args["applicant"] = {"name": applicant["name"].strip()[:50], "id_number": number}
+    actor = member.actor if member else f"kiosk:{client}"
+    hall_id: int = request.path_params["hall"]
     if "reader" in data and "applicant" not in data:
         # The ID reader beside a kiosk read a card: the ticket is the card holder's. The page never
         # sees the number; the card is taken once, so a second press is an ordinary ticket.
         try:
             taken = _reader_card(request, data["reader"])
         except Problem:
-            if not await _seen(request, command_id):  # a resend finds its first answer without the card
+            # A resend finds its first answer without the card.
+            if not await _seen(request, repeat_key(hall_id, "ticket.issue", actor, command_id)):
                 raise
         else:
             args["applicant"] = {"name": taken.name, "id_number": taken.id_number}
-    actor = member.actor if member else f"kiosk:{client}"
     runtime.issue_limit.fail(client, now)
-    command = Command(command_id, request.path_params["hall"], "ticket.issue", actor, args)
+    command = Command(command_id, hall_id, "ticket.issue", actor, args)
     return await submit(request, command)
 
 
@@ -221,9 +224,10 @@ async def counter_action(request: Request) -> Response:
     return await submit(request, command)
 
 
-async def _seen(request: Request, command_id: str) -> bool:
+async def _seen(request: Request, key: str) -> bool:
+    """Whether the writer keeps a first result under this repeat key (``Command.key``)."""
     async with reading(runtime_of(request).engine) as conn:
-        found = await conn.execute(select(commands.c.id).where(commands.c.id == command_id))
+        found = await conn.execute(select(commands.c.id).where(commands.c.id == key))
         return found.first() is not None
 
 
@@ -365,7 +369,7 @@ async def ticket_escpos(request: Request) -> Response:
       404: {description: no live ticket with that id}
     """
     width = 32 if request.query_params.get("width") == "32" else 48
-    base = str(request.base_url).rstrip("/")
+    base = public_site(request)
     runtime = runtime_of(request)
     data = await ticket_print(
         runtime.writer,

@@ -24,7 +24,7 @@ from hall.storage.database import reading
 from hall.storage.queue_tables import tickets as ticket_rows
 from hall.storage.tables import halls
 from hall.web.access import guarded, member_of, staff_of
-from hall.web.render import Pair, QRImage, fill, hall_and_state, pairs
+from hall.web.render import Pair, QRImage, fill, hall_and_state, pairs, public_site
 from hall.web.templating import error_page, render
 from queueing.state import QueueState
 from queueing.views import public_view, ticket_status
@@ -345,7 +345,7 @@ async def ticket_qr(request: Request) -> Response:
     ticket_id = request.path_params["ticket"]
     if not TICKET_ID.match(ticket_id):
         return PlainTextResponse("no such ticket", status_code=404)
-    url = f"{str(request.base_url).rstrip('/')}/t/{hall_id}/{ticket_id}"
+    url = f"{public_site(request)}/t/{hall_id}/{ticket_id}"
     image = qrcode.make(url, image_factory=QRImage, error_correction=qrcode.constants.ERROR_CORRECT_M, border=4)
     return Response(
         image.to_string(encoding="unicode"),

@@ -247,7 +247,8 @@ def test_the_material_list_is_a_sheet_to_tick_with_where_to_bring_it(site: Site)
     assert "请携带以上材料到社区便民服务站或街道便民服务中心办理。" in sheet
     assert "Please bring the materials above to a community service station or a street service center." in sheet
     assert "咨询电话 Consultation phone 12345" in sheet
-    assert "完整办事指南：http://testserver/catalog/MZ-006" in sheet
+    public = site.client.app.state.hall.settings.base_url  # type: ignore[attr-defined]
+    assert f"完整办事指南：{public}/catalog/MZ-006" in sheet  # the hall's address, not the request's Host
     assert 'id="print-sheet"' in page and 'src="/static/js/catalog.js"' in page
     assert_csp_clean(page)
 

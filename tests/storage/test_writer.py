@@ -78,6 +78,21 @@ async def test_a_repeated_command_id_returns_the_first_result_and_changes_nothin
     assert await _head(engine, hall) == head
 
 
+async def test_a_repeat_is_only_a_repeat_of_ones_own_command(database: Database, halls: dict[str, int]) -> None:
+    engine = database.engines[0]
+    hall = halls["xh"]
+    first_clerk, second_clerk = await add_staff(engine, hall, 2)
+    async with Writer(engine, [QueueDomain()]) as writer:
+        mine = await writer.submit(command(hall, "counter.open", first_clerk, 2, command_id="shared-id-01"))
+        theirs = await writer.submit(command(hall, "counter.open", second_clerk, 3, command_id="shared-id-01"))
+        closing = await writer.submit(command(hall, "counter.close", first_clerk, 2, command_id="shared-id-01"))
+        again = await writer.submit(command(hall, "counter.open", first_clerk, 2, command_id="shared-id-01"))
+    assert mine.ok and not mine.duplicate
+    assert theirs.ok and not theirs.duplicate and theirs.result != mine.result
+    assert closing.ok and not closing.duplicate  # another command under the same id: its own
+    assert again.duplicate and again.result == mine.result
+
+
 async def test_a_refused_command_changes_nothing_and_is_answered_with_the_reason(
     database: Database, halls: dict[str, int]
 ) -> None:

@@ -29,6 +29,22 @@ def test_a_repeated_command_id_answers_the_first_result(site: Site) -> None:
     assert again.json()["counter"] == first.json()["counter"]
 
 
+def test_someone_elses_command_id_is_a_command_of_ones_own_not_a_look_at_their_result(site: Site) -> None:
+    token = site.login("clerk")
+    opened = site.post("/api/v1/halls/1/counters/8/open", token, {"command_id": "the-clerks-own-1"})
+    assert opened.status_code == 200 and opened.json()["duplicate"] is False
+    # The same id from an anonymous kiosk, for another command: it is that command, answered anew.
+    site.anonymous()
+    taken = site.client.post("/api/v1/halls/1/tickets", json={"command_id": "the-clerks-own-1", "service": "soc"})
+    body = taken.json()
+    assert body.get("duplicate") is not True
+    assert body != opened.json() and body.get("counter") != 8
+    # And the same id from another clerk for the same command is theirs too.
+    token = site.login("supervisor")
+    other = site.post("/api/v1/halls/1/counters/9/open", token, {"command_id": "the-clerks-own-1"})
+    assert other.json().get("duplicate") is not True
+
+
 def test_bad_requests_get_clear_errors_and_change_nothing(site: Site) -> None:
     events_before = _event_count(site)
     token = site.login("clerk")
