@@ -196,16 +196,32 @@ async def _on_case(request: Request, name: str, args_of: Callable[[dict[str, Any
     data, command_id = await command_body(request)
     number = request.path_params["number"]
     found = await _case_halls(request, number)
-    if found is None:
+    # The same check and the same answer as reading the case: someone who may not see it learns
+    # nothing of its stage, halls or next actor from why they may not act on it.
+    if found is None or not await may_see_case(request, list(found[2])):
         return problem(404, "not_found", f"no case {number!r}")
-    root, case_halls = found
+    root, case_halls, _ = found
     member = _member(request)
     args = {**args_of(data), "number": number, "by": _by(member, request.path_params["hall"])}
     return await submit(request, Command(command_id, root, name, member.actor, args, also=case_halls))
 
 
-async def _case_halls(request: Request, number: str) -> tuple[int, tuple[int, ...]] | None:
-    return await case_reach(_runtime(request).engine, number)
+async def _case_halls(request: Request, number: str) -> tuple[int, tuple[int, ...], tuple[int, ...]] | None:
+    """The case's register hall, the halls its commands reach, and the halls whose staff may see it
+    (accepting, deciding, register; and the halls above them, by ``may_see_case``)."""
+    engine = _runtime(request).engine
+    reach = await case_reach(engine, number)
+    if reach is None:
+        return None
+    async with reading(engine) as conn:
+        row = (
+            await conn.execute(
+                select(cases.c.register_hall, cases.c.accepted_hall, cases.c.deciding_hall).where(
+                    cases.c.number == number
+                )
+            )
+        ).one()
+    return reach[0], reach[1], (row.accepted_hall, row.deciding_hall, row.register_hall)
 
 
 async def case_reach(engine: AsyncEngine, number: str) -> tuple[int, tuple[int, ...]] | None:

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import create_engine, select
 
+from cases.web.api import ACTIONS
 from hall.storage.case_tables import case_steps, notifications
 from hall.storage.case_tables import cases as cases_table
 from hall.storage.tables import events
@@ -206,3 +207,20 @@ def test_case_lists_come_in_pages_with_their_total(site: Site) -> None:
     for bad in ({"limit": 0}, {"limit": 5000}, {"offset": -1}, {"limit": "many"}):
         answer = site.client.get(f"/api/v1/halls/{community}/cases", params={"view": "mine", **bad})
         assert answer.status_code == 422, bad
+
+
+def test_staff_who_may_not_see_a_case_learn_nothing_from_acting_on_it(site: Site) -> None:
+    community, district = site.halls["xh-hp-ly"], site.halls["xh"]
+    token = site.login("clerk")
+    accepted = _accept(site, token, district, item="RS-001", materials=["居民身份证"])
+    assert accepted.status_code == 200, accepted.text
+    number = accepted.json()["case"]["number"]
+    # A community's clerk, at their own hall, names a case of the district: not theirs to see.
+    token = site.login("community-clerk")
+    read = site.client.get(f"/api/v1/halls/{community}/cases/{number}")
+    assert read.status_code == 404
+    for action in ACTIONS:
+        acted = site.post(f"/api/v1/halls/{community}/cases/{number}/{action}", token, {"remark": "试一下"})
+        assert (acted.status_code, acted.json()) == (404, read.json()), action
+    answered = site.post(f"/api/v1/halls/{community}/cases/{number}/orders/o-1/answer", token, {"text": "x"})
+    assert (answered.status_code, answered.json()) == (404, read.json())
