@@ -10,10 +10,12 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
 import re
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from sqlalchemy import select
@@ -177,7 +179,6 @@ async def _broker_files(settings: Settings, args: argparse.Namespace) -> None:
     """The broker trusts exactly the registered devices, each with its own password (its hash is
     kept in the registry), and the server's account, whose password comes from HALL_MQTT_URL or
     is made here and printed once."""
-    from pathlib import Path
 
     from devices.bus import BrokerAddress
     from devices.mosquitto import DEFAULT_SERVER_USER, hash_secret, write_broker_files
@@ -286,7 +287,6 @@ def _simulate(settings: Settings, args: argparse.Namespace) -> None:
     the simulator, and to the broker's password file by ``hall broker-files``)."""
     import json
     import random
-    from pathlib import Path
 
     from devices.bus import BrokerAddress, mqtt_connector
     from devices.simulator import SimulatedHall, device_connector, plan
@@ -301,7 +301,7 @@ def _simulate(settings: Settings, args: argparse.Namespace) -> None:
     passwords: dict[str, str] = {}
     if args.register:
         _, passwords = asyncio.run(_register_devices(settings, args.hall, specs))
-        Path(args.register).write_text(json.dumps(passwords, indent=1))
+        write_private(Path(args.register), json.dumps(passwords, indent=1))
         print(f"registered {len(passwords)} devices; their secrets are in {args.register}", flush=True)
     if args.passwords:
         passwords = json.loads(Path(args.passwords).read_text())
@@ -397,7 +397,6 @@ def _catalog(args: argparse.Namespace) -> None:
     """Import and export of the service catalog: read YAML or CSV, refuse it unless it is sound (the
     checks the server makes at start), write it in the form asked for. The server reads the YAML
     form (HALL_CATALOG); the CSV form is for editing in a spreadsheet."""
-    from pathlib import Path
 
     from cases.catalog_io import CatalogFormatError, dump_csv, dump_yaml, load_csv
     from hall.runtime import load_catalog
@@ -426,8 +425,22 @@ def _catalog(args: argparse.Namespace) -> None:
         sys.stdout.write(written)
 
 
+# What hall writes (the database and its journal, the key, scans of papers, messages, device
+# secrets) holds personal data or credentials: owner-only, whatever the account's own umask says.
+PRIVATE_UMASK = 0o077
+
+
+def write_private(path: Path, text: str) -> None:
+    """A file only its owner reads (0600), even where it already existed with wider rights."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(text)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    os.umask(PRIVATE_UMASK)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
     try:

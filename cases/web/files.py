@@ -74,11 +74,12 @@ async def upload_attachment(request: Request) -> Response:
     sha = digest.hexdigest()
     path = attachment_path(runtime, sha)
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
+        # Scans of residents' papers: owner-only, whatever umask the server was started with.
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         temp = path.with_suffix(f".{uuid.uuid4().hex}.part")
         # Written and synced before its hash is handed out: an accepted case never names a file
         # a crash could have lost.
-        with temp.open("wb") as out:
+        with os.fdopen(os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as out:
             out.write(body)
             out.flush()
             os.fsync(out.fileno())
