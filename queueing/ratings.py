@@ -11,7 +11,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from hall.kernel.errors import DomainError, NotFound, TransitionError
+from hall.kernel.errors import DomainError, Forbidden, NotFound, TransitionError
 from hall.kernel.events import Decision, Fact
 from queueing.rating_records import Level, Rateable, Rating, WorkOrder
 from queueing.services import add_working_days
@@ -48,17 +48,26 @@ def rate(
     aspects: Mapping[str, int] | None = None,
     comment: str = "",
     source: str = "citizen_screen",
+    served_by: int | None = None,
 ) -> Decision[QueueState]:
     """The resident rates one finished service of their ticket; a low level opens a work order.
 
+    ``served_by`` is the staff member whose session runs the citizen screen the rating comes from:
+    only the screen of the clerk who served the ticket may rate it, so no clerk rates a
+    colleague's service (and opens a work order against them). A rating pad bound to the counter
+    and the resident's online rating name nobody.
+
     Raises:
         NotFound: no finished, unrated service ``service`` of ``ticket`` is known here.
+        Forbidden: ``served_by`` is not the clerk who served it.
         DomainError: the rating window has passed; ``level`` is not 1 to 5; an aspect is unknown
             or not scored 1 to 5; ``comment`` is too long.
     """
     item = state.rateable.get(f"{ticket}:{service}")
     if item is None:
         raise NotFound("this service was not finished here, or it is rated already", ticket=ticket)
+    if served_by is not None and item.clerk != served_by:
+        raise Forbidden("only the citizen screen of the counter that served this ticket may rate it", ticket=ticket)
     if _expired(state, item, now):
         raise DomainError(
             f"the time to rate this service ({state.rules.rating_window_minutes} minutes) has passed", ticket=ticket

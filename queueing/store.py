@@ -119,6 +119,7 @@ def _rate(state: QueueState, command: Command, now: datetime) -> Decision[QueueS
         aspects=aspects,
         comment=str(command.args.get("comment") or ""),
         source=_text(command, "source", required=False, limit=32) or "citizen_screen",
+        served_by=_int(command, "served_by", required=False),
     )
 
 

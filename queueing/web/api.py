@@ -314,6 +314,9 @@ async def rate(request: Request) -> Response:
     member = member_of(request)
     args: dict[str, Any] = {k: data[k] for k in ("ticket", "service", "level", "aspects", "comment") if k in data}
     args["source"] = "citizen_screen"
+    # The citizen screen runs in the serving clerk's own session: the rule lets only that clerk's
+    # screen rate the ticket.
+    args["served_by"] = member.id
     return await submit(request, Command(command_id, request.path_params["hall"], "rating.submit", member.actor, args))
 
 

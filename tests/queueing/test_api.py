@@ -55,6 +55,23 @@ def test_a_clerk_serves_and_the_resident_rates(site: Site) -> None:
     assert site.post(f"{step}/resolve", token, {"note": "已整改"}).json()["work_order"]["state"] == "resolved"
 
 
+def test_only_the_screen_of_the_clerk_who_served_a_ticket_rates_it(site: Site) -> None:
+    ticket = _take(site, _kiosk_token(site)).json()["ticket"]
+    token = site.login("clerk")
+    for action in ("open", "call-next", "start", "finish"):
+        assert site.post(f"/api/v1/halls/1/counters/1/{action}", token).status_code == 200
+    body = {"ticket": ticket["id"], "service": "soc", "level": 1, "comment": "态度差"}
+    # A supervisor (or any colleague) may not rate for the resident and open a work order.
+    token = site.login("supervisor")
+    refused = site.post("/api/v1/halls/1/ratings", token, body)
+    assert refused.status_code == 403, refused.text
+    assert refused.json()["code"] == "forbidden"
+    assert site.client.get("/api/v1/halls/1/work-orders").json() == []
+    token = site.login("clerk")
+    rated = site.post("/api/v1/halls/1/ratings", token, body)
+    assert rated.status_code == 200, rated.text
+
+
 def test_the_wrong_clerk_a_closed_counter_and_unknown_services_are_refused(site: Site) -> None:
     kiosk = _kiosk_token(site)
     unknown = _take(site, kiosk, "nope")
