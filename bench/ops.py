@@ -13,6 +13,10 @@ What is measured, all in one run on a fresh temporary SQLite file (WAL, synchron
    ``/api/v1/halls/1/counters/{n}/open`` and ``/close`` alternately. Clients and server share the
    machine's cores; the CPU each side used is printed.
 
+After the writer's levels, the busiest one runs again while commands that cannot be stored arrive
+beside the good ones (``--poison``, per second): each must fail alone, and the figure beside the
+clean one is what isolating them costs.
+
 At the end of each part the event log is checked: events logged == commands answered, and the
 hall's sequence numbers are gapless.
 
@@ -27,6 +31,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import logging
 import os
 import shutil
 import sqlite3
@@ -272,7 +277,7 @@ async def measure(
 
 
 async def bench_writer(
-    workdir: Path, levels: Sequence[int], rounds: int, seconds: float, warmup: float
+    workdir: Path, levels: Sequence[int], rounds: int, seconds: float, warmup: float, poison_per_second: float = 0.0
 ) -> tuple[list[Level], LogCheck]:
     engine = create_engine(f"sqlite+aiosqlite:///{workdir / 'writer.db'}", synchronous="FULL")
     try:
@@ -306,11 +311,59 @@ async def bench_writer(
                     f"  {n:>4} callers: {fmt(level.rate):>8} commands/s  (batch {level.batch:.1f}, "
                     f"latency {level.latency_ms:.1f} ms, CPU {level.cpu:.0%}){level.spread()}"
                 )
+            if poison_per_second > 0:
+                sent += await poisoned_level(writer, results, rounds, seconds, warmup, caller, poison_per_second)
         finally:
             await writer.stop()
         return results, await check_log(engine, marks, sent)
     finally:
         await engine.dispose()
+
+
+async def poisoned_level(
+    writer: Writer,
+    clean: Sequence[Level],
+    rounds: int,
+    seconds: float,
+    warmup: float,
+    caller: Caller,
+    per_second: float,
+) -> int:
+    """The cost of fault isolation: the busiest clean level again, while commands that cannot be
+    stored (a hall id beyond 64 bits: the database refuses the whole transaction) arrive at up
+    to ``per_second`` (one sender, each awaiting its failure). Each fails alone and its batch is
+    committed again in halves; printed beside the clean figure of the same level, in the same run."""
+    base = max(clean, key=lambda lv: lv.callers)
+    stop = asyncio.Event()
+    failed = 0
+
+    async def poison() -> None:
+        nonlocal failed
+        while not stop.is_set():
+            bad = Command(uuid.uuid4().hex, 2**70, "counter.open", "staff:1", {"counter": 1, "clerk": 1})
+            try:
+                await writer.submit(bad)
+            except Exception:
+                failed += 1
+            await asyncio.sleep(1 / per_second)
+
+    splits = writer.split_batches
+    # Each poisoned command is logged with its traceback, as a server should; not on the bench's screen.
+    writer_log = logging.getLogger("hall.storage.writer")
+    writer_log.disabled = True
+    task = asyncio.create_task(poison())
+    try:
+        level, count = await measure(base.callers, rounds, seconds, warmup, caller)
+    finally:
+        stop.set()
+        await task
+        writer_log.disabled = False
+    print(
+        f"  {base.callers:>4} callers with {per_second:g} poisoned commands/s: {fmt(level.rate):>8} commands/s "
+        f"({level.rate / base.rate:.2f}x the clean {fmt(base.rate)}; {failed} poisoned commands failed alone, "
+        f"{writer.split_batches - splits} batches committed again in parts){level.spread()}"
+    )
+    return count
 
 
 # ---------------------------------------------------------------- over HTTP
@@ -442,6 +495,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--dir", type=Path, help="where the temporary database files go; default the system temp dir")
     parser.add_argument("--keep", action="store_true", help="keep the database files and the server log")
     parser.add_argument("--target", type=float, default=5000.0, help="target durable commands/s")
+    parser.add_argument(
+        "--poison", type=float, default=20.0, help="poisoned commands/s for the fault-isolation level; 0 to skip"
+    )
     parser.add_argument("--timeout", type=float, default=600.0, help="give up after this many seconds")
     return parser.parse_args(argv)
 
@@ -488,7 +544,7 @@ async def run(args: argparse.Namespace) -> int:
         http_results: list[Level] = []
         if levels:
             print("durable commands/s through hall.writer.Writer (rules, event, state, command id; one commit a batch)")
-            writer_levels, check = await bench_writer(workdir, levels, rounds, seconds, warmup)
+            writer_levels, check = await bench_writer(workdir, levels, rounds, seconds, warmup, args.poison)
             print(check.line())
             failed |= not check.ok
             print()
