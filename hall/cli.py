@@ -371,7 +371,7 @@ def _serve(settings: Settings, *, demo_seed: int | None = None, demo: bool = Fal
             print(f"hall demo: open http://{settings.host}:{settings.port}/", flush=True)
 
         runtime.startup.append(start_demo)
-    if settings.public_url is None and settings.host in ("0.0.0.0", "::", ""):
+    if settings.public_url is None and settings.host in ("0.0.0.0", "::", ""):  # noqa: S104 - a check, not a bind
         # QR codes and printed papers name the server's address; a wildcard helps no one reading them.
         logging.getLogger("hall").warning(
             "HALL_PUBLIC_URL is not set: printed tickets and receipts will name %s; set it to the address "
