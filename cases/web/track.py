@@ -451,8 +451,8 @@ async def api_track_rate(request: Request) -> Response:
     responses:
       200: {description: the rating taken}
       404: {description: no case with this number and phone suffix}
-      409: {description: not completed, already rated, or past the rating window}
-      422: {description: malformed input, or an unsatisfied rating without a comment}
+      409: {description: "not completed, already rated, or past the rating window"}
+      422: {description: "malformed input, or an unsatisfied rating without a comment"}
       429: {description: too many failed look-ups from this address}
     """
     data, command_id, number, tail = await _asked(request)
