@@ -1,12 +1,25 @@
 """The OpenAPI document: valid OpenAPI 3.0, every path parameter declared with its type, only the
-API under /api/v1."""
+API under /api/v1; and schemathesis runs every operation of it, anonymous and as a supervisor,
+without a server error."""
 
 from __future__ import annotations
 
 import re
+import time
 from typing import Any
 
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
 from openapi_spec_validator import validate
+from schemathesis.checks import not_a_server_error
+from schemathesis.generation import GenerationMode
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 from starlette.routing import Mount, Route
 
 from hall.web.app import routes
@@ -94,3 +107,68 @@ def test_every_error_an_operation_describes_has_the_error_shape(site: Site) -> N
         for status, response in responses.items():
             if status[0] in "45" or status == "default":
                 assert response["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
+
+
+# ------------------------------------------------------------------------------- schemathesis
+
+EXAMPLES = 15
+CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+
+
+def _fuzz(site: Site, headers: dict[str, str], path_parameters: dict[str, Any]) -> tuple[int, int, list[str]]:
+    """Every operation with ``EXAMPLES`` cases of each kind (valid and invalid input) through the
+    site's own client; (operations, requests, failures)."""
+    schema = schemathesis.openapi.from_dict(_document(site))
+    sent = 0
+    failures: list[str] = []
+    operations = [result.ok() for result in schema.get_all_operations()]
+
+    for operation in operations:
+        fixed = {k: v for k, v in path_parameters.items() if "{" + k + "}" in operation.path}
+        cases = st.one_of(
+            operation.as_strategy(GenerationMode.POSITIVE, path_parameters=fixed),
+            operation.as_strategy(GenerationMode.NEGATIVE, path_parameters=fixed),
+            operation.as_strategy(GenerationMode.POSITIVE),
+        )
+
+        @settings(
+            max_examples=EXAMPLES,
+            derandomize=True,
+            deadline=None,
+            database=None,
+            phases=[Phase.explicit, Phase.generate],
+            suppress_health_check=list(HealthCheck),
+        )
+        @given(case=cases)
+        def run(case: Any) -> None:
+            nonlocal sent
+            kwargs = case.as_transport_kwargs(base_url="http://testserver", headers=headers)
+            if "data" in kwargs and isinstance(kwargs["data"], bytes | str):
+                kwargs["content"] = kwargs.pop("data")
+            kwargs.pop("cookies", None)
+            for unsupported in ("allow_redirects", "timeout", "verify", "proxies", "stream", "cert"):
+                kwargs.pop(unsupported, None)
+            answer = site.client.request(**kwargs)
+            sent += 1
+            case.validate_response(answer, checks=CHECKS)
+
+        try:
+            run()
+        except (Exception, BaseExceptionGroup) as exc:  # schemathesis reports its findings as a group
+            failures.append(f"{operation.label}: {exc}")
+    return len(operations), sent, failures
+
+
+@pytest.mark.parametrize("who", ["anonymous", "supervisor"])
+def test_schemathesis_finds_no_server_error_and_the_answers_keep_to_the_document(site: Site, who: str) -> None:
+    if who == "anonymous":
+        site.anonymous()
+        headers: dict[str, str] = {}
+    else:
+        headers = {"X-CSRF-Token": site.login(who)}
+    started = time.monotonic()
+    operations, sent, failures = _fuzz(site, headers, {"hall": site.halls["xh"]})
+    took = time.monotonic() - started
+    assert operations == len(_operations(_document(site)))
+    assert not failures, "\n\n".join(failures)
+    assert sent >= operations * EXAMPLES / 2, (sent, took)
