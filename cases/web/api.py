@@ -103,7 +103,7 @@ async def accept_case(request: Request) -> Response:
               remark: {type: string}
               attachments: {type: array, items: {type: object}}
     responses:
-      200: {description: the case with its number, due time and light}
+      200: {description: "the case with its number, due time and light"}
       409: {description: not accepted here}
       422: {description: invalid applicant or missing materials}
     """
@@ -332,8 +332,8 @@ async def case_detail(request: Request) -> Response:
     summary: The case record - the only place the applicant's full ID number is shown, to staff
       of the halls the case belongs to (or above them).
     responses:
-      200: {description: the record, attachments and supervision orders}
-      404: {description: no such case, or not one of this person's halls}
+      200: {description: "the record, attachments and supervision orders"}
+      404: {description: "no such case, or not one of this person's halls"}
     """
     number = request.path_params["number"]
     found = await case_record_json(_runtime(request), number)
@@ -381,7 +381,7 @@ async def open_order(request: Request) -> Response:
               reply_due: {type: string, format: date-time}
     responses:
       200: {description: the order}
-      409: {description: the case is green, finished, or has an unanswered order}
+      409: {description: "the case is green, finished, or has an unanswered order"}
     """
     return await _on_case(
         request,
@@ -418,7 +418,7 @@ async def supervision_view(request: Request) -> Response:
     """
     summary: The hall's supervision board - open cases by light, and the orders not yet answered.
     responses:
-      200: {description: counts by light, yellow and red cases, open orders}
+      200: {description: "counts by light, yellow and red cases, open orders"}
     """
     hall_id: int = request.path_params["hall"]
     return JSONResponse(supervision_board(await _register(request, hall_id), hall_id, datetime.now(UTC)))

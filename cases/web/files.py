@@ -45,9 +45,9 @@ async def upload_attachment(request: Request) -> Response:
       The body is the file itself; its name is in the X-Filename header (URL-encoded). Answers
       with the hash to name in the intake's attachments. The same content stored twice is one file.
     responses:
-      200: {description: the stored file's hash, size and type}
+      200: {description: "the stored file's hash, size and type"}
       413: {description: too large}
-      415: {description: not a PDF, JPEG or PNG}
+      415: {description: "not a PDF, JPEG or PNG"}
     """
     runtime: Runtime = runtime_of(request)
     member = member_of(request)

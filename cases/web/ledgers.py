@@ -272,7 +272,7 @@ async def hall_ledger(request: Request) -> Response:
       - {name: staff, in: query, schema: {type: string}}
       - {name: within, in: query, schema: {type: integer}}
     responses:
-      200: {description: the ledger as JSON, or as a CSV file}
+      200: {description: "the ledger as JSON, or as a CSV file"}
       422: {description: a parameter is invalid}
     """
     params = request.query_params
@@ -309,8 +309,8 @@ async def case_query(request: Request) -> Response:
       - {name: limit, in: query, schema: {type: integer, minimum: 1, maximum: 500}}
       - {name: offset, in: query, schema: {type: integer, minimum: 0}}
     responses:
-      200: {description: a page of cases as JSON, or every case as a CSV file}
-      422: {description: a parameter is invalid, or too many cases for a CSV}
+      200: {description: "a page of cases as JSON, or every case as a CSV file"}
+      422: {description: "a parameter is invalid, or too many cases for a CSV"}
     """
     params = request.query_params
     zone = _zone(request)
@@ -353,7 +353,7 @@ async def my_cases(request: Request) -> Response:
       - {name: limit, in: query, schema: {type: integer, minimum: 1, maximum: 500}}
       - {name: offset, in: query, schema: {type: integer, minimum: 0}}
     responses:
-      200: {description: a page of the person's cases as JSON, or every one as a CSV file}
+      200: {description: "a page of the person's cases as JSON, or every one as a CSV file"}
       422: {description: a parameter is invalid}
     """
     member = member_of(request)

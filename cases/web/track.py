@@ -40,7 +40,7 @@ from cases.records import case_from_record
 from cases.web.api import case_reach
 from cases.web.numbers import is_case_number
 from cases.workflow import Case, Stage
-from hall.kernel.errors import CommandTimeout
+from hall.kernel.errors import CommandTimeout, NotFound
 from hall.kernel.events import Command
 from hall.kernel.i18n import N_, translations
 from hall.kernel.i18n import current as _locale
@@ -164,7 +164,7 @@ _LEVELS = {
     RatingLevel.VERY_DISSATISFIED: N_("Very dissatisfied"),
 }
 # The one answer for "no such number" and "wrong phone": built once, so the two cannot drift apart.
-_NOT_FOUND = {"error": "not_found", "message": "no case matches this number and phone"}
+NOT_FOUND = "no case matches this number and phone"
 
 
 def _both(message: str) -> dict[str, str]:
@@ -213,11 +213,12 @@ def _throttle(request: Request, key: str) -> None:
     )
 
 
-def _not_found(request: Request, number: str) -> Response:
+def _missed(request: Request, number: str) -> NotFound:
+    """Counts a failed look-up and gives the error to raise, in the shape of every other."""
     limiter, now = _limiter(request), time.monotonic()
     limiter.fail(_client(request), now)
     limiter.fail(_case_key(number), now)
-    return JSONResponse(_NOT_FOUND, status_code=404)
+    return NotFound(NOT_FOUND)
 
 
 # -- reading the case -------------------------------------------------------------------------------
@@ -423,7 +424,7 @@ async def api_track(request: Request) -> Response:
     _, _, number, tail = await _asked(request)
     found = await _find(request, number, tail)
     if found is None:
-        return _not_found(request, number)
+        raise _missed(request, number)
     now = datetime.now(UTC)
     return JSONResponse(track_json(found, runtime_of(request).catalog, now, _zone(request)))
 
@@ -451,8 +452,8 @@ async def api_track_rate(request: Request) -> Response:
     responses:
       200: {description: the rating taken}
       404: {description: no case with this number and phone suffix}
-      409: {description: not completed, already rated, or past the rating window}
-      422: {description: malformed input, or an unsatisfied rating without a comment}
+      409: {description: "not completed, already rated, or past the rating window"}
+      422: {description: "malformed input, or an unsatisfied rating without a comment"}
       429: {description: too many failed look-ups from this address}
     """
     data, command_id, number, tail = await _asked(request)
@@ -463,7 +464,7 @@ async def api_track_rate(request: Request) -> Response:
         return problem(422, "invalid", f"comment is text of at most {COMMENT_MAX} characters", field="comment")
     found = await _find(request, number, tail)
     if found is None:
-        return _not_found(request, number)
+        raise _missed(request, number)
     # Ids are one namespace across the installation: a caller's own id, hashed with the case, can
     # only ever find this endpoint's own earlier answer, never another command's result.
     scoped = "track-rate-" + hashlib.sha256(f"{number}:{command_id}".encode()).hexdigest()[:48]
@@ -486,7 +487,7 @@ async def api_track_rate(request: Request) -> Response:
         )
     error = str(result.get("error", "refused"))
     if error == "not_found":
-        return _not_found(request, number)
+        raise _missed(request, number)
     if error == "invalid":
         return problem(422, "invalid", str(result.get("message", "")), field=str(result.get("field", "")))
     return problem(409, "refused", str(result.get("message", "")))

@@ -134,7 +134,7 @@ async def list_devices(request: Request) -> Response:
       Pending devices (seen on the bus, not yet registered) come first. ``bus`` is null when the
       server runs without a device bus.
     responses:
-      200: {description: the hall's devices, its counters and the bus state}
+      200: {description: "the hall's devices, its counters and the bus state"}
       404: {description: no such hall}
     """
     registry = await _registry(request)
@@ -230,9 +230,9 @@ async def register_device(request: Request) -> Response:
                 enum: [kiosk, led, window, queue_display, rating_pad, id_reader, citizen_screen, keypad]
               counter: {type: integer, nullable: true}
     responses:
-      201: {description: the device and its secret, shown once}
-      409: {description: registered already, or an id of another hall}
-      422: {description: a bad id, kind or counter}
+      201: {description: "the device and its secret, shown once"}
+      409: {description: "registered already, or an id of another hall"}
+      422: {description: "a bad id, kind or counter"}
     """
     registry = await _registry(request)
     if registry is None:
@@ -275,7 +275,7 @@ async def bind_device(request: Request) -> Response:
     responses:
       200: {description: the device after the change}
       404: {description: no such device in this hall}
-      409: {description: not a registered device, or its kind needs a counter}
+      409: {description: "not a registered device, or its kind needs a counter"}
       422: {description: no such counter in this hall}
     """
     registry = await _registry(request)
@@ -302,7 +302,7 @@ async def rekey_device(request: Request) -> Response:
             properties:
               command_id: {type: string, minLength: 8, maxLength: 100}
     responses:
-      200: {description: the device and its new secret, shown once}
+      200: {description: "the device and its new secret, shown once"}
       404: {description: no such device in this hall}
       409: {description: not a registered device}
     """

@@ -42,7 +42,7 @@ async def call(request: Request) -> Response:
       - {name: lang, in: query, schema: {type: string, enum: [zh_CN, en]}}
     responses:
       200: {description: audio/wav}
-      422: {description: a number, counter or language that is not one}
+      422: {description: "a number, counter or language that is not one"}
       503: {description: speech is not available on this server}
     """
     number = request.query_params.get("number", "")

@@ -7,13 +7,17 @@ result and changes nothing.
 
 from __future__ import annotations
 
+import copy
+import re
 import uuid
 from typing import Any
 
 from sqlalchemy import select
+from starlette.convertors import CONVERTOR_TYPES
 from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
 from starlette.schemas import SchemaGenerator
 
 from hall.kernel import jsontext
@@ -30,7 +34,100 @@ MAX_BODY = 16 * 1024
 # Further than any list goes, and well inside what a database takes as an offset.
 OFFSET_MAX = 2**31 - 1
 
-schemas = SchemaGenerator({"openapi": "3.0.0", "info": {"title": "hall API", "version": "1"}})
+PREFIX = "/api/v1"
+
+# Every error under /api/ has this shape (hall.web.problems): whatever the status, whoever refuses.
+ERROR_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["code", "error", "message"],
+    "properties": {"code": {"type": "string"}, "error": {"type": "string"}, "message": {"type": "string"}},
+}
+ERROR_CONTENT = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+
+# ``{name:convertor}`` in a route's pattern; a bare ``{name}`` is Starlette's ``str``.
+_PARAMETER = re.compile(r"{(\w+)(?::(\w+))?}")
+# The convertors that give a number to the endpoint; every other one gives text matching its regex.
+_INTEGERS: dict[str, dict[str, Any]] = {
+    "id": {"type": "integer", "format": "int64", "minimum": 0, "maximum": 10**18 - 1},
+    "int": {"type": "integer", "minimum": 0},
+}
+
+
+def _parameter_schema(convertor: str) -> dict[str, Any]:
+    if convertor in _INTEGERS:
+        return dict(_INTEGERS[convertor])
+    return {"type": "string", "pattern": f"^(?:{CONVERTOR_TYPES[convertor].regex})$"}
+
+
+def path_parameters(pattern: str) -> list[dict[str, Any]]:
+    """The parameters a route's pattern takes, with the type its convertor gives them:
+    ``{hall:id}`` an integer of at most 18 digits, ``{number:case}`` a case number's digits, ``{x}``
+    text without a slash."""
+    return [
+        {"name": name, "in": "path", "required": True, "schema": _parameter_schema(convertor or "str")}
+        for name, convertor in _PARAMETER.findall(pattern)
+    ]
+
+
+class ApiSchemaGenerator(SchemaGenerator):
+    """The OpenAPI document of the JSON API: the operations under ``/api/v1`` with their docstrings.
+
+    Pages, and the WAV files the displays play, are left out: they answer browsers, not programs,
+    and a page's docstring is prose for people (read as YAML it made keys of its sentences). Each
+    operation gets every parameter of its path from the route's pattern (a docstring may add a
+    description or an example, not take one away), and the error shape for its 4xx and 5xx answers
+    and for every answer it does not describe (``default``).
+    """
+
+    def get_schema(self, routes: list[BaseRoute]) -> dict[str, Any]:
+        schema = copy.deepcopy(self.base_schema)
+        schema.setdefault("components", {}).setdefault("schemas", {})["Error"] = copy.deepcopy(ERROR_SCHEMA)
+        paths: dict[str, dict[str, Any]] = schema.setdefault("paths", {})
+        for pattern, route in _api_routes(routes, ""):
+            for method in route.methods or ["GET"]:
+                if method == "HEAD":
+                    continue
+                operation = self.parse_docstring(route.endpoint)
+                if operation:
+                    paths.setdefault(self._remove_converter(pattern), {})[method.lower()] = _completed(
+                        operation, pattern
+                    )
+        return schema
+
+
+def _api_routes(routes: list[BaseRoute], prefix: str) -> list[tuple[str, Route]]:
+    found: list[tuple[str, Route]] = []
+    for route in routes:
+        if isinstance(route, Mount):
+            found.extend(_api_routes(route.routes, prefix + route.path))
+        elif isinstance(route, Route) and route.include_in_schema and (prefix + route.path).startswith(PREFIX + "/"):
+            found.append((prefix + route.path, route))
+    return found
+
+
+def _completed(operation: dict[str, Any], pattern: str) -> dict[str, Any]:
+    operation = copy.deepcopy(operation)
+    declared = {(p.get("in"), p.get("name")): p for p in operation.get("parameters", [])}
+    parameters = []
+    for parameter in path_parameters(pattern):
+        told = declared.pop(("path", parameter["name"]), {})
+        parameters.append(
+            {**parameter, **told, "required": True, "schema": {**parameter["schema"], **told.get("schema", {})}}
+        )
+    parameters.extend(declared.values())
+    if parameters:
+        operation["parameters"] = parameters
+    responses = operation.setdefault("responses", {})
+    for status, response in responses.items():
+        if str(status)[0] in "45" and isinstance(response, dict):
+            response.setdefault("content", copy.deepcopy(ERROR_CONTENT))
+    responses.setdefault(
+        "default", {"description": "refused, in the error shape", "content": copy.deepcopy(ERROR_CONTENT)}
+    )
+    return operation
+
+
+schemas = ApiSchemaGenerator({"openapi": "3.0.3", "info": {"title": "hall API", "version": "1"}})
 
 
 async def json_body(request: Request) -> dict[str, Any]:

@@ -95,8 +95,8 @@ async def issue_ticket(request: Request) -> Response:
               appointment_at: {type: string, format: date-time}
               reader: {type: string, description: the ID reader beside this kiosk; the card it read names the applicant}
     responses:
-      200: {description: the ticket, people ahead and the estimated wait}
-      409: {description: closed, sold out, or not allowed}
+      200: {description: "the ticket, people ahead and the estimated wait"}
+      409: {description: "closed, sold out, or not allowed"}
       429: {description: too many tickets from this kiosk}
     """
     runtime = runtime_of(request)
@@ -209,7 +209,7 @@ async def counter_action(request: Request) -> Response:
               front: {type: boolean}
               minutes: {type: integer}
     responses:
-      200: {description: the result, with the sequence number of the last event}
+      200: {description: "the result, with the sequence number of the last event"}
       403: {description: the counter is held by another clerk}
       409: {description: not allowed from the current state}
     """
@@ -307,8 +307,8 @@ async def rate(request: Request) -> Response:
               aspects: {type: object, additionalProperties: {type: integer, minimum: 1, maximum: 5}}
               comment: {type: string, maxLength: 300}
     responses:
-      200: {description: the rating, and the work order an unsatisfied rating opened}
-      404: {description: not finished here, or rated already}
+      200: {description: "the rating, and the work order an unsatisfied rating opened"}
+      404: {description: "not finished here, or rated already"}
     """
     data, command_id = await command_body(request)
     member = member_of(request)
@@ -368,7 +368,7 @@ async def ticket_escpos(request: Request) -> Response:
     parameters:
       - {name: width, in: query, schema: {type: integer, enum: [32, 48]}}
     responses:
-      200: {description: application/octet-stream, ESC/POS commands}
+      200: {description: ESC/POS commands, content: {application/octet-stream: {}}}
       404: {description: no live ticket with that id}
     """
     width = 32 if request.query_params.get("width") == "32" else 48

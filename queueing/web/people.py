@@ -38,7 +38,7 @@ async def counter_holder(request: Request) -> Response:
     responses:
       200: {description: the holder}
       403: {description: the counter is held by someone else}
-      404: {description: no ticket at the counter, or one taken without an ID card}
+      404: {description: "no ticket at the counter, or one taken without an ID card"}
     """
     state = await _counter_state(request, supervisor_too=False)
     number = request.path_params["number"]
@@ -62,7 +62,7 @@ async def counter_card(request: Request) -> Response:
     responses:
       200: {description: the card}
       403: {description: the counter is held by someone else}
-      404: {description: no card read there lately, or no such counter}
+      404: {description: "no card read there lately, or no such counter"}
     """
     await _counter_state(request, supervisor_too=True)  # refuses a counter that is not theirs
     number = request.path_params["number"]

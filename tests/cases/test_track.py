@@ -145,6 +145,15 @@ def test_a_wrong_phone_suffix_answers_exactly_as_an_unknown_number(site: Site) -
     assert number not in wrong.text
 
 
+def test_a_case_not_found_answers_in_the_error_shape_of_every_other(site: Site) -> None:
+    number = _collected(site)
+    token = _resident(site)
+    shape = {"code": "not_found", "error": "not_found", "message": "no case matches this number and phone"}
+
+    assert _track(site, token, UNKNOWN).json() == shape
+    assert _rate(site, token, number, 5, tail="0000").json() == shape
+
+
 def test_malformed_look_ups_are_refused_without_looking(site: Site) -> None:
     number = _accept(site)
     token = _resident(site)
