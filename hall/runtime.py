@@ -41,13 +41,14 @@ from hall.storage.database import create_engine, reading
 from hall.storage.lease import CASE_CLOCK, Lease
 from hall.storage.tables import halls
 from hall.storage.writer import Domain, Writer
-from hall.web.ratelimit import Attempts
+from hall.web.ratelimit import Attempts, LoginLimits, LoginPolicy
 from hall.web.render import make_templates
 from hall.web.sessions import Sessions
 from queueing import live as queue_topics
 from queueing.paper import ticket_print
 from queueing.store import QueueDomain, tick_command
 from realtime.hub import Hub
+from realtime.sockets import StaffSockets
 from realtime.topics import TopicRegistry
 
 log = logging.getLogger(__name__)
@@ -123,7 +124,7 @@ class Runtime:
     writer: Writer
     hub: Hub
     sessions: Sessions
-    attempts: Attempts
+    attempts: LoginLimits
     issue_limit: Attempts
     templates: Jinja2Templates
     voice: Voice
@@ -137,6 +138,8 @@ class Runtime:
     devices: Devices | None = None
     # Halls' names for printed tickets, read once (they change only by migration or setup).
     hall_rows: dict[int, Any] = field(default_factory=dict)
+    # Open staff websockets by session: a session's end closes them (realtime.sockets).
+    staff_sockets: StaffSockets = field(default_factory=StaffSockets)
     # Run after the writer and hub are up (the demo loads its accounts and starts its clerks).
     startup: list[Callable[[Runtime], Awaitable[None]]] = field(default_factory=list)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -161,7 +164,15 @@ class Runtime:
             writer=writer,
             hub=hub,
             sessions=Sessions(engine),
-            attempts=Attempts(settings.login_attempts, settings.login_window_seconds),
+            attempts=LoginLimits(
+                LoginPolicy(
+                    per_user_address=settings.login_attempts,
+                    window=settings.login_window_seconds,
+                    per_address=settings.login_address_attempts,
+                    per_user=settings.login_user_attempts,
+                    user_window=settings.login_user_window_seconds,
+                )
+            ),
             issue_limit=Attempts(settings.issue_per_minute, 60.0),
             templates=make_templates(TEMPLATE_DIRS),
             voice=Voice(settings.data_dir() / "voice-cache"),
@@ -191,6 +202,7 @@ class Runtime:
 
     def __post_init__(self) -> None:
         self.clock_lease = Lease(self.engine, CASE_CLOCK)
+        self.sessions.ended.append(self.staff_sockets.end_session)
 
     async def start(self) -> None:
         await self.hub.load_heads()
@@ -198,6 +210,7 @@ class Runtime:
         self._tasks.append(
             asyncio.create_task(self.hub.run_heartbeats(self.settings.ws_heartbeat_seconds), name="hall-heartbeat")
         )
+        self._tasks.append(asyncio.create_task(self._sweep_sockets(), name="hall-session-sweep"))
         self._tasks.append(asyncio.create_task(self._ticks(), name="hall-clock"))
         self._tasks.append(asyncio.create_task(self._case_clock(), name="hall-case-clock"))
         if self.notifications is not None:
@@ -206,6 +219,13 @@ class Runtime:
             await self.devices.start()
         for hook in self.startup:
             await hook(self)
+
+    async def _sweep_sockets(self) -> None:
+        """Sessions also end by expiry, or in another server process: look at every open staff
+        socket's session on the heartbeat and close those that ended or lost rights."""
+        while True:
+            await asyncio.sleep(self.settings.ws_heartbeat_seconds)
+            await self.staff_sockets.sweep()
 
     async def _ticks(self) -> None:
         """Time alone changes the queue (held tickets return, a new day starts): tell every hall."""

@@ -36,8 +36,13 @@ class Settings:
     ws_heartbeat_seconds: float = 15.0
     ring_size: int = 10_000
     replay_max: int = 5_000
+    # Failed logins (hall.web.ratelimit.LoginPolicy): per account and address, per address, and a
+    # slower limit per account from everywhere that spares addresses the owner logged in from.
     login_attempts: int = 5
     login_window_seconds: float = 300.0
+    login_address_attempts: int = 20
+    login_user_attempts: int = 100
+    login_user_window_seconds: float = 3600.0
     # Tickets one kiosk (client address) may take in a minute.
     issue_per_minute: int = 30
     # How often the clock tick releases held tickets and starts new days.

@@ -11,17 +11,18 @@ person behind a connection (the web shell's session lookup), so the hub knows no
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Coroutine
-from typing import Any, Protocol
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
 
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from hall.kernel.roles import Access, Role
+from hall.kernel.roles import Access
 from realtime import protocol
 from realtime.connection import Outbox
 from realtime.hub import Subscriber
 from realtime.protocol import Ping, ProtocolError, Subscribe, Unsubscribe
+from realtime.sockets import SESSION_ENDED, Identity, StaffSockets
 from realtime.topics import TopicError
 
 log = logging.getLogger(__name__)
@@ -29,15 +30,9 @@ log = logging.getLogger(__name__)
 MAX_TOPICS = 32
 
 
-class Person(Protocol):
-    """Whoever a connection belongs to, as far as the topics' access rules ask."""
-
-    @property
-    def roles(self) -> frozenset[Role]: ...
-
-
-# The person behind a connection, or None for anyone (a public screen).
-Identify = Callable[[WebSocket], Person | None]
+# The session behind a connection, or None for anyone (a public screen). Asked again at every
+# subscribe, so a connection never gains from a session that has ended.
+Identify = Callable[[WebSocket], Awaitable[Identity | None]]
 
 
 class RealtimeEndpoint:
@@ -79,17 +74,33 @@ async def serve(ws: WebSocket, push: Callable[[str], Coroutine[Any, Any, None]],
                     case Unsubscribe():
                         hub.unsubscribe(sub, parsed.topic)
                     case Subscribe():
-                        await _subscribe(ws, sub, parsed, identify(ws))
+                        await _subscribe(ws, sub, parsed, await _identify(ws, sub, identify))
             except ProtocolError as exc:
                 sub.outbox.offer(exc.frame())
     except WebSocketDisconnect:
         pass
     finally:
         hub.drop(sub)
+        runtime.staff_sockets.forget(sub.outbox)
         sub.outbox.closed = True
 
 
-async def _subscribe(ws: WebSocket, sub: Subscriber, request: Subscribe, staff: Person | None) -> None:
+async def _identify(ws: WebSocket, sub: Subscriber, identify: Identify) -> Identity | None:
+    """Who is asking now; files a staff connection under its session, and closes one whose
+    session ended or changed since it subscribed (it may hold topics it may no longer see)."""
+    sockets: StaffSockets = ws.app.state.hall.staff_sockets
+    before = sockets.identity_of(sub.outbox)
+    now = await identify(ws)
+    if before is not None and now != before:
+        sockets.forget(sub.outbox)
+        sub.outbox.cut(SESSION_ENDED, "session ended: log in again")
+        return None
+    if now is not None and before is None:
+        sockets.file(sub.outbox, now, lambda: identify(ws))
+    return now
+
+
+async def _subscribe(ws: WebSocket, sub: Subscriber, request: Subscribe, staff: Identity | None) -> None:
     runtime = ws.app.state.hall
     topic = request.topic
     try:

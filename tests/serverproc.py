@@ -125,4 +125,5 @@ def login(client: httpx.Client, username: str, password: str) -> str:
         data={"username": username, "password": password, "csrf_token": token, "next": "/"},
     )
     assert done.status_code == 303, done.text
-    return token
+    # The token taken before login is bound to no session: take the new session's.
+    return csrf_of(client.get("/login").text)

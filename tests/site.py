@@ -42,7 +42,8 @@ class Site:
             follow_redirects=False,
         )
         assert done.status_code == 303, done.text
-        return token
+        # The token taken before login is bound to no session: take the new session's.
+        return csrf_of(client.get("/login").text)
 
     def anonymous(self) -> None:
         self.client.cookies.clear()

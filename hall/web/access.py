@@ -45,7 +45,8 @@ def member_of(conn: HTTPConnection) -> Staff:
 
 
 def csrf_token(conn: HTTPConnection) -> str:
-    return csrf.token_for(conn.app.state.hall.settings.secret_key, conn.scope["hall.csrf_cookie"])
+    scope = conn.scope
+    return csrf.token_for(conn.app.state.hall.settings.secret_key, scope["hall.csrf_cookie"], scope["hall.session"])
 
 
 def guarded(access: Access, *, page: bool = False) -> Callable[[Endpoint], Endpoint]:
@@ -93,7 +94,7 @@ async def _csrf_ok(request: Request) -> bool:
         form = await request.form()
         field = form.get(csrf.CSRF_FIELD)
         token = field if isinstance(field, str) else None
-    return csrf.valid(secret, cookie, token)
+    return csrf.valid(secret, cookie, request.scope["hall.session"], token)
 
 
 def _refuse(status: int, code: str, message: str, *, page: bool = False, request: Request | None = None) -> Response:

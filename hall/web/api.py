@@ -8,6 +8,7 @@ result and changes nothing.
 from __future__ import annotations
 
 import copy
+import logging
 import re
 import uuid
 from typing import Any
@@ -29,6 +30,8 @@ from hall.storage.database import reading
 from hall.storage.tables import events, halls
 from hall.web.access import guarded, member_of
 from hall.web.problems import Problem, status_of
+
+log = logging.getLogger(__name__)
 
 MAX_BODY = 16 * 1024
 # Further than any list goes, and well inside what a database takes as an offset.
@@ -304,3 +307,30 @@ async def hub_stats(request: Request) -> Response:
       200: {description: hub statistics}
     """
     return JSONResponse(request.app.state.hall.hub.stats())
+
+
+@guarded(Access.staff(Role.ADMIN))
+async def unlock_login(request: Request) -> Response:
+    """
+    summary: Lift the failed-login limits on one account, from every address (an admin's unlock).
+    requestBody:
+      required: true
+      content:
+        application/json:
+          schema:
+            type: object
+            required: [username]
+            properties:
+              username: {type: string, minLength: 1, maxLength: 64}
+    responses:
+      200: {description: the account may try again at once}
+    """
+    data = await json_body(request)
+    username = data.get("username")
+    if not isinstance(username, str) or not 0 < len(username.strip()) <= 64:
+        raise Invalid("username must be text of 1 to 64 characters", field="username")
+    username = username.strip()
+    dropped = request.app.state.hall.attempts.unlock(username)
+    # Who lifted a lock on whose account is worth keeping in the server's log.
+    log.info("%s lifted the login limits on %r (%d keys)", member_of(request).actor, username, dropped)
+    return JSONResponse({"username": username, "unlocked": True})

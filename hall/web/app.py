@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 from starlette.applications import Starlette
@@ -13,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
+from starlette.websockets import WebSocket
 
 from cases.web import routes as case_routes
 from devices.web import routes as device_routes
@@ -23,14 +25,27 @@ from hall.kernel.roles import Access
 from hall.runtime import Runtime
 from hall.settings import Settings, from_env
 from hall.web import api, pages, paths, problems
-from hall.web.access import staff_of
-from hall.web.middleware import BodyLimit, SecurityHeaders, SessionMiddleware
+from hall.web.middleware import BodyLimit, SecurityHeaders, SessionMiddleware, same_origin
 from hall.web.problems import problem
+from hall.web.sessions import SESSION_COOKIE, session_key
 from hall.web.templating import error_page
 from queueing.web import routes as queue_routes
 from realtime.endpoint import RealtimeEndpoint
+from realtime.sockets import Identity
 
 STATIC_DIR = Path(__file__).resolve().parents[2] / "static"
+
+
+async def identify_socket(ws: WebSocket) -> Identity | None:
+    """The session behind a websocket, looked up afresh (a logout is seen at once). A cross-site
+    websocket would otherwise ride on the staff cookie (CSWSH), so it is nobody's."""
+    token = ws.cookies.get(SESSION_COOKIE)
+    if not token or not same_origin(ws):
+        return None
+    member = await ws.app.state.hall.sessions.lookup(token, datetime.now(UTC))
+    if member is None:
+        return None
+    return Identity(session=session_key(token), roles=member.roles, hall_id=member.hall_id)
 
 
 def routes() -> list[BaseRoute]:
@@ -53,6 +68,7 @@ def routes() -> list[BaseRoute]:
                 Route("/openapi.json", api.openapi, include_in_schema=False),
                 Route("/me", api.me),
                 Route("/hub", api.hub_stats),
+                Route("/login-limits/unlock", api.unlock_login, methods=["POST"]),
                 Route("/halls", api.list_halls),
                 Route("/halls/{hall:id}/events", api.list_events),
                 *queue_routes.API,
@@ -61,7 +77,7 @@ def routes() -> list[BaseRoute]:
             ],
         ),
         *display_routes.PAGES,
-        WebSocketRoute("/ws", RealtimeEndpoint(staff_of)),
+        WebSocketRoute("/ws", RealtimeEndpoint(identify_socket)),
         Mount("/static", static, name="static"),
     ]
 

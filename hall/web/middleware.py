@@ -14,7 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from hall.kernel import i18n
 from hall.web import csrf
 from hall.web.problems import Problem, problem
-from hall.web.sessions import SESSION_COOKIE, Sessions
+from hall.web.sessions import SESSION_COOKIE, Sessions, session_key
 
 
 def same_origin(conn: HTTPConnection) -> bool:
@@ -39,10 +39,13 @@ class SessionMiddleware:
         runtime = scope["app"].state.hall
         sessions: Sessions = runtime.sessions
         member = None
+        session = conn.cookies.get(SESSION_COOKIE)
         # A cross-site websocket would otherwise ride on the staff cookie (CSWSH).
         if scope["type"] == "http" or same_origin(conn):
-            member = await sessions.lookup(conn.cookies.get(SESSION_COOKIE), datetime.now(UTC))
+            member = await sessions.lookup(session, datetime.now(UTC))
         scope["staff"] = member
+        # What the CSRF token is bound to: this staff session, or nothing for a visitor.
+        scope["hall.session"] = session_key(session) if member is not None and session else ""
         set_cookies: list[str] = []
         cookie = conn.cookies.get(csrf.CSRF_COOKIE)
         if not cookie or len(cookie) > 64:
@@ -87,6 +90,11 @@ def _cookie(name: str, value: str, secure: bool, *, http_only: bool = True, max_
 
 def session_cookie(token: str, secure: bool, *, max_age: int | None = None) -> str:
     return _cookie(SESSION_COOKIE, token, secure, max_age=max_age)
+
+
+def fresh_csrf_cookie(secure: bool) -> str:
+    """A new CSRF cookie, set at login and logout so no token from before carries over."""
+    return _cookie(csrf.CSRF_COOKIE, csrf.new_cookie(), secure)
 
 
 _CSP = (

@@ -16,7 +16,8 @@ from hall.kernel.roles import Access
 from hall.storage.database import reading
 from hall.storage.tables import halls
 from hall.web.access import guarded
-from hall.web.middleware import session_cookie
+from hall.web.middleware import fresh_csrf_cookie, session_cookie
+from hall.web.sessions import SESSION_COOKIE
 from hall.web.templating import render
 
 
@@ -87,9 +88,9 @@ async def login(request: Request) -> Response:
     nxt = _safe_next(str(form.get("next", "/")))
     client = request.client.host if request.client else "unknown"
     now = time.monotonic()
-    keys = (f"user:{username.lower()}", f"addr:{client}")
-    if any(runtime.attempts.blocked(key, now) for key in keys):
-        wait = max(runtime.attempts.retry_after(key, now) for key in keys)
+    limits = runtime.attempts
+    wait = limits.retry_after(username, client, now)
+    if wait > 0:
         response = _login_page(
             request, error=_("Too many failed attempts. Try again later."), username=username, nxt=nxt, status=429
         )
@@ -97,23 +98,29 @@ async def login(request: Request) -> Response:
         return response
     member = await runtime.sessions.check_password(username, password) if username and password else None
     if member is None:
-        for key in keys:
-            runtime.attempts.fail(key, now)
+        limits.fail(username, client, now)
         # One message for an unknown user and a wrong password: no telling which usernames exist.
         return _login_page(request, error=_("Wrong username or password."), username=username, nxt=nxt, status=400)
-    runtime.attempts.clear(keys[0])
+    limits.succeed(username, client, now)
+    # A new session id at every login (and the old one ended), with a new CSRF cookie: nothing a
+    # visitor or the previous user of this browser held works in the new session.
+    before = request.cookies.get(SESSION_COOKIE)
+    if before:
+        await runtime.sessions.end(before)
     token = await runtime.sessions.start(member, datetime.now(UTC))
     response = RedirectResponse(nxt, status_code=303)
     response.headers.append("set-cookie", session_cookie(token, runtime.settings.https))
+    response.headers.append("set-cookie", fresh_csrf_cookie(runtime.settings.https))
     return response
 
 
 @guarded(Access.staff(), page=True)
 async def logout(request: Request) -> Response:
     runtime = request.app.state.hall
-    token = request.cookies.get("hall_session")
+    token = request.cookies.get(SESSION_COOKIE)
     if token:
         await runtime.sessions.end(token)
     response = RedirectResponse("/", status_code=303)
     response.headers.append("set-cookie", session_cookie("", runtime.settings.https, max_age=0))
+    response.headers.append("set-cookie", fresh_csrf_cookie(runtime.settings.https))
     return response

@@ -9,8 +9,10 @@ from __future__ import annotations
 import hashlib
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -43,8 +45,17 @@ class Staff:
         return role in self.roles or Role.ADMIN in self.roles
 
 
-def _digest(token: str) -> str:
+class InHall(Protocol):
+    @property
+    def hall_id(self) -> int: ...
+
+
+def session_key(token: str) -> str:
+    """What a session is known by inside the server: its token's digest, never the token."""
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+_digest = session_key
 
 
 class Sessions:
@@ -53,6 +64,8 @@ class Sessions:
         # Short cache of token → staff: a busy console should not cost a query per request.
         self._cache: dict[str, tuple[float, Staff | None]] = {}
         self._tree: tuple[float, dict[int, int | None]] | None = None
+        # Told the key of every session that ends here (its open sockets are closed at once).
+        self.ended: list[Callable[[str], object]] = []
 
     async def check_password(self, username: str, password: str) -> Staff | None:
         async with reading(self._engine) as conn:
@@ -81,11 +94,36 @@ class Sessions:
         self._cache.pop(digest, None)
         async with self._engine.begin() as conn:
             await conn.execute(delete(sessions).where(sessions.c.token_hash == digest))
+        self._tell_ended([digest])
+
+    async def end_staff(self, staff_id: int) -> int:
+        """Ends every session of one staff member (logged out everywhere): call it when an account
+        is deactivated, its roles or hall change, or its password is reset. Returns how many."""
+        async with self._engine.begin() as conn:
+            digests = [
+                row.token_hash
+                for row in await conn.execute(select(sessions.c.token_hash).where(sessions.c.staff_id == staff_id))
+            ]
+            await conn.execute(delete(sessions).where(sessions.c.staff_id == staff_id))
+        # Cached look-ups of this person answer from memory for a few seconds: drop them all.
+        for digest, (_, member) in list(self._cache.items()):
+            if member is not None and member.id == staff_id:
+                self._cache.pop(digest, None)
+        self._tell_ended(digests)
+        return len(digests)
+
+    def _tell_ended(self, digests: list[str]) -> None:
+        for digest in digests:
+            for listener in self.ended:
+                listener(digest)
 
     async def lookup(self, token: str | None, now: datetime) -> Staff | None:
         if not token or len(token) > 100:
             return None
-        digest = _digest(token)
+        return await self.lookup_key(_digest(token), now)
+
+    async def lookup_key(self, digest: str, now: datetime) -> Staff | None:
+        """The staff member of the session known by ``digest`` (see ``session_key``)."""
         cached = self._cache.get(digest)
         clock = time.monotonic()
         if cached is not None and cached[0] > clock:
@@ -114,7 +152,7 @@ class Sessions:
     async def hall_exists(self, hall_id: int) -> bool:
         return hall_id in await self._halls()
 
-    async def may_see_hall(self, member: Staff, hall_id: int) -> bool:
+    async def may_see_hall(self, member: InHall, hall_id: int) -> bool:
         """Staff see their own hall and the halls below it."""
         return within(hall_id, member.hall_id, await self._halls())
 

@@ -15,6 +15,8 @@ const MIN_DELAY = 500;
 const MAX_DELAY = 15000;
 // The server sends a heartbeat every 15 s; silence for longer than this means a dead link.
 const SILENCE_LIMIT = 40000;
+// Close code the server uses when the session behind this socket has ended (realtime/sockets.py).
+const SESSION_ENDED = 4401;
 
 export class Realtime {
   constructor(url) {
@@ -81,9 +83,15 @@ export class Realtime {
       }
       this._dispatch(frame);
     };
-    ws.onclose = () => {
+    ws.onclose = (closed) => {
       clearTimeout(this.silence);
       this._status(false);
+      // The session this page rode on has ended (logout, or the account was changed): reloading
+      // shows the login page to a staff page and the same page to a public one.
+      if (closed.code === SESSION_ENDED) {
+        window.location.reload();
+        return;
+      }
       // Full jitter, so that a hall of screens does not reconnect in one wave after a restart.
       const wait = Math.random() * this.delay;
       this.delay = Math.min(this.delay * 2, MAX_DELAY);

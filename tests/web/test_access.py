@@ -153,11 +153,11 @@ def test_session_cookie_is_http_only_and_same_site(site: Site) -> None:
 
 
 def test_login_never_redirects_off_site(site: Site) -> None:
-    site.anonymous()
-    token = csrf_of(site.client.get("/login").text)
     from tests.factories import PASSWORD
 
     for target in ("//evil.example/x", "https://evil.example/", "javascript:alert(1)"):
+        site.anonymous()
+        token = csrf_of(site.client.get("/login").text)
         done = site.client.post(
             "/login",
             data={"username": site.users["clerk"], "password": PASSWORD, "csrf_token": token, "next": target},
