@@ -35,6 +35,7 @@ import httpx
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from hall.kernel import jsontext
 from hall.kernel.errors import HallError
 from hall.storage.case_tables import notifications
 from hall.storage.database import reading
@@ -92,8 +93,8 @@ class LogFileGateway:
         self._lock = asyncio.Lock()
 
     async def send(self, message_id: str, phone: str, text: str) -> str:
-        line = json.dumps(
-            {"id": message_id, "phone": phone, "text": text, "at": self._clock().isoformat()}, ensure_ascii=False
+        line = jsontext.dumps(
+            {"id": message_id, "phone": phone, "text": text, "at": self._clock().isoformat()}, separators=(", ", ": ")
         )
         async with self._lock:
             # fsync takes milliseconds, on a busy disk far longer: keep it off the event loop.

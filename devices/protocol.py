@@ -12,7 +12,6 @@ them, and either return a typed message or raise ``BadMessage`` with a reason wo
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections.abc import Mapping
@@ -218,7 +217,7 @@ def parse(channel: str, payload: bytes) -> Message:
 
 
 def encode(body: Mapping[str, Any]) -> bytes:
-    return json.dumps({"v": SCHEMA_VERSION, **body}, ensure_ascii=False, separators=(",", ":")).encode()
+    return jsontext.dumps({"v": SCHEMA_VERSION, **body}).encode()
 
 
 def command_message(command_id: str, name: str, args: Mapping[str, Any]) -> bytes:

@@ -14,7 +14,6 @@ Server → client:
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -87,7 +86,7 @@ def parse(text: str | bytes | None, max_size: int) -> ClientMessage:
 
 
 def _dump(frame: dict[str, Any]) -> str:
-    return json.dumps(frame, ensure_ascii=False, separators=(",", ":"))
+    return jsontext.dumps(frame)
 
 
 def error_frame(code: str, message: str, topic: str | None = None) -> str:

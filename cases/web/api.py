@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.responses import FileResponse, Response
 
 from cases import register, workflow
 from cases.board import case_json, open_cases, supervision_board
@@ -37,6 +37,7 @@ from hall.storage.tables import halls
 from hall.web.access import guarded, member_of
 from hall.web.api import command_body, paging, submit
 from hall.web.problems import problem
+from hall.web.responses import JSONResponse
 from hall.web.sessions import Staff
 
 # The steps a case API call may take: the register's table of steps.

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from cases.catalog import EIGHT_DISCLOSURES, Catalog, Form, Item, Kind, Level, Material, in_tree_order
 from cases.catalog_io import dump_csv, dump_yaml
@@ -24,6 +24,7 @@ from hall.runtime import runtime_of
 from hall.web.access import guarded
 from hall.web.problems import Problem, problem
 from hall.web.render import Pair, fill, pairs, public_site
+from hall.web.responses import JSONResponse
 from hall.web.templating import render
 
 # Longer than any name or code; a longer query is cut rather than refused.

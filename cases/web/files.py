@@ -17,12 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from hall.kernel.roles import Access, Role
 from hall.runtime import Runtime, runtime_of
 from hall.web.access import guarded, member_of
 from hall.web.problems import Problem, problem
+from hall.web.responses import JSONResponse
 
 MAX_ATTACHMENT = 10 * 1024 * 1024
 ATTACHMENT_TYPES = {"application/pdf": ".pdf", "image/jpeg": ".jpg", "image/png": ".png"}

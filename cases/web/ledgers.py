@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from starlette.datastructures import QueryParams
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from cases import case_lists, ledger_csv, ledgers
 from cases.case_lists import CaseLine
@@ -55,6 +55,7 @@ from hall.web.access import guarded, member_of
 from hall.web.api import paging
 from hall.web.paths import ID_PATTERN
 from hall.web.problems import problem
+from hall.web.responses import JSONResponse
 from hall.web.templating import error_page, render
 
 # A page of a case list: enough to read, small enough to answer at once.

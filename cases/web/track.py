@@ -30,7 +30,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from cases import register
 from cases.case_timing import Meta
@@ -54,6 +54,7 @@ from hall.web.api import command_body
 from hall.web.problems import Problem, problem
 from hall.web.ratelimit import Attempts
 from hall.web.render import pairs
+from hall.web.responses import JSONResponse
 from hall.web.templating import render
 from queueing.rating_records import Level as RatingLevel
 

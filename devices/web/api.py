@@ -12,10 +12,11 @@ import hashlib
 import secrets
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlencode
 
 from sqlalchemy import select
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from devices.protocol import BadMessage, valid_device_id, valid_message_id
 from devices.registry import Device, Kind, Registry, Status
@@ -30,7 +31,9 @@ from hall.storage.device_tables import device_commands, devices
 from hall.storage.writer import Outcome
 from hall.web.access import guarded, member_of
 from hall.web.api import command_body, submit
+from hall.web.kiosks import kiosk_key
 from hall.web.problems import Problem, problem, status_of
+from hall.web.responses import JSONResponse
 
 # What a technician may ask of a device from the console, and which kinds understand it.
 COMMANDS: Mapping[str, str] = {
@@ -146,12 +149,20 @@ async def list_devices(request: Request) -> Response:
         rows = {row.id: row for row in await conn.execute(select(*columns).where(devices.c.hall_id == hall_id))}
     side = _devices_of(request)
     ordered = sorted(registry.devices.values(), key=lambda d: (_ORDER[d.status], d.counter or 0, d.id))
+    listed = [_listed(d, rows.get(d.id), side) for d in ordered]
+    secret = runtime_of(request).settings.secret_key
+    for item, device in zip(listed, ordered, strict=True):
+        # The address the technician opens on the kiosk beside a reader (hall.web.kiosks): for
+        # technicians only, as it lets that page see and spend the cards the reader reads.
+        if device.kind is Kind.ID_READER and device.counter is None and device.status is Status.ACTIVE:
+            key = kiosk_key(secret, hall_id, device.id)
+            item["kiosk_url"] = f"/kiosk/{hall_id}?{urlencode({'reader': device.id, 'key': key})}"
     return JSONResponse(
         {
             "hall": hall_id,
             "bus": {"connected": side.bus.connected, "waiting": side.bus.waiting} if side is not None else None,
             "counters": sorted(registry.counters),
-            "devices": [_listed(d, rows.get(d.id), side) for d in ordered],
+            "devices": listed,
         }
     )
 

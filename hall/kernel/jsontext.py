@@ -8,9 +8,11 @@ NaN or Infinity (RFC 8259 §6 has none).
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 MAX_DEPTH = 32
+_SURROGATE = re.compile("[\ud800-\udfff]")
 INT_MAX = 2**63 - 1
 
 
@@ -70,3 +72,21 @@ def check(document: Any, *, max_depth: int = MAX_DEPTH) -> None:
                 raise BadJson("bad_text", "a text is not valid Unicode (a lone surrogate)")
         elif isinstance(value, int) and not isinstance(value, bool) and not -INT_MAX - 1 <= value <= INT_MAX:
             raise BadJson("bad_number", "a whole number is larger than 64 bits")
+
+
+def scrub(text: str) -> str:
+    """``text`` with any lone surrogate replaced by U+FFFD, so that it encodes to UTF-8."""
+    if valid_text(text):
+        return text
+    return _SURROGATE.sub("\ufffd", text)
+
+
+def dumps(document: Any, **options: Any) -> str:
+    """JSON text that always encodes to UTF-8, whatever text was stored before ``loads`` guarded
+    the way in: characters as themselves where they can be, ``\\uXXXX`` escapes where not (a lone
+    surrogate), so one bad value never turns a whole answer into an error."""
+    options.setdefault("separators", (",", ":"))
+    text = json.dumps(document, ensure_ascii=False, **options)
+    if valid_text(text):
+        return text
+    return json.dumps(document, ensure_ascii=True, **options)

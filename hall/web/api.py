@@ -17,7 +17,7 @@ from sqlalchemy import select
 from starlette.convertors import CONVERTOR_TYPES
 from starlette.datastructures import QueryParams
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.schemas import SchemaGenerator
 
@@ -30,6 +30,7 @@ from hall.storage.database import reading
 from hall.storage.tables import events, halls
 from hall.web.access import guarded, member_of
 from hall.web.problems import Problem, status_of
+from hall.web.responses import JSONResponse
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import select
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response
 
 from hall.kernel.i18n import N_, _
 from hall.kernel.roles import Access
@@ -17,6 +17,7 @@ from hall.storage.database import reading
 from hall.storage.tables import halls
 from hall.web.access import guarded
 from hall.web.middleware import fresh_csrf_cookie, session_cookie
+from hall.web.responses import JSONResponse
 from hall.web.sessions import SESSION_COOKIE
 from hall.web.templating import render
 

@@ -13,9 +13,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from hall.kernel.errors import CommandTimeout, DomainError, HallError, WriterClosed
+from hall.web.responses import JSONResponse
 from hall.web.templating import error_page
 
 # The HTTP status of each code a rule or a request check may give; a code not listed is a refusal (409).

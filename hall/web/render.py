@@ -7,12 +7,13 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
 from qrcode.image.svg import SvgPathImage
 from sqlalchemy import select
 from starlette.requests import Request
 from starlette.templating import Jinja2Templates
 
-from hall.kernel import i18n
+from hall.kernel import i18n, jsontext
 from hall.kernel.i18n import _, translations
 from hall.kernel.i18n import current as _locale
 from hall.storage.database import reading
@@ -36,10 +37,22 @@ def make_templates(directories: Sequence[Path]) -> Jinja2Templates:
         autoescape=select_autoescape(["html"]),
         extensions=["jinja2.ext.i18n"],
     )
+    env.finalize = _encodable
     env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.globals["current_locale"] = i18n.current.get
     env.globals["html_lang"] = lambda: i18n.HTML_LANG[i18n.current.get()]
     return Jinja2Templates(env=env, context_processors=[_page_context])
+
+
+def _encodable(value: Any) -> Any:
+    """Every value a page prints, with lone surrogates replaced: text stored before input was
+    checked must still render, not fail the whole page when it is encoded to UTF-8."""
+    if isinstance(value, Markup):
+        # Already escaped: replacing a surrogate by U+FFFD adds no markup.
+        return value if jsontext.valid_text(value) else Markup(jsontext.scrub(str(value)))  # noqa: S704
+    if isinstance(value, str):
+        return jsontext.scrub(value)
+    return value
 
 
 def _page_context(request: Request) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import select
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from devices.kinds import Card, mask
 from hall.kernel.events import Command, repeat_key
@@ -19,8 +19,10 @@ from hall.storage.database import reading
 from hall.storage.tables import commands
 from hall.web.access import guarded, member_of, staff_of
 from hall.web.api import command_body, json_body, submit
+from hall.web.kiosks import KEY_HEADER, valid_key
 from hall.web.problems import Problem, problem
 from hall.web.render import public_site
+from hall.web.responses import JSONResponse
 from queueing.paper import ticket_print
 from queueing.state import QueueState
 from queueing.store import AT_COUNTER, ON_TICKET
@@ -93,7 +95,9 @@ async def issue_ticket(request: Request) -> Response:
               service: {type: string}
               priority: {type: string, enum: [normal, appointment, elderly, disabled, military]}
               appointment_at: {type: string, format: date-time}
-              reader: {type: string, description: the ID reader beside this kiosk; the card it read names the applicant}
+              reader:
+                type: string
+                description: the ID reader beside this kiosk, whose card names the applicant (key in X-Kiosk-Key)
     responses:
       200: {description: "the ticket, people ahead and the estimated wait"}
       409: {description: "closed, sold out, or not allowed"}
@@ -236,7 +240,12 @@ def _reader_card(request: Request, reader: Any) -> Card:
     reader (404) or an empty one (409)."""
     side = runtime_of(request).devices
     hall_id = request.path_params["hall"]
-    if side is None or not isinstance(reader, str) or side.gateway.kiosk_reader(hall_id, reader) is None:
+    if (
+        side is None
+        or not isinstance(reader, str)
+        or not _is_the_kiosk(request, hall_id, reader)
+        or side.gateway.kiosk_reader(hall_id, reader) is None
+    ):
         raise Problem(404, "not_found", "no ID reader of this hall stands beside a kiosk with that id", field="reader")
     card: Card | None = side.gateway.take_card_of(reader)
     if card is None:
@@ -244,11 +253,20 @@ def _reader_card(request: Request, reader: Any) -> Card:
     return card
 
 
+def _is_the_kiosk(request: Request, hall_id: int, reader: str) -> bool:
+    """Whether the caller is the kiosk the reader stands beside (``hall.web.kiosks``): anyone else
+    is told, as for a reader that does not exist, that there is none."""
+    secret = runtime_of(request).settings.secret_key
+    return valid_key(secret, hall_id, reader, request.headers.get(KEY_HEADER))
+
+
 @guarded(Access.anyone())
 async def reader_status(request: Request) -> Response:
     """
     summary: Whether the ID reader beside a kiosk holds a card just read, and the holder's masked name.
-    description: For the kiosk screen ("张* · please choose a service"); never the ID number.
+    description: >-
+      For the kiosk screen ("张* · please choose a service"); never the ID number. Only the kiosk
+      beside the reader may ask: it sends the key from its address in the X-Kiosk-Key header.
     responses:
       200: {description: '{"card": false} or {"card": true, "name": "张*"}'}
       404: {description: no such reader beside a kiosk in this hall}
@@ -256,7 +274,11 @@ async def reader_status(request: Request) -> Response:
     side = runtime_of(request).devices
     hall_id = request.path_params["hall"]
     reader = request.path_params["reader"]
-    if side is None or side.gateway.kiosk_reader(hall_id, reader) is None:
+    if (
+        side is None
+        or not _is_the_kiosk(request, hall_id, reader)
+        or side.gateway.kiosk_reader(hall_id, reader) is None
+    ):
         return problem(404, "not_found", "no ID reader of this hall stands beside a kiosk with that id")
     card = side.gateway.card_of(reader)
     return JSONResponse(card.public() if card else {"card": False})

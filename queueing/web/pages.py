@@ -24,6 +24,7 @@ from hall.storage.database import reading
 from hall.storage.queue_tables import tickets as ticket_rows
 from hall.storage.tables import halls
 from hall.web.access import guarded, member_of, staff_of
+from hall.web.kiosks import valid_key
 from hall.web.render import Pair, QRImage, fill, hall_and_state, pairs, public_site
 from hall.web.templating import error_page, render
 from queueing.state import QueueState
@@ -231,8 +232,9 @@ async def kiosk(request: Request) -> Response:
     """The ticket kiosk (排号机): a big button per service, a ticket with its QR code, printed.
 
     ``?paper=58`` prints for 58 mm paper (80 mm otherwise); ``?print=off`` for a kiosk whose
-    tickets come from its own thermal printer rather than the browser's print; ``?reader=<id>``
-    names the ID reader beside the kiosk (a registered device bound to no counter), so a resident
+    tickets come from its own thermal printer rather than the browser's print; ``?reader=<id>&key=<key>``
+    names the ID reader beside the kiosk (a registered device bound to no counter) and proves
+    this is its kiosk (``hall.web.kiosks``; the device console gives the address), so a resident
     may swipe a card to take the ticket in their name."""
     found = await _hall_and_queue(request)
     row, state = found
@@ -243,16 +245,21 @@ async def kiosk(request: Request) -> Response:
         "words": words,
         "services": [_kiosk_button(s, words) for s in view["services"]],
         "autoprint": request.query_params.get("print") != "off",
-        "reader": _reader_param(request),
+        **_reader_params(request, row.id),
     }
     return render(request, "kiosk.html", context)
 
 
-def _reader_param(request: Request) -> str:
+def _reader_params(request: Request, hall_id: int) -> dict[str, str]:
+    """The reader beside this kiosk and its key, when the address names both rightly; else none
+    (the page then offers no card swipe rather than one that cannot work)."""
     from devices.protocol import valid_device_id
 
     reader = request.query_params.get("reader", "")
-    return reader if valid_device_id(reader) else ""
+    key = request.query_params.get("key", "")
+    if not valid_device_id(reader) or not valid_key(runtime_of(request).settings.secret_key, hall_id, reader, key):
+        return {"reader": "", "reader_key": ""}
+    return {"reader": reader, "reader_key": key}
 
 
 @guarded(Access.anyone(), page=True)

@@ -5,12 +5,13 @@ for the card, a supervisor) gets it, never cached by a browser or proxy."""
 from __future__ import annotations
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from hall.kernel.roles import Access, Role
 from hall.runtime import runtime_of
 from hall.web.access import guarded, member_of
 from hall.web.problems import Problem, problem
+from hall.web.responses import JSONResponse
 from queueing.state import QueueState
 
 

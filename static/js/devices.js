@@ -310,7 +310,7 @@ function renderTable(listed) {
     row.append(
       cell(id),
       cell(bilingual(kindLabel(device.kind))),
-      cell(device.counter === null ? "—" : counterLabel(device.counter)),
+      cell(counterCell(device)),
       cell(statusWord(device.status)),
       cell(device.status === "retired" ? "—" : presence(device)),
       timeCell(device.last_seen || device.last_connect),
@@ -423,6 +423,16 @@ function deviceUrl(id, action) {
 
 function counterValue(value) {
   return value === "" ? null : Number(value);
+}
+
+// A reader beside a kiosk: the address to open on that kiosk, with the key that binds them.
+function counterCell(device) {
+  if (device.counter !== null) return counterLabel(device.counter);
+  if (!device.kiosk_url) return "—";
+  const link = document.createElement("a");
+  link.href = device.kiosk_url;
+  link.textContent = word("kiosk_page");
+  return link;
 }
 
 async function register(id, kind, counter) {

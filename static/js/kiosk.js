@@ -112,6 +112,8 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 // -- the ID reader beside the kiosk (optional) ----------------------------------------------------
 
 const reader = root.dataset.reader;
+// Proves this page is the reader's own kiosk (hall/web/kiosks.py); without it there is no card.
+const readerKey = root.dataset.readerKey;
 const cardState = document.getElementById("card-state");
 let cardName = null;
 
@@ -119,6 +121,7 @@ async function readCard() {
   try {
     const answer = await fetch(`/api/v1/halls/${hallId}/readers/${encodeURIComponent(reader)}`, {
       credentials: "same-origin",
+      headers: { "X-Kiosk-Key": readerKey },
     });
     const status = answer.ok ? await answer.json() : { card: false };
     const name = status.card ? status.name : null;
@@ -157,7 +160,11 @@ async function take(code) {
         answer = await fetch(`/api/v1/halls/${hallId}/tickets`, {
           method: "POST",
           credentials: "same-origin",
-          headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
+          headers: {
+            "Content-Type": "application/json",
+            "X-CSRF-Token": csrf,
+            ...(body.reader ? { "X-Kiosk-Key": readerKey } : {}),
+          },
           body: JSON.stringify(body),
         });
       } catch {

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from sqlalchemy import select
@@ -440,23 +441,39 @@ def test_a_ticket_taken_after_a_card_read_at_the_kiosk_reader_is_in_the_resident
     assert _register(site, token, "xh-kiosk-idr", "id_reader").status_code == 201  # bound to no counter
     assert _register(site, token, "xh-c2-idr", "id_reader", counter=2).status_code == 201
     _until(lambda: runtime.devices is not None and runtime.devices.gateway.device("xh-kiosk-idr") is not None, "known")
+    listed = site.client.get("/api/v1/halls/1/devices").json()["devices"]
+    kiosk_url = next(d["kiosk_url"] for d in listed if d["id"] == "xh-kiosk-idr")
+    assert not any("kiosk_url" in d for d in listed if d["id"] == "xh-c2-idr")
+    key = {"X-Kiosk-Key": parse_qs(urlsplit(kiosk_url).query)["key"][0]}
     site.anonymous()
     token = csrf_of(site.client.get("/login").text)
+    kiosk = {"X-CSRF-Token": token, **key}
     status = "/api/v1/halls/1/readers/xh-kiosk-idr"
-    assert site.client.get(status).json() == {"card": False}
-    assert site.client.get("/api/v1/halls/1/readers/xh-c2-idr").status_code == 404  # a counter's reader
-    no_card = site.post("/api/v1/halls/1/tickets", token, {"service": "soc", "reader": "xh-kiosk-idr"})
+    assert site.client.get(status, headers=key).json() == {"card": False}
+    assert site.client.get("/api/v1/halls/1/readers/xh-c2-idr", headers=key).status_code == 404  # a counter's reader
+    no_card = site.client.post(
+        "/api/v1/halls/1/tickets", json={"service": "soc", "reader": "xh-kiosk-idr"}, headers=kiosk
+    )
     assert no_card.status_code == 409 and no_card.json()["error"] == "no_card"
 
     assert _in_loop(site, _swipe, memory_bus.connector(), "xh-kiosk-idr")["ok"] is True
-    assert site.client.get(status).json() == {"card": True, "name": "李*"}  # never the number
+    # Anyone but the reader's own kiosk is told there is no such reader, and cannot spend the card.
+    for stranger in ({}, {"X-Kiosk-Key": "0" * 32}):
+        assert site.client.get(status, headers=stranger).status_code == 404
+        spent = site.client.post(
+            "/api/v1/halls/1/tickets",
+            json={"service": "soc", "reader": "xh-kiosk-idr"},
+            headers={"X-CSRF-Token": token, **stranger},
+        )
+        assert spent.status_code == 404, stranger
+    assert site.client.get(status, headers=key).json() == {"card": True, "name": "李*"}  # never the number
     body = {"service": "soc", "reader": "xh-kiosk-idr", "command_id": "kiosk-press-0001"}
-    taken = site.post("/api/v1/halls/1/tickets", token, body)
+    taken = site.client.post("/api/v1/halls/1/tickets", json=body, headers=kiosk)
     assert taken.status_code == 200, taken.text
     assert VALID_ID not in taken.text
     # The card is used once; the kiosk's resend of the same press gets the same ticket.
-    assert site.client.get(status).json() == {"card": False}
-    again = site.post("/api/v1/halls/1/tickets", token, body)
+    assert site.client.get(status, headers=key).json() == {"card": False}
+    again = site.client.post("/api/v1/halls/1/tickets", json=body, headers=kiosk)
     assert again.json()["ticket"]["number"] == taken.json()["ticket"]["number"]
 
     async def holder() -> Any:

@@ -19,6 +19,7 @@ from starlette.testclient import TestClient
 
 from hall.web import render
 from hall.web.app import create_app
+from hall.web.kiosks import kiosk_key
 from tests.helpers import csrf_of
 from tests.site import Site, make_site
 
@@ -161,9 +162,13 @@ def test_the_kiosk_prints_unless_told_not_to(site: Site) -> None:
 def test_a_kiosk_with_an_id_reader_beside_it_offers_the_swipe(site: Site) -> None:
     plain = site.client.get("/kiosk/1").text
     assert 'data-reader=""' in plain and "card-state" not in plain
-    page = site.client.get("/kiosk/1?reader=xh-kiosk-idr").text
-    assert 'data-reader="xh-kiosk-idr"' in page
+    key = kiosk_key("k" * 48, 1, "xh-kiosk-idr")
+    page = site.client.get(f"/kiosk/1?reader=xh-kiosk-idr&key={key}").text
+    assert 'data-reader="xh-kiosk-idr"' in page and f'data-reader-key="{key}"' in page
     assert "将身份证放在读卡器上，实名取号" in page
+    # Without its key (or with another reader's) the address is any kiosk's: no card swipe.
+    for address in ("/kiosk/1?reader=xh-kiosk-idr", f"/kiosk/1?reader=xh-other-idr&key={key}"):
+        assert 'data-reader=""' in site.client.get(address).text
     hostile = site.client.get("/kiosk/1?reader=%22%3E%3Cscript%3E").text
     assert 'data-reader=""' in hostile  # only a device id is taken from the address
 
