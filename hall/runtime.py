@@ -35,6 +35,7 @@ from devices.bus import Connector, connector_for
 from devices.service import Devices
 from devices.store import DevicesDomain
 from displays.voice import Voice
+from hall.accounts.store import AccountsDomain
 from hall.kernel.errors import SettingsError
 from hall.settings import Settings
 from hall.storage.database import create_engine, reading
@@ -55,6 +56,7 @@ log = logging.getLogger(__name__)
 
 # Each part keeps its pages' templates beside its web adapter.
 TEMPLATE_DIRS = [Path(package.__file__).parent / "web" / "templates" for package in (hall, queueing, cases, devices)]  # type: ignore[arg-type]
+TEMPLATE_DIRS.append(Path(hall.__file__).parent / "accounts" / "web" / "templates")
 # A catalog with more problems than this names the first ones and counts the rest: one readable line.
 _PROBLEMS_SHOWN = 5
 # Every test site and every start reads the same shipped file; the catalog is immutable, so once is enough.
@@ -114,7 +116,7 @@ def core_domains(
 ) -> list[Domain]:
     chosen = catalog if catalog is not None else _sample_catalog()
     cases = CasesDomain(chosen, case_settings, public_url=public_url)
-    return [QueueDomain(), DevicesDomain(), cases]
+    return [QueueDomain(), DevicesDomain(), cases, AccountsDomain()]
 
 
 @dataclass

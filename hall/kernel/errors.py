@@ -14,6 +14,7 @@ gateway replies with the same ``code``.
         * ``hall.kernel.idnumbers.InvalidIdNumber`` — an ID number fails GB 11643 (422)
         * ``queueing.queue.NothingWaiting``, ``HallClosed``, ``SoldOut`` — no ticket to call or to take (409)
         * ``cases.workflow.NotAcceptedHere`` (409), ``MissingMaterials`` (422)
+        * ``hall.accounts.rules.UsernameTaken`` — a new account's username is in use (409)
     * ``hall.web.problems.Problem`` — an HTTP request that cannot be read (too large, not JSON), with
       its own status
     * ``CommandTimeout`` — the writer did not commit a command in time (it may still commit; 503)

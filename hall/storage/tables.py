@@ -23,6 +23,7 @@ from sqlalchemy import (
     Table,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 
 metadata = MetaData(
@@ -91,6 +92,8 @@ staff = Table(
     Column("hall_id", Integer, ForeignKey("halls.id"), nullable=False),
     Column("active", Boolean, nullable=False, server_default="1"),
     Column("created_at", UTCDateTime(), nullable=False),
+    # A first password, or one an admin reset, is to be replaced by its owner before anything else.
+    Column("must_change_password", Boolean, nullable=False, server_default=false()),
 )
 
 counters = Table(

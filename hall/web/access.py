@@ -49,8 +49,16 @@ def csrf_token(conn: HTTPConnection) -> str:
     return csrf.token_for(conn.app.state.hall.settings.secret_key, scope["hall.csrf_cookie"], scope["hall.session"])
 
 
-def guarded(access: Access, *, page: bool = False) -> Callable[[Endpoint], Endpoint]:
-    """Declare and enforce who may use an endpoint; ``page`` endpoints redirect to login."""
+ACCOUNT_PAGE = "/account/password"
+
+
+def guarded(
+    access: Access, *, page: bool = False, before_password_change: bool = False
+) -> Callable[[Endpoint], Endpoint]:
+    """Declare and enforce who may use an endpoint; ``page`` endpoints redirect to login.
+
+    Staff whose password is a first or reset one may use only the endpoints marked
+    ``before_password_change`` (changing it, logging out, who am I) until they have changed it."""
 
     def wrap(endpoint: Endpoint) -> Endpoint:
         @functools.wraps(endpoint)
@@ -63,6 +71,11 @@ def guarded(access: Access, *, page: bool = False) -> Callable[[Endpoint], Endpo
                         return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
                     return _refuse(401, "unauthenticated", _("Please log in."))
                 return _refuse(403, "forbidden", _("Your role may not use this."), page=page, request=request)
+            if member is not None and member.must_change_password and not access.public and not before_password_change:
+                if page:
+                    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+                    return RedirectResponse(f"{ACCOUNT_PAGE}?next={quote(target)}", status_code=303)
+                return _refuse(403, "password_change_required", _("Change your password first."))
             if request.method not in SAFE_METHODS and not await _csrf_ok(request):
                 return _refuse(
                     403, "csrf", _("The form has expired; reload the page and try again."), page=page, request=request

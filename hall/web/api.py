@@ -270,7 +270,7 @@ async def submit(request: Request, command: Command) -> Response:
     return JSONResponse(body, status_code=status_of(str(outcome.result.get("code", outcome.result.get("error")))))
 
 
-@guarded(Access.staff())
+@guarded(Access.staff(), before_password_change=True)
 async def me(request: Request) -> Response:
     """
     summary: Who is logged in.
@@ -286,6 +286,7 @@ async def me(request: Request) -> Response:
             "staff_no": member.staff_no,
             "roles": sorted(r.value for r in member.roles),
             "hall": member.hall_id,
+            "must_change_password": member.must_change_password,
         }
     )
 

@@ -19,6 +19,7 @@ from starlette.websockets import WebSocket
 from cases.web import routes as case_routes
 from devices.web import routes as device_routes
 from displays.web import routes as display_routes
+from hall.accounts.web import routes as account_routes
 from hall.kernel.errors import HallError
 from hall.kernel.i18n import _
 from hall.kernel.roles import Access
@@ -62,6 +63,7 @@ def routes() -> list[BaseRoute]:
         *queue_routes.PAGES,
         *device_routes.PAGES,
         *case_routes.PAGES,
+        *account_routes.PAGES,
         Mount(
             "/api/v1",
             routes=[
@@ -74,6 +76,7 @@ def routes() -> list[BaseRoute]:
                 *queue_routes.API,
                 *case_routes.API,
                 *device_routes.API,
+                *account_routes.API,
             ],
         ),
         *display_routes.PAGES,

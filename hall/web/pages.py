@@ -115,7 +115,7 @@ async def login(request: Request) -> Response:
     return response
 
 
-@guarded(Access.staff(), page=True)
+@guarded(Access.staff(), page=True, before_password_change=True)
 async def logout(request: Request) -> Response:
     runtime = request.app.state.hall
     token = request.cookies.get(SESSION_COOKIE)

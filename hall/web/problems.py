@@ -29,6 +29,7 @@ STATUS: Mapping[str, int] = {
     "closed": 409,
     "sold_out": 409,
     "not_accepted_here": 409,
+    "username_taken": 409,
     "invalid": 422,
     "invalid_id_number": 422,
     "missing_materials": 422,

@@ -36,6 +36,8 @@ class Staff:
     staff_no: str
     roles: frozenset[Role]
     hall_id: int
+    # A first or reset password: only changing it is allowed until it is changed.
+    must_change_password: bool = False
 
     @property
     def actor(self) -> str:
@@ -96,15 +98,18 @@ class Sessions:
             await conn.execute(delete(sessions).where(sessions.c.token_hash == digest))
         self._tell_ended([digest])
 
-    async def end_staff(self, staff_id: int) -> int:
-        """Ends every session of one staff member (logged out everywhere): call it when an account
-        is deactivated, its roles or hall change, or its password is reset. Returns how many."""
+    async def end_staff(self, staff_id: int, *, keep: str | None = None) -> int:
+        """Ends every session of one staff member (logged out everywhere) but the one known by
+        ``keep``: call it when an account is deactivated, its roles or hall change, or its
+        password is reset or changed. Returns how many ended."""
         async with self._engine.begin() as conn:
             digests = [
                 row.token_hash
                 for row in await conn.execute(select(sessions.c.token_hash).where(sessions.c.staff_id == staff_id))
+                if row.token_hash != keep
             ]
-            await conn.execute(delete(sessions).where(sessions.c.staff_id == staff_id))
+            if digests:
+                await conn.execute(delete(sessions).where(sessions.c.token_hash.in_(digests)))
         # Cached look-ups of this person answer from memory for a few seconds: drop them all.
         for digest, (_, member) in list(self._cache.items()):
             if member is not None and member.id == staff_id:
@@ -165,4 +170,5 @@ def _staff(row: object) -> Staff:
         staff_no=row.staff_no,  # type: ignore[attr-defined]
         roles=parse_roles(row.roles),  # type: ignore[attr-defined]
         hall_id=row.hall_id,  # type: ignore[attr-defined]
+        must_change_password=bool(row.must_change_password),  # type: ignore[attr-defined]
     )

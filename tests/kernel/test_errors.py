@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 import cases.workflow
+import hall.accounts.rules
 import hall.kernel.idnumbers
 import queueing.queue
 from devices.protocol import refusal
@@ -29,6 +30,7 @@ TABLE: list[tuple[DomainError, int]] = [
     (queueing.queue.SoldOut("all taken"), 409),
     (cases.workflow.NotAcceptedHere("not at this hall"), 409),
     (cases.workflow.MissingMaterials("materials missing", missing=["id-card"]), 422),
+    (hall.accounts.rules.UsernameTaken("the username is taken", field="username"), 409),
 ]
 
 
