@@ -12,6 +12,7 @@ from typing import Any
 from devices.protocol import BadMessage, DeviceEvent
 from devices.registry import Device, Kind
 from hall.kernel.idnumbers import InvalidIdNumber, normalise
+from hall.kernel.masking import mask_id, mask_name
 from queueing.counters import CounterStatus
 from queueing.state import QueueState
 
@@ -52,19 +53,11 @@ class Card:
     extra: Mapping[str, str]
 
     def masked(self) -> dict[str, Any]:
-        return {"counter": self.counter, "name": self.name, "id_number": mask(self.id_number)}
+        return {"counter": self.counter, "name": self.name, "id_number": mask_id(self.id_number)}
 
     def public(self) -> dict[str, Any]:
         """What a kiosk screen may show the resident standing there: a card is on, and whose."""
         return {"card": True, "name": mask_name(self.name)}
-
-
-def mask_name(name: str) -> str:
-    return name[:1] + "*" * max(1, len(name) - 1)
-
-
-def mask(number: str) -> str:
-    return number[:4] + "*" * (len(number) - 8) + number[-4:] if len(number) > 8 else "*" * len(number)
 
 
 def _text(data: Mapping[str, Any], name: str, limit: int) -> str:

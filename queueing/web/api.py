@@ -10,9 +10,10 @@ from sqlalchemy import select
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from devices.kinds import Card, mask
+from devices.kinds import Card
 from hall.kernel.events import Command, repeat_key
 from hall.kernel.idnumbers import InvalidIdNumber, normalise
+from hall.kernel.masking import mask_id, mask_phone
 from hall.kernel.roles import Access, Role
 from hall.runtime import runtime_of
 from hall.storage.database import reading
@@ -275,7 +276,7 @@ async def check_id_number(request: Request) -> Response:
             properties:
               id_number: {type: string, maxLength: 32}
     responses:
-      200: {description: '{"valid": true, "masked": "1101**********002X"} or {"valid": false, "message": ...}'}
+      200: {description: '{"valid": true, "masked": "110***********002X"} or {"valid": false, "message": ...}'}
     """
     data = await json_body(request)
     raw = data.get("id_number")
@@ -285,7 +286,32 @@ async def check_id_number(request: Request) -> Response:
         number = normalise(raw)
     except InvalidIdNumber as exc:
         return JSONResponse({"valid": False, "message": exc.message})
-    return JSONResponse({"valid": True, "masked": mask(number)})
+    return JSONResponse({"valid": True, "masked": mask_id(number)})
+
+
+@guarded(Access.staff(Role.CLERK, Role.SUPERVISOR))
+async def mask_phone_number(request: Request) -> Response:
+    """
+    summary: A phone number as screens other than the case record show it (138****5678).
+    description: >
+      For the citizen screen beside a counter, which shows the number being typed masked: the
+      browser never masks for itself, so every screen keeps hall.kernel.masking's one rule.
+    requestBody:
+      content:
+        application/json:
+          schema:
+            type: object
+            required: [phone]
+            properties:
+              phone: {type: string, maxLength: 32}
+    responses:
+      200: {description: '{"masked": "138****5678"}'}
+    """
+    data = await json_body(request)
+    raw = data.get("phone")
+    if not isinstance(raw, str) or len(raw) > 32:
+        return problem(422, "invalid", "phone must be text of at most 32 characters", field="phone")
+    return JSONResponse({"masked": mask_phone(raw)}, headers={"cache-control": "no-store"})
 
 
 @guarded(Access.staff(Role.CLERK, Role.SUPERVISOR))
