@@ -123,6 +123,9 @@ def command_for(device: Device, queue: QueueState | None, event: DeviceEvent) ->
         args: dict[str, Any] = {"service": _text(data, "service", 32)}
         if "priority" in data:
             args["priority"] = _text(data, "priority", 16)
+        if "appointment_at" in data:
+            # A registered kiosk vouches for the priority it sends: it checked the booking.
+            args["appointment_at"] = _text(data, "appointment_at", 40)
         card = data.get("card")
         if card is not None:
             if not isinstance(card, dict):
@@ -157,6 +160,7 @@ def public_result(name: str, result: Mapping[str, Any]) -> dict[str, Any]:
             "service": ticket.get("service"),
             "ahead": result.get("ahead"),
             "estimate_minutes": result.get("estimate_minutes"),
+            "no_counter": result.get("no_counter"),
         }
     if name == "rating.submit":
         rating = result.get("rating", {})

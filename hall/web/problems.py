@@ -27,6 +27,8 @@ STATUS: Mapping[str, int] = {
     "nothing_waiting": 409,
     "closed": 409,
     "sold_out": 409,
+    "priority_not_offered": 403,
+    "no_counter": 409,
     "not_accepted_here": 409,
     "invalid": 422,
     "invalid_id_number": 422,

@@ -83,6 +83,11 @@ async def queue_view(request: Request) -> Response:
 async def issue_ticket(request: Request) -> Response:
     """
     summary: Take a ticket for a service (the kiosk's button). A repeated command_id returns the same ticket.
+    description: >
+      Anyone may take a ticket of a priority class the hall lets its kiosks offer (its queue rules'
+      kiosk_priorities; by default normal, elderly, disabled, military, shown at the counter). An
+      appointment, and any class the hall leaves out, is granted to staff and registered devices
+      only: an anonymous request for it is refused with priority_not_offered.
     requestBody:
       content:
         application/json:
@@ -96,8 +101,9 @@ async def issue_ticket(request: Request) -> Response:
               appointment_at: {type: string, format: date-time}
               reader: {type: string, description: the ID reader beside this kiosk; the card it read names the applicant}
     responses:
-      200: {description: "the ticket, people ahead and the estimated wait"}
-      409: {description: "closed, sold out, or not allowed"}
+      200: {description: "the ticket, people ahead, the estimated wait, and whether no open counter serves it"}
+      403: {description: "a priority class this kiosk does not offer (an appointment comes from staff or a device)"}
+      409: {description: "closed, sold out, no open counter (where the hall refuses then), or not allowed"}
       429: {description: too many tickets from this kiosk}
     """
     runtime = runtime_of(request)
