@@ -52,6 +52,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     proc.add_staff("clerk1", "clerk", "xh", "李建国", staff_no="XH0107")
     # A second clerk, for a second counter.
     proc.add_staff("clerk2", "clerk", "xh", "赵敏", staff_no="XH0212")
+    proc.add_staff("clerk3", "clerk", "xh", "孙丽", staff_no="XH0315")
     open_all_week(proc.db_url)
     proc.start()
     try:
@@ -287,4 +288,57 @@ def test_what_the_clerk_types_is_mirrored_on_the_citizen_screen_for_the_ticket_s
     expect(panel).to_be_hidden()
     assert "李四海" not in citizen.content()
     kiosk.client.close()
+    screens.check()
+
+
+# The citizen screen's sizes: a counter's second monitor (1366×768) and a wall-sized one (1920×1080).
+CITIZEN_SIZES = [(1920, 1080), (1366, 768)]
+
+
+def test_the_rating_buttons_are_in_full_view_when_a_rating_is_asked(screens: Screens, server: ServerProcess) -> None:
+    from playwright.sync_api import expect
+
+    width, height = CITIZEN_SIZES[0]
+    context = screens.context(width=width, height=height)
+    kiosk = Kiosk(server)
+    try:
+        console = _log_in_as(screens, server, "/counter/1/3", "clerk3", context)
+        citizen = screens.open("/counter/1/3/citizen", context=context)
+        console.get_by_role("button", name="开放窗口").click()
+        expect(console.locator("#counter-status")).to_have_text("开放")
+        number = kiosk.take("info")
+        console.keyboard.press("n")
+        expect(console.locator("#current-number")).to_have_text(number)
+        console.keyboard.press("s")
+        expect(citizen.locator("#serving-line")).to_have_text(f"正在为 {number} 号办理")
+        # Data entered during the service sat above the rating once, pushing its buttons down.
+        console.fill("#intake-name", "周玉兰")
+        expect(citizen.locator("#intake-panel")).to_be_visible()
+        console.evaluate("document.activeElement && document.activeElement.blur()")
+        console.keyboard.press("f")
+        rating = citizen.locator("#rating")
+        expect(rating).to_be_visible()
+        # This hall scores aspects too (the sample district hall asks three): the most there is to fit.
+        expect(rating.locator(".aspect")).to_have_count(3)
+        citizen.evaluate("document.activeElement && document.activeElement.blur()")
+        for width, height in CITIZEN_SIZES:
+            citizen.set_viewport_size({"width": width, "height": height})
+            citizen.wait_for_timeout(200)  # the layout settles
+            shoot(citizen, f"citizen-rating-{width}x{height}")
+            buttons = rating.locator("button.level")
+            expect(buttons).to_have_count(5)
+            for index in range(5):
+                box = buttons.nth(index).bounding_box()
+                assert box is not None
+                # Fully in the viewport as the page opens: nothing to scroll for.
+                assert box["x"] >= 0 and box["y"] >= 0, (width, height, index, box)
+                assert box["x"] + box["width"] <= width and box["y"] + box["height"] <= height, (
+                    width,
+                    height,
+                    index,
+                    box,
+                )
+            assert citizen.evaluate("window.scrollY") == 0
+    finally:
+        kiosk.client.close()
     screens.check()
