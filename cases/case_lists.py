@@ -26,7 +26,7 @@ from cases.ledgers import (
     paused_since,
     staff_names,
 )
-from hall.kernel.masking import mask_id, mask_name
+from hall.kernel.masking import mask_id, mask_name, mask_phone
 from hall.storage.case_tables import case_steps, cases
 
 # -- case lists ------------------------------------------------------------------------------------
@@ -73,7 +73,7 @@ def masked_applicant(record: Mapping[str, Any]) -> dict[str, str]:
     return {
         "name": mask_name(str(person.get("name", ""))),
         "id_number": mask_id(str(person.get("id_number", ""))),
-        "phone": mask_id(str(person.get("phone", ""))),
+        "phone": mask_phone(str(person.get("phone", ""))),
     }
 
 

@@ -35,7 +35,7 @@ from cases.catalog import Kind, Level
 from hall.kernel.errors import DomainError, Forbidden, Invalid, NotFound, TransitionError
 from hall.kernel.events import Decision, Fact
 from hall.kernel.idnumbers import InvalidIdNumber
-from hall.kernel.masking import mask_id, mask_name
+from hall.kernel.masking import mask_id, mask_name, mask_phone
 from hall.kernel.roles import Role
 
 MAX_TEXT = 500
@@ -152,7 +152,7 @@ class Applicant:
         return applicant
 
     def masked(self) -> dict[str, str]:
-        return {"name": mask_name(self.name), "id_number": mask_id(self.id_number), "phone": mask_id(self.phone)}
+        return {"name": mask_name(self.name), "id_number": mask_id(self.id_number), "phone": mask_phone(self.phone)}
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from typing import Any
 from devices.protocol import BadMessage, DeviceEvent
 from devices.registry import Device, Kind
 from hall.kernel.idnumbers import InvalidIdNumber, normalise
+from hall.kernel.masking import mask_id, mask_name
 from queueing.counters import CounterStatus
 from queueing.state import QueueState
 
@@ -52,19 +53,11 @@ class Card:
     extra: Mapping[str, str]
 
     def masked(self) -> dict[str, Any]:
-        return {"counter": self.counter, "name": self.name, "id_number": mask(self.id_number)}
+        return {"counter": self.counter, "name": self.name, "id_number": mask_id(self.id_number)}
 
     def public(self) -> dict[str, Any]:
         """What a kiosk screen may show the resident standing there: a card is on, and whose."""
         return {"card": True, "name": mask_name(self.name)}
-
-
-def mask_name(name: str) -> str:
-    return name[:1] + "*" * max(1, len(name) - 1)
-
-
-def mask(number: str) -> str:
-    return number[:4] + "*" * (len(number) - 8) + number[-4:] if len(number) > 8 else "*" * len(number)
 
 
 def _text(data: Mapping[str, Any], name: str, limit: int) -> str:
@@ -130,6 +123,9 @@ def command_for(device: Device, queue: QueueState | None, event: DeviceEvent) ->
         args: dict[str, Any] = {"service": _text(data, "service", 32)}
         if "priority" in data:
             args["priority"] = _text(data, "priority", 16)
+        if "appointment_at" in data:
+            # A registered kiosk vouches for the priority it sends: it checked the booking.
+            args["appointment_at"] = _text(data, "appointment_at", 40)
         card = data.get("card")
         if card is not None:
             if not isinstance(card, dict):
@@ -164,6 +160,7 @@ def public_result(name: str, result: Mapping[str, Any]) -> dict[str, Any]:
             "service": ticket.get("service"),
             "ahead": result.get("ahead"),
             "estimate_minutes": result.get("estimate_minutes"),
+            "no_counter": result.get("no_counter"),
         }
     if name == "rating.submit":
         rating = result.get("rating", {})

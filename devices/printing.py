@@ -202,7 +202,10 @@ def _layout(ticket: TicketPrint, width: int) -> list[_Text | _Qr]:
     items.append(rule)
     lines(_pair(f"前面还有 {ticket.ahead} 人", f"{ticket.ahead} ahead", width))
     if ticket.estimate_minutes is None:
-        lines(_pair("暂无窗口开放", "no counter open", width))
+        lines(_pair("当前暂无窗口办理此业务", "no counter open for it", width), bold=True)
+    elif ticket.estimate_minutes < 1:
+        # Never "about 0 minutes", nor a minute promised as if it were a round figure.
+        lines(_pair("预计等候不到 1 分钟", "under 1 min", width))
     else:
         minutes = max(1, math.floor(ticket.estimate_minutes + 0.5))
         lines(_pair(f"预计等候约 {minutes} 分钟", f"about {minutes} min", width))

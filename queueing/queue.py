@@ -34,6 +34,18 @@ class SoldOut(DomainError):
     code = "sold_out"
 
 
+class PriorityNotOffered(DomainError):
+    """A priority class that needs proof, asked for by someone who cannot give it."""
+
+    code = "priority_not_offered"
+
+
+class NoCounterOpen(DomainError):
+    """No open counter serves the service, and the hall takes no tickets then."""
+
+    code = "no_counter"
+
+
 Result = Decision[QueueState]
 
 
@@ -138,14 +150,23 @@ def issue(
     priority: Priority = Priority.NORMAL,
     applicant: Holder | None = None,
     appointment_at: datetime | None = None,
+    vouched: bool = False,
 ) -> Result:
     """A ticket for ``service_code``, numbered in that service's day, placed in its line by
     ``priority`` (an appointment waits for its time).
+
+    ``vouched`` says the command comes from someone who can prove a priority class (a staff
+    member, a registered device); without it only the classes the hall lets a public kiosk offer
+    are granted (``Rules.kiosk_priorities``), and never an appointment. When no open counter
+    serves the service the hall's ``Rules.no_counter`` decides: the ticket says so, or none is
+    taken.
 
     Raises:
         NotFound: ``service_code`` is not a service of this hall.
         HallClosed: the service is not taking tickets at ``now``.
         SoldOut: the service's daily tickets are all taken.
+        PriorityNotOffered: ``priority`` needs proof the command does not carry.
+        NoCounterOpen: no open counter serves the service and the hall refuses tickets then.
         DomainError: an appointment ticket without its time, or outside its check-in window around
             ``now``; the applicant's ID card already holds a live ticket for the service.
     """
@@ -160,6 +181,12 @@ def issue(
     issued_today = state.issued.get(service.code, 0)
     if service.daily_cap is not None and issued_today >= service.daily_cap:
         raise SoldOut(f"today's {service.daily_cap} tickets for {service.name} are all taken", service=service.code)
+    if not vouched and not state.rules.kiosk_offers(priority):
+        if priority is Priority.APPOINTMENT:
+            why = "an appointment ticket comes from the booking's check-in at the counter or a registered device"
+        else:
+            why = f"this hall's kiosks do not offer the {priority.value} class: please ask the staff"
+        raise PriorityNotOffered(why, field="priority")
     if priority is Priority.APPOINTMENT:
         if appointment_at is None:
             raise DomainError("an appointment ticket needs the appointment's time", field="appointment_at")
@@ -184,6 +211,9 @@ def issue(
     number = service.number(n)
     ahead = ahead_of_new(state, service.code, priority)
     estimate = estimate_minutes(state, service.code, now, priority=priority)
+    # No estimate is no open counter that would call the ticket.
+    if estimate is None and state.rules.no_counter == "refuse":
+        raise NoCounterOpen(f"no open counter serves {service.name} now", service=service.code)
     day = local.date()
     ticket = Ticket(
         id=f"{day:%Y%m%d}-{number}",
@@ -204,7 +234,12 @@ def issue(
     issued[service.code] = n
     state = replace(state.with_ticket(ticket), issued=issued, next_order=state.next_order + 1)
     fact = _fact("issued", ticket, ahead=ahead, estimate_minutes=estimate)
-    result = {"ticket": ticket.for_staff(), "ahead": ahead, "estimate_minutes": estimate}
+    result = {
+        "ticket": ticket.for_staff(),
+        "ahead": ahead,
+        "estimate_minutes": estimate,
+        "no_counter": estimate is None,
+    }
     return _then(rolled, Decision(state, (fact,), result))
 
 

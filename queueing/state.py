@@ -10,10 +10,16 @@ from zoneinfo import ZoneInfo
 
 from queueing.counters import Counter
 from queueing.rating_records import Rateable, WorkOrder
-from queueing.services import Service
+from queueing.services import Priority, Service
 from queueing.tickets import Ticket, TicketState
 
 RECENT_SERVICE_TIMES = 20
+# The priority classes a resident may claim at a public kiosk, to show the certificate at the
+# counter; an appointment is never among them: it needs a booking, staff or a registered device.
+KIOSK_PRIORITIES = ("normal", "elderly", "disabled", "military")
+# What a kiosk does for a service no open counter serves: "warn" issues the ticket and says so on
+# the screen and the slip, "refuse" takes none.
+NO_COUNTER_POLICIES = ("warn", "refuse")
 
 
 @dataclass(frozen=True)
@@ -34,9 +40,20 @@ class Rules:
     # A finished service may be rated within this time (一事一评), on the scored aspects named here.
     rating_window_minutes: int = 120
     rating_aspects: tuple[str, ...] = ()
+    kiosk_priorities: tuple[str, ...] = KIOSK_PRIORITIES
+    no_counter: str = "warn"
 
     def __post_init__(self) -> None:
         ZoneInfo(self.timezone)
+        known = {p.value for p in Priority}
+        if unknown := set(self.kiosk_priorities) - known:
+            raise ValueError(f"kiosk_priorities names unknown classes: {', '.join(sorted(unknown))}")
+        if Priority.NORMAL.value not in self.kiosk_priorities:
+            raise ValueError("kiosk_priorities must include normal")
+        if Priority.APPOINTMENT.value in self.kiosk_priorities:
+            raise ValueError("an appointment needs a booking, staff or a device: not a kiosk_priorities class")
+        if self.no_counter not in NO_COUNTER_POLICIES:
+            raise ValueError(f"no_counter must be one of {', '.join(NO_COUNTER_POLICIES)}")
         if self.priority_run < 1:
             raise ValueError("priority_run must be at least 1")
         if self.recall_limit < 0 or self.hold_minutes < 1:
@@ -57,7 +74,13 @@ class Rules:
             "requeue_minutes": self.requeue_minutes,
             "rating_window_minutes": self.rating_window_minutes,
             "rating_aspects": list(self.rating_aspects),
+            "kiosk_priorities": list(self.kiosk_priorities),
+            "no_counter": self.no_counter,
         }
+
+    def kiosk_offers(self, priority: Priority) -> bool:
+        """Whether a resident may take a ticket of ``priority`` at a public kiosk, on their word."""
+        return priority.value in self.kiosk_priorities
 
 
 @dataclass(frozen=True)

@@ -92,6 +92,11 @@ def _tick(state: QueueState, command: Command, now: datetime) -> Decision[QueueS
     return queue.tick(state, now)
 
 
+# Who may grant any priority class: a staff member, a registered device (its MQTT login is its
+# own), the server itself. Anyone else is a resident at a public kiosk.
+_VOUCHING_ACTORS = ("staff:", "device:", "system:")
+
+
 def _issue(state: QueueState, command: Command, now: datetime) -> Decision[QueueState]:
     return queue.issue(
         state,
@@ -100,6 +105,7 @@ def _issue(state: QueueState, command: Command, now: datetime) -> Decision[Queue
         priority=_priority(command),
         applicant=_applicant(command),
         appointment_at=_when(command, "appointment_at"),
+        vouched=command.actor.startswith(_VOUCHING_ACTORS),
     )
 
 
@@ -368,8 +374,9 @@ class QueueDomain:
 
 def _rules(stored: dict[str, Any]) -> Rules:
     values = dict(stored)
-    if "rating_aspects" in values:
-        values["rating_aspects"] = tuple(values["rating_aspects"])
+    for name in ("rating_aspects", "kiosk_priorities"):
+        if name in values:
+            values[name] = tuple(values[name])
     return Rules(**values)
 
 

@@ -48,7 +48,8 @@ def public_view(state: QueueState, now: datetime) -> dict[str, Any]:
         }
         for number, counter in sorted(state.counters.items())
     ]
-    return {"services": services, "counters": counters}
+    # What the kiosk does for a service no open counter serves: "warn" or "refuse" (Rules.no_counter).
+    return {"services": services, "counters": counters, "no_counter": state.rules.no_counter}
 
 
 def _order(state: QueueState, counter: int, now: datetime, ticket: Ticket) -> tuple[int, int, bool, float, int]:

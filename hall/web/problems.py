@@ -28,6 +28,8 @@ STATUS: Mapping[str, int] = {
     "nothing_waiting": 409,
     "closed": 409,
     "sold_out": 409,
+    "priority_not_offered": 403,
+    "no_counter": 409,
     "not_accepted_here": 409,
     "username_taken": 409,
     "invalid": 422,

@@ -10,9 +10,10 @@ from sqlalchemy import select
 from starlette.requests import Request
 from starlette.responses import Response
 
-from devices.kinds import Card, mask
+from devices.kinds import Card
 from hall.kernel.events import Command, repeat_key
 from hall.kernel.idnumbers import InvalidIdNumber, normalise
+from hall.kernel.masking import mask_id, mask_phone
 from hall.kernel.roles import Access, Role
 from hall.runtime import runtime_of
 from hall.storage.database import reading
@@ -84,6 +85,11 @@ async def queue_view(request: Request) -> Response:
 async def issue_ticket(request: Request) -> Response:
     """
     summary: Take a ticket for a service (the kiosk's button). A repeated command_id returns the same ticket.
+    description: >
+      Anyone may take a ticket of a priority class the hall lets its kiosks offer (its queue rules'
+      kiosk_priorities; by default normal, elderly, disabled, military, shown at the counter). An
+      appointment, and any class the hall leaves out, is granted to staff and registered devices
+      only: an anonymous request for it is refused with priority_not_offered.
     requestBody:
       content:
         application/json:
@@ -99,8 +105,9 @@ async def issue_ticket(request: Request) -> Response:
                 type: string
                 description: the ID reader beside this kiosk, whose card names the applicant (key in X-Kiosk-Key)
     responses:
-      200: {description: "the ticket, people ahead and the estimated wait"}
-      409: {description: "closed, sold out, or not allowed"}
+      200: {description: "the ticket, people ahead, the estimated wait, and whether no open counter serves it"}
+      403: {description: "a priority class this kiosk does not offer (an appointment comes from staff or a device)"}
+      409: {description: "closed, sold out, no open counter (where the hall refuses then), or not allowed"}
       429: {description: too many tickets from this kiosk}
     """
     runtime = runtime_of(request)
@@ -297,7 +304,7 @@ async def check_id_number(request: Request) -> Response:
             properties:
               id_number: {type: string, maxLength: 32}
     responses:
-      200: {description: '{"valid": true, "masked": "1101**********002X"} or {"valid": false, "message": ...}'}
+      200: {description: '{"valid": true, "masked": "110***********002X"} or {"valid": false, "message": ...}'}
     """
     data = await json_body(request)
     raw = data.get("id_number")
@@ -307,7 +314,32 @@ async def check_id_number(request: Request) -> Response:
         number = normalise(raw)
     except InvalidIdNumber as exc:
         return JSONResponse({"valid": False, "message": exc.message})
-    return JSONResponse({"valid": True, "masked": mask(number)})
+    return JSONResponse({"valid": True, "masked": mask_id(number)})
+
+
+@guarded(Access.staff(Role.CLERK, Role.SUPERVISOR))
+async def mask_phone_number(request: Request) -> Response:
+    """
+    summary: A phone number as screens other than the case record show it (138****5678).
+    description: >
+      For the citizen screen beside a counter, which shows the number being typed masked: the
+      browser never masks for itself, so every screen keeps hall.kernel.masking's one rule.
+    requestBody:
+      content:
+        application/json:
+          schema:
+            type: object
+            required: [phone]
+            properties:
+              phone: {type: string, maxLength: 32}
+    responses:
+      200: {description: '{"masked": "138****5678"}'}
+    """
+    data = await json_body(request)
+    raw = data.get("phone")
+    if not isinstance(raw, str) or len(raw) > 32:
+        return problem(422, "invalid", "phone must be text of at most 32 characters", field="phone")
+    return JSONResponse({"masked": mask_phone(raw)}, headers={"cache-control": "no-store"})
 
 
 @guarded(Access.staff(Role.CLERK, Role.SUPERVISOR))

@@ -27,6 +27,7 @@ from hall.web.access import guarded, member_of, staff_of
 from hall.web.kiosks import valid_key
 from hall.web.render import Pair, QRImage, fill, hall_and_state, pairs, public_site
 from hall.web.templating import error_page, render
+from queueing.services import Priority
 from queueing.state import QueueState
 from queueing.views import public_view, ticket_status
 
@@ -133,12 +134,15 @@ _KIOSK_WORDS = {
     "waiting": N_("Waiting: {n}"),
     "about": N_("About {n} min"),
     "no_wait": N_("No wait"),
+    "under_minute": N_("Under 1 minute"),
     "no_counter": N_("No counter open"),
     "closed": N_("Not taking tickets now · hours {hours}"),
     "closed_today": N_("Not offered today"),
     "sold_out": N_("All of today's tickets are taken"),
     "taking": N_("Taking your ticket…"),
     "err_closed": N_("This service is not taking tickets now."),
+    "err_priority": N_("This kind of priority ticket is not given here. Please ask the staff."),
+    "err_no_counter": N_("No counter handles this service at the moment, so no ticket was given."),
     "err_busy": N_("Too many tickets from this machine. Please wait a minute."),
     "err_other": N_("No ticket was taken. Please try again or ask the staff."),
     "ok": N_("OK"),
@@ -154,7 +158,9 @@ _SLIP_WORDS = {
     "priority_ticket": N_("Priority ticket"),
     "ahead": N_("Ahead of you: {n}"),
     "estimate": N_("Estimated wait: about {n} min"),
+    "estimate_under": N_("Estimated wait: under 1 minute"),
     "estimate_none": N_("No counter is open yet"),
+    "no_counter_warning": N_("No counter handles this service at the moment"),
     "taken_at": N_("Taken at {time}"),
     "scan": N_("Scan to follow your place in line"),
     "listen": N_("Please wait for your number to be called"),
@@ -189,25 +195,41 @@ _DISPLAY_WORDS = {
 }
 
 
-def _wait(words: Mapping[str, Pair], minutes: float | None) -> Pair:
+def _wait(words: Mapping[str, Pair], minutes: float | None, waiting: int) -> Pair:
+    """A service's wait on its kiosk button (kiosk.js waitPair says the same): "no wait" only when
+    no one waits and a counter is free, never while people wait."""
     if minutes is None:
         return words["no_counter"]
-    if minutes < 1:
+    if minutes <= 0 and waiting == 0:
         return words["no_wait"]
+    if minutes < 1:
+        return words["under_minute"]
     return fill(words["about"], n=math.ceil(minutes))
 
 
-def _kiosk_button(service: Mapping[str, Any], words: Mapping[str, Pair]) -> dict[str, Any]:
-    """What a service's button says; kiosk.js says the same from the live snapshot."""
+def slip_estimate(words: Mapping[str, Pair], minutes: float | None) -> Pair:
+    """The wait a ticket's slip promises (kiosk.js estimatePair says the same)."""
+    if minutes is None:
+        return words["estimate_none"]
+    if minutes < 1:
+        return words["estimate_under"]
+    return fill(words["estimate"], n=math.ceil(minutes))
+
+
+def _kiosk_button(service: Mapping[str, Any], words: Mapping[str, Pair], no_counter: str) -> dict[str, Any]:
+    """What a service's button says; kiosk.js says the same from the live snapshot. ``no_counter``
+    is the hall's choice for a service no open counter serves: "refuse" turns its button off."""
     if service["sold_out"]:
         reason: Pair | None = words["sold_out"]
     elif not service["open"]:
         hours = service["hours"]
         reason = fill(words["closed"], hours="–".join(hours)) if hours else words["closed_today"]
+    elif no_counter == "refuse" and service["estimate_minutes"] is None:
+        reason = words["no_counter"]
     else:
         reason = None
     waiting = fill(words["waiting"], n=service["waiting"])
-    wait = _wait(words, service["estimate_minutes"])
+    wait = _wait(words, service["estimate_minutes"], service["waiting"])
     # The no-break space keeps the dot at the end of a line when the status wraps.
     status = reason or (f"{waiting[0]}\u00a0· {wait[0]}", f"{waiting[1]}\u00a0· {wait[1]}" if waiting[1] else "")
     return {**service, "off": reason is not None, "status": status}
@@ -243,9 +265,11 @@ async def kiosk(request: Request) -> Response:
     context = {
         **_public_context(request, row, state),
         "words": words,
-        "services": [_kiosk_button(s, words) for s in view["services"]],
+        "services": [_kiosk_button(s, words, view["no_counter"]) for s in view["services"]],
         "autoprint": request.query_params.get("print") != "off",
         **_reader_params(request, row.id),
+        # The classes this hall lets a resident claim here, in the order of the enum.
+        "priorities": [p.value for p in Priority if state.rules.kiosk_offers(p)],
     }
     return render(request, "kiosk.html", context)
 
@@ -321,13 +345,9 @@ async def _ticket_page(request: Request, template: str) -> Response:
         service={"name": service.name, "name_en": service.name_en} if service else {"name": status["service"]},
         state_text=fill(words.get(status["state"], (status["state"], "")), counter=status["counter"] or ""),
         ahead=fill(words["ahead"], n=status["ahead"]) if "ahead" in status else None,
-        estimate=(
-            None
-            if "ahead" not in status
-            else words["estimate_none"]
-            if estimate is None
-            else fill(words["estimate"], n=math.ceil(estimate))
-        ),
+        estimate=None if "ahead" not in status else slip_estimate(words, estimate),
+        # A waiting ticket no open counter would call: said plainly, on the screen and on paper.
+        no_counter=words["no_counter_warning"] if "ahead" in status and estimate is None else None,
         taken_at=fill(words["taken_at"], time=f"{state.rules.local(issued_at):%Y-%m-%d %H:%M}"),
     )
     return render(request, template, context)

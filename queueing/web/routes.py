@@ -27,6 +27,7 @@ API: list[BaseRoute] = [
     Route("/halls/{hall:id}/tickets", api.issue_ticket, methods=["POST"]),
     Route("/halls/{hall:id}/readers/{reader}", api.reader_status),
     Route("/id-numbers/check", api.check_id_number, methods=["POST"]),
+    Route("/phones/masked", api.mask_phone_number, methods=["POST"]),
     Route("/halls/{hall:id}/tickets/{ticket}", api.ticket_view),
     Route("/halls/{hall:id}/tickets/{ticket}/escpos", api.ticket_escpos),
     Route("/halls/{hall:id}/tickets/{ticket}/{action}", api.ticket_action, methods=["POST"]),

@@ -3,7 +3,9 @@
 //
 // It runs in the clerk's own browser, beside the console, and follows the same counter topic.
 // Residents see ticket numbers and a masked name at most: never an ID number or another
-// resident's data.
+// resident's data. The data being entered belongs to one ticket: it is shown only while that
+// ticket is called or served here, never over the rating of the one before, and it goes when
+// the ticket leaves the counter.
 import { newCommandId } from "./ids.js";
 import { fill, linkStatus, pageWords } from "./page.js";
 import { Realtime } from "./realtime.js";
@@ -28,6 +30,8 @@ const intakePanel = document.getElementById("intake-panel");
 // GB/T 39734-2020 asks for a time window to rate; the screen offers it for two minutes.
 const PROMPT_MS = 2 * 60 * 1000;
 const THANKS_MS = 8 * 1000;
+// Ticket events that keep a ticket at the counter it was called to.
+const STAYS = new Set(["ticket.called", "ticket.recalled", "ticket.started"]);
 
 let view = null;
 let staff = {};
@@ -36,6 +40,7 @@ let thanking = false;
 let promptTimer = null;
 let thanksTimer = null;
 let sending = false;
+let draft = null; // what the console's intake form holds, with the ticket it belongs to
 
 function serviceName(code) {
   const found = view?.all_services?.find((s) => s.code === code);
@@ -68,6 +73,7 @@ function renderClerk() {
 
 function render() {
   renderClerk();
+  renderIntakePanel();
   if (thanking) {
     show("thanks");
     return;
@@ -201,11 +207,19 @@ for (const button of panels.rating.querySelectorAll("button.level")) {
 
 // -- the data being entered: shown only when the console puts something there ----------------
 
-function toggleIntake() {
-  intakePanel.hidden = !intake.textContent.trim() && intake.children.length === 0;
+// The ticket the screen is serving now, if the resident holding it is at the counter.
+function servedTicket() {
+  const current = view?.current;
+  if (rating || thanking || !current) return null;
+  return current.state === "called" || current.state === "serving" ? current.id : null;
 }
-new MutationObserver(toggleIntake).observe(intake, { childList: true, subtree: true, characterData: true });
-toggleIntake();
+
+function renderIntakePanel() {
+  const ticket = servedTicket();
+  if (draft && ticket && draft.ticket === ticket) renderIntake(draft);
+  else intake.replaceChildren(); // nothing of it stays in the page, even hidden
+  intakePanel.hidden = intake.children.length === 0;
+}
 
 // The console beside this screen sends what the clerk types (static/js/intake.js): the ID number
 // arrives masked, with whether its check digit is right; then the item, the papers received and,
@@ -267,8 +281,10 @@ function renderIntake(draft) {
       draft.id_valid === true ? `✓ ${word("intake_id_ok")}` : draft.id_valid === false ? `✗ ${word("intake_id_bad")}` : "";
     rows.push([word("intake_id"), shown, mark]);
   }
-  if (draft.phone) {
-    rows.push([word("intake_phone"), draft.phone, draft.phone_valid === false ? `✗ ${word("intake_phone_bad")}` : null]);
+  if (draft.phone_typed) {
+    // Masked by the server (138****5678); "being entered" until its answer comes.
+    const shown = draft.phone || word("intake_typing");
+    rows.push([word("intake_phone"), shown, draft.phone_valid === false ? `✗ ${word("intake_phone_bad")}` : null]);
   }
   if (draft.item) rows.push([word("intake_item"), english && draft.item.name_en ? draft.item.name_en : draft.item.name, null]);
   if (draft.materials?.length) rows.push([word("intake_materials"), materialList(draft.materials), null]);
@@ -298,7 +314,10 @@ function renderIntake(draft) {
 if ("BroadcastChannel" in window) {
   const channel = new BroadcastChannel(`hall-intake-${root.dataset.hall}-${number}`);
   channel.addEventListener("message", (event) => {
-    if (event.data && typeof event.data === "object") renderIntake(event.data);
+    if (event.data && typeof event.data === "object") {
+      draft = event.data;
+      renderIntakePanel();
+    }
   });
   channel.postMessage("hello");
 }
@@ -343,6 +362,15 @@ rt.subscribe(root.dataset.topic, {
   },
   event(event) {
     const data = event.data || {};
+    const current = view?.current;
+    // The ticket at the counter leaves it (finished, no-show, transferred, held, cancelled), or
+    // another is called here: until the refresh, no ticket is served, so nothing of its data shows.
+    const leaves = current && data.ticket === current.id && !STAYS.has(event.type);
+    const replaced = current && data.counter === number && STAYS.has(event.type) && data.ticket !== current.id;
+    if (event.type.startsWith("ticket.") && (leaves || replaced)) {
+      view = { ...view, current: null };
+      render();
+    }
     if (event.type === "ticket.finished" && data.counter === number && recent(event)) {
       ask({ ticket: data.ticket, number: data.number, service: data.service });
     } else if (event.type === "rating.given" && rating && data.ticket === rating.ticket) {

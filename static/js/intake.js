@@ -4,9 +4,11 @@
 // Everything on the form is mirrored live to the citizen screen beside the console (一机双屏) so the
 // resident checks it before anything is registered. The mirror is a BroadcastChannel: both pages run
 // in the clerk's own browser, so the details never leave it on their way to the second screen. The
-// ID number is checked on the server (GB 11643 check digit) and reaches the citizen screen masked;
-// the name and phone are shown in full because they are the resident's own, on the screen facing
-// them, and a mistyped phone loses notices.
+// ID number is checked on the server (GB 11643 check digit) and reaches the citizen screen masked,
+// and so does the phone (138****5678: the screen faces the hall, not only the resident); the name is
+// shown in full because it is the resident's own and a wrong character is what they must catch.
+// What the form holds belongs to one ticket: the citizen screen shows it only while that ticket is
+// at the counter, and the next resident's ticket starts the form over.
 //
 // What the form shows and sends is worked out from its state in intakeview.js; this module holds
 // the state, the elements and their events, and the requests.
@@ -78,6 +80,8 @@ if (form) {
 
   let checked = { number: "", valid: false, masked: "" };
   let checkTimer = null;
+  let phoneMasked = { phone: "", masked: "" }; // the server's last answer on the phone typed
+  let phoneTimer = null;
   let catalog = []; // items this hall's level may accept, as the catalog lists them
   let item = null; // the chosen item with its materials
   const ticks = new Map(); // material name → its checkbox
@@ -88,16 +92,19 @@ if (form) {
   // command, and cannot register the case twice.
   let commandId = null;
   let accepted = null; // {number, due, provisional} once the case is registered
-  let ticketId = null;
+  let ticketId = null; // the ticket at the counter now
+  let draftTicket = null; // the ticket what is on the form was typed for
 
   // The form's state as intakeview.js takes it.
   function state() {
     return {
+      ticket: draftTicket,
       name: fields.name.value.trim(),
       idNumber: fields.idNumber.value.trim(),
       phone: fields.phone.value.trim(),
       note: fields.note.value.trim(),
       checked,
+      phoneMasked,
       item,
       ticked: (name) => Boolean(ticks.get(name)?.checked),
       scans: (name) => scans.get(name) || [],
@@ -129,6 +136,29 @@ if (form) {
       idState.textContent = body.valid ? `✓ ${word("id_ok")}` : `✗ ${word("id_bad")}`;
     } catch {
       idState.textContent = "";
+    }
+    changed();
+  }
+
+  // The citizen screen shows the phone as the server masks it, never as typed.
+  async function maskPhone() {
+    const phone = fields.phone.value.trim();
+    if (!phone) {
+      changed();
+      return;
+    }
+    try {
+      const answer = await fetch(form.dataset.phoneUrl, {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
+        body: JSON.stringify({ phone }),
+      });
+      const body = await answer.json();
+      if (fields.phone.value.trim() !== phone || !answer.ok) return; // typed on meanwhile
+      phoneMasked = { phone, masked: body.masked || "" };
+    } catch {
+      return;
     }
     changed();
   }
@@ -329,7 +359,15 @@ if (form) {
     acceptButton.disabled = Boolean(accepted) || sending || uploading > 0 || list.length > 0;
   }
 
+  // Whether anything is on the form yet.
+  function filled() {
+    const now = state();
+    return Boolean(now.name || now.idNumber || now.phone || now.note || item || accepted);
+  }
+
   function changed() {
+    // An empty form is the ticket's at the counter now: what is typed next is that resident's.
+    if (!filled()) draftTicket = ticketId;
     update();
     publish();
   }
@@ -442,6 +480,7 @@ if (form) {
     form.reset();
     lock(false);
     checked = { number: "", valid: false, masked: "" };
+    phoneMasked = { phone: "", masked: "" };
     idState.textContent = "";
     idState.dataset.state = "";
     cardState.textContent = "";
@@ -464,7 +503,11 @@ if (form) {
     const id = ticket?.id ?? null;
     if (id === ticketId) return;
     ticketId = id;
-    if (ticket && accepted) reset(); // the next resident: the last receipt is done with
+    // The next resident: what is on the form (and the last receipt) was the one before's. A ticket
+    // that ends leaves the form to the clerk (to print its receipt), and the citizen screen stops
+    // showing it, as it belongs to a ticket no longer at the counter.
+    if (ticket && id !== draftTicket && filled()) reset();
+    else changed();
     const person = ticket?.applicant;
     ticketHint.hidden = !person;
     if (!person) return;
@@ -493,6 +536,8 @@ if (form) {
         showFieldError("id", "");
       }
       if (input === fields.phone) {
+        clearTimeout(phoneTimer);
+        phoneTimer = setTimeout(maskPhone, 250);
         const value = input.value.trim();
         showFieldError("phone", "");
         input.setAttribute("aria-invalid", value && !phoneValid(value) ? "true" : "false");

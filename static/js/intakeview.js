@@ -8,8 +8,9 @@
 //   blockers(form, word);                             // ["a valid ID number", "a service item"]
 //   channel.postMessage(mirror(form));                // what the citizen screen shows
 //
-// `form` is the form's state as plain data: name, idNumber, phone and note (trimmed), checked (the
-// server's last answer on an ID number), item, ticked(name) and scans(name), accepted. The server
+// `form` is the form's state as plain data: the ticket it belongs to, name, idNumber, phone and note
+// (trimmed), checked (the server's last answer on an ID number), phoneMasked (its last answer on a
+// phone), item, ticked(name) and scans(name), accepted. The server
 // checks everything again; these only say early what it would refuse.
 import { fill } from "./page.js";
 
@@ -82,17 +83,21 @@ export function blockers(form, word) {
   return list;
 }
 
-// What the citizen screen shows (citizen.js renderIntake): the ID number masked, and only once the
-// server has checked the number now typed; the name and phone in full, for the resident to check.
+// What the citizen screen shows (citizen.js renderIntake), for the ticket the form belongs to: the
+// ID number and phone masked by the server (hall/kernel/masking.py), each only once the server has
+// answered for what is typed now; the name in full, for the resident to check its characters.
 export function mirror(form) {
   const number = form.idNumber;
   const phone = form.phone;
+  const phoneShown = form.phoneMasked || { phone: "", masked: "" };
   return {
+    ticket: form.ticket ?? null,
     name: form.name,
     id_masked: number && form.checked.number === number ? form.checked.masked : "",
     id_valid: number ? form.checked.number === number && form.checked.valid : null,
     id_typed: number.length,
-    phone,
+    phone: phone && phoneShown.phone === phone ? phoneShown.masked : "",
+    phone_typed: phone.length,
     phone_valid: phone ? phoneValid(phone) : null,
     note: form.note,
     item: form.item ? { code: form.item.code, name: form.item.name, name_en: form.item.name_en } : null,

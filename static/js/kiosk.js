@@ -1,6 +1,7 @@
 // The ticket kiosk (排号机): a big button per service with people waiting and the estimated wait,
 // live; a press takes a ticket, shows it with its QR code, prints it, and returns to the start.
 import { newCommandId } from "./ids.js";
+import { estimatePair, offReason, statusPair } from "./kioskview.js";
 import { linkStatus, pageWords, setBoth } from "./page.js";
 import { Realtime } from "./realtime.js";
 
@@ -30,28 +31,11 @@ const elderlyToggle = document.getElementById("elderly-mode");
 const clock = document.getElementById("clock");
 
 let services = [];
+let noCounter = "warn"; // the hall's choice for a service no open counter serves (Rules.no_counter)
 let pressing = false;
 let returnTimer = null;
 let messageTimer = null;
 let idleTimer = null;
-
-// "等候 3 人 · 约 18 分钟": the no-break space keeps the dot at the end of a line when it wraps.
-function join(first, second) {
-  return [`${first[0]}\u00a0· ${second[0]}`, first[1] && second[1] ? `${first[1]}\u00a0· ${second[1]}` : ""];
-}
-
-function waitPair(minutes) {
-  if (minutes === null || minutes === undefined) return pair("no_counter");
-  if (minutes < 1) return pair("no_wait");
-  return pair("about", { n: Math.ceil(minutes) });
-}
-
-// Why a service's button takes no tickets now, or null when it does (as hall/pages.py says it).
-function offReason(service) {
-  if (service.sold_out) return pair("sold_out");
-  if (!service.open) return service.hours ? pair("closed", { hours: service.hours.join("–") }) : pair("closed_today");
-  return null;
-}
 
 function serviceButton(service) {
   let button = grid.querySelector(`button[data-code="${CSS.escape(service.code)}"]`);
@@ -71,11 +55,8 @@ function serviceButton(service) {
   }
   button.querySelector(".prefix").textContent = service.prefix;
   setBoth(button.querySelector(".names"), [service.name, showEnglish ? service.name_en : ""]);
-  const reason = offReason(service);
-  setBoth(
-    button.querySelector(".status"),
-    reason || join(pair("waiting", { n: service.waiting }), waitPair(service.estimate_minutes)),
-  );
+  const reason = offReason(pair, service, noCounter);
+  setBoth(button.querySelector(".status"), statusPair(pair, service, noCounter));
   // aria-disabled rather than disabled: the button stays reachable, so its reason can be read.
   button.setAttribute("aria-disabled", reason ? "true" : "false");
   button.classList.toggle("off", Boolean(reason));
@@ -96,7 +77,9 @@ function refresh(delay = 800) {
     try {
       const answer = await fetch(`/api/v1/halls/${hallId}/queue`, { credentials: "same-origin" });
       if (answer.ok) {
-        services = (await answer.json()).services;
+        const view = await answer.json();
+        services = view.services;
+        noCounter = view.no_counter || "warn";
         render();
       }
     } catch {
@@ -197,13 +180,15 @@ function showError(status, problem) {
   if (status === 429) text = pair("err_busy");
   else if (problem.error === "sold_out") text = pair("sold_out");
   else if (problem.error === "closed") text = pair("err_closed");
+  else if (problem.error === "priority_not_offered") text = pair("err_priority");
+  else if (problem.error === "no_counter") text = pair("err_no_counter");
   else text = pair("err_other");
   setBoth(messageText, text);
   message.hidden = false;
   document.getElementById("message-ok").focus();
   clearTimeout(messageTimer);
   messageTimer = setTimeout(hideMessage, MESSAGE_MS);
-  if (problem.error === "closed" || problem.error === "sold_out") refresh(0);
+  if (["closed", "sold_out", "no_counter"].includes(problem.error)) refresh(0);
 }
 
 function hideMessage() {
@@ -237,11 +222,14 @@ function showTicket(answer) {
   setBoth(document.getElementById("slip-service"), [service.name, showEnglish ? service.name_en : ""]);
   document.getElementById("slip-priority").hidden = ticket.priority === "normal";
   setBoth(document.getElementById("slip-ahead"), pair("ahead", { n: answer.ahead }));
-  const minutes = answer.estimate_minutes;
-  setBoth(
-    document.getElementById("slip-estimate"),
-    minutes === null || minutes === undefined ? pair("estimate_none") : pair("estimate", { n: Math.ceil(minutes) }),
-  );
+  setBoth(document.getElementById("slip-estimate"), estimatePair(pair, answer.estimate_minutes));
+  // Issued for a service no open counter serves (the hall's choice): the resident is told so.
+  const warning = document.getElementById("slip-warning");
+  warning.hidden = !answer.no_counter;
+  if (answer.no_counter) {
+    const [main, english] = pair("no_counter_warning");
+    setBoth(warning, [`⚠ ${main}`, english]);
+  }
   const issued = ticket.issued_at ? new Date(ticket.issued_at) : new Date();
   setBoth(document.getElementById("slip-time"), pair("taken_at", { time: localTime(issued) }));
   const qr = document.getElementById("slip-qr");
@@ -276,7 +264,8 @@ function backToStart() {
   ticketView.hidden = true;
   start.hidden = false;
   // Nothing of the last person's ticket stays behind.
-  for (const id of ["slip-number", "slip-service", "slip-ahead", "slip-estimate", "slip-time"]) {
+  document.getElementById("slip-warning").hidden = true;
+  for (const id of ["slip-number", "slip-service", "slip-ahead", "slip-estimate", "slip-warning", "slip-time"]) {
     document.getElementById(id).replaceChildren();
   }
   document.getElementById("slip-qr").removeAttribute("src");
@@ -342,6 +331,7 @@ rt.onstatus = linkStatus(linkState);
 rt.subscribe(`hall/${hallId}/queue`, {
   snapshot(data) {
     services = data.services || [];
+    noCounter = data.no_counter || "warn";
     render();
   },
   event(event) {

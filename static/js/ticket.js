@@ -1,6 +1,7 @@
 // A ticket's own pages. The status page (opened from the QR code on a phone) follows the hall's
 // queue and asks for the ticket again when something may have moved it; the print page prints
 // itself once its QR code has loaded.
+import { estimatePair } from "./kioskview.js";
 import { linkStatus, pageWords, setBoth } from "./page.js";
 import { Realtime } from "./realtime.js";
 
@@ -40,8 +41,7 @@ function statusPage(card) {
     estimateLine.hidden = !waiting;
     if (waiting) {
       say(aheadLine, "ahead", { n: ticket.ahead });
-      if (ticket.estimate_minutes === null || ticket.estimate_minutes === undefined) say(estimateLine, "estimate_none");
-      else say(estimateLine, "estimate", { n: Math.ceil(ticket.estimate_minutes) });
+      setBoth(estimateLine, estimatePair(pair, ticket.estimate_minutes));
     }
     document.title = state === "called" ? `${text} · ${title}` : title;
     // A phone in a pocket: a buzz when the ticket is called.

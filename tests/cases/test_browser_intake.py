@@ -107,7 +107,7 @@ def test_a_case_accepted_at_the_counter_is_mirrored_printed_and_found_by_the_res
     # The applicant; the ID number is checked on the server and mirrored masked.
     console.fill("#intake-phone", PHONE)
     expect(console.locator("#intake-id-state")).to_have_text("✓ 校验通过")
-    expect(panel).to_contain_text("1101**********002X")
+    expect(panel).to_contain_text("110***********002X")
     expect(panel).to_contain_text("✓ 校验通过")
 
     # Only items a community may accept are offered: marriage registration is the district's.

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -77,6 +78,22 @@ async def test_a_kiosk_with_an_id_card_takes_a_ticket_in_the_residents_name(
         async with reading(hall.runtime.engine) as conn:
             holders = [r.applicant_id_number for r in await conn.execute(select(tickets))]
         assert holders == [VALID_ID]
+
+
+async def test_a_registered_kiosk_vouches_for_the_appointment_it_checked_in(
+    tmp_path: Path, broker: MemoryBroker
+) -> None:
+    # A device logs in with its own password and speaks only for itself: it may grant what a public
+    # browser kiosk may not (tests/queueing/test_api.py), having checked the booking.
+    async with device_hall(tmp_path, broker.connector()) as hall:
+        await hall.register("xh-kiosk-1", "kiosk")
+        async with fake_device(broker.connector(), "xh", "xh-kiosk-1") as kiosk:
+            booked = {"service": "soc", "priority": "appointment", "appointment_at": datetime.now(UTC).isoformat()}
+            reply = await kiosk.reply(await kiosk.event("press", booked))
+            assert reply["ok"] is True, reply
+            assert reply["result"]["no_counter"] is True  # no counter is open in this hall yet
+        async with reading(hall.runtime.engine) as conn:
+            assert [r.priority for r in await conn.execute(select(tickets))] == ["appointment"]
 
 
 async def test_an_unknown_device_waits_as_pending_and_is_never_obeyed(tmp_path: Path, broker: MemoryBroker) -> None:
@@ -178,7 +195,7 @@ async def test_an_id_reader_hands_the_card_to_its_counter_masked_for_everyone_el
         card = hall.devices.gateway.card_at(hall.halls["xh"], 2)
         assert card is not None
         assert card.id_number == VALID_ID
-        assert card.masked()["id_number"] == "1101**********002X"
+        assert card.masked()["id_number"] == "110***********002X"
         assert await hall.head() == head  # a card read is not a change of state
 
 

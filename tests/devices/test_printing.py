@@ -133,13 +133,20 @@ def test_time_is_local_to_the_hall() -> None:
 def test_no_open_counter() -> None:
     t = ticket(estimate_minutes=None)
     out = ticket_escpos(t)
-    assert gb("暂无窗口开放") in out
-    assert b"no counter open" in out
+    assert gb("当前暂无窗口办理此业务") in out
+    assert b"no counter open for it" in out
     assert gb("预计等候") not in out
-    assert "暂无窗口开放 · no counter open" in ticket_text(t).splitlines()
+    assert "当前暂无窗口办理此业务 · no counter open for it" in ticket_text(t).splitlines()
 
 
-@pytest.mark.parametrize(("minutes", "shown"), [(0.0, 1), (0.4, 1), (1.5, 2), (12.4, 12), (12.5, 13), (95.0, 95)])
+@pytest.mark.parametrize("minutes", [0.0, 0.4, 0.99])
+def test_a_wait_under_a_minute_is_said_so_never_as_0_or_1_minutes(minutes: float) -> None:
+    lines = ticket_text(ticket(estimate_minutes=minutes)).splitlines()
+    assert "预计等候不到 1 分钟 · under 1 min" in lines
+    assert not any("约 0 分钟" in line or "约 1 分钟" in line for line in lines)
+
+
+@pytest.mark.parametrize(("minutes", "shown"), [(1.0, 1), (1.5, 2), (12.4, 12), (12.5, 13), (95.0, 95)])
 def test_estimate_rounds_to_whole_minutes(minutes: float, shown: int) -> None:
     assert f"预计等候约 {shown} 分钟 · about {shown} min" in ticket_text(ticket(estimate_minutes=minutes)).splitlines()
 

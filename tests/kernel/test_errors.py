@@ -28,6 +28,8 @@ TABLE: list[tuple[DomainError, int]] = [
     (queueing.queue.NothingWaiting("nobody waits"), 409),
     (queueing.queue.HallClosed("closed now"), 409),
     (queueing.queue.SoldOut("all taken"), 409),
+    (queueing.queue.PriorityNotOffered("no appointment from a kiosk", field="priority"), 403),
+    (queueing.queue.NoCounterOpen("no open counter"), 409),
     (cases.workflow.NotAcceptedHere("not at this hall"), 409),
     (cases.workflow.MissingMaterials("materials missing", missing=["id-card"]), 422),
     (hall.accounts.rules.UsernameTaken("the username is taken", field="username"), 409),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 from tests.helpers import csrf_of
@@ -147,3 +148,21 @@ def test_a_ticket_in_an_applicants_name_is_masked_and_needs_a_valid_id_number(si
     site.login("supervisor")
     log = site.client.get("/api/v1/halls/1/events?limit=1000").text
     assert "11010519491231002X" not in log and "张三丰" not in log
+
+
+def test_an_anonymous_request_cannot_take_an_appointment_ticket_to_jump_the_line(site: Site) -> None:
+    kiosk = _kiosk_token(site)
+    now = datetime.now(UTC).isoformat()
+    refused = _take(site, kiosk, priority="appointment", appointment_at=now)
+    assert refused.status_code == 403, refused.text
+    assert (refused.json()["code"], refused.json()["field"]) == ("priority_not_offered", "priority")
+    # Nothing was issued: the next ticket is the day's first, and no one is ahead of it.
+    first = _take(site, kiosk).json()
+    assert (first["ticket"]["number"], first["ahead"]) == ("A001", 0)
+    # A staff member checking the booking in grants it, ahead of the normal line.
+    token = site.login("clerk")
+    granted = site.post(
+        "/api/v1/halls/1/tickets", token, {"service": "soc", "priority": "appointment", "appointment_at": now}
+    )
+    assert granted.status_code == 200, granted.text
+    assert (granted.json()["ticket"]["priority"], granted.json()["ahead"]) == ("appointment", 0)

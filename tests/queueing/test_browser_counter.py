@@ -50,6 +50,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     proc.init()
     # The citizen screen shows the clerk's staff number (工号), so this clerk has one.
     proc.add_staff("clerk1", "clerk", "xh", "李建国", staff_no="XH0107")
+    # A second clerk, for a second counter.
+    proc.add_staff("clerk2", "clerk", "xh", "赵敏", staff_no="XH0212")
+    proc.add_staff("clerk3", "clerk", "xh", "孙丽", staff_no="XH0315")
     open_all_week(proc.db_url)
     proc.start()
     try:
@@ -190,16 +193,33 @@ def test_a_clerk_serves_from_the_console_and_the_resident_rates_on_the_second_sc
     screens.check()
 
 
-def test_what_the_clerk_types_is_mirrored_on_the_citizen_screen_with_the_id_number_masked(
-    screens: Screens,
+def _log_in_as(screens: Screens, server: ServerProcess, path: str, username: str, context: Any) -> Any:
+    page = context.new_page()
+    page.goto(path)
+    screens.fill_login(page, username, server.passwords[username])
+    page.wait_for_url(f"{server.url}{path}")
+    return page
+
+
+def test_what_the_clerk_types_is_mirrored_on_the_citizen_screen_for_the_ticket_served_and_masked(
+    screens: Screens, server: ServerProcess
 ) -> None:
     from playwright.sync_api import expect
 
-    context = screens.context(width=1280, height=900)
-    console = screens.open("/counter/1/2", role="clerk", context=context)
+    context = screens.context(width=1366, height=768)
+    kiosk = Kiosk(server)
+    console = _log_in_as(screens, server, "/counter/1/2", "clerk2", context)
     citizen = screens.open("/counter/1/2/citizen", context=context)
     panel = citizen.locator("#intake-panel")
+    blur = "document.activeElement && document.activeElement.blur()"
     expect(panel).to_be_hidden()
+    console.get_by_role("button", name="开放窗口").click()
+    expect(console.locator("#counter-status")).to_have_text("开放")
+    first, second = kiosk.take("soc"), kiosk.take("soc")
+    console.keyboard.press("n")
+    expect(console.locator("#current-number")).to_have_text(first)
+    console.keyboard.press("s")
+    expect(citizen.locator("#serving-line")).to_have_text(f"正在为 {first} 号办理")
 
     console.fill("#intake-name", "王秀英")
     console.fill("#intake-id", "110105194912310021")  # wrong check digit
@@ -213,11 +233,13 @@ def test_what_the_clerk_types_is_mirrored_on_the_citizen_screen_with_the_id_numb
     console.fill("#intake-phone", "13812345678")
     console.fill("#intake-note", "灵活就业社保参保登记")
     expect(console.locator("#intake-id-state")).to_have_text("✓ 校验通过")
-    expect(panel).to_contain_text("1101**********002X")
+    expect(panel).to_contain_text("110***********002X")
     expect(panel).to_contain_text("✓ 校验通过")
-    expect(panel).to_contain_text("13812345678")
+    # The phone as every public screen shows it, never as typed.
+    expect(panel).to_contain_text("138****5678")
     expect(panel).to_contain_text("灵活就业社保参保登记")
-    assert "11010519491231002X" not in citizen.content()  # the full number never reaches the screen
+    html = citizen.content()
+    assert "11010519491231002X" not in html and "13812345678" not in html
     shoot(console, "counter-intake")
     shoot(citizen, "citizen-intake")
 
@@ -227,6 +249,96 @@ def test_what_the_clerk_types_is_mirrored_on_the_citizen_screen_with_the_id_numb
     expect(late.locator("#intake-panel")).to_contain_text("王秀英")
     late.close()
 
-    console.get_by_role("button", name="清空").click()
+    # The service ends: the resident rates, and nothing of the data entered stays on their screen.
+    console.evaluate(blur)
+    console.keyboard.press("f")
+    expect(console.locator("#no-current")).to_be_visible()
+    expect(citizen.locator("#rating")).to_be_visible()
     expect(panel).to_be_hidden()
+    assert "王秀英" not in citizen.content()
+
+    # The clerk calls the next resident and starts entering them while the first is still rating:
+    # the rating stays alone on the screen, with no one else's data above it.
+    console.evaluate(blur)
+    console.keyboard.press("n")
+    expect(console.locator("#current-number")).to_have_text(second)
+    expect(console.locator("#intake-name")).to_have_value("")  # the form was the last resident's
+    console.fill("#intake-name", "李四海")
+    console.fill("#intake-phone", "13900001111")
+    console.wait_for_timeout(500)
+    expect(citizen.locator("#rating")).to_be_visible()
+    expect(panel).to_be_hidden()
+    assert "李四海" not in citizen.content() and "139****1111" not in citizen.content()
+    shoot(citizen, "citizen-rating-next-called")
+
+    # Once the next resident's service starts, their data is theirs to check.
+    console.evaluate(blur)
+    console.keyboard.press("s")
+    expect(citizen.locator("#serving-line")).to_have_text(f"正在为 {second} 号办理")
+    expect(panel).to_contain_text("李四海")
+    expect(panel).to_contain_text("139****1111")
+
+    # Transferred to another service, the ticket leaves the counter, and its data the screen.
+    console.keyboard.press("t")
+    dialog = console.locator("#transfer-dialog")
+    expect(dialog).to_be_visible()
+    dialog.locator("#transfer-service").select_option("fund")
+    dialog.get_by_role("button", name="转移").click()
+    expect(console.locator("#no-current")).to_be_visible()
+    expect(panel).to_be_hidden()
+    assert "李四海" not in citizen.content()
+    kiosk.client.close()
+    screens.check()
+
+
+# The citizen screen's sizes: a counter's second monitor (1366×768) and a wall-sized one (1920×1080).
+CITIZEN_SIZES = [(1920, 1080), (1366, 768)]
+
+
+def test_the_rating_buttons_are_in_full_view_when_a_rating_is_asked(screens: Screens, server: ServerProcess) -> None:
+    from playwright.sync_api import expect
+
+    width, height = CITIZEN_SIZES[0]
+    context = screens.context(width=width, height=height)
+    kiosk = Kiosk(server)
+    try:
+        console = _log_in_as(screens, server, "/counter/1/3", "clerk3", context)
+        citizen = screens.open("/counter/1/3/citizen", context=context)
+        console.get_by_role("button", name="开放窗口").click()
+        expect(console.locator("#counter-status")).to_have_text("开放")
+        number = kiosk.take("info")
+        console.keyboard.press("n")
+        expect(console.locator("#current-number")).to_have_text(number)
+        console.keyboard.press("s")
+        expect(citizen.locator("#serving-line")).to_have_text(f"正在为 {number} 号办理")
+        # Data entered during the service sat above the rating once, pushing its buttons down.
+        console.fill("#intake-name", "周玉兰")
+        expect(citizen.locator("#intake-panel")).to_be_visible()
+        console.evaluate("document.activeElement && document.activeElement.blur()")
+        console.keyboard.press("f")
+        rating = citizen.locator("#rating")
+        expect(rating).to_be_visible()
+        # This hall scores aspects too (the sample district hall asks three): the most there is to fit.
+        expect(rating.locator(".aspect")).to_have_count(3)
+        citizen.evaluate("document.activeElement && document.activeElement.blur()")
+        for width, height in CITIZEN_SIZES:
+            citizen.set_viewport_size({"width": width, "height": height})
+            citizen.wait_for_timeout(200)  # the layout settles
+            shoot(citizen, f"citizen-rating-{width}x{height}")
+            buttons = rating.locator("button.level")
+            expect(buttons).to_have_count(5)
+            for index in range(5):
+                box = buttons.nth(index).bounding_box()
+                assert box is not None
+                # Fully in the viewport as the page opens: nothing to scroll for.
+                assert box["x"] >= 0 and box["y"] >= 0, (width, height, index, box)
+                assert box["x"] + box["width"] <= width and box["y"] + box["height"] <= height, (
+                    width,
+                    height,
+                    index,
+                    box,
+                )
+            assert citizen.evaluate("window.scrollY") == 0
+    finally:
+        kiosk.client.close()
     screens.check()

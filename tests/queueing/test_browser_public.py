@@ -110,6 +110,9 @@ def test_a_ticket_from_the_kiosk_to_the_call(screens: Screens, clerk: Clerk) -> 
     expect(kiosk.locator("#slip-service")).to_contain_text("社会保障")
     expect(kiosk.locator("#slip-ahead")).to_contain_text("前面还有 0 人")
     expect(kiosk.locator("#slip-estimate")).to_contain_text("暂无窗口开放")
+    # No counter is open yet: the hall's default issues the ticket, and says so plainly.
+    expect(kiosk.locator("#slip-warning")).to_be_visible()
+    expect(kiosk.locator("#slip-warning")).to_have_text(re.compile(r"⚠ 当前暂无窗口办理此业务\s*No counter handles"))
     expect(kiosk.locator("#slip-time")).to_contain_text(re.compile(r"取号时间 \d{4}-\d\d-\d\d \d\d:\d\d"))
     expect(kiosk.locator("#slip-priority")).to_be_hidden()
     expect(kiosk.locator("#countdown")).to_contain_text("秒后返回首页")
@@ -162,6 +165,7 @@ def test_a_ticket_from_the_kiosk_to_the_call(screens: Screens, clerk: Clerk) -> 
     # The kiosk returns to its start by itself.
     expect(kiosk.locator("#start")).to_be_visible(timeout=WAIT + 16_000)
     expect(kiosk.locator("#ticket")).to_be_hidden()
+    expect(kiosk.locator("#slip-warning")).to_be_hidden()  # nothing of the last ticket stays
 
     # The print page prints itself.
     slip = screens.open(f"/t/1/{ticket}/print")

@@ -9,6 +9,7 @@ import re
 import sqlite3
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
+from contextlib import contextmanager
 from html import unescape
 from pathlib import Path
 from typing import Any
@@ -322,3 +323,109 @@ def test_nothing_personal_on_public_pages(site: Site) -> None:
     seen = json.dumps(snapshot, ensure_ascii=False)
     for secret in secrets:
         assert secret not in seen, secret
+
+
+# -- the hall's choices at the kiosk: priority classes, and services no open counter serves --------
+
+
+@contextmanager
+def hall_site(tmp_path: Path, *statements: str) -> Iterator[Site]:
+    """Hall 1 open all week, changed by ``statements`` before the server reads it."""
+    config, ids, users = make_site(tmp_path)
+    open_hall_all_week(config.db_url)
+    for statement in statements:
+        _change(config.db_url, statement)
+    with TestClient(create_app(config), follow_redirects=False) as client:
+        yield Site(client, ids, users)
+
+
+def _take(site: Site, service: str = "soc", **extra: Any) -> Any:
+    return site.post("/api/v1/halls/1/tickets", kiosk_token(site), {"service": service, **extra})
+
+
+def test_while_people_wait_the_kiosk_never_says_no_wait(tmp_path: Path) -> None:
+    # Services that take seconds: the estimate for the next resident is well under a minute.
+    with hall_site(tmp_path, "update queue_services set default_service_minutes = 0.05 where code = 'soc'") as site:
+        token = site.login("clerk")
+        assert site.post("/api/v1/halls/1/counters/1/open", token).status_code == 200
+        assert button(site.client.get("/kiosk/1").text, "soc").count("无需等候") == 1  # no one waits yet
+        first, second = _take(site).json(), _take(site).json()
+        assert first["estimate_minutes"] == 0 and 0 < second["estimate_minutes"] < 1
+        soc = button(site.client.get("/kiosk/1").text, "soc")
+        assert "等候 2 人\xa0· 不到 1 分钟" in soc and "Waiting: 2\xa0· Under 1 minute" in soc
+        assert "无需等候" not in soc and "No wait" not in soc
+        # The slip of a ticket under a minute away says so: never "about 0 minutes".
+        slip = site.client.get(f"/t/1/{second['ticket']['id']}/print").text
+        assert "预计等候不到 1 分钟" in slip and "约 0 分钟" not in slip
+        words = json.loads(re.search(r"data-words='([^']*)'", site.client.get("/kiosk/1").text).group(1))  # type: ignore[union-attr]
+        assert words["under_minute"] == ["不到 1 分钟", "Under 1 minute"]
+        assert words["estimate_under"] == ["预计等候不到 1 分钟", "Estimated wait: under 1 minute"]
+
+
+def test_by_default_a_ticket_for_a_service_no_counter_serves_is_issued_with_a_warning(site: Site) -> None:
+    taken = _take(site, "fund")
+    assert taken.status_code == 200, taken.text
+    assert taken.json()["no_counter"] is True and taken.json()["estimate_minutes"] is None
+    slip = site.client.get(f"/t/1/{taken.json()['ticket']['id']}/print").text
+    assert "当前暂无窗口办理此业务" in slip and "No counter handles this service at the moment" in slip
+    assert "暂无窗口开放" in button(site.client.get("/kiosk/1").text, "fund")
+    assert 'aria-disabled="false"' in button(site.client.get("/kiosk/1").text, "fund")
+    words = json.loads(re.search(r"data-words='([^']*)'", site.client.get("/kiosk/1").text).group(1))  # type: ignore[union-attr]
+    assert words["no_counter_warning"][0] == "当前暂无窗口办理此业务"
+    # Once a counter serving it opens, its tickets carry no warning.
+    token = site.login("clerk")
+    assert site.post("/api/v1/halls/1/counters/4/open", token).status_code == 200
+    served = _take(site, "fund").json()
+    assert served["no_counter"] is False
+    assert "当前暂无窗口办理此业务" not in site.client.get(f"/t/1/{served['ticket']['id']}/print").text
+
+
+def test_a_hall_may_refuse_tickets_for_a_service_no_counter_serves(tmp_path: Path) -> None:
+    refuse = "update queue_rules set rules = json_set(rules, '$.no_counter', 'refuse') where hall_id = 1"
+    with hall_site(tmp_path, refuse) as site:
+        fund = button(site.client.get("/kiosk/1").text, "fund")
+        assert 'aria-disabled="true"' in fund and "暂无窗口开放" in fund
+        refused = _take(site, "fund")
+        assert (refused.status_code, refused.json()["code"]) == (409, "no_counter")
+        view = site.client.get("/api/v1/halls/1/queue").json()
+        assert view["no_counter"] == "refuse" and {s["code"]: s["waiting"] for s in view["services"]}["fund"] == 0
+        words = json.loads(re.search(r"data-words='([^']*)'", site.client.get("/kiosk/1").text).group(1))  # type: ignore[union-attr]
+        assert words["err_no_counter"][0] == "当前暂无窗口办理此业务，未能取号。"
+        token = site.login("clerk")
+        assert site.post("/api/v1/halls/1/counters/4/open", token).status_code == 200
+        assert _take(site, "fund").status_code == 200
+
+
+def test_the_kiosk_offers_only_the_priority_classes_the_hall_allows(tmp_path: Path) -> None:
+    narrow = (
+        "update queue_rules set rules = json_set(rules, '$.kiosk_priorities', json('[\"normal\", \"elderly\"]'))"
+        " where hall_id = 1"
+    )
+    with hall_site(tmp_path, narrow) as site:
+        html = site.client.get("/kiosk/1").text
+        assert 'name="priority" value="elderly"' in html
+        assert 'value="military"' not in html and 'value="disabled"' not in html and 'value="appointment"' not in html
+        assert _take(site, priority="elderly").json()["ticket"]["priority"] == "elderly"
+        refused = _take(site, priority="military")
+        assert (refused.status_code, refused.json()["code"], refused.json()["field"]) == (
+            403,
+            "priority_not_offered",
+            "priority",
+        )
+        words = json.loads(re.search(r"data-words='([^']*)'", html).group(1))  # type: ignore[union-attr]
+        assert words["err_priority"][0] == "此处不发放该类优先号，请咨询工作人员。"
+        # Staff grant what the kiosk does not offer (a guide at the door who saw the certificate).
+        token = site.login("clerk")
+        granted = site.post("/api/v1/halls/1/tickets", token, {"service": "soc", "priority": "military"})
+        assert granted.json()["ticket"]["priority"] == "military"
+    only_normal = "update queue_rules set rules = json_set(rules, '$.kiosk_priorities', json('[\"normal\"]'))"
+    (tmp_path / "plain").mkdir()
+    with hall_site(tmp_path / "plain", only_normal) as site:
+        assert 'id="priority"' not in site.client.get("/kiosk/1").text  # no choice to offer
+
+
+def test_the_default_kiosk_offers_the_classes_shown_at_the_counter_and_never_an_appointment(site: Site) -> None:
+    html = site.client.get("/kiosk/1").text
+    for value in ("normal", "elderly", "disabled", "military"):
+        assert f'name="priority" value="{value}"' in html
+    assert 'value="appointment"' not in html

@@ -15,7 +15,7 @@ from hall.kernel.errors import DomainError, Forbidden, NotFound, TransitionError
 from queueing import queue
 from queueing.counters import Counter
 from queueing.estimates import estimate_error
-from queueing.queue import HallClosed, NothingWaiting, SoldOut
+from queueing.queue import HallClosed, NoCounterOpen, NothingWaiting, PriorityNotOffered, SoldOut
 from queueing.services import Priority, Service
 from queueing.state import Line, QueueState, Rules
 from queueing.tickets import Holder, TicketState
@@ -127,9 +127,59 @@ def test_the_applicant_shows_masked() -> None:
 def test_appointments_check_in_within_their_window() -> None:
     at = OPENING + timedelta(hours=1)
     with pytest.raises(DomainError, match="check-in is open from 10:00 to 10:45"):
-        queue.issue(hall(), "soc", OPENING, priority=Priority.APPOINTMENT, appointment_at=at)
-    ok = queue.issue(hall(), "soc", at - timedelta(minutes=10), priority=Priority.APPOINTMENT, appointment_at=at)
+        queue.issue(hall(), "soc", OPENING, priority=Priority.APPOINTMENT, appointment_at=at, vouched=True)
+    early = at - timedelta(minutes=10)
+    ok = queue.issue(hall(), "soc", early, priority=Priority.APPOINTMENT, appointment_at=at, vouched=True)
     assert ok.result["ticket"]["priority"] == "appointment"
+
+
+def test_an_appointment_is_granted_only_to_who_can_prove_it() -> None:
+    at = OPENING + timedelta(minutes=5)
+    # A resident at a public kiosk: no appointment, whatever time they name.
+    with pytest.raises(PriorityNotOffered, match="appointment") as refused:
+        queue.issue(hall(), "soc", OPENING, priority=Priority.APPOINTMENT, appointment_at=at)
+    assert refused.value.code == "priority_not_offered" and refused.value.details == {"field": "priority"}
+    # Staff or a registered device vouch for it (the booking checked at the counter or by the device).
+    vouched = queue.issue(hall(), "soc", OPENING, priority=Priority.APPOINTMENT, appointment_at=at, vouched=True)
+    assert vouched.result["ticket"]["priority"] == "appointment"
+
+
+def test_a_public_kiosk_offers_only_the_classes_the_hall_lets_it() -> None:
+    state = hall()
+    # By default a resident may claim the classes shown with a certificate at the counter.
+    for priority in (Priority.NORMAL, Priority.ELDERLY, Priority.DISABLED, Priority.MILITARY):
+        assert queue.issue(state, "soc", OPENING, priority=priority).result["ticket"]["priority"] == priority.value
+    strict = replace(state, rules=Rules(kiosk_priorities=("normal", "elderly")))
+    with pytest.raises(PriorityNotOffered, match="military"):
+        queue.issue(strict, "soc", OPENING, priority=Priority.MILITARY)
+    assert queue.issue(strict, "soc", OPENING, priority=Priority.ELDERLY).state.issued == {"soc": 1}
+    # Staff may grant a class the kiosk does not offer; a refusal changes nothing.
+    assert queue.issue(strict, "soc", OPENING, priority=Priority.MILITARY, vouched=True).result["ticket"]["number"]
+    assert strict.issued == {}
+
+
+def test_a_hall_cannot_let_its_kiosks_grant_appointments_or_unknown_classes() -> None:
+    with pytest.raises(ValueError, match="appointment"):
+        Rules(kiosk_priorities=("normal", "appointment"))
+    with pytest.raises(ValueError, match="unknown"):
+        Rules(kiosk_priorities=("normal", "vip"))
+    with pytest.raises(ValueError, match="normal"):
+        Rules(kiosk_priorities=("elderly",))
+    with pytest.raises(ValueError, match="no_counter"):
+        Rules(no_counter="maybe")
+
+
+def test_with_no_open_counter_the_ticket_says_so_or_the_hall_takes_none() -> None:
+    # The default: issued, and the answer says no counter serves the service now.
+    warned = queue.issue(hall(), "soc", OPENING)
+    assert warned.result["no_counter"] is True and warned.result["estimate_minutes"] is None
+    assert queue.issue(opened(hall(), (2, 21)), "soc", OPENING).result["no_counter"] is False
+    refusing = replace(hall(), rules=Rules(no_counter="refuse"))
+    with pytest.raises(NoCounterOpen, match="no open counter") as refused:
+        queue.issue(refusing, "soc", OPENING)
+    assert refused.value.code == "no_counter"
+    # Once a counter serving it opens, the refusing hall issues.
+    assert queue.issue(opened(refusing, (2, 21)), "soc", OPENING).result["ticket"]["number"] == "A001"
 
 
 def test_priority_goes_first_but_never_starves_the_normal_line() -> None:
@@ -306,10 +356,14 @@ class QueueMachine(RuleBasedStateMachine):
         self.now += timedelta(minutes=minutes)
         self._try(lambda: queue.tick(self.state, self.now))
 
-    @rule(code=st.sampled_from(["soc", "fund", "info"]), priority=st.sampled_from(list(Priority)))
-    def take_ticket(self, code: str, priority: Priority) -> None:
+    @rule(
+        code=st.sampled_from(["soc", "fund", "info"]), priority=st.sampled_from(list(Priority)), vouched=st.booleans()
+    )
+    def take_ticket(self, code: str, priority: Priority, vouched: bool) -> None:
         at = self.now if priority is Priority.APPOINTMENT else None
-        self._try(lambda: queue.issue(self.state, code, self.now, priority=priority, appointment_at=at))
+        self._try(
+            lambda: queue.issue(self.state, code, self.now, priority=priority, appointment_at=at, vouched=vouched)
+        )
 
     @rule(counter=st.sampled_from([1, 2, 3]))
     def call_next(self, counter: int) -> None:

@@ -50,7 +50,9 @@ function form(over = {}) {
     idNumber: "110101199003074578",
     phone: "13800138000",
     note: "",
-    checked: { number: "110101199003074578", valid: true, masked: "110101********4578" },
+    checked: { number: "110101199003074578", valid: true, masked: "110***********4578" },
+    phoneMasked: { phone: "13800138000", masked: "138****8000" },
+    ticket: "20261204-A001",
     item,
     ticked: () => true,
     scans: () => [],
@@ -108,7 +110,7 @@ test("what is missing is said all at once, in the page's words", () => {
 test("the citizen screen gets the ID number masked, and only once it is checked as typed", () => {
   const scans = (name) => (name === "户口簿" ? [{ sha256: "ab" }] : []);
   const shown = mirror(form({ scans, ticked: (name) => name === "户口簿" }));
-  assert.equal(shown.id_masked, "110101********4578");
+  assert.equal(shown.id_masked, "110***********4578");
   assert.equal(shown.id_valid, true);
   assert.equal(shown.id_typed, 18);
   assert.equal(shown.phone_valid, true);
@@ -116,6 +118,7 @@ test("the citizen screen gets the ID number masked, and only once it is checked 
   assert.deepEqual(shown.materials[0], { name: "户口簿", required: true, ticked: true, scans: 1 });
   assert.deepEqual(shown.materials[1], { name: "身份证", required: true, ticked: false, scans: 0 });
   assert.equal(JSON.stringify(shown).includes("110101199003074578"), false);
+  assert.equal(shown.ticket, "20261204-A001");
   const typing = mirror(form({ idNumber: "1101011990" }));
   assert.equal(typing.id_masked, "");
   assert.equal(typing.id_valid, false);
@@ -146,4 +149,16 @@ test("the due time reads in the hall's time zone; a provisional one says so; non
   assert.equal(dueText({ due: "2026-12-21 17:30", provisional: true }, word), "2026-12-21 17:30 (暂定)");
   assert.equal(dueText({ due: "2026-12-21 17:30", provisional: false }, word), "2026-12-21 17:30");
   assert.equal(dueText({ due: "" }, word), "即办");
+});
+
+test("the citizen screen gets the phone as the server masked it, and only for the phone typed now", () => {
+  const shown = mirror(form());
+  assert.equal(shown.phone, "138****8000");
+  assert.equal(shown.phone_typed, 11);
+  assert.equal(JSON.stringify(shown).includes("13800138000"), false);
+  // Typed on since the server's answer: nothing until the next one.
+  const typing = mirror(form({ phone: "13800138001" }));
+  assert.equal(typing.phone, "");
+  assert.equal(typing.phone_typed, 11);
+  assert.equal(JSON.stringify(typing).includes("13800138001"), false);
 });
