@@ -1,4 +1,4 @@
-"""The displays' URLs: spoken calls and the chime, as WAV files for the queue display."""
+"""The displays' URLs: the chime (WAV) and spoken calls (MP3) for the queue display."""
 
 from __future__ import annotations
 
@@ -12,5 +12,5 @@ paths.register()
 
 PAGES: list[BaseRoute] = [
     Route("/voice/chime.wav", voice.chime),
-    Route("/voice/call.wav", voice.call),
+    Route("/voice/call.mp3", voice.call),
 ]

@@ -181,7 +181,7 @@ class Voice {
   async _say(call) {
     const urls = this.langs.map(
       (lang) =>
-        `/voice/call.wav?number=${encodeURIComponent(call.number)}&counter=${encodeURIComponent(call.counter)}&lang=${lang}`,
+        `/voice/call.mp3?number=${encodeURIComponent(call.number)}&counter=${encodeURIComponent(call.counter)}&lang=${lang}`,
     );
     const [chime, ...spoken] = await Promise.all([this._audio("/voice/chime.wav"), ...urls.map((u) => this._audio(u))]);
     const browser = this.mode === "webspeech" && "speechSynthesis" in window;
