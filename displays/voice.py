@@ -8,9 +8,9 @@ answer carries the whole call. The clips ship with hall (``displays/voice_clips`
 
 Free text runs espeak-ng as a subprocess (no shell; the text goes in on stdin, so nothing in it can
 be taken for an option). Results are cached on disk, keyed by the SHA-256 of voice and text and
-written atomically (temporary file, then rename), and in a small in-memory LRU: a hall calls the
-same few hundred phrases every day. A semaphore bounds the number of espeak-ng processes, so a
-flood of calls queues instead of forking without limit.
+written atomically (temporary file, then rename), and in a small in-memory LRU: a hall says the
+same few phrases all day. A semaphore bounds the number of espeak-ng processes, so a flood of
+requests queues instead of forking without limit.
 
 espeak-ng writes 16-bit mono PCM at 22050 Hz; the chime is made in the same format so the pieces
 join without resampling.

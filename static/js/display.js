@@ -1,6 +1,7 @@
 // The hall's queue display (big screen): the newest call large, "请 A023 号到 5 号窗口办理" with the
 // English under it; the recent calls; people waiting per service; a rolling notice; and each call
-// spoken in turn: a chime, then the call twice, never two calls at once.
+// spoken in turn: a chime, then the call twice, never two calls at once. When the browser blocks
+// sound or the voice fails, the screen says so (docs/displays.md).
 import { fill, linkStatus, pageWords } from "./page.js";
 import { Realtime } from "./realtime.js";
 
@@ -262,11 +263,17 @@ class Voice {
     const template = lang === "en" ? callEn : callZh;
     const utterance = new SpeechSynthesisUtterance(fill(template, { number, counter: call.counter }));
     utterance.lang = lang === "en" ? "en-US" : "zh-CN";
-    return new Promise((resolve) => {
+    return new Promise((resolve, reject) => {
       const guard = setTimeout(resolve, 15000);
-      utterance.onend = utterance.onerror = () => {
+      utterance.onend = () => {
         clearTimeout(guard);
         resolve();
+      };
+      utterance.onerror = (event) => {
+        clearTimeout(guard);
+        // The browser's voice obeys the same autoplay rule as <audio>.
+        if (event.error === "not-allowed") reject(new DOMException("speech not allowed", "NotAllowedError"));
+        else resolve();
       };
       speechSynthesis.speak(utterance);
     });
