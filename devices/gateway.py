@@ -32,6 +32,7 @@ from devices.bus import BusBusy, Incoming, ServerBus
 from devices.calm import Calm
 from devices.commands import DeviceCommand, DeviceCommands
 from devices.protocol import (
+    VOICE_STATES,
     Ack,
     BadMessage,
     DeviceEvent,
@@ -249,6 +250,22 @@ class Gateway:
         if device.kind is not Kind.ID_READER or device.counter is not None or device.status is not Status.ACTIVE:
             return None
         return device
+
+    def report_voice(self, hall_id: int, device_id: str, voice: str) -> bool:
+        """A queue display's sound, reported by the display page it shows (``?device=<id>``): kept
+        as its ``voice`` telemetry, the field a display on the bus reports in ``tele``. False for
+        anything but an active queue display of the hall."""
+        seen = self._known.get(device_id)
+        if seen is None or seen.hall_id != hall_id:
+            return False
+        if seen.device.kind is not Kind.QUEUE_DISPLAY or seen.device.status is not Status.ACTIVE:
+            return False
+        if voice not in VOICE_STATES:
+            raise ValueError(f"voice must be one of {', '.join(VOICE_STATES)}: {voice!r}")
+        seen.telemetry["voice"] = voice
+        seen.last_seen = self._clock()
+        seen.dirty = True
+        return True
 
     # -- the message path --------------------------------------------------------------------
 

@@ -38,8 +38,12 @@ _TELE_KEYS: Final = {
     "uptime": float,
     "rssi": float,
     "printer": str,
+    "voice": str,
 }
 PAPER_STATES: Final = ("ok", "near_end", "out")
+# A display's sound: it plays; the browser refuses it until someone clicks; the call audio would not
+# load or play; switched off.
+VOICE_STATES: Final = ("ok", "blocked", "failed", "off")
 
 
 class BadMessage(ValueError):
@@ -175,6 +179,8 @@ def parse_telemetry(payload: bytes) -> Telemetry:
             values[key] = _short_text(data, key, 32)
     if "paper" in values and values["paper"] not in PAPER_STATES:
         raise BadMessage("bad_field", f"paper must be one of {', '.join(PAPER_STATES)}")
+    if "voice" in values and values["voice"] not in VOICE_STATES:
+        raise BadMessage("bad_field", f"voice must be one of {', '.join(VOICE_STATES)}")
     if not values:
         raise BadMessage("bad_field", f"telemetry needs one of {', '.join(_TELE_KEYS)}")
     return Telemetry(values)

@@ -1,14 +1,19 @@
-"""Voice calls: speech from espeak-ng, a two-tone chime, and WAV joining.
+"""Voice calls: calls joined from pre-rendered clips, free text from espeak-ng, a two-tone chime,
+and WAV joining.
 
-Speech runs espeak-ng as a subprocess (no shell; the text goes in on stdin, so nothing in it can
+A call ("请 A 零 二 三 号，到 5 号窗口办理") is the clips displays/clips.py lists, joined in order:
+MP3 files of bare frames (no header), so joining them is concatenating their bytes and one
+answer carries the whole call. The clips ship with hall (``displays/voice_clips``, made by
+``scripts/voice-clips``), so every server speaks calls, with or without espeak-ng.
+
+Free text runs espeak-ng as a subprocess (no shell; the text goes in on stdin, so nothing in it can
 be taken for an option). Results are cached on disk, keyed by the SHA-256 of voice and text and
-written atomically (temporary file, then rename), and in a small in-memory LRU: a hall calls the
-same few hundred phrases every day. A semaphore bounds the number of espeak-ng processes, so a
-flood of calls queues instead of forking without limit.
+written atomically (temporary file, then rename), and in a small in-memory LRU: a hall says the
+same few phrases all day. A semaphore bounds the number of espeak-ng processes, so a flood of
+requests queues instead of forking without limit.
 
 espeak-ng writes 16-bit mono PCM at 22050 Hz; the chime is made in the same format so the pieces
-join without resampling. A page may play them one after the other (chime, then the speech twice),
-or fetch one joined file.
+join without resampling.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ from collections import OrderedDict
 from functools import cache
 from pathlib import Path
 
-from displays.texts import VOICES, speech_text
+from displays.clips import LOCALES, call_clips
 from hall.kernel.errors import HallError
 
 RATE = 22050
@@ -40,8 +45,46 @@ MAX_TEXT = 200
 _VOICE_NAME = re.compile(r"[a-z]{2,3}(-[A-Za-z0-9]{1,8})*")
 
 
+CLIPS_DIR = Path(__file__).parent / "voice_clips"
+
+
 class VoiceUnavailable(HallError):
-    """espeak-ng is missing, failed, or took too long; the display shows the call without sound."""
+    """espeak-ng is missing, failed, or took too long, or a call's clip is missing; the display
+    shows the call without sound and says so."""
+
+
+class CallClips:
+    """Spoken calls from the clips in ``folder`` (``<locale>/<name>.mp3``), read once per locale.
+
+    ``call_mp3`` answers the call as one MP3; ``VoiceUnavailable`` names a missing clip (an
+    installation without the clip files, or a clip list changed without running the script)."""
+
+    def __init__(self, folder: Path | str = CLIPS_DIR) -> None:
+        self.folder = Path(folder)
+        self._loaded: dict[str, dict[str, bytes]] = {}
+
+    def _load(self, locale: str) -> dict[str, bytes]:
+        return {path.stem: path.read_bytes() for path in sorted((self.folder / locale).glob("*.mp3"))}
+
+    async def clips(self, locale: str) -> dict[str, bytes]:
+        if locale not in LOCALES:
+            raise ValueError(f"no spoken calls for locale {locale!r}; known: {', '.join(LOCALES)}")
+        found = self._loaded.get(locale)
+        if found is None:
+            found = self._loaded[locale] = await asyncio.to_thread(self._load, locale)
+        return found
+
+    async def call_mp3(self, number: str, counter: int, locale: str) -> bytes:
+        """The call for ticket ``number`` to ``counter`` in ``locale`` (``zh_CN`` or ``en``);
+        ``ValueError`` for a number, counter or locale that is not one."""
+        names = call_clips(number, counter, locale)
+        clips = await self.clips(locale)
+        missing = sorted({name for name in names if name not in clips})
+        if missing:
+            raise VoiceUnavailable(
+                f"voice clips missing in {self.folder / locale}: {', '.join(missing)} (scripts/voice-clips makes them)"
+            )
+        return b"".join(clips[name] for name in names)
 
 
 def wav_format(data: bytes) -> tuple[int, int, int]:
@@ -118,7 +161,8 @@ def _check_voice(voice: str) -> None:
 
 
 class Voice:
-    """Speech for calls, from espeak-ng, cached in ``cache_dir`` and in memory.
+    """Speech of free text from espeak-ng, cached in ``cache_dir`` and in memory. Calls do not need
+    it: they are spoken from clips (``CallClips``).
 
     ``runs`` counts the espeak-ng processes started (the cache's hit rate is visible from it).
     """
@@ -254,21 +298,6 @@ class Voice:
             return data
         finally:
             await asyncio.to_thread(_discard, temporary)
-
-    async def speech_wav(self, number: str, counter: int, locale: str) -> bytes:
-        """The spoken call for ticket ``number`` to ``counter`` in ``locale`` (``zh_CN`` or ``en``)."""
-        return await self.phrase_wav(speech_text(number, counter, locale), VOICES[locale])
-
-    async def call_wavs(self, number: str, counter: int, locale: str) -> tuple[bytes, bytes]:
-        """``(chime, speech)``, for a page that plays the chime and then the speech twice."""
-        return chime_wav(), await self.speech_wav(number, counter, locale)
-
-    async def call_wav(self, number: str, counter: int, locale: str, *, repeat: int = 2, gap: float = 0.6) -> bytes:
-        """The chime, then the speech ``repeat`` times, ``gap`` seconds apart, as one WAV."""
-        if not 1 <= repeat <= 3:
-            raise ValueError("a call is said one to three times")
-        chime, speech = await self.call_wavs(number, counter, locale)
-        return join_wavs(chime, join_wavs(*([speech] * repeat), gap=gap), gap=0.2)
 
 
 def _discard(path: str) -> None:

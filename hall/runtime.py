@@ -34,7 +34,7 @@ from devices import live as device_topics
 from devices.bus import Connector, connector_for
 from devices.service import Devices
 from devices.store import DevicesDomain
-from displays.voice import Voice
+from displays.voice import CallClips, Voice
 from hall.accounts.store import AccountsDomain
 from hall.kernel.errors import SettingsError
 from hall.settings import Settings
@@ -130,6 +130,8 @@ class Runtime:
     issue_limit: Attempts
     templates: Jinja2Templates
     voice: Voice
+    # Spoken calls from the clips that ship with hall: no speech engine needed.
+    calls: CallClips = field(default_factory=CallClips)
     # The public service catalog (事项目录), read once at start; a changed file takes a restart.
     catalog: Catalog = field(default_factory=_sample_catalog)
     # Held by the one process that runs the case clock (see hall.lease).

@@ -1,4 +1,5 @@
-"""The displays' URLs: spoken calls and the chime, as WAV files for the queue display."""
+"""The displays' URLs: the chime (WAV) and spoken calls (MP3) for the queue display, and
+the display's report of its sound (under ``/api/v1``)."""
 
 from __future__ import annotations
 
@@ -12,5 +13,9 @@ paths.register()
 
 PAGES: list[BaseRoute] = [
     Route("/voice/chime.wav", voice.chime),
-    Route("/voice/call.wav", voice.call),
+    Route("/voice/call.mp3", voice.call),
+]
+
+API: list[BaseRoute] = [
+    Route("/halls/{hall:id}/displays/{device}/voice", voice.report, methods=["POST"]),
 ]

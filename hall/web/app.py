@@ -76,6 +76,7 @@ def routes() -> list[BaseRoute]:
                 *queue_routes.API,
                 *case_routes.API,
                 *device_routes.API,
+                *display_routes.API,
                 *account_routes.API,
             ],
         ),

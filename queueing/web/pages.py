@@ -188,6 +188,8 @@ _DISPLAY_WORDS = {
     "waiting": N_("Waiting: {n}"),
     "none": N_("No calls yet"),
     "voice": N_("Click to enable voice"),
+    "voice_blocked": N_("The browser blocks sound: calls are shown, not spoken"),
+    "voice_failed": N_("Voice unavailable: calls are shown, not spoken"),
     "offline": N_("Connection lost, reconnecting…"),
     "notice": N_(
         "Please keep your ticket and listen for your number. If you miss your call, ask at the information desk."
@@ -277,13 +279,18 @@ async def kiosk(request: Request) -> Response:
 def _reader_params(request: Request, hall_id: int) -> dict[str, str]:
     """The reader beside this kiosk and its key, when the address names both rightly; else none
     (the page then offers no card swipe rather than one that cannot work)."""
-    from devices.protocol import valid_device_id
-
-    reader = request.query_params.get("reader", "")
+    reader = _device_param(request, "reader")
     key = request.query_params.get("key", "")
-    if not valid_device_id(reader) or not valid_key(runtime_of(request).settings.secret_key, hall_id, reader, key):
+    if not reader or not valid_key(runtime_of(request).settings.secret_key, hall_id, reader, key):
         return {"reader": "", "reader_key": ""}
     return {"reader": reader, "reader_key": key}
+
+
+def _device_param(request: Request, name: str = "device") -> str:
+    from devices.protocol import valid_device_id
+
+    device = request.query_params.get(name, "")
+    return device if valid_device_id(device) else ""
 
 
 @guarded(Access.anyone(), page=True)
@@ -291,7 +298,10 @@ async def queue_display(request: Request) -> Response:
     """The hall's queue display (big screen): the newest call, recent calls, people waiting.
 
     ``?voice=webspeech`` lets the browser speak a call the server cannot, ``?voice=off`` keeps it
-    silent; ``?english=1`` says each call in English too."""
+    silent; ``?english=1`` says each call in English too. ``?autoplay=1`` is for a screen nobody
+    can click (a wall screen in a kiosk-mode browser, docs/displays.md): no "click to enable"
+    button, only the notice when the browser blocks sound. ``?device=<id>`` names the registered
+    queue display this screen is, so that it reports its sound to the device console."""
     found = await _hall_and_queue(request)
     row, state = found
     words = pairs(_DISPLAY_WORDS, both=True)
@@ -305,6 +315,8 @@ async def queue_display(request: Request) -> Response:
         "counter_title": {locale: display_texts._words(locale)["title"] for locale in display_texts.LOCALES},
         "voice": _choice(request, "voice", _VOICES),
         "voice_english": request.query_params.get("english") == "1",
+        "autoplay": request.query_params.get("autoplay") == "1",
+        "device": _device_param(request),
     }
     return render(request, "display.html", context)
 

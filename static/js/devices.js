@@ -195,6 +195,18 @@ function paperWord(level) {
   return span;
 }
 
+// A queue display's sound, as it reports it (`voice` telemetry): a sign when it is not heard.
+function telemetryCell(values) {
+  const text = telemetryText(values);
+  if (!values.voice) return cell(text || "—", "telemetry");
+  const span = document.createElement("span");
+  span.className = `voice voice-${values.voice}`;
+  span.textContent = word(`voice_${values.voice}`, values.voice);
+  const td = cell(span, "telemetry");
+  if (text) td.append(` · ${text}`);
+  return td;
+}
+
 function rejectedCell(device) {
   const total = device.rejected_total || 0;
   const td = cell(total ? `⚠ ${total}` : "0", total ? "rejected has-rejected" : "rejected");
@@ -316,7 +328,7 @@ function renderTable(listed) {
       timeCell(device.last_seen || device.last_connect),
       cell(device.firmware || device.telemetry?.firmware || "—"),
       cell(paperWord(device.paper || device.telemetry?.paper)),
-      cell(telemetryText(device.telemetry || {}) || "—", "telemetry"),
+      telemetryCell(device.telemetry || {}),
       rejectedCell(device),
       cell(manage),
     );

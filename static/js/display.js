@@ -1,6 +1,7 @@
 // The hall's queue display (big screen): the newest call large, "请 A023 号到 5 号窗口办理" with the
 // English under it; the recent calls; people waiting per service; a rolling notice; and each call
-// spoken in turn: a chime, then the call twice, never two calls at once.
+// spoken in turn: a chime, then the call twice, never two calls at once. When the browser blocks
+// sound or the voice fails, the screen says so (docs/displays.md).
 import { fill, linkStatus, pageWords } from "./page.js";
 import { Realtime } from "./realtime.js";
 
@@ -26,6 +27,7 @@ const recent = document.getElementById("recent-calls");
 const lines = document.getElementById("lines");
 const linkState = document.getElementById("link-state");
 const enableVoice = document.getElementById("enable-voice");
+const csrf = document.querySelector('meta[name="csrf-token"]').content;
 
 // The template as nodes, with the number and the counter set apart so they stand out.
 function callNodes(template, call) {
@@ -126,35 +128,92 @@ function renderLines(services) {
 // -- voice ---------------------------------------------------------------------------------------
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const voiceState = document.getElementById("voice-state");
 
+// An <audio> of `url`, loaded and ready to play; null when it would not load (a 503, a network
+// error, a file the browser cannot decode) within FETCH_TIMEOUT_MS.
+function loadAudio(url) {
+  return new Promise((resolve) => {
+    const audio = new Audio();
+    const done = (value) => {
+      clearTimeout(timer);
+      audio.oncanplaythrough = audio.onerror = null;
+      resolve(value);
+    };
+    const timer = setTimeout(() => done(null), FETCH_TIMEOUT_MS);
+    audio.oncanplaythrough = () => done(audio);
+    audio.onerror = () => done(null);
+    audio.preload = "auto";
+    audio.src = url;
+  });
+}
+
+// Plays `audio` to its end. Rejects as play() does: NotAllowedError when the browser blocks sound
+// on a page nobody has clicked (its autoplay policy).
+async function play(audio) {
+  audio.currentTime = 0;
+  await audio.play();
+  await new Promise((resolve, reject) => {
+    const seconds = Number.isFinite(audio.duration) ? audio.duration + 2 : 15;
+    const guard = setTimeout(resolve, seconds * 1000);
+    audio.onended = () => {
+      clearTimeout(guard);
+      resolve();
+    };
+    audio.onerror = () => {
+      clearTimeout(guard);
+      reject(new Error("the sound stopped"));
+    };
+  });
+}
+
+// What the display's sound does, shown on screen and reported to the device console: "ok" calls
+// are heard; "blocked" the browser refuses sound until someone clicks the page (a wall screen's
+// browser is started with --autoplay-policy=no-user-gesture-required, docs/displays.md); "failed"
+// the call's audio would not load or play; "off" with ?voice=off.
 class Voice {
-  constructor(mode, english) {
+  constructor(mode, english, onstate) {
     this.mode = mode; // "server", "webspeech" (server first, then the browser's voice), or "off"
     this.langs = english ? ["zh_CN", "en"] : ["zh_CN"];
     this.queue = [];
     this.running = false;
-    this.buffers = new Map(); // url → decoded audio, a few recent ones (recalls say the same)
-    this.context = null;
-    if (mode === "off") return;
-    const Context = window.AudioContext || window.webkitAudioContext;
-    try {
-      this.context = Context ? new Context() : null;
-    } catch {
-      this.context = null;
+    this.onstate = onstate;
+    this.state = mode === "off" ? "off" : "unknown";
+  }
+
+  _set(state) {
+    if (state === this.state) return;
+    this.state = state;
+    this.onstate(state);
+  }
+
+  _refused(error) {
+    this._set(error?.name === "NotAllowedError" ? "blocked" : "failed");
+  }
+
+  // Whether the browser lets the page play sound now. The probe is the chime at volume 0: the
+  // autoplay policy judges it as any sound (only a muted one is let through), and nobody hears it.
+  async probe() {
+    if (this.mode === "off") return this.state;
+    const audio = await loadAudio("/voice/chime.wav");
+    if (!audio) {
+      this._set("failed");
+      return this.state;
     }
-  }
-
-  get unlocked() {
-    return this.context !== null && this.context.state === "running";
-  }
-
-  // Browsers keep a page silent until someone interacts with it: one click unlocks the sound.
-  async unlock() {
-    if (this.context) await this.context.resume().catch(() => {});
+    audio.volume = 0;
+    try {
+      await audio.play();
+      audio.pause();
+      this._set("ok");
+    } catch (error) {
+      this._refused(error);
+    }
+    return this.state;
   }
 
   announce(call) {
-    if (this.mode === "off" || !this.unlocked) return;
+    // Blocked: nothing can be heard until a click; the call is on screen and the sign says why.
+    if (this.mode === "off" || this.state === "blocked") return;
     if (call.at && Date.now() - Date.parse(call.at) > SPEAK_WITHIN_MS) return;
     this.queue.push(call);
     while (this.queue.length > VOICE_QUEUE_MAX) this.queue.shift();
@@ -165,14 +224,7 @@ class Voice {
     if (this.running) return;
     this.running = true;
     try {
-      while (this.queue.length) {
-        const call = this.queue.shift();
-        try {
-          await this._say(call);
-        } catch {
-          // A voice that fails is skipped; the screen has shown the call.
-        }
-      }
+      while (this.queue.length) await this._say(this.queue.shift());
     } finally {
       this.running = false;
     }
@@ -181,51 +233,28 @@ class Voice {
   async _say(call) {
     const urls = this.langs.map(
       (lang) =>
-        `/voice/call.wav?number=${encodeURIComponent(call.number)}&counter=${encodeURIComponent(call.counter)}&lang=${lang}`,
+        `/voice/call.mp3?number=${encodeURIComponent(call.number)}&counter=${encodeURIComponent(call.counter)}&lang=${lang}`,
     );
-    const [chime, ...spoken] = await Promise.all([this._audio("/voice/chime.wav"), ...urls.map((u) => this._audio(u))]);
+    const [chime, ...spoken] = await Promise.all([loadAudio("/voice/chime.wav"), ...urls.map(loadAudio)]);
     const browser = this.mode === "webspeech" && "speechSynthesis" in window;
-    if (!spoken[0] && !browser) return; // no voice for this call; quietly
-    if (chime) await this._play(chime);
-    for (let round = 0; round < REPEATS; round += 1) {
-      for (const [index, lang] of this.langs.entries()) {
-        if (spoken[index]) await this._play(spoken[index]);
-        else if (browser) await this._speak(call, lang);
-      }
-      await sleep(600);
+    if (!spoken[0] && !browser) {
+      this._set("failed"); // the screen has shown the call; the sign says it is not heard
+      return;
     }
-  }
-
-  async _audio(url) {
-    if (this.buffers.has(url)) return this.buffers.get(url);
-    const abort = new AbortController();
-    const timer = setTimeout(() => abort.abort(), FETCH_TIMEOUT_MS);
     try {
-      const answer = await fetch(url, { signal: abort.signal });
-      if (!answer.ok) return null; // 404 or 503: this server speaks no calls
-      const buffer = await this.context.decodeAudioData(await answer.arrayBuffer());
-      this.buffers.set(url, buffer);
-      if (this.buffers.size > 12) this.buffers.delete(this.buffers.keys().next().value);
-      return buffer;
-    } catch {
-      return null;
-    } finally {
-      clearTimeout(timer);
+      if (chime) await play(chime);
+      for (let round = 0; round < REPEATS; round += 1) {
+        for (const [index, lang] of this.langs.entries()) {
+          if (spoken[index]) await play(spoken[index]);
+          else if (browser) await this._speak(call, lang);
+        }
+        await sleep(600);
+      }
+      this._set("ok");
+    } catch (error) {
+      this._refused(error);
+      if (this.state === "blocked") this.queue.length = 0;
     }
-  }
-
-  _play(buffer) {
-    return new Promise((resolve) => {
-      const source = this.context.createBufferSource();
-      source.buffer = buffer;
-      source.connect(this.context.destination);
-      const guard = setTimeout(resolve, (buffer.duration + 2) * 1000);
-      source.onended = () => {
-        clearTimeout(guard);
-        resolve();
-      };
-      source.start();
-    });
   }
 
   _speak(call, lang) {
@@ -234,29 +263,60 @@ class Voice {
     const template = lang === "en" ? callEn : callZh;
     const utterance = new SpeechSynthesisUtterance(fill(template, { number, counter: call.counter }));
     utterance.lang = lang === "en" ? "en-US" : "zh-CN";
-    return new Promise((resolve) => {
+    return new Promise((resolve, reject) => {
       const guard = setTimeout(resolve, 15000);
-      utterance.onend = utterance.onerror = () => {
+      utterance.onend = () => {
         clearTimeout(guard);
         resolve();
+      };
+      utterance.onerror = (event) => {
+        clearTimeout(guard);
+        // The browser's voice obeys the same autoplay rule as <audio>.
+        if (event.error === "not-allowed") reject(new DOMException("speech not allowed", "NotAllowedError"));
+        else resolve();
       };
       speechSynthesis.speak(utterance);
     });
   }
 }
 
-const voice = new Voice(options.voice, options.voiceEnglish === "1");
-if (enableVoice && voice.context) {
-  const showButton = () => {
-    enableVoice.hidden = voice.unlocked;
-  };
-  voice.context.addEventListener("statechange", showButton);
-  showButton();
-  enableVoice.addEventListener("click", async () => {
-    await voice.unlock();
-    showButton();
-  });
+// The display's sound for the technicians' device console, when the address names this screen's
+// device (?device=<id>): sent on each change, and again after the link comes back.
+let reported = null;
+async function reportVoice(state) {
+  const url = options.reportUrl;
+  if (!url || state === "unknown") return;
+  try {
+    const answer = await fetch(url, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
+      body: JSON.stringify({ voice: state }),
+    });
+    reported = answer.ok ? state : null;
+  } catch {
+    reported = null; // said again when the link is back
+  }
 }
+
+function showVoice(state) {
+  const words = { blocked: pair("voice_blocked"), failed: pair("voice_failed") }[state];
+  voiceState.hidden = !words;
+  if (words) {
+    voiceState.querySelector(".main").textContent = words[0];
+    voiceState.querySelector(".en").textContent = words[1];
+  }
+  root.dataset.voiceState = state;
+  root.classList.toggle("voice-warning", Boolean(words));
+  if (enableVoice) enableVoice.hidden = state !== "blocked";
+  reportVoice(state);
+}
+
+const voice = new Voice(options.voice, options.voiceEnglish === "1", showVoice);
+if (voice.mode === "off") reportVoice("off");
+else voice.probe();
+// A click is the user gesture the browser waits for: on the button, or anywhere on the screen.
+if (enableVoice) root.addEventListener("click", () => voice.state === "blocked" && voice.probe());
 
 // -- clock, notice, link -------------------------------------------------------------------------
 
@@ -285,6 +345,7 @@ const showLink = linkStatus(linkState);
 function linkShown(online) {
   showLink(online);
   root.classList.toggle("is-offline", !online);
+  if (online && reported !== voice.state) reportVoice(voice.state);
 }
 
 const rt = new Realtime();

@@ -1,4 +1,5 @@
-"""Voice calls with the real espeak-ng: WAV format, caching, limits, and how the words are read."""
+"""Free-text speech with the real espeak-ng: WAV format, caching, limits, and how the words are read.
+(Calls are spoken from clips without it: tests/displays/test_clips.py.)"""
 
 from __future__ import annotations
 
@@ -63,7 +64,7 @@ def test_english_names_every_letter_and_digit(espeak: str) -> None:
 async def test_a_phrase_is_a_wav_of_espeaks_format(espeak: str, tmp_path: Path) -> None:
     voice = Voice(tmp_path, program=espeak)
     for locale in ("zh_CN", "en"):
-        data = await voice.speech_wav("A023", 5, locale)
+        data = await voice.phrase_wav(speech_text("A023", 5, locale), VOICES[locale])
         assert wav_format(data) == (1, 2, 22050)
         assert 0.5 < wav_seconds(data) < 10
     assert voice.runs == 2
@@ -103,10 +104,9 @@ async def test_the_chime_joins_the_speech(espeak: str, tmp_path: Path) -> None:
     chime = chime_wav()
     assert 0.85 < wav_seconds(chime) < 0.95
     voice = Voice(tmp_path, program=espeak)
-    got_chime, speech = await voice.call_wavs("A023", 5, "zh_CN")
-    assert got_chime == chime
+    speech = await voice.phrase_wav("请 A 零 二 三 号", VOICES["zh_CN"])
     assert wav_format(chime) == wav_format(speech)
-    joined = await voice.call_wav("A023", 5, "zh_CN", repeat=2, gap=0.5)
+    joined = join_wavs(chime, join_wavs(speech, speech, gap=0.5), gap=0.2)
     assert wav_format(joined) == (1, 2, 22050)
     assert wav_seconds(joined) == pytest.approx(wav_seconds(chime) + 0.2 + 2 * wav_seconds(speech) + 0.5, abs=0.001)
     assert voice.runs == 1
@@ -137,8 +137,6 @@ async def test_bad_phrases_are_refused_before_anything_runs(tmp_path: Path) -> N
         await voice.phrase_wav(" \n ", "en")
     with pytest.raises(ValueError, match="voice name"):
         await voice.phrase_wav("hello", "-w/tmp/x")
-    with pytest.raises(ValueError, match="locale"):
-        await voice.speech_wav("A023", 5, "fr")
     assert voice.runs == 0
 
 
@@ -164,7 +162,7 @@ async def test_a_flood_of_calls_runs_a_bounded_number_of_espeaks(espeak: str, tm
     voice = Voice(tmp_path / "cache", program=wrapper, concurrency=2)
     # Nine different calls, and one of them pressed three times at once: nine phrases, nine runs.
     numbers = ["A001", "A001", *(f"A{n:03d}" for n in range(1, 10)), "A001"]
-    wavs = await asyncio.gather(*(voice.speech_wav(n, 3, "en") for n in numbers))
+    wavs = await asyncio.gather(*(voice.phrase_wav(speech_text(n, 3, "en"), "en") for n in numbers))
     assert wavs[0] == wavs[1] == wavs[2] == wavs[-1]
     assert voice.runs == 9
     marks = sorted((int(t), kind == "start") for kind, t in (line.split() for line in log.read_text().splitlines()))

@@ -311,7 +311,7 @@ def test_the_display_speaks_calls_one_after_another(screens: Screens, server: Se
     # Each call: the chime and the call in Chinese and English; the second call's voice is asked
     # for only when the first one has been said.
     def asked(number: str, lang: str) -> int:
-        url = f"/voice/call.wav?number={number}&counter=2&lang={lang}"
+        url = f"/voice/call.mp3?number={number}&counter=2&lang={lang}"
         return next(i for i, u in enumerate(wanted) if u.endswith(url))
 
     wait_until(

@@ -57,7 +57,7 @@ def test_only_the_api_is_in_the_document(site: Site) -> None:
     document = _document(site)
     assert all(path.startswith("/api/v1/") for path in document["paths"])
     # The pages' docstrings are prose, never an operation of the API.
-    for page in ("/devices/{hall}", "/counter/{hall}/{number}", "/catalog", "/voice/call.wav"):
+    for page in ("/devices/{hall}", "/counter/{hall}/{number}", "/catalog", "/voice/call.mp3"):
         assert page not in document["paths"]
     assert "/api/v1/openapi.json" not in document["paths"]
 
