@@ -9,10 +9,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from devices.protocol import BadMessage, DeviceEvent
+from devices.protocol import BadMessage, DeviceEvent, Refused
 from devices.registry import Device, Kind
 from hall.kernel.idnumbers import InvalidIdNumber, normalise
 from queueing.counters import CounterStatus
+from queueing.services import Priority
 from queueing.state import QueueState
 
 KEYPAD_KEYS: Mapping[str, str] = {
@@ -31,6 +32,11 @@ EVENTS: Mapping[Kind, frozenset[str]] = {
     Kind.CITIZEN_SCREEN: frozenset({"rate"}),
     Kind.ID_READER: frozenset({"card"}),
 }
+
+
+# What a kiosk may ask for (docs/protocols/mqtt.md); an appointment needs its booking, which a
+# press does not carry.
+KIOSK_PRIORITIES = tuple(p.value for p in Priority if p is not Priority.APPOINTMENT)
 
 
 @dataclass(frozen=True)
@@ -91,8 +97,26 @@ def _counter_clerk(device: Device, queue: QueueState | None) -> tuple[int, int]:
     if counter is None:
         raise BadMessage("unbound", f"counter {device.counter} is not in this hall")
     if counter.status is CounterStatus.CLOSED or counter.clerk_id is None:
-        raise BadMessage("counter_closed", f"counter {device.counter} is closed: a clerk opens it first")
+        raise Refused("counter_closed", f"counter {device.counter} is closed: a clerk opens it first")
     return device.counter, counter.clerk_id
+
+
+# Keys that act on the ticket the counter has called or is serving.
+_ON_CURRENT = frozenset({"recall", "start", "finish", "no_show"})
+
+
+def _keypad_ready(queue: QueueState, counter: int, key: str) -> None:
+    """A key the counter's state cannot take now, refused with a code of its own for the keypad
+    (the rules refuse it too, with a message meant for the console)."""
+    current = queue.line(counter).current
+    holds = current is not None and current in queue.tickets
+    if key == "call" and queue.counters[counter].status is CounterStatus.PAUSED:
+        raise Refused("counter_paused", f"counter {counter} is paused: resume it to call")
+    if key == "call" and holds:
+        number = queue.tickets[current].number if current else ""
+        raise Refused("counter_busy", f"counter {counter} still has ticket {number}: finish it first")
+    if key in _ON_CURRENT and not holds:
+        raise Refused("no_current_ticket", f"counter {counter} has no ticket called or in service")
 
 
 def _rate(device: Device, queue: QueueState | None, data: Mapping[str, Any]) -> QueueCommand:
@@ -102,7 +126,7 @@ def _rate(device: Device, queue: QueueState | None, data: Mapping[str, Any]) -> 
         raise BadMessage("bad_field", "level must be 1 (非常不满意) to 5 (非常满意)")
     finished = [r for r in queue.rateable.values() if r.counter == device.counter]
     if not finished:
-        raise BadMessage("nothing_to_rate", "no finished service at this counter waits for a rating")
+        raise Refused("nothing_to_rate", "no finished service at this counter waits for a rating")
     latest = max(finished, key=lambda r: r.finished_at)
     args: dict[str, Any] = {"ticket": latest.ticket, "service": latest.service, "level": level}
     args["source"] = device.kind.value if device.kind else "device"
@@ -129,7 +153,10 @@ def command_for(device: Device, queue: QueueState | None, event: DeviceEvent) ->
     if kind is Kind.KIOSK:
         args: dict[str, Any] = {"service": _text(data, "service", 32)}
         if "priority" in data:
-            args["priority"] = _text(data, "priority", 16)
+            priority = _text(data, "priority", 16)
+            if priority not in KIOSK_PRIORITIES:
+                raise BadMessage("bad_field", f"priority must be one of {', '.join(KIOSK_PRIORITIES)}")
+            args["priority"] = priority
         card = data.get("card")
         if card is not None:
             if not isinstance(card, dict):
@@ -139,6 +166,8 @@ def command_for(device: Device, queue: QueueState | None, event: DeviceEvent) ->
         return QueueCommand("ticket.issue", args)
     if kind is Kind.KEYPAD:
         counter, clerk = _counter_clerk(device, queue)
+        assert queue is not None
+        _keypad_ready(queue, counter, event.type)
         name = KEYPAD_KEYS[event.type]
         extra: dict[str, Any] = {"reason": "呼叫器暂停"} if event.type == "pause" else {}
         return QueueCommand(name, {"counter": counter, "clerk": clerk, **extra})
