@@ -366,6 +366,10 @@ class ServerBus:
                     log.info("device bus connected (%d)", self.connects)
                     await self._serve(link, handler)
             except (aiomqtt.MqttError, OSError) as exc:
+                if self.calm.closing:
+                    # The server is stopping and its reader left on purpose: nothing was lost.
+                    log.info("device bus closed")
+                    return
                 delay = reconnect_delay(attempt, first=self._backoff[0], cap=self._backoff[1])
                 log.warning("device bus lost: %s; retrying in %.1fs", exc, delay)
             finally:
