@@ -464,3 +464,23 @@ def test_a_ticket_taken_after_a_card_read_at_the_kiosk_reader_is_in_the_resident
             return (await conn.execute(select(tickets.c.applicant_name, tickets.c.applicant_id_number))).all()
 
     assert [tuple(row) for row in _in_loop(site, holder)] == [("李四", VALID_ID)]
+
+
+async def _keypad_at_a_closed_counter(connect: Connector, device: str, presses: int) -> None:
+    async with fake_device(connect, "xh", device) as keypad:
+        for _ in range(presses):
+            await keypad.reply(await keypad.event("call"))
+
+
+def test_presses_the_hall_refused_are_counted_apart_from_faulty_messages(
+    bus_site: tuple[Site, Runtime], memory_bus: MemoryBroker
+) -> None:
+    site, _runtime = bus_site
+    token = site.login("technician")
+    assert _register(site, token, "xh-c1-keypad", "keypad", counter=1).status_code == 201
+    portal = site.client.portal
+    assert portal is not None
+    portal.call(_keypad_at_a_closed_counter, memory_bus.connector(), "xh-c1-keypad", 2)
+    keypad = _listed(site)["xh-c1-keypad"]
+    assert (keypad["refused"], keypad["refused_total"]) == ({"counter_closed": 2}, 2)
+    assert (keypad["rejected"], keypad["rejected_total"]) == ({}, 0)
