@@ -86,7 +86,7 @@ def card_fields(data: Mapping[str, Any]) -> tuple[str, str]:
     try:
         number = normalise(_text(data, "id_number", 32))
     except InvalidIdNumber as exc:
-        raise BadMessage("bad_id_number", exc.message) from None
+        raise Refused("bad_id_number", exc.message) from None
     return name, number
 
 

@@ -350,7 +350,8 @@ def test_a_ping_to_a_device_on_the_bus_is_acknowledged_and_listed(
     assert portal is not None
     kiosk = portal.start_task_soon(_kiosk_on_the_bus, memory_bus.connector(), "xh-kiosk-1")
     try:
-        _until(lambda: _listed(site)["xh-kiosk-1"]["online"], "the kiosk is online")
+        # Its state and its telemetry are two messages, taken in turn.
+        _until(lambda: _listed(site)["xh-kiosk-1"]["paper"] == "near_end", "the kiosk reported its paper")
         listed = site.client.get(DEVICES).json()
         assert listed["bus"] == {"connected": True, "waiting": 0}
         device = listed["devices"][0]

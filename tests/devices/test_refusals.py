@@ -137,6 +137,8 @@ async def test_every_refusal_is_answered_with_its_code(tmp_path: Path, caplog: p
     assert stats.refused["xh-c1-keypad"]["counter_closed"] == 1
     assert stats.refused["xh-kiosk-1"]["sold_out"] == 1
     assert stats.refused["xh-c1-rating"]["nothing_to_rate"] == 1
+    assert stats.refused["xh-kiosk-1"]["bad_id_number"] == 1  # a bad card is no fault of the kiosk
+    assert stats.rejected["xh-kiosk-1"]["bad_event"] == 1  # an event it should never send is
     assert "counter_closed" not in stats.rejected["xh-c1-keypad"]
     warned = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
     assert not [m for m in warned if any(code in m for code in ("counter_closed", "sold_out", "nothing_"))]
