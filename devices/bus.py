@@ -5,8 +5,8 @@ publish, subscribe, and an iterator of incoming messages. ``MqttLink`` speaks to
 (Mosquitto in production and in the tests); ``MemoryBroker`` serves links inside one process, so
 ``hall demo`` shows a hall full of devices on a machine with no broker installed.
 
-``ServerBus`` is the server's side: it keeps one link up (reconnecting with backoff and
-resubscribing), queues what the server publishes while the broker is away (bounded: a caller
+``ServerBus`` is the server's side: it keeps one link up (reconnecting with a backoff capped at
+2.5 s, and resubscribing), queues what the server publishes while the broker is away (bounded: a caller
 gets ``BusBusy`` rather than memory running out), and republishes retained display content after
 every reconnect, so a broker that restarted without persistence still shows the right thing.
 """
@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import random
 import socket
 from collections import OrderedDict, deque
@@ -263,6 +264,31 @@ class _Outgoing:
     sent: asyncio.Future[None]
 
 
+# The server's reconnect backoff. Devices resend an unanswered event for about half a minute
+# (docs/protocols/mqtt.md), so a server that waits long between tries would leave them little of
+# it after a broker restart: the wait doubles from a fifth of a second but never passes 2.5 s.
+BACKOFF_FIRST = 0.2
+BACKOFF_CAP = 2.5
+BACKOFF_JITTER = 0.5
+
+
+def reconnect_delay(
+    attempt: int,
+    *,
+    first: float = BACKOFF_FIRST,
+    cap: float = BACKOFF_CAP,
+    jitter: float = BACKOFF_JITTER,
+    rand: Callable[[], float] = random.random,
+) -> float:
+    """Seconds to wait before reconnect attempt ``attempt`` (0: the first after the link was lost):
+    ``first`` doubling up to ``cap``, less a random share of up to ``jitter`` of it, so servers and
+    devices that lost the broker together do not all knock at once. Never above ``cap``."""
+    if attempt < 0 or first <= 0 or cap < first or not 0 <= jitter < 1:
+        raise ValueError("attempt ≥ 0, 0 < first ≤ cap and 0 ≤ jitter < 1")
+    base = min(cap, math.ldexp(first, min(attempt, 32)))
+    return base * (1 - jitter * rand())
+
+
 # Publishes in flight at once: each QoS 1 publish waits for the broker's PUBACK, so one at a time
 # would cap the bus at one round trip per message.
 _IN_FLIGHT = 64
@@ -276,8 +302,8 @@ class ServerBus:
         *,
         client_id: str = "hall-server",
         outgoing_max: int = 50_000,
-        backoff_min: float = 0.2,
-        backoff_max: float = 30.0,
+        backoff_min: float = BACKOFF_FIRST,
+        backoff_max: float = BACKOFF_CAP,
     ) -> None:
         self._connect = connect
         self._filters = list(filters)
@@ -325,7 +351,7 @@ class ServerBus:
 
     async def run(self, handler: Handler) -> None:
         """Keep the link up for as long as the server runs, handing every message to ``handler``."""
-        delay = self._backoff[0]
+        attempt = 0
         while True:
             try:
                 async with self._connect(self._client_id, None) as link:
@@ -336,15 +362,20 @@ class ServerBus:
                         self._unsent[topic] = None
                     self._wake.set()
                     self._up.set()
-                    delay = self._backoff[0]
+                    attempt = 0
                     log.info("device bus connected (%d)", self.connects)
                     await self._serve(link, handler)
             except (aiomqtt.MqttError, OSError) as exc:
+                if self.calm.closing:
+                    # The server is stopping and its reader left on purpose: nothing was lost.
+                    log.info("device bus closed")
+                    return
+                delay = reconnect_delay(attempt, first=self._backoff[0], cap=self._backoff[1])
                 log.warning("device bus lost: %s; retrying in %.1fs", exc, delay)
             finally:
                 self._up.clear()
-            await asyncio.sleep(delay * (0.5 + random.random()))  # noqa: S311 - jitter, not secrecy
-            delay = min(delay * 2, self._backoff[1])
+            await asyncio.sleep(delay)
+            attempt += 1
 
     async def _serve(self, link: Link, handler: Handler) -> None:
         async def read() -> None:

@@ -4,6 +4,11 @@ A hall's events only mark it changed; a short loop then renders each display dev
 from the queue state and the board's recent calls, and publishes a device's content only when it
 differs from what it has. A burst of a thousand events becomes a handful of publishes, and a
 display that reboots gets its retained content from the broker at once.
+
+What a counter's screens show comes from the queue state alone, and the calls on the LED strips
+and queue displays from the hall's latest call events, however far back in the log they are:
+after a restart every display shows what it showed before (a window of the latest events would
+hold no call at all in a hall busy with other events, and the blank screen would be retained).
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import select
@@ -30,12 +35,30 @@ from hall.storage.tables import staff
 from hall.storage.writer import Writer
 from queueing.state import QueueState
 from queueing.tickets import TicketState
-from queueing.views import public_view
 
 log = logging.getLogger(__name__)
 
 DisplayDevices = Callable[[int], list[tuple[str, Device]]]
 """The active display devices of a hall, each with its hall code."""
+
+_CALLS = ("ticket.called", "ticket.recalled")
+# Call events read to rebuild the board: recalls of one ticket share its line, so more than the
+# board's lines are read to fill them.
+CALLS_READ = 4 * board.MAX_CALLS
+
+
+def counter_view(queue: QueueState, number: int) -> board.CounterView:
+    """A counter as its screens show it, from the queue state: its status and the ticket on it."""
+    counter = queue.counters.get(number)
+    current_id = queue.line(number).current
+    current = queue.tickets.get(current_id) if current_id else None
+    return board.CounterView(
+        number,
+        status=counter.status.value if counter else "closed",
+        ticket=current.id if current else None,
+        number=current.number if current else None,
+        serving=bool(current and current.state is TicketState.SERVING),
+    )
 
 
 def render(device: Device, queue: QueueState, calls: board.DisplayState, names: dict[int, Any]) -> dict[str, Any]:
@@ -48,33 +71,30 @@ def render(device: Device, queue: QueueState, calls: board.DisplayState, names: 
         lines = list(led_lines(latest.number, latest.counter)) if latest else []
         return {"kind": kind.value, "lines": lines, "seq": calls.seq}
     if kind is Kind.QUEUE_DISPLAY:
-        view = public_view(queue, datetime.now(UTC))
         return {
             "kind": kind.value,
             "calls": [c.as_json() for c in calls.calls],
-            "waiting": {s["code"]: s["waiting"] for s in view["services"]},
+            "waiting": queue.waiting_counts(),
             "seq": calls.seq,
         }
     assert device.counter is not None
     number = device.counter
-    counter = queue.counters.get(number)
-    current_id = queue.line(number).current
-    current = queue.tickets.get(current_id) if current_id else None
-    status = counter.status.value if counter else "closed"
+    view = counter_view(queue, number)
     content: dict[str, Any] = {
         "kind": kind.value if kind else None,
         "counter": number,
-        "status": status,
-        "number": current.number if current else None,
-        "serving": bool(current and current.state is TicketState.SERVING),
-        "text": dict(zip(LOCALES, calls.counter(number).lines(), strict=True)),
+        "status": view.status,
+        "number": view.number,
+        "serving": view.serving,
+        "text": dict(zip(LOCALES, view.lines(), strict=True)),
     }
     if kind is Kind.CITIZEN_SCREEN:
+        counter = queue.counters.get(number)
         clerk = names.get(counter.clerk_id) if counter and counter.clerk_id else None
         content["clerk"] = clerk
         finished = [r for r in queue.rateable.values() if r.counter == number]
         latest_done = max(finished, key=lambda r: r.finished_at) if finished else None
-        content["rate"] = {"number": latest_done.number} if latest_done and current is None else None
+        content["rate"] = {"number": latest_done.number} if latest_done and view.ticket is None else None
     return content
 
 
@@ -94,10 +114,14 @@ class DisplayFeed:
         self._displays = displays
         self._every = every
         self._boards: dict[int, board.DisplayState] = {}
+        # Events of a hall whose board is being read, folded in once it is.
+        self._early: dict[int, list[Event]] = {}
         self._dirty: set[int] = set()
         self._sent: dict[str, bytes] = {}
         self._wake = asyncio.Event()
         self._names: dict[int, dict[int, Any]] = {}
+        # Bumped when a hall's names may have changed: a read begun before is not kept.
+        self._names_version: dict[int, int] = {}
         self.calm = Calm()
         self.published = 0
 
@@ -106,8 +130,12 @@ class DisplayFeed:
             current = self._boards.get(event.hall_id)
             if current is not None:
                 self._boards[event.hall_id] = board.apply(current, event)
+            elif event.hall_id in self._early:
+                self._early[event.hall_id].append(event)
             if event.type.startswith("counter."):
-                self._names.pop(event.hall_id, None)  # a new clerk may have opened it
+                # A new clerk may have opened it.
+                self._names.pop(event.hall_id, None)
+                self._names_version[event.hall_id] = self._names_version.get(event.hall_id, 0) + 1
             self._dirty.add(event.hall_id)
         self._wake.set()
 
@@ -115,32 +143,49 @@ class DisplayFeed:
         self._dirty.add(hall_id)
         self._wake.set()
 
-    async def _board(self, hall_id: int) -> board.DisplayState:
+    async def _board(self, hall_id: int, head: int) -> board.DisplayState:
+        """The hall's board as of ``head`` (the queue state's sequence): its latest calls, read
+        by type from the whole log, then the events that arrived meanwhile."""
         known = self._boards.get(hall_id)
         if known is not None:
             return known
-        async with reading(self._engine) as conn:
-            rows = await conn.execute(
-                select(events_table)
-                .where(events_table.c.hall_id == hall_id)
-                .order_by(events_table.c.seq.desc())
-                .limit(500)
-            )
-            recent = [
-                Event(r.hall_id, r.seq, r.type, r.data, r.actor, r.at, r.command_id) for r in reversed(rows.all())
-            ]
-        folded = board.fold(recent)
-        self._boards[hall_id] = folded
-        return folded
-
-    async def _staff_names(self, hall_id: int) -> dict[int, Any]:
-        if hall_id not in self._names:
+        self._early.setdefault(hall_id, [])
+        try:
             async with reading(self._engine) as conn:
                 rows = await conn.execute(
-                    select(staff.c.id, staff.c.display_name, staff.c.staff_no).where(staff.c.hall_id == hall_id)
+                    select(events_table)
+                    .where(
+                        events_table.c.hall_id == hall_id,
+                        events_table.c.type.in_(_CALLS),
+                        events_table.c.seq <= head,
+                    )
+                    .order_by(events_table.c.seq.desc())
+                    .limit(CALLS_READ)
                 )
-                self._names[hall_id] = {r.id: {"name": r.display_name, "staff_no": r.staff_no} for r in rows}
-        return self._names[hall_id]
+                calls = [
+                    Event(r.hall_id, r.seq, r.type, r.data, r.actor, r.at, r.command_id) for r in reversed(rows.all())
+                ]
+        finally:
+            early = self._early.pop(hall_id, [])
+        folded = board.fold(early, replace(board.fold(calls), seq=head))
+        # Another refresh of the hall may have built it meanwhile: the first one stays.
+        return self._boards.setdefault(hall_id, folded)
+
+    async def _staff_names(self, hall_id: int) -> dict[int, Any]:
+        known = self._names.get(hall_id)
+        if known is not None:
+            return known
+        version = self._names_version.get(hall_id, 0)
+        async with reading(self._engine) as conn:
+            rows = await conn.execute(
+                select(staff.c.id, staff.c.display_name, staff.c.staff_no).where(staff.c.hall_id == hall_id)
+            )
+            names = {r.id: {"name": r.display_name, "staff_no": r.staff_no} for r in rows}
+        # A counter event during the read (the cache was cleared meanwhile) may mean names this
+        # read missed: use them for this refresh, but keep nothing, so the next one reads again.
+        if self._names_version.get(hall_id, 0) == version:
+            self._names[hall_id] = names
+        return names
 
     async def refresh(self, hall_id: int) -> int:
         """Render and publish what changed on the hall's displays; returns how many were sent."""
@@ -150,8 +195,9 @@ class DisplayFeed:
         read = await self._writer.read_state(hall_id, "queue")
         if read is None:
             return 0
-        queue: QueueState = read[1]
-        calls = await self._board(hall_id)
+        head, queue = int(read[0]), read[1]
+        assert isinstance(queue, QueueState)
+        calls = await self._board(hall_id, head)
         names = await self._staff_names(hall_id)
         sent = 0
         for code, device in targets:

@@ -7,8 +7,14 @@ nothing. What passes becomes a command through the one writer path, like a brows
 
 Events run concurrently up to a bound, so group commit batches a burst of button presses; each
 is answered on the device's ``reply`` topic once committed, which is the device's end-to-end
-acknowledgement. Telemetry and heartbeats only touch memory, flushed to the registry's
-measurement columns now and then; presence changes and paper changes are events.
+acknowledgement. Every event whose id can be read is answered, refused ones too, with a code:
+a device that heard nothing would resend it for half a minute and then report a failure. An
+event refused for what the hall is doing (a closed counter, nothing waiting, a sold-out
+service) is no fault of the device: it is counted per device and code, and not logged as a
+warning, since a hall refuses such presses all day.
+
+Telemetry and heartbeats only touch memory, flushed to the registry's measurement columns now
+and then; presence changes and paper changes are events.
 """
 
 from __future__ import annotations
@@ -36,8 +42,10 @@ from devices.protocol import (
     Ack,
     BadMessage,
     DeviceEvent,
+    Refused,
     State,
     Telemetry,
+    event_id_of,
     parse,
     parse_topic,
     refusal,
@@ -82,6 +90,8 @@ class _Seen:
 class GatewayStats:
     received: Counter[str] = field(default_factory=Counter)
     rejected: defaultdict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
+    # Well-formed events refused for what the hall is doing, by device and code.
+    refused: defaultdict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
     events_done: int = 0
     events_failed: int = 0
     late_acks: int = 0
@@ -192,6 +202,10 @@ class Gateway:
             self._last_logged[key] = now
             log.warning("device %s: %s (%s)", who, reason, detail)
 
+    def refuse(self, who: str, code: str, detail: str) -> None:
+        self.stats.refused[who][code] += 1
+        log.debug("device %s: refused %s (%s)", who, code, detail)
+
     def hall_ids(self) -> list[int]:
         return sorted(self._codes)
 
@@ -299,6 +313,11 @@ class Gateway:
             body = parse(address.channel, message.payload)
         except BadMessage as exc:
             self.reject(address.device, exc.reason, exc.detail)
+            event_id = event_id_of(message.payload) if address.channel == "evt" else None
+            if event_id is not None:
+                error = {"code": exc.reason, "message": exc.detail}
+                self._reply(topic(seen.hall, seen.device.id, "reply"), reply_message(event_id, False, error))
+                self.stats.events_failed += 1
             return
         now = self._clock()
         seen.last_seen = now
@@ -381,6 +400,8 @@ class Gateway:
                 return
             wanted = kinds.command_for(device, queue, event)
             if wanted is None:
+                self._reply(reply_to, reply_message(event.id, True, {}))
+                self.stats.events_done += 1
                 return
             command = Command(
                 f"dev:{device.id}:{event.id}", seen.hall_id, wanted.name, f"device:{device.id}", wanted.args
@@ -394,8 +415,14 @@ class Gateway:
                     known = {"ahead": body.get("ahead") or 0, "estimate_minutes": body.get("estimate_minutes")}
                     self._spawn(self._print(seen, str(body["ticket"]), known), self._printing)
             else:
-                self._reply(reply_to, reply_message(event.id, False, refusal(outcome.result)))
+                told = refusal(outcome.result)
+                self.refuse(device.id, told["code"], str(told.get("message", "")))
+                self._reply(reply_to, reply_message(event.id, False, told))
                 self.stats.events_failed += 1
+        except Refused as exc:
+            self.refuse(device.id, exc.reason, exc.detail)
+            self._reply(reply_to, reply_message(event.id, False, {"code": exc.reason, "message": exc.detail}))
+            self.stats.events_failed += 1
         except BadMessage as exc:
             self.reject(device.id, exc.reason, exc.detail)
             error = {"code": exc.reason, "message": exc.detail}

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from devices.protocol import BadMessage, DeviceEvent
+from devices.protocol import BadMessage, DeviceEvent, Refused
 from devices.registry import Device, Kind
 from hall.kernel.idnumbers import InvalidIdNumber, normalise
 from hall.kernel.masking import mask_id, mask_name
@@ -73,7 +73,7 @@ def card_fields(data: Mapping[str, Any]) -> tuple[str, str]:
     try:
         number = normalise(_text(data, "id_number", 32))
     except InvalidIdNumber as exc:
-        raise BadMessage("bad_id_number", exc.message) from None
+        raise Refused("bad_id_number", exc.message) from None
     return name, number
 
 
@@ -84,8 +84,26 @@ def _counter_clerk(device: Device, queue: QueueState | None) -> tuple[int, int]:
     if counter is None:
         raise BadMessage("unbound", f"counter {device.counter} is not in this hall")
     if counter.status is CounterStatus.CLOSED or counter.clerk_id is None:
-        raise BadMessage("counter_closed", f"counter {device.counter} is closed: a clerk opens it first")
+        raise Refused("counter_closed", f"counter {device.counter} is closed: a clerk opens it first")
     return device.counter, counter.clerk_id
+
+
+# Keys that act on the ticket the counter has called or is serving.
+_ON_CURRENT = frozenset({"recall", "start", "finish", "no_show"})
+
+
+def _keypad_ready(queue: QueueState, counter: int, key: str) -> None:
+    """A key the counter's state cannot take now, refused with a code of its own for the keypad
+    (the rules refuse it too, with a message meant for the console)."""
+    current = queue.line(counter).current
+    holds = current is not None and current in queue.tickets
+    if key == "call" and queue.counters[counter].status is CounterStatus.PAUSED:
+        raise Refused("counter_paused", f"counter {counter} is paused: resume it to call")
+    if key == "call" and holds:
+        number = queue.tickets[current].number if current else ""
+        raise Refused("counter_busy", f"counter {counter} still has ticket {number}: finish it first")
+    if key in _ON_CURRENT and not holds:
+        raise Refused("no_current_ticket", f"counter {counter} has no ticket called or in service")
 
 
 def _rate(device: Device, queue: QueueState | None, data: Mapping[str, Any]) -> QueueCommand:
@@ -95,7 +113,7 @@ def _rate(device: Device, queue: QueueState | None, data: Mapping[str, Any]) -> 
         raise BadMessage("bad_field", "level must be 1 (非常不满意) to 5 (非常满意)")
     finished = [r for r in queue.rateable.values() if r.counter == device.counter]
     if not finished:
-        raise BadMessage("nothing_to_rate", "no finished service at this counter waits for a rating")
+        raise Refused("nothing_to_rate", "no finished service at this counter waits for a rating")
     latest = max(finished, key=lambda r: r.finished_at)
     args: dict[str, Any] = {"ticket": latest.ticket, "service": latest.service, "level": level}
     args["source"] = device.kind.value if device.kind else "device"
@@ -135,6 +153,8 @@ def command_for(device: Device, queue: QueueState | None, event: DeviceEvent) ->
         return QueueCommand("ticket.issue", args)
     if kind is Kind.KEYPAD:
         counter, clerk = _counter_clerk(device, queue)
+        assert queue is not None
+        _keypad_ready(queue, counter, event.type)
         name = KEYPAD_KEYS[event.type]
         extra: dict[str, Any] = {"reason": "呼叫器暂停"} if event.type == "pause" else {}
         return QueueCommand(name, {"counter": counter, "clerk": clerk, **extra})

@@ -29,6 +29,7 @@ __all__ = [
     "USERNAME",
     "hash_secret",
     "password_line",
+    "read_password_file",
     "render_acl",
     "render_config",
     "render_password_file",
@@ -110,6 +111,21 @@ def render_password_file(accounts: Mapping[str, str]) -> str:
             raise ValueError(f"the stored hash for {username!r} is not in Mosquitto's $7$ format")
         lines.append(f"{username}:{stored}\n")
     return "".join(lines)
+
+
+def read_password_file(path: Path) -> dict[str, str]:
+    """The accounts of an existing password file, username → stored hash; an absent file has
+    none. Lines that are not ``username:$7$…`` are left out."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}
+    accounts: dict[str, str] = {}
+    for line in text.splitlines():
+        username, _, stored = line.partition(":")
+        if USERNAME.fullmatch(username) and _HASH.fullmatch(stored):
+            accounts[username] = stored
+    return accounts
 
 
 def render_acl(server_user: str = DEFAULT_SERVER_USER) -> str:
@@ -222,9 +238,10 @@ def render_config(
     return "\n".join(lines) + "\n"
 
 
-def write_password_file(path: Path, accounts: Mapping[str, str]) -> None:
-    """Replace the password file in one step, readable by its owner only."""
-    _write_atomically(path, render_password_file(accounts), mode=0o600)
+def write_password_file(path: Path, accounts: Mapping[str, str], *, owner: tuple[int, int] | None = None) -> None:
+    """Replace the password file in one step, readable by its owner only (``owner``: uid and gid
+    to give it, for a broker that runs as another account)."""
+    _write_atomically(path, render_password_file(accounts), mode=0o600, owner=owner)
 
 
 def write_broker_files(
@@ -239,11 +256,15 @@ def write_broker_files(
     max_queued_messages: int = DEFAULT_MAX_QUEUED_MESSAGES,
     max_inflight_messages: int = 20,
     max_packet_size: int = 65_536,
+    owner: tuple[int, int] | None = None,
 ) -> Path:
     """Write mosquitto.conf, passwd (0600) and acl into ``directory``; returns the config's path.
 
     ``accounts`` maps usernames (the server's and each device id) to hashes from ``hash_secret``.
-    Persistence, when on, lives in ``directory/data``.
+    Persistence, when on, lives in ``directory/data``. ``owner`` (uid, gid) is the broker's own
+    account when it differs from the one writing (root writes, Mosquitto runs as ``mosquitto``):
+    the directory, ``data`` and every file are given to it, so the broker can read its password
+    file and write its persistence, while nobody else can read the password file.
     """
     if server_user not in accounts:
         raise ValueError(f"the server's account {server_user!r} is not among the accounts")
@@ -255,6 +276,10 @@ def write_broker_files(
     persistence_dir = directory / "data" if persistence else None
     if persistence_dir is not None:
         persistence_dir.mkdir(mode=0o700, exist_ok=True)
+    if owner is not None:
+        for made in (directory, persistence_dir):
+            if made is not None:
+                os.chown(made, *owner)
     config = render_config(
         port=port,
         password_file=password_file,
@@ -266,9 +291,9 @@ def write_broker_files(
         max_packet_size=max_packet_size,
         user=user,
     )
-    write_password_file(password_file, accounts)
-    _write_atomically(acl_file, render_acl(server_user), mode=0o644)
-    _write_atomically(config_file, config, mode=0o644)
+    write_password_file(password_file, accounts, owner=owner)
+    _write_atomically(acl_file, render_acl(server_user), mode=0o644, owner=owner)
+    _write_atomically(config_file, config, mode=0o644, owner=owner)
     return config_file
 
 
@@ -277,7 +302,7 @@ def _check_username(username: str) -> None:
         raise ValueError(f"{username!r} is not a valid account name (expected {USERNAME.pattern})")
 
 
-def _write_atomically(path: Path, text: str, *, mode: int) -> None:
+def _write_atomically(path: Path, text: str, *, mode: int, owner: tuple[int, int] | None = None) -> None:
     # A running broker rereads these files on SIGHUP; it must see the old file or the new one,
     # never half of one.
     temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
@@ -285,6 +310,8 @@ def _write_atomically(path: Path, text: str, *, mode: int) -> None:
     try:
         # The umask may have narrowed or, for the secret file, must not widen the mode.
         os.fchmod(fd, mode)
+        if owner is not None:
+            os.fchown(fd, *owner)
         with os.fdopen(fd, "w", encoding="utf-8") as file:
             fd = -1
             file.write(text)

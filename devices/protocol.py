@@ -55,6 +55,11 @@ class BadMessage(ValueError):
         self.detail = detail
 
 
+class Refused(BadMessage):
+    """A well-formed event that cannot be done now (a closed counter, nothing to rate): answered
+    with its code and counted as a refusal, not as a fault of the device."""
+
+
 @dataclass(frozen=True)
 class Address:
     hall: str
@@ -198,6 +203,20 @@ def parse_event(payload: bytes) -> DeviceEvent:
     return DeviceEvent(event_id, kind, body)
 
 
+def event_id_of(payload: bytes) -> str | None:
+    """The id of an event the parser refused, when it can be read: such an event is answered
+    with the reason, so the device stops resending it. None for a message too large to read, not
+    a JSON object, or without a valid id."""
+    if len(payload) > MAX_PAYLOAD:
+        return None
+    try:
+        data = jsontext.loads(payload.decode("utf-8"))
+    except (UnicodeDecodeError, jsontext.BadJson):
+        return None
+    value = data.get("id") if isinstance(data, dict) else None
+    return value if isinstance(value, str) and _MESSAGE_ID.match(value) else None
+
+
 def parse_ack(payload: bytes) -> Ack:
     data = _object(payload)
     command_id = _message_id(data)
@@ -237,8 +256,13 @@ def reply_message(event_id: str, ok: bool, body: Mapping[str, Any]) -> bytes:
 
 def refusal(result: Mapping[str, Any]) -> dict[str, Any]:
     """What a device is told of a refused command: the same ``code`` and ``message`` as an HTTP
-    answer or a websocket error frame (``hall.kernel.errors``), and the ``field`` at fault."""
-    return {k: result[k] for k in ("code", "message", "field") if k in result}
+    answer or a websocket error frame (``hall.kernel.errors``), and the ``field`` at fault.
+
+    Every refusal carries a code: a result stored before results had ``code`` (a resent event's
+    first answer, from the command log) names it ``error``."""
+    told = {k: result[k] for k in ("message", "field") if k in result}
+    code = result.get("code") or result.get("error")
+    return {"code": str(code) if code else "refused", **told}
 
 
 def state_message(status: Literal["online", "offline"], **extra: str) -> bytes:

@@ -170,6 +170,16 @@ class SimulatedHall:
     def at_counter(self, counter: int, kind: Kind) -> VirtualDevice | None:
         return next((d for d in self.devices.values() if d.counter == counter and d.kind is kind), None)
 
+    def counter_status(self, counter: int) -> str | None:
+        """The counter's status as its own window display (or citizen screen) shows it; None
+        while no display there has shown anything."""
+        for kind in (Kind.WINDOW, Kind.CITIZEN_SCREEN):
+            shown = self.at_counter(counter, kind)
+            if shown is not None and shown.display is not None:
+                status = shown.display.get("status")
+                return str(status) if status is not None else None
+        return None
+
     def now(self) -> datetime:
         """The hall's simulated local time. With ``working_day`` it runs through the working hours
         again and again from ``start``, so a demo left running never reaches the night."""
@@ -257,10 +267,14 @@ class SimulatedHall:
         rater = self.at_counter(counter, Kind.RATING_PAD) or self.at_counter(counter, Kind.CITIZEN_SCREEN)
         reader = self.at_counter(counter, Kind.ID_READER)
         while True:
+            if self.counter_status(counter) in ("closed", "paused"):
+                # Nobody presses the keypad of a counter that is closed (its clerk has not opened
+                # it in the console) or paused there: the clerk looks at the window again later.
+                await self._sleep(self.rng.uniform(20, 60))
+                continue
             called = await self._send(keypad, "call", {})
             if called is None or not called.ok:
-                # A closed counter (the clerk has not opened it in the console) or nobody
-                # waiting: look again in a while.
+                # Nobody waiting: look again in a while.
                 await self._sleep(self.rng.uniform(20, 60))
                 continue
             self.stats.calls += 1

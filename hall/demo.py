@@ -1,6 +1,10 @@
 """The demo's simulated hall: simulated devices on the bus (devices/simulator.py) take tickets,
 call, serve and rate through the same protocol as real ones, so ``hall demo`` shows a living hall
-at once. Time runs at the real pace, sped up by ``speed``."""
+at once. Time runs at the real pace, sped up by ``speed``.
+
+Counters 1–10 are worked by simulated clerks with their keypads; counters 11 and 12, which take
+every service, have no simulated device and no simulated clerk: they are for the person trying the
+demo, who logs in as clerk11 or clerk12 (free, holding no counter) and works one in the console."""
 
 from __future__ import annotations
 
@@ -28,6 +32,12 @@ log = logging.getLogger(__name__)
 # Shares of arrivals by service, roughly as a district hall sees them.
 _ARRIVALS = {"soc": 30, "fund": 20, "hukou": 15, "civil": 15, "disab": 5, "info": 15}
 
+# Counters worked by simulated clerks (clerk<n> at counter n) with simulated devices, and those
+# left to the visitor, with clerks of their own.
+SIMULATED_COUNTERS = tuple(range(1, 11))
+FREE_COUNTERS = (11, 12)
+FREE_CLERKS = ("clerk11", "clerk12")
+
 
 async def open_around_the_clock(runtime: Runtime) -> None:
     """A demo runs whenever someone tries it: its hall takes tickets at any hour."""
@@ -48,25 +58,29 @@ async def simulate_devices(
     runtime: Runtime, hall_id: int, connect: Connector, *, seed: int | None = None, speed: float = 10.0
 ) -> None:
     """The sample district hall full of devices on the bus: kiosks, an LED strip, a queue display
-    and, at every counter, a keypad, a window display, a rating pad, an ID reader and a citizen
-    screen (devices/simulator.py). Residents press kiosks; clerks open their counters (as in the
+    and, at each of the simulated counters, a keypad, a window display, a rating pad, an ID reader
+    and a citizen screen (devices/simulator.py). Residents press kiosks; clerks open their counters (as in the
     console) and work them with their keypads. The simulated day starts at 9:00, so people arrive
     at once whatever the hour."""
     rng = random.Random(seed)  # noqa: S311 - a simulation, not a secret
     async with reading(runtime.engine) as conn:
         code = (await conn.execute(select(halls.c.code).where(halls.c.id == hall_id))).scalar_one()
-        clerks = [
-            row.id
+        clerks = {
+            row.username: row.id
             for row in await conn.execute(
-                select(staff.c.id).where(staff.c.hall_id == hall_id, staff.c.roles.contains("clerk"))
+                select(staff.c.username, staff.c.id).where(staff.c.hall_id == hall_id, staff.c.roles.contains("clerk"))
             )
-        ]
+        }
         services = {
             row.code: float(_ARRIVALS.get(row.code, 5))
             for row in await conn.execute(select(queue_services.c.code).where(queue_services.c.hall_id == hall_id))
         }
-    counters = list(range(1, 13))
+    counters = list(SIMULATED_COUNTERS)
     specs = plan(code, counters, kiosks=2)
+    # A demo database from before kept devices at the visitor's counters: they leave the hall.
+    for spec in plan(code, list(FREE_COUNTERS), kiosks=0):
+        if spec.counter is not None:
+            await _send(runtime, hall_id, "device.retire", "system:demo", device=spec.id)
     for spec in specs:
         # Each device gets credentials like a real one; the demo's in-process bus does not ask for them.
         await _send(
@@ -79,8 +93,10 @@ async def simulate_devices(
             counter=spec.counter,
             secret_hash=hash_secret(secrets.token_urlsafe(18)),
         )
-    for counter, clerk_id in zip(counters, clerks, strict=False):
-        await _send(runtime, hall_id, "counter.open", f"staff:{clerk_id}", counter=counter, clerk=clerk_id)
+    for counter in counters:
+        clerk_id = clerks.get(f"clerk{counter}")
+        if clerk_id is not None:
+            await _send(runtime, hall_id, "counter.open", f"staff:{clerk_id}", counter=counter, clerk=clerk_id)
     zone = ZoneInfo(runtime.settings.timezone)
     start = datetime.now(zone).replace(hour=9, minute=0, second=0, microsecond=0)
     hall = SimulatedHall(

@@ -60,6 +60,11 @@ DEMO_STAFF = [
     ("clerk6", "周杰", "XH1006", "clerk", "xh"),
     ("clerk7", "吴芳", "XH1007", "clerk", "xh"),
     ("clerk8", "郑伟", "XH1008", "clerk", "xh"),
+    ("clerk9", "冯晓东", "XH1009", "clerk", "xh"),
+    ("clerk10", "陈静", "XH1010", "clerk", "xh"),
+    # Free clerks for the demo's own visitor: counters 11 and 12 have no simulated devices.
+    ("clerk11", "杨帆", "XH1011", "clerk", "xh"),
+    ("clerk12", "许文", "XH1012", "clerk", "xh"),
     ("supervisor", "陈志强", "XH2001", "supervisor", "xh"),
     ("street1", "马丽娟", "HP1001", "clerk", "xh-hp"),
     ("community1", "黄春燕", "LY1001", "clerk", "xh-hp-ly"),

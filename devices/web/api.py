@@ -112,6 +112,7 @@ def _listed(device: Device, measured: Any, side: Devices | None) -> dict[str, An
     item["telemetry"] = dict(measured.telemetry or {}) if measured is not None else {}
     rejected: dict[str, int] = dict(measured.rejected or {}) if measured is not None else {}
     item["in_flight"] = []
+    refused: dict[str, int] = {}
     if side is not None:
         live = side.gateway.telemetry(device.id)
         if live:
@@ -121,8 +122,12 @@ def _listed(device: Device, measured: Any, side: Devices | None) -> dict[str, An
         if counted:
             rejected = dict(counted)
         item["in_flight"] = side.gateway.commands.in_flight(device.id)
+        # Events the hall refused (a closed counter, nothing waiting) since this server started.
+        refused = dict(side.gateway.stats.refused.get(device.id, {}))
     item["rejected"] = rejected
     item["rejected_total"] = sum(rejected.values())
+    item["refused"] = refused
+    item["refused_total"] = sum(refused.values())
     return item
 
 

@@ -207,16 +207,29 @@ function telemetryCell(values) {
   return td;
 }
 
+function counts(named) {
+  return Object.entries(named || {})
+    .map(([reason, n]) => `${reason}: ${n}`)
+    .join("\n");
+}
+
 function rejectedCell(device) {
   const total = device.rejected_total || 0;
   const td = cell(total ? `⚠ ${total}` : "0", total ? "rejected has-rejected" : "rejected");
   if (total) {
-    td.title = Object.entries(device.rejected)
-      .map(([reason, n]) => `${reason}: ${n}`)
-      .join("\n");
+    td.title = counts(device.rejected);
     const reasons = document.createElement("small");
     reasons.textContent = Object.keys(device.rejected).join(", ");
     td.append(reasons);
+  }
+  // Presses the hall refused (a closed counter, nothing waiting): no fault, but worth seeing.
+  const refused = device.refused_total || 0;
+  if (refused) {
+    const line = document.createElement("small");
+    line.className = "refused";
+    line.textContent = `${word("refused_events")} ${refused}`;
+    line.title = counts(device.refused);
+    td.append(line);
   }
   return td;
 }

@@ -107,6 +107,80 @@ def test_broker_files_trust_the_registered_devices_and_the_server(tmp_path: Path
     assert "listener 18830 127.0.0.1" in (out / "mosquitto.conf").read_text()
 
 
+def _register_kiosk(db: str, device: str, secret: str) -> None:
+    import asyncio
+    from datetime import UTC, datetime
+
+    from sqlalchemy import insert, select
+
+    from devices.mosquitto import hash_secret
+    from hall.storage.database import create_engine
+    from hall.storage.device_tables import devices
+    from hall.storage.tables import halls
+
+    async def register() -> None:
+        engine = create_engine(db)
+        async with engine.begin() as conn:
+            hall_id = (await conn.execute(select(halls.c.id).where(halls.c.code == "xh"))).scalar_one()
+            row = {"id": device, "hall_id": hall_id, "kind": "kiosk", "status": "active"}
+            await conn.execute(
+                insert(devices), [{**row, "first_seen": datetime.now(UTC), "secret_hash": hash_secret(secret)}]
+            )
+        await engine.dispose()
+
+    asyncio.run(register())
+
+
+def test_rerunning_broker_files_keeps_the_servers_account(tmp_path: Path) -> None:
+    from devices.mosquitto import read_password_file, verify_secret
+
+    db = f"sqlite+aiosqlite:///{tmp_path / 'hall.db'}"
+    assert hall_cli("init", "--db", db, env={"HALL_SECRET_FILE": str(tmp_path / "secret")}).returncode == 0
+    out = tmp_path / "broker"
+    first = hall_cli("broker-files", str(out), "--db", db)
+    assert first.returncode == 0, first.stderr
+    password = first.stdout.split("(shown once): ", 1)[1].split()[0]
+    before = read_password_file(out / "passwd")["hall-server"]
+
+    _register_kiosk(db, "xh-kiosk-1", "kiosk-secret")  # a technician registers a device, as README says
+    again = hall_cli("broker-files", str(out), "--db", db)
+    assert again.returncode == 0, again.stderr
+    assert "shown once" not in again.stdout and password not in again.stdout
+    assert "kept" in again.stdout
+    accounts = read_password_file(out / "passwd")
+    assert accounts["hall-server"] == before and verify_secret(before, password)
+    assert verify_secret(accounts["xh-kiosk-1"], "kiosk-secret")
+
+    # With HALL_MQTT_URL naming the same password, the line stays as it is too.
+    env = {"HALL_MQTT_URL": f"mqtt://hall-server:{password}@127.0.0.1:1883"}
+    assert hall_cli("broker-files", str(out), "--db", db, env=env).returncode == 0
+    assert read_password_file(out / "passwd")["hall-server"] == before
+
+
+def test_broker_files_written_by_root_belong_to_the_brokers_account(tmp_path: Path) -> None:
+    import os
+    import pwd
+    import stat
+
+    if os.geteuid() != 0:
+        pytest.skip("only root gives files away")
+    db = f"sqlite+aiosqlite:///{tmp_path / 'hall.db'}"
+    assert hall_cli("init", "--db", db, env={"HALL_SECRET_FILE": str(tmp_path / "secret")}).returncode == 0
+    nobody = pwd.getpwnam("nobody")
+    out = tmp_path / "broker"
+    done = hall_cli("broker-files", str(out), "--db", db, "--broker-user", "nobody")
+    assert done.returncode == 0, done.stderr
+    assert "belong to nobody" in done.stdout
+    for name in ("passwd", "acl", "mosquitto.conf", "data", "."):
+        owned = (out / name).stat()
+        assert (owned.st_uid, owned.st_gid) == (nobody.pw_uid, nobody.pw_gid), name
+    assert stat.S_IMODE((out / "passwd").stat().st_mode) == 0o600  # the broker's alone
+    assert "user nobody" in (out / "mosquitto.conf").read_text().splitlines()
+
+    refused = hall_cli("broker-files", str(out), "--db", db, "--broker-user", "no-such-account")
+    assert refused.returncode == 2 and "--broker-user" in refused.stderr
+
+
 def test_the_catalog_goes_to_csv_for_a_spreadsheet_and_back_to_yaml_unchanged(tmp_path: Path) -> None:
     from cases.catalog_io import dump_yaml, load_yaml, sample_catalog
 

@@ -1,4 +1,5 @@
-"""`hall demo` on a fresh directory: a living hall at once, with its accounts printed."""
+"""`hall demo` on a fresh directory: a living hall at once, with its accounts printed, counters
+left free for the visitor, a quiet log, and nothing left behind that git would see."""
 
 from __future__ import annotations
 
@@ -11,8 +12,11 @@ from pathlib import Path
 import httpx
 import pytest
 
+from hall.demo import FREE_CLERKS, FREE_COUNTERS
 from tests.serverproc import ACCOUNT, free_port, login
 from tests.timing import MS
+
+REPO = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.slow
 
@@ -52,8 +56,37 @@ def test_the_demo_serves_a_moving_hall(tmp_path: Path) -> None:
                 log_ = client.get("/api/v1/halls/1/events?limit=1000").json()
                 issued = sum(e["type"] == "ticket.issued" for e in log_)
                 time.sleep(0.3)
-        assert issued >= 3, out.read_text()[-2000:]
+            assert issued >= 3, out.read_text()[-2000:]
+
+            # The visitor's counters: no simulated device there, nobody at them, and calls elsewhere.
+            log_ = client.get("/api/v1/halls/1/events?limit=1000").json()
+            called_at = {e["data"].get("counter") for e in log_ if e["type"] == "ticket.called"}
+            assert called_at and not called_at & set(FREE_COUNTERS)
+            registered = {e["data"].get("device") for e in log_ if e["type"] == "device.registered"}
+            assert not [d for d in registered if any(f"-c{n}-" in str(d) for n in FREE_COUNTERS)]
+            counters = {c["number"]: c["status"] for c in client.get("/api/v1/halls/1/queue").json()["counters"]}
+            assert all(counters[n] == "closed" for n in FREE_COUNTERS)
+
+        # Their clerks are free: the visitor opens counter 11 as clerk11 at once.
+        assert set(FREE_CLERKS) <= set(accounts)
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}") as visitor:
+            token = login(visitor, FREE_CLERKS[0], accounts[FREE_CLERKS[0]])
+            opened = visitor.post(
+                f"/api/v1/halls/1/counters/{FREE_COUNTERS[0]}/open", json={}, headers={"X-CSRF-Token": token}
+            )
+            assert opened.status_code == 200, opened.text
         assert (tmp_path / "hall-demo.db").exists()
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+    said = out.read_text()
+    assert "Traceback" not in said and "KeyError" not in said, said[-3000:]
+    # Refused presses are counted for the device console, not logged one warning after another.
+    assert not [line for line in said.splitlines() if "WARNING devices.gateway: device " in line], said[-3000:]
+    # Whatever the demo left in its directory is ignored by git in a checkout.
+    left = [path.name for path in tmp_path.iterdir() if path != out]
+    assert left
+    for name in left:
+        ignored = subprocess.run(["git", "-C", str(REPO), "check-ignore", "-q", "--no-index", name], check=False)
+        assert ignored.returncode == 0, f"{name} would show in git status"

@@ -351,7 +351,8 @@ def test_a_ping_to_a_device_on_the_bus_is_acknowledged_and_listed(
     assert portal is not None
     kiosk = portal.start_task_soon(_kiosk_on_the_bus, memory_bus.connector(), "xh-kiosk-1")
     try:
-        _until(lambda: _listed(site)["xh-kiosk-1"]["online"], "the kiosk is online")
+        # Its state and its telemetry are two messages, taken in turn.
+        _until(lambda: _listed(site)["xh-kiosk-1"]["paper"] == "near_end", "the kiosk reported its paper")
         listed = site.client.get(DEVICES).json()
         assert listed["bus"] == {"connected": True, "waiting": 0}
         device = listed["devices"][0]
@@ -481,3 +482,23 @@ def test_a_ticket_taken_after_a_card_read_at_the_kiosk_reader_is_in_the_resident
             return (await conn.execute(select(tickets.c.applicant_name, tickets.c.applicant_id_number))).all()
 
     assert [tuple(row) for row in _in_loop(site, holder)] == [("李四", VALID_ID)]
+
+
+async def _keypad_at_a_closed_counter(connect: Connector, device: str, presses: int) -> None:
+    async with fake_device(connect, "xh", device) as keypad:
+        for _ in range(presses):
+            await keypad.reply(await keypad.event("call"))
+
+
+def test_presses_the_hall_refused_are_counted_apart_from_faulty_messages(
+    bus_site: tuple[Site, Runtime], memory_bus: MemoryBroker
+) -> None:
+    site, _runtime = bus_site
+    token = site.login("technician")
+    assert _register(site, token, "xh-c1-keypad", "keypad", counter=1).status_code == 201
+    portal = site.client.portal
+    assert portal is not None
+    portal.call(_keypad_at_a_closed_counter, memory_bus.connector(), "xh-c1-keypad", 2)
+    keypad = _listed(site)["xh-c1-keypad"]
+    assert (keypad["refused"], keypad["refused_total"]) == ({"counter_closed": 2}, 2)
+    assert (keypad["rejected"], keypad["rejected_total"]) == ({}, 0)

@@ -220,3 +220,43 @@ def test_a_resident_swipes_an_id_card_at_the_kiosk_and_takes_a_ticket_in_their_n
         holders = db.execute("select applicant_name, applicant_id_number from tickets").fetchall()
     db.close()
     assert holders == [("王秀英", "11010519491231002X")]
+
+
+def test_the_console_shows_presses_the_hall_refused_apart_from_faults(
+    server: ServerProcess, open_broker: Broker, screens: Screens
+) -> None:
+    from playwright.sync_api import expect
+
+    with httpx.Client(base_url=server.url, timeout=10) as api:
+        token = login(api, "zhao", server.passwords["zhao"])
+        made = api.post(
+            "/api/v1/halls/1/devices",
+            json={"device": "xh-c4-keypad", "kind": "keypad", "counter": 4},
+            headers={"X-CSRF-Token": token},
+        )
+        assert made.status_code == 201, made.text
+        keypad = BusDevice(open_broker, "xh-c4-keypad", "keypad")
+        try:
+            # Nobody opened counter 4: both presses are refused, and answered, as counter_closed.
+            for n in range(2):
+                keypad._publish("evt", id=f"press-00000{n}", type="call", data={})
+
+            def refused() -> int:
+                listed = api.get("/api/v1/halls/1/devices").json()["devices"]
+                return int(next(d for d in listed if d["id"] == "xh-c4-keypad")["refused_total"])
+
+            for _ in range(250):
+                if refused() == 2:
+                    break
+                threading.Event().wait(0.02)
+            assert refused() == 2
+        finally:
+            keypad.close()
+
+    page = screens.open("/devices/1", role="technician", width=1366, height=900)
+    row = page.locator('#table tr[data-device="xh-c4-keypad"]')
+    expect(row.locator(".rejected")).to_contain_text("0")
+    expect(row.locator(".rejected .refused")).to_have_text("业务规则拒绝： 2")
+    expect(row.locator(".rejected .refused")).to_have_attribute("title", "counter_closed: 2")
+    _shoot(page, "refused")
+    screens.check()

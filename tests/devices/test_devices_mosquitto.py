@@ -129,3 +129,21 @@ async def test_events_sent_while_the_server_is_away_are_handled_when_it_returns(
         async with device_hall(tmp_path, _server(broker), reuse=True) as hall:
             replies = [await kiosk.reply(event, timeout=10) for event in pressed]
         assert [r["result"]["number"] for r in replies] == ["A001", "A002", "A003"]
+
+
+async def test_a_broker_back_after_a_long_outage_is_rejoined_within_a_few_seconds(
+    tmp_path: Path, broker: Broker
+) -> None:
+    broker.require_own("restarting the broker")
+    async with device_hall(tmp_path, _server(broker)) as hall:  # the server's own backoff
+        bus = hall.devices.bus
+        broker.kill()
+        await _until(lambda: not bus.connected)
+        before = bus.connects
+        # Long enough for an uncapped doubling backoff to be waiting ten seconds or more.
+        await asyncio.sleep(8)
+        broker.start()
+        started = asyncio.get_running_loop().time()
+        await _until(lambda: bus.connects > before and bus.connected, timeout=15)
+        rejoined = asyncio.get_running_loop().time() - started
+    assert rejoined < 4.0, f"rejoined after {rejoined:.1f} s"

@@ -148,9 +148,9 @@ async def test_a_keypad_calls_for_the_clerk_who_opened_its_counter(tmp_path: Pat
             assert called["ok"] is True
             assert called["result"]["number"] == "A001"
             empty = await keypad.reply(await keypad.event("call"))
-            # The counter still holds A001: the queue's own refusal, passed on with its code.
+            # The counter still holds A001: refused with a code a keypad can act on.
             assert empty["ok"] is False
-            assert empty["error"]["code"] == "refused"
+            assert empty["error"]["code"] == "counter_busy"
             assert "A001" in empty["error"]["message"]
 
 
@@ -232,6 +232,11 @@ async def test_bad_events_are_refused_counted_and_change_nothing(
             assert not rejected
         else:
             assert rejected[reason] == 1
+            # An event whose id can be read is answered, so the device stops resending it; one
+            # too large is dropped unread.
+            readable = b"abcdefgh1" in payload and reason != "too_large"
+            expected = [("abcdefgh1", reason)] if readable else []
+            assert [(r["id"], r["error"]["code"]) for r in kiosk.received["reply"]] == expected
 
 
 async def test_messages_on_topics_outside_the_scheme_are_counted(tmp_path: Path, broker: MemoryBroker) -> None:

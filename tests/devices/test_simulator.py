@@ -427,3 +427,38 @@ async def test_a_simulated_hall_takes_tickets_serves_and_rates(connect: Connecto
     assert stats.refused["counter_closed"] >= 1  # and the clerk tried again later
     assert stats.failures == 0
     assert all(not device.online.is_set() for device in hall.devices.values())
+
+
+async def test_a_simulated_clerk_presses_no_key_at_a_counter_its_window_shows_closed(
+    connect: Connector, server: Server
+) -> None:
+    pressed: defaultdict[str, int] = defaultdict(int)
+
+    def answer(device: str, event: Mapping[str, Any]) -> tuple[bool, Mapping[str, Any]]:
+        pressed[device] += 1
+        if event["type"] == "press":
+            return True, {"ticket": "20250303-A001", "number": "A001", "ahead": 0, "estimate_minutes": 0}
+        return False, {"code": "nothing_waiting", "message": "nobody waits"}
+
+    server.answer = answer
+    # What the server's display feed shows: counter 1 open, counter 2 closed.
+    for counter, status in ((1, "open"), (2, "closed")):
+        content = {"kind": "window", "counter": counter, "status": status, "number": None, "serving": False}
+        await server.display(f"{HALL}-c{counter}-window", content)
+    hall = SimulatedHall(
+        HALL,
+        connect,
+        plan(HALL, [1, 2], kiosks=1),
+        services=["soc"],
+        speed=600,
+        rng=random.Random(5),
+        start=datetime(2025, 3, 3, 10, 0, tzinfo=timezone(timedelta(hours=8))),
+    )
+    running_hall = asyncio.create_task(hall.run())
+    try:
+        await eventually(lambda: pressed[f"{HALL}-c1-keypad"] >= 3)
+    finally:
+        hall.stop()
+        await running_hall
+    assert hall.counter_status(2) == "closed"
+    assert pressed[f"{HALL}-c2-keypad"] == 0
