@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hall.kernel.errors import DomainError
+from hall.kernel.errors import DomainError, Invalid
 from hall.kernel.events import Command, Decision, Event
 from hall.storage.database import upsert
 from hall.storage.queue_tables import counter_services, queue_rules, queue_services, tickets, work_orders
@@ -46,7 +46,7 @@ def _text(command: Command, name: str, *, required: bool = True, limit: int = 10
     if value is None and not required:
         return None
     if not isinstance(value, str) or not value.strip() or len(value) > limit:
-        raise DomainError(f"{name} must be text of 1 to {limit} characters", field=name)
+        raise Invalid(f"{name} must be text of 1 to {limit} characters", field=name)
     return value.strip()
 
 
@@ -57,9 +57,9 @@ def _when(command: Command, name: str) -> datetime | None:
     try:
         moment = datetime.fromisoformat(str(value))
     except ValueError:
-        raise DomainError(f"{name} must be an ISO 8601 time", field=name) from None
+        raise Invalid(f"{name} must be an ISO 8601 time", field=name) from None
     if moment.tzinfo is None:
-        raise DomainError(f"{name} must carry its time zone", field=name)
+        raise Invalid(f"{name} must carry its time zone", field=name)
     return moment
 
 
@@ -69,7 +69,7 @@ def _priority(command: Command) -> Priority:
         return Priority(value)
     except ValueError:
         names = ", ".join(p.value for p in Priority)
-        raise DomainError(f"priority must be one of {names}", field="priority") from None
+        raise Invalid(f"priority must be one of {names}", field="priority") from None
 
 
 def _applicant(command: Command) -> Holder | None:

@@ -26,7 +26,7 @@ EXPECTED = {
     "unknown service": "not_found",
     "outside the service's hours": "closed",
     "sold out": "sold_out",
-    "a priority class that does not exist": "bad_field",
+    "a priority class that does not exist": "invalid",
     "an ID number with a wrong check digit": "bad_id_number",
     "an event this kind does not send": "bad_event",
     "an event without the schema version": "bad_version",
