@@ -1,4 +1,5 @@
-"""The ``hall`` command: ``serve``, ``init``, ``add-staff``, ``broker-files``, ``simulate`` and ``demo``.
+"""The ``hall`` command: ``serve``, ``init``, ``add-staff``, ``broker-files``, ``simulate``, ``backup``,
+``restore`` and ``demo``.
 
 Options fall back to ``HALL_*`` environment variables. A bad option or setting prints one line
 and exits with status 2.
@@ -26,8 +27,9 @@ from hall.kernel.roles import parse_roles
 from hall.settings import Settings, from_env
 from hall.setup import Account, demo_staff, initialise
 from hall.staff import create_staff
+from hall.storage import backup as backups
 from hall.storage.database import create_engine
-from hall.storage.migrate import is_current
+from hall.storage.migrate import is_current, upgrade
 from hall.storage.tables import halls, staff
 from hall.web.passwords import new_password
 
@@ -101,6 +103,16 @@ def _parser() -> argparse.ArgumentParser:
     catalog.add_argument("file", nargs="?", help="a catalog in YAML (.yaml, .yml) or CSV (.csv); default the sample")
     catalog.add_argument("--to", choices=("yaml", "csv"), default="yaml", help="the form to write; default yaml")
     catalog.add_argument("--out", metavar="FILE", help="where to write it; default standard output")
+    backup = commands.add_parser(
+        "backup", help="copy a running SQLite database consistently to FILE (PostgreSQL: pg_dump)"
+    )
+    common(backup)
+    backup.add_argument("file", help="the new file to write the copy to")
+    restore = commands.add_parser(
+        "restore", help="put a backup back in place of the database, after checking it; the server must be stopped"
+    )
+    common(restore)
+    restore.add_argument("file", help="a file written by hall backup")
     demo = commands.add_parser("demo", help="serve the sample hall with simulated clerks on SQLite")
     common(demo)
     network(demo)
@@ -431,7 +443,32 @@ def _serve(settings: Settings, *, demo_seed: int | None = None, demo: bool = Fal
             "residents reach this server at",
             settings.base_url,
         )
-    uvicorn.Server(server_config(create_app(runtime=runtime), settings)).run()
+    with contextlib.ExitStack() as running:
+        if settings.db_url.startswith("sqlite"):
+            # A restore refuses while this is held (hall.storage.backup).
+            running.enter_context(backups.running_on(backups.sqlite_file(settings.db_url)))
+        uvicorn.Server(server_config(create_app(runtime=runtime), settings)).run()
+
+
+def _backup(settings: Settings, target: Path) -> None:
+    database = backups.sqlite_file(settings.db_url)
+    revision = backups.backup(database, target)
+    print(f"Backed up {database} to {target} (schema {revision}); it is readable by this account only.")
+
+
+def _restore(settings: Settings, source: Path) -> None:
+    database = backups.sqlite_file(settings.db_url)
+    revision = backups.restore(source, database)
+
+    async def migrate() -> None:
+        engine = create_engine(settings.db_url)
+        try:
+            await upgrade(engine)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(migrate())
+    print(f"Restored {database} from {source} (schema {revision}, migrated to this release's); start the server.")
 
 
 def server_config(app: Any, settings: Settings) -> uvicorn.Config:
@@ -517,6 +554,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             _simulate(settings, args)
         elif args.command == "catalog":
             _catalog(args)
+        elif args.command == "backup":
+            _backup(settings, Path(args.file))
+        elif args.command == "restore":
+            _restore(settings, Path(args.file))
         elif args.command == "demo":
             if not 0 < args.speed <= 1000:
                 raise SettingsError("--speed must be above 0 and at most 1000")

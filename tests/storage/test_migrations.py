@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import Connection
@@ -23,3 +25,47 @@ async def test_migrations_match_the_tables_in_code(database: Database) -> None:
     assert await is_current(engine)
     await upgrade(engine)  # running it again changes nothing
     assert await is_current(engine)
+
+
+async def test_a_database_of_the_previous_release_upgrades_with_its_data(database: Database) -> None:
+    """The schema of the last release (0005) with accounts, tickets and events in it: ``hall init``
+    migrates it, and what was there is there, working, afterwards."""
+    from alembic import command
+    from sqlalchemy import select, text
+
+    from hall.storage.migrate import alembic_config
+    from hall.storage.tables import staff
+
+    engine = database.engines[0]
+
+    def _back_to(revision: str) -> Callable[[Connection], None]:
+        def run(connection: Connection) -> None:
+            config = alembic_config()
+            config.attributes["connection"] = connection
+            command.downgrade(config, revision)
+
+        return run
+
+    async with engine.begin() as conn:
+        await conn.run_sync(_back_to("0005_cases"))
+    assert not await is_current(engine)
+    async with engine.begin() as conn:
+        # Rows as the previous release wrote them (no must_change_password column then).
+        await conn.execute(
+            text(
+                "INSERT INTO halls (id, code, name, name_en, level, timezone, created_at) "
+                "VALUES (9, 'old', '旧大厅', 'Old hall', 'district', 'Asia/Shanghai', '2026-11-01 08:00:00')"
+            )
+        )
+        await conn.execute(
+            text(
+                "INSERT INTO staff (username, display_name, staff_no, password_hash, roles, hall_id, active, "
+                "created_at) VALUES ('veteran', '老王', 'OLD1', '$argon2id$v=19$x', 'clerk', 9, true, "
+                "'2026-11-01 08:00:00')"
+            )
+        )
+    await upgrade(engine)
+    assert await is_current(engine)
+    async with engine.connect() as conn:
+        row = (await conn.execute(select(staff).where(staff.c.username == "veteran"))).one()
+    assert (row.display_name, row.roles, row.active, row.must_change_password) == ("老王", "clerk", True, False)
