@@ -10,7 +10,7 @@ record offers follow the rules of cases.workflow; the API checks them again when
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from cases import workflow
-from cases.case_timing import Meta
+from cases.case_timing import LightReason, Meta, light_now, light_reason
 from cases.records import case_from_record
 from cases.web.api import case_record_json, may_see_case, staff_actor
 from cases.web.assignees import assignable_staff
@@ -62,6 +62,18 @@ NEXT_STEPS = {
 ROLES = {"clerk": N_("Clerks"), "supervisor": N_("Supervisors")}
 LIGHTS = {"green": N_("Green · on track"), "yellow": N_("Yellow · near the limit"), "red": N_("Red · overdue")}
 LIGHT_COUNTS = {"green": N_("Green"), "yellow": N_("Yellow"), "red": N_("Red")}
+# What a yellow or red light is for: the whole case's deadline (承诺时限) or the current stage's own
+# limit (环节超时), which can run out while the case's deadline is still ahead.
+LIGHT_REASONS = {
+    "case_yellow": N_("Yellow · case deadline near"),
+    "case_red": N_("Red · case overdue"),
+    "stage_yellow": N_("Yellow · {stage} stage near its limit"),
+    "stage_red": N_("Red · {stage} stage over its limit"),
+    "case_due": N_("Case deadline {time}"),
+    "stage_due": N_("{stage} stage due {time}"),
+}
+# The stages that run a clock of their own (cases.catalog.ItemStage).
+SPANS = {"accept": N_("Acceptance"), "review": N_("Review"), "approve": N_("Approval")}
 # A sign beside the word, so the light never depends on colour alone; all three are in GB2312.
 LIGHT_SIGNS = {"green": "●", "yellow": "▲", "red": "■"}
 HISTORY = {
@@ -135,6 +147,8 @@ def _script_words() -> dict[str, str]:
     words.update(_words(NEXT_STEPS, prefix="next_"))
     words.update(_words(ROLES, prefix="role_"))
     words.update(_words(LIGHTS, prefix="light_"))
+    words.update(_words(LIGHT_REASONS, prefix="light_"))
+    words.update(_words(SPANS, prefix="span_"))
     words.update(_words(LEVELS, prefix="level_"))
     return words
 
@@ -301,6 +315,22 @@ def _waiting(case: Case, meta: Meta, names: Mapping[int, str], hall_names: Mappi
     return " · ".join(parts)
 
 
+def light_word(reason: LightReason) -> str:
+    """The light's word with what it is for: "红灯 · 审核环节超时" rather than a bare "overdue"."""
+    if reason.clock is None:
+        return _(LIGHTS[reason.light.value])
+    stage = _(SPANS.get(reason.stage or "", reason.stage or ""))
+    return _(LIGHT_REASONS[f"{reason.clock}_{reason.light.value}"]).replace("{stage}", stage)
+
+
+def light_due(reason: LightReason, tz: ZoneInfo) -> str:
+    """The due time of the clock the light is for, or nothing for a green light."""
+    if reason.clock is None or reason.due is None:
+        return ""
+    stage = _(SPANS.get(reason.stage or "", reason.stage or ""))
+    return _(LIGHT_REASONS[f"{reason.clock}_due"]).replace("{stage}", stage).replace("{time}", _when(reason.due, tz))
+
+
 @guarded(Access.staff(Role.CLERK, Role.SUPERVISOR), page=True)
 async def case_record(request: Request) -> Response:
     """The case record: the applicant in full, materials and scans, every step, 补正 pauses, the
@@ -332,7 +362,10 @@ async def case_record(request: Request) -> Response:
     )
     item = runtime.catalog.get(case.item)
     english = _locale.get() == "en"
-    light = meta.light.value
+    now = datetime.now(UTC)
+    shown = light_now(meta, now) if not case.stage.finished else meta.light
+    light = shown.value
+    reason = light_reason(meta, shown, now)
     steps = offered_steps(case, actor)
     people = await assignable(request, case, actor)
     assign: dict[str, Any] | None = None
@@ -349,7 +382,8 @@ async def case_record(request: Request) -> Response:
         "item_name": (item.name_en if english and item.name_en else item.name) if item else case.item,
         "stage": _(STAGES[case.stage.value]),
         "light": light,
-        "light_word": _(LIGHTS[light]),
+        "light_word": light_word(reason),
+        "light_due": light_due(reason, tz),
         "light_sign": LIGHT_SIGNS[light],
         "due": _when(meta.due, tz),
         "provisional": meta.provisional,
