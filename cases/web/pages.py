@@ -10,7 +10,7 @@ record offers follow the rules of cases.workflow; the API checks them again when
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -362,7 +362,7 @@ async def case_record(request: Request) -> Response:
     )
     item = runtime.catalog.get(case.item)
     english = _locale.get() == "en"
-    now = datetime.now(UTC)
+    now = runtime.writer.now()
     shown = light_now(meta, now) if not case.stage.finished else meta.light
     light = shown.value
     reason = light_reason(meta, shown, now)

@@ -95,6 +95,9 @@ _WALLBOARD_WORDS = {
     "send": N_("Save"),
     "cancel": N_("Cancel"),
     "overdue": N_("Overdue · escalated"),
+    "order_open": N_("Callback due"),
+    "order_called_back": N_("Fix due"),
+    "none": N_("None open"),
     "done_callback": N_("Callback recorded for {number}."),
     "done_resolve": N_("Work order of {number} closed."),
     "err": N_("Not done"),
@@ -158,6 +161,8 @@ async def _counter_page(request: Request, template: str) -> Response:
         "is_supervisor": member.has(Role.SUPERVISOR),
         "hold_minutes": state.rules.hold_minutes,
         "aspects": state.rules.rating_aspects,
+        # A supervisor at the console follows up the counter's 一事一评 work orders there too.
+        "order_words": wallboard_words() if member.has(Role.SUPERVISOR) else {},
     }
     return render(request, template, context)
 

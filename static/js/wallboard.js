@@ -4,8 +4,9 @@
 // reload shows what the live board showed.
 import { cell, fill, linkStatus, pageWords } from "./page.js";
 import { Realtime } from "./realtime.js";
-import { messenger, post } from "./staffpage.js";
-import { boardOf, dayText, fold, nextStep, overTarget, sentence, withLines } from "./wallboardview.js";
+import { messenger } from "./staffpage.js";
+import { boardOf, fold, overTarget, sentence, withLines } from "./wallboardview.js";
+import { orderDialog, orderRows } from "./workorders.js";
 
 const list = document.getElementById("counters");
 const log = document.getElementById("events");
@@ -20,7 +21,6 @@ const lines = document.getElementById("lines");
 const ordersTable = document.getElementById("orders");
 const alarm = document.getElementById("alarm");
 const dialog = document.getElementById("order-dialog");
-const note = document.getElementById("order-note");
 const say = messenger(
   document.getElementById("order-message"),
   document.getElementById("order-notice"),
@@ -28,7 +28,6 @@ const say = messenger(
   8000,
 );
 let board = boardOf({});
-let pending = null;
 
 function renderLines() {
   const body = lines.tBodies[0];
@@ -51,47 +50,17 @@ function renderLines() {
   }
 }
 
-function orderButton(order) {
-  const step = nextStep(order);
-  if (!step) return cell("");
-  const button = document.createElement("button");
-  button.type = "button";
-  button.dataset.order = order.id;
-  button.dataset.step = step;
-  button.textContent = word(step);
-  return cell(button);
-}
-
 function renderOrders() {
   const body = ordersTable.tBodies[0];
-  body.replaceChildren();
   if (board.work_orders.length === 0) {
     const row = document.createElement("tr");
     const td = cell(word("none"));
     td.colSpan = 7;
     row.append(td);
-    body.append(row);
+    body.replaceChildren(row);
     return;
   }
-  for (const order of board.work_orders) {
-    const row = document.createElement("tr");
-    row.dataset.order = order.id;
-    if (order.overdue) row.className = "overdue";
-    const person = board.staff[String(order.clerk)];
-    const step = order.state === "open" ? word("order_open") : word("order_called_back");
-    const due = dayText(order.due, { lang });
-    row.append(
-      cell(order.number),
-      cell(String(order.counter)),
-      cell(person ? person.name : "—"),
-      cell(word(`rating_${order.level}`, order.label)),
-      cell(step),
-      // Escalated orders carry a word and a sign, not colour alone.
-      cell(order.overdue ? `⚠ ${due} · ${word("overdue")}` : due, order.overdue ? "over" : ""),
-      orderButton(order),
-    );
-    body.append(row);
-  }
+  body.replaceChildren(...orderRows(board.work_orders, { word, lang, staff: board.staff }));
 }
 
 function renderCounters() {
@@ -150,37 +119,11 @@ function refreshLines() {
 }
 
 // The work order buttons: the callback, then the fix, each with a written note.
+const ask = orderDialog({ dialog, word, error, say, url: list.dataset.ordersUrl });
 ordersTable.addEventListener("click", (event) => {
   const button = event.target.closest("button[data-order]");
-  if (!button) return;
-  pending = { id: button.dataset.order, step: button.dataset.step };
-  const order = board.work_orders.find((o) => o.id === pending.id);
-  document.getElementById("order-dialog-title").textContent = `${word(pending.step)} · ${order?.number ?? ""}`;
-  document.getElementById("order-note-label").textContent = word(`note_${pending.step}`);
-  note.value = "";
-  dialog.showModal();
-});
-document.getElementById("order-cancel").addEventListener("click", () => dialog.close());
-document.getElementById("order-form").addEventListener("submit", async (event) => {
-  event.preventDefault();
-  if (!pending || !note.value.trim()) return;
-  const { id, step } = pending;
-  const order = board.work_orders.find((o) => o.id === id);
-  let answer;
-  try {
-    answer = await post(`${list.dataset.ordersUrl}${encodeURIComponent(id)}/${step}`, { note: note.value });
-  } catch {
-    say.alert(word("err"), word("err_network"));
-    return;
-  }
-  dialog.close();
-  pending = null;
-  if (answer.ok) {
-    say.clear();
-    say.notice(fill(word(`done_${step}`), { number: order?.number ?? "" }));
-  } else {
-    say.alert(error(answer.data.code), answer.data.message);
-  }
+  const order = button && board.work_orders.find((o) => o.id === button.dataset.order);
+  if (order) ask(order, button.dataset.step);
 });
 
 // Case lights and 督办 orders: re-read from the supervision API when a case or an order changes.

@@ -1,0 +1,55 @@
+"""What a light is for, wherever it is shown: a case whose 审核 stage ran over its own limit while
+its promised deadline is still ahead is red for the stage (环节超时), with the stage's due time,
+on the case record, in the lists and on the supervision board, and red cases come first."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from starlette.testclient import TestClient
+
+from hall.web.app import create_app
+from tests.cases.late_stage import accept_late_case
+from tests.site import Site, make_site
+
+
+@pytest.fixture
+def late(tmp_path: Path) -> Iterator[tuple[Site, str]]:
+    config, ids, users = make_site(tmp_path)
+    number = asyncio.run(accept_late_case(config.db_url, users["community-clerk"]))
+    client = TestClient(create_app(config), follow_redirects=False)
+    with client:
+        yield Site(client, ids, users), number
+
+
+def test_the_case_record_says_the_stage_is_over_its_limit_and_when_it_was_due(late: tuple[Site, str]) -> None:
+    site, number = late
+    district = site.halls["xh"]
+    site.login("supervisor")
+    page = site.client.get(f"/cases/{district}/{number}").text
+    assert "红灯 · 审核环节超时" in page
+    assert "审核环节期限" in page
+    assert "红灯 · 已超期" not in page and "办件已超期" not in page
+    english = site.client.get(f"/cases/{district}/{number}?lang=en").text
+    assert "Red · Review stage over its limit" in english and "Review stage due" in english
+
+
+def test_the_lists_and_the_board_carry_what_the_light_is_for(late: tuple[Site, str]) -> None:
+    site, number = late
+    district = site.halls["xh"]
+    site.login("supervisor")
+    listed = site.client.get(f"/api/v1/halls/{district}/cases?view=open").json()["cases"]
+    board = site.client.get(f"/api/v1/halls/{district}/supervision").json()["cases"]
+    for rows in (listed, board):
+        (case,) = [c for c in rows if c["number"] == number]
+        assert (case["light_now"], case["light_for"], case["light_stage"]) == ("red", "stage", "review")
+        assert case["light_due"] == case["stage_due_at"]
+        assert datetime.fromisoformat(case["light_due"]) < datetime.fromisoformat(case["due_at"])
+    # The deciding office's to-do list says the same.
+    site.login("clerk")
+    todo = site.client.get(f"/api/v1/halls/{district}/cases?view=todo").json()["cases"]
+    assert [(c["number"], c["light_for"]) for c in todo] == [(number, "stage")]
