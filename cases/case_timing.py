@@ -179,6 +179,14 @@ def light_now(meta: Meta, now: datetime) -> Light:
     return Light.GREEN
 
 
+def case_light_now(meta: Meta, now: datetime) -> Light:
+    """The light of the whole case's clock alone (承诺时限), leaving its stage's limit aside: what the
+    applicant was promised, and so what the public tracking page shows them."""
+    if meta.due is not None and now >= meta.due:
+        return Light.RED
+    return Light.YELLOW if us_of(now) >= meta.case_yellow_us else Light.GREEN
+
+
 class LightReason(NamedTuple):
     """What a light is for: ``"case"`` (the promised time, 承诺时限) or ``"stage"`` (the current
     stage's own limit, 环节超时), and the due time of that clock; a green light is for nothing."""
@@ -195,11 +203,7 @@ def light_reason(meta: Meta, light: Light, now: datetime) -> LightReason:
     stage, since that is the promise to the applicant."""
     if light is Light.GREEN:
         return LightReason(light, None, None, None)
-    at = us_of(now)
-    if meta.due is not None and now >= meta.due:
-        case_light = Light.RED
-    else:
-        case_light = Light.YELLOW if at >= meta.case_yellow_us else Light.GREEN
+    case_light = case_light_now(meta, now)
     if case_light.rank >= light.rank or meta.stage is None:
         return LightReason(light, "case", meta.due, None)
     return LightReason(light, "stage", meta.stage_due, meta.stage)

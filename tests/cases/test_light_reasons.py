@@ -14,6 +14,7 @@ from starlette.testclient import TestClient
 
 from hall.web.app import create_app
 from tests.cases.late_stage import accept_late_case
+from tests.helpers import csrf_of
 from tests.site import Site, make_site
 
 
@@ -53,3 +54,14 @@ def test_the_lists_and_the_board_carry_what_the_light_is_for(late: tuple[Site, s
     site.login("clerk")
     todo = site.client.get(f"/api/v1/halls/{district}/cases?view=todo").json()["cases"]
     assert [(c["number"], c["light_for"]) for c in todo] == [(number, "stage")]
+
+
+def test_the_public_tracking_page_shows_the_promise_not_the_halls_own_stage_limit(late: tuple[Site, str]) -> None:
+    """The applicant was promised the case's deadline: a stage over its own limit is the hall's
+    business, and the case is not "past the promised date" while that date is ahead."""
+    site, number = late
+    site.anonymous()
+    token = csrf_of(site.client.get("/login").text)
+    found = site.post("/api/v1/track", token, {"case": number, "phone_tail": "8000"})
+    assert found.status_code == 200, found.text
+    assert found.json()["light"]["value"] == "green"
