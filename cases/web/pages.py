@@ -20,6 +20,7 @@ from starlette.responses import Response
 
 from cases import workflow
 from cases.case_timing import LightReason, Meta, light_now, light_reason
+from cases.light_words import LIGHT_REASONS, LIGHT_SIGNS, LIGHTS, SPANS, light_script_words
 from cases.records import case_from_record
 from cases.web.api import case_record_json, may_see_case, staff_actor
 from cases.web.assignees import assignable_staff
@@ -60,22 +61,7 @@ NEXT_STEPS = {
     "completed": N_("Handing over"),
 }
 ROLES = {"clerk": N_("Clerks"), "supervisor": N_("Supervisors")}
-LIGHTS = {"green": N_("Green · on track"), "yellow": N_("Yellow · near the limit"), "red": N_("Red · overdue")}
 LIGHT_COUNTS = {"green": N_("Green"), "yellow": N_("Yellow"), "red": N_("Red")}
-# What a yellow or red light is for: the whole case's deadline (承诺时限) or the current stage's own
-# limit (环节超时), which can run out while the case's deadline is still ahead.
-LIGHT_REASONS = {
-    "case_yellow": N_("Yellow · case deadline near"),
-    "case_red": N_("Red · case overdue"),
-    "stage_yellow": N_("Yellow · {stage} stage near its limit"),
-    "stage_red": N_("Red · {stage} stage over its limit"),
-    "case_due": N_("Case deadline {time}"),
-    "stage_due": N_("{stage} stage due {time}"),
-}
-# The stages that run a clock of their own (cases.catalog.ItemStage).
-SPANS = {"accept": N_("Acceptance"), "review": N_("Review"), "approve": N_("Approval")}
-# A sign beside the word, so the light never depends on colour alone; all three are in GB2312.
-LIGHT_SIGNS = {"green": "●", "yellow": "▲", "red": "■"}
 HISTORY = {
     "accepted": N_("Case accepted"),
     "reviewed": N_("Review passed"),
@@ -146,9 +132,7 @@ def _script_words() -> dict[str, str]:
     words.update(_words(STAGES, prefix="stage_"))
     words.update(_words(NEXT_STEPS, prefix="next_"))
     words.update(_words(ROLES, prefix="role_"))
-    words.update(_words(LIGHTS, prefix="light_"))
-    words.update(_words(LIGHT_REASONS, prefix="light_"))
-    words.update(_words(SPANS, prefix="span_"))
+    words.update(light_script_words())
     words.update(_words(LEVELS, prefix="level_"))
     return words
 

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
+from cases.light_words import LIGHT_SIGNS, light_script_words
 from displays import texts as display_texts
 from hall.kernel.i18n import N_, _
 from hall.kernel.i18n import current as _locale
@@ -34,7 +35,8 @@ _STATUS_LABELS = {"open": N_("Open"), "paused": N_("Paused"), "closed": N_("Clos
 
 # Each event the wallboard follows (queueing.live.WALLBOARD_EVENTS), as the sentence its 最新动态
 # list writes: {number} is the ticket's or the case's, {counter} the counter's number, {clerk} the
-# clerk's name, {service} the service's, {label} a rating's level, {light} a light's word, {due} a
+# clerk's name, {service} the service's, {label} a rating's level, {light} a light's word with what
+# it is for (the case's deadline or its stage's), {due} a
 # due day or time in the hall's time zone (static/js/wallboardview.js fills them in).
 WALLBOARD_SENTENCES = {
     "counter.opened": N_("Counter {counter} opened by {clerk}"),
@@ -85,9 +87,6 @@ _WALLBOARD_WORDS = {
     "rating_3": N_("Basically satisfied"),
     "rating_2": N_("Dissatisfied"),
     "rating_1": N_("Very dissatisfied"),
-    "light_green": N_("Green"),
-    "light_yellow": N_("Yellow"),
-    "light_red": N_("Red"),
     "callback": N_("Record the callback"),
     "resolve": N_("Record the fix"),
     "note_callback": N_("What did the resident say on the callback?"),
@@ -117,6 +116,7 @@ def wallboard_words() -> dict[str, str]:
     rating levels and lights they name, and the work order buttons."""
     words = {f"ev_{kind.replace('.', '_', 1)}": _(WALLBOARD_SENTENCES[kind]) for kind in sorted(WALLBOARD_EVENTS)}
     words.update({key: _(text) for key, text in _WALLBOARD_WORDS.items()})
+    words.update(light_script_words())
     return words
 
 
@@ -128,7 +128,8 @@ async def wallboard(request: Request) -> Response:
     if row is None:
         return error_page(request, 404, _("No such hall."))
     assert staff_of(request) is not None
-    return render(request, "wallboard.html", {"hall": row, "script_words": wallboard_words()})
+    context = {"hall": row, "script_words": wallboard_words(), "signs": LIGHT_SIGNS}
+    return render(request, "wallboard.html", context)
 
 
 async def _hall_and_queue(request: Request) -> tuple[Any, QueueState]:

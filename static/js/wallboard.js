@@ -2,6 +2,7 @@
 // orders with their buttons, the case lights and 督办 orders, and the latest events as sentences.
 // What it shows is folded from the topic's snapshot and live events (wallboardview.js), so a
 // reload shows what the live board showed.
+import { caseCells } from "./caserows.js";
 import { cell, fill, linkStatus, pageWords } from "./page.js";
 import { Realtime } from "./realtime.js";
 import { messenger } from "./staffpage.js";
@@ -129,11 +130,35 @@ ordersTable.addEventListener("click", (event) => {
 // Case lights and 督办 orders: re-read from the supervision API when a case or an order changes.
 const caseBoard = document.getElementById("case-board");
 const caseOrders = document.getElementById("case-orders");
+const caseFlagged = document.getElementById("case-flagged");
+// The yellow and red cases the board has room for; the supervision page lists them all.
+const FLAGGED_SHOWN = 8;
+const stamp = { timeZone, month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", hourCycle: "h23" };
+const when = (iso) => new Date(iso).toLocaleString(lang, stamp);
+const { lightBadge } = caseCells({ word, signs: JSON.parse(caseBoard.dataset.signs), hallNames: {}, people: {}, when });
 let caseTimer = null;
 
 function renderCaseBoard(cases) {
   for (const item of caseBoard.querySelectorAll("[data-light]")) {
     item.querySelector(".count").textContent = String(cases.counts[item.dataset.light] ?? 0);
+  }
+  // Red first, then yellow, each light saying what it is for (the server's order).
+  caseFlagged.replaceChildren(
+    ...cases.cases.slice(0, FLAGGED_SHOWN).map((c) => {
+      const item = document.createElement("li");
+      item.dataset.number = c.number;
+      const link = document.createElement("a");
+      link.href = caseBoard.dataset.caseUrl + c.number;
+      link.textContent = c.number;
+      item.append(lightBadge(c), " ", link);
+      return item;
+    }),
+  );
+  if (cases.cases.length === 0) {
+    const item = document.createElement("li");
+    item.className = "muted";
+    item.textContent = word("none");
+    caseFlagged.append(item);
   }
   caseOrders.replaceChildren();
   for (const order of cases.orders) {

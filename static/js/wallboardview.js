@@ -136,10 +136,17 @@ function values(event, { word, staff, services, lang, timeZone }) {
     service: service ? (english && service.name_en ? service.name_en : service.name) : (data.service ?? ""),
     reason: data.reason || "—",
     label: data.level !== undefined && !data.light ? word(`rating_${data.level}`, data.label ?? "") : "",
-    light: data.light ? word(`light_${data.light}`, data.light) : "",
+    light: data.light ? lightText(data, word) : "",
     stage: data.stage ? word(`stage_${data.stage}`, data.stage) : "",
     due: due ? (/^\d{4}-\d\d-\d\d$/.test(due) ? dayText(due, { lang }) : clockTime(due, { timeZone, lang })) : "",
   };
+}
+
+// A light's word with what it is for: "红灯 · 审核环节超时" (caserows.js writes the badges alike).
+export function lightText(data, word) {
+  if (!data.light_for || data.light === "green") return word(`light_${data.light}`, data.light);
+  const stage = word(`span_${data.light_stage}`, data.light_stage ?? "");
+  return fill(word(`light_${data.light_for}_${data.light}`), { stage });
 }
 
 // The word key of an event's sentence: ev_counter_opened for counter.opened.

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -65,3 +65,17 @@ def test_the_public_tracking_page_shows_the_promise_not_the_halls_own_stage_limi
     found = site.post("/api/v1/track", token, {"case": number, "phone_tail": "8000"})
     assert found.status_code == 200, found.text
     assert found.json()["light"]["value"] == "green"
+
+
+def test_the_ledger_query_and_its_export_name_the_stage_a_light_is_for(late: tuple[Site, str]) -> None:
+    site, number = late
+    district = site.halls["xh"]
+    site.login("supervisor")
+    since = (datetime.now(UTC) - timedelta(days=40)).date().isoformat()
+    query = f"/api/v1/halls/{district}/cases/query?light=red&from={since}"
+    found = site.client.get(query).json()
+    (line,) = [c for c in found["cases"] if c["number"] == number]
+    assert (line["light"], line["light_stage"], line["overdue"]) == ("red", "review", False)
+    assert "审核环节超时" in str(line["light_label"])
+    exported = site.client.get(f"{query}&format=csv")
+    assert "审核环节超时" in exported.content.decode("utf-8-sig")

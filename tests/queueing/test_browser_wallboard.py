@@ -10,18 +10,23 @@ import asyncio
 import sqlite3
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import insert
 
+from hall.storage.database import create_engine
+from hall.storage.queue_tables import work_orders
 from tests.browsing import Screens
 from tests.cases.late_stage import accept_late_case
 from tests.helpers import csrf_of
 from tests.peers import CHROMIUM, missing
 from tests.queueing.test_browser_counter import open_all_week
 from tests.serverproc import ServerProcess, login
+from tests.timing import MS
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -49,6 +54,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     # Playwright's loop runs in this thread already: the writer gets a thread of its own.
     with ThreadPoolExecutor(1) as pool:
         pool.submit(lambda: asyncio.run(accept_late_case(proc.db_url, "li"))).result()
+        pool.submit(lambda: asyncio.run(_overdue_order(proc.db_url))).result()
     proc.start()
     try:
         with httpx.Client(base_url=proc.url) as kiosk, httpx.Client(base_url=proc.url) as clerk:
@@ -65,6 +71,31 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
         yield proc
     finally:
         proc.stop()
+
+
+async def _overdue_order(db_url: str) -> None:
+    """A work order from last week's unhappy resident at counter 3, never answered: due days ago."""
+    engine = create_engine(db_url)
+    try:
+        async with engine.begin() as conn:
+            created = datetime.now(UTC) - timedelta(days=14)
+            await conn.execute(
+                insert(work_orders).values(
+                    hall_id=1,
+                    id="WO-OLD-A009:soc",
+                    rating="OLD-A009:soc",
+                    ticket="OLD-A009",
+                    number="A009",
+                    counter=3,
+                    clerk=None,
+                    level=1,
+                    state="open",
+                    due=(created + timedelta(days=7)).date(),
+                    created_at=created,
+                )
+            )
+    finally:
+        await engine.dispose()
 
 
 def _post(client: httpx.Client, path: str, token: str, body: dict[str, Any] | None = None) -> Any:
@@ -89,16 +120,21 @@ def test_the_wallboard_opens_on_the_open_work_orders_the_targets_and_the_events_
 
     page = screens.open("/wallboard/1", role="supervisor", **WALL)
     orders = page.locator("#orders tbody tr[data-order]")
-    expect(orders).to_have_count(2)
-    expect(orders.first).to_contain_text("A001")
-    expect(orders.first).to_contain_text("王晓梅")
-    expect(orders.first.get_by_role("button", name="记录回访")).to_be_visible()
+    expect(orders).to_have_count(3)
+    today = orders.filter(has_text="A001")
+    expect(today).to_contain_text("王晓梅")
+    expect(today.get_by_role("button", name="记录回访")).to_be_visible()
     expect(page.locator('#lines tr[data-code="soc"] .target')).to_have_text(f"{TARGET} 分钟")
     events = page.locator("#events")
     expect(events).to_contain_text("差评：A002 号评价 2 号窗口“非常不满意”，已生成工单")
     expect(events).to_contain_text("2 号窗口开放（王晓梅）")
     expect(events).not_to_contain_text("{")  # no raw JSON, no unfilled placeholder
     expect(events).not_to_contain_text("rating.alarm")
+    # The case whose 审核 stage ran over: counted red, listed with what its light is for.
+    expect(page.locator('#case-board [data-light="red"] .count')).to_have_text("1")
+    expect(page.locator("#case-flagged li").first).to_contain_text("红灯 · 审核环节超时")
+    expect(page.locator("#case-flagged li").first).to_contain_text("审核环节期限")
+    expect(events).to_contain_text("亮灯：红灯 · 审核环节超时")
     _shoot(page, "opened")
 
     page.goto("/wallboard/1?lang=en")
@@ -107,6 +143,7 @@ def test_the_wallboard_opens_on_the_open_work_orders_the_targets_and_the_events_
     )
     expect(page.locator('#lines tr[data-code="soc"] .target')).to_have_text(f"{TARGET} min")
     expect(page.locator("#orders tbody tr[data-order]").first.get_by_role("button")).to_have_text("Record the callback")
+    expect(page.locator("#case-flagged li").first).to_contain_text("Red · Review stage over its limit")
     _shoot(page, "english")
     page.goto("/wallboard/1?lang=zh-CN")
     screens.check()
@@ -118,8 +155,7 @@ def test_a_supervisor_answers_a_work_order_from_the_wallboard_and_a_reload_shows
     from playwright.sync_api import expect
 
     page = screens.open("/wallboard/1", role="supervisor", **WALL)
-    row = page.locator("#orders tbody tr[data-order]").first
-    expect(row).to_contain_text("A001")
+    row = page.locator("#orders tbody tr[data-order]", has_text="A001")
     row.get_by_role("button", name="记录回访").click()
     dialog = page.locator("#order-dialog")
     expect(dialog).to_be_visible()
@@ -131,17 +167,18 @@ def test_a_supervisor_answers_a_work_order_from_the_wallboard_and_a_reload_shows
     _shoot(page, "called-back")
     live = _shown(page)
     page.reload()
-    expect(page.locator("#orders tbody tr[data-order]").first.get_by_role("button")).to_have_text("记录整改")
+    row = page.locator("#orders tbody tr[data-order]", has_text="A001")
+    expect(row.get_by_role("button")).to_have_text("记录整改")
     assert _shown(page) == live
 
-    page.locator("#orders tbody tr[data-order]").first.get_by_role("button", name="记录整改").click()
+    row.get_by_role("button", name="记录整改").click()
     page.locator("#order-dialog textarea").fill("增开社保窗口，已整改")
     page.locator("#order-dialog").get_by_role("button", name="保存").click()
-    expect(page.locator("#orders tbody tr[data-order]")).to_have_count(1)
+    expect(page.locator("#orders tbody tr[data-order]")).to_have_count(2)
     expect(page.locator("#events")).to_contain_text("A001 号的工单已整改办结")
     live = _shown(page)
     page.reload()
-    expect(page.locator("#orders tbody tr[data-order]")).to_have_count(1)
+    expect(page.locator("#orders tbody tr[data-order]")).to_have_count(2)
     assert _shown(page) == live
     _shoot(page, "fixed")
     screens.check()
@@ -183,4 +220,18 @@ def test_a_light_says_it_is_for_a_stage_over_its_limit_on_the_board_and_in_the_l
     expect(lists.locator(".light.light-red").first).to_contain_text("红灯 · 审核环节超时")
     expect(lists.locator("tbody tr").first).to_have_class("light-row-red")
     _shoot(lists, "cases-stage-late")
+    screens.check()
+
+
+def test_a_work_order_past_its_due_day_is_escalated_on_the_clock_and_shown_on_the_board(screens: Screens) -> None:
+    from playwright.sync_api import expect
+
+    page = screens.open("/wallboard/1", role="supervisor", **WALL)
+    late = page.locator("#orders tbody tr[data-order]", has_text="A009")
+    # The queue's clock ticks every 15 s: the escalation is an event in the log, then on the board.
+    wait = int(30_000 * MS * 1000)
+    expect(late).to_contain_text("已超期 · 已升级", timeout=wait)
+    expect(late).to_have_class("overdue")
+    expect(page.locator("#events")).to_contain_text("A009 号的工单已超期", timeout=wait)
+    _shoot(page, "overdue")
     screens.check()

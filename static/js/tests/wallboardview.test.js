@@ -3,7 +3,16 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 
 import { wordBook } from "../page.js";
-import { RECENT_EVENTS, boardOf, clockTime, fold, nextStep, overTarget, sentence } from "../wallboardview.js";
+import {
+  RECENT_EVENTS,
+  boardOf,
+  clockTime,
+  fold,
+  lightText,
+  nextStep,
+  overTarget,
+  sentence,
+} from "../wallboardview.js";
 
 const snapshot = {
   staff: { 7: { name: "王晓梅", staff_no: "XH0107" } },
@@ -74,4 +83,16 @@ test("an event is a sentence in the page's language, at the hall's local time", 
   assert.match(sentence({ type: "workorder.overdue", data: order, at }, context), /^09:30 A001 号的工单已超期（应于 11月30日 前办结）$/);
   assert.equal(sentence({ type: "thing.unknown", data: {}, at }, context), "09:30 事件 thing.unknown");
   assert.equal(clockTime(at, { timeZone: "UTC", lang: "en" }), "01:30");
+});
+
+test("a light is written with what it is for: the case's deadline or its stage's", () => {
+  const { word } = wordBook({
+    light_green: "绿灯 · 正常",
+    light_stage_red: "红灯 · {stage}环节超时",
+    light_case_red: "红灯 · 办件已超期",
+    span_review: "审核",
+  });
+  assert.equal(lightText({ light: "red", light_for: "stage", light_stage: "review" }, word), "红灯 · 审核环节超时");
+  assert.equal(lightText({ light: "red", light_for: "case", light_stage: null }, word), "红灯 · 办件已超期");
+  assert.equal(lightText({ light: "green", light_for: null }, word), "绿灯 · 正常");
 });
