@@ -128,7 +128,13 @@ def timed(case: Case, meta: Meta, item: Item | None, settings: RegisterSettings)
     """The case's due time and light schedule from its facts as they stand now."""
     if case.stage.finished:
         return meta._replace(
-            yellow_us=NEVER, red_us=NEVER, mid_us=NEVER, case_yellow_us=NEVER, stage=None, stage_yellow_us=NEVER
+            yellow_us=NEVER,
+            red_us=NEVER,
+            mid_us=NEVER,
+            case_yellow_us=NEVER,
+            stage=None,
+            stage_yellow_us=NEVER,
+            stage_due=None,
         )
     pauses = _pauses(case)
     clock = CaseClock(case.number, case.accepted_at, case.time_limit_days, pauses, stage_clock(case, item))

@@ -116,6 +116,18 @@ def test_the_snapshot_carries_open_work_orders_and_the_services_targets(site: Si
     assert [e["type"] for e in data["events"]][-2:] == ["rating.given", "rating.alarm"]
 
 
+def test_the_work_order_buttons_answer_to_the_apis_role_and_csrf_checks(site: Site) -> None:
+    rated, _ = _serve_and_rate(site, 2, first=True)
+    step = f"/api/v1/halls/{HALL}/work-orders/{rated['work_order']['id']}/callback"
+    token = site.login("clerk")
+    refused = site.post(step, token, {"note": "已回访"})
+    assert (refused.status_code, refused.json()["code"]) == (403, "forbidden")
+    site.login("supervisor")
+    forged = site.client.post(step, json={"note": "已回访"})
+    assert forged.status_code == 403
+    assert [o["state"] for o in _snapshot(site)["work_orders"]] == ["open"]
+
+
 def test_a_snapshot_folded_with_the_live_events_equals_the_next_snapshot(site: Site) -> None:
     site.login("supervisor")
     with site.client.websocket_connect("/ws") as ws:
