@@ -12,6 +12,7 @@ from sqlalchemy import case as when
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from cases import register, workflow
+from cases.case_timing import light_reason, reason_json
 from cases.lights import Light
 from cases.records import case_from_record, order_from_record
 from cases.register import Register
@@ -22,18 +23,40 @@ from hall.storage.directory import hall_tree
 
 
 def case_json(case: workflow.Case, meta: register.Meta, now: datetime) -> dict[str, Any]:
-    """A case as lists and consoles show it: the applicant masked, the light as it is now."""
+    """A case as lists and consoles show it: the applicant masked, the light as it is now and what
+    it is for (the case's deadline or its stage's, 环节超时, with that clock's due time)."""
     turn = workflow.waiting_on(case)
+    shown = register.light_now(meta, now) if not case.stage.finished else meta.light
     return {
         **case.summary(),
         "counter": meta.counter,
         "due_at": meta.due.isoformat() if meta.due else None,
         "provisional": meta.provisional,
         "light": meta.light.value,
-        "light_now": register.light_now(meta, now).value if not case.stage.finished else meta.light.value,
+        "light_now": shown.value,
+        **reason_json(meta, shown, now),
         "waiting_on": {"role": turn.role.value, "hall": turn.hall} if turn else None,
         "rating": meta.rating,
     }
+
+
+def by_light(case: dict[str, Any]) -> tuple[int, str, str]:
+    """Red first, then yellow, then green; within a light, the nearest due time of what the light
+    is for first."""
+    light = Light(case["light_now"])
+    return (-light.rank, case["light_due"] or case["due_at"] or "~", case["number"])
+
+
+def red_first(chosen: list[workflow.Case], state: Register, now: datetime) -> list[workflow.Case]:
+    """A list of cases in the order the lists show them: red first, then yellow, then green."""
+
+    def key(case: workflow.Case) -> tuple[int, str, str]:
+        meta = state.meta_of(case.number)
+        light = register.light_now(meta, now) if not case.stage.finished else meta.light
+        due = light_reason(meta, light, now).due or meta.due
+        return (-light.rank, due.isoformat() if due else "~", case.number)
+
+    return sorted(chosen, key=key)
 
 
 def open_cases(state: Register, hall_id: int) -> list[workflow.Case]:
@@ -115,7 +138,7 @@ def supervision_board(state: Register | None, hall_id: int, now: datetime) -> di
         counts[meta.light.value] += 1
         if meta.light is not Light.GREEN:
             flagged.append(case_json(case, meta, now))
-    flagged.sort(key=lambda c: (c["light"] != "red", c["due_at"] or ""))
+    flagged.sort(key=by_light)
     orders = [
         o.as_json()
         for o in state.orders.orders.values()

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from cases.case_timing import Meta, light_reason
 from cases.catalog import Catalog
 from cases.ledgers import (
     CHUNK,
@@ -26,6 +27,7 @@ from cases.ledgers import (
     paused_since,
     staff_names,
 )
+from cases.lights import NEVER, Light
 from hall.kernel.masking import mask_id, mask_name, mask_phone
 from hall.storage.case_tables import case_steps, cases
 
@@ -57,6 +59,8 @@ class CaseLine:
     light: str
     overdue: bool
     rating: str | None
+    # The stage whose own limit (环节超时) the light is for; None when it is for the case's deadline.
+    light_stage: str | None = None
     # The steps the person asking took on it in the period: (action, when), for "my cases".
     steps: tuple[tuple[str, datetime], ...] = ()
 
@@ -75,6 +79,28 @@ def masked_applicant(record: Mapping[str, Any]) -> dict[str, str]:
         "id_number": mask_id(str(person.get("id_number", ""))),
         "phone": mask_phone(str(person.get("phone", ""))),
     }
+
+
+def _light_stage(record: Mapping[str, Any], light: str, due_at: datetime | None, now: datetime) -> str | None:
+    """The stage a stored yellow or red light is for, when it is not for the case's deadline; read
+    from the few fields of the record's timing it needs (records written before lights said what
+    they are for have none, and their lights are for the case)."""
+    timing = record.get("meta") or {}
+    try:
+        shown = Light(light)
+    except ValueError:
+        return None
+    if not timing.get("stage") or not timing.get("stage_due"):
+        return None
+    meta = Meta(
+        due=due_at,
+        light=shown,
+        case_yellow_us=int(timing.get("case_yellow_us", NEVER)),
+        stage=str(timing["stage"]),
+        stage_due=datetime.fromisoformat(timing["stage_due"]),
+    )
+    reason = light_reason(meta, shown, now)
+    return reason.stage if reason.clock == "stage" else None
 
 
 _LINE_COLUMNS = (
@@ -147,6 +173,7 @@ async def _lines(
                 light=r.light,
                 overdue=overdue,
                 rating=r.rating,
+                light_stage=_light_stage(r.record, r.light, r.due_at, now),
             )
         )
     return CasePage(total, tuple(lines))

@@ -26,7 +26,17 @@ from cases.deadlines import (
     limit_of,
     start_of_clock,
 )
-from cases.lights import DEFAULT_RULE, NEVER, CaseClock, CaseTiming, CurrentStage, Light, LightRule, StageLimit
+from cases.lights import (
+    DEFAULT_RULE,
+    NEVER,
+    CaseClock,
+    CaseTiming,
+    CurrentStage,
+    Light,
+    LightRule,
+    StageLimit,
+    schedule_for,
+)
 from cases.workflow import Case, Stage
 
 # The stage span a case is in, by the last step done: after 受理 it is being reviewed (审核),
@@ -53,6 +63,12 @@ class Meta(NamedTuple):
     rated_at: datetime | None = None
     attachments: tuple[Mapping[str, Any], ...] = ()
     closed_at: datetime | None = None
+    # What the light is for: the whole case's clock turns yellow at ``case_yellow_us`` (red at
+    # ``due``); the current stage's (环节时限) at ``stage_yellow_us`` and red at ``stage_due``.
+    case_yellow_us: int = NEVER
+    stage: str | None = None
+    stage_yellow_us: int = NEVER
+    stage_due: datetime | None = None
 
     @property
     def timing(self) -> tuple[int, int]:
@@ -111,12 +127,22 @@ def stage_clock(case: Case, item: Item | None) -> CurrentStage | None:
 def timed(case: Case, meta: Meta, item: Item | None, settings: RegisterSettings) -> Meta:
     """The case's due time and light schedule from its facts as they stand now."""
     if case.stage.finished:
-        return meta._replace(yellow_us=NEVER, red_us=NEVER, mid_us=NEVER)
+        return meta._replace(
+            yellow_us=NEVER,
+            red_us=NEVER,
+            mid_us=NEVER,
+            case_yellow_us=NEVER,
+            stage=None,
+            stage_yellow_us=NEVER,
+            stage_due=None,
+        )
     pauses = _pauses(case)
     clock = CaseClock(case.number, case.accepted_at, case.time_limit_days, pauses, stage_clock(case, item))
     for hours, provisional in ((settings.hours, False), (_provisional(settings.hours), True)):
         try:
             timing = CaseTiming.of(clock, meta.light, hours=hours, rule=settings.rule)
+            whole = schedule_for(replace(clock, stage=None), hours=hours, rule=settings.rule)
+            staged = schedule_for(clock, hours=hours, rule=settings.rule, whole=False) if clock.stage else None
             due = due_at(case.accepted_at, case.time_limit_days, pauses, hours)
             mid = NEVER
             if case.time_limit_days >= 2:
@@ -134,6 +160,10 @@ def timed(case: Case, meta: Meta, item: Item | None, settings: RegisterSettings)
             red_us=timing.red_us,
             mid_us=mid,
             provisional=provisional,
+            case_yellow_us=whole.yellow_us,
+            stage=_SPAN[case.stage].value if staged is not None else None,
+            stage_yellow_us=staged.yellow_us if staged is not None else NEVER,
+            stage_due=staged.red_at if staged is not None else None,
         )
     raise AssertionError("unreachable")  # pragma: no cover
 
@@ -153,3 +183,44 @@ def light_now(meta: Meta, now: datetime) -> Light:
     if at >= meta.yellow_us:
         return Light.YELLOW
     return Light.GREEN
+
+
+def case_light_now(meta: Meta, now: datetime) -> Light:
+    """The light of the whole case's clock alone (承诺时限), leaving its stage's limit aside: what the
+    applicant was promised, and so what the public tracking page shows them."""
+    if meta.due is not None and now >= meta.due:
+        return Light.RED
+    return Light.YELLOW if us_of(now) >= meta.case_yellow_us else Light.GREEN
+
+
+class LightReason(NamedTuple):
+    """What a light is for: ``"case"`` (the promised time, 承诺时限) or ``"stage"`` (the current
+    stage's own limit, 环节超时), and the due time of that clock; a green light is for nothing."""
+
+    light: Light
+    clock: str | None
+    due: datetime | None
+    stage: str | None
+
+
+def light_reason(meta: Meta, light: Light, now: datetime) -> LightReason:
+    """Why ``light`` (the case's light at ``now``) shows: the whole case's clock when it has reached
+    that light itself, else the stage's. A case past its deadline is red for the case, whatever its
+    stage, since that is the promise to the applicant."""
+    if light is Light.GREEN:
+        return LightReason(light, None, None, None)
+    case_light = case_light_now(meta, now)
+    if case_light.rank >= light.rank or meta.stage is None:
+        return LightReason(light, "case", meta.due, None)
+    return LightReason(light, "stage", meta.stage_due, meta.stage)
+
+
+def reason_json(meta: Meta, light: Light, now: datetime) -> dict[str, Any]:
+    """The light's reason as lists, boards and events carry it beside the light."""
+    reason = light_reason(meta, light, now)
+    return {
+        "light_for": reason.clock,
+        "light_due": reason.due.isoformat() if reason.due else None,
+        "light_stage": reason.stage,
+        "stage_due_at": meta.stage_due.isoformat() if meta.stage_due else None,
+    }

@@ -109,7 +109,7 @@ def cases_csv(lines: Iterable[CaseLine], zone: ZoneInfo, *, with_steps: bool = F
             local(line.due_at),
             local(line.completed_at),
             local(line.closed_at),
-            light_words(line.light)[0],
+            light_words(line.light, line.light_stage)[0],
             line.overdue,
             rating_words(line.rating)[0],
         ]

@@ -181,12 +181,22 @@ def rating_words(rating: str | None) -> Words:
     return f"{int(level)} {level.label}", f"{int(level)} {level.name.replace('_', ' ').lower()}"
 
 
-def light_words(light: str) -> Words:
+_STAGE_NAMES = {"accept": ("受理", "Acceptance"), "review": ("审核", "Review"), "approve": ("审批", "Approval")}
+
+
+def light_words(light: str, stage: str | None = None) -> Words:
+    """A light's words; with ``stage``, the light is for that stage's own limit (环节超时), not the
+    case's deadline, and says so."""
     try:
         known = Light(light)
     except ValueError:
         return light, light
-    return f"{known.icon} {known.zh}", f"{known.icon} {known.en}"
+    if stage is None or known is Light.GREEN:
+        return f"{known.icon} {known.zh}", f"{known.icon} {known.en}"
+    zh, en = _STAGE_NAMES.get(stage, (stage, stage))
+    if known is Light.RED:
+        return f"{known.icon} {zh}环节超时", f"{known.icon} {en} stage over its limit"
+    return f"{known.icon} {zh}环节临近时限", f"{known.icon} {en} stage near its limit"
 
 
 # -- filters -------------------------------------------------------------------------------------

@@ -281,11 +281,15 @@ class CaseTiming(Schedule):
         return cls(schedule.case_id, schedule.yellow_us, schedule.red_us, light)
 
 
-def schedule_for(case: CaseClock, *, hours: WorkingHours = DEFAULT_HOURS, rule: LightRule = DEFAULT_RULE) -> Schedule:
+def schedule_for(
+    case: CaseClock, *, hours: WorkingHours = DEFAULT_HOURS, rule: LightRule = DEFAULT_RULE, whole: bool = True
+) -> Schedule:
     """Works out once when the case's light will turn yellow and red: the earliest instant each of
-    its clocks reaches the yellow and the red reading, pauses skipped."""
+    its clocks reaches the yellow and the red reading, pauses skipped. With ``whole=False``, the
+    current stage's clock alone (what a stage's light is for)."""
     yellow = red = NEVER
-    for clock in _clocks(case, hours, rule):
+    clocks = _clocks(case, hours, rule)
+    for clock in clocks if whole else clocks[1:]:
         yellow = min(yellow, _us(instant_on_clock(clock.start, clock.yellow_reading, case.pauses, hours)))
         red = min(red, _us(instant_on_clock(clock.start, clock.limit, case.pauses, hours)))
     return Schedule(case.case_id, yellow, red)

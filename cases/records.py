@@ -76,6 +76,10 @@ def _meta_record(meta: Meta) -> dict[str, Any]:
         "rated_at": _iso(meta.rated_at),
         "attachments": [dict(a) for a in meta.attachments],
         "closed_at": _iso(meta.closed_at),
+        "case_yellow_us": meta.case_yellow_us,
+        "stage": meta.stage,
+        "stage_yellow_us": meta.stage_yellow_us,
+        "stage_due": _iso(meta.stage_due),
     }
 
 
@@ -141,7 +145,17 @@ def _meta_from(m: Mapping[str, Any]) -> Meta:
         rated_at=_time(m["rated_at"]),
         attachments=tuple(m["attachments"]),
         closed_at=_time(m["closed_at"]),
+        case_yellow_us=int(m.get("case_yellow_us", NEVER)),
+        stage=m.get("stage"),
+        stage_yellow_us=int(m.get("stage_yellow_us", NEVER)),
+        stage_due=_time(m.get("stage_due")),
     )
+
+
+def knows_light_reasons(record: Mapping[str, Any]) -> bool:
+    """Whether a stored record says what its light is for (records written before it did are
+    timed again when loaded)."""
+    return "case_yellow_us" in record["meta"]
 
 
 def order_record(order: Order) -> dict[str, Any]:

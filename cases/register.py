@@ -21,7 +21,7 @@ from typing import Any, NamedTuple
 import immutables
 
 from cases import supervision, workflow
-from cases.case_timing import EPOCH, MICROSECOND, Meta, RegisterSettings, light_now, timed, us_of
+from cases.case_timing import EPOCH, MICROSECOND, Meta, RegisterSettings, light_now, reason_json, timed, us_of
 from cases.catalog import Item, Level
 from cases.deadlines import (
     WorkingHours,
@@ -301,6 +301,7 @@ def _light_fact(reg: Register, case: Case, meta: Meta, now: datetime) -> Fact:
         "due_at": meta.due.isoformat() if meta.due else None,
         "halls": case.halls,
         "turned_at": (EPOCH + min(turned, us_of(now)) * MICROSECOND).isoformat(),
+        **reason_json(meta, meta.light, now),
         "at": now.isoformat(),
     }
     return Fact("case.light", data, also=_reach(reg, case))

@@ -23,7 +23,7 @@ from cases.case_timing import Meta
 from cases.catalog import Catalog, Level
 from cases.notices import NoticeKind, notice_id
 from cases.notices import render as render_notice
-from cases.records import case_from_record, case_record, order_from_record, order_record
+from cases.records import case_from_record, case_record, knows_light_reasons, order_from_record, order_record
 from cases.register import NoticeDue, Register
 from cases.supervision import Order, SupervisionState
 from cases.workflow import Actor, Applicant, Case, CasesState, Stage
@@ -281,7 +281,7 @@ class CasesDomain:
         for (record,) in result:
             case, meta = case_from_record(record)
             # A calendar upgraded since the case was stored corrects a provisional due time.
-            if meta.provisional:
+            if meta.provisional or not knows_light_reasons(record):
                 meta = register.timed(case, meta, self.catalog.get(case.item), self.settings)
             known[case.number] = case
             metas[case.number] = meta

@@ -20,12 +20,60 @@ from hall.storage.directory import hall_summary
 from hall.storage.tables import events, staff
 from queueing.state import QueueState
 from queueing.store import QueueDomain
-from queueing.views import counter_view, public_view
+from queueing.views import counter_view, open_work_orders, public_view
 from realtime.topics import Topic, TopicKind
 
 _PUBLIC_TICKET_FIELDS = ("ticket", "number", "service", "priority", "counter", "waiting", "ahead", "estimate_minutes")
 _CALLS = ("ticket.called", "ticket.recalled")
 RECENT_CALLS = 10
+# The events the wallboard follows, each written there as a sentence (static/js/wallboardview.js;
+# tests/queueing/test_wallboard.py keeps this list, the rules' events and the sentences in step).
+WALLBOARD_EVENTS = frozenset(
+    {
+        *(f"counter.{k}" for k in ("opened", "paused", "resumed", "closed")),
+        *(
+            f"ticket.{k}"
+            for k in (
+                "issued",
+                "called",
+                "recalled",
+                "started",
+                "finished",
+                "transferred",
+                "no_show",
+                "requeued",
+                "held",
+                "released",
+                "cancelled",
+                "closed",
+            )
+        ),
+        "rating.given",
+        "rating.alarm",
+        *(f"workorder.{k}" for k in ("called_back", "resolved", "overdue")),
+        *(
+            f"case.{k}"
+            for k in (
+                "accepted",
+                "reviewed",
+                "approved",
+                "completed",
+                "collected",
+                "refused",
+                "supplement_requested",
+                "supplement_received",
+                "returned",
+                "assigned",
+                "light",
+                "midway",
+                "rated",
+            )
+        ),
+        *(f"supervision.{k}" for k in ("opened", "answered", "reminder", "yellow_card", "red_card")),
+    }
+)
+# The latest events a wallboard's snapshot carries, so its 最新动态 list survives a reload.
+RECENT_EVENTS = 30
 
 
 async def _state(conn: AsyncConnection, hall_id: int) -> QueueState:
@@ -43,6 +91,17 @@ async def _recent_calls(conn: AsyncConnection, hall_id: int) -> list[dict[str, A
         {"seq": r.seq, "number": r.data.get("number"), "counter": r.data.get("counter"), "at": r.at.isoformat()}
         for r in rows
     ]
+
+
+async def _recent_events(conn: AsyncConnection, hall_id: int) -> list[dict[str, Any]]:
+    """The hall's latest wallboard events, oldest first, as the topic delivers them live."""
+    rows = await conn.execute(
+        select(events.c.seq, events.c.type, events.c.data, events.c.at)
+        .where(events.c.hall_id == hall_id, events.c.type.in_(sorted(WALLBOARD_EVENTS)))
+        .order_by(events.c.seq.desc())
+        .limit(RECENT_EVENTS)
+    )
+    return [{"seq": r.seq, "type": r.type, "data": r.data, "at": r.at.isoformat()} for r in reversed(list(rows))]
 
 
 async def _staff_names(conn: AsyncConnection, hall_id: int) -> dict[str, dict[str, str]]:
@@ -73,6 +132,8 @@ async def _wallboard_snapshot(conn: AsyncConnection, topic: Topic) -> Mapping[st
         **view,
         "staff": names,
         "calls": await _recent_calls(conn, topic.hall_id),
+        "work_orders": open_work_orders(state),
+        "events": await _recent_events(conn, topic.hall_id),
     }
 
 
@@ -98,7 +159,7 @@ def _counter_select(topic: Topic, event: Event) -> Mapping[str, Any] | None:
 
 
 def _wallboard_select(topic: Topic, event: Event) -> Mapping[str, Any] | None:
-    return event.data
+    return event.data if event.type in WALLBOARD_EVENTS else None
 
 
 TOPICS = (

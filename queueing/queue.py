@@ -16,7 +16,7 @@ from queueing.calling import choose, eligible
 from queueing.counters import CounterStatus
 from queueing.estimates import ahead_of_new, estimate_minutes
 from queueing.rating_records import Rateable
-from queueing.ratings import forget_expired_ratings, rateable_after_finish
+from queueing.ratings import escalate_overdue, forget_expired_ratings, rateable_after_finish
 from queueing.services import Priority, Service
 from queueing.state import RECENT_SERVICE_TIMES, QueueState
 from queueing.tickets import Holder, Span, Ticket, TicketState
@@ -570,10 +570,12 @@ def cancel(state: QueueState, ticket_id: str, now: datetime) -> Result:
 
 
 def tick(state: QueueState, now: datetime) -> Result:
-    """What time alone changes: a new day, held tickets coming back, ratings no longer possible."""
+    """What time alone changes: a new day, held tickets coming back, ratings no longer possible,
+    work orders past their due day escalated."""
     rolled = roll_day(state, now)
-    released = release_due(forget_expired_ratings(rolled.state, now), now)
-    return _then(rolled, released)
+    released = _then(rolled, release_due(forget_expired_ratings(rolled.state, now), now))
+    escalated = escalate_overdue(released.state, now)
+    return Decision(escalated.state, released.facts + escalated.facts, released.result)
 
 
 # -- counters --------------------------------------------------------------------------------

@@ -105,6 +105,12 @@ class WorkOrder:
     resolution: str = ""
     resolved_at: datetime | None = None
     resolved_by: int | None = None
+    # When the clock found it still unresolved after its due day: escalated once, on the board.
+    escalated_at: datetime | None = None
+
+    @property
+    def overdue(self) -> bool:
+        return self.escalated_at is not None
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -121,4 +127,6 @@ class WorkOrder:
             "created_at": self.created_at.isoformat(),
             "callback_note": self.callback_note,
             "resolution": self.resolution,
+            "overdue": self.overdue,
+            "escalated_at": self.escalated_at.isoformat() if self.escalated_at else None,
         }

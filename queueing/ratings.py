@@ -162,3 +162,25 @@ def resolve(state: QueueState, order_id: str, by: int, now: datetime, *, note: s
     orders = {k: v for k, v in state.work_orders.items() if k != done.id}
     state = replace(state, work_orders=orders, changed=(*state.changed, done))
     return Decision(state, (Fact("workorder.resolved", done.as_json()),), {"work_order": done.as_json()})
+
+
+def escalate_overdue(state: QueueState, now: datetime) -> Decision[QueueState]:
+    """Run on the clock tick: a work order still unresolved once its due day is over is escalated,
+    once, with an event the wallboard shows (as 督办 orders and case lights escalate on the clock).
+    The due day is the hall's local date, so the order turns at the hall's midnight."""
+    today = state.rules.local(now).date()
+    late = sorted(
+        (o for o in state.work_orders.values() if o.escalated_at is None and o.state != "resolved" and o.due < today),
+        key=lambda o: (o.due, o.id),
+    )
+    if not late:
+        return Decision(state)
+    orders = dict(state.work_orders)
+    facts: list[Fact] = []
+    changed = list(state.changed)
+    for order in late:
+        escalated = replace(order, escalated_at=now)
+        orders[order.id] = escalated
+        changed.append(escalated)
+        facts.append(Fact("workorder.overdue", escalated.as_json()))
+    return Decision(replace(state, work_orders=orders, changed=tuple(changed)), tuple(facts))

@@ -547,6 +547,7 @@ def _order_row(hall_id: int, order: WorkOrder) -> dict[str, Any]:
         "resolution": order.resolution,
         "resolved_at": order.resolved_at,
         "resolved_by": order.resolved_by,
+        "escalated_at": order.escalated_at,
     }
 
 
@@ -568,6 +569,7 @@ def _order(row: Any) -> WorkOrder:
         resolution=row.resolution,
         resolved_at=row.resolved_at,
         resolved_by=row.resolved_by,
+        escalated_at=row.escalated_at,
     )
 
 

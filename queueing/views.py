@@ -36,6 +36,8 @@ def public_view(state: QueueState, now: datetime) -> dict[str, Any]:
                 "open": service.is_open(local),
                 "hours": [hours.opens.isoformat("minutes"), hours.closes.isoformat("minutes")] if hours else None,
                 "sold_out": service.daily_cap is not None and state.issued.get(service.code, 0) >= service.daily_cap,
+                # The service's waiting-time target (服务目标), against which the wallboard marks a line.
+                "target_minutes": service.target_wait_minutes,
             }
         )
     counters = [
@@ -103,3 +105,9 @@ def ticket_status(state: QueueState, ticket_id: str, now: datetime) -> dict[str,
         ahead = ahead_of(state, ticket)
         data.update(ahead=ahead, estimate_minutes=estimate_minutes(state, ticket.service, now, ticket=ticket))
     return data
+
+
+def open_work_orders(state: QueueState) -> list[dict[str, Any]]:
+    """The 一事一评 work orders still to answer (open or called back), the earliest due first: what
+    the wallboard's snapshot lists and its live events keep up to date."""
+    return [o.as_json() for o in sorted(state.work_orders.values(), key=lambda o: (o.due, o.id))]

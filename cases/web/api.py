@@ -20,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 
 from cases import register, workflow
-from cases.board import case_json, open_cases, supervision_board
+from cases.board import case_json, open_cases, red_first, supervision_board
 from cases.records import case_from_record
 from cases.register import STEPS, Register
 from cases.store import actor_args
@@ -253,7 +253,7 @@ async def list_cases(request: Request) -> Response:
       - {name: limit, in: query, schema: {type: integer, minimum: 1, maximum: 2000, default: 500}}
       - {name: offset, in: query, schema: {type: integer, minimum: 0, default: 0}}
     responses:
-      200: {description: "the cases, applicant masked, oldest first, with the total"}
+      200: {description: "the cases, applicant masked, red first then yellow then green, with the total"}
       422: {description: an unknown view or a bad page}
     """
     hall_id: int = request.path_params["hall"]
@@ -271,6 +271,7 @@ async def list_cases(request: Request) -> Response:
         chosen = open_cases(state, hall_id)
     else:
         return problem(422, "invalid", "view must be todo, mine or open", field="view")
+    chosen = red_first(chosen, state, now)
     page = paging(request.query_params, default=LIST_LIMIT, maximum=LIST_MAX)
     limit, offset = page
     shown = [case_json(c, state.meta_of(c.number), now) for c in chosen[offset : offset + limit]]

@@ -237,7 +237,8 @@ def case_line_json(line: CaseLine, zone: ZoneInfo) -> dict[str, Any]:
         "completed_at": _when(line.completed_at, zone),
         "closed_at": _when(line.closed_at, zone),
         "light": line.light,
-        "light_label": _shown(ledgers.light_words(line.light)),
+        "light_label": _shown(ledgers.light_words(line.light, line.light_stage)),
+        "light_stage": line.light_stage,
         "overdue": line.overdue,
         "rating": line.rating,
     }

@@ -19,7 +19,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from cases import workflow
-from cases.case_timing import Meta
+from cases.case_timing import LightReason, Meta, light_now, light_reason
+from cases.light_words import LIGHT_REASONS, LIGHT_SIGNS, LIGHTS, SPANS, light_script_words
 from cases.records import case_from_record
 from cases.web.api import case_record_json, may_see_case, staff_actor
 from cases.web.assignees import assignable_staff
@@ -60,10 +61,7 @@ NEXT_STEPS = {
     "completed": N_("Handing over"),
 }
 ROLES = {"clerk": N_("Clerks"), "supervisor": N_("Supervisors")}
-LIGHTS = {"green": N_("Green · on track"), "yellow": N_("Yellow · near the limit"), "red": N_("Red · overdue")}
 LIGHT_COUNTS = {"green": N_("Green"), "yellow": N_("Yellow"), "red": N_("Red")}
-# A sign beside the word, so the light never depends on colour alone; all three are in GB2312.
-LIGHT_SIGNS = {"green": "●", "yellow": "▲", "red": "■"}
 HISTORY = {
     "accepted": N_("Case accepted"),
     "reviewed": N_("Review passed"),
@@ -134,7 +132,7 @@ def _script_words() -> dict[str, str]:
     words.update(_words(STAGES, prefix="stage_"))
     words.update(_words(NEXT_STEPS, prefix="next_"))
     words.update(_words(ROLES, prefix="role_"))
-    words.update(_words(LIGHTS, prefix="light_"))
+    words.update(light_script_words())
     words.update(_words(LEVELS, prefix="level_"))
     return words
 
@@ -301,6 +299,22 @@ def _waiting(case: Case, meta: Meta, names: Mapping[int, str], hall_names: Mappi
     return " · ".join(parts)
 
 
+def light_word(reason: LightReason) -> str:
+    """The light's word with what it is for: "红灯 · 审核环节超时" rather than a bare "overdue"."""
+    if reason.clock is None:
+        return _(LIGHTS[reason.light.value])
+    stage = _(SPANS.get(reason.stage or "", reason.stage or ""))
+    return _(LIGHT_REASONS[f"{reason.clock}_{reason.light.value}"]).replace("{stage}", stage)
+
+
+def light_due(reason: LightReason, tz: ZoneInfo) -> str:
+    """The due time of the clock the light is for, or nothing for a green light."""
+    if reason.clock is None or reason.due is None:
+        return ""
+    stage = _(SPANS.get(reason.stage or "", reason.stage or ""))
+    return _(LIGHT_REASONS[f"{reason.clock}_due"]).replace("{stage}", stage).replace("{time}", _when(reason.due, tz))
+
+
 @guarded(Access.staff(Role.CLERK, Role.SUPERVISOR), page=True)
 async def case_record(request: Request) -> Response:
     """The case record: the applicant in full, materials and scans, every step, 补正 pauses, the
@@ -332,7 +346,10 @@ async def case_record(request: Request) -> Response:
     )
     item = runtime.catalog.get(case.item)
     english = _locale.get() == "en"
-    light = meta.light.value
+    now = runtime.writer.now()
+    shown = light_now(meta, now) if not case.stage.finished else meta.light
+    light = shown.value
+    reason = light_reason(meta, shown, now)
     steps = offered_steps(case, actor)
     people = await assignable(request, case, actor)
     assign: dict[str, Any] | None = None
@@ -349,7 +366,8 @@ async def case_record(request: Request) -> Response:
         "item_name": (item.name_en if english and item.name_en else item.name) if item else case.item,
         "stage": _(STAGES[case.stage.value]),
         "light": light,
-        "light_word": _(LIGHTS[light]),
+        "light_word": light_word(reason),
+        "light_due": light_due(reason, tz),
         "light_sign": LIGHT_SIGNS[light],
         "due": _when(meta.due, tz),
         "provisional": meta.provisional,

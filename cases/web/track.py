@@ -33,7 +33,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from cases import register
-from cases.case_timing import Meta
+from cases.case_timing import Meta, case_light_now
 from cases.catalog import Catalog, Item
 from cases.lights import Light
 from cases.records import case_from_record
@@ -306,8 +306,9 @@ def track_json(found: _Found, catalog: Catalog, now: datetime, tz: tzinfo) -> di
     item = catalog.get(case.item)
     light = None
     if not case.stage.finished:
-        # Between clock ticks the stored light may lag; the schedule says what it is now.
-        current = register.light_now(meta, now)
+        # The promise to the applicant is the case's deadline: a stage running over its own limit
+        # (环节超时) is the hall's business and does not make the case "past the promised date".
+        current = case_light_now(meta, now)
         light = {"value": current.value, "icon": current.icon, "word": _both(_LIGHTS[current])}
     return {
         "number": case.number,

@@ -110,4 +110,5 @@ work_orders = Table(
     Column("resolution", String(300), nullable=False, server_default=""),
     Column("resolved_at", UTCDateTime(), nullable=True),
     Column("resolved_by", Integer, nullable=True),
+    Column("escalated_at", UTCDateTime(), nullable=True),
 )

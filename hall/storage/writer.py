@@ -107,6 +107,11 @@ class Writer:
         # Batches that failed whole and were committed again in parts (see _commit).
         self.split_batches = 0
 
+    def now(self) -> datetime:
+        """The writer's clock: the time its commands are decided at, which pages showing a light
+        as it stands use too."""
+        return self._clock()
+
     def add_listener(self, listener: Listener) -> None:
         """Called after each commit with the events it made durable, in sequence order per hall."""
         self._listeners.append(listener)

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
+from cases.light_words import LIGHT_SIGNS, light_script_words
 from displays import texts as display_texts
 from hall.kernel.i18n import N_, _
 from hall.kernel.i18n import current as _locale
@@ -27,11 +28,98 @@ from hall.web.access import guarded, member_of, staff_of
 from hall.web.kiosks import valid_key
 from hall.web.render import Pair, QRImage, fill, hall_and_state, pairs, public_site
 from hall.web.templating import error_page, render
+from queueing.live import WALLBOARD_EVENTS
 from queueing.services import Priority
 from queueing.state import QueueState
 from queueing.views import public_view, ticket_status
 
 _STATUS_LABELS = {"open": N_("Open"), "paused": N_("Paused"), "closed": N_("Closed")}
+
+# Each event the wallboard follows (queueing.live.WALLBOARD_EVENTS), as the sentence its 最新动态
+# list writes: {number} is the ticket's or the case's, {counter} the counter's number, {clerk} the
+# clerk's name, {service} the service's, {label} a rating's level, {light} a light's word with what
+# it is for (the case's deadline or its stage's), {due} a
+# due day or time in the hall's time zone (static/js/wallboardview.js fills them in).
+WALLBOARD_SENTENCES = {
+    "counter.opened": N_("Counter {counter} opened by {clerk}"),
+    "counter.paused": N_("Counter {counter} paused: {reason}"),
+    "counter.resumed": N_("Counter {counter} serving again"),
+    "counter.closed": N_("Counter {counter} closed"),
+    "ticket.issued": N_("Ticket {number} taken for {service}"),
+    "ticket.called": N_("{number} called to counter {counter}"),
+    "ticket.recalled": N_("{number} called again to counter {counter}"),
+    "ticket.started": N_("Counter {counter} serving {number}"),
+    "ticket.finished": N_("Counter {counter} finished {number}"),
+    "ticket.transferred": N_("{number} transferred to {service}"),
+    "ticket.no_show": N_("{number} did not come to counter {counter}"),
+    "ticket.requeued": N_("{number} back in the line"),
+    "ticket.held": N_("{number} held for counter {counter}"),
+    "ticket.released": N_("{number} back from hold"),
+    "ticket.cancelled": N_("Ticket {number} cancelled"),
+    "ticket.closed": N_("Ticket {number} closed at the end of the day"),
+    "rating.given": N_("{number} rated counter {counter}: {label}"),
+    "rating.alarm": N_("Unsatisfied rating: {number} at counter {counter} ({label}), work order opened"),
+    "workorder.called_back": N_("Work order of {number}: resident called back"),
+    "workorder.resolved": N_("Work order of {number} fixed and closed"),
+    "workorder.overdue": N_("Work order of {number} overdue (due {due}), escalated"),
+    "case.accepted": N_("Case {number} accepted"),
+    "case.reviewed": N_("Case {number} passed review"),
+    "case.approved": N_("Case {number} approved"),
+    "case.completed": N_("Case {number} completed"),
+    "case.collected": N_("Case {number}: result handed over"),
+    "case.refused": N_("Case {number} refused"),
+    "case.supplement_requested": N_("Case {number}: supplement requested"),
+    "case.supplement_received": N_("Case {number}: supplement received"),
+    "case.returned": N_("Case {number} returned to the previous stage"),
+    "case.assigned": N_("Case {number} assigned"),
+    "case.light": N_("Case {number}: light turned {light}"),
+    "case.midway": N_("Case {number} is halfway to its deadline"),
+    "case.rated": N_("Case {number} rated: {label}"),
+    "supervision.opened": N_("Supervision order on case {number}, answer by {due}"),
+    "supervision.answered": N_("Supervision order on case {number} answered"),
+    "supervision.reminder": N_("Reminder: supervision order on case {number} due {due}"),
+    "supervision.yellow_card": N_("Yellow card: supervision order on case {number} not answered in time"),
+    "supervision.red_card": N_("Red card: supervision order on case {number} still not fixed"),
+}
+_WALLBOARD_WORDS = {
+    "ev_other": N_("Event {type}"),
+    "with_detail": N_("{headline}: {detail}"),
+    "rating_5": N_("Very satisfied"),
+    "rating_4": N_("Satisfied"),
+    "rating_3": N_("Basically satisfied"),
+    "rating_2": N_("Dissatisfied"),
+    "rating_1": N_("Very dissatisfied"),
+    "callback": N_("Record the callback"),
+    "resolve": N_("Record the fix"),
+    "note_callback": N_("What did the resident say on the callback?"),
+    "note_resolve": N_("What was done to fix it?"),
+    "send": N_("Save"),
+    "cancel": N_("Cancel"),
+    "overdue": N_("Overdue · escalated"),
+    "order_open": N_("Callback due"),
+    "order_called_back": N_("Fix due"),
+    "none": N_("None open"),
+    "done_callback": N_("Callback recorded for {number}."),
+    "done_resolve": N_("Work order of {number} closed."),
+    "err": N_("Not done"),
+    "err_network": N_("The server did not answer; check the connection and try again."),
+    "err_invalid": N_("Invalid input"),
+    "err_not_found": N_("Not found"),
+    "err_refused": N_("Not allowed by the rules"),
+    "err_forbidden": N_("Not allowed"),
+    "err_bad_transition": N_("Not possible at the work order's step"),
+    "err_csrf": N_("The page has expired"),
+    "err_unauthenticated": N_("Please log in again"),
+}
+
+
+def wallboard_words() -> dict[str, str]:
+    """The words of the wallboard's script beyond the template's: a sentence per event kind, the
+    rating levels and lights they name, and the work order buttons."""
+    words = {f"ev_{kind.replace('.', '_', 1)}": _(WALLBOARD_SENTENCES[kind]) for kind in sorted(WALLBOARD_EVENTS)}
+    words.update({key: _(text) for key, text in _WALLBOARD_WORDS.items()})
+    words.update(light_script_words())
+    return words
 
 
 @guarded(Access.staff(Role.SUPERVISOR), page=True)
@@ -42,7 +130,8 @@ async def wallboard(request: Request) -> Response:
     if row is None:
         return error_page(request, 404, _("No such hall."))
     assert staff_of(request) is not None
-    return render(request, "wallboard.html", {"hall": row})
+    context = {"hall": row, "script_words": wallboard_words(), "signs": LIGHT_SIGNS}
+    return render(request, "wallboard.html", context)
 
 
 async def _hall_and_queue(request: Request) -> tuple[Any, QueueState]:
@@ -75,6 +164,8 @@ async def _counter_page(request: Request, template: str) -> Response:
         "is_supervisor": member.has(Role.SUPERVISOR),
         "hold_minutes": state.rules.hold_minutes,
         "aspects": state.rules.rating_aspects,
+        # A supervisor at the console follows up the counter's 一事一评 work orders there too.
+        "order_words": wallboard_words() if member.has(Role.SUPERVISOR) else {},
     }
     return render(request, template, context)
 

@@ -22,7 +22,7 @@ const people = JSON.parse(root.dataset.people);
 const lang = document.documentElement.lang || "zh-CN";
 const REFRESH_EVERY = 60000;
 
-const { lightBadge, waitingOn } = caseCells({ word, signs, hallNames, people });
+const { lightBadge, waitingOn } = caseCells({ word, signs, hallNames, people, when });
 
 const dateTime = new Intl.DateTimeFormat(lang, {
   timeZone: root.dataset.timezone,
@@ -44,7 +44,7 @@ function render(cases, total = cases.length) {
   for (const item of cases) {
     const row = document.createElement("tr");
     row.dataset.number = item.number;
-    row.className = `light-row-${item.light}`;
+    row.className = `light-row-${item.light_now ?? item.light}`;
     const link = document.createElement("a");
     link.href = root.dataset.caseUrl + item.number;
     link.textContent = item.number;
@@ -62,7 +62,7 @@ function render(cases, total = cases.length) {
       cell(items[item.item] ?? item.item),
       cell(who),
       cell(word(`stage_${item.stage}`)),
-      cell(lightBadge(item.light)),
+      cell(lightBadge(item)),
       cell(due),
       cell(waitingOn(item)),
     );

@@ -18,6 +18,7 @@ import { cell, fill, linkStatus, pageWords } from "./page.js";
 import { Realtime } from "./realtime.js";
 import { followTodo } from "./todobadge.js";
 import { messenger, post } from "./staffpage.js";
+import { followWorkOrders } from "./workorders.js";
 
 const root = document.getElementById("console");
 const { word, error } = pageWords(root);
@@ -402,6 +403,14 @@ rt.subscribe(root.dataset.topic, {
 });
 
 followTodo(rt, document.getElementById("to-cases"), word);
+
+// A supervisor at the console follows up this counter's 一事一评 work orders (the card is only
+// on a supervisor's page; its words come with it).
+const orders = document.getElementById("work-orders");
+if (supervisor && orders) {
+  const book = pageWords(orders);
+  followWorkOrders(rt, orders, { word: book.word, error: book.error, say, counter: number });
+}
 
 // The page works from the API too, before (or without) the live link.
 refresh().catch(() => {});

@@ -31,7 +31,7 @@ const say = messenger(document.getElementById("message"), document.getElementByI
 const tz = root.dataset.timezone;
 const REFRESH_EVERY = 60000;
 
-const { lightBadge, waitingOn } = caseCells({ word, signs, hallNames, people });
+const { lightBadge, lightWord, waitingOn } = caseCells({ word, signs, hallNames, people, when });
 
 const dateTime = new Intl.DateTimeFormat(lang, {
   timeZone: tz,
@@ -91,7 +91,7 @@ function render(board) {
       action.append(button);
     }
     row.append(
-      cell(lightBadge(item.light)),
+      cell(lightBadge(item)),
       cell(caseLink(item.number), "number"),
       cell(items[item.item] ?? item.item),
       cell(word(`stage_${item.stage}`)),
@@ -110,7 +110,7 @@ function render(board) {
     ...candidates.map((c) => {
       const option = document.createElement("option");
       option.value = c.number;
-      option.textContent = `${c.number} · ${items[c.item] ?? c.item} · ${word(`light_${c.light}`)}`;
+      option.textContent = `${c.number} · ${items[c.item] ?? c.item} · ${lightWord(c)}`;
       return option;
     }),
   );

@@ -1,38 +1,51 @@
-// The supervisor's wallboard: every counter's state, live, and the latest events.
+// The supervisor's wallboard: every counter, the lines against their targets, the 一事一评 work
+// orders with their buttons, the case lights and 督办 orders, and the latest events as sentences.
+// What it shows is folded from the topic's snapshot and live events (wallboardview.js), so a
+// reload shows what the live board showed.
+import { caseCells } from "./caserows.js";
 import { cell, fill, linkStatus, pageWords } from "./page.js";
 import { Realtime } from "./realtime.js";
+import { messenger } from "./staffpage.js";
+import { boardOf, fold, overTarget, sentence, withLines } from "./wallboardview.js";
+import { orderDialog, orderRows } from "./workorders.js";
 
 const list = document.getElementById("counters");
 const log = document.getElementById("events");
 const summary = document.getElementById("summary");
 const linkState = document.getElementById("link-state");
 const topic = list.dataset.topic;
-const { word } = pageWords(list);
-const counters = new Map();
-let directory = {};
-let services = [];
-let targets = {};
-const orders = new Map();
+const words = pageWords(list);
+const { word, error } = words;
+const lang = document.documentElement.lang || "zh-CN";
+const timeZone = list.dataset.timezone;
 const lines = document.getElementById("lines");
 const ordersTable = document.getElementById("orders");
 const alarm = document.getElementById("alarm");
+const dialog = document.getElementById("order-dialog");
+const say = messenger(
+  document.getElementById("order-message"),
+  document.getElementById("order-notice"),
+  word("with_detail"),
+  8000,
+);
+let board = boardOf({});
 
 function renderLines() {
   const body = lines.tBodies[0];
   body.replaceChildren();
-  for (const service of services) {
+  for (const line of board.lines) {
     const row = document.createElement("tr");
-    const target = targets[service.code];
-    const estimate = service.estimate_minutes;
-    const over = estimate !== null && target !== undefined && estimate > target;
-    const wait =
-      estimate === null ? word("no_counter") : fill(word("minutes"), { n: Math.round(estimate) });
+    row.dataset.code = line.code;
+    const estimate = line.estimate_minutes;
+    const over = overTarget(line);
+    const wait = estimate === null ? word("no_counter") : fill(word("minutes"), { n: Math.round(estimate) });
+    const name = lang.startsWith("en") && line.name_en ? line.name_en : line.name;
     row.append(
-      cell(`${service.prefix} ${service.name}`),
-      cell(String(service.waiting)),
+      cell(`${line.prefix} ${name}`),
+      cell(String(line.waiting)),
       // A word and a sign, not colour alone, mark a line over its target.
       cell(over ? `⚠ ${wait} · ${word("over")}` : wait, over ? "over" : ""),
-      cell(target === undefined ? "" : fill(word("minutes"), { n: target })),
+      cell(line.target_minutes === null ? "—" : fill(word("minutes"), { n: line.target_minutes }), "target"),
     );
     body.append(row);
   }
@@ -40,47 +53,21 @@ function renderLines() {
 
 function renderOrders() {
   const body = ordersTable.tBodies[0];
-  body.replaceChildren();
-  if (orders.size === 0) {
+  if (board.work_orders.length === 0) {
     const row = document.createElement("tr");
     const td = cell(word("none"));
-    td.colSpan = 6;
+    td.colSpan = 7;
     row.append(td);
-    body.append(row);
+    body.replaceChildren(row);
     return;
   }
-  for (const order of [...orders.values()].sort((a, b) => a.due.localeCompare(b.due))) {
-    const row = document.createElement("tr");
-    const person = directory[order.clerk];
-    const step = order.state === "open" ? word("order_open") : word("order_called_back");
-    row.append(
-      cell(order.number),
-      cell(String(order.counter)),
-      cell(person ? person.name : "—"),
-      cell(order.label),
-      cell(step),
-      cell(order.due),
-    );
-    body.append(row);
-  }
+  body.replaceChildren(...orderRows(board.work_orders, { word, lang, staff: board.staff }));
 }
 
-let refreshTimer = null;
-function refreshLines() {
-  clearTimeout(refreshTimer);
-  refreshTimer = setTimeout(async () => {
-    const answer = await fetch(lines.dataset.queueUrl, { credentials: "same-origin" });
-    if (answer.ok) {
-      services = (await answer.json()).services;
-      renderLines();
-    }
-  }, 300);
-}
-
-function render() {
+function renderCounters() {
   list.replaceChildren();
   const totals = { open: 0, paused: 0, closed: 0 };
-  for (const counter of [...counters.values()].sort((a, b) => a.number - b.number)) {
+  for (const counter of board.counters) {
     totals[counter.status] += 1;
     const item = document.createElement("li");
     item.className = `counter status-${counter.status}`;
@@ -100,25 +87,81 @@ function render() {
   summary.textContent = fill(word("summary"), totals);
 }
 
-function note(event, seq) {
-  const item = document.createElement("li");
-  const time = new Date(event.at).toLocaleTimeString();
-  item.textContent = `#${seq} ${time} ${event.type} ${JSON.stringify(event.data)}`;
-  log.prepend(item);
-  while (log.children.length > 30) log.lastChild.remove();
+function renderLog() {
+  const context = { ...words, timeZone, lang, staff: board.staff, services: board.lines };
+  log.replaceChildren(
+    ...[...board.events].reverse().map((event) => {
+      const item = document.createElement("li");
+      item.dataset.type = event.type;
+      item.dataset.seq = event.seq;
+      item.textContent = sentence(event, context);
+      return item;
+    }),
+  );
 }
+
+function render() {
+  renderCounters();
+  renderLines();
+  renderOrders();
+  renderLog();
+}
+
+let refreshTimer = null;
+function refreshLines() {
+  clearTimeout(refreshTimer);
+  refreshTimer = setTimeout(async () => {
+    const answer = await fetch(lines.dataset.queueUrl, { credentials: "same-origin" });
+    if (answer.ok) {
+      board = withLines(board, (await answer.json()).services);
+      renderLines();
+    }
+  }, 300);
+}
+
+// The work order buttons: the callback, then the fix, each with a written note.
+const ask = orderDialog({ dialog, word, error, say, url: list.dataset.ordersUrl });
+ordersTable.addEventListener("click", (event) => {
+  const button = event.target.closest("button[data-order]");
+  const order = button && board.work_orders.find((o) => o.id === button.dataset.order);
+  if (order) ask(order, button.dataset.step);
+});
 
 // Case lights and 督办 orders: re-read from the supervision API when a case or an order changes.
 const caseBoard = document.getElementById("case-board");
 const caseOrders = document.getElementById("case-orders");
+const caseFlagged = document.getElementById("case-flagged");
+// The yellow and red cases the board has room for; the supervision page lists them all.
+const FLAGGED_SHOWN = 8;
+const stamp = { timeZone, month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", hourCycle: "h23" };
+const when = (iso) => new Date(iso).toLocaleString(lang, stamp);
+const { lightBadge } = caseCells({ word, signs: JSON.parse(caseBoard.dataset.signs), hallNames: {}, people: {}, when });
 let caseTimer = null;
 
-function renderCaseBoard(board) {
+function renderCaseBoard(cases) {
   for (const item of caseBoard.querySelectorAll("[data-light]")) {
-    item.querySelector(".count").textContent = String(board.counts[item.dataset.light] ?? 0);
+    item.querySelector(".count").textContent = String(cases.counts[item.dataset.light] ?? 0);
+  }
+  // Red first, then yellow, each light saying what it is for (the server's order).
+  caseFlagged.replaceChildren(
+    ...cases.cases.slice(0, FLAGGED_SHOWN).map((c) => {
+      const item = document.createElement("li");
+      item.dataset.number = c.number;
+      const link = document.createElement("a");
+      link.href = caseBoard.dataset.caseUrl + c.number;
+      link.textContent = c.number;
+      item.append(lightBadge(c), " ", link);
+      return item;
+    }),
+  );
+  if (cases.cases.length === 0) {
+    const item = document.createElement("li");
+    item.className = "muted";
+    item.textContent = word("none");
+    caseFlagged.append(item);
   }
   caseOrders.replaceChildren();
-  for (const order of board.orders) {
+  for (const order of cases.orders) {
     const item = document.createElement("li");
     item.className = `order-${order.level}`;
     const link = document.createElement("a");
@@ -127,15 +170,11 @@ function renderCaseBoard(board) {
     const level = document.createElement("strong");
     level.className = `level level-${order.level}`;
     level.textContent = word(`level_${order.level}`, order.level_label);
-    const due = new Date(order.reply_due).toLocaleString(document.documentElement.lang || "zh-CN", {
-      timeZone: caseBoard.dataset.timezone,
-      dateStyle: "short",
-      timeStyle: "short",
-    });
+    const due = new Date(order.reply_due).toLocaleString(lang, { timeZone, dateStyle: "short", timeStyle: "short" });
     item.append(link, " · ", level, ` · ${fill(word("reply_by"), { time: due })} · ${order.note}`);
     caseOrders.append(item);
   }
-  if (board.orders.length === 0) {
+  if (cases.orders.length === 0) {
     const item = document.createElement("li");
     item.className = "muted";
     item.textContent = word("none");
@@ -151,61 +190,22 @@ function refreshCaseBoard() {
   }, 300);
 }
 
-const STATUS_AFTER = {
-  "counter.opened": "open",
-  "counter.paused": "paused",
-  "counter.resumed": "open",
-  "counter.closed": "closed",
-};
-
 const rt = new Realtime();
 rt.onstatus = linkStatus(linkState, { live: word("link_live"), offline: word("link_lost") });
 rt.subscribe(topic, {
   snapshot(data) {
-    counters.clear();
-    directory = data.staff || {};
-    for (const counter of data.counters) counters.set(counter.number, counter);
+    board = boardOf(data);
     render();
-    services = data.services || [];
-    targets = data.targets || {};
-    renderLines();
-    orders.clear();
-    for (const order of data.work_orders || []) orders.set(order.id, order);
-    renderOrders();
     refreshCaseBoard();
   },
   event(event, seq) {
-    note(event, seq);
+    board = fold(board, event, seq);
+    render();
     if (event.type.startsWith("ticket.")) refreshLines();
     if (event.type.startsWith("case.") || event.type.startsWith("supervision.")) refreshCaseBoard();
     if (event.type === "rating.alarm") {
-      orders.set(event.data.id, event.data);
-      renderOrders();
-      alarm.textContent = fill(word("alarm"), event.data);
+      alarm.textContent = fill(word("alarm"), { ...event.data, label: word(`rating_${event.data.level}`) });
       alarm.hidden = false;
-    } else if (event.type === "workorder.called_back") {
-      orders.set(event.data.id, event.data);
-      renderOrders();
-    } else if (event.type === "workorder.resolved") {
-      orders.delete(event.data.id);
-      renderOrders();
-    }
-    const status = STATUS_AFTER[event.type];
-    const counter = counters.get(event.data.counter);
-    if (status && counter) {
-      counter.status = status;
-      counter.pause_reason = status === "paused" ? event.data.reason || "" : "";
-      if (status === "closed") {
-        counter.clerk = null;
-        counter.clerk_name = null;
-        counter.staff_no = null;
-      } else if (counter.clerk !== event.data.clerk) {
-        const person = directory[event.data.clerk] || { name: `#${event.data.clerk}`, staff_no: "" };
-        counter.clerk = event.data.clerk;
-        counter.clerk_name = person.name;
-        counter.staff_no = person.staff_no;
-      }
-      render();
     }
   },
 });

@@ -211,7 +211,8 @@ def test_a_supervisor_opens_a_supervision_order_on_a_red_case_and_the_office_ans
 
     token = site.login("clerk")
     record = site.client.get(f"/cases/{district}/{number}").text
-    assert "红灯 · 已超期" in record and "请说明超期原因" in record
+    # Past the promised deadline itself: red for the case, with the deadline it missed.
+    assert "红灯 · 办件已超期" in record and "承诺期限" in record and "请说明超期原因" in record
     assert f'data-order="{order}"' in record  # the answer form, for the office the order is addressed to
     answer = {"text": "已加派人手"}
     answered = site.post(f"/api/v1/halls/{district}/cases/{number}/orders/{order}/answer", token, answer)

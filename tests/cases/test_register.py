@@ -255,3 +255,54 @@ def test_a_reply_deadline_years_ahead_is_refused_and_an_order_is_answered_only_t
         register.answer_order(reg, other, DISTRICT_CLERK, late, order_id="DB1", text="已处理")
     answered = register.answer_order(reg, number, DISTRICT_CLERK, late, order_id="DB1", text="已处理")
     assert answered.state.orders.orders["DB1"].answered
+
+
+def test_a_light_says_whether_it_is_for_the_stage_or_the_whole_case_with_that_clocks_due_time() -> None:
+    """A stage that runs over (环节超时) turns the case red while its deadline is still ahead: the
+    light says so and names the stage's due time, not the case's."""
+    from cases.board import case_json
+    from cases.case_timing import light_reason
+
+    item = ITEMS[0]
+    assert item.stage_limits is not None
+    reg, number = _accept(_empty(), item, START)
+    meta = reg.meta_of(number)
+    assert meta.stage == "review" and meta.stage_due is not None and meta.due is not None
+    assert meta.stage_due < meta.due
+    # Green: for nothing.
+    assert light_reason(meta, register.light_now(meta, START), START).clock is None
+    # Just past the stage's limit, long before the case's: red, for the review stage.
+    late_stage = meta.stage_due + timedelta(minutes=1)
+    assert late_stage < meta.due
+    shown = register.light_now(meta, late_stage)
+    assert shown is Light.RED
+    reason = light_reason(meta, shown, late_stage)
+    assert (reason.clock, reason.stage, reason.due) == ("stage", "review", meta.stage_due)
+    row = case_json(reg.case(number), meta, late_stage)
+    assert (row["light_now"], row["light_for"], row["light_due"]) == ("red", "stage", meta.stage_due.isoformat())
+    # Past the case's own deadline: red for the case, whatever the stage.
+    after = meta.due + timedelta(minutes=1)
+    reason = light_reason(meta, register.light_now(meta, after), after)
+    assert (reason.clock, reason.due) == ("case", meta.due)
+    # Once reviewed, the approval stage's clock takes over and the review's no longer counts.
+    reviewed = register.act(reg, number, DISTRICT_CLERK, START, action="review", settings=SETTINGS, item=item)
+    assert reviewed.state.meta_of(number).stage == "approve"
+
+
+def test_lists_put_red_cases_first_then_yellow_then_green() -> None:
+    from cases.board import red_first
+
+    reg = _empty()
+    numbers = []
+    for days in (0, 1, 2):  # stage clocks count from the next working day: one day apart each
+        reg, number = _accept(reg, ITEMS[0], START + timedelta(days=days))
+        numbers.append(number)
+    # Just past the oldest case's stage limit: it is red, the younger ones are not yet.
+    stage_due = reg.meta_of(numbers[0]).stage_due
+    assert stage_due is not None
+    at = stage_due + timedelta(minutes=2)
+    lights = {n: register.light_now(reg.meta_of(n), at) for n in numbers}
+    ordered = [c.number for c in red_first([reg.case(n) for n in reversed(numbers)], reg, at)]
+    assert [lights[n].rank for n in ordered] == sorted((lights[n].rank for n in numbers), reverse=True)
+    assert ordered[0] == numbers[0] and lights[numbers[0]] is Light.RED
+    assert lights[numbers[-1]] is not Light.RED

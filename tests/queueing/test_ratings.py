@@ -108,3 +108,33 @@ def test_a_finished_ticket_is_rateable_from_the_moment_it_is_done() -> None:
     state, _ = served()
     assert list(state.rateable) == ["20261123-A001:soc"]
     assert state.rateable["20261123-A001:soc"].finished_at == datetime(2026, 11, 23, 1, 36, tzinfo=UTC)
+
+
+def test_a_work_order_past_its_due_day_is_escalated_once_on_the_clock() -> None:
+    state, ticket = served()
+    rated = ratings.rate(state, ticket, OPENING + timedelta(minutes=7), service="soc", level=2, comment="态度差")
+    order_id = rated.result["work_order"]["id"]  # due 2026-11-30, the hall's local date
+    # Still the due day in Beijing (23:59 local): not late yet.
+    last_minute = datetime(2026, 11, 30, 15, 59, tzinfo=UTC)
+    assert queue.tick(rated.state, last_minute).facts == ()
+    # The hall's midnight has passed: one escalation, as an event with the order.
+    after = datetime(2026, 11, 30, 16, 1, tzinfo=UTC)
+    ticked = queue.tick(rated.state, after)
+    assert [(f.type, f.data["id"], f.data["overdue"]) for f in ticked.facts] == [("workorder.overdue", order_id, True)]
+    assert ticked.state.work_orders[order_id].escalated_at == after
+    assert queue.tick(ticked.state, after + timedelta(hours=1)).facts == ()
+    # Escalation does not stop the follow-up: the callback and the fix are still taken.
+    called = ratings.record_callback(ticked.state, order_id, 7, after, note="已回访")
+    assert called.result["work_order"]["overdue"] is True
+
+
+def test_a_resolved_or_called_back_in_time_order_is_not_escalated_after_it_is_fixed() -> None:
+    state, ticket = served()
+    rated = ratings.rate(state, ticket, OPENING + timedelta(minutes=7), service="soc", level=1, comment="等太久")
+    order_id = rated.result["work_order"]["id"]
+    called = ratings.record_callback(rated.state, order_id, 7, OPENING + timedelta(hours=1), note="已回访")
+    fixed = ratings.resolve(called.state, order_id, 7, OPENING + timedelta(hours=2), note="已整改")
+    assert queue.tick(fixed.state, datetime(2026, 12, 10, tzinfo=UTC)).facts == ()
+    # Called back but not fixed by the due day: still escalated, since the fix is what is owed.
+    late = queue.tick(called.state, datetime(2026, 12, 10, tzinfo=UTC))
+    assert [f.type for f in late.facts] == ["workorder.overdue"]

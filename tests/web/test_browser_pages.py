@@ -195,7 +195,8 @@ def test_wallboard_is_live_resumes_after_a_restart_and_logs_out(screens: Screens
         expect(counter(page, 3).locator(".state")).to_have_text("关闭", timeout=RECONNECT_WAIT)
         expect(counter(page, 3).locator(".clerk")).to_have_text("—")
         expect(page.locator("#events li")).to_have_count(7)
-        expect(page.locator("#events li").first).to_contain_text("counter.closed")
+        expect(page.locator("#events li").first).to_have_attribute("data-type", "counter.closed")
+        expect(page.locator("#events li").first).to_contain_text("3 号窗口关闭")
         expect(counter(page, 5).locator(".state")).to_have_text("暂停 · 外出取件")
         expect(page.locator("#summary")).to_have_text("开放：2 · 暂停：1 · 关闭：9")
 

@@ -1,7 +1,7 @@
 """Staff accounts managed while the hall runs: a first or reset password must be changed.
 
-Revision ID: 0006_accounts
-Revises: 0005_cases
+Revision ID: 0007_accounts
+Revises: 0006_work_order_escalation
 Create Date: 2026-12-04
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006_accounts"
-down_revision = "0005_cases"
+revision = "0007_accounts"
+down_revision = "0006_work_order_escalation"
 branch_labels = None
 depends_on = None
 

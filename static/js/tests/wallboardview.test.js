@@ -1,0 +1,98 @@
+// The wallboard's pure pieces (wallboardview.js), in Node: node --test static/js/tests/
+import assert from "node:assert/strict";
+import { test } from "node:test";
+
+import { wordBook } from "../page.js";
+import {
+  RECENT_EVENTS,
+  boardOf,
+  clockTime,
+  fold,
+  lightText,
+  nextStep,
+  overTarget,
+  sentence,
+} from "../wallboardview.js";
+
+const snapshot = {
+  staff: { 7: { name: "王晓梅", staff_no: "XH0107" } },
+  counters: [
+    { number: 2, name: "", status: "closed", clerk: null },
+    { number: 1, name: "", status: "closed", clerk: null },
+  ],
+  services: [{ code: "soc", prefix: "A", name: "社会保障", name_en: "Social security", waiting: 0, estimate_minutes: null, target_minutes: 15 }],
+  work_orders: [],
+  events: [],
+};
+const order = { id: "WO-1", number: "A001", counter: 1, clerk: 7, level: 2, label: "不满意", state: "open", due: "2026-11-30" };
+
+test("a snapshot gives counters by number, lines with their targets and the work orders by due day", () => {
+  const board = boardOf({ ...snapshot, work_orders: [{ ...order, id: "WO-2", due: "2026-12-01" }, order] });
+  assert.deepEqual(board.counters.map((c) => c.number), [1, 2]);
+  assert.equal(board.lines[0].target_minutes, 15);
+  assert.deepEqual(board.work_orders.map((o) => o.id), ["WO-1", "WO-2"]);
+});
+
+test("live events open and close counters, add, advance and remove work orders, and count the lines", () => {
+  let board = boardOf(snapshot);
+  const at = "2026-11-23T01:30:00+00:00";
+  board = fold(board, { type: "counter.opened", data: { counter: 1, clerk: 7 }, at }, 1);
+  assert.deepEqual([board.counters[0].status, board.counters[0].clerk_name], ["open", "王晓梅"]);
+  board = fold(board, { type: "ticket.issued", data: { number: "A001", service: "soc", waiting: { soc: 1 } }, at }, 2);
+  assert.equal(board.lines[0].waiting, 1);
+  board = fold(board, { type: "rating.alarm", data: order, at }, 3);
+  assert.deepEqual(board.work_orders.map((o) => [o.id, nextStep(o)]), [["WO-1", "callback"]]);
+  board = fold(board, { type: "workorder.called_back", data: { ...order, state: "called_back" }, at }, 4);
+  assert.deepEqual(board.work_orders.map((o) => nextStep(o)), ["resolve"]);
+  board = fold(board, { type: "workorder.resolved", data: { ...order, state: "resolved" }, at }, 5);
+  assert.deepEqual(board.work_orders, []);
+  board = fold(board, { type: "counter.paused", data: { counter: 1, clerk: 7, reason: "午休" }, at }, 6);
+  assert.deepEqual([board.counters[0].status, board.counters[0].pause_reason], ["paused", "午休"]);
+  assert.deepEqual(board.events.map((e) => e.seq), [1, 2, 3, 4, 5, 6]);
+});
+
+test("the log keeps the latest events only", () => {
+  let board = boardOf(snapshot);
+  for (let seq = 1; seq <= RECENT_EVENTS + 5; seq += 1) {
+    board = fold(board, { type: "counter.resumed", data: { counter: 1 }, at: "2026-11-23T01:30:00Z" }, seq);
+  }
+  assert.equal(board.events.length, RECENT_EVENTS);
+  assert.equal(board.events[0].seq, 6);
+});
+
+test("a line is over target only when its estimate passes the target", () => {
+  assert.equal(overTarget({ estimate_minutes: 20, target_minutes: 15 }), true);
+  assert.equal(overTarget({ estimate_minutes: 15, target_minutes: 15 }), false);
+  assert.equal(overTarget({ estimate_minutes: null, target_minutes: 15 }), false);
+});
+
+test("an event is a sentence in the page's language, at the hall's local time", () => {
+  const words = wordBook({
+    ev_ticket_called: "请 {number} 号到 {counter} 号窗口",
+    ev_counter_opened: "{counter} 号窗口开放（{clerk}）",
+    ev_rating_alarm: "差评：{number} 号评价 {counter} 号窗口“{label}”",
+    ev_workorder_overdue: "{number} 号的工单已超期（应于 {due} 前办结）",
+    ev_other: "事件 {type}",
+    rating_2: "不满意",
+  });
+  const context = { ...words, timeZone: "Asia/Shanghai", lang: "zh-CN", staff: snapshot.staff, services: snapshot.services };
+  const at = "2026-11-23T01:30:00+00:00"; // 09:30 in Beijing
+  assert.equal(sentence({ type: "ticket.called", data: { number: "A001", counter: 5 }, at }, context), "09:30 请 A001 号到 5 号窗口");
+  assert.equal(sentence({ type: "counter.opened", data: { counter: 1, clerk: 7 }, at }, context), "09:30 1 号窗口开放（王晓梅）");
+  assert.equal(sentence({ type: "rating.alarm", data: order, at }, context), "09:30 差评：A001 号评价 1 号窗口“不满意”");
+  assert.match(sentence({ type: "workorder.overdue", data: order, at }, context), /^09:30 A001 号的工单已超期（应于 11月30日 前办结）$/);
+  assert.equal(sentence({ type: "thing.unknown", data: {}, at }, context), "09:30 事件 thing.unknown");
+  assert.equal(clockTime(at, { timeZone: "UTC", lang: "en" }), "01:30");
+});
+
+test("a light is written with what it is for: the case's deadline or its stage's", () => {
+  const { word } = wordBook({
+    light_green: "绿灯 · 正常",
+    light_stage_red: "红灯 · {stage}环节超时",
+    light_case_red: "红灯 · 办件已超期",
+    span_review: "审核",
+  });
+  assert.equal(lightText({ light: "red", light_for: "stage", light_stage: "review" }, word), "红灯 · 审核环节超时");
+  assert.equal(lightText({ light: "red", light_for: "case", light_stage: null }, word), "红灯 · 办件已超期");
+  assert.equal(lightText({ light: "green", light_for: null }, word), "绿灯 · 正常");
+});
