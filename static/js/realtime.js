@@ -17,6 +17,13 @@ const MAX_DELAY = 15000;
 const SILENCE_LIMIT = 40000;
 // Close code the server uses when the session behind this socket has ended (realtime/sockets.py).
 const SESSION_ENDED = 4401;
+let leaving = false;
+window.addEventListener("pagehide", () => {
+  leaving = true;
+});
+window.addEventListener("beforeunload", () => {
+  leaving = true;
+});
 
 export class Realtime {
   constructor(url) {
@@ -89,7 +96,8 @@ export class Realtime {
       // The session this page rode on has ended (logout, or the account was changed): reloading
       // shows the login page to a staff page and the same page to a public one.
       if (closed.code === SESSION_ENDED) {
-        window.location.reload();
+        // Not while the page is already going elsewhere (its own logout button, a link).
+        if (!leaving) window.location.reload();
         return;
       }
       // Full jitter, so that a hall of screens does not reconnect in one wave after a restart.
