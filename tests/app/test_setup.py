@@ -494,3 +494,24 @@ def test_the_shipped_sample_is_a_sound_hall_file_and_exports_as_itself(tmp_path:
     sample = normal(sample_district())
     assert normal(exported)["halls"] == sample["halls"]
     assert set(normal(exported)["staff"]) == {"admin"}  # hall init's administrator
+
+
+def test_the_documented_format_is_a_sound_file_that_names_every_key() -> None:
+    from pydantic import BaseModel
+
+    from hall.hallfile import CounterSpec, HallFile, HallSpec, QueueRulesSpec, ServiceSpec, StaffSpec
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "operations.md").read_text(encoding="utf-8")
+    block = text.split("### The file, key by key", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
+    documented = read(block.encode(), "docs/operations.md")
+    hall = documented.halls[0]
+
+    def keys(model: type[BaseModel]) -> set[str]:
+        return set(model.model_fields)
+
+    assert set(documented.model_fields_set) == keys(HallFile)
+    assert hall.model_fields_set == keys(HallSpec)
+    assert hall.queue_rules.model_fields_set == keys(QueueRulesSpec)
+    assert hall.services[0].model_fields_set == keys(ServiceSpec)
+    assert hall.counters[0].model_fields_set == keys(CounterSpec)
+    assert documented.staff[0].model_fields_set == keys(StaffSpec)
