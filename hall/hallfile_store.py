@@ -186,6 +186,16 @@ def _in_tree_order(wanted: list[HallSpec]) -> list[HallSpec]:
     return list(done.values())
 
 
+def _hall_facts(hall: HallSpec) -> dict[str, Any]:
+    return {
+        "name": hall.name.zh,
+        "name_en": hall.name.en,
+        "level": hall.level,
+        "parent": hall.parent,
+        "timezone": hall.timezone,
+    }
+
+
 def plan(current: HallFile, wanted: HallFile) -> Plan:
     """The changes that make the database hold what ``wanted`` says (pure: both are files)."""
     changes: list[Change] = []
@@ -193,16 +203,13 @@ def plan(current: HallFile, wanted: HallFile) -> Plan:
     held = {h.code: h for h in current.halls}
     for hall in _in_tree_order(wanted.halls):
         was = held.get(hall.code)
-        facts = {"name": hall.name.zh, "name_en": hall.name.en, "level": hall.level, "parent": hall.parent}
-        facts["timezone"] = hall.timezone
         if was is None:
             under = f", under {hall.parent}" if hall.parent else ""
             changes.append(
                 Change(f"+ hall {hall.code} {hall.name.zh} ({hall.level}{under})", "hall", "add", hall.code, hall)
             )
         else:
-            before = {"name": was.name.zh, "name_en": was.name.en, "level": was.level, "parent": was.parent}
-            diff = _differences({**before, "timezone": was.timezone}, facts)
+            diff = _differences(_hall_facts(was), _hall_facts(hall))
             if diff:
                 changes.append(
                     Change(

@@ -515,3 +515,21 @@ def test_the_documented_format_is_a_sound_file_that_names_every_key() -> None:
     assert hall.services[0].model_fields_set == keys(ServiceSpec)
     assert hall.counters[0].model_fields_set == keys(CounterSpec)
     assert documented.staff[0].model_fields_set == keys(StaffSpec)
+
+
+def test_a_hall_moved_renamed_or_given_another_time_zone_is_changed_in_place(tmp_path: Path, db: str) -> None:
+    hall_cli("setup", str(_file(tmp_path, DISTRICT)), "--db", db)
+    moved = DISTRICT.replace(
+        "    name: {zh: 湖山社区党群服务站}\n    level: community\n    parent: nq-dj\n",
+        "    name: {zh: 湖山社区党群服务站, en: Hushan Community}\n    level: community\n    parent: nq\n"
+        "    timezone: Asia/Urumqi\n",
+    )
+    done = hall_cli("setup", str(_file(tmp_path, moved, "moved.yaml")), "--db", db)
+    assert done.returncode == 0, done.stderr
+    assert [line for line in done.stdout.splitlines() if line[:2] in ("+ ", "~ ")] == [
+        "~ hall nq-dj-hs: name_en  → Hushan Community; parent nq-dj → nq; timezone Asia/Shanghai → Asia/Urumqi",
+        # The queue keeps the hall's day by the hall's clock.
+        "~ queue rules of nq-dj-hs: {} → {timezone: Asia/Urumqi}",
+    ]
+    held, _ = _held(db)
+    assert (held["halls"]["nq-dj-hs"]["parent"], held["halls"]["nq-dj-hs"]["timezone"]) == ("nq", "Asia/Urumqi")
