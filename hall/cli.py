@@ -1,5 +1,5 @@
-"""The ``hall`` command: ``serve``, ``init``, ``add-staff``, ``broker-files``, ``simulate``, ``backup``,
-``restore`` and ``demo``.
+"""The ``hall`` command: ``serve``, ``init``, ``setup``, ``add-staff``, ``broker-files``, ``simulate``,
+``backup``, ``restore`` and ``demo``.
 
 Options fall back to ``HALL_*`` environment variables. A bad option or setting prints one line
 and exits with status 2.
@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from sqlalchemy import select
 
 from hall import __version__
+from hall.hallfile import HallFileError
 from hall.kernel.errors import SettingsError
 from hall.kernel.roles import parse_roles
 from hall.settings import Settings, from_env
@@ -62,6 +63,14 @@ def _parser() -> argparse.ArgumentParser:
     init = commands.add_parser("init", help="create or migrate the database and load the sample hall")
     common(init)
     init.add_argument("--no-sample", action="store_true", help="only create or migrate the schema")
+    setup = commands.add_parser(
+        "setup", help="check a hall file (YAML) and apply it to the database; or write the database's as one"
+    )
+    common(setup)
+    setup.add_argument("file", nargs="?", help="the hall file to apply (docs/operations.md)")
+    setup.add_argument("--dry-run", action="store_true", help="print what would change, one line each; change nothing")
+    setup.add_argument("--export", action="store_true", help="write what the database holds as a hall file")
+    setup.add_argument("--out", metavar="FILE", help="with --export: where to write it; default standard output")
     add_staff = commands.add_parser("add-staff", help="create a staff account; its first password is printed once")
     common(add_staff)
     add_staff.add_argument("username")
@@ -190,6 +199,81 @@ async def _add_staff(settings: Settings, args: argparse.Namespace) -> None:
     finally:
         await engine.dispose()
     _show_accounts([Account(args.username, password, ",".join(sorted(roles)), args.hall)], "Created:")
+
+
+def _setup(settings: Settings, args: argparse.Namespace) -> None:
+    if args.export == bool(args.file):
+        raise SettingsError("hall setup needs a hall file to apply, or --export to write one (not both)")
+    if args.out and not args.export:
+        raise SettingsError("--out is for --export")
+    if args.export and args.dry_run:
+        raise SettingsError("--dry-run is for applying a file")
+    data = b""
+    if args.file:
+        try:
+            data = Path(args.file).read_bytes()
+        except OSError as exc:
+            raise SettingsError(f"{args.file} cannot be read: {exc.strerror or exc}") from None
+    asyncio.run(_apply_or_export(settings, args, data))
+
+
+async def _apply_or_export(settings: Settings, args: argparse.Namespace, data: bytes) -> None:
+    """A hall file checked and applied in one transaction, or the database written as one. For a
+    stopped server: a server keeps its halls in memory, and on SQLite a running one holds a lock
+    that this takes exclusively."""
+    from hall.hallfile import dump, read
+    from hall.hallfile_store import apply, export, known_halls, plan
+
+    sqlite = settings.db_url.startswith("sqlite")
+    engine = create_engine(settings.db_url)
+    try:
+        if not await is_current(engine):
+            raise SettingsError(f"the database {settings.db_url} has no current hall schema; run `hall init` first")
+        if args.export:
+            async with engine.connect() as conn:
+                written = dump(
+                    await export(conn), heading=["The halls of a hall database, as `hall setup` reads them."]
+                )
+            if args.out:
+                write_private(Path(args.out), written)
+                print(f"hall: the halls written to {args.out}", file=sys.stderr)
+            else:
+                sys.stdout.write(written)
+            return
+        with contextlib.ExitStack() as stopped:
+            if sqlite and not args.dry_run:
+                stopped.enter_context(backups.while_stopped(backups.sqlite_file(settings.db_url)))
+            async with engine.begin() as conn:
+                wanted = read(data, args.file, known_halls=await known_halls(conn))
+                changes = plan(await export(conn), wanted)
+                for change in changes.changes:
+                    print(change.text)
+                for note in changes.untouched:
+                    print(note)
+                if args.dry_run:
+                    await conn.rollback()
+                    print(f"{len(changes.changes)} change(s) would be made; --dry-run changed nothing.")
+                    return
+                made = await apply(conn, changes.changes, datetime.now(UTC))
+                admins = (
+                    await conn.execute(
+                        select(staff.c.id).where(staff.c.active.is_(True), staff.c.roles.contains("admin"))
+                    )
+                ).first()
+    finally:
+        await engine.dispose()
+    if not changes.changes:
+        print(f"Nothing to change: the database already holds what {args.file} says.")
+        return
+    print(f"Applied {len(changes.changes)} change(s) from {args.file}.")
+    _show_accounts(
+        [Account(a.username, a.password, a.roles, a.hall_code) for a in made],
+        "New staff accounts (each is to choose a new password at first login):",
+    )
+    if admins is None:
+        print("There is no administrator yet: name one in the file's staff (roles: [admin]), or use hall add-staff.")
+    if not sqlite:
+        print("Restart every hall server on this database: a running server keeps the halls it loaded in memory.")
 
 
 async def _broker_files(settings: Settings, args: argparse.Namespace) -> None:
@@ -546,6 +630,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             asyncio.run(_init(settings, sample=not args.no_sample))
         elif args.command == "serve":
             _serve(settings)
+        elif args.command == "setup":
+            _setup(settings, args)
         elif args.command == "add-staff":
             asyncio.run(_add_staff(settings, args))
         elif args.command == "broker-files":
@@ -562,6 +648,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             if not 0 < args.speed <= 1000:
                 raise SettingsError("--speed must be above 0 and at most 1000")
             _serve(settings, demo=True, demo_seed=args.seed, speed=args.speed)
+    except HallFileError as exc:
+        print(f"hall: {args.file} is not sound; nothing was applied:", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 2
     except SettingsError as exc:
         print(f"hall: {exc}", file=sys.stderr)
         return 2

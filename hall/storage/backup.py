@@ -7,7 +7,8 @@ would not be (the last commits may sit in ``-wal`` beside it). PostgreSQL is bac
 tools (``pg_dump``; docs/operations.md).
 
 A server on a SQLite file holds a shared lock on ``<file>.lock`` while it runs; ``restore`` takes
-it exclusively, so it refuses while any server is running on that file.
+it exclusively (``while_stopped``), so it refuses while any server is running on that file; so
+does ``hall setup``.
 """
 
 from __future__ import annotations
@@ -43,6 +44,15 @@ def _lock_path(database: Path) -> Path:
 def running_on(database: Path) -> Iterator[None]:
     """Held by a server for as long as it runs on ``database`` (shared: several may read)."""
     with _locked(database, fcntl.LOCK_SH):
+        yield
+
+
+@contextmanager
+def while_stopped(database: Path) -> Iterator[None]:
+    """Held by what must not run beside a server on ``database`` (a restore, ``hall setup``):
+    exclusive, so it is refused while any server runs on the file, and no server starts on it
+    meanwhile."""
+    with _locked(database, fcntl.LOCK_EX):
         yield
 
 
@@ -113,7 +123,7 @@ def restore(source: Path, database: Path) -> str:
     """Puts the backup ``source`` in place of ``database``, which no server may be running on;
     returns the backup's revision (``hall init`` then migrates it to this release's schema)."""
     revision = check(source)
-    with _locked(database, fcntl.LOCK_EX):
+    with while_stopped(database):
         origin = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
         target = sqlite3.connect(database)
         try:
