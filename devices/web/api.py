@@ -31,9 +31,9 @@ from hall.storage.device_tables import device_commands, devices
 from hall.storage.writer import Outcome
 from hall.web.access import guarded, member_of
 from hall.web.api import command_body, submit
-from hall.web.kiosks import kiosk_key
 from hall.web.problems import Problem, problem, status_of
 from hall.web.responses import JSONResponse
+from hall.web.screen_keys import screen_key
 
 # What a technician may ask of a device from the console, and which kinds understand it.
 COMMANDS: Mapping[str, str] = {
@@ -157,11 +157,16 @@ async def list_devices(request: Request) -> Response:
     listed = [_listed(d, rows.get(d.id), side) for d in ordered]
     secret = runtime_of(request).settings.secret_key
     for item, device in zip(listed, ordered, strict=True):
-        # The address the technician opens on the kiosk beside a reader (hall.web.kiosks): for
-        # technicians only, as it lets that page see and spend the cards the reader reads.
-        if device.kind is Kind.ID_READER and device.counter is None and device.status is Status.ACTIVE:
-            key = kiosk_key(secret, hall_id, device.id)
-            item["kiosk_url"] = f"/kiosk/{hall_id}?{urlencode({'reader': device.id, 'key': key})}"
+        # The address the technician opens on the screen a device belongs to (hall.web.screen_keys):
+        # the kiosk beside a reader, a queue display's browser. For technicians only, as it lets
+        # that page see and spend the cards the reader reads, or speak for the display.
+        if device.status is not Status.ACTIVE:
+            continue
+        key = screen_key(secret, hall_id, device.id)
+        if device.kind is Kind.ID_READER and device.counter is None:
+            item["screen_url"] = f"/kiosk/{hall_id}?{urlencode({'reader': device.id, 'key': key})}"
+        elif device.kind is Kind.QUEUE_DISPLAY:
+            item["screen_url"] = f"/display/{hall_id}?{urlencode({'device': device.id, 'key': key})}"
     return JSONResponse(
         {
             "hall": hall_id,

@@ -20,6 +20,7 @@ from hall.runtime import runtime_of
 from hall.web.access import guarded
 from hall.web.api import json_body
 from hall.web.problems import problem
+from hall.web.screen_keys import KEY_HEADER, valid_key
 
 _NUMBER = re.compile(r"^[A-Z]{0,2}[0-9]{1,6}$")
 _CACHE = "public, max-age=86400"
@@ -72,8 +73,8 @@ async def report(request: Request) -> Response:
       Sent by /display/{hall}?device=<id> when its sound changes: whether calls are heard, the
       browser refuses sound until a click, or the call audio fails. Kept as the device's
       ``voice`` telemetry, as a display on the bus reports it. Only for an active queue display
-      of the hall; anyone on the hall's network may send it, so it is a measurement to check, not a
-      command: nothing else changes.
+      of the hall, from its own screen: the page sends the key of its address (X-Screen-Key), which
+      the device console gives technicians. It is a measurement, not a command: nothing else changes.
     requestBody:
       content:
         application/json:
@@ -92,6 +93,11 @@ async def report(request: Request) -> Response:
         return problem(422, "invalid", f"voice must be one of {', '.join(VOICE_STATES)}", field="voice")
     side = runtime_of(request).devices
     device = request.path_params["device"]
-    if side is None or not side.gateway.report_voice(request.path_params["hall"], device, voice):
+    hall_id = request.path_params["hall"]
+    # Only the display's own screen (its key, from the device console) speaks for it.
+    secret = runtime_of(request).settings.secret_key
+    if not valid_key(secret, hall_id, device, request.headers.get(KEY_HEADER)):
+        return problem(404, "not_found", "no queue display of this hall has that id")
+    if side is None or not side.gateway.report_voice(hall_id, device, voice):
         return problem(404, "not_found", "no queue display of this hall has that id")
     return JSONResponse({"device": device, "voice": voice})

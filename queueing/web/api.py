@@ -20,10 +20,10 @@ from hall.storage.database import reading
 from hall.storage.tables import commands
 from hall.web.access import guarded, member_of, staff_of
 from hall.web.api import command_body, json_body, submit
-from hall.web.kiosks import KEY_HEADER, valid_key
 from hall.web.problems import Problem, problem
 from hall.web.render import public_site
 from hall.web.responses import JSONResponse
+from hall.web.screen_keys import KEY_HEADER, valid_key
 from queueing.paper import ticket_print
 from queueing.state import QueueState
 from queueing.store import AT_COUNTER, ON_TICKET
@@ -103,7 +103,7 @@ async def issue_ticket(request: Request) -> Response:
               appointment_at: {type: string, format: date-time}
               reader:
                 type: string
-                description: the ID reader beside this kiosk, whose card names the applicant (key in X-Kiosk-Key)
+                description: the ID reader beside this kiosk, whose card names the applicant (key in X-Screen-Key)
     responses:
       200: {description: "the ticket, people ahead, the estimated wait, and whether no open counter serves it"}
       403: {description: "a priority class this kiosk does not offer (an appointment comes from staff or a device)"}
@@ -261,7 +261,7 @@ def _reader_card(request: Request, reader: Any) -> Card:
 
 
 def _is_the_kiosk(request: Request, hall_id: int, reader: str) -> bool:
-    """Whether the caller is the kiosk the reader stands beside (``hall.web.kiosks``): anyone else
+    """Whether the caller is the kiosk the reader stands beside (``hall.web.screen_keys``): anyone else
     is told, as for a reader that does not exist, that there is none."""
     secret = runtime_of(request).settings.secret_key
     return valid_key(secret, hall_id, reader, request.headers.get(KEY_HEADER))
@@ -273,7 +273,7 @@ async def reader_status(request: Request) -> Response:
     summary: Whether the ID reader beside a kiosk holds a card just read, and the holder's masked name.
     description: >-
       For the kiosk screen ("张* · please choose a service"); never the ID number. Only the kiosk
-      beside the reader may ask: it sends the key from its address in the X-Kiosk-Key header.
+      beside the reader may ask: it sends the key from its address in the X-Screen-Key header.
     responses:
       200: {description: '{"card": false} or {"card": true, "name": "张*"}'}
       404: {description: no such reader beside a kiosk in this hall}

@@ -25,8 +25,8 @@ from hall.storage.database import reading
 from hall.storage.queue_tables import tickets as ticket_rows
 from hall.storage.tables import halls
 from hall.web.access import guarded, member_of, staff_of
-from hall.web.kiosks import valid_key
 from hall.web.render import Pair, QRImage, fill, hall_and_state, pairs, public_site
+from hall.web.screen_keys import valid_key
 from hall.web.templating import error_page, render
 from queueing.live import WALLBOARD_EVENTS
 from queueing.services import Priority
@@ -349,7 +349,7 @@ async def kiosk(request: Request) -> Response:
     ``?paper=58`` prints for 58 mm paper (80 mm otherwise); ``?print=off`` for a kiosk whose
     tickets come from its own thermal printer rather than the browser's print; ``?reader=<id>&key=<key>``
     names the ID reader beside the kiosk (a registered device bound to no counter) and proves
-    this is its kiosk (``hall.web.kiosks``; the device console gives the address), so a resident
+    this is its kiosk (``hall.web.screen_keys``; the device console gives the address), so a resident
     may swipe a card to take the ticket in their name."""
     found = await _hall_and_queue(request)
     row, state = found
@@ -407,9 +407,19 @@ async def queue_display(request: Request) -> Response:
         "voice": _choice(request, "voice", _VOICES),
         "voice_english": request.query_params.get("english") == "1",
         "autoplay": request.query_params.get("autoplay") == "1",
-        "device": _device_param(request),
+        **_display_device(request, row.id),
     }
     return render(request, "display.html", context)
+
+
+def _display_device(request: Request, hall_id: int) -> dict[str, str]:
+    """The queue display device this screen is, when the address names it with its key
+    (``hall.web.screen_keys``; the device console gives the address): it then reports its sound."""
+    device = _device_param(request)
+    key = request.query_params.get("key", "")
+    if not device or not valid_key(runtime_of(request).settings.secret_key, hall_id, device, key):
+        return {"device": "", "device_key": ""}
+    return {"device": device, "device_key": key}
 
 
 async def _finished_ticket(request: Request, hall_id: int, ticket_id: str) -> dict[str, Any] | None:

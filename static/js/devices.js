@@ -450,13 +450,13 @@ function counterValue(value) {
   return value === "" ? null : Number(value);
 }
 
-// A reader beside a kiosk: the address to open on that kiosk, with the key that binds them.
+// A reader beside a kiosk or a queue display: the address to open on its screen, with its key.
 function counterCell(device) {
   if (device.counter !== null) return counterLabel(device.counter);
-  if (!device.kiosk_url) return "—";
+  if (!device.screen_url) return "—";
   const link = document.createElement("a");
-  link.href = device.kiosk_url;
-  link.textContent = word("kiosk_page");
+  link.href = device.screen_url;
+  link.textContent = word("screen_page");
   return link;
 }
 

@@ -290,7 +290,7 @@ async function reportVoice(state) {
     const answer = await fetch(url, {
       method: "POST",
       credentials: "same-origin",
-      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf, "X-Screen-Key": options.reportKey },
       body: JSON.stringify({ voice: state }),
     });
     reported = answer.ok ? state : null;

@@ -95,7 +95,7 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 // -- the ID reader beside the kiosk (optional) ----------------------------------------------------
 
 const reader = root.dataset.reader;
-// Proves this page is the reader's own kiosk (hall/web/kiosks.py); without it there is no card.
+// Proves this page is the reader's own kiosk (hall/web/screen_keys.py); without it there is no card.
 const readerKey = root.dataset.readerKey;
 const cardState = document.getElementById("card-state");
 let cardName = null;
@@ -104,7 +104,7 @@ async function readCard() {
   try {
     const answer = await fetch(`/api/v1/halls/${hallId}/readers/${encodeURIComponent(reader)}`, {
       credentials: "same-origin",
-      headers: { "X-Kiosk-Key": readerKey },
+      headers: { "X-Screen-Key": readerKey },
     });
     const status = answer.ok ? await answer.json() : { card: false };
     const name = status.card ? status.name : null;
@@ -146,7 +146,7 @@ async function take(code) {
           headers: {
             "Content-Type": "application/json",
             "X-CSRF-Token": csrf,
-            ...(body.reader ? { "X-Kiosk-Key": readerKey } : {}),
+            ...(body.reader ? { "X-Screen-Key": readerKey } : {}),
           },
           body: JSON.stringify(body),
         });

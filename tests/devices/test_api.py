@@ -443,9 +443,9 @@ def test_a_ticket_taken_after_a_card_read_at_the_kiosk_reader_is_in_the_resident
     assert _register(site, token, "xh-c2-idr", "id_reader", counter=2).status_code == 201
     _until(lambda: runtime.devices is not None and runtime.devices.gateway.device("xh-kiosk-idr") is not None, "known")
     listed = site.client.get("/api/v1/halls/1/devices").json()["devices"]
-    kiosk_url = next(d["kiosk_url"] for d in listed if d["id"] == "xh-kiosk-idr")
-    assert not any("kiosk_url" in d for d in listed if d["id"] == "xh-c2-idr")
-    key = {"X-Kiosk-Key": parse_qs(urlsplit(kiosk_url).query)["key"][0]}
+    kiosk_url = next(d["screen_url"] for d in listed if d["id"] == "xh-kiosk-idr")
+    assert not any("screen_url" in d for d in listed if d["id"] == "xh-c2-idr")
+    key = {"X-Screen-Key": parse_qs(urlsplit(kiosk_url).query)["key"][0]}
     site.anonymous()
     token = csrf_of(site.client.get("/login").text)
     kiosk = {"X-CSRF-Token": token, **key}
@@ -459,7 +459,7 @@ def test_a_ticket_taken_after_a_card_read_at_the_kiosk_reader_is_in_the_resident
 
     assert _in_loop(site, _swipe, memory_bus.connector(), "xh-kiosk-idr")["ok"] is True
     # Anyone but the reader's own kiosk is told there is no such reader, and cannot spend the card.
-    for stranger in ({}, {"X-Kiosk-Key": "0" * 32}):
+    for stranger in ({}, {"X-Screen-Key": "0" * 32}):
         assert site.client.get(status, headers=stranger).status_code == 404
         spent = site.client.post(
             "/api/v1/halls/1/tickets",

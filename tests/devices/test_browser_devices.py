@@ -198,7 +198,7 @@ def test_a_resident_swipes_an_id_card_at_the_kiosk_and_takes_a_ticket_in_their_n
         assert made.status_code == 201, made.text
         # The console gives the technician the kiosk's own address, with the key binding the two.
         listed = api.get("/api/v1/halls/1/devices").json()["devices"]
-        kiosk_url = next(d["kiosk_url"] for d in listed if d["id"] == "xh-kiosk-idr")
+        kiosk_url = next(d["screen_url"] for d in listed if d["id"] == "xh-kiosk-idr")
     path = server.db_url.split("///", 1)[1]
     reader = BusDevice(open_broker, "xh-kiosk-idr", "id_reader")
     try:

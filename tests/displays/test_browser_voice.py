@@ -66,6 +66,9 @@ def server(tmp_path_factory: pytest.TempPathFactory, broker: Broker) -> Iterator
             headers={"X-CSRF-Token": token},
         )
         assert made.status_code == 201, made.text
+        # The address the console gives for the display's own screen, with its key.
+        listed = api.get("/api/v1/halls/1/devices").json()["devices"]
+        proc.display_url = next(d["screen_url"] for d in listed if d["id"] == DISPLAY)  # type: ignore[attr-defined]
     try:
         yield proc
     finally:
@@ -136,7 +139,7 @@ def _console_voice(screens: Screens, text: str) -> None:
 def test_a_wall_screen_whose_browser_blocks_sound_says_so(screens: Screens) -> None:
     from playwright.sync_api import expect
 
-    display = _wall(screens, f"/display/1?autoplay=1&device={DISPLAY}")
+    display = _wall(screens, f"{screens.server.display_url}&autoplay=1")
     sign = display.locator("#voice-state")
     expect(sign).to_be_visible()
     expect(sign).to_contain_text("浏览器禁止了声音：叫号只显示，不播报")
@@ -173,7 +176,7 @@ def test_a_click_lets_an_attended_display_speak(screens: Screens) -> None:
 def test_a_wall_screen_started_with_the_autoplay_flag_speaks_without_a_click(wall_screens: Screens) -> None:
     from playwright.sync_api import expect
 
-    display = _wall(wall_screens, f"/display/1?autoplay=1&device={DISPLAY}")
+    display = _wall(wall_screens, f"{wall_screens.server.display_url}&autoplay=1")
     expect(display.locator("#display")).to_have_attribute("data-voice-state", "ok")
     expect(display.locator("#voice-state")).to_be_hidden()
     _console_voice(wall_screens, "语音正常")
@@ -192,7 +195,7 @@ def test_a_wall_screen_started_with_the_autoplay_flag_speaks_without_a_click(wal
 def test_a_display_whose_voice_fails_says_so(wall_screens: Screens) -> None:
     from playwright.sync_api import expect
 
-    display = _wall(wall_screens, f"/display/1?autoplay=1&device={DISPLAY}")
+    display = _wall(wall_screens, f"{wall_screens.server.display_url}&autoplay=1")
     expect(display.locator("#display")).to_have_attribute("data-voice-state", "ok")
     wall_screens.allow(r"status of 503")
     display.route(

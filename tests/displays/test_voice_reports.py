@@ -19,15 +19,24 @@ from devices.bus import MemoryBroker
 from devices.protocol import BadMessage, parse_telemetry
 from hall.runtime import Runtime
 from hall.web.app import create_app
+from hall.web.screen_keys import screen_key
 from tests.helpers import csrf_of
 from tests.site import Site, make_site
 
 DEVICES = "/api/v1/halls/1/devices"
 
 
-def _report(site: Site, device: str, body: Any) -> Any:
+def _key(device: str) -> str:
+    return screen_key("k" * 48, 1, device)  # the test site's secret key
+
+
+def _report(site: Site, device: str, body: Any, *, key: str | None = None) -> Any:
     token = csrf_of(site.client.get(f"/display/1?device={device}").text)
-    return site.post(f"/api/v1/halls/1/displays/{device}/voice", token, body)
+    return site.client.post(
+        f"/api/v1/halls/1/displays/{device}/voice",
+        json=body,
+        headers={"X-CSRF-Token": token, "X-Screen-Key": _key(device) if key is None else key},
+    )
 
 
 @contextmanager
@@ -84,6 +93,10 @@ def test_only_a_queue_display_of_the_hall_reports_and_only_a_known_state(bus_sit
     # Without the page's CSRF token nothing is taken.
     refused = bus_site.client.post("/api/v1/halls/1/displays/qd-1/voice", json={"voice": "ok"})
     assert refused.status_code == 403
+    # Nor from a page that is not the display's own screen (no key, or another device's).
+    for key in ("", _key("kiosk-1"), "0" * 32):
+        assert _report(bus_site, "qd-1", {"voice": "failed"}, key=key).status_code == 404
+    assert _voice_listed(bus_site, "qd-1")[0] is None
 
 
 def test_a_server_without_a_device_bus_has_no_display_to_report_for(tmp_path: Path) -> None:
@@ -98,8 +111,11 @@ def test_a_display_on_the_bus_reports_its_sound_as_telemetry() -> None:
 
 
 def test_the_display_page_knows_which_device_it_is(bus_site: Site) -> None:
-    html = bus_site.client.get("/display/1?device=qd-1&autoplay=1").text
+    html = bus_site.client.get(f"/display/1?device=qd-1&key={_key('qd-1')}&autoplay=1").text
     assert 'data-report-url="/api/v1/halls/1/displays/qd-1/voice"' in html
+    assert f'data-report-key="{_key("qd-1")}"' in html
+    # Without its key the address is any screen's: it reports nothing.
+    assert "data-report-url" not in bus_site.client.get("/display/1?device=qd-1").text
     assert 'data-autoplay="1"' in html and 'id="enable-voice"' not in html
     words = json.loads(unescape(re.search(r"data-words='([^']*)'", html)[1]))  # type: ignore[index]
     assert words["voice_blocked"] == [

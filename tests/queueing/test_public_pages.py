@@ -20,7 +20,7 @@ from starlette.testclient import TestClient
 
 from hall.web import render
 from hall.web.app import create_app
-from hall.web.kiosks import kiosk_key
+from hall.web.screen_keys import screen_key
 from tests.helpers import csrf_of
 from tests.site import Site, make_site
 
@@ -163,7 +163,7 @@ def test_the_kiosk_prints_unless_told_not_to(site: Site) -> None:
 def test_a_kiosk_with_an_id_reader_beside_it_offers_the_swipe(site: Site) -> None:
     plain = site.client.get("/kiosk/1").text
     assert 'data-reader=""' in plain and "card-state" not in plain
-    key = kiosk_key("k" * 48, 1, "xh-kiosk-idr")
+    key = screen_key("k" * 48, 1, "xh-kiosk-idr")
     page = site.client.get(f"/kiosk/1?reader=xh-kiosk-idr&key={key}").text
     assert 'data-reader="xh-kiosk-idr"' in page and f'data-reader-key="{key}"' in page
     assert "将身份证放在读卡器上，实名取号" in page
