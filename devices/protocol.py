@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
 from hall.kernel import jsontext
+from hall.kernel.i18n import localized
 
 SCHEMA_VERSION: Final = 1
 # Device messages are small; anything bigger is a fault or an attack. The broker refuses
@@ -233,7 +234,8 @@ def reply_message(event_id: str, ok: bool, body: Mapping[str, Any]) -> bytes:
 def refusal(result: Mapping[str, Any]) -> dict[str, Any]:
     """What a device is told of a refused command: the same ``code`` and ``message`` as an HTTP
     answer or a websocket error frame (``hall.kernel.errors``), and the ``field`` at fault."""
-    return {k: result[k] for k in ("code", "message", "field") if k in result}
+    said = localized(result)
+    return {k: said[k] for k in ("code", "message", "field") if k in said}
 
 
 def state_message(status: Literal["online", "offline"], **extra: str) -> bytes:

@@ -12,6 +12,7 @@ from starlette.responses import JSONResponse, Response
 
 from devices.kinds import Card, mask
 from hall.kernel.events import Command, repeat_key
+from hall.kernel.i18n import N_
 from hall.kernel.idnumbers import InvalidIdNumber, normalise
 from hall.kernel.roles import Access, Role
 from hall.runtime import runtime_of
@@ -59,7 +60,7 @@ def _args(action: str, data: dict[str, Any]) -> dict[str, Any]:
             continue
         value = data[name]
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-            raise Problem(422, "invalid", f"{name} has the wrong type", field=name)
+            raise Problem(422, "invalid", N_("{field} has the wrong type"), field=name)
         args[name] = value
     return args
 
@@ -74,7 +75,7 @@ async def queue_view(request: Request) -> Response:
     """
     state = await _queue_state(request)
     if state is None:
-        return problem(404, "not_found", "no such hall")
+        return problem(404, "not_found", N_("no such hall"))
     return JSONResponse(public_view(state, datetime.now(UTC)))
 
 
@@ -103,7 +104,7 @@ async def issue_ticket(request: Request) -> Response:
     client = request.client.host if request.client else "unknown"
     now = time.monotonic()
     if runtime.issue_limit.blocked(client, now):
-        return problem(429, "rate_limited", "too many tickets from here; wait a minute")
+        return problem(429, "rate_limited", N_("too many tickets from here; wait a minute"))
     data, command_id = await command_body(request)
     args: dict[str, Any] = {k: data[k] for k in ("service", "priority", "appointment_at") if k in data}
     member = staff_of(request)
@@ -112,14 +113,14 @@ async def issue_ticket(request: Request) -> Response:
         # registered ID-card readers: a public kiosk endpoint must not let anyone block a
         # person's "one live ticket per ID" with their number.
         if member is None:
-            return problem(403, "forbidden", "tickets in an applicant's name come from staff or an ID-card reader")
+            return problem(403, "forbidden", N_("tickets in an applicant's name come from staff or an ID-card reader"))
         applicant = data["applicant"]
         if not isinstance(applicant, dict) or not isinstance(applicant.get("name"), str):
-            return problem(422, "invalid", "applicant needs a name and an id_number", field="applicant")
+            return problem(422, "invalid", N_("applicant needs a name and an id_number"), field="applicant")
         try:
             number = normalise(str(applicant.get("id_number", "")))
         except InvalidIdNumber as exc:
-            return problem(422, exc.code, exc.message, field="applicant.id_number")
+            return problem(422, exc.code, exc.text, field="applicant.id_number")
         args["applicant"] = {"name": applicant["name"].strip()[:50], "id_number": number}
     actor = member.actor if member else f"kiosk:{client}"
     hall_id: int = request.path_params["hall"]
@@ -150,7 +151,7 @@ async def ticket_view(request: Request) -> Response:
     state = await _queue_state(request)
     found = ticket_status(state, request.path_params["ticket"], datetime.now(UTC)) if state else None
     if found is None:
-        return problem(404, "not_found", "no live ticket with that id")
+        return problem(404, "not_found", N_("no live ticket with that id"))
     return JSONResponse(found)
 
 
@@ -163,7 +164,7 @@ async def ticket_action(request: Request) -> Response:
     """
     action = request.path_params["action"]
     if action not in TICKET_ACTIONS:
-        return problem(404, "not_found", f"unknown ticket action {action!r}")
+        return problem(404, "not_found", N_("unknown ticket action '{action}'"), say={"action": action})
     _, command_id = await command_body(request)
     member = member_of(request)
     args = {"ticket": request.path_params["ticket"]}
@@ -183,7 +184,7 @@ async def counter_state(request: Request) -> Response:
     state = await _queue_state(request)
     number = request.path_params["number"]
     if state is None or number not in state.counters:
-        return problem(404, "not_found", "no such counter")
+        return problem(404, "not_found", N_("no such counter"))
     return JSONResponse(counter_view(state, number, datetime.now(UTC)))
 
 
@@ -215,7 +216,7 @@ async def counter_action(request: Request) -> Response:
     """
     action = request.path_params["action"]
     if action not in COUNTER_ACTIONS:
-        return problem(404, "not_found", f"unknown counter action {action!r}")
+        return problem(404, "not_found", N_("unknown counter action '{action}'"), say={"action": action})
     data, command_id = await command_body(request)
     args = _args(action, data)
     member = member_of(request)
@@ -237,10 +238,12 @@ def _reader_card(request: Request, reader: Any) -> Card:
     side = runtime_of(request).devices
     hall_id = request.path_params["hall"]
     if side is None or not isinstance(reader, str) or side.gateway.kiosk_reader(hall_id, reader) is None:
-        raise Problem(404, "not_found", "no ID reader of this hall stands beside a kiosk with that id", field="reader")
+        raise Problem(
+            404, "not_found", N_("no ID reader of this hall stands beside a kiosk with that id"), field="reader"
+        )
     card: Card | None = side.gateway.take_card_of(reader)
     if card is None:
-        raise Problem(409, "no_card", "no ID card was read: put the card on the reader first", field="reader")
+        raise Problem(409, "no_card", N_("no ID card was read: put the card on the reader first"), field="reader")
     return card
 
 
@@ -257,7 +260,7 @@ async def reader_status(request: Request) -> Response:
     hall_id = request.path_params["hall"]
     reader = request.path_params["reader"]
     if side is None or side.gateway.kiosk_reader(hall_id, reader) is None:
-        return problem(404, "not_found", "no ID reader of this hall stands beside a kiosk with that id")
+        return problem(404, "not_found", N_("no ID reader of this hall stands beside a kiosk with that id"))
     card = side.gateway.card_of(reader)
     return JSONResponse(card.public() if card else {"card": False})
 
@@ -280,11 +283,11 @@ async def check_id_number(request: Request) -> Response:
     data = await json_body(request)
     raw = data.get("id_number")
     if not isinstance(raw, str) or len(raw) > 32:
-        return problem(422, "invalid", "id_number must be text of at most 32 characters", field="id_number")
+        return problem(422, "invalid", N_("id_number must be text of at most 32 characters"), field="id_number")
     try:
         number = normalise(raw)
     except InvalidIdNumber as exc:
-        return JSONResponse({"valid": False, "message": exc.message})
+        return JSONResponse({"valid": False, "message": exc.said()})
     return JSONResponse({"valid": True, "masked": mask(number)})
 
 
@@ -329,7 +332,7 @@ async def work_orders(request: Request) -> Response:
     """
     state = await _queue_state(request)
     if state is None:
-        return problem(404, "not_found", "no such hall")
+        return problem(404, "not_found", N_("no such hall"))
     return JSONResponse(sorted((o.as_json() for o in state.work_orders.values()), key=lambda o: o["due"]))
 
 
@@ -352,7 +355,7 @@ async def work_order_action(request: Request) -> Response:
     """
     action = request.path_params["action"]
     if action not in ("callback", "resolve"):
-        return problem(404, "not_found", f"unknown work order action {action!r}")
+        return problem(404, "not_found", N_("unknown work order action '{action}'"), say={"action": action})
     data, command_id = await command_body(request)
     member = member_of(request)
     args = {"order": request.path_params["order"], "note": data.get("note", ""), "by": member.id}
@@ -384,5 +387,5 @@ async def ticket_escpos(request: Request) -> Response:
         width,
     )
     if data is None:
-        return problem(404, "not_found", "no live ticket with that id")
+        return problem(404, "not_found", N_("no live ticket with that id"))
     return Response(data, media_type="application/octet-stream")
