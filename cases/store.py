@@ -13,7 +13,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, func, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -31,6 +30,7 @@ from hall.kernel.errors import DomainError, Invalid, NotFound
 from hall.kernel.events import Command, Decision, Event
 from hall.kernel.i18n import N_
 from hall.kernel.roles import Role
+from hall.kernel.zones import zone
 from hall.storage.case_tables import case_attachments, case_steps, cases, notifications, supervision_orders
 from hall.storage.database import upsert
 from hall.storage.tables import halls
@@ -400,7 +400,7 @@ class CasesDomain:
             hall=self._hall_names.get(notice.hall, ""),
             due=notice.due,
             link=f"{self.public_url}/track?case={notice.number}",
-            tz=ZoneInfo(str(self.settings.hours.tz)),
+            tz=zone(str(self.settings.hours.tz)),
         )
         return locale, text
 

@@ -23,6 +23,7 @@ from hall.kernel.errors import DomainError, Forbidden, Invalid, NotFound
 from hall.kernel.events import Decision, Fact
 from hall.kernel.i18n import N_
 from hall.kernel.roles import Role, within
+from hall.kernel.zones import DEFAULT_ZONE, zone
 
 
 class EscalationLevel(StrEnum):
@@ -236,12 +237,12 @@ def escalate(
     *,
     reminder_before: timedelta,
     fix_within: timedelta,
-    timezone: str = "Asia/Shanghai",
+    timezone: str = DEFAULT_ZONE,
 ) -> Result:
     """Run on the clock tick: raise each unanswered order to the level it has reached. Levels are
     given in order, each once; a reminder is skipped when the reply deadline has already passed
     (a tick that came late), but a red card always follows a yellow card's written notice."""
-    tz = ZoneInfo(timezone)
+    tz = zone(timezone)
     facts: list[Fact] = []
     for order in sorted(state.orders.values(), key=lambda o: (o.reply_due, o.id)):
         target = due_level(order, now, reminder_before=reminder_before, fix_within=fix_within)

@@ -6,8 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
+from hall.kernel.zones import DEFAULT_ZONE, zone
 from queueing.counters import Counter
 from queueing.rating_records import Rateable, WorkOrder
 from queueing.services import Service
@@ -20,7 +20,8 @@ RECENT_SERVICE_TIMES = 20
 class Rules:
     """A hall's queue settings."""
 
-    timezone: str = "Asia/Shanghai"
+    # The hall's zone (HALL_TIMEZONE): the server sets it on every load (QueueDomain).
+    timezone: str = DEFAULT_ZONE
     # After this many priority calls in a row a counter takes one normal ticket, if one waits.
     priority_run: int = 2
     # Recalls of a called ticket before the next recall marks it no-show.
@@ -36,14 +37,14 @@ class Rules:
     rating_aspects: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        ZoneInfo(self.timezone)
+        zone(self.timezone)
         if self.priority_run < 1:
             raise ValueError("priority_run must be at least 1")
         if self.recall_limit < 0 or self.hold_minutes < 1:
             raise ValueError("recall_limit must be ≥ 0 and hold_minutes ≥ 1")
 
     def local(self, now: datetime) -> datetime:
-        return now.astimezone(ZoneInfo(self.timezone))
+        return now.astimezone(zone(self.timezone))
 
     def as_json(self) -> dict[str, Any]:
         return {

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from hall.kernel.errors import DomainError
 from hall.kernel.events import Command, Decision, Event
 from hall.kernel.i18n import N_
+from hall.kernel.zones import DEFAULT_ZONE
 from hall.storage.database import upsert
 from hall.storage.queue_tables import counter_services, queue_rules, queue_services, tickets, work_orders
 from hall.storage.queue_tables import ratings as ratings_table
@@ -247,10 +248,14 @@ def _decide(state: QueueState, command: Command, now: datetime) -> Decision[Queu
 
 
 class QueueDomain:
-    """Counters and tickets of a hall, as one state: calling needs both."""
+    """Counters and tickets of a hall, as one state: calling needs both. ``timezone`` is the
+    hall's (HALL_TIMEZONE): its opening hours and its ticket day are read in it."""
 
     name = "queue"
     commands = COMMANDS
+
+    def __init__(self, timezone: str = DEFAULT_ZONE) -> None:
+        self.timezone = timezone
 
     def decide(self, state: QueueState, command: Command, now: datetime) -> Decision[QueueState]:
         decision = annotate(_decide(state, command, now))
@@ -268,7 +273,8 @@ class QueueDomain:
 
     async def load(self, conn: AsyncConnection, hall_id: int) -> QueueState:
         rules_row = (await conn.execute(select(queue_rules.c.rules).where(queue_rules.c.hall_id == hall_id))).first()
-        rules = _rules(rules_row.rules) if rules_row else Rules()
+        # The zone is the server's one setting, whatever an older stored rule set says.
+        rules = replace(_rules(rules_row.rules) if rules_row else Rules(), timezone=self.timezone)
         services = {
             row.code: _service(row)
             for row in await conn.execute(

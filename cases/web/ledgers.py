@@ -77,7 +77,7 @@ def _shown(words: Words) -> str:
 
 
 def _zone(request: Request) -> ZoneInfo:
-    return ZoneInfo(runtime_of(request).settings.timezone)
+    return runtime_of(request).settings.zone
 
 
 def _catalog(request: Request) -> Catalog:

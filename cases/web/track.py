@@ -26,7 +26,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from starlette.requests import Request
@@ -350,7 +349,7 @@ def track_json(found: _Found, catalog: Catalog, now: datetime, tz: tzinfo) -> di
 
 
 def _zone(request: Request) -> tzinfo:
-    return ZoneInfo(runtime_of(request).settings.timezone)
+    return runtime_of(request).settings.zone
 
 
 # -- the page ---------------------------------------------------------------------------------------

@@ -108,6 +108,11 @@ class Writer:
         # Batches that failed whole and were committed again in parts (see _commit).
         self.split_batches = 0
 
+    @property
+    def domains(self) -> tuple[Domain, ...]:
+        """The rule sets this writer applies, in the order it was given them."""
+        return tuple(self._domains)
+
     def add_listener(self, listener: Listener) -> None:
         """Called after each commit with the events it made durable, in sequence order per hall."""
         self._listeners.append(listener)
