@@ -1,5 +1,5 @@
 // The supervisor's wallboard: every counter's state, live, and the latest events.
-import { cell, fill, linkStatus, pageWords } from "./page.js";
+import { cell, clockDateTime, clockTime, fill, linkStatus, pageWords } from "./page.js";
 import { Realtime } from "./realtime.js";
 
 const list = document.getElementById("counters");
@@ -102,7 +102,7 @@ function render() {
 
 function note(event, seq) {
   const item = document.createElement("li");
-  const time = new Date(event.at).toLocaleTimeString();
+  const time = clockTime(event.at, { seconds: true });
   item.textContent = `#${seq} ${time} ${event.type} ${JSON.stringify(event.data)}`;
   log.prepend(item);
   while (log.children.length > 30) log.lastChild.remove();
@@ -127,11 +127,7 @@ function renderCaseBoard(board) {
     const level = document.createElement("strong");
     level.className = `level level-${order.level}`;
     level.textContent = word(`level_${order.level}`, order.level_label);
-    const due = new Date(order.reply_due).toLocaleString(document.documentElement.lang || "zh-CN", {
-      timeZone: caseBoard.dataset.timezone,
-      dateStyle: "short",
-      timeStyle: "short",
-    });
+    const due = clockDateTime(order.reply_due, document.documentElement.lang || "zh-CN");
     item.append(link, " · ", level, ` · ${fill(word("reply_by"), { time: due })} · ${order.note}`);
     caseOrders.append(item);
   }
