@@ -1,5 +1,6 @@
 """What a new user meets first, in a real browser against a real server: refusals in Chinese on a
-Chinese page, and times on the hall's clock whatever the browser's zone.
+Chinese page, times on the hall's clock whatever the browser's zone, an icon on every page, a way
+from the home page to the case tracking page, and public pages that fit a phone.
 
 The hall runs on Ürümqi time (HALL_TIMEZONE=Asia/Urumqi, UTC+6) and the browser on New York's,
 so a time shown on either of the wrong clocks (the browser's, or Beijing's) differs from the hall's.
@@ -8,6 +9,7 @@ Screenshots go to test-artifacts/screenshots/.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -28,6 +30,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "test-artifacts" / "screenshots"
 HALL_ZONE = "Asia/Urumqi"
 BROWSER_ZONE = "America/New_York"
+PHONE = {"width": 390, "height": 844}
 
 
 @pytest.fixture(scope="module")
@@ -145,3 +148,31 @@ def test_the_wallboard_log_shows_the_halls_clock(server: ServerProcess, screens:
         assert not shown.startswith(f"{before.astimezone(ZoneInfo(BROWSER_ZONE)):%H}:")
     finally:
         clerk.post("/api/v1/halls/1/counters/3/close")
+
+
+def test_every_page_names_its_icon_and_the_home_page_leads_to_tracking(server: ServerProcess, screens: Screens) -> None:
+    page = screens.open("/")
+    assert page.locator('link[rel="icon"]').get_attribute("href") == "/static/favicon.svg"
+    icon = page.request.get("/static/favicon.svg")
+    assert icon.status == 200 and icon.headers["content-type"].startswith("image/svg+xml")
+    page.click('a[href="/track"]')
+    page.wait_for_url("**/track")
+    for path in ("/track", "/catalog", "/kiosk/1", "/display/1", "/login"):
+        page.goto(path)
+        assert page.locator('link[rel="icon"]').count() == 1, path
+
+
+@pytest.mark.parametrize("path", ["/", "/catalog", "/catalog?lang=en", "/track", "ticket", "catalog-item"])
+def test_the_public_pages_fit_a_phone(server: ServerProcess, screens: Screens, path: str) -> None:
+    if path == "ticket":
+        ticket = _take_ticket(server)
+        path = f"/t/1/{ticket['id']}"
+    elif path == "catalog-item":
+        listing = httpx.get(f"{server.url}/api/v1/catalog", timeout=10).json()
+        items = listing["items"] if isinstance(listing, dict) else listing
+        path = f"/catalog/{items[0]['code']}"
+    page = screens.open(path, width=PHONE["width"], height=PHONE["height"], mobile=True)
+    page.wait_for_load_state("networkidle")
+    width = page.evaluate("document.documentElement.scrollWidth")
+    shoot(page, "phone" + re.sub(r"[^a-z0-9]+", "-", path.lower()).rstrip("-"))
+    assert width <= PHONE["width"], f"{path} is {width} px wide on a {PHONE['width']} px phone"
