@@ -78,7 +78,10 @@ CALLS = list(_calls())
 
 def _template(node: ast.expr) -> str | None:
     """The literal of ``N_("…")``, or None for a message passed along from elsewhere."""
-    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "N_":
+    called = node.func.id if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) else None
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+        called = node.func.attr  # i18n.N_("…")
+    if isinstance(node, ast.Call) and called == "N_":
         assert isinstance(node.args[0], ast.Constant), "N_ takes a literal"
         return str(node.args[0].value)
     return None
