@@ -163,7 +163,7 @@ _LEVELS = {
     RatingLevel.VERY_DISSATISFIED: N_("Very dissatisfied"),
 }
 # The one answer for "no such number" and "wrong phone": built once, so the two cannot drift apart.
-NOT_FOUND = "no case matches this number and phone"
+NOT_FOUND = N_("no case matches this number and phone")
 
 
 def _both(message: str) -> dict[str, str]:

@@ -61,11 +61,28 @@ def _message_position(builder: Any) -> int | None:
     return None
 
 
+# Module-level names bound to a bare string literal, by file: a message kept in such a constant is
+# as untranslatable as one written in place.
+BARE: dict[str, set[str]] = {}
+
+
+def _bare_constants(tree: ast.Module) -> set[str]:
+    return {
+        target.id
+        for node in tree.body
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)
+        for target in node.targets
+        if isinstance(target, ast.Name)
+    }
+
+
 def _calls() -> Iterator[tuple[str, ast.Call, Any, int]]:
     """Every call, in the project's code, of a name bound to a refusal builder in its module."""
     for dotted, path in _modules():
         module = importlib.import_module(dotted)
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        BARE[str(path.relative_to(ROOT))] = _bare_constants(tree)
+        for node in ast.walk(tree):
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
                 builder = vars(module).get(node.func.id)
                 position = _message_position(builder)
@@ -114,6 +131,8 @@ def test_every_refusal_is_a_catalog_id_with_its_values(place: str, call: ast.Cal
     message = call.args[position]
     # An f-string or a bare literal is English for everyone: it can never be translated.
     assert not isinstance(message, (ast.JoinedStr, ast.Constant, ast.BinOp)), f"{place}: wrap the text in N_()"
+    bare = BARE[place.split(":")[0]]
+    assert not (isinstance(message, ast.Name) and message.id in bare), f"{place}: mark {message.id} with N_()"
     template = _template(message)
     named = _named(call)
     if template is None or named is None:
