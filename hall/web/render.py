@@ -43,7 +43,7 @@ def make_templates(directories: Sequence[Path]) -> Jinja2Templates:
 
 
 def _page_context(request: Request) -> dict[str, Any]:
-    # Every page carries the halls' zone (<html data-timezone>): its scripts show times on the
+    # Every page carries the halls' zone (<meta name="hall-timezone">): its scripts show times on the
     # hall's clock, not the browser's (static/js/page.js, clockTime).
     timezone: str = request.app.state.hall.settings.timezone
     return {"staff": staff_of(request), "csrf_token": csrf_token(request), "hall_timezone": timezone}

@@ -27,8 +27,8 @@
 // never from an `english ? … : …` in a script.
 //
 // One convention for times: a time is shown on the hall's clock, never the browser's (a laptop set
-// to another zone, a screen left on UTC). The server writes the hall's zone (HALL_TIMEZONE) on
-// <html data-timezone>; clockTime and clockDateTime format in it, and hallZone() reads it.
+// to another zone, a screen left on UTC). The server writes the hall's zone (HALL_TIMEZONE) in
+// <meta name="hall-timezone">; clockTime and clockDateTime format in it, and hallZone() reads it.
 //
 //   clockTime(event.at)           // "14:05" on the hall's clock
 //   clockDateTime(order.due, lang) // "2026/12/21 17:30" in the page's language
@@ -66,7 +66,7 @@ export function dateTimeIn(value, timeZone, lang = "zh-CN", options = {}) {
 // The hall's zone the server wrote on the page (undefined, the browser's own, only on a page
 // outside the layout).
 export function hallZone(doc = globalThis.document) {
-  return doc?.documentElement?.dataset.timezone || undefined;
+  return doc?.querySelector('meta[name="hall-timezone"]')?.content || undefined;
 }
 
 export function clockTime(value, options) {

@@ -23,7 +23,7 @@ def test_every_document_names_the_icon_and_the_halls_zone() -> None:
     for path in templates:
         text = path.read_text(encoding="utf-8")
         assert ICON in text, path
-        assert 'data-timezone="{{ hall_timezone }}"' in text, path
+        assert '<meta name="hall-timezone" content="{{ hall_timezone }}">' in text, path
     assert (ROOT / "static/favicon.svg").read_text(encoding="utf-8").startswith("<svg")
 
 
