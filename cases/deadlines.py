@@ -37,11 +37,13 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from functools import lru_cache
-from zoneinfo import ZoneInfo
 
 import chinese_calendar
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
+from hall.kernel.zones import DEFAULT_ZONE, zone
+
+# The default zone, for rules built without a server; the server passes HALL_TIMEZONE's.
+SHANGHAI = zone(DEFAULT_ZONE)
 ONE_DAY = timedelta(days=1)
 ZERO = timedelta(0)
 

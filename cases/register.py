@@ -31,6 +31,7 @@ from cases.notices import NoticeKind
 from cases.workflow import Actor, Applicant, Case, CasesState, ItemRules, Stage
 from hall.kernel.errors import DomainError, Invalid, NotFound
 from hall.kernel.events import Decision, Fact
+from hall.kernel.i18n import N_
 from queueing.rating_records import Level as RatingLevel
 
 RATING_DAYS = 30
@@ -70,7 +71,7 @@ class Register:
     def case(self, number: str) -> Case:
         case = self.cases.cases.get(number)
         if case is None:
-            raise NotFound(f"no case {number!r}", case=number)
+            raise NotFound(N_("no case '{case}'"), case=number)
         return case
 
     def meta_of(self, number: str) -> Meta:
@@ -151,7 +152,7 @@ def next_number(reg: Register, now: datetime, hours: WorkingHours) -> tuple[str,
     day = max(day, reg.last_number[0])
     count = reg.last_number[1] + 1 if reg.last_number[0] == day else 1
     if count > 99_999:
-        raise DomainError("the register has given its 99,999 numbers for today")
+        raise DomainError(N_("the register has given its 99,999 numbers for today"))
     return f"{day}{reg.root:03d}{count:05d}", (day, count)
 
 
@@ -262,7 +263,7 @@ def act(
     """
     step = STEPS.get(action)
     if step is None:
-        raise Invalid(f"unknown case action {action!r}", field="action")
+        raise Invalid(N_("unknown case action '{action}'"), field="action", say={"action": action})
     decided = step(reg.cases, number, actor, now, StepArgs(remark, materials, assignee))
     case = decided.state.cases[number]
     before = reg.meta_of(number)
@@ -407,7 +408,9 @@ def open_order(
     case = reg.case(number)
     meta = reg.meta_of(number)
     if reply_due > now + MAX_REPLY:
-        raise Invalid(f"the reply deadline is at most {MAX_REPLY.days} days ahead", field="reply_due")
+        raise Invalid(
+            N_("the reply deadline is at most {days} days ahead"), field="reply_due", say={"days": MAX_REPLY.days}
+        )
     decided = supervision.open_order(
         reg.orders,
         case,
@@ -435,7 +438,7 @@ def answer_order(reg: Register, number: str, actor: Actor, now: datetime, *, ord
     """
     order = reg.orders.orders.get(order_id)
     if order is None or order.case != number:
-        raise NotFound(f"no supervision order {order_id!r}", order=order_id)
+        raise NotFound(N_("no supervision order '{order}'"), order=order_id)
     case = reg.case(order.case)
     decided = supervision.answer(reg.orders, order_id, actor, now, case=case, text=text)
     halls = _reach(reg, case)
@@ -449,23 +452,25 @@ def rate(reg: Register, number: str, now: datetime, *, phone_tail: str, level: i
     case = reg.cases.cases.get(number)
     digits = "".join(ch for ch in case.applicant.phone if ch.isdigit()) if case is not None else ""
     if case is None or len(phone_tail) != 4 or not digits.endswith(phone_tail):
-        raise NotFound("no such case")
+        raise NotFound(N_("no such case"))
     meta = reg.meta_of(number)
     if case.stage not in (Stage.COMPLETED, Stage.COLLECTED):
-        raise DomainError("a case is rated once it is completed", case=number)
+        raise DomainError(N_("a case is rated once it is completed"), case=number)
     if meta.rating is not None:
-        raise DomainError("this case has been rated", case=number)
+        raise DomainError(N_("this case has been rated"), case=number)
     if meta.closed_at is not None and now - meta.closed_at > timedelta(days=RATING_DAYS):
-        raise DomainError(f"ratings are taken within {RATING_DAYS} days of completion", case=number)
+        raise DomainError(
+            N_("ratings are taken within {days} days of completion"), case=number, say={"days": RATING_DAYS}
+        )
     try:
         chosen = RatingLevel(level)
     except ValueError:
-        raise Invalid("level must be 1 to 5", field="level") from None
+        raise Invalid(N_("level must be 1 to 5"), field="level") from None
     comment = comment.strip()
     if len(comment) > 300:
-        raise Invalid("a comment has at most 300 characters", field="comment")
+        raise Invalid(N_("a comment has at most {limit} characters"), field="comment", say={"limit": 300})
     if chosen <= RatingLevel.DISSATISFIED and not comment:
-        raise Invalid("please tell us what went wrong", field="comment")
+        raise Invalid(N_("please tell us what went wrong"), field="comment")
     meta = meta._replace(rating=int(chosen), rating_comment=comment, rated_at=now)
     state = _with(reg, reg.cases, number, meta)
     data = {

@@ -13,7 +13,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, func, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -29,7 +28,9 @@ from cases.supervision import Order, SupervisionState
 from cases.workflow import Actor, Applicant, Case, CasesState, Stage
 from hall.kernel.errors import DomainError, Invalid, NotFound
 from hall.kernel.events import Command, Decision, Event
+from hall.kernel.i18n import N_
 from hall.kernel.roles import Role
+from hall.kernel.zones import zone
 from hall.storage.case_tables import case_attachments, case_steps, cases, notifications, supervision_orders
 from hall.storage.database import upsert
 from hall.storage.tables import halls
@@ -57,14 +58,14 @@ def _text(command: Command, name: str, limit: int = 500, *, required: bool = Fal
     if value is None:
         value = ""
     if not isinstance(value, str) or len(value) > limit or (required and not value.strip()):
-        raise Invalid(f"{name} must be text of at most {limit} characters", field=name)
+        raise Invalid(N_("{field} must be text of at most {limit} characters"), field=name, say={"limit": limit})
     return value
 
 
 def _names(command: Command, name: str) -> tuple[str, ...]:
     value = command.args.get(name, [])
     if not isinstance(value, list) or not all(isinstance(v, str) and len(v) <= 200 for v in value) or len(value) > 50:
-        raise Invalid(f"{name} must be a list of at most 50 names", field=name)
+        raise Invalid(N_("{field} must be a list of at most 50 names"), field=name)
     return tuple(value)
 
 
@@ -76,7 +77,7 @@ def _small_int(value: object, below: int) -> bool:
 def actor_of(command: Command) -> Actor:
     by = command.args.get("by")
     if not isinstance(by, dict):
-        raise DomainError("the command names no staff member")
+        raise DomainError(N_("the command names no staff member"))
     return Actor(
         staff_id=int(by["staff"]),
         roles=frozenset(Role(r) for r in by["roles"]),
@@ -101,20 +102,20 @@ def _accept(domain: CasesDomain, state: Register, command: Command, now: datetim
     code = _text(command, "item", 32, required=True)
     item = domain.catalog.get(code)
     if item is None:
-        raise NotFound(f"no service item {code!r} in the catalog", field="item")
+        raise NotFound(N_("no service item '{code}' in the catalog"), field="item", say={"code": code})
     applicant = command.args.get("applicant")
     if not isinstance(applicant, dict):
-        raise Invalid("the applicant is required", field="applicant")
+        raise Invalid(N_("the applicant is required"), field="applicant")
     person = Applicant(
         str(applicant.get("name", "")), str(applicant.get("id_number", "")), str(applicant.get("phone", ""))
     )
     counter = command.args.get("counter")
     if counter is not None and not _small_int(counter, 10_000):
-        raise Invalid("counter must be a counter's number", field="counter")
+        raise Invalid(N_("counter must be a counter's number"), field="counter")
     actor = actor_of(command)
     attachments = command.args.get("attachments", [])
     if not isinstance(attachments, list):
-        raise Invalid("attachments must be a list", field="attachments")
+        raise Invalid(N_("attachments must be a list"), field="attachments")
     return register.accept(
         state,
         item,
@@ -136,7 +137,7 @@ def _act(domain: CasesDomain, state: Register, command: Command, now: datetime) 
     case = state.case(number)
     assignee = command.args.get("assignee")
     if assignee is not None and not _small_int(assignee, 2**31):
-        raise Invalid("assignee must be a staff id", field="assignee")
+        raise Invalid(N_("assignee must be a staff id"), field="assignee")
     action = _text(command, "action", 32, required=True)
     return register.act(
         state,
@@ -157,7 +158,7 @@ def _order_open(domain: CasesDomain, state: Register, command: Command, now: dat
     try:
         due = datetime.fromisoformat(str(reply_due))
     except ValueError:
-        raise Invalid("reply_due must be a date and time", field="reply_due") from None
+        raise Invalid(N_("reply_due must be a date and time"), field="reply_due") from None
     if due.tzinfo is None:
         due = due.replace(tzinfo=domain.settings.hours.tz)
     return register.open_order(
@@ -180,7 +181,7 @@ def _order_answer(domain: CasesDomain, state: Register, command: Command, now: d
 def _rate(domain: CasesDomain, state: Register, command: Command, now: datetime) -> register.Result:
     level = command.args.get("level")
     if not isinstance(level, int) or isinstance(level, bool):
-        raise Invalid("level must be 1 to 5", field="level")
+        raise Invalid(N_("level must be 1 to 5"), field="level")
     return register.rate(
         state,
         _text(command, "number", 32, required=True),
@@ -222,7 +223,10 @@ class CasesDomain:
 
     def decide(self, state: Register | NotARegister, command: Command, now: datetime) -> Decision[Any]:
         if isinstance(state, NotARegister):
-            raise DomainError(f"cases are registered at hall {state.root}, the root of hall {state.hall}'s tree")
+            raise DomainError(
+                N_("cases are registered at hall {root}, the root of hall {hall}'s tree"),
+                say={"root": state.root, "hall": state.hall},
+            )
         decision = self._decide(state, command, now)
         after = decision.state
         changed: list[Any] = []
@@ -245,7 +249,7 @@ class CasesDomain:
     def _decide(self, state: Register, command: Command, now: datetime) -> register.Result:
         handle = HANDLERS.get(command.name)
         if handle is None:
-            raise DomainError(f"unknown case command {command.name!r}")
+            raise DomainError(N_("unknown case command '{command}'"), say={"command": command.name})
         return handle(self, state, command, now)
 
     # -- loading --------------------------------------------------------------------------
@@ -396,7 +400,7 @@ class CasesDomain:
             hall=self._hall_names.get(notice.hall, ""),
             due=notice.due,
             link=f"{self.public_url}/track?case={notice.number}",
-            tz=ZoneInfo(str(self.settings.hours.tz)),
+            tz=zone(str(self.settings.hours.tz)),
         )
         return locale, text
 

@@ -21,7 +21,9 @@ from cases.lights import Light
 from cases.workflow import MAX_TEXT, Actor, Case, Turn, fits
 from hall.kernel.errors import DomainError, Forbidden, Invalid, NotFound
 from hall.kernel.events import Decision, Fact
+from hall.kernel.i18n import N_
 from hall.kernel.roles import Role, within
+from hall.kernel.zones import DEFAULT_ZONE, zone
 
 
 class EscalationLevel(StrEnum):
@@ -114,7 +116,7 @@ Result = Decision[SupervisionState]
 def _text(value: str, name: str) -> str:
     value = value.strip()
     if not value or len(value) > MAX_TEXT:
-        raise Invalid(f"a {name} is required, in at most {MAX_TEXT} characters", field=name)
+        raise Invalid(N_("a {field} is required, in at most {limit} characters"), field=name, say={"limit": MAX_TEXT})
     return value
 
 
@@ -122,7 +124,7 @@ def _order(state: SupervisionState, order_id: str) -> Order:
     try:
         return state.orders[order_id]
     except KeyError:
-        raise NotFound(f"no supervision order {order_id!r}", order=order_id) from None
+        raise NotFound(N_("no supervision order '{order}'"), order=order_id) from None
 
 
 def _fact(kind: str, order: Order, **extra: Any) -> Fact:
@@ -175,20 +177,22 @@ def open_order(
     below it, so either of the case's halls must be within theirs."""
     if not supervisor.admin:
         if Role.SUPERVISOR not in supervisor.roles:
-            raise Forbidden("only a supervisor opens supervision orders")
+            raise Forbidden(N_("only a supervisor opens supervision orders"))
         if not any(within(h, supervisor.hall_id, hall_parents) for h in (case.accepted_hall, case.deciding_hall)):
-            raise Forbidden(f"case {case.number} is outside the halls this supervisor watches", case=case.number)
+            raise Forbidden(N_("case {case} is outside the halls this supervisor watches"), case=case.number)
     if case_light is Light.GREEN:
-        raise DomainError(f"case {case.number} is on track (green); 督办 is for yellow or red cases", case=case.number)
+        raise DomainError(N_("case {case} is on track (green); 督办 is for yellow or red cases"), case=case.number)
     if case.stage.finished:
-        raise DomainError(f"case {case.number} is {case.stage.label} already", case=case.number)
+        raise DomainError(N_("case {case} is {stage} already"), case=case.number, say={"stage": case.stage.label})
     if order_id in state.orders:
-        raise DomainError(f"supervision order {order_id} exists", order=order_id)
+        raise DomainError(N_("supervision order {order} exists"), order=order_id)
     pending = [o.id for o in state.orders.values() if o.case == case.number and not o.answered]
     if pending:
-        raise DomainError(f"case {case.number} has order {pending[0]} still unanswered", order=pending[0])
+        raise DomainError(
+            N_("case {case} has order {order} still unanswered"), order=pending[0], say={"case": case.number}
+        )
     if reply_due <= now:
-        raise Invalid("the reply deadline must be in the future", field="reply_due")
+        raise Invalid(N_("the reply deadline must be in the future"), field="reply_due")
     order = Order(
         id=order_id,
         case=case.number,
@@ -209,14 +213,19 @@ def answer(state: SupervisionState, order_id: str, clerk: Actor, now: datetime, 
     escalation but leaves any card already given on the record."""
     order = _order(state, order_id)
     if case.number != order.case:
-        raise DomainError(f"order {order_id} is about case {order.case}, not {case.number}", order=order_id)
+        raise DomainError(
+            N_("order {order} is about case {case}, not {other}"),
+            order=order_id,
+            say={"case": order.case, "other": case.number},
+        )
     if order.answered:
-        raise DomainError(f"order {order_id} is answered already", order=order_id)
+        raise DomainError(N_("order {order} is answered already"), order=order_id)
     deciding = Turn(Role.CLERK, order.deciding_hall, order.department)
     if not (clerk.admin or clerk.staff_id == case.assignee or fits(clerk, deciding)):
         raise Forbidden(
-            f"only the case's assignee or a clerk of hall {order.deciding_hall} answers order {order_id}",
+            N_("only the case's assignee or a clerk of hall {hall} answers order {order}"),
             order=order_id,
+            say={"hall": order.deciding_hall},
         )
     done = replace(order, answer=_text(text, "answer"), answered_at=now, answered_by=clerk.staff_id)
     return Decision(state.with_order(done), (_fact("answered", done),), {"order": done.as_json()})
@@ -228,12 +237,12 @@ def escalate(
     *,
     reminder_before: timedelta,
     fix_within: timedelta,
-    timezone: str = "Asia/Shanghai",
+    timezone: str = DEFAULT_ZONE,
 ) -> Result:
     """Run on the clock tick: raise each unanswered order to the level it has reached. Levels are
     given in order, each once; a reminder is skipped when the reply deadline has already passed
     (a tick that came late), but a red card always follows a yellow card's written notice."""
-    tz = ZoneInfo(timezone)
+    tz = zone(timezone)
     facts: list[Fact] = []
     for order in sorted(state.orders.values(), key=lambda o: (o.reply_due, o.id)):
         target = due_level(order, now, reminder_before=reminder_before, fix_within=fix_within)

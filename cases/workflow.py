@@ -34,6 +34,7 @@ from stdnum.cn import ric
 from cases.catalog import Kind, Level
 from hall.kernel.errors import DomainError, Forbidden, Invalid, NotFound, TransitionError
 from hall.kernel.events import Decision, Fact
+from hall.kernel.i18n import N_, Text
 from hall.kernel.idnumbers import InvalidIdNumber
 from hall.kernel.masking import mask_id, mask_name, mask_phone
 from hall.kernel.roles import Role
@@ -131,12 +132,12 @@ class Applicant:
     def __post_init__(self) -> None:
         name = self.name.strip()
         if not name or len(name) > 100:
-            raise Invalid("the applicant's name is required (at most 100 characters)", field="name")
+            raise Invalid(N_("the applicant's name is required (at most 100 characters)"), field="name")
         if not ric.is_valid(self.id_number):
-            raise InvalidIdNumber("not a valid ID number", field="id_number")
+            raise InvalidIdNumber(N_("not a valid ID number"), field="id_number")
         phone = self.phone.strip()
         if phone and not _PHONE.match(phone):
-            raise Invalid("not a phone number", field="phone")
+            raise Invalid(N_("not a phone number"), field="phone")
         object.__setattr__(self, "name", name)
         object.__setattr__(self, "id_number", str(ric.compact(self.id_number)))
         object.__setattr__(self, "phone", phone)
@@ -357,15 +358,15 @@ def _case(state: CasesState, number: str) -> Case:
     try:
         return state.cases[number]
     except KeyError:
-        raise NotFound(f"no case {number!r}", case=number) from None
+        raise NotFound(N_("no case '{case}'"), case=number) from None
 
 
 def _text(value: str, name: str, *, required: bool) -> str:
     value = value.strip()
     if required and not value:
-        raise Invalid(f"a {name} is required", field=name)
+        raise Invalid(N_("a {field} is required"), field=name)
     if len(value) > MAX_TEXT:
-        raise Invalid(f"a {name} has at most {MAX_TEXT} characters", field=name)
+        raise Invalid(N_("a {field} has at most {limit} characters"), field=name, say={"limit": MAX_TEXT})
     return value
 
 
@@ -377,25 +378,30 @@ def _in_time(case: Case, now: datetime) -> None:
     # The history and the 补正 pauses are read as a timeline (clock stopped, days used), so a
     # step dated before the last one would corrupt every deadline computed from them.
     if case.history and now < case.history[-1].at:
-        raise DomainError(f"case {case.number} has a step later than {now.isoformat()}", case=case.number)
+        raise DomainError(N_("case {case} has a step later than {now}"), case=case.number, say={"now": now.isoformat()})
 
 
 def _forbid(actor: Actor, case: Case, turn: Turn | None, wanted: str) -> None:
+    """``wanted`` is what the actor tried: a stage's label, or an action's English id (``N_``)."""
     if may_act(actor, case, turn):
         return
+    doing = Text(wanted)
     if turn is None:
-        raise Forbidden(f"no one may {wanted} case {case.number} now", case=case.number)
-    who = f"the {turn.role.value} of hall {turn.hall}"
+        raise Forbidden(N_("no one may {wanted} case {case} now"), case=case.number, say={"wanted": doing})
+    role = Text(turn.role.value, context="role")
+    who = Text(N_("the {role} of hall {hall}"), {"role": role, "hall": turn.hall})
     if turn.department:
-        who += f" ({turn.department})"
+        who = Text(N_("the {role} of hall {hall} ({department})"), {**who.args, "department": turn.department})
     if case.assignee is not None:
-        who = f"staff {case.assignee}, assigned to it"
-    raise Forbidden(f"only {who} may {wanted} case {case.number}", case=case.number)
+        who = Text(N_("staff {staff}, assigned to it"), {"staff": case.assignee})
+    raise Forbidden(N_("only {who} may {wanted} case {case}"), case=case.number, say={"who": who, "wanted": doing})
 
 
 def _unpaused(case: Case, wanted: Stage | str) -> None:
     if case.paused:
-        raise TransitionError(f"case {case.number} (waiting for 补正 materials)", case.stage.value, str(wanted))
+        raise TransitionError(
+            N_("case {case} (waiting for 补正 materials)"), case.stage.value, str(wanted), case=case.number
+        )
 
 
 def _fact(kind: str, case: Case, step: Step) -> Fact:
@@ -443,28 +449,35 @@ def accept(
     the clerk tells the resident everything missing at once (一次性告知) and does not accept."""
     number = number.strip()
     if not number:
-        raise Invalid("a case needs its public number", field="number")
+        raise Invalid(N_("a case needs its public number"), field="number")
     if number in state.cases:
-        raise DomainError(f"case number {number} is taken", case=number)
+        raise DomainError(N_("case number {case} is taken"), case=number)
     level = state.levels.get(hall)
     if level is None:
-        raise NotFound(f"no hall {hall}", hall=hall)
+        raise NotFound(N_("no hall {hall}"), hall=hall)
     if not clerk.admin and not (Role.CLERK in clerk.roles and clerk.hall_id == hall):
-        raise Forbidden(f"only a clerk of hall {hall} may accept cases there", hall=hall)
+        raise Forbidden(N_("only a clerk of hall {hall} may accept cases there"), hall=hall)
     if level not in item.accept_levels:
         levels = "、".join(lv.label for lv in Level if lv in item.accept_levels)
-        raise NotAcceptedHere(f"item {item.code} is accepted at {levels} halls, not here", item=item.code, hall=hall)
+        raise NotAcceptedHere(
+            N_("item {item} is accepted at {levels} halls, not here"), item=item.code, hall=hall, say={"levels": levels}
+        )
     deciding = route(state, hall, item.decide_level)
     if deciding is None:
         raise NotAcceptedHere(
-            f"no {item.decide_level.label} hall above hall {hall} decides item {item.code}", item=item.code, hall=hall
+            N_("no {level} hall above hall {hall} decides item {item}"),
+            item=item.code,
+            hall=hall,
+            say={"level": item.decide_level.label},
         )
     if channel not in CHANNELS:
-        raise Invalid(f"channel must be one of {', '.join(CHANNELS)}", field="channel")
+        raise Invalid(N_("channel must be one of {names}"), field="channel", say={"names": ", ".join(CHANNELS)})
     received = _materials(materials)
     missing = [m for m in item.materials if m not in received]
     if missing:
-        raise MissingMaterials(f"missing required materials: {'、'.join(missing)}", missing=missing)
+        raise MissingMaterials(
+            N_("missing required materials: {names}"), missing=missing, say={"names": "、".join(missing)}
+        )
     remark = _text(remark, "remark", required=False)
     step = Step(None, Stage.ACCEPTED, clerk.staff_id, now, remark, "accepted")
     case = Case(
@@ -490,7 +503,7 @@ def _advance(state: CasesState, number: str, actor: Actor, now: datetime, remark
     case = _case(state, number)
     needed, action = _FORWARD[to]
     if case.stage is not needed:
-        raise TransitionError(f"case {number}", case.stage.value, to.value)
+        raise TransitionError(N_("case {case}"), case.stage.value, to.value, case=number)
     _unpaused(case, to)
     _forbid(actor, case, waiting_on(case), to.label)
     _in_time(case, now)
@@ -528,8 +541,8 @@ def refuse(state: CasesState, number: str, actor: Actor, now: datetime, *, reaso
     """
     case = _case(state, number)
     if case.stage not in _REFUSABLE:
-        raise TransitionError(f"case {number}", case.stage.value, Stage.REFUSED.value)
-    _forbid(actor, case, waiting_on(case, during_pause=True), "refuse")
+        raise TransitionError(N_("case {case}"), case.stage.value, Stage.REFUSED.value, case=number)
+    _forbid(actor, case, waiting_on(case, during_pause=True), N_("refuse"))
     reason = _text(reason, "reason", required=True)
     _in_time(case, now)
     return _record(
@@ -552,9 +565,9 @@ def request_supplement(
     """
     case = _case(state, number)
     if case.stage is not Stage.ACCEPTED:
-        raise TransitionError(f"case {number}", case.stage.value, "supplement")
+        raise TransitionError(N_("case {case}"), case.stage.value, "supplement", case=number)
     _unpaused(case, "supplement")
-    _forbid(actor, case, waiting_on(case), "ask for 补正 on")
+    _forbid(actor, case, waiting_on(case), N_("ask for 补正 on"))
     reason = _text(reason, "reason", required=True)
     _in_time(case, now)
     pause = Pause(now, None, reason, actor.staff_id, _materials(wanted))
@@ -575,18 +588,19 @@ def supplement_received(
     """
     case = _case(state, number)
     if not case.paused:
-        raise TransitionError(f"case {number}", case.stage.value, "supplement_received")
+        raise TransitionError(N_("case {case}"), case.stage.value, "supplement_received", case=number)
     accepting = Turn(Role.CLERK, case.accepted_hall, None)
     deciding = Turn(Role.CLERK, case.deciding_hall, case.department)
     if not (actor.admin or fits(actor, accepting) or fits(actor, deciding)):
         raise Forbidden(
-            f"only a clerk of hall {case.accepted_hall} or {case.deciding_hall} takes 补正 materials for {number}",
+            N_("only a clerk of hall {accepted} or {deciding} takes 补正 materials for {case}"),
             case=number,
+            say={"accepted": case.accepted_hall, "deciding": case.deciding_hall},
         )
     received = _materials((*case.materials, *materials))
     missing = [m for m in case.pauses[-1].wanted if m not in received]
     if missing:
-        raise MissingMaterials(f"still missing: {'、'.join(missing)}", missing=missing)
+        raise MissingMaterials(N_("still missing: {names}"), missing=missing, say={"names": "、".join(missing)})
     remark = _text(remark, "remark", required=False)
     _in_time(case, now)
     return _record(
@@ -607,8 +621,8 @@ def return_to_previous(state: CasesState, number: str, actor: Actor, now: dateti
     case = _case(state, number)
     back = _PREVIOUS.get(case.stage)
     if back is None:
-        raise TransitionError(f"case {number}", case.stage.value, "back")
-    _forbid(actor, case, waiting_on(case), "return")
+        raise TransitionError(N_("case {case}"), case.stage.value, "back", case=number)
+    _forbid(actor, case, waiting_on(case), N_("return"))
     remark = _text(remark, "remark", required=True)
     _in_time(case, now)
     undone = next(s for s in reversed(case.history) if s.stage_to is case.stage and s.stage_from is back)
@@ -621,11 +635,13 @@ def assign(state: CasesState, number: str, actor: Actor, now: datetime, *, assig
     case = _case(state, number)
     turn = waiting_on(case, during_pause=True)
     if turn is None:
-        raise TransitionError(f"case {number}", case.stage.value, "assigned")
+        raise TransitionError(N_("case {case}"), case.stage.value, "assigned", case=number)
     boss = actor.admin or fits(actor, turn, Role.SUPERVISOR)
     claim = assignee == actor.staff_id and case.assignee is None and fits(actor, turn)
     if not (boss or claim):
-        raise Forbidden(f"only a supervisor of hall {turn.hall} may assign case {number}", case=number)
+        raise Forbidden(
+            N_("only a supervisor of hall {hall} may assign case {case}"), case=number, say={"hall": turn.hall}
+        )
     _in_time(case, now)
     remark = "unassigned" if assignee is None else f"assigned to {assignee}"
     return _record(state, case, actor, now, case.stage, "assigned", remark, assignee=assignee)

@@ -26,12 +26,14 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfoNotFoundError
 
 import qrcode
 from escpos.constants import QR_ECLEVEL_M
 from escpos.image import EscposImage
 from escpos.printer import Dummy
+
+from hall.kernel.zones import DEFAULT_ZONE, zone
 
 __all__ = [
     "DEFAULT_NOTICE",
@@ -86,7 +88,7 @@ class TicketPrint:
     estimate_minutes: float | None
     issued_at: datetime
     qr_url: str
-    timezone: str = "Asia/Shanghai"
+    timezone: str = DEFAULT_ZONE
     priority_label: str | None = None
     priority_label_en: str | None = None
     notice: tuple[tuple[str, str], ...] = DEFAULT_NOTICE
@@ -103,7 +105,7 @@ class TicketPrint:
         if self.issued_at.utcoffset() is None:
             raise ValueError("issued_at must be an aware datetime")
         try:
-            ZoneInfo(self.timezone)
+            zone(self.timezone)
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"not a known time zone: {self.timezone!r}") from None
         if len(self.qr_url) > MAX_URL_LENGTH or not _URL.fullmatch(self.qr_url):
@@ -209,7 +211,7 @@ def _layout(ticket: TicketPrint, width: int) -> list[_Text | _Qr]:
     else:
         minutes = max(1, math.floor(ticket.estimate_minutes + 0.5))
         lines(_pair(f"预计等候约 {minutes} 分钟", f"about {minutes} min", width))
-    local = ticket.issued_at.astimezone(ZoneInfo(ticket.timezone))
+    local = ticket.issued_at.astimezone(zone(ticket.timezone))
     lines([local.strftime("%Y-%m-%d %H:%M")])
     items.append(_Qr(ticket.qr_url))
     lines(_pair("扫码查看排队进度", "scan to follow your turn", width))

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
 from hall.kernel import jsontext
+from hall.kernel.i18n import localized
 
 SCHEMA_VERSION: Final = 1
 # Device messages are small; anything bigger is a fault or an attack. The broker refuses
@@ -260,8 +261,9 @@ def refusal(result: Mapping[str, Any]) -> dict[str, Any]:
 
     Every refusal carries a code: a result stored before results had ``code`` (a resent event's
     first answer, from the command log) names it ``error``."""
-    told = {k: result[k] for k in ("message", "field") if k in result}
-    code = result.get("code") or result.get("error")
+    said = localized(result)
+    told: dict[str, Any] = {k: said[k] for k in ("message", "field") if k in said}
+    code = said.get("code") or result.get("error")
     return {"code": str(code) if code else "refused", **told}
 
 

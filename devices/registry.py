@@ -15,6 +15,7 @@ from typing import Any
 
 from hall.kernel.errors import DomainError, NotFound
 from hall.kernel.events import Decision, Fact
+from hall.kernel.i18n import N_
 
 
 class Kind(StrEnum):
@@ -91,7 +92,7 @@ class Registry:
 def _get(registry: Registry, device_id: str) -> Device:
     device = registry.devices.get(device_id)
     if device is None:
-        raise NotFound(f"no device {device_id!r} in this hall", device=device_id)
+        raise NotFound(N_("no device '{device}' in this hall"), device=device_id)
     return device
 
 
@@ -100,14 +101,16 @@ def _kind(value: str) -> Kind:
         return Kind(value)
     except ValueError:
         names = ", ".join(k.value for k in Kind)
-        raise DomainError(f"kind must be one of {names}", field="kind") from None
+        raise DomainError(N_("kind must be one of {names}"), field="kind", say={"names": names}) from None
 
 
 def _check_counter(registry: Registry, kind: Kind, counter: int | None) -> None:
     if counter is not None and counter not in registry.counters:
-        raise NotFound(f"no counter {counter} in this hall", counter=counter)
+        raise NotFound(N_("no counter {counter} in this hall"), counter=counter)
     if kind.at_counter and counter is None:
-        raise DomainError(f"a {kind.value} belongs to a counter: give its number", field="counter")
+        raise DomainError(
+            N_("a {kind} belongs to a counter: give its number"), field="counter", say={"kind": kind.value}
+        )
 
 
 def _decision(registry: Registry, device: Device, fact: Fact, result: Mapping[str, Any]) -> Decision[Registry]:
@@ -132,11 +135,11 @@ def register(
     """A technician trusts a device (new, or one waiting as pending) and gives it credentials."""
     known = registry.devices.get(device_id)
     if known is not None and known.status is Status.ACTIVE:
-        raise DomainError(f"device {device_id!r} is registered already", device=device_id)
+        raise DomainError(N_("device '{device}' is registered already"), device=device_id)
     chosen = _kind(kind)
     _check_counter(registry, chosen, counter)
     if not secret_hash:
-        raise DomainError("a registered device needs credentials", field="secret")
+        raise DomainError(N_("a registered device needs credentials"), field="secret")
     base = known or Device(device_id, chosen, Status.ACTIVE, first_seen=now)
     device = replace(base, kind=chosen, status=Status.ACTIVE, counter=counter, secret_hash=secret_hash)
     fact = Fact("device.registered", {"device": device_id, "kind": chosen.value, "counter": counter})
@@ -146,7 +149,7 @@ def register(
 def bind(registry: Registry, device_id: str, counter: int | None) -> Decision[Registry]:
     device = _get(registry, device_id)
     if device.status is not Status.ACTIVE or device.kind is None:
-        raise DomainError("only a registered device can be bound to a counter", device=device_id)
+        raise DomainError(N_("only a registered device can be bound to a counter"), device=device_id)
     _check_counter(registry, device.kind, counter)
     bound = replace(device, counter=counter)
     fact = Fact("device.bound", {"device": device_id, "kind": device.kind.value, "counter": counter})
@@ -156,9 +159,9 @@ def bind(registry: Registry, device_id: str, counter: int | None) -> Decision[Re
 def rekey(registry: Registry, device_id: str, secret_hash: str) -> Decision[Registry]:
     device = _get(registry, device_id)
     if device.status is not Status.ACTIVE:
-        raise DomainError("only a registered device gets new credentials", device=device_id)
+        raise DomainError(N_("only a registered device gets new credentials"), device=device_id)
     if not secret_hash:
-        raise DomainError("new credentials are missing", field="secret")
+        raise DomainError(N_("new credentials are missing"), field="secret")
     changed = replace(device, secret_hash=secret_hash)
     return _decision(registry, changed, Fact("device.rekeyed", {"device": device_id}), {"device": changed.as_json()})
 
@@ -166,7 +169,7 @@ def rekey(registry: Registry, device_id: str, secret_hash: str) -> Decision[Regi
 def retire(registry: Registry, device_id: str) -> Decision[Registry]:
     device = _get(registry, device_id)
     if device.status is Status.RETIRED:
-        raise DomainError("the device is retired already", device=device_id)
+        raise DomainError(N_("the device is retired already"), device=device_id)
     # A retired device keeps its row (its history refers to it) but loses its credentials.
     gone = replace(device, status=Status.RETIRED, secret_hash="", online=False, counter=None)
     return _decision(registry, gone, Fact("device.retired", {"device": device_id}), {"device": gone.as_json()})
@@ -221,7 +224,9 @@ class CommandRecord:
 def command_done(registry: Registry, record: CommandRecord) -> Decision[Registry]:
     _get(registry, record.device)
     if record.status not in COMMAND_OUTCOMES:
-        raise DomainError(f"status must be one of {', '.join(COMMAND_OUTCOMES)}", field="status")
+        raise DomainError(
+            N_("status must be one of {names}"), field="status", say={"names": ", ".join(COMMAND_OUTCOMES)}
+        )
     fact = Fact(
         "device.command",
         {"device": record.device, "id": record.id, "name": record.name, "status": record.status,

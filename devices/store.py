@@ -14,6 +14,7 @@ from devices import registry
 from devices.registry import CommandRecord, Device, Kind, Registry, Status
 from hall.kernel.errors import DomainError
 from hall.kernel.events import Command, Decision, Event
+from hall.kernel.i18n import N_
 from hall.storage.database import upsert
 from hall.storage.device_tables import device_commands, devices
 from hall.storage.tables import counters
@@ -37,7 +38,7 @@ def _text(command: Command, name: str, limit: int = 200, *, required: bool = Tru
     if value is None and not required:
         return ""
     if not isinstance(value, str) or len(value) > limit or (required and not value):
-        raise DomainError(f"{name} must be text of at most {limit} characters", field=name)
+        raise DomainError(N_("{field} must be text of at most {limit} characters"), field=name, say={"limit": limit})
     return value
 
 
@@ -46,7 +47,7 @@ def _counter(command: Command) -> int | None:
     if value is None:
         return None
     if not isinstance(value, int) or isinstance(value, bool):
-        raise DomainError("counter must be a whole number", field="counter")
+        raise DomainError(N_("counter must be a whole number"), field="counter")
     return value
 
 
@@ -79,7 +80,7 @@ def _decide(state: Registry, command: Command, now: datetime) -> Decision[Regist
         case "device.presence":
             online = command.args.get("online")
             if not isinstance(online, bool):
-                raise DomainError("online must be true or false", field="online")
+                raise DomainError(N_("online must be true or false"), field="online")
             return registry.presence(state, device, online, _text(command, "firmware", 32, required=False), now)
         case "device.paper":
             return registry.paper(state, device, _text(command, "paper", 16))
@@ -87,7 +88,7 @@ def _decide(state: Registry, command: Command, now: datetime) -> Decision[Regist
             attempts = command.args.get("attempts", 0)
             result = command.args.get("result") or {}
             if not isinstance(attempts, int) or not isinstance(result, dict):
-                raise DomainError("attempts must be a number and result an object")
+                raise DomainError(N_("attempts must be a number and result an object"))
             record = CommandRecord(
                 id=_text(command, "id", 100),
                 device=device,
@@ -99,7 +100,7 @@ def _decide(state: Registry, command: Command, now: datetime) -> Decision[Regist
                 result=result,
             )
             return registry.command_done(state, record)
-    raise DomainError(f"unknown device command {command.name!r}")
+    raise DomainError(N_("unknown device command '{command}'"), say={"command": command.name})
 
 
 class DevicesDomain:

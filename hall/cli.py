@@ -386,7 +386,7 @@ async def _register_devices(settings: Settings, hall: str, specs: Sequence[Any])
     from hall.storage.writer import Writer
 
     engine = create_engine(settings.db_url)
-    writer = Writer(engine, core_domains())
+    writer = Writer(engine, core_domains(timezone=settings.timezone))
     passwords: dict[str, str] = {}
     try:
         async with engine.connect() as conn:

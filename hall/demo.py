@@ -14,7 +14,6 @@ import secrets
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
 
@@ -97,7 +96,7 @@ async def simulate_devices(
         clerk_id = clerks.get(f"clerk{counter}")
         if clerk_id is not None:
             await _send(runtime, hall_id, "counter.open", f"staff:{clerk_id}", counter=counter, clerk=clerk_id)
-    zone = ZoneInfo(runtime.settings.timezone)
+    zone = runtime.settings.zone
     start = datetime.now(zone).replace(hour=9, minute=0, second=0, microsecond=0)
     hall = SimulatedHall(
         code,

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
@@ -26,6 +26,7 @@ from cases.case_timing import RegisterSettings
 from cases.catalog import Catalog
 from cases.catalog_io import CatalogFormatError, load_yaml, sample_catalog
 from cases.clock import case_tick_commands
+from cases.deadlines import DEFAULT_HOURS
 from cases.lights import LightRule
 from cases.notify import Gateway, HttpGateway, LogFileGateway, Sender
 from cases.register import Register, next_change
@@ -37,6 +38,7 @@ from devices.store import DevicesDomain
 from displays.voice import CallClips, Voice
 from hall.accounts.store import AccountsDomain
 from hall.kernel.errors import SettingsError
+from hall.kernel.zones import DEFAULT_ZONE, zone
 from hall.settings import Settings
 from hall.storage.database import create_engine, reading
 from hall.storage.lease import CASE_CLOCK, Lease
@@ -95,10 +97,10 @@ def load_catalog(path: Path | None) -> Catalog:
     return catalog
 
 
-def core_topics() -> TopicRegistry:
+def core_topics(timezone: str = DEFAULT_ZONE) -> TopicRegistry:
     """The topics of the realtime hub, each kept by the part whose events it carries."""
     registry = TopicRegistry()
-    for kind in (*queue_topics.TOPICS, *device_topics.TOPICS, *case_topics.TOPICS):
+    for kind in (*queue_topics.topics(timezone), *device_topics.TOPICS, *case_topics.TOPICS):
         registry.register(kind)
     return registry
 
@@ -112,11 +114,19 @@ def gateway_from_settings(settings: Settings) -> Gateway:
 
 
 def core_domains(
-    catalog: Catalog | None = None, *, public_url: str = "", case_settings: RegisterSettings | None = None
+    catalog: Catalog | None = None,
+    *,
+    public_url: str = "",
+    case_settings: RegisterSettings | None = None,
+    timezone: str = DEFAULT_ZONE,
 ) -> list[Domain]:
+    """Every part's rules bound to storage. ``timezone`` is the halls' (HALL_TIMEZONE): the queue
+    reads its hours and ticket day in it, and the cases their working days when ``case_settings``
+    does not bring its own hours."""
     chosen = catalog if catalog is not None else _sample_catalog()
-    cases = CasesDomain(chosen, case_settings, public_url=public_url)
-    return [QueueDomain(), DevicesDomain(), cases, AccountsDomain()]
+    settled = case_settings or RegisterSettings(hours=replace(DEFAULT_HOURS, tz=zone(timezone)))
+    cases = CasesDomain(chosen, settled, public_url=public_url)
+    return [QueueDomain(timezone), DevicesDomain(), cases, AccountsDomain()]
 
 
 @dataclass
@@ -155,9 +165,16 @@ class Runtime:
         settings = settings.with_secret()
         engine = engine or create_engine(settings.db_url)
         lights = LightRule(yellow_share=settings.yellow_share, yellow_working_days=settings.yellow_days)
-        domains = core_domains(catalog, public_url=settings.base_url, case_settings=RegisterSettings(rule=lights))
+        # One zone for every part: the queue's hours and day, the cases' working days and deadlines.
+        hours = replace(DEFAULT_HOURS, tz=settings.zone)
+        domains = core_domains(
+            catalog,
+            public_url=settings.base_url,
+            case_settings=RegisterSettings(hours=hours, rule=lights),
+            timezone=settings.timezone,
+        )
         writer = Writer(engine, domains, batch_max=settings.batch_max)
-        hub = Hub(engine, core_topics(), ring_size=settings.ring_size, replay_max=settings.replay_max)
+        hub = Hub(engine, core_topics(settings.timezone), ring_size=settings.ring_size, replay_max=settings.replay_max)
         writer.add_listener(hub.publish)
         sender = Sender(engine, gateway_from_settings(settings))
         # Messages are queued with case events: look at the outbox now rather than at the next round.

@@ -14,6 +14,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from hall.kernel.errors import SettingsError
+from hall.kernel.zones import DEFAULT_ZONE, zone
 
 _URL_SCHEMES = ("sqlite+aiosqlite://", "postgresql+asyncpg://")
 
@@ -25,7 +26,7 @@ class Settings:
     port: int = 8000
     mqtt_url: str | None = None
     secret_key: str = field(default="", repr=False)
-    timezone: str = "Asia/Shanghai"
+    timezone: str = DEFAULT_ZONE
     # Cookies are marked Secure when the hall is served over HTTPS (behind a proxy as a rule).
     https: bool = False
     # Group commit: how many waiting commands share one transaction at most.
@@ -77,7 +78,7 @@ class Settings:
         if self.mqtt_url is not None and not self.mqtt_url.startswith(("mqtt://", "mqtts://")):
             raise SettingsError(f"HALL_MQTT_URL must start with mqtt:// or mqtts://; got {self.mqtt_url!r}")
         try:
-            ZoneInfo(self.timezone)
+            zone(self.timezone)
         except (ZoneInfoNotFoundError, ValueError):
             raise SettingsError(f"HALL_TIMEZONE is not a known time zone: {self.timezone!r}") from None
         if self.batch_max < 1:
@@ -97,6 +98,11 @@ class Settings:
                 raise SettingsError(f"HALL_TRUSTED_PROXIES lists {proxy!r}, which is no address or network") from None
         if self.sms_url is not None and not self.sms_url.startswith(("http://", "https://")):
             raise SettingsError(f"HALL_SMS_URL must start with http:// or https://; got {self.sms_url!r}")
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The halls' time zone (``HALL_TIMEZONE``), which every part takes from here."""
+        return zone(self.timezone)
 
     @property
     def is_sqlite(self) -> bool:

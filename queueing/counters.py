@@ -13,6 +13,7 @@ from typing import Any
 
 from hall.kernel.errors import DomainError, Forbidden, NotFound, TransitionError
 from hall.kernel.events import Decision, Fact
+from hall.kernel.i18n import N_
 
 
 class CounterStatus(StrEnum):
@@ -48,7 +49,7 @@ def _get(counters: Counters, number: int) -> Counter:
     try:
         return counters[number]
     except KeyError:
-        raise NotFound(f"no counter number {number} in this hall", counter=number) from None
+        raise NotFound(N_("no counter number {counter} in this hall"), counter=number) from None
 
 
 def _with(counters: Counters, counter: Counter) -> dict[int, Counter]:
@@ -59,16 +60,16 @@ def _with(counters: Counters, counter: Counter) -> dict[int, Counter]:
 
 def _check_holder(counter: Counter, clerk_id: int, supervisor: bool) -> None:
     if not supervisor and counter.clerk_id != clerk_id:
-        raise Forbidden(f"counter {counter.number} is held by another clerk", counter=counter.number)
+        raise Forbidden(N_("counter {counter} is held by another clerk"), counter=counter.number)
 
 
 def open_counter(counters: Counters, number: int, clerk_id: int) -> Decision[Counters]:
     counter = _get(counters, number)
     if counter.status is not CounterStatus.CLOSED:
-        raise TransitionError(f"counter {number}", counter.status.value, CounterStatus.OPEN.value)
+        raise TransitionError(N_("counter {counter}"), counter.status.value, CounterStatus.OPEN.value, counter=number)
     held = [c.number for c in counters.values() if c.clerk_id == clerk_id and c.status is not CounterStatus.CLOSED]
     if held:
-        raise DomainError(f"clerk already holds counter {held[0]}", counter=held[0])
+        raise DomainError(N_("clerk already holds counter {counter}"), counter=held[0])
     opened = replace(counter, status=CounterStatus.OPEN, clerk_id=clerk_id, pause_reason="")
     return Decision(
         _with(counters, opened),
@@ -83,11 +84,13 @@ def pause_counter(
     counter = _get(counters, number)
     reason = reason.strip()
     if not reason:
-        raise DomainError("a pause needs a reason", field="reason")
+        raise DomainError(N_("a pause needs a reason"), field="reason")
     if len(reason) > _MAX_REASON:
-        raise DomainError(f"the reason is longer than {_MAX_REASON} characters", field="reason")
+        raise DomainError(
+            N_("the reason is longer than {limit} characters"), field="reason", say={"limit": _MAX_REASON}
+        )
     if counter.status is not CounterStatus.OPEN:
-        raise TransitionError(f"counter {number}", counter.status.value, CounterStatus.PAUSED.value)
+        raise TransitionError(N_("counter {counter}"), counter.status.value, CounterStatus.PAUSED.value, counter=number)
     _check_holder(counter, clerk_id, supervisor)
     paused = replace(counter, status=CounterStatus.PAUSED, pause_reason=reason)
     return Decision(
@@ -100,7 +103,7 @@ def pause_counter(
 def resume_counter(counters: Counters, number: int, clerk_id: int, *, supervisor: bool = False) -> Decision[Counters]:
     counter = _get(counters, number)
     if counter.status is not CounterStatus.PAUSED:
-        raise TransitionError(f"counter {number}", counter.status.value, CounterStatus.OPEN.value)
+        raise TransitionError(N_("counter {counter}"), counter.status.value, CounterStatus.OPEN.value, counter=number)
     _check_holder(counter, clerk_id, supervisor)
     resumed = replace(counter, status=CounterStatus.OPEN, pause_reason="")
     return Decision(
@@ -113,7 +116,7 @@ def resume_counter(counters: Counters, number: int, clerk_id: int, *, supervisor
 def close_counter(counters: Counters, number: int, clerk_id: int, *, supervisor: bool = False) -> Decision[Counters]:
     counter = _get(counters, number)
     if counter.status is CounterStatus.CLOSED:
-        raise TransitionError(f"counter {number}", counter.status.value, CounterStatus.CLOSED.value)
+        raise TransitionError(N_("counter {counter}"), counter.status.value, CounterStatus.CLOSED.value, counter=number)
     _check_holder(counter, clerk_id, supervisor)
     closed = replace(counter, status=CounterStatus.CLOSED, clerk_id=None, pause_reason="")
     return Decision(

@@ -7,7 +7,7 @@ tickets by number, not who staffs a counter, why it paused, or who holds a ticke
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hall.kernel.events import Event
 from hall.kernel.roles import Access, Role
+from hall.kernel.zones import DEFAULT_ZONE
 from hall.storage.directory import hall_summary
 from hall.storage.tables import events, staff
 from queueing.state import QueueState
@@ -76,8 +77,8 @@ WALLBOARD_EVENTS = frozenset(
 RECENT_EVENTS = 30
 
 
-async def _state(conn: AsyncConnection, hall_id: int) -> QueueState:
-    return await QueueDomain().load(conn, hall_id)
+async def _state(conn: AsyncConnection, hall_id: int, timezone: str) -> QueueState:
+    return await QueueDomain(timezone).load(conn, hall_id)
 
 
 async def _recent_calls(conn: AsyncConnection, hall_id: int) -> list[dict[str, Any]]:
@@ -111,13 +112,13 @@ async def _staff_names(conn: AsyncConnection, hall_id: int) -> dict[str, dict[st
     return {str(p.id): {"name": p.display_name, "staff_no": p.staff_no} for p in people}
 
 
-async def _queue_snapshot(conn: AsyncConnection, topic: Topic) -> Mapping[str, Any]:
-    view = public_view(await _state(conn, topic.hall_id), datetime.now(UTC))
+async def _queue_snapshot(conn: AsyncConnection, topic: Topic, timezone: str) -> Mapping[str, Any]:
+    view = public_view(await _state(conn, topic.hall_id, timezone), datetime.now(UTC))
     return {"hall": await hall_summary(conn, topic.hall_id), **view, "calls": await _recent_calls(conn, topic.hall_id)}
 
 
-async def _wallboard_snapshot(conn: AsyncConnection, topic: Topic) -> Mapping[str, Any]:
-    state = await _state(conn, topic.hall_id)
+async def _wallboard_snapshot(conn: AsyncConnection, topic: Topic, timezone: str) -> Mapping[str, Any]:
+    state = await _state(conn, topic.hall_id, timezone)
     view = public_view(state, datetime.now(UTC))
     for item in view["counters"]:
         counter = state.counters[item["number"]]
@@ -137,9 +138,9 @@ async def _wallboard_snapshot(conn: AsyncConnection, topic: Topic) -> Mapping[st
     }
 
 
-async def _counter_snapshot(conn: AsyncConnection, topic: Topic) -> Mapping[str, Any]:
+async def _counter_snapshot(conn: AsyncConnection, topic: Topic, timezone: str) -> Mapping[str, Any]:
     assert topic.arg is not None
-    view = counter_view(await _state(conn, topic.hall_id), topic.arg, datetime.now(UTC))
+    view = counter_view(await _state(conn, topic.hall_id, timezone), topic.arg, datetime.now(UTC))
     return {"hall": await hall_summary(conn, topic.hall_id), **view, "staff": await _staff_names(conn, topic.hall_id)}
 
 
@@ -162,8 +163,26 @@ def _wallboard_select(topic: Topic, event: Event) -> Mapping[str, Any] | None:
     return event.data if event.type in WALLBOARD_EVENTS else None
 
 
-TOPICS = (
-    TopicKind("queue", Access.anyone(), _queue_select, _queue_snapshot),
-    TopicKind("counter", Access.staff(Role.CLERK, Role.SUPERVISOR), _counter_select, _counter_snapshot, True),
-    TopicKind("wallboard", Access.staff(Role.SUPERVISOR), _wallboard_select, _wallboard_snapshot),
-)
+Snapshot = Callable[[AsyncConnection, Topic, str], Awaitable[Mapping[str, Any]]]
+
+
+def _in(timezone: str, snapshot: Snapshot) -> Callable[[AsyncConnection, Topic], Awaitable[Mapping[str, Any]]]:
+    return lambda conn, topic: snapshot(conn, topic, timezone)
+
+
+def topics(timezone: str = DEFAULT_ZONE) -> tuple[TopicKind, ...]:
+    """The queue's topics, their snapshots read in the hall's zone (opening hours, today's tickets)."""
+    return (
+        TopicKind("queue", Access.anyone(), _queue_select, _in(timezone, _queue_snapshot)),
+        TopicKind(
+            "counter",
+            Access.staff(Role.CLERK, Role.SUPERVISOR),
+            _counter_select,
+            _in(timezone, _counter_snapshot),
+            True,
+        ),
+        TopicKind("wallboard", Access.staff(Role.SUPERVISOR), _wallboard_select, _in(timezone, _wallboard_snapshot)),
+    )
+
+
+TOPICS = topics()

@@ -11,6 +11,7 @@ from typing import Any
 
 from hall.kernel.errors import DomainError, Forbidden, NotFound, TransitionError
 from hall.kernel.events import Decision, Fact
+from hall.kernel.i18n import N_, Text
 from queueing import counters as counter_rules
 from queueing.calling import choose, eligible
 from queueing.counters import CounterStatus
@@ -65,31 +66,31 @@ def _service(state: QueueState, code: str) -> Service:
     try:
         return state.services[code]
     except KeyError:
-        raise NotFound(f"no service {code!r} in this hall", service=code) from None
+        raise NotFound(N_("no service '{service}' in this hall"), service=code) from None
 
 
 def _ticket(state: QueueState, ticket_id: str) -> Ticket:
     try:
         return state.tickets[ticket_id]
     except KeyError:
-        raise NotFound(f"no live ticket {ticket_id!r}", ticket=ticket_id) from None
+        raise NotFound(N_("no live ticket '{ticket}'"), ticket=ticket_id) from None
 
 
 def _clerk_counter(state: QueueState, counter: int, clerk: int, *, supervisor: bool = False) -> None:
     """The counter must exist, be open or paused, and be held by this clerk."""
     known = state.counters.get(counter)
     if known is None:
-        raise NotFound(f"no counter number {counter} in this hall", counter=counter)
+        raise NotFound(N_("no counter number {counter} in this hall"), counter=counter)
     if known.status is CounterStatus.CLOSED:
-        raise DomainError(f"counter {counter} is closed; open it first", counter=counter)
+        raise DomainError(N_("counter {counter} is closed; open it first"), counter=counter)
     if known.clerk_id != clerk and not supervisor:
-        raise Forbidden(f"counter {counter} is held by another clerk", counter=counter)
+        raise Forbidden(N_("counter {counter} is held by another clerk"), counter=counter)
 
 
 def _current(state: QueueState, counter: int) -> Ticket:
     current = state.line(counter).current
     if current is None or current not in state.tickets:
-        raise DomainError(f"counter {counter} has no current ticket", counter=counter)
+        raise DomainError(N_("counter {counter} has no current ticket"), counter=counter)
     return state.tickets[current]
 
 
@@ -176,27 +177,40 @@ def issue(
     local = state.rules.local(now)
     if not service.is_open(local):
         hours = service.hours(local.date())
-        when = f"{hours.opens:%H:%M}–{hours.closes:%H:%M}" if hours else "not today"
-        raise HallClosed(f"{service.name} is not taking tickets now (hours: {when})", service=service.code)
+        when = f"{hours.opens:%H:%M}–{hours.closes:%H:%M}" if hours else Text(N_("not today"))
+        raise HallClosed(
+            N_("{name} is not taking tickets now (hours: {hours})"),
+            service=service.code,
+            say={"name": service.name, "hours": when},
+        )
     issued_today = state.issued.get(service.code, 0)
     if service.daily_cap is not None and issued_today >= service.daily_cap:
-        raise SoldOut(f"today's {service.daily_cap} tickets for {service.name} are all taken", service=service.code)
+        raise SoldOut(
+            N_("today's {cap} tickets for {name} are all taken"),
+            service=service.code,
+            say={"cap": service.daily_cap, "name": service.name},
+        )
     if not vouched and not state.rules.kiosk_offers(priority):
         if priority is Priority.APPOINTMENT:
-            why = "an appointment ticket comes from the booking's check-in at the counter or a registered device"
-        else:
-            why = f"this hall's kiosks do not offer the {priority.value} class: please ask the staff"
-        raise PriorityNotOffered(why, field="priority")
+            raise PriorityNotOffered(
+                N_("an appointment ticket comes from the booking's check-in at the counter or a registered device"),
+                field="priority",
+            )
+        raise PriorityNotOffered(
+            N_("this hall's kiosks do not offer the {priority} class: please ask the staff"),
+            field="priority",
+            say={"priority": priority.value},
+        )
     if priority is Priority.APPOINTMENT:
         if appointment_at is None:
-            raise DomainError("an appointment ticket needs the appointment's time", field="appointment_at")
+            raise DomainError(N_("an appointment ticket needs the appointment's time"), field="appointment_at")
         early = appointment_at - timedelta(minutes=state.rules.appointment_early_minutes)
         late = appointment_at + timedelta(minutes=state.rules.appointment_late_minutes)
         if not early <= now <= late:
             raise DomainError(
-                "check-in is open from "
-                f"{state.rules.local(early):%H:%M} to {state.rules.local(late):%H:%M} for this appointment",
+                N_("check-in is open from {start} to {end} for this appointment"),
                 field="appointment_at",
+                say={"start": f"{state.rules.local(early):%H:%M}", "end": f"{state.rules.local(late):%H:%M}"},
             )
     if applicant is not None and service.one_live_ticket_per_id:
         for other in state.tickets.values():
@@ -206,7 +220,10 @@ def issue(
                 and other.applicant is not None
                 and other.applicant.id_number == applicant.id_number
             ):
-                raise DomainError(f"this ID card already holds ticket {other.number} for {service.name}")
+                raise DomainError(
+                    N_("this ID card already holds ticket {number} for {name}"),
+                    say={"number": other.number, "name": service.name},
+                )
     n = issued_today + 1
     number = service.number(n)
     ahead = ahead_of_new(state, service.code, priority)
@@ -268,9 +285,11 @@ def _free(state: QueueState, counter: int) -> None:
     if current is not None and current in state.tickets:
         held = state.tickets[current]
         raise DomainError(
-            f"counter {counter} still has ticket {held.number} ({held.state.value}): "
-            "finish it, hold it, transfer it or mark it no-show first",
+            N_(
+                "counter {counter} still has ticket {number} ({state}): finish, hold, transfer or mark it no-show first"
+            ),
             counter=counter,
+            say={"number": held.number, "state": Text(held.state.value, context="state")},
         )
 
 
@@ -289,11 +308,11 @@ def call_next(state: QueueState, counter: int, clerk: int, now: datetime) -> Res
     state = rolled.state
     _clerk_counter(state, counter, clerk)
     if state.counters[counter].status is not CounterStatus.OPEN:
-        raise DomainError(f"counter {counter} is paused; resume it to call", counter=counter)
+        raise DomainError(N_("counter {counter} is paused; resume it to call"), counter=counter)
     _free(state, counter)
     ticket = choose(state, counter, now)
     if ticket is None:
-        raise NothingWaiting(f"no one is waiting for counter {counter}", counter=counter)
+        raise NothingWaiting(N_("no one is waiting for counter {counter}"), counter=counter)
     streak = state.line(counter).streak
     if ticket.target_counter != counter:
         # A ticket handed to this counter by name (transferred, or back from hold) is not a choice
@@ -318,9 +337,13 @@ def call_ticket(state: QueueState, counter: int, clerk: int, now: datetime, *, t
     _free(state, counter)
     ticket = _ticket(state, ticket_id)
     if ticket.state not in (TicketState.WAITING, TicketState.HELD):
-        raise TransitionError(f"ticket {ticket.number}", ticket.state.value, TicketState.CALLED.value)
+        raise TransitionError(N_("ticket {number}"), ticket.state.value, TicketState.CALLED.value, number=ticket.number)
     if ticket.state is TicketState.WAITING and not eligible(state, counter, ticket):
-        raise Forbidden(f"counter {counter} does not serve ticket {ticket.number}", ticket=ticket.id)
+        raise Forbidden(
+            N_("counter {counter} does not serve ticket {number}"),
+            ticket=ticket.id,
+            say={"counter": counter, "number": ticket.number},
+        )
     return _call(state, counter, clerk, ticket, now, streak=state.line(counter).streak)
 
 
@@ -337,7 +360,7 @@ def recall(state: QueueState, counter: int, clerk: int, now: datetime) -> Result
     _clerk_counter(state, counter, clerk)
     ticket = _current(state, counter)
     if ticket.state is not TicketState.CALLED:
-        raise TransitionError(f"ticket {ticket.number}", ticket.state.value, "recalled")
+        raise TransitionError(N_("ticket {number}"), ticket.state.value, "recalled", number=ticket.number)
     if ticket.recalls >= state.rules.recall_limit:
         return no_show(state, counter, clerk, now)
     recalled = replace(ticket, recalls=ticket.recalls + 1)
@@ -362,7 +385,9 @@ def start(state: QueueState, counter: int, clerk: int, now: datetime) -> Result:
     _clerk_counter(state, counter, clerk)
     ticket = _current(state, counter)
     if ticket.state is not TicketState.CALLED:
-        raise TransitionError(f"ticket {ticket.number}", ticket.state.value, TicketState.SERVING.value)
+        raise TransitionError(
+            N_("ticket {number}"), ticket.state.value, TicketState.SERVING.value, number=ticket.number
+        )
     serving = ticket.moved(
         now, TicketState.SERVING, Span("serving", now, service=ticket.service, counter=counter, clerk=clerk)
     )
@@ -385,7 +410,7 @@ def finish(state: QueueState, counter: int, clerk: int, now: datetime, *, follow
     _clerk_counter(state, counter, clerk)
     ticket = _current(state, counter)
     if ticket.state is not TicketState.SERVING:
-        raise TransitionError(f"ticket {ticket.number}", ticket.state.value, TicketState.DONE.value)
+        raise TransitionError(N_("ticket {number}"), ticket.state.value, TicketState.DONE.value, number=ticket.number)
     next_service = _service(state, follow_on) if follow_on else None
     done = ticket.moved(now, TicketState.DONE, None)
     seconds = done.spans[-1].seconds() or 0.0
@@ -425,7 +450,9 @@ def no_show(state: QueueState, counter: int, clerk: int, now: datetime) -> Resul
     _clerk_counter(state, counter, clerk)
     ticket = _current(state, counter)
     if ticket.state is not TicketState.CALLED:
-        raise TransitionError(f"ticket {ticket.number}", ticket.state.value, TicketState.NO_SHOW.value)
+        raise TransitionError(
+            N_("ticket {number}"), ticket.state.value, TicketState.NO_SHOW.value, number=ticket.number
+        )
     missed = ticket.moved(now, TicketState.NO_SHOW, None)
     state = _release_counter(state.with_ticket(missed), counter)
     return Decision(
@@ -437,11 +464,14 @@ def requeue(state: QueueState, ticket_id: str, now: datetime) -> Result:
     """A late resident whose ticket was marked no-show joins the line again, at its end."""
     ticket = _ticket(state, ticket_id)
     if ticket.state is not TicketState.NO_SHOW:
-        raise TransitionError(f"ticket {ticket.number}", ticket.state.value, TicketState.WAITING.value)
+        raise TransitionError(
+            N_("ticket {number}"), ticket.state.value, TicketState.WAITING.value, number=ticket.number
+        )
     missed_at = ticket.spans[-1].end or ticket.spans[-1].start
     if now - missed_at > timedelta(minutes=state.rules.requeue_minutes):
         raise DomainError(
-            f"ticket {ticket.number} was missed more than {state.rules.requeue_minutes} minutes ago; take a new one"
+            N_("ticket {number} was missed more than {minutes} minutes ago; take a new one"),
+            say={"number": ticket.number, "minutes": state.rules.requeue_minutes},
         )
     back = ticket.moved(
         now,
@@ -486,15 +516,15 @@ def transfer(
     _clerk_counter(state, counter, clerk)
     ticket = _current(state, counter)
     if ticket.state not in (TicketState.CALLED, TicketState.SERVING):
-        raise TransitionError(f"ticket {ticket.number}", ticket.state.value, "transferred")
+        raise TransitionError(N_("ticket {number}"), ticket.state.value, "transferred", number=ticket.number)
     if (to_service is None) == (to_counter is None):
-        raise DomainError("transfer to either a service or a counter", field="to")
+        raise DomainError(N_("transfer to either a service or a counter"), field="to")
     service = _service(state, to_service) if to_service else _service(state, ticket.service)
     if to_counter is not None:
         if to_counter not in state.counters:
-            raise NotFound(f"no counter number {to_counter} in this hall", counter=to_counter)
+            raise NotFound(N_("no counter number {counter} in this hall"), counter=to_counter)
         if to_counter == counter:
-            raise DomainError("a ticket cannot be transferred to its own counter")
+            raise DomainError(N_("a ticket cannot be transferred to its own counter"))
     moved = ticket.moved(
         now,
         TicketState.WAITING,
@@ -523,7 +553,7 @@ def transfer_back(state: QueueState, counter: int, clerk: int, now: datetime) ->
     """Return the current ticket to the service it came from, at the front."""
     ticket = _current(state, counter)
     if ticket.previous_service is None:
-        raise DomainError(f"ticket {ticket.number} was not transferred here")
+        raise DomainError(N_("ticket {number} was not transferred here"), say={"number": ticket.number})
     return transfer(state, counter, clerk, now, to_service=ticket.previous_service, front=True)
 
 
@@ -532,10 +562,10 @@ def hold(state: QueueState, counter: int, clerk: int, now: datetime, *, minutes:
     _clerk_counter(state, counter, clerk)
     ticket = _current(state, counter)
     if ticket.state not in (TicketState.CALLED, TicketState.SERVING):
-        raise TransitionError(f"ticket {ticket.number}", ticket.state.value, TicketState.HELD.value)
+        raise TransitionError(N_("ticket {number}"), ticket.state.value, TicketState.HELD.value, number=ticket.number)
     minutes = state.rules.hold_minutes if minutes is None else minutes
     if not 1 <= minutes <= 240:
-        raise DomainError("a hold lasts 1 to 240 minutes", field="minutes")
+        raise DomainError(N_("a hold lasts 1 to 240 minutes"), field="minutes")
     until = now + timedelta(minutes=minutes)
     held = ticket.moved(
         now,
@@ -564,7 +594,9 @@ def release_due(state: QueueState, now: datetime) -> Result:
 def cancel(state: QueueState, ticket_id: str, now: datetime) -> Result:
     ticket = _ticket(state, ticket_id)
     if ticket.state not in (TicketState.WAITING, TicketState.HELD):
-        raise TransitionError(f"ticket {ticket.number}", ticket.state.value, TicketState.CANCELLED.value)
+        raise TransitionError(
+            N_("ticket {number}"), ticket.state.value, TicketState.CANCELLED.value, number=ticket.number
+        )
     gone = ticket.moved(now, TicketState.CANCELLED, None)
     return Decision(state.with_ticket(gone), (_fact("cancelled", gone),), {"ticket": gone.for_staff()})
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from hall.kernel.errors import DomainError, Forbidden, NotFound, TransitionError
 from hall.kernel.events import Decision, Fact
+from hall.kernel.i18n import N_
 from queueing.rating_records import Level, Rateable, Rating, WorkOrder
 from queueing.services import add_working_days
 from queueing.state import QueueState
@@ -65,26 +66,28 @@ def rate(
     """
     item = state.rateable.get(f"{ticket}:{service}")
     if item is None:
-        raise NotFound("this service was not finished here, or it is rated already", ticket=ticket)
+        raise NotFound(N_("this service was not finished here, or it is rated already"), ticket=ticket)
     if served_by is not None and item.clerk != served_by:
-        raise Forbidden("only the citizen screen of the counter that served this ticket may rate it", ticket=ticket)
+        raise Forbidden(N_("only the citizen screen of the counter that served this ticket may rate it"), ticket=ticket)
     if _expired(state, item, now):
         raise DomainError(
-            f"the time to rate this service ({state.rules.rating_window_minutes} minutes) has passed", ticket=ticket
+            N_("the time to rate this service ({minutes} minutes) has passed"),
+            ticket=ticket,
+            say={"minutes": state.rules.rating_window_minutes},
         )
     try:
         grade = Level(level)
     except ValueError:
-        raise DomainError("level must be 1 (非常不满意) to 5 (非常满意)", field="level") from None
+        raise DomainError(N_("level must be 1 (very dissatisfied) to 5 (very satisfied)"), field="level") from None
     scored = dict(aspects or {})
     unknown = set(scored) - set(state.rules.rating_aspects)
     if unknown:
-        raise DomainError(f"unknown aspects: {', '.join(sorted(unknown))}", field="aspects")
+        raise DomainError(N_("unknown aspects: {names}"), field="aspects", say={"names": ", ".join(sorted(unknown))})
     if any(not isinstance(v, int) or isinstance(v, bool) or not 1 <= v <= 5 for v in scored.values()):
-        raise DomainError("each aspect is scored 1 to 5", field="aspects")
+        raise DomainError(N_("each aspect is scored 1 to 5"), field="aspects")
     comment = comment.strip()
     if len(comment) > MAX_COMMENT:
-        raise DomainError(f"a comment has at most {MAX_COMMENT} characters", field="comment")
+        raise DomainError(N_("a comment has at most {limit} characters"), field="comment", say={"limit": MAX_COMMENT})
     rating = Rating(
         item.key, item.ticket, item.number, item.service, item.counter, item.clerk, grade, scored, comment, source, now
     )
@@ -119,13 +122,15 @@ def _order(state: QueueState, order_id: str) -> WorkOrder:
     try:
         return state.work_orders[order_id]
     except KeyError:
-        raise NotFound(f"no open work order {order_id!r}") from None
+        raise NotFound(N_("no open work order '{order}'"), say={"order": order_id}) from None
 
 
 def _note(note: str) -> str:
     note = note.strip()
     if not note or len(note) > MAX_COMMENT:
-        raise DomainError(f"write what was done, in at most {MAX_COMMENT} characters", field="note")
+        raise DomainError(
+            N_("write what was done, in at most {limit} characters"), field="note", say={"limit": MAX_COMMENT}
+        )
     return note
 
 
@@ -139,7 +144,7 @@ def record_callback(state: QueueState, order_id: str, by: int, now: datetime, *,
     """
     order = _order(state, order_id)
     if order.state != "open":
-        raise TransitionError(f"work order {order.id}", order.state, "called_back")
+        raise TransitionError(N_("work order {order}"), order.state, "called_back", order=order.id)
     done = replace(order, state="called_back", callback_note=_note(note), callback_at=now, callback_by=by)
     orders = dict(state.work_orders)
     orders[done.id] = done
@@ -157,7 +162,7 @@ def resolve(state: QueueState, order_id: str, by: int, now: datetime, *, note: s
     """
     order = _order(state, order_id)
     if order.state != "called_back":
-        raise TransitionError(f"work order {order.id}", order.state, "resolved")
+        raise TransitionError(N_("work order {order}"), order.state, "resolved", order=order.id)
     done = replace(order, state="resolved", resolution=_note(note), resolved_at=now, resolved_by=by)
     orders = {k: v for k, v in state.work_orders.items() if k != done.id}
     state = replace(state, work_orders=orders, changed=(*state.changed, done))

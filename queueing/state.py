@@ -6,8 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
+from hall.kernel.zones import DEFAULT_ZONE, zone
 from queueing.counters import Counter
 from queueing.rating_records import Rateable, WorkOrder
 from queueing.services import Priority, Service
@@ -26,7 +26,8 @@ NO_COUNTER_POLICIES = ("warn", "refuse")
 class Rules:
     """A hall's queue settings."""
 
-    timezone: str = "Asia/Shanghai"
+    # The hall's zone (HALL_TIMEZONE): the server sets it on every load (QueueDomain).
+    timezone: str = DEFAULT_ZONE
     # After this many priority calls in a row a counter takes one normal ticket, if one waits.
     priority_run: int = 2
     # Recalls of a called ticket before the next recall marks it no-show.
@@ -44,7 +45,7 @@ class Rules:
     no_counter: str = "warn"
 
     def __post_init__(self) -> None:
-        ZoneInfo(self.timezone)
+        zone(self.timezone)
         known = {p.value for p in Priority}
         if unknown := set(self.kiosk_priorities) - known:
             raise ValueError(f"kiosk_priorities names unknown classes: {', '.join(sorted(unknown))}")
@@ -60,7 +61,7 @@ class Rules:
             raise ValueError("recall_limit must be ≥ 0 and hold_minutes ≥ 1")
 
     def local(self, now: datetime) -> datetime:
-        return now.astimezone(ZoneInfo(self.timezone))
+        return now.astimezone(zone(self.timezone))
 
     def as_json(self) -> dict[str, Any]:
         return {

@@ -14,6 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hall.kernel.errors import DomainError, Invalid
 from hall.kernel.events import Command, Decision, Event
+from hall.kernel.i18n import N_
+from hall.kernel.zones import DEFAULT_ZONE
 from hall.storage.database import upsert
 from hall.storage.queue_tables import counter_services, queue_rules, queue_services, tickets, work_orders
 from hall.storage.queue_tables import ratings as ratings_table
@@ -37,7 +39,7 @@ def _int(command: Command, name: str, *, required: bool = True) -> int | None:
     if value is None and not required:
         return None
     if not isinstance(value, int) or isinstance(value, bool):
-        raise DomainError(f"{name} must be a whole number", field=name)
+        raise DomainError(N_("{field} must be a whole number"), field=name)
     return value
 
 
@@ -46,7 +48,7 @@ def _text(command: Command, name: str, *, required: bool = True, limit: int = 10
     if value is None and not required:
         return None
     if not isinstance(value, str) or not value.strip() or len(value) > limit:
-        raise Invalid(f"{name} must be text of 1 to {limit} characters", field=name)
+        raise Invalid(N_("{field} must be text of 1 to {limit} characters"), field=name, say={"limit": limit})
     return value.strip()
 
 
@@ -57,9 +59,9 @@ def _when(command: Command, name: str) -> datetime | None:
     try:
         moment = datetime.fromisoformat(str(value))
     except ValueError:
-        raise Invalid(f"{name} must be an ISO 8601 time", field=name) from None
+        raise Invalid(N_("{field} must be an ISO 8601 time"), field=name) from None
     if moment.tzinfo is None:
-        raise Invalid(f"{name} must carry its time zone", field=name)
+        raise Invalid(N_("{field} must carry its time zone"), field=name)
     return moment
 
 
@@ -69,7 +71,7 @@ def _priority(command: Command) -> Priority:
         return Priority(value)
     except ValueError:
         names = ", ".join(p.value for p in Priority)
-        raise Invalid(f"priority must be one of {names}", field="priority") from None
+        raise Invalid(N_("priority must be one of {names}"), field="priority", say={"names": names}) from None
 
 
 def _applicant(command: Command) -> Holder | None:
@@ -77,7 +79,7 @@ def _applicant(command: Command) -> Holder | None:
     if raw is None:
         return None
     if not isinstance(raw, dict) or not isinstance(raw.get("name"), str) or not isinstance(raw.get("id_number"), str):
-        raise DomainError("applicant needs a name and an id_number", field="applicant")
+        raise DomainError(N_("applicant needs a name and an id_number"), field="applicant")
     return Holder(raw["name"][:50], raw["id_number"][:32])
 
 
@@ -113,7 +115,7 @@ def _rate(state: QueueState, command: Command, now: datetime) -> Decision[QueueS
     level = _int(command, "level") or 0
     aspects = command.args.get("aspects") or {}
     if not isinstance(aspects, dict):
-        raise DomainError("aspects must map names to scores", field="aspects")
+        raise DomainError(N_("aspects must map names to scores"), field="aspects")
     ticket = _text(command, "ticket", limit=40) or ""
     service = _text(command, "service", limit=32) or ""
     return ratings.rate(
@@ -153,7 +155,7 @@ def _open(state: QueueState, counter: int, clerk: int, command: Command, now: da
 def _pause(state: QueueState, counter: int, clerk: int, command: Command, now: datetime) -> Decision[QueueState]:
     reason = command.args.get("reason", "")
     if not isinstance(reason, str):
-        raise DomainError("reason must be text", field="reason")
+        raise DomainError(N_("reason must be text"), field="reason")
     return queue.pause_counter(state, counter, clerk, reason=reason, supervisor=_supervisor(command))
 
 
@@ -247,15 +249,19 @@ COMMANDS = frozenset(HANDLERS)
 def _decide(state: QueueState, command: Command, now: datetime) -> Decision[QueueState]:
     handle = HANDLERS.get(command.name)
     if handle is None:
-        raise DomainError(f"unknown queue command {command.name!r}")
+        raise DomainError(N_("unknown queue command '{command}'"), say={"command": command.name})
     return handle(state, command, now)
 
 
 class QueueDomain:
-    """Counters and tickets of a hall, as one state: calling needs both."""
+    """Counters and tickets of a hall, as one state: calling needs both. ``timezone`` is the
+    hall's (HALL_TIMEZONE): its opening hours and its ticket day are read in it."""
 
     name = "queue"
     commands = COMMANDS
+
+    def __init__(self, timezone: str = DEFAULT_ZONE) -> None:
+        self.timezone = timezone
 
     def decide(self, state: QueueState, command: Command, now: datetime) -> Decision[QueueState]:
         decision = annotate(_decide(state, command, now))
@@ -273,7 +279,8 @@ class QueueDomain:
 
     async def load(self, conn: AsyncConnection, hall_id: int) -> QueueState:
         rules_row = (await conn.execute(select(queue_rules.c.rules).where(queue_rules.c.hall_id == hall_id))).first()
-        rules = _rules(rules_row.rules) if rules_row else Rules()
+        # The zone is the server's one setting, whatever an older stored rule set says.
+        rules = replace(_rules(rules_row.rules) if rules_row else Rules(), timezone=self.timezone)
         services = {
             row.code: _service(row)
             for row in await conn.execute(

@@ -86,7 +86,8 @@ def counter_view(state: QueueState, counter: int, now: datetime, *, limit: int =
         "current": current.for_staff() if current else None,
         "waiting_total": len(waiting),
         "waiting": [dict(t.for_staff(), ahead=ahead_of(state, t)) for t in waiting[:limit]],
-        "held": [t.for_staff() for t in held],
+        # When each comes back, so a console opened after the hold still shows it.
+        "held": [{**t.for_staff(), "hold_until": t.hold_until.isoformat() if t.hold_until else None} for t in held],
         "no_shows": [t.for_staff() for t in no_shows[-10:]],
         "all_services": [{"code": s.code, "name": s.name, "name_en": s.name_en} for s in state.services.values()],
         "counters": [

@@ -17,6 +17,7 @@ from typing import Any
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from hall.kernel.i18n import N_
 from hall.kernel.roles import Access
 from realtime import protocol
 from realtime.connection import Outbox
@@ -108,11 +109,18 @@ async def _subscribe(ws: WebSocket, sub: Subscriber, request: Subscribe, staff: 
     except TopicError as exc:
         raise ProtocolError("bad_topic", str(exc), str(topic)) from None
     if not kind.access.allows(staff.roles if staff else None):
-        raise ProtocolError("forbidden", f"{kind.access.describe()} may follow {kind.name}", str(topic))
+        raise ProtocolError(
+            "forbidden",
+            N_("{who} may follow {kind}"),
+            str(topic),
+            say={"who": kind.access.describe(), "kind": kind.name},
+        )
     if not await runtime.sessions.hall_exists(topic.hall_id):
-        raise ProtocolError("unknown_hall", f"no hall with id {topic.hall_id}", str(topic))
+        raise ProtocolError("unknown_hall", N_("no hall with id {hall}"), str(topic), say={"hall": topic.hall_id})
     if staff is not None and not kind.access.public and not await runtime.sessions.may_see_hall(staff, topic.hall_id):
-        raise ProtocolError("forbidden", "this hall is not yours", str(topic))
+        raise ProtocolError("forbidden", N_("This hall is not yours."), str(topic))
     if topic not in sub.topics and len(sub.topics) >= MAX_TOPICS:
-        raise ProtocolError("too_many_topics", f"at most {MAX_TOPICS} topics per connection", str(topic))
+        raise ProtocolError(
+            "too_many_topics", N_("at most {limit} topics per connection"), str(topic), say={"limit": MAX_TOPICS}
+        )
     await runtime.hub.subscribe(sub, topic, request.since)

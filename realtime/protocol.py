@@ -18,20 +18,25 @@ from dataclasses import dataclass
 from typing import Any
 
 from hall.kernel import jsontext
+from hall.kernel.i18n import N_, Text
 from realtime.topics import Topic, TopicError
 
 MAX_SINCE = 2**62
 
 
 class ProtocolError(ValueError):
-    def __init__(self, code: str, message: str, topic: str | None = None) -> None:
-        super().__init__(message)
+    """A frame or a subscription refused. ``message`` is an English template filled from ``say``
+    (as the errors of ``hall.kernel.errors``); the frame says it in the connection's language."""
+
+    def __init__(self, code: str, message: str, topic: str | None = None, *, say: dict[str, Any] | None = None) -> None:
+        self.text = Text(message, say or {})
+        self.message = self.text.english
+        super().__init__(self.message)
         self.code = code
-        self.message = message
         self.topic = topic
 
     def frame(self) -> str:
-        return error_frame(self.code, self.message, self.topic)
+        return error_frame(self.code, self.text.said(), self.topic)
 
 
 @dataclass(frozen=True)
@@ -55,23 +60,23 @@ ClientMessage = Subscribe | Unsubscribe | Ping
 
 def parse(text: str | bytes | None, max_size: int) -> ClientMessage:
     if text is None or isinstance(text, bytes):
-        raise ProtocolError("bad_frame", "send JSON text frames, not binary")
+        raise ProtocolError("bad_frame", N_("send JSON text frames, not binary"))
     if len(text.encode()) > max_size:
-        raise ProtocolError("too_large", f"message larger than {max_size} bytes")
+        raise ProtocolError("too_large", N_("message larger than {limit} bytes"), say={"limit": max_size})
     try:
         message = jsontext.loads(text)
     except jsontext.BadJson as exc:
-        raise ProtocolError("bad_json", f"message refused: {exc.message}") from None
+        raise ProtocolError("bad_json", N_("message refused: {reason}"), say={"reason": exc.message}) from None
     if not isinstance(message, dict):
-        raise ProtocolError("bad_message", "message must be a JSON object")
+        raise ProtocolError("bad_message", N_("message must be a JSON object"))
     kind = message.get("type")
     if kind == "ping":
         ping_id = message.get("id")
         if ping_id is not None and not isinstance(ping_id, str | int):
-            raise ProtocolError("bad_message", "ping id must be a string or number")
+            raise ProtocolError("bad_message", N_("ping id must be a string or number"))
         return Ping(ping_id if not isinstance(ping_id, str) else ping_id[:64])
     if kind not in ("subscribe", "unsubscribe"):
-        raise ProtocolError("unknown_type", f"unknown message type {kind!r}")
+        raise ProtocolError("unknown_type", N_("unknown message type '{kind}'"), say={"kind": kind})
     raw_topic = message.get("topic")
     try:
         topic = Topic.parse(raw_topic)
@@ -81,7 +86,7 @@ def parse(text: str | bytes | None, max_size: int) -> ClientMessage:
         return Unsubscribe(topic)
     since = message.get("since")
     if since is not None and (not isinstance(since, int) or isinstance(since, bool) or not 0 <= since < MAX_SINCE):
-        raise ProtocolError("bad_since", "since must be a non-negative whole number", str(topic))
+        raise ProtocolError("bad_since", N_("since must be a non-negative whole number"), str(topic))
     return Subscribe(topic, since)
 
 

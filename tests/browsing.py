@@ -65,14 +65,24 @@ class Screens:
         self._allowed: list[re.Pattern[str]] = []
         self._watched: list[Any] = []
 
-    def context(self, *, width: int = 1280, height: int = 800, mobile: bool = False, locale: str = "zh-CN") -> Any:
-        """A browser context of its own (its own cookies: one person's browser), closed at the end."""
+    def context(
+        self,
+        *,
+        width: int = 1280,
+        height: int = 800,
+        mobile: bool = False,
+        locale: str = "zh-CN",
+        timezone: str | None = None,
+    ) -> Any:
+        """A browser context of its own (its own cookies: one person's browser), closed at the end;
+        ``timezone`` sets the browser's clock zone (a laptop set to another zone than the hall)."""
         context = self.browser.new_context(
             base_url=self.server.url,
             viewport={"width": width, "height": height},
             locale=locale,
             is_mobile=mobile,
             has_touch=mobile,
+            timezone_id=timezone,
         )
         context.set_default_timeout(WAIT)
         context.add_init_script(COUNT_PRINTS)
@@ -134,8 +144,8 @@ class Screens:
 
     def _console(self, page: Any, message: Any) -> None:
         source = message.location.get("url") or "?"
-        if source.endswith("/favicon.ico"):
-            return  # Chromium asks for one on its own; the pages name no icon
+        # Every page names its icon (/static/favicon.svg), so a request for /favicon.ico, which
+        # Chromium makes only for a page without one, fails the test like any other error.
         shown = f"{message.text} ({source})"
         if message.type == "error" and not any(p.search(shown) for p in self._allowed):
             self.errors.append(f"{page.url}: console error: {shown}")

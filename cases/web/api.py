@@ -28,6 +28,7 @@ from cases.web.assignees import may_be_assigned
 from cases.web.files import attachment_path, checked_attachments
 from cases.web.numbers import is_case_number
 from hall.kernel.events import Command
+from hall.kernel.i18n import N_, Text
 from hall.kernel.roles import Access, Role, within
 from hall.runtime import Runtime, runtime_of
 from hall.storage.case_tables import case_attachments, cases, supervision_orders
@@ -156,7 +157,7 @@ async def case_action(request: Request) -> Response:
     """
     action = request.path_params["action"]
     if action not in ACTIONS:
-        return problem(404, "not_found", f"unknown case action {action!r}")
+        return problem(404, "not_found", N_("unknown case action '{action}'"), say={"action": action})
     if action == "assign":
         # The workflow rules who may assign, but the register keeps no staff list: a case given to
         # a technician, to someone of another hall or to someone who has left would wait on nobody.
@@ -175,9 +176,9 @@ async def case_action(request: Request) -> Response:
                 return problem(
                     422,
                     "invalid",
-                    f"staff {assignee} is not an active {turn.role.value} of hall {turn.hall}, "
-                    "where the case's next step is taken",
+                    N_("staff {staff} is not an active {role} of hall {hall}, where the case's next step is taken"),
                     field="assignee",
+                    say={"staff": assignee, "role": Text(turn.role.value, context="role"), "hall": turn.hall},
                 )
     return await _on_case(
         request,
@@ -200,7 +201,7 @@ async def _on_case(request: Request, name: str, args_of: Callable[[dict[str, Any
     # The same check and the same answer as reading the case: someone who may not see it learns
     # nothing of its stage, halls or next actor from why they may not act on it.
     if found is None or not await may_see_case(request, list(found[2])):
-        return problem(404, "not_found", f"no case {number!r}")
+        return problem(404, "not_found", N_("no case '{case}'"), say={"case": number})
     root, case_halls, _ = found
     member = _member(request)
     args = {**args_of(data), "number": number, "by": _by(member, request.path_params["hall"])}
@@ -270,7 +271,7 @@ async def list_cases(request: Request) -> Response:
     elif view == "open":
         chosen = open_cases(state, hall_id)
     else:
-        return problem(422, "invalid", "view must be todo, mine or open", field="view")
+        return problem(422, "invalid", N_("view must be todo, mine or open"), field="view")
     chosen = red_first(chosen, state, now)
     page = paging(request.query_params, default=LIST_LIMIT, maximum=LIST_MAX)
     limit, offset = page
@@ -340,7 +341,7 @@ async def case_detail(request: Request) -> Response:
     number = request.path_params["number"]
     found = await case_record_json(_runtime(request), number)
     if found is None or not await may_see_case(request, list(found["hall_ids"].values())):
-        return problem(404, "not_found", f"no case {number!r}")
+        return problem(404, "not_found", N_("no case '{case}'"), say={"case": number})
     return JSONResponse(found)
 
 
@@ -355,10 +356,10 @@ async def attachment_file(request: Request) -> Response:
     number, sha = request.path_params["number"], request.path_params["sha256"]
     found = await case_record_json(_runtime(request), number)
     if found is None or not await may_see_case(request, list(found["hall_ids"].values())):
-        return problem(404, "not_found", "no such attachment")
+        return problem(404, "not_found", N_("no such attachment"))
     entry = next((a for a in found["attachments"] if a["sha256"] == sha), None)
     if entry is None:
-        return problem(404, "not_found", "no such attachment")
+        return problem(404, "not_found", N_("no such attachment"))
     return FileResponse(
         attachment_path(_runtime(request), sha), media_type=entry["content_type"], filename=entry["filename"] or sha
     )

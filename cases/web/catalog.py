@@ -417,7 +417,7 @@ async def api_catalog(request: Request) -> Response:
         body = "\ufeff" + dump_csv(catalog)
         return Response(body, media_type="text/csv; charset=utf-8", headers=_download("csv"))
     if form != "json":
-        return problem(422, "invalid", "format is json, yaml or csv", field="format")
+        return problem(422, "invalid", N_("format is json, yaml or csv"), field="format")
     return JSONResponse([item_summary_json(item) for item in matching(catalog, _query(request))])
 
 
@@ -440,5 +440,5 @@ async def api_catalog_item(request: Request) -> Response:
     catalog: Catalog = runtime_of(request).catalog
     item = catalog.get(code)
     if item is None:
-        return problem(404, "not_found", f"no service item has the code {code!r}")
+        return problem(404, "not_found", N_("no service item has the code '{code}'"), say={"code": code})
     return JSONResponse(item_json(item))

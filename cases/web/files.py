@@ -19,6 +19,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from hall.kernel.i18n import N_
 from hall.kernel.roles import Access, Role
 from hall.runtime import Runtime, runtime_of
 from hall.web.access import guarded, member_of
@@ -54,24 +55,24 @@ async def upload_attachment(request: Request) -> Response:
     member = member_of(request)
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type not in ATTACHMENT_TYPES:
-        return problem(415, "invalid", "attachments are PDF, JPEG or PNG files", field="content_type")
+        return problem(415, "invalid", N_("attachments are PDF, JPEG or PNG files"), field="content_type")
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > MAX_ATTACHMENT:
-        return problem(413, "invalid", "an attachment is at most 10 MiB", field="file")
+        return problem(413, "invalid", N_("an attachment is at most 10 MiB"), field="file")
     digest = hashlib.sha256()
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > MAX_ATTACHMENT:
-            return problem(413, "invalid", "an attachment is at most 10 MiB", field="file")
+            return problem(413, "invalid", N_("an attachment is at most 10 MiB"), field="file")
         digest.update(chunk)
         chunks.append(chunk)
     if size == 0:
-        return problem(422, "invalid", "the file is empty", field="file")
+        return problem(422, "invalid", N_("the file is empty"), field="file")
     body = b"".join(chunks)
     if not _looks_like(content_type, body):
-        return problem(415, "invalid", f"the file is not a {content_type}", field="file")
+        return problem(415, "invalid", N_("the file is not a {kind}"), field="file", say={"kind": content_type})
     sha = digest.hexdigest()
     path = attachment_path(runtime, sha)
     if not path.exists():
@@ -109,12 +110,14 @@ def checked_attachments(runtime: Runtime, data: Any, staff_id: int) -> list[dict
     if data is None:
         return []
     if not isinstance(data, list) or len(data) > 50:
-        raise Problem(422, "invalid", "attachments must be a list of at most 50 files", field="attachments")
+        raise Problem(422, "invalid", N_("attachments must be a list of at most 50 files"), field="attachments")
     out = []
     for entry in data:
         sha = entry.get("sha256") if isinstance(entry, dict) else None
         if not isinstance(sha, str) or not SHA256.fullmatch(sha):
-            raise Problem(422, "invalid", "each attachment names the sha256 of an uploaded file", field="attachments")
+            raise Problem(
+                422, "invalid", N_("each attachment names the sha256 of an uploaded file"), field="attachments"
+            )
         content_type = entry.get("content_type")
         receipt = entry.get("receipt")
         path = attachment_path(runtime, sha)
@@ -127,7 +130,9 @@ def checked_attachments(runtime: Runtime, data: Any, staff_id: int) -> list[dict
             or not path.is_file()
         ):
             # One answer whether the file is missing or someone else's: nothing learnt by guessing.
-            raise Problem(422, "invalid", f"no file {sha[:12]}… uploaded by you", field="attachments")
+            raise Problem(
+                422, "invalid", N_("no file {sha}… uploaded by you"), field="attachments", say={"sha": sha[:12]}
+            )
         out.append(
             {
                 "sha256": sha,

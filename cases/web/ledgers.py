@@ -78,7 +78,7 @@ def _shown(words: Words) -> str:
 
 
 def _zone(request: Request) -> ZoneInfo:
-    return ZoneInfo(runtime_of(request).settings.timezone)
+    return runtime_of(request).settings.zone
 
 
 def _catalog(request: Request) -> Catalog:
@@ -96,16 +96,18 @@ def _day(params: QueryParams, name: str) -> date | None:
     try:
         return date.fromisoformat(raw)
     except ValueError:
-        raise Invalid(f"{name} must be a date written YYYY-MM-DD, not {raw[:20]!r}", field=name) from None
+        raise Invalid(
+            N_("{field} must be a date written YYYY-MM-DD, not '{value}'"), field=name, say={"value": raw[:20]}
+        ) from None
 
 
 def period_of(params: QueryParams, zone: ZoneInfo, today: date) -> Period:
     last = _day(params, "to") or today
     first = _day(params, "from") or last.replace(day=1)
     if last < first:
-        raise Invalid("to must be on or after from", field="to")
+        raise Invalid(N_("to must be on or after from"), field="to")
     if (last - first).days + 1 > MAX_DAYS:
-        raise Invalid(f"a period is at most {MAX_DAYS} days; choose a shorter one", field="from")
+        raise Invalid(N_("a period is at most {days} days; choose a shorter one"), field="from", say={"days": MAX_DAYS})
     return Period(first, last, zone)
 
 
@@ -113,7 +115,11 @@ def _values(params: QueryParams, name: str) -> frozenset[str]:
     found = [part.strip() for raw in params.getlist(name) for part in raw.split(",")]
     found = [part for part in found if part]
     if len(found) > _VALUES_MAX or any(len(part) > _VALUE_LENGTH for part in found):
-        raise Invalid(f"{name} holds at most {_VALUES_MAX} values of at most {_VALUE_LENGTH} characters", field=name)
+        raise Invalid(
+            N_("{field} holds at most {count} values of at most {limit} characters"),
+            field=name,
+            say={"count": _VALUES_MAX, "limit": _VALUE_LENGTH},
+        )
     return frozenset(found)
 
 
@@ -124,7 +130,7 @@ _ID = re.compile(ID_PATTERN)
 def _ids(params: QueryParams, name: str) -> frozenset[int]:
     found = _values(params, name)
     if not all(_ID.fullmatch(part) for part in found):
-        raise Invalid(f"{name} must be staff ids (whole numbers)", field=name)
+        raise Invalid(N_("{field} must be staff ids (whole numbers)"), field=name)
     return frozenset(int(part) for part in found)
 
 
@@ -132,14 +138,18 @@ def _chosen(params: QueryParams, name: str, allowed: tuple[str, ...]) -> frozens
     found = _values(params, name)
     unknown = sorted(found - set(allowed))
     if unknown:
-        raise Invalid(f"unknown {name} {', '.join(unknown)}; choose from {', '.join(allowed)}", field=name)
+        raise Invalid(
+            N_("unknown {field} {names}; choose from {allowed}"),
+            field=name,
+            say={"names": ", ".join(unknown), "allowed": ", ".join(allowed)},
+        )
     return found
 
 
 def _format(params: QueryParams) -> str:
     chosen = params.get("format", "json")
     if chosen not in ("json", "csv"):
-        raise Invalid("format must be json or csv", field="format")
+        raise Invalid(N_("format must be json or csv"), field="format")
     return chosen
 
 
@@ -150,13 +160,13 @@ async def _filter(request: Request, period: Period) -> CaseFilter:
     items = _values(params, "item")
     unknown = sorted(code for code in items if code not in _catalog(request))
     if unknown:
-        raise Invalid(f"no service item {', '.join(unknown)} in the catalog", field="item")
+        raise Invalid(N_("no service item {names} in the catalog"), field="item", say={"names": ", ".join(unknown)})
     raw = params.get("within", "").strip()
     async with reading(runtime_of(request).engine) as conn:
         scope = await ledgers.hall_scope(conn, hall_id)
         if raw:
             if not _ID.fullmatch(raw) or int(raw) not in scope:
-                raise Invalid("within must be this hall or a hall below it", field="within")
+                raise Invalid(N_("within must be this hall or a hall below it"), field="within")
             scope = await ledgers.hall_scope(conn, int(raw))
     return CaseFilter(
         halls=scope,
@@ -184,8 +194,9 @@ def _too_many(total: int) -> JSONResponse:
     return problem(
         422,
         "too_many",
-        f"{total} cases match, more than the {EXPORT_MAX} a CSV holds; narrow the period or the filters",
+        N_("{total} cases match, more than the {limit} a CSV holds; narrow the period or the filters"),
         total=total,
+        say={"limit": EXPORT_MAX},
     )
 
 
@@ -281,7 +292,7 @@ async def hall_ledger(request: Request) -> Response:
     zone = _zone(request)
     by = params.get("by", "")
     if by not in BY:
-        return problem(422, "invalid", f"by must be one of {', '.join(BY)}", field="by")
+        return problem(422, "invalid", N_("by must be one of {names}"), field="by", say={"names": ", ".join(BY)})
     chosen = _format(params)
     period = period_of(params, zone, datetime.now(zone).date())
     wanted = await _filter(request, period)

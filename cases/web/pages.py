@@ -329,7 +329,7 @@ async def case_record(request: Request) -> Response:
     member = member_of(request)
     case, meta = case_from_record(found["record"])
     actor = staff_actor(member, hall_id)
-    tz = ZoneInfo(runtime.settings.timezone)
+    tz = runtime.settings.zone
     rows = await _halls(request)
     hall_names = _hall_names(rows)
     orders = found["orders"]

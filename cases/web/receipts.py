@@ -150,7 +150,7 @@ async def receipt(request: Request) -> Response:
             await conn.execute(select(staff.c.staff_no).where(staff.c.id == record["registered_by"]))
         ).scalar_one_or_none()
     accepted, deciding = rows[ids["accepted"]], rows[ids["deciding"]]
-    tz = ZoneInfo(accepted.timezone)
+    tz = runtime.settings.zone
     words = pairs(_WORDS)
     catalog: Catalog = runtime.catalog
     item = catalog.get(record["item"])

@@ -26,7 +26,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from starlette.requests import Request
@@ -42,7 +41,7 @@ from cases.web.numbers import is_case_number
 from cases.workflow import Case, Stage
 from hall.kernel.errors import CommandTimeout, NotFound
 from hall.kernel.events import Command
-from hall.kernel.i18n import N_, translations
+from hall.kernel.i18n import N_, Text, localized, translations
 from hall.kernel.i18n import current as _locale
 from hall.kernel.roles import Access
 from hall.runtime import runtime_of
@@ -165,7 +164,7 @@ _LEVELS = {
     RatingLevel.VERY_DISSATISFIED: N_("Very dissatisfied"),
 }
 # The one answer for "no such number" and "wrong phone": built once, so the two cannot drift apart.
-NOT_FOUND = "no case matches this number and phone"
+NOT_FOUND = N_("no case matches this number and phone")
 
 
 def _both(message: str) -> dict[str, str]:
@@ -208,7 +207,7 @@ def _throttle(request: Request, key: str) -> None:
     raise Problem(
         429,
         "rate_limited",
-        "too many look-ups that found nothing; try again later",
+        N_("too many look-ups that found nothing; try again later"),
         headers={"Retry-After": str(wait)},
         retry_after=wait,
     )
@@ -237,7 +236,7 @@ def _number(data: Mapping[str, Any]) -> str:
     raw = data.get("case")
     number = _GROUPING.sub("", raw) if isinstance(raw, str) else ""
     if not is_case_number(number):
-        raise Problem(422, "invalid", "case is a case number of 8 to 32 digits", field="case")
+        raise Problem(422, "invalid", N_("case is a case number of 8 to 32 digits"), field="case")
     return number
 
 
@@ -247,7 +246,7 @@ def _tail(data: Mapping[str, Any]) -> str:
     tail = raw.strip() if isinstance(raw, str) else ""
     if not _TAIL.match(tail):
         raise Problem(
-            422, "invalid", "phone_tail is the last four digits of the phone, as a string", field="phone_tail"
+            422, "invalid", N_("phone_tail is the last four digits of the phone, as a string"), field="phone_tail"
         )
     return tail
 
@@ -352,7 +351,7 @@ def track_json(found: _Found, catalog: Catalog, now: datetime, tz: tzinfo) -> di
 
 
 def _zone(request: Request) -> tzinfo:
-    return ZoneInfo(runtime_of(request).settings.timezone)
+    return runtime_of(request).settings.zone
 
 
 # -- the page ---------------------------------------------------------------------------------------
@@ -461,9 +460,15 @@ async def api_track_rate(request: Request) -> Response:
     data, command_id, number, tail = await _asked(request)
     level, comment = data.get("level"), data.get("comment", "")
     if not isinstance(level, int) or isinstance(level, bool) or not 1 <= level <= 5:
-        return problem(422, "invalid", "level is a whole number from 1 to 5", field="level")
+        return problem(422, "invalid", N_("level is a whole number from 1 to 5"), field="level")
     if not isinstance(comment, str) or len(comment) > COMMENT_MAX:
-        return problem(422, "invalid", f"comment is text of at most {COMMENT_MAX} characters", field="comment")
+        return problem(
+            422,
+            "invalid",
+            N_("comment is text of at most {limit} characters"),
+            field="comment",
+            say={"limit": COMMENT_MAX},
+        )
     found = await _find(request, number, tail)
     if found is None:
         raise _missed(request, number)
@@ -478,10 +483,10 @@ async def api_track_rate(request: Request) -> Response:
             Command(scoped, found.register_hall, "case.rate", ACTOR, args, also=also)
         )
     except CommandTimeout:
-        return problem(503, "timeout", "the rating was not confirmed in time; send it again")
+        return problem(503, "timeout", N_("the rating was not confirmed in time; send it again"))
     # Answered here rather than by hall.api.submit: the public sees the outcome, not the event
     # log's sequence numbers or the stored command.
-    result = dict(outcome.result)
+    result = localized(outcome.result)
     if outcome.ok:
         chosen = RatingLevel(level)
         return JSONResponse(
@@ -491,5 +496,5 @@ async def api_track_rate(request: Request) -> Response:
     if error == "not_found":
         raise _missed(request, number)
     if error == "invalid":
-        return problem(422, "invalid", str(result.get("message", "")), field=str(result.get("field", "")))
-    return problem(409, "refused", str(result.get("message", "")))
+        return problem(422, "invalid", Text(str(result.get("message", ""))), field=str(result.get("field", "")))
+    return problem(409, "refused", Text(str(result.get("message", ""))))

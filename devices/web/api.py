@@ -23,7 +23,8 @@ from devices.registry import Device, Kind, Registry, Status
 from devices.service import Devices
 from hall.kernel.errors import CommandTimeout
 from hall.kernel.events import Command
-from hall.kernel.i18n import N_, translations
+from hall.kernel.i18n import N_, localized, translations
+from hall.kernel.i18n import gettext as _
 from hall.kernel.roles import Access, Role
 from hall.runtime import Runtime, runtime_of
 from hall.storage.database import reading
@@ -147,7 +148,7 @@ async def list_devices(request: Request) -> Response:
     """
     registry = await _registry(request)
     if registry is None:
-        return problem(404, "not_found", "no such hall")
+        return problem(404, "not_found", N_("no such hall"))
     hall_id = request.path_params["hall"]
     columns = (devices.c.id, devices.c.last_seen, devices.c.telemetry, devices.c.rejected)
     async with reading(runtime_of(request).engine) as conn:
@@ -185,9 +186,11 @@ def _counter_arg(data: Mapping[str, Any], registry: Registry) -> int | None:
     if value is None:
         return None
     if not isinstance(value, int) or isinstance(value, bool):
-        raise Problem(422, "invalid", "counter must be a whole number or null", field="counter")
+        raise Problem(422, "invalid", N_("counter must be a whole number or null"), field="counter")
     if value not in registry.counters:
-        raise Problem(422, "invalid", f"there is no counter {value} in this hall", field="counter")
+        raise Problem(
+            422, "invalid", N_("there is no counter {counter} in this hall"), field="counter", say={"counter": value}
+        )
     return value
 
 
@@ -214,16 +217,18 @@ async def _with_secret(request: Request, command: Command, secret: str, created:
     call stored it. A repeated command id returns the first result, whose secret is gone."""
     try:
         outcome: Outcome = await runtime_of(request).writer.submit(command)
-    except CommandTimeout as exc:
-        return problem(503, "timeout", str(exc), command_id=command.id)
-    body: dict[str, Any] = {"command_id": command.id, "duplicate": outcome.duplicate, **outcome.result}
+    except CommandTimeout:
+        return problem(
+            503, "timeout", N_("the server did not finish this in time; it may still be done"), command_id=command.id
+        )
+    body: dict[str, Any] = {"command_id": command.id, "duplicate": outcome.duplicate, **localized(outcome.result)}
     if outcome.events:
         body["seq"] = outcome.events[-1].seq
     if not outcome.ok:
         return JSONResponse(body, status_code=status_of(str(outcome.result.get("code", outcome.result.get("error")))))
     if outcome.duplicate:
         body["secret_shown_once"] = True
-        body["message"] = "this was done already and its secret shown then; rekey the device for a new one"
+        body["message"] = _("this was done already and its secret shown then; rekey the device for a new one")
         return JSONResponse(body)
     device_id = command.args["device"]
     body.update(username=device_id, secret=secret, secret_shown_once=True)
@@ -257,22 +262,30 @@ async def register_device(request: Request) -> Response:
     """
     registry = await _registry(request)
     if registry is None:
-        return problem(404, "not_found", "no such hall")
+        return problem(404, "not_found", N_("no such hall"))
     data, command_id = await command_body(request)
     device_id = data.get("device")
     if not isinstance(device_id, str) or not valid_device_id(device_id):
         return problem(
-            422, "invalid", "device must be 2 to 40 lower-case letters, digits or '-', not starting with '-'",
+            422, "invalid", N_("device must be 2 to 40 lower-case letters, digits or '-', not starting with '-'"),
             field="device",
         )  # fmt: skip
     kind = data.get("kind")
     if not isinstance(kind, str) or kind not in {k.value for k in Kind}:
-        return problem(422, "invalid", f"kind must be one of {', '.join(k.value for k in Kind)}", field="kind")
+        return problem(
+            422,
+            "invalid",
+            N_("kind must be one of {names}"),
+            field="kind",
+            say={"names": ", ".join(k.value for k in Kind)},
+        )
     counter = _counter_arg(data, registry)
     if Kind(kind).at_counter and counter is None:
-        return problem(422, "invalid", f"a {kind} belongs to a counter: give its number", field="counter")
+        return problem(
+            422, "invalid", N_("a {kind} belongs to a counter: give its number"), field="counter", say={"kind": kind}
+        )
     if await _hall_elsewhere(request, device_id):
-        return problem(409, "refused", f"device {device_id!r} belongs to another hall", device=device_id)
+        return problem(409, "refused", N_("device '{device}' belongs to another hall"), device=device_id)
     member = member_of(request)
     secret, stored = _new_secret()
     args = {"device": device_id, "kind": kind, "counter": counter, "secret_hash": stored}
@@ -301,10 +314,10 @@ async def bind_device(request: Request) -> Response:
     """
     registry = await _registry(request)
     if registry is None:
-        return problem(404, "not_found", "no such hall")
+        return problem(404, "not_found", N_("no such hall"))
     data, command_id = await command_body(request)
     if "counter" not in data:
-        return problem(422, "invalid", "give counter: a number, or null to unbind", field="counter")
+        return problem(422, "invalid", N_("give counter: a number, or null to unbind"), field="counter")
     counter = _counter_arg(data, registry)
     member = member_of(request)
     args = {"device": request.path_params["device"], "counter": counter}
@@ -382,10 +395,22 @@ def _command_args(name: str, raw: Any) -> dict[str, Any]:
     if raw is None:
         raw = {}
     if not isinstance(raw, dict) or len(raw) > _MAX_ARGS:
-        raise Problem(422, "invalid", f"args must be an object of at most {_MAX_ARGS} entries", field="args")
+        raise Problem(
+            422,
+            "invalid",
+            N_("args must be an object of at most {limit} entries"),
+            field="args",
+            say={"limit": _MAX_ARGS},
+        )
     for key, value in raw.items():
         if not isinstance(value, str | int | float | bool) or len(str(value)) > 64:
-            raise Problem(422, "invalid", f"args.{key} must be a short text, number or true/false", field="args")
+            raise Problem(
+                422,
+                "invalid",
+                N_("args.{key} must be a short text, number or true/false"),
+                field="args",
+                say={"key": key},
+            )
     return {**SHOW_DEFAULTS, **raw} if name == "show" else dict(raw)
 
 
@@ -416,23 +441,27 @@ async def send_command(request: Request) -> Response:
     data, command_id = await command_body(request)
     registry = await _registry(request)
     if registry is None:
-        return problem(404, "not_found", "no such hall")
+        return problem(404, "not_found", N_("no such hall"))
     name = data.get("name")
     if not isinstance(name, str) or name not in COMMANDS:
-        return problem(422, "invalid", f"name must be one of {', '.join(COMMANDS)}", field="name")
+        return problem(
+            422, "invalid", N_("name must be one of {names}"), field="name", say={"names": ", ".join(COMMANDS)}
+        )
     device_id = request.path_params["device"]
     device = registry.devices.get(device_id)
     if device is None:
-        return problem(404, "not_found", f"no device {device_id!r} in this hall", device=device_id)
+        return problem(404, "not_found", N_("no device '{device}' in this hall"), device=device_id)
     if device.status is not Status.ACTIVE:
-        return problem(409, "refused", "only a registered device takes commands", device=device_id)
+        return problem(409, "refused", N_("only a registered device takes commands"), device=device_id)
     if not command_applies(name, device.kind):
         kind = device.kind.value if device.kind else "device"
-        return problem(422, "invalid", f"a {kind} does not take {name!r}", field="name")
+        return problem(
+            422, "invalid", N_("a {kind} does not take '{name}'"), field="name", say={"kind": kind, "name": name}
+        )
     args = _command_args(name, data.get("args"))
     side = _devices_of(request)
     if side is None:
-        return problem(503, "no_bus", "this server runs without a device bus (HALL_MQTT_URL): no commands")
+        return problem(503, "no_bus", N_("this server runs without a device bus (HALL_MQTT_URL): no commands"))
     # The caller's command id goes to the device (which acts on an id once) and keys the outcome: a
     # retried request waits for, or reads, the same command instead of sending another.
     fits = valid_message_id(command_id)
@@ -444,7 +473,12 @@ async def send_command(request: Request) -> Response:
         sent = await side.gateway.send(device_id, name, args, command_id=wire_id)
     except BadMessage as exc:
         # Registered a moment ago: the gateway rereads the registry from the event, shortly.
-        return problem(409, "refused", f"the device bus does not know the device yet ({exc.detail}); try again")
+        return problem(
+            409,
+            "refused",
+            N_("the device bus does not know the device yet ({detail}); try again"),
+            say={"detail": exc.detail},
+        )
     return JSONResponse(sent.as_json())
 
 
@@ -459,7 +493,7 @@ async def recent_commands(request: Request) -> Response:
     registry = await _registry(request)
     device_id = request.path_params["device"]
     if registry is None or device_id not in registry.devices:
-        return problem(404, "not_found", f"no device {device_id!r} in this hall", device=device_id)
+        return problem(404, "not_found", N_("no device '{device}' in this hall"), device=device_id)
     async with reading(runtime_of(request).engine) as conn:
         rows = await conn.execute(
             select(device_commands)

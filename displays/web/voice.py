@@ -15,6 +15,7 @@ from starlette.responses import JSONResponse, Response
 
 from devices.protocol import VOICE_STATES
 from displays.voice import VoiceUnavailable, chime_wav
+from hall.kernel.i18n import N_
 from hall.kernel.roles import Access
 from hall.runtime import runtime_of
 from hall.web.access import guarded
@@ -57,7 +58,7 @@ async def call(request: Request) -> Response:
         counter = 0
     # Only calls can be spoken: free text would let anyone make the server speak anything.
     if not _NUMBER.match(number) or not 1 <= counter <= 999 or lang not in ("zh_CN", "en"):
-        return problem(422, "invalid", "number must look like A023, counter 1–999, lang zh_CN or en")
+        return problem(422, "invalid", N_("number must look like A023, counter 1–999, lang zh_CN or en"))
     try:
         data = await runtime_of(request).calls.call_mp3(number, counter, lang)
     except VoiceUnavailable as exc:

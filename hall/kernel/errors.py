@@ -27,6 +27,11 @@ gateway replies with the same ``code``.
     * ``displays.voice.VoiceUnavailable`` — no speech engine for a spoken call
     * ``cases.notify.GatewayError``, ``GatewayRejected`` — the SMS provider failed or refused a message
 
+Every message of the tree is for people in two languages: it is written as an English catalog id
+wrapped in ``N_`` whose ``{name}`` fields are filled from the details (and from ``say``, for values a
+program has no use for), never as an f-string, so the edge that answers a person translates it
+(``hall.kernel.i18n.Text``). ``tests/kernel/test_refusal_texts.py`` checks every raise.
+
 Outside the tree, because they are answered where they are raised and never reach a person as
 such: ``devices.protocol.BadMessage`` (a device message the parser refuses; counted and replied
 to with its ``code``), ``realtime.protocol.ProtocolError`` and ``realtime.topics.TopicError`` (a bad
@@ -35,7 +40,10 @@ websocket frame or topic; answered with an error frame carrying its ``code``).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
+
+from hall.kernel.i18n import N_, TEXT_KEY, Text
 
 
 class HallError(Exception):
@@ -47,19 +55,33 @@ class SettingsError(HallError):
 
 
 class DomainError(HallError):
-    """A command the rules refuse. ``code`` is stable for programs, ``message`` is for people."""
+    """A command the rules refuse. ``code`` is stable for programs, ``message`` is for people.
+
+    ``message`` is given as an English template (``N_("clerk already holds counter {counter}")``)
+    filled from ``details`` and ``say``; ``self.message`` is it in English (for logs), ``said()`` in
+    the current request's language, and ``text`` the untranslated form the writer stores."""
 
     code = "refused"
 
-    def __init__(self, message: str, **details: Any) -> None:
-        super().__init__(message)
-        self.message = message
+    def __init__(self, message: str, /, *, say: Mapping[str, Any] | None = None, **details: Any) -> None:
+        self.text = Text(message, {**details, **(say or {})})
+        self.message = self.text.english
+        super().__init__(self.message)
         self.details = details
 
-    def as_json(self) -> dict[str, Any]:
-        """The one shape of an error everywhere: ``code`` for programs, ``message`` for people, and
-        the details (``field`` …). ``error`` repeats the code for the clients written before ``code``."""
-        return {"code": self.code, "error": self.code, "message": self.message, **self.details}
+    def said(self) -> str:
+        return self.text.said()
+
+    def as_json(self, locale: str | None = None) -> dict[str, Any]:
+        """The one shape of an error everywhere: ``code`` for programs, ``message`` for people (in
+        ``locale``, the request's when not given), and the details (``field`` …). ``error`` repeats
+        the code for the clients written before ``code``."""
+        return {"code": self.code, "error": self.code, "message": self.text.said(locale), **self.details}
+
+    def record(self) -> dict[str, Any]:
+        """What the writer keeps as a refused command's result: the English answer and the text that
+        an edge translates for whoever reads it (``hall.kernel.i18n.localized``)."""
+        return {**self.as_json("en"), TEXT_KEY: self.text.as_json()}
 
 
 class Invalid(DomainError):
@@ -69,10 +91,20 @@ class Invalid(DomainError):
 
 
 class TransitionError(DomainError):
+    """``what`` is a template too (``N_("ticket {ticket}")``, filled from ``names``); the states are
+    translated as words of the ``state`` context."""
+
     code = "bad_transition"
 
-    def __init__(self, what: str, current: str, wanted: str) -> None:
-        super().__init__(f"{what} cannot go from {current!r} to {wanted!r}", current=current, wanted=wanted)
+    def __init__(self, what: str, current: str, wanted: str, /, **names: Any) -> None:
+        words = {
+            "what": Text(what, names),
+            "current": Text(current, context="state"),
+            "wanted": Text(wanted, context="state"),
+        }
+        super().__init__(
+            N_("{what} cannot go from '{current}' to '{wanted}'"), say=words, current=current, wanted=wanted
+        )
 
 
 class NotFound(DomainError):

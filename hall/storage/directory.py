@@ -15,6 +15,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hall.kernel.events import Event, Fact
+from hall.kernel.zones import DEFAULT_ZONE
 from hall.storage.tables import counters, events, hall_heads, halls
 
 LEVELS = ("district", "street", "community")
@@ -50,7 +51,7 @@ async def create_hall(
     name_en: str = "",
     level: str,
     parent_id: int | None = None,
-    timezone: str = "Asia/Shanghai",
+    timezone: str = DEFAULT_ZONE,
     actor: str,
     now: datetime,
 ) -> int:

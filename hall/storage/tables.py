@@ -66,6 +66,8 @@ halls = Table(
     # district 区 / street 街道 / community 社区: the tree of 三级联动.
     Column("level", String(16), nullable=False),
     Column("parent_id", Integer, ForeignKey("halls.id"), nullable=True),
+    # Kept from the first schema and not read: the halls' zone is the one setting HALL_TIMEZONE
+    # (hall.kernel.zones), so that no part can read a zone of its own.
     Column("timezone", String(64), nullable=False, server_default="Asia/Shanghai"),
     Column("created_at", UTCDateTime(), nullable=False),
 )

@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from hall.kernel.errors import CommandTimeout, DomainError, NotFound, WriterClosed
 from hall.kernel.events import Command, Decision, Event
+from hall.kernel.i18n import N_
 from hall.storage.database import reading
 from hall.storage.tables import commands, events, hall_heads
 
@@ -111,6 +112,11 @@ class Writer:
         """The writer's clock: the time its commands are decided at, which pages showing a light
         as it stands use too."""
         return self._clock()
+
+    @property
+    def domains(self) -> tuple[Domain, ...]:
+        """The rule sets this writer applies, in the order it was given them."""
+        return tuple(self._domains)
 
     def add_listener(self, listener: Listener) -> None:
         """Called after each commit with the events it made durable, in sequence order per hall."""
@@ -308,10 +314,10 @@ class Writer:
         self, command: Command, working: dict[int, dict[str, Any]], heads: dict[int, int], now: datetime
     ) -> tuple[Outcome, Domain | None, tuple[Any, ...]]:
         if command.hall_id not in heads:
-            return _refused(NotFound(f"no hall with id {command.hall_id}")), None, ()
+            return _refused(NotFound(N_("no hall with id {hall}"), say={"hall": command.hall_id})), None, ()
         domain = self._by_command.get(command.name)
         if domain is None:
-            return _refused(NotFound(f"unknown command {command.name!r}", command=command.name)), None, ()
+            return _refused(NotFound(N_("unknown command '{command}'"), command=command.name)), None, ()
         parts = working[command.hall_id]
         try:
             decision = domain.decide(parts[domain.name], command, now)
@@ -321,11 +327,11 @@ class Writer:
             # A bug in one rule must not sink the commands batched with it; the state is untouched
             # because rules never mutate what they are given.
             log.exception("rule for %s failed", command.name)
-            return _refused(DomainError("internal error while applying the command")), None, ()
+            return _refused(DomainError(N_("internal error while applying the command"))), None, ()
         strays = {h for fact in decision.facts for h in fact.also} - {command.hall_id, *command.also}
         if strays:
             log.error("rule for %s logs at halls %s the command did not declare", command.name, sorted(strays))
-            return _refused(DomainError("internal error: the command reaches halls it did not declare")), None, ()
+            return _refused(DomainError(N_("internal error: the command reaches halls it did not declare"))), None, ()
         parts[domain.name] = decision.state
         logged = []
         for fact in decision.facts:
@@ -343,7 +349,7 @@ class Writer:
 
 
 def _refused(error: DomainError) -> Outcome:
-    return Outcome(False, error.as_json())
+    return Outcome(False, error.record())
 
 
 def _repeat(stored: Mapping[str, Any]) -> Outcome:

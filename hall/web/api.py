@@ -24,6 +24,7 @@ from starlette.schemas import SchemaGenerator
 from hall.kernel import jsontext
 from hall.kernel.errors import CommandTimeout, Invalid
 from hall.kernel.events import Command
+from hall.kernel.i18n import N_, localized
 from hall.kernel.jsontext import INT_MAX
 from hall.kernel.roles import Access, Role
 from hall.storage.database import reading
@@ -147,7 +148,7 @@ async def json_body(request: Request) -> dict[str, Any]:
     async for chunk in request.stream():
         size += len(chunk)
         if size > MAX_BODY:
-            raise Problem(413, "too_large", f"body larger than {MAX_BODY} bytes")
+            raise Problem(413, "too_large", N_("body larger than {limit} bytes"), say={"limit": MAX_BODY})
         chunks.append(chunk)
     body = b"".join(chunks)
     if not body:
@@ -156,9 +157,9 @@ async def json_body(request: Request) -> dict[str, Any]:
     try:
         data = jsontext.loads(body)
     except jsontext.BadJson as exc:
-        raise Problem(400, exc.code, f"body refused: {exc.message}") from None
+        raise Problem(400, exc.code, N_("body refused: {reason}"), say={"reason": exc.message}) from None
     if not isinstance(data, dict):
-        raise Problem(400, "bad_json", "body must be a JSON object")
+        raise Problem(400, "bad_json", N_("body must be a JSON object"))
     request.state.json_body = data
     return data
 
@@ -168,7 +169,7 @@ def _command_id(data: dict[str, Any]) -> str:
     if raw is None:
         return uuid.uuid4().hex
     if not isinstance(raw, str) or not 8 <= len(raw) <= 100:
-        raise Invalid("command_id must be a string of 8 to 100 characters", field="command_id")
+        raise Invalid(N_("command_id must be a string of 8 to 100 characters"), field="command_id")
     return raw
 
 
@@ -193,15 +194,15 @@ def paging(params: QueryParams, *, default: int, maximum: int) -> tuple[int, int
     try:
         limit = int(params.get("limit", str(default)))
     except ValueError:
-        raise Invalid("limit must be a whole number", field="limit") from None
+        raise Invalid(N_("limit must be a whole number"), field="limit") from None
     try:
         offset = int(params.get("offset", "0"))
     except ValueError:
-        raise Invalid("offset must be a whole number", field="offset") from None
+        raise Invalid(N_("offset must be a whole number"), field="offset") from None
     if not 1 <= limit <= maximum:
-        raise Invalid(f"limit must be between 1 and {maximum}", field="limit")
+        raise Invalid(N_("limit must be between 1 and {maximum}"), field="limit", say={"maximum": maximum})
     if not 0 <= offset <= OFFSET_MAX:
-        raise Invalid(f"offset must be 0 to {OFFSET_MAX}", field="offset")
+        raise Invalid(N_("offset must be 0 to {maximum}"), field="offset", say={"maximum": OFFSET_MAX})
     return limit, offset
 
 
@@ -244,9 +245,9 @@ async def list_events(request: Request) -> Response:
         since = int(request.query_params.get("since", "0"))
         limit = int(request.query_params.get("limit", "100"))
     except ValueError:
-        raise Invalid("since and limit must be whole numbers") from None
+        raise Invalid(N_("since and limit must be whole numbers")) from None
     if not 0 <= since <= INT_MAX or not 1 <= limit <= 1000:
-        raise Invalid("since must be 0 to 2⁶³−1 and limit between 1 and 1000")
+        raise Invalid(N_("since must be 0 to 2⁶³−1 and limit between 1 and 1000"))
     async with reading(request.app.state.hall.engine) as conn:
         rows = await conn.execute(
             select(events).where(events.c.hall_id == hall_id, events.c.seq > since).order_by(events.c.seq).limit(limit)
@@ -261,8 +262,11 @@ async def submit(request: Request, command: Command) -> Response:
     try:
         outcome = await request.app.state.hall.writer.submit(command)
     except CommandTimeout as exc:
-        raise Problem(503, "timeout", str(exc), command_id=command.id) from None
-    body = {"command_id": command.id, "duplicate": outcome.duplicate, **outcome.result}
+        raise Problem(
+            503, "timeout", N_("the server did not finish this in time; it may still be done"), command_id=command.id
+        ) from exc
+    # A refusal is stored untranslated; it is said here in the language of whoever asked.
+    body = {"command_id": command.id, "duplicate": outcome.duplicate, **localized(outcome.result)}
     if outcome.events:
         body["seq"] = outcome.events[-1].seq
     if outcome.ok:

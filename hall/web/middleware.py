@@ -118,7 +118,9 @@ class BodyLimit:
             return
         declared = dict(scope.get("headers", [])).get(b"content-length", b"")
         if declared.isdigit() and (len(declared) > 12 or int(declared) > self.limit):
-            await problem(413, "too_large", f"body larger than {self.limit} bytes")(scope, receive, send)
+            await problem(413, "too_large", i18n.N_("body larger than {limit} bytes"), say={"limit": self.limit})(
+                scope, receive, send
+            )
             return
         seen = 0
 
@@ -128,7 +130,9 @@ class BodyLimit:
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.limit:
-                    raise Problem(413, "too_large", f"body larger than {self.limit} bytes")
+                    raise Problem(
+                        413, "too_large", i18n.N_("body larger than {limit} bytes"), say={"limit": self.limit}
+                    )
             return message
 
         await self.app(scope, counted, send)

@@ -38,7 +38,6 @@ SCREENS: list[Screen] = [
     Screen("/counter/{hall}/1/citizen", N_("Citizen screen"), N_("Second screen at the counter")),
     Screen("/kiosk/{hall}", N_("Ticket kiosk"), N_("Residents")),
     Screen("/display/{hall}", N_("Queue display"), N_("Residents")),
-    Screen("/catalog", N_("Service guide"), N_("Residents")),
     Screen("/devices/{hall}", N_("Device console"), N_("Technicians")),
 ]
 

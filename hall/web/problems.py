@@ -4,7 +4,8 @@
 Every answer has the same shape as a device's reply and a websocket error frame: ``code`` for
 programs, ``message`` for people, and the details. ``error`` repeats the code for the clients
 written before ``code`` existed. The status comes from the code (``STATUS``); a ``Problem`` carries
-its own (a body too large, not JSON).
+its own (a body too large, not JSON). The message is put into the request's language here, at the
+edge, from the untranslated text the error carries (``hall.kernel.i18n.Text``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from hall.kernel.errors import CommandTimeout, DomainError, HallError, WriterClosed
+from hall.kernel.i18n import N_, Text
 from hall.web.responses import JSONResponse
 from hall.web.templating import error_page
 
@@ -43,30 +45,43 @@ REFUSED = 409
 
 class Problem(HallError):
     """A request that cannot be answered as asked, for reasons of HTTP rather than of the rules: a
-    body too large (413), not JSON (400), a service that cannot answer now (503)."""
+    body too large (413), not JSON (400), a service that cannot answer now (503).
+
+    ``message`` is an English template filled from ``details`` and ``say``, as a ``DomainError``'s."""
 
     def __init__(
-        self, status: int, code: str, message: str, *, headers: Mapping[str, str] | None = None, **details: Any
+        self,
+        status: int,
+        code: str,
+        message: str | Text,
+        *,
+        headers: Mapping[str, str] | None = None,
+        say: Mapping[str, Any] | None = None,
+        **details: Any,
     ) -> None:
-        super().__init__(message)
+        self.text = message if isinstance(message, Text) else Text(message, {**details, **(say or {})})
+        self.message = self.text.english
+        super().__init__(self.message)
         self.status = status
         self.code = code
-        self.message = message
         self.details = details
         # Headers the answer carries (``Retry-After`` on a 429).
         self.headers = dict(headers or {})
 
-    def as_json(self) -> dict[str, Any]:
-        return {"code": self.code, "error": self.code, "message": self.message, **self.details}
+    def said(self) -> str:
+        return self.text.said()
+
+    def as_json(self, locale: str | None = None) -> dict[str, Any]:
+        return {"code": self.code, "error": self.code, "message": self.text.said(locale), **self.details}
 
 
 def status_of(code: str) -> int:
     return STATUS.get(code, REFUSED)
 
 
-def problem(status: int, code: str, message: str, **details: Any) -> JSONResponse:
+def problem(status: int, code: str, message: str | Text, **details: Any) -> JSONResponse:
     """An error answer in the one shape, for an endpoint that answers rather than raises."""
-    return JSONResponse({"code": code, "error": code, "message": message, **details}, status_code=status)
+    return JSONResponse(Problem(status, code, message, **details).as_json(), status_code=status)
 
 
 def as_problem(exc: HallError) -> Problem:
@@ -74,15 +89,15 @@ def as_problem(exc: HallError) -> Problem:
     if isinstance(exc, Problem):
         return exc
     if isinstance(exc, DomainError):
-        return Problem(status_of(exc.code), exc.code, exc.message, **exc.details)
+        return Problem(status_of(exc.code), exc.code, exc.text, **exc.details)
     if isinstance(exc, CommandTimeout):
-        return Problem(503, "timeout", str(exc))
+        return Problem(503, "timeout", N_("the server did not finish this in time; it may still be done"))
     if isinstance(exc, WriterClosed):
-        return Problem(503, "unavailable", str(exc) or "the server is stopping")
+        return Problem(503, "unavailable", N_("the server is stopping"))
     code = getattr(exc, "code", None)
     if isinstance(code, str) and code in STATUS:
         return Problem(STATUS[code], code, str(exc))
-    return Problem(500, "internal", "the server could not do this")
+    return Problem(500, "internal", N_("the server could not do this"))
 
 
 async def answer(request: Request, exc: Exception) -> Response:
@@ -91,4 +106,4 @@ async def answer(request: Request, exc: Exception) -> Response:
     found = as_problem(exc)
     if request.url.path.startswith("/api/"):
         return JSONResponse(found.as_json(), status_code=found.status, headers=found.headers)
-    return error_page(request, found.status, found.message)
+    return error_page(request, found.status, found.said())

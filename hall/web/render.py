@@ -56,7 +56,10 @@ def _encodable(value: Any) -> Any:
 
 
 def _page_context(request: Request) -> dict[str, Any]:
-    return {"staff": staff_of(request), "csrf_token": csrf_token(request)}
+    # Every page carries the halls' zone (<meta name="hall-timezone">): its scripts show times on the
+    # hall's clock, not the browser's (static/js/page.js, clockTime).
+    timezone: str = request.app.state.hall.settings.timezone
+    return {"staff": staff_of(request), "csrf_token": csrf_token(request), "hall_timezone": timezone}
 
 
 async def hall_and_state(request: Request, domain: str) -> tuple[Any, Any]:

@@ -12,6 +12,7 @@ from starlette.responses import Response
 
 from devices.kinds import Card
 from hall.kernel.events import Command, repeat_key
+from hall.kernel.i18n import N_
 from hall.kernel.idnumbers import InvalidIdNumber, normalise
 from hall.kernel.masking import mask_id, mask_phone
 from hall.kernel.roles import Access, Role
@@ -62,7 +63,7 @@ def _args(action: str, data: dict[str, Any]) -> dict[str, Any]:
             continue
         value = data[name]
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-            raise Problem(422, "invalid", f"{name} has the wrong type", field=name)
+            raise Problem(422, "invalid", N_("{field} has the wrong type"), field=name)
         args[name] = value
     return args
 
@@ -77,7 +78,7 @@ async def queue_view(request: Request) -> Response:
     """
     state = await _queue_state(request)
     if state is None:
-        return problem(404, "not_found", "no such hall")
+        return problem(404, "not_found", N_("no such hall"))
     return JSONResponse(public_view(state, datetime.now(UTC)))
 
 
@@ -114,7 +115,7 @@ async def issue_ticket(request: Request) -> Response:
     client = request.client.host if request.client else "unknown"
     now = time.monotonic()
     if runtime.issue_limit.blocked(client, now):
-        return problem(429, "rate_limited", "too many tickets from here; wait a minute")
+        return problem(429, "rate_limited", N_("too many tickets from here; wait a minute"))
     data, command_id = await command_body(request)
     args: dict[str, Any] = {k: data[k] for k in ("service", "priority", "appointment_at") if k in data}
     member = staff_of(request)
@@ -123,14 +124,14 @@ async def issue_ticket(request: Request) -> Response:
         # registered ID-card readers: a public kiosk endpoint must not let anyone block a
         # person's "one live ticket per ID" with their number.
         if member is None:
-            return problem(403, "forbidden", "tickets in an applicant's name come from staff or an ID-card reader")
+            return problem(403, "forbidden", N_("tickets in an applicant's name come from staff or an ID-card reader"))
         applicant = data["applicant"]
         if not isinstance(applicant, dict) or not isinstance(applicant.get("name"), str):
-            return problem(422, "invalid", "applicant needs a name and an id_number", field="applicant")
+            return problem(422, "invalid", N_("applicant needs a name and an id_number"), field="applicant")
         try:
             number = normalise(str(applicant.get("id_number", "")))
         except InvalidIdNumber as exc:
-            return problem(422, exc.code, exc.message, field="applicant.id_number")
+            return problem(422, exc.code, exc.text, field="applicant.id_number")
         args["applicant"] = {"name": applicant["name"].strip()[:50], "id_number": number}
     actor = member.actor if member else f"kiosk:{client}"
     hall_id: int = request.path_params["hall"]
@@ -161,7 +162,7 @@ async def ticket_view(request: Request) -> Response:
     state = await _queue_state(request)
     found = ticket_status(state, request.path_params["ticket"], datetime.now(UTC)) if state else None
     if found is None:
-        return problem(404, "not_found", "no live ticket with that id")
+        return problem(404, "not_found", N_("no live ticket with that id"))
     return JSONResponse(found)
 
 
@@ -174,7 +175,7 @@ async def ticket_action(request: Request) -> Response:
     """
     action = request.path_params["action"]
     if action not in TICKET_ACTIONS:
-        return problem(404, "not_found", f"unknown ticket action {action!r}")
+        return problem(404, "not_found", N_("unknown ticket action '{action}'"), say={"action": action})
     _, command_id = await command_body(request)
     member = member_of(request)
     args = {"ticket": request.path_params["ticket"]}
@@ -194,7 +195,7 @@ async def counter_state(request: Request) -> Response:
     state = await _queue_state(request)
     number = request.path_params["number"]
     if state is None or number not in state.counters:
-        return problem(404, "not_found", "no such counter")
+        return problem(404, "not_found", N_("no such counter"))
     return JSONResponse(counter_view(state, number, datetime.now(UTC)))
 
 
@@ -226,7 +227,7 @@ async def counter_action(request: Request) -> Response:
     """
     action = request.path_params["action"]
     if action not in COUNTER_ACTIONS:
-        return problem(404, "not_found", f"unknown counter action {action!r}")
+        return problem(404, "not_found", N_("unknown counter action '{action}'"), say={"action": action})
     data, command_id = await command_body(request)
     args = _args(action, data)
     member = member_of(request)
@@ -253,10 +254,12 @@ def _reader_card(request: Request, reader: Any) -> Card:
         or not _is_the_kiosk(request, hall_id, reader)
         or side.gateway.kiosk_reader(hall_id, reader) is None
     ):
-        raise Problem(404, "not_found", "no ID reader of this hall stands beside a kiosk with that id", field="reader")
+        raise Problem(
+            404, "not_found", N_("no ID reader of this hall stands beside a kiosk with that id"), field="reader"
+        )
     card: Card | None = side.gateway.take_card_of(reader)
     if card is None:
-        raise Problem(409, "no_card", "no ID card was read: put the card on the reader first", field="reader")
+        raise Problem(409, "no_card", N_("no ID card was read: put the card on the reader first"), field="reader")
     return card
 
 
@@ -286,7 +289,7 @@ async def reader_status(request: Request) -> Response:
         or not _is_the_kiosk(request, hall_id, reader)
         or side.gateway.kiosk_reader(hall_id, reader) is None
     ):
-        return problem(404, "not_found", "no ID reader of this hall stands beside a kiosk with that id")
+        return problem(404, "not_found", N_("no ID reader of this hall stands beside a kiosk with that id"))
     card = side.gateway.card_of(reader)
     return JSONResponse(card.public() if card else {"card": False})
 
@@ -309,11 +312,11 @@ async def check_id_number(request: Request) -> Response:
     data = await json_body(request)
     raw = data.get("id_number")
     if not isinstance(raw, str) or len(raw) > 32:
-        return problem(422, "invalid", "id_number must be text of at most 32 characters", field="id_number")
+        return problem(422, "invalid", N_("id_number must be text of at most 32 characters"), field="id_number")
     try:
         number = normalise(raw)
     except InvalidIdNumber as exc:
-        return JSONResponse({"valid": False, "message": exc.message})
+        return JSONResponse({"valid": False, "message": exc.said()})
     return JSONResponse({"valid": True, "masked": mask_id(number)})
 
 
@@ -338,7 +341,7 @@ async def mask_phone_number(request: Request) -> Response:
     data = await json_body(request)
     raw = data.get("phone")
     if not isinstance(raw, str) or len(raw) > 32:
-        return problem(422, "invalid", "phone must be text of at most 32 characters", field="phone")
+        return problem(422, "invalid", N_("phone must be text of at most 32 characters"), field="phone")
     return JSONResponse({"masked": mask_phone(raw)}, headers={"cache-control": "no-store"})
 
 
@@ -383,7 +386,7 @@ async def work_orders(request: Request) -> Response:
     """
     state = await _queue_state(request)
     if state is None:
-        return problem(404, "not_found", "no such hall")
+        return problem(404, "not_found", N_("no such hall"))
     return JSONResponse(sorted((o.as_json() for o in state.work_orders.values()), key=lambda o: o["due"]))
 
 
@@ -406,7 +409,7 @@ async def work_order_action(request: Request) -> Response:
     """
     action = request.path_params["action"]
     if action not in ("callback", "resolve"):
-        return problem(404, "not_found", f"unknown work order action {action!r}")
+        return problem(404, "not_found", N_("unknown work order action '{action}'"), say={"action": action})
     data, command_id = await command_body(request)
     member = member_of(request)
     args = {"order": request.path_params["order"], "note": data.get("note", ""), "by": member.id}
@@ -438,5 +441,5 @@ async def ticket_escpos(request: Request) -> Response:
         width,
     )
     if data is None:
-        return problem(404, "not_found", "no live ticket with that id")
+        return problem(404, "not_found", N_("no live ticket with that id"))
     return Response(data, media_type="application/octet-stream")

@@ -7,6 +7,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
+from hall.kernel.i18n import N_
 from hall.kernel.roles import Access, Role
 from hall.runtime import runtime_of
 from hall.web.access import guarded, member_of
@@ -22,11 +23,13 @@ async def _counter_state(request: Request, *, supervisor_too: bool) -> QueueStat
     state: QueueState | None = None if found is None else found[1]
     number = request.path_params["number"]
     if state is None or number not in state.counters:
-        raise Problem(404, "not_found", "no such counter")
+        raise Problem(404, "not_found", N_("no such counter"))
     member = member_of(request)
     if (supervisor_too and member.has(Role.SUPERVISOR)) or state.counters[number].clerk_id == member.id:
         return state
-    raise Problem(403, "forbidden", f"only the clerk at counter {number} sees who is served there")
+    raise Problem(
+        403, "forbidden", N_("only the clerk at counter {counter} sees who is served there"), say={"counter": number}
+    )
 
 
 @guarded(Access.staff(Role.CLERK, Role.SUPERVISOR))
@@ -46,7 +49,12 @@ async def counter_holder(request: Request) -> Response:
     line = state.lines.get(number)
     ticket = state.tickets.get(line.current) if line is not None and line.current else None
     if ticket is None or ticket.applicant is None:
-        return problem(404, "not_found", f"the ticket at counter {number} was taken without an ID card")
+        return problem(
+            404,
+            "not_found",
+            N_("the ticket at counter {counter} was taken without an ID card"),
+            say={"counter": number},
+        )
     holder = {"ticket": ticket.id, "name": ticket.applicant.name, "id_number": ticket.applicant.id_number}
     return JSONResponse(holder, headers={"cache-control": "no-store"})
 
@@ -74,7 +82,12 @@ async def counter_card(request: Request) -> Response:
     if side is not None:
         card = side.gateway.take_card(hall_id, number) if take else side.gateway.card_at(hall_id, number)
     if card is None:
-        return problem(404, "not_found", f"no ID card was read at counter {number} in the last 2 minutes")
+        return problem(
+            404,
+            "not_found",
+            N_("no ID card was read at counter {counter} in the last 2 minutes"),
+            say={"counter": number},
+        )
     if take:
         shown = {"counter": card.counter, "name": card.name, "id_number": card.id_number, **card.extra}
     else:

@@ -14,7 +14,7 @@ import {
   serviceName as nameService,
   statusText,
 } from "./counterview.js";
-import { cell, fill, linkStatus, pageWords } from "./page.js";
+import { cell, clockTime, fill, linkStatus, pageWords } from "./page.js";
 import { Realtime } from "./realtime.js";
 import { followTodo } from "./todobadge.js";
 import { messenger, post } from "./staffpage.js";
@@ -222,11 +222,10 @@ function renderLists() {
     const row = document.createElement("tr");
     row.dataset.ticket = ticket.id;
     const until = ticket.hold_until || holdUntil.get(ticket.id);
-    const back = until ? new Date(until) : null;
     row.append(
       cell(ticket.number, "number"),
       cell(serviceName(ticket.service)),
-      cell(back ? back.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }) : "—"),
+      cell(until ? clockTime(until) : "—", "until"),
       buttonCell(word("call"), () => act("call", { ticket: ticket.id }, word("call")), !free),
     );
     held.tBodies[0].append(row);

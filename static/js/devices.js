@@ -6,7 +6,7 @@
 // from events. Telemetry and last-seen times are measurements, not events, so the list is also
 // re-read every 15 s.
 import { agoParts, resultText, telemetryText as measured } from "./devicetext.js";
-import { cell, fill, linkStatus, pageWords } from "./page.js";
+import { cell, clockDateTime, clockTime, fill, linkStatus, pageWords } from "./page.js";
 import { Realtime } from "./realtime.js";
 import { messenger, post } from "./staffpage.js";
 
@@ -62,7 +62,7 @@ function ago(iso) {
 }
 
 function localTime(iso) {
-  return iso ? new Date(iso).toLocaleString(document.documentElement.lang || "zh-CN") : "";
+  return clockDateTime(iso, document.documentElement.lang || "zh-CN");
 }
 
 function telemetryText(values) {
@@ -603,7 +603,7 @@ function note(event, seq) {
   if (data.counter !== undefined && data.counter !== null) extra.push(counterLabel(data.counter));
   if (data.paper) extra.push(word(`paper_${data.paper}`, data.paper));
   if (data.name) extra.push(`${word(`cmd_${data.name}`, data.name)} ${outcomeWord(data.status)}`);
-  const time = new Date(event.at).toLocaleTimeString(document.documentElement.lang || "zh-CN");
+  const time = clockTime(event.at, { seconds: true });
   item.textContent = `#${seq} ${time} ${data.device ?? ""} ${what}${extra.length ? ` · ${extra.join(" · ")}` : ""}`;
   log.prepend(item);
   while (log.children.length > 30) log.lastChild.remove();

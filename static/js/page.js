@@ -26,8 +26,15 @@
 // and the comma come from the catalog inside a pattern ("{headline}: {detail}", "{list}, {next}"),
 // never from an `english ? … : …` in a script.
 //
-// The pure pieces (fill, joinList, wordBook, errorKey) touch no document, so node:test runs them
-// (static/js/tests/).
+// One convention for times: a time is shown on the hall's clock, never the browser's (a laptop set
+// to another zone, a screen left on UTC). The server writes the hall's zone (HALL_TIMEZONE) in
+// <meta name="hall-timezone">; clockTime and clockDateTime format in it, and hallZone() reads it.
+//
+//   clockTime(event.at)           // "14:05" on the hall's clock
+//   clockDateTime(order.due, lang) // "2026/12/21 17:30" in the page's language
+//
+// The pure pieces (fill, joinList, wordBook, errorKey, timeIn, dateTimeIn) touch no document, so
+// node:test runs them (static/js/tests/).
 
 export function fill(text, values = {}) {
   return String(text).replace(/\{(\w+)\}/g, (whole, name) => (name in values ? String(values[name]) : whole));
@@ -37,6 +44,37 @@ export function fill(text, values = {}) {
 export function joinList(items, pattern) {
   if (items.length === 0) return "";
   return items.map(String).reduce((list, next) => fill(pattern, { list, next }));
+}
+
+// "14:05" (or "14:05:09" with seconds) for an instant, on the clock of timeZone.
+export function timeIn(value, timeZone, { seconds = false } = {}) {
+  if (value === null || value === undefined || value === "") return "";
+  const second = seconds ? { second: "2-digit" } : {};
+  return new Intl.DateTimeFormat("en-GB", { timeZone, hour: "2-digit", minute: "2-digit", hourCycle: "h23", ...second }).format(
+    new Date(value),
+  );
+}
+
+// A date and time in the page's language, on the clock of timeZone.
+export function dateTimeIn(value, timeZone, lang = "zh-CN", options = {}) {
+  if (value === null || value === undefined || value === "") return "";
+  return new Intl.DateTimeFormat(lang, { dateStyle: "short", timeStyle: "short", hourCycle: "h23", ...options, timeZone }).format(
+    new Date(value),
+  );
+}
+
+// The hall's zone the server wrote on the page (undefined, the browser's own, only on a page
+// outside the layout).
+export function hallZone(doc = globalThis.document) {
+  return doc?.querySelector('meta[name="hall-timezone"]')?.content || undefined;
+}
+
+export function clockTime(value, options) {
+  return timeIn(value, hallZone(), options);
+}
+
+export function clockDateTime(value, lang, options) {
+  return dateTimeIn(value, hallZone(), lang, options);
 }
 
 export function errorKey(code) {

@@ -3,7 +3,7 @@
 // What it shows is folded from the topic's snapshot and live events (wallboardview.js), so a
 // reload shows what the live board showed.
 import { caseCells } from "./caserows.js";
-import { cell, fill, linkStatus, pageWords } from "./page.js";
+import { cell, clockDateTime, dateTimeIn, fill, linkStatus, pageWords } from "./page.js";
 import { Realtime } from "./realtime.js";
 import { messenger } from "./staffpage.js";
 import { boardOf, fold, overTarget, sentence, withLines } from "./wallboardview.js";
@@ -133,8 +133,8 @@ const caseOrders = document.getElementById("case-orders");
 const caseFlagged = document.getElementById("case-flagged");
 // The yellow and red cases the board has room for; the supervision page lists them all.
 const FLAGGED_SHOWN = 8;
-const stamp = { timeZone, month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", hourCycle: "h23" };
-const when = (iso) => new Date(iso).toLocaleString(lang, stamp);
+const stamp = { month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", dateStyle: undefined, timeStyle: undefined };
+const when = (iso) => dateTimeIn(iso, timeZone, lang, stamp);
 const { lightBadge } = caseCells({ word, signs: JSON.parse(caseBoard.dataset.signs), hallNames: {}, people: {}, when });
 let caseTimer = null;
 
@@ -170,7 +170,7 @@ function renderCaseBoard(cases) {
     const level = document.createElement("strong");
     level.className = `level level-${order.level}`;
     level.textContent = word(`level_${order.level}`, order.level_label);
-    const due = new Date(order.reply_due).toLocaleString(lang, { timeZone, dateStyle: "short", timeStyle: "short" });
+    const due = clockDateTime(order.reply_due, document.documentElement.lang || "zh-CN");
     item.append(link, " · ", level, ` · ${fill(word("reply_by"), { time: due })} · ${order.note}`);
     caseOrders.append(item);
   }

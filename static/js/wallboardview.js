@@ -10,7 +10,7 @@
 // A line's estimated wait depends on the whole queue: the board re-reads it from the queue API
 // after ticket events; the waiting counts come with every ticket event.
 
-import { fill } from "./page.js";
+import { fill, timeIn } from "./page.js";
 
 // Events the board keeps in its 最新动态 list.
 export const RECENT_EVENTS = 30;
@@ -111,14 +111,16 @@ export function nextStep(order) {
 }
 
 // A time of the log in the hall's time zone, as the page's language writes it.
-export function clockTime(iso, { timeZone, lang }) {
-  return new Date(iso).toLocaleTimeString(lang, { timeZone, hour: "2-digit", minute: "2-digit", hour12: false });
+export function clockTime(iso, { timeZone }) {
+  return timeIn(iso, timeZone);
 }
 
 // A day (YYYY-MM-DD, already the hall's date) as the page's language writes it.
 export function dayText(day, { lang }) {
   const [y, m, d] = day.split("-").map(Number);
-  return new Date(Date.UTC(y, m - 1, d)).toLocaleDateString(lang, { timeZone: "UTC", month: "short", day: "numeric" });
+  return new Intl.DateTimeFormat(lang, { timeZone: "UTC", month: "short", day: "numeric" }).format(
+    new Date(Date.UTC(y, m - 1, d)),
+  );
 }
 
 // The words a sentence fills in: who and what an event names, in the page's language.

@@ -139,7 +139,7 @@ def test_a_case_accepted_at_the_counter_is_mirrored_printed_and_found_by_the_res
         {"name": "photo.pdf", "mimeType": "application/pdf", "buffer": b"GIF89a not a PDF"}
     )
     expect(row.locator(".field-error")).to_contain_text("文件未保存：photo.pdf")
-    expect(row.locator(".field-error")).to_contain_text("not a application/pdf")
+    expect(row.locator(".field-error")).to_contain_text("文件不是 application/pdf")
     expect(row.locator(".scan")).to_have_count(0)
 
     # The household register is scanned: stored under its hash, and so received.

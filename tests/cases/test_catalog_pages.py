@@ -327,7 +327,7 @@ def test_the_api_answers_an_unknown_code_with_not_found(site: Site) -> None:
     assert answer.json() == {
         "code": "not_found",
         "error": "not_found",
-        "message": "no service item has the code 'XX-999'",
+        "message": "没有编码为“XX-999”的事项",
     }
 
 

@@ -389,7 +389,7 @@ def test_assigning_to_someone_who_may_not_take_the_next_step_is_refused_and_chan
     refused = site.post(f"/api/v1/halls/{district}/cases/{number}/assign", token, {"assignee": _staff_ids(site)[who]})
     assert refused.status_code == 422, refused.text
     assert refused.json()["field"] == "assignee"
-    assert f"is not an active clerk of hall {district}" in refused.json()["message"]
+    assert f"不是 {district} 号大厅在岗的窗口人员" in refused.json()["message"]
     assert site.client.get(f"/api/v1/halls/{district}/cases/{number}").json()["record"] == before
     assert _todo(site, "clerk") == [number]
 

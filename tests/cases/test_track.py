@@ -148,7 +148,7 @@ def test_a_wrong_phone_suffix_answers_exactly_as_an_unknown_number(site: Site) -
 def test_a_case_not_found_answers_in_the_error_shape_of_every_other(site: Site) -> None:
     number = _collected(site)
     token = _resident(site)
-    shape = {"code": "not_found", "error": "not_found", "message": "no case matches this number and phone"}
+    shape = {"code": "not_found", "error": "not_found", "message": "没有与该办件编号和电话相符的办件"}
 
     assert _track(site, token, UNKNOWN).json() == shape
     assert _rate(site, token, number, 5, tail="0000").json() == shape

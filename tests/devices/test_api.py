@@ -256,11 +256,11 @@ def test_a_device_is_registered_once_and_in_one_hall_only(site: Site) -> None:
     token = site.login("technician")
     assert _register(site, token, "xh-kiosk-9", "kiosk").status_code == 201
     twice = _register(site, token, "xh-kiosk-9", "kiosk")
-    assert twice.status_code == 409 and "registered already" in twice.json()["message"]
+    assert twice.status_code == 409 and twice.json()["message"] == "设备“xh-kiosk-9”已登记"
     # Device ids are MQTT usernames, unique across the installation: another hall cannot take it.
     community = site.halls["xh-hp-ly"]
     elsewhere = site.post(f"/api/v1/halls/{community}/devices", token, {"device": "xh-kiosk-9", "kind": "kiosk"})
-    assert elsewhere.status_code == 409 and "another hall" in elsewhere.json()["message"]
+    assert elsewhere.status_code == 409 and elsewhere.json()["message"] == "设备“xh-kiosk-9”属于其他大厅"
     assert _listed(site)["xh-kiosk-9"]["status"] == "active"
 
 

@@ -14,6 +14,7 @@ import hall.kernel.idnumbers
 import queueing.queue
 from devices.protocol import refusal
 from hall.kernel.errors import CommandTimeout, DomainError, Forbidden, Invalid, NotFound, TransitionError, WriterClosed
+from hall.kernel.i18n import localized
 from hall.web.problems import STATUS, Problem, as_problem, status_of
 from realtime.protocol import ProtocolError
 
@@ -49,7 +50,7 @@ def test_the_table_names_every_refusal_of_the_rules() -> None:
 
 @pytest.mark.parametrize(("error", "status"), TABLE, ids=lambda v: v.code if isinstance(v, DomainError) else str(v))
 def test_one_code_reaches_http_devices_and_the_log_alike(error: DomainError, status: int) -> None:
-    logged = error.as_json()  # what the writer keeps as the command's result
+    logged = error.record()  # what the writer keeps as the command's result
     assert logged["code"] == error.code
     assert logged["error"] == error.code  # the older name, kept for existing clients
     assert logged["message"] == error.message
@@ -57,11 +58,11 @@ def test_one_code_reaches_http_devices_and_the_log_alike(error: DomainError, sta
     answered = as_problem(error)
     assert (answered.status, answered.code, answered.message) == (status, error.code, error.message)
     assert status_of(error.code) == status
-    assert answered.as_json() == logged
+    assert answered.as_json() == localized(logged) == error.as_json()  # said in the reader's language
 
     told = refusal(logged)  # a device's reply to the event that became the command
     assert told["code"] == error.code
-    assert told["message"] == error.message
+    assert told["message"] == error.said()  # devices speak the hall's language, the default
     assert set(told) <= {"code", "message", "field"}
     if "field" in error.details:
         assert told["field"] == error.details["field"]

@@ -185,8 +185,8 @@ def test_a_clerk_serves_from_the_console_and_the_resident_rates_on_the_second_sc
         expect(alert).to_be_hidden()
         console.keyboard.press("n")
         expect(alert).to_be_visible()
-        expect(alert).to_contain_text("暂无等候")
-        expect(alert).to_contain_text("no one is waiting for counter 1")
+        # The headline and the server's own words, both in Chinese (no English refusal on the page).
+        expect(alert).to_have_text("⚠ 无人可叫：1 号窗口没有等候的群众")
         assert console.evaluate("window.__sameDocument") is True
     finally:
         kiosk.client.close()
