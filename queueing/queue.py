@@ -230,7 +230,7 @@ def issue(
     estimate = estimate_minutes(state, service.code, now, priority=priority)
     # No estimate is no open counter that would call the ticket.
     if estimate is None and state.rules.no_counter == "refuse":
-        raise NoCounterOpen(f"no open counter serves {service.name} now", service=service.code)
+        raise NoCounterOpen(N_("no open counter serves {name} now"), service=service.code, say={"name": service.name})
     day = local.date()
     ticket = Ticket(
         id=f"{day:%Y%m%d}-{number}",

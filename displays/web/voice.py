@@ -15,7 +15,7 @@ from starlette.responses import JSONResponse, Response
 
 from devices.protocol import VOICE_STATES
 from displays.voice import VoiceUnavailable, chime_wav
-from hall.kernel.i18n import N_
+from hall.kernel.i18n import N_, Text
 from hall.kernel.roles import Access
 from hall.runtime import runtime_of
 from hall.web.access import guarded
@@ -91,14 +91,15 @@ async def report(request: Request) -> Response:
     data = await json_body(request)
     voice = data.get("voice")
     if not isinstance(voice, str) or voice not in VOICE_STATES:
-        return problem(422, "invalid", f"voice must be one of {', '.join(VOICE_STATES)}", field="voice")
+        names = ", ".join(VOICE_STATES)
+        return problem(422, "invalid", Text(N_("voice must be one of {names}"), {"names": names}), field="voice")
     side = runtime_of(request).devices
     device = request.path_params["device"]
     hall_id = request.path_params["hall"]
     # Only the display's own screen (its key, from the device console) speaks for it.
     secret = runtime_of(request).settings.secret_key
     if not valid_key(secret, hall_id, device, request.headers.get(KEY_HEADER)):
-        return problem(404, "not_found", "no queue display of this hall has that id")
+        return problem(404, "not_found", N_("no queue display of this hall has that id"))
     if side is None or not side.gateway.report_voice(hall_id, device, voice):
-        return problem(404, "not_found", "no queue display of this hall has that id")
+        return problem(404, "not_found", N_("no queue display of this hall has that id"))
     return JSONResponse({"device": device, "voice": voice})

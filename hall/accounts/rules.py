@@ -15,6 +15,7 @@ from typing import Any
 
 from hall.kernel.errors import DomainError, Invalid, NotFound
 from hall.kernel.events import Command, Decision, Fact
+from hall.kernel.i18n import N_
 from hall.kernel.roles import Role, parse_roles
 
 COMMANDS = frozenset(
@@ -73,32 +74,33 @@ class Accounts:
 def _text(args: dict[str, Any], name: str, limit: int, *, required: bool = True) -> str:
     value = args.get(name, "")
     if not isinstance(value, str):
-        raise Invalid(f"{name} must be text", field=name)
+        raise Invalid(N_("{field} must be text"), field=name)
     value = value.strip()
     if required and not value:
-        raise Invalid(f"{name} is required", field=name)
+        raise Invalid(N_("{field} is required"), field=name)
     if len(value) > limit:
-        raise Invalid(f"{name} is longer than {limit} characters", field=name)
+        raise Invalid(N_("{field} is longer than {limit} characters"), field=name, say={"limit": limit})
     return value
 
 
 def _roles(args: dict[str, Any]) -> frozenset[Role]:
     raw = args.get("roles")
     if not isinstance(raw, list) or not all(isinstance(r, str) for r in raw):
-        raise Invalid("roles must be a list of role names", field="roles")
+        raise Invalid(N_("roles must be a list of role names"), field="roles")
     try:
         roles = parse_roles(raw)
-    except ValueError as exc:
-        raise Invalid(str(exc), field="roles") from None
+    except ValueError:
+        names = ", ".join(r.value for r in Role)
+        raise Invalid(N_("roles are {names}"), field="roles", say={"names": names}) from None
     if not roles:
-        raise Invalid("an account needs at least one role", field="roles")
+        raise Invalid(N_("an account needs at least one role"), field="roles")
     return roles
 
 
 def _hash(args: dict[str, Any]) -> str:
     value = args.get("password_hash")
     if not isinstance(value, str) or not value.startswith("$argon2"):
-        raise Invalid("password_hash must be an argon2 hash", field="password_hash")
+        raise Invalid(N_("password_hash must be an argon2 hash"), field="password_hash")
     return value
 
 
@@ -106,7 +108,7 @@ def _account(state: Accounts, args: dict[str, Any]) -> Account:
     username = args.get("username")
     found = state.by_username.get(username) if isinstance(username, str) else None
     if found is None:
-        raise NotFound(f"no account {username!r} in this hall", field="username")
+        raise NotFound(N_("no account {username} in this hall"), field="username", say={"username": str(username)})
     return found
 
 
@@ -117,11 +119,13 @@ def decide(state: Accounts, command: Command, now: datetime) -> Decision[Account
             username = _text(args, "username", 64).lower()
             if not USERNAME.match(username):
                 raise Invalid(
-                    "a username is 2 to 64 lower-case letters, digits, dots, dashes or underscores, from a letter",
+                    N_("a username is 2 to 64 lower-case letters, digits, dots, dashes or underscores, from a letter"),
                     field="username",
                 )
             if username in state.by_username or username in state.taken:
-                raise UsernameTaken(f"the username {username!r} is taken", field="username")
+                raise UsernameTaken(
+                    N_("the username {username} is taken"), field="username", say={"username": username}
+                )
             account = Account(
                 id=None,
                 username=username,
@@ -144,7 +148,7 @@ def decide(state: Accounts, command: Command, now: datetime) -> Decision[Account
             if "roles" in args:
                 changes["roles"] = _roles(args)
             if not changes:
-                raise Invalid("nothing to change: give display_name, staff_no or roles")
+                raise Invalid(N_("nothing to change: give display_name, staff_no or roles"))
             account = replace(account, **changes)
             shown = {k: sorted(r.value for r in v) if k == "roles" else v for k, v in changes.items()}
             fact = Fact("staff.changed", {"username": account.username, **shown})
@@ -152,7 +156,10 @@ def decide(state: Accounts, command: Command, now: datetime) -> Decision[Account
             account = _account(state, args)
             wanted = command.name == "staff.activate"
             if account.active == wanted:
-                raise Invalid(f"the account is already {'active' if wanted else 'deactivated'}", field="username")
+                raise Invalid(
+                    N_("the account is already active") if wanted else N_("the account is already deactivated"),
+                    field="username",
+                )
             account = replace(account, active=wanted)
             fact = Fact("staff.activated" if wanted else "staff.deactivated", {"username": account.username})
         case "staff.reset_password":
@@ -162,7 +169,7 @@ def decide(state: Accounts, command: Command, now: datetime) -> Decision[Account
             account = replace(_account(state, args), password_hash=_hash(args), must_change_password=False)
             fact = Fact("staff.password_changed", {"username": account.username})
         case _:
-            raise Invalid(f"unknown command {command.name!r}")
+            raise Invalid(N_("unknown command {name}"), say={"name": command.name})
     accounts = {**state.by_username, account.username: account}
     return Decision(replace(state, by_username=accounts), (fact,), {"account": account.public()})
 

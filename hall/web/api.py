@@ -334,7 +334,7 @@ async def unlock_login(request: Request) -> Response:
     data = await json_body(request)
     username = data.get("username")
     if not isinstance(username, str) or not 0 < len(username.strip()) <= 64:
-        raise Invalid("username must be text of 1 to 64 characters", field="username")
+        raise Invalid(N_("username must be text of 1 to 64 characters"), field="username")
     username = username.strip()
     dropped = request.app.state.hall.attempts.unlock(username)
     # Who lifted a lock on whose account is worth keeping in the server's log.

@@ -14,7 +14,7 @@ from starlette.requests import Request
 from hall.accounts.rules import UsernameTaken
 from hall.kernel.errors import Forbidden, Invalid, NotFound
 from hall.kernel.events import Command
-from hall.kernel.i18n import _
+from hall.kernel.i18n import N_, TEXT_KEY, Text
 from hall.runtime import runtime_of
 from hall.storage.database import reading
 from hall.storage.tables import staff
@@ -35,11 +35,14 @@ async def _run(request: Request, hall_id: int, name: str, args: dict[str, Any], 
     command = Command(command_id or uuid.uuid4().hex, hall_id, name, member.actor, args)
     outcome = await runtime_of(request).writer.submit(command)
     if not outcome.ok:
-        # The rules' refusal, with its code and status, as the caller would have had it raised.
+        # The rules' refusal, with its code and status, to be said in the reader's language.
         result = dict(outcome.result)
+        stored = result.pop(TEXT_KEY, None)
         code = str(result.pop("code", "refused"))
         result.pop("error", None)
-        raise Problem(status_of(code), code, str(result.pop("message", code)), **result)
+        english = str(result.pop("message", code))
+        message = Text.from_json(stored) if isinstance(stored, dict) else Text(english, {})
+        raise Problem(status_of(code), code, message, **result)
     return Done(dict(outcome.result["account"]))
 
 
@@ -51,21 +54,23 @@ async def account_row(request: Request, username: str) -> Any:
 async def _own_hall_account(request: Request, hall_id: int, username: str) -> Any:
     row = await account_row(request, username)
     if row is None or row.hall_id != hall_id:
-        raise NotFound(f"no account {username!r} in this hall", field="username")
+        raise NotFound(N_("no account {username} in this hall"), field="username", say={"username": username})
     return row
 
 
 def _checked(password: str, username: str, name: str) -> str:
     why = weakness(password, hints=(username, name))
     if why is not None:
-        raise Invalid(_(why), field="new_password")
+        raise Invalid(why, field="new_password")
     return hash_password(password)
 
 
 async def create(request: Request, hall_id: int, data: dict[str, Any], command_id: str | None = None) -> Done:
     username = data.get("username")
     if isinstance(username, str) and await account_row(request, username.strip().lower()) is not None:
-        raise UsernameTaken(f"the username {username.strip().lower()!r} is taken", field="username")
+        raise UsernameTaken(
+            N_("the username {username} is taken"), field="username", say={"username": username.strip().lower()}
+        )
     password = new_password()
     args: dict[str, Any] = {k: data[k] for k in ("username", "display_name", "staff_no", "roles") if k in data}
     done = await _run(request, hall_id, "staff.create", {**args, "password_hash": hash_password(password)}, command_id)
@@ -78,7 +83,7 @@ async def change(request: Request, hall_id: int, username: str, data: dict[str, 
     member = member_of(request)
     args: dict[str, Any] = {k: data[k] for k in ("display_name", "staff_no", "roles") if k in data}
     if row.id == member.id and "roles" in args and "admin" not in args["roles"]:
-        raise Forbidden("you may not take the admin role from your own account", field="roles")
+        raise Forbidden(N_("you may not take the admin role from your own account"), field="roles")
     done = await _run(request, hall_id, "staff.change", {"username": username, **args}, None)
     if "roles" in args:
         # Rights changed: every open page and socket of the account starts again from a login.
@@ -89,7 +94,7 @@ async def change(request: Request, hall_id: int, username: str, data: dict[str, 
 async def set_active(request: Request, hall_id: int, username: str, active: bool) -> Done:
     row = await _own_hall_account(request, hall_id, username)
     if row.id == member_of(request).id and not active:
-        raise Forbidden("you may not deactivate your own account", field="username")
+        raise Forbidden(N_("you may not deactivate your own account"), field="username")
     name = "staff.activate" if active else "staff.deactivate"
     done = await _run(request, hall_id, name, {"username": username}, None)
     if not active:
@@ -111,11 +116,11 @@ async def change_own_password(request: Request, old: str, new: str, confirm: str
     member = member_of(request)
     row = await account_row(request, member.username)
     if row is None or not verify_password(row.password_hash, old):
-        raise Invalid(_("The current password is wrong."), field="old_password")
+        raise Invalid(N_("The current password is wrong."), field="old_password")
     if confirm is not None and confirm != new:
-        raise Invalid(_("The two new passwords differ."), field="confirm")
+        raise Invalid(N_("The two new passwords differ."), field="confirm")
     if new == old:
-        raise Invalid(_("The new password must differ from the current one."), field="new_password")
+        raise Invalid(N_("The new password must differ from the current one."), field="new_password")
     hashed = _checked(new, member.username, member.display_name)
     done = await _run(
         request, member.hall_id, "staff.change_password", {"username": member.username, "password_hash": hashed}, None

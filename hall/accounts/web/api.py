@@ -11,6 +11,7 @@ from starlette.responses import Response
 
 from hall.accounts.web import actions
 from hall.kernel.errors import Invalid
+from hall.kernel.i18n import N_
 from hall.kernel.roles import Access, Role
 from hall.runtime import runtime_of
 from hall.storage.database import reading
@@ -179,5 +180,5 @@ async def change_my_password(request: Request) -> Response:
     data = await json_body(request)
     old, new = data.get("old_password"), data.get("new_password")
     if not isinstance(old, str) or not isinstance(new, str):
-        raise Invalid("old_password and new_password must be text", field="new_password")
+        raise Invalid(N_("old_password and new_password must be text"), field="new_password")
     return _done(await actions.change_own_password(request, old, new))

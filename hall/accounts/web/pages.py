@@ -55,7 +55,7 @@ async def password_page(request: Request) -> Response:
                 str(form.get("confirm", ""))[:200],
             )
         except (DomainError, Problem) as exc:
-            context["error"] = exc.message
+            context["error"] = exc.said()
             return render(request, "account_password.html", context, status_code=422)
         return RedirectResponse(nxt, status_code=303)
     return render(request, "account_password.html", context)
@@ -99,7 +99,7 @@ async def staff_page(request: Request) -> Response:
                 notice = {"error": _("Unknown action.")}
                 status = 400
         except (DomainError, Problem) as exc:
-            notice = {"error": exc.message, "username": username}
+            notice = {"error": exc.said(), "username": username}
             status = 422 if exc.code != "not_found" else 404
     context = {
         "hall": row,
