@@ -9,7 +9,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from hall.kernel.errors import DomainError, Forbidden, NotFound, TransitionError
+from hall.kernel.errors import DomainError, Forbidden, Invalid, NotFound, TransitionError
 from hall.kernel.events import Decision, Fact
 from hall.kernel.i18n import N_, Text
 from queueing import counters as counter_rules
@@ -39,6 +39,18 @@ class PriorityNotOffered(DomainError):
     """A priority class that needs proof, asked for by someone who cannot give it."""
 
     code = "priority_not_offered"
+
+
+class LiveTicketHeld(DomainError):
+    """One live ticket per ID card for this service, and this card holds one."""
+
+    code = "live_ticket_held"
+
+
+class OutsideCheckIn(DomainError):
+    """An appointment ticket asked for outside its check-in window."""
+
+    code = "outside_check_in"
 
 
 class NoCounterOpen(DomainError):
@@ -203,11 +215,11 @@ def issue(
         )
     if priority is Priority.APPOINTMENT:
         if appointment_at is None:
-            raise DomainError(N_("an appointment ticket needs the appointment's time"), field="appointment_at")
+            raise Invalid(N_("an appointment ticket needs the appointment's time"), field="appointment_at")
         early = appointment_at - timedelta(minutes=state.rules.appointment_early_minutes)
         late = appointment_at + timedelta(minutes=state.rules.appointment_late_minutes)
         if not early <= now <= late:
-            raise DomainError(
+            raise OutsideCheckIn(
                 N_("check-in is open from {start} to {end} for this appointment"),
                 field="appointment_at",
                 say={"start": f"{state.rules.local(early):%H:%M}", "end": f"{state.rules.local(late):%H:%M}"},
@@ -220,7 +232,7 @@ def issue(
                 and other.applicant is not None
                 and other.applicant.id_number == applicant.id_number
             ):
-                raise DomainError(
+                raise LiveTicketHeld(
                     N_("this ID card already holds ticket {number} for {name}"),
                     say={"number": other.number, "name": service.name},
                 )

@@ -6,12 +6,13 @@ import asyncio
 import contextlib
 import json
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from devices.bus import Connector, Incoming, Link, Will
 from devices.protocol import encode, topic
@@ -66,10 +67,16 @@ class DeviceHall:
 
 @contextlib.asynccontextmanager
 async def device_hall(
-    tmp_path: Path, connect: Connector, *, reuse: bool = False, **settings: Any
+    tmp_path: Path,
+    connect: Connector,
+    *,
+    reuse: bool = False,
+    before_start: Callable[[AsyncEngine], Awaitable[None]] | None = None,
+    **settings: Any,
 ) -> AsyncIterator[DeviceHall]:
     """A server on a fresh database in ``tmp_path``, or (``reuse``) on the one left by an earlier
-    server there, as after a restart."""
+    server there, as after a restart. ``before_start`` changes the database before the server
+    reads it (once started, the display feeds load the halls' state at once)."""
     db_url = f"sqlite+aiosqlite:///{tmp_path / 'hall.db'}"
     runtime = Runtime.build(Settings(db_url=db_url, secret_key="k" * 32, **settings), connect=connect)
     if reuse:
@@ -80,6 +87,8 @@ async def device_hall(
         ids, _ = await initialise(runtime.engine)
         await open_all_week(runtime.engine)
         (clerk,) = await add_staff(runtime.engine, ids["xh"], 1)
+    if before_start is not None:
+        await before_start(runtime.engine)
     await runtime.start()
     assert runtime.devices is not None
     async with asyncio.timeout(10):

@@ -15,7 +15,8 @@ gateway replies with the same ``code``.
         * ``Forbidden`` — the actor may not do this (403)
         * ``hall.kernel.idnumbers.InvalidIdNumber`` — an ID number fails GB 11643 (422)
         * ``queueing.queue.NothingWaiting``, ``HallClosed``, ``SoldOut``, ``NoCounterOpen`` — no ticket to
-          call or to take (409)
+          call or to take (409); ``LiveTicketHeld`` (the ID card holds a live ticket of the service)
+          and ``OutsideCheckIn`` (an appointment outside its check-in window), 409
         * ``queueing.queue.PriorityNotOffered`` — a priority class asked for without its proof (403)
         * ``cases.workflow.NotAcceptedHere`` (409), ``MissingMaterials`` (422)
         * ``hall.accounts.rules.UsernameTaken`` — a new account's username is in use (409)

@@ -10,11 +10,12 @@ from typing import Any
 
 import pytest
 from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from devices.bus import MemoryBroker
 from devices.protocol import encode
 from hall.storage.queue_tables import queue_services
-from tests.devicehall import DeviceHall, FakeDevice, device_hall, fake_device
+from tests.devicehall import FakeDevice, device_hall, fake_device
 
 pytestmark = pytest.mark.asyncio
 
@@ -28,6 +29,7 @@ EXPECTED = {
     "sold out": "sold_out",
     "a priority class that does not exist": "invalid",
     "an ID number with a wrong check digit": "bad_id_number",
+    "a card that holds a live ticket already": "live_ticket_held",
     "an event this kind does not send": "bad_event",
     "an event without the schema version": "bad_version",
     "an event whose data is not an object": "bad_field",
@@ -72,9 +74,9 @@ async def ok(device: FakeDevice, kind: str, data: dict[str, Any] | None = None) 
     assert reply["ok"] is True, reply
 
 
-async def close_civil_and_cap_disab(hall: DeviceHall) -> None:
-    # Before the first command, so the writer loads the hall with these hours and caps.
-    async with hall.runtime.engine.begin() as conn:
+async def close_civil_and_cap_disab(engine: AsyncEngine) -> None:
+    # Before the server starts: its display feeds load the hall's state at once.
+    async with engine.begin() as conn:
         await conn.execute(update(queue_services).where(queue_services.c.code == "civil").values(week={}))
         await conn.execute(update(queue_services).where(queue_services.c.code == "disab").values(daily_cap=1))
 
@@ -83,8 +85,7 @@ async def test_every_refusal_is_answered_with_its_code(tmp_path: Path, caplog: p
     broker = MemoryBroker()
     told: dict[str, str] = {}
     caplog.set_level(logging.INFO, logger="devices")
-    async with device_hall(tmp_path, broker.connector()) as hall:
-        await close_civil_and_cap_disab(hall)
+    async with device_hall(tmp_path, broker.connector(), before_start=close_civil_and_cap_disab) as hall:
         await hall.register("xh-kiosk-1", "kiosk")
         await hall.register("xh-c1-keypad", "keypad", counter=1)
         await hall.register("xh-c1-rating", "rating_pad", counter=1)
@@ -97,6 +98,11 @@ async def test_every_refusal_is_answered_with_its_code(tmp_path: Path, caplog: p
             told["outside the service's hours"] = await refused(kiosk, "press", {"service": "civil"})
             await ok(kiosk, "press", {"service": "disab"})
             told["sold out"] = await refused(kiosk, "press", {"service": "disab"})
+            card = {"name": "王秀英", "id_number": VALID_ID}
+            await ok(kiosk, "press", {"service": "hukou", "card": card})  # one live ticket per card
+            told["a card that holds a live ticket already"] = await refused(
+                kiosk, "press", {"service": "hukou", "card": card}
+            )
             told["a priority class that does not exist"] = await refused(
                 kiosk, "press", {"service": "soc", "priority": "vip"}
             )

@@ -31,6 +31,8 @@ TABLE: list[tuple[DomainError, int]] = [
     (queueing.queue.SoldOut("all taken"), 409),
     (queueing.queue.PriorityNotOffered("no appointment from a kiosk", field="priority"), 403),
     (queueing.queue.NoCounterOpen("no open counter"), 409),
+    (queueing.queue.LiveTicketHeld("this card holds a ticket"), 409),
+    (queueing.queue.OutsideCheckIn("check-in is not open", field="appointment_at"), 409),
     (cases.workflow.NotAcceptedHere("not at this hall"), 409),
     (cases.workflow.MissingMaterials("materials missing", missing=["id-card"]), 422),
     (hall.accounts.rules.UsernameTaken("the username is taken", field="username"), 409),
