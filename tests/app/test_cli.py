@@ -8,6 +8,7 @@ import pytest
 
 from hall.kernel.errors import SettingsError
 from hall.settings import from_env
+from tests.peers import missing
 from tests.serverproc import ACCOUNT, hall_cli
 
 
@@ -163,7 +164,8 @@ def test_broker_files_written_by_root_belong_to_the_brokers_account(tmp_path: Pa
     import stat
 
     if os.geteuid() != 0:
-        pytest.skip("only root gives files away")
+        # Only root gives files away: skipped on a developer's account, a failure under CI=true.
+        missing("root (only root gives files to the broker's account)")
     db = f"sqlite+aiosqlite:///{tmp_path / 'hall.db'}"
     assert hall_cli("init", "--db", db, env={"HALL_SECRET_FILE": str(tmp_path / "secret")}).returncode == 0
     nobody = pwd.getpwnam("nobody")
