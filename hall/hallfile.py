@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import time
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -22,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from hall.accounts.rules import USERNAME
 from hall.kernel.errors import SettingsError
+from hall.kernel.i18n import N_, Text
 from hall.kernel.roles import Role
 from queueing.state import Rules
 
@@ -31,7 +33,7 @@ _HOURS = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
 _LEVELS = ("district", "street", "community")
 
 Path = tuple[str | int, ...]
-Report = Callable[[Path, str], None]
+Report = Callable[[Path, Text], None]
 
 
 class HallFileError(SettingsError):
@@ -69,6 +71,8 @@ class ServiceSpec(_Strict):
     target_wait_minutes: int = Field(default=20, ge=1, le=24 * 60)
     default_service_minutes: float = Field(default=6.0, gt=0, le=24 * 60)
     one_live_ticket_per_id: bool = False
+    # A deactivated service takes no new tickets (it stays in the file: its history names it).
+    active: bool = True
 
 
 class QueueRulesSpec(_Strict):
@@ -90,11 +94,23 @@ class QueueRulesSpec(_Strict):
         return self.model_dump(exclude_none=True)
 
 
+class DepartmentSpec(_Strict):
+    """A department (科室) of a hall: the office its counters belong to."""
+
+    code: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$")
+    name: Names
+    active: bool = True
+
+
 class CounterSpec(_Strict):
     number: int = Field(ge=1, le=999)
     name: str = Field(default="", max_length=100)
     # service code → weight
     services: dict[str, float] = Field(default_factory=dict)
+    # The code of one of the hall's departments.
+    department: str | None = None
+    # A deactivated counter cannot be opened; it is never removed (tickets and ratings name it).
+    active: bool = True
 
     @property
     def title(self) -> str:
@@ -107,7 +123,10 @@ class HallSpec(_Strict):
     level: Literal["district", "street", "community"]
     parent: str | None = None
     timezone: str = DEFAULT_TIMEZONE
+    # A deactivated hall takes no tickets; it keeps its place in the tree and its history.
+    active: bool = True
     queue_rules: QueueRulesSpec = QueueRulesSpec()
+    departments: list[DepartmentSpec] = Field(default_factory=list)
     services: list[ServiceSpec] = Field(default_factory=list)
     counters: list[CounterSpec] = Field(default_factory=list)
 
@@ -127,6 +146,27 @@ class HallFile(_Strict):
 
 
 # Reading
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a hall file: where (the path of keys and indexes) and what. ``text`` is
+    for people in their language; ``plain`` is the schema library's own English words, which the
+    command line prints as they are."""
+
+    path: Path
+    text: Text
+    plain: str | None = None
+
+    @property
+    def english(self) -> str:
+        message = self.plain or self.text.english
+        return f"{_dotted(self.path)}: {message}" if self.path else message
+
+    def said(self) -> str:
+        """In the reader's language: the field's place, then what is wrong with it."""
+        message = self.text.said()
+        return f"{_dotted(self.path)}: {message}" if self.path else message
 
 
 def read(data: bytes, name: str, *, known_halls: Mapping[str, tuple[str, str | None]] | None = None) -> HallFile:
@@ -152,24 +192,66 @@ def read(data: bytes, name: str, *, known_halls: Mapping[str, tuple[str, str | N
     if node is None:
         raise HallFileError([f"{name}: the file is empty"])
     lines: dict[Path, int] = {}
-    problems: list[tuple[int, str]] = []
-    _map_lines(node, (), lines, problems)
+    found: list[tuple[int, str]] = []
+    _map_lines(node, (), lines, found)
+    parsed, problems = check(raw, known_halls)
+    found += [(_line_of(p.path, lines), p.english) for p in problems]
+    if found or parsed is None:
+        ordered = sorted(set(found), key=lambda p: (p[0], p[1]))
+        raise HallFileError([f"{name}:{line}: {message}" for line, message in ordered])
+    return parsed
 
-    def report(path: Path, message: str) -> None:
-        problems.append((_line_of(path, lines), f"{_dotted(path)}: {message}" if path else message))
+
+def check(
+    raw: Any, known_halls: Mapping[str, tuple[str, str | None]] | None = None
+) -> tuple[HallFile | None, list[Problem]]:
+    """A hall file's document (as YAML or JSON loads it) checked whole: the file if it is sound,
+    and every problem with its path. The admin pages check what a form would make of the district
+    here, so a form and a file are held to the same rules."""
+    problems: list[Problem] = []
+
+    def report(path: Path, message: Text) -> None:
+        problems.append(Problem(path, message))
 
     try:
         parsed: HallFile | None = HallFile.model_validate(raw)
     except ValidationError as exc:
         parsed = None
         for error in exc.errors():
-            report(tuple(error["loc"]), error["msg"])
+            problems.append(Problem(tuple(error["loc"]), _schema_text(error), error["msg"]))
     if isinstance(raw, dict):
         _cross_check(raw, dict(known_halls or {}), report)
-    if problems or parsed is None:
-        ordered = sorted(set(problems), key=lambda p: (p[0], p[1]))
-        raise HallFileError([f"{name}:{line}: {message}" for line, message in ordered])
-    return parsed
+    return (parsed if not problems else None), problems
+
+
+# The schema library's words for a value of the wrong shape, as catalog ids a page can translate.
+_SCHEMA_WORDS: Mapping[str, str] = {
+    "missing": N_("is required"),
+    "extra_forbidden": N_("is not a known setting"),
+    "string_type": N_("must be text"),
+    "string_too_short": N_("must not be empty"),
+    "string_too_long": N_("is too long: at most {max_length} characters"),
+    "string_pattern_mismatch": N_("has the wrong form"),
+    "int_type": N_("must be a whole number"),
+    "int_parsing": N_("must be a whole number"),
+    "float_type": N_("must be a number"),
+    "float_parsing": N_("must be a number"),
+    "bool_type": N_("must be yes or no"),
+    "greater_than_equal": N_("must be at least {ge}"),
+    "greater_than": N_("must be above {gt}"),
+    "less_than_equal": N_("must be at most {le}"),
+    "literal_error": N_("must be one of {expected}"),
+    "too_short": N_("must name at least {min_length}"),
+    "dict_type": N_("must be a mapping"),
+    "list_type": N_("must be a list"),
+}
+
+
+def _schema_text(error: Mapping[str, Any]) -> Text:
+    words = _SCHEMA_WORDS.get(str(error.get("type")))
+    if words is None:
+        return Text(str(error.get("msg", "")))
+    return Text(words, {k: v for k, v in dict(error.get("ctx") or {}).items() if isinstance(v, str | int | float)})
 
 
 def _map_lines(node: yaml.Node, path: Path, lines: dict[Path, int], problems: list[tuple[int, str]]) -> None:
@@ -206,17 +288,25 @@ def _dotted(path: Path) -> str:
     return text
 
 
+class _Unsound(ValueError):
+    """Hours or days that are not sound, with the words to say so."""
+
+    def __init__(self, text: Text) -> None:
+        super().__init__(text.english)
+        self.text = text
+
+
 def parse_hours(text: str) -> tuple[time, time]:
     """``"09:00-17:00"`` as its opening and closing time; ``ValueError`` when it is not that."""
     match = _HOURS.match(text)
     if match is None:
-        raise ValueError(f"hours look like 09:00-17:00, not {text!r}")
+        raise _Unsound(Text(N_("hours look like 09:00-17:00, not {given}"), {"given": repr(text)}))
     h1, m1, h2, m2 = (int(g) for g in match.groups())
     if h1 > 23 or h2 > 23 or m1 > 59 or m2 > 59:
-        raise ValueError(f"{text!r} is not a time of day")
+        raise _Unsound(Text(N_("{given} is not a time of day"), {"given": repr(text)}))
     opens, closes = time(h1, m1), time(h2, m2)
     if not opens < closes:
-        raise ValueError(f"{text!r} closes before it opens")
+        raise _Unsound(Text(N_("{given} closes before it opens"), {"given": repr(text)}))
     return opens, closes
 
 
@@ -224,10 +314,15 @@ def parse_days(text: str) -> list[int]:
     """``"mon-fri"`` or ``"sat"`` as weekday numbers (Monday = 0)."""
     first, _, last = text.partition("-")
     if first not in DAYS or (last and last not in DAYS):
-        raise ValueError(f"days are mon, tue, wed, thu, fri, sat, sun or a range like mon-fri, not {text!r}")
+        raise _Unsound(
+            Text(
+                N_("days are mon, tue, wed, thu, fri, sat, sun or a range like mon-fri, not {given}"),
+                {"given": repr(text)},
+            )
+        )
     start, end = DAYS.index(first), DAYS.index(last or first)
     if end < start:
-        raise ValueError(f"the days {text!r} run backwards")
+        raise _Unsound(Text(N_("the days {given} run backwards"), {"given": repr(text)}))
     return list(range(start, end + 1))
 
 
@@ -264,6 +359,10 @@ def _items(raw: Mapping[str, Any], key: str) -> Iterator[tuple[int, dict[str, An
                 yield index, item
 
 
+def _said(text: str, **values: Any) -> Text:
+    return Text(text, values)
+
+
 def _cross_check(raw: Mapping[str, Any], known: dict[str, tuple[str, str | None]], report: Report) -> None:
     """What the models cannot see. Works on the raw document and skips what is malformed (the
     models report that), so a file with both kinds of problem lists both."""
@@ -273,7 +372,14 @@ def _cross_check(raw: Mapping[str, Any], known: dict[str, tuple[str, str | None]
         code, where = hall.get("code"), ("halls", h)
         if isinstance(code, str):
             if code in seen_halls:
-                report((*where, "code"), f"hall {code!r} is described twice (also halls[{seen_halls[code]}])")
+                report(
+                    (*where, "code"),
+                    _said(
+                        N_("hall {code} is described twice (also halls[{index}])"),
+                        code=repr(code),
+                        index=seen_halls[code],
+                    ),
+                )
             seen_halls.setdefault(code, h)
             parent = hall.get("parent")
             tree[code] = (str(hall.get("level")), parent if isinstance(parent, str) else None)
@@ -282,28 +388,48 @@ def _cross_check(raw: Mapping[str, Any], known: dict[str, tuple[str, str | None]
             try:
                 ZoneInfo(zone)
             except (ZoneInfoNotFoundError, ValueError):
-                report((*where, "timezone"), f"{zone!r} is not a known time zone")
+                report((*where, "timezone"), _said(N_("{zone} is not a known time zone"), zone=repr(zone)))
         rules = hall.get("queue_rules")
         if isinstance(rules, dict):
             _check_rules(rules, (*where, "queue_rules"), report)
         services = _check_services(hall, where, report)
+        departments = _check_departments(hall, where, report)
         numbers: set[int] = set()
         for c, counter in _items(hall, "counters"):
             number = counter.get("number")
             if isinstance(number, int):
                 if number in numbers:
-                    report((*where, "counters", c, "number"), f"counter {number} is described twice")
+                    report(
+                        (*where, "counters", c, "number"),
+                        _said(N_("counter {counter} is described twice"), counter=number),
+                    )
                 numbers.add(number)
+            department = counter.get("department")
+            if isinstance(department, str) and department not in departments:
+                report(
+                    (*where, "counters", c, "department"),
+                    _said(
+                        N_("counter {counter} belongs to department {department}, which hall {hall} does not have"),
+                        counter=number,
+                        department=repr(department),
+                        hall=code,
+                    ),
+                )
             served = counter.get("services")
             if isinstance(served, dict):
                 for service, weight in served.items():
                     if service not in services:
                         report(
                             (*where, "counters", c, "services", service),
-                            f"counter {number} names service {service!r}, which hall {code} does not offer",
+                            _said(
+                                N_("counter {counter} names service {service}, which hall {hall} does not offer"),
+                                counter=number,
+                                service=repr(service),
+                                hall=code,
+                            ),
                         )
                     if isinstance(weight, int | float) and not weight > 0:
-                        report((*where, "counters", c, "services", service), "a weight must be above 0")
+                        report((*where, "counters", c, "services", service), _said(N_("a weight must be above 0")))
     _check_tree(raw, tree, report)
     usernames: set[str] = set()
     for s, person in _items(raw, "staff"):
@@ -311,18 +437,46 @@ def _cross_check(raw: Mapping[str, Any], known: dict[str, tuple[str, str | None]
         username = person.get("username")
         if isinstance(username, str):
             if not USERNAME.match(username):
-                report((*where, "username"), "a username has 2 to 64 lowercase letters, digits, '.', '_' or '-'")
+                report(
+                    (*where, "username"),
+                    _said(N_("a username has 2 to 64 lowercase letters, digits, '.', '_' or '-'")),
+                )
             if username in usernames:
-                report((*where, "username"), f"staff {username!r} is described twice")
+                report((*where, "username"), _said(N_("staff {username} is described twice"), username=repr(username)))
             usernames.add(username)
         hall_code = person.get("hall")
         if isinstance(hall_code, str) and hall_code not in tree:
-            report((*where, "hall"), f"there is no hall {hall_code!r}")
+            report((*where, "hall"), _said(N_("there is no hall {hall}"), hall=repr(hall_code)))
         roles = person.get("roles")
         if isinstance(roles, list):
             for r, role in enumerate(roles):
                 if role not in {x.value for x in Role}:
-                    report((*where, "roles", r), f"unknown role {role!r}; roles are {', '.join(x.value for x in Role)}")
+                    report(
+                        (*where, "roles", r),
+                        _said(
+                            N_("unknown role {role}; roles are {roles}"),
+                            role=repr(role),
+                            roles=", ".join(x.value for x in Role),
+                        ),
+                    )
+
+
+def _check_departments(hall: Mapping[str, Any], where: Path, report: Report) -> set[str]:
+    codes: set[str] = set()
+    for d, department in _items(hall, "departments"):
+        code = department.get("code")
+        if isinstance(code, str):
+            if code in codes:
+                report(
+                    (*where, "departments", d, "code"),
+                    _said(
+                        N_("department {department} is described twice in hall {hall}"),
+                        department=repr(code),
+                        hall=hall.get("code"),
+                    ),
+                )
+            codes.add(code)
+    return codes
 
 
 def _check_services(hall: Mapping[str, Any], where: Path, report: Report) -> set[str]:
@@ -333,21 +487,35 @@ def _check_services(hall: Mapping[str, Any], where: Path, report: Report) -> set
         code = service.get("code")
         if isinstance(code, str):
             if code in codes:
-                report((*at, "code"), f"service {code!r} is described twice in hall {hall.get('code')}")
+                report(
+                    (*at, "code"),
+                    _said(
+                        N_("service {service} is described twice in hall {hall}"),
+                        service=repr(code),
+                        hall=hall.get("code"),
+                    ),
+                )
             codes.add(code)
         prefix = service.get("prefix", "A")
         if isinstance(prefix, str):
             if prefix in prefixes:
                 report(
                     (*at, "prefix"),
-                    f"prefix {prefix!r} is taken by service {prefixes[prefix]!r}: "
-                    "tickets of both would be numbered alike",
+                    _said(
+                        N_("prefix {prefix} is taken by service {service}: tickets of both would be numbered alike"),
+                        prefix=repr(prefix),
+                        service=repr(prefixes[prefix]),
+                    ),
                 )
             prefixes.setdefault(prefix, str(code))
         cap = service.get("daily_cap")
         if isinstance(cap, int) and not isinstance(cap, bool) and cap < 1:
-            below = "below zero" if cap < 0 else "zero"
-            report((*at, "daily_cap"), f"a daily cap is at least 1, or null for no limit; {cap} is {below}")
+            words = (
+                N_("a daily cap is at least 1, or null for no limit; {cap} is below zero")
+                if cap < 0
+                else N_("a daily cap is at least 1, or null for no limit; {cap} is zero")
+            )
+            report((*at, "daily_cap"), _said(words, cap=cap))
         hours = service.get("hours")
         if isinstance(hours, dict):
             named: dict[int, str] = {}
@@ -355,18 +523,25 @@ def _check_services(hall: Mapping[str, Any], where: Path, report: Report) -> set
                 place = (*at, "hours", str(days))
                 try:
                     numbers = parse_days(str(days))
-                except ValueError as exc:
-                    report(place, str(exc))
+                except _Unsound as exc:
+                    report(place, exc.text)
                     numbers = []
                 for day in numbers:
                     if day in named:
-                        report(place, f"{DAYS[day]} has hours twice (also under {named[day]!r}): they overlap")
+                        report(
+                            place,
+                            _said(
+                                N_("{day} has hours twice (also under {days}): they overlap"),
+                                day=DAYS[day],
+                                days=repr(named[day]),
+                            ),
+                        )
                     named.setdefault(day, str(days))
                 if isinstance(span, str):
                     try:
                         parse_hours(span)
-                    except ValueError as exc:
-                        report(place, str(exc))
+                    except _Unsound as exc:
+                        report(place, exc.text)
     return codes
 
 
@@ -381,7 +556,7 @@ def _check_rules(rules: Mapping[str, Any], where: Path, report: Report) -> None:
     try:
         Rules(**given)
     except ValueError as exc:
-        report(where, str(exc))
+        report(where, Text(str(exc)))
 
 
 def _check_tree(raw: Mapping[str, Any], tree: Mapping[str, tuple[str, str | None]], report: Report) -> None:
@@ -391,15 +566,23 @@ def _check_tree(raw: Mapping[str, Any], tree: Mapping[str, tuple[str, str | None
             continue
         at = ("halls", h, "parent")
         if parent not in tree:
-            report(at, f"hall {code}'s parent {parent!r} does not exist")
+            report(at, _said(N_("hall {hall}'s parent {parent} does not exist"), hall=code, parent=repr(parent)))
             continue
         if level in _LEVELS and tree[parent][0] in _LEVELS and _LEVELS.index(tree[parent][0]) >= _LEVELS.index(level):
-            report(at, f"a {level} hall cannot sit under the {tree[parent][0]} hall {parent}")
+            report(
+                at,
+                _said(
+                    N_("a {level} hall cannot sit under the {parent_level} hall {parent}"),
+                    level=level,
+                    parent_level=tree[parent][0],
+                    parent=parent,
+                ),
+            )
         seen = [code]
         step: str | None = parent
         while step is not None and step in tree:
             if step in seen:
-                report(at, f"the parents form a loop: {' → '.join([*seen, step])}")
+                report(at, _said(N_("the parents form a loop: {loop}"), loop=" → ".join([*seen, step])))
                 break
             seen.append(step)
             step = tree[step][1]
@@ -424,17 +607,32 @@ _Dumper.add_representer(_Flow, _flow)
 
 
 def dump(document: HallFile, *, heading: Iterable[str] = ()) -> str:
-    """The YAML text of a hall file, keys in the order of the models."""
+    """The YAML text of a hall file, keys in the order of the models; a setting at its default that
+    says nothing (``active: true``, no department, no departments) is left out."""
     data = document.model_dump(mode="json")
     for hall in data["halls"]:
         hall["name"] = _Flow(hall["name"])
         hall["queue_rules"] = {k: v for k, v in hall["queue_rules"].items() if v is not None}
+        _quiet(hall, active=True)
+        if not hall["departments"]:
+            del hall["departments"]
+        for department in hall.get("departments", ()):
+            department["name"] = _Flow(department["name"])
+            _quiet(department, active=True)
         for service in hall["services"]:
             service["name"], service["hours"] = _Flow(service["name"]), _Flow(service["hours"])
+            _quiet(service, active=True)
         for counter in hall["counters"]:
             counter["services"] = _Flow(counter["services"])
+            _quiet(counter, active=True, department=None)
     top = "".join(f"# {line}\n" if line else "#\n" for line in heading)
     return top + str(yaml.dump(data, Dumper=_Dumper, allow_unicode=True, sort_keys=False, width=120))
+
+
+def _quiet(entry: dict[str, Any], **defaults: Any) -> None:
+    for key, default in defaults.items():
+        if key in entry and entry[key] == default:
+            del entry[key]
 
 
 def normal(document: HallFile) -> dict[str, Any]:
@@ -447,10 +645,19 @@ def normal(document: HallFile) -> dict[str, Any]:
             for s in hall.services  # order is kept: it is the kiosk's order
         ]
         halls[hall.code] = {
-            **hall.model_dump(exclude={"services", "counters", "queue_rules"}),
+            **hall.model_dump(exclude={"services", "counters", "queue_rules", "departments"}),
             "queue_rules": hall.queue_rules.given(),
+            "departments": {d.code: d.model_dump() for d in hall.departments},
             "services": services,
-            "counters": {c.number: {"name": c.title, "services": dict(c.services)} for c in hall.counters},
+            "counters": {
+                c.number: {
+                    "name": c.title,
+                    "services": dict(c.services),
+                    "department": c.department,
+                    "active": c.active,
+                }
+                for c in hall.counters
+            },
         }
     staff = {s.username: {**s.model_dump(exclude={"roles"}), "roles": frozenset(s.roles)} for s in document.staff}
     return {"halls": halls, "staff": staff}

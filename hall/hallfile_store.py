@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from hall.hallfile import (
     DEFAULT_TIMEZONE,
     CounterSpec,
+    DepartmentSpec,
     HallFile,
     HallNames,
     HallSpec,
@@ -36,7 +37,7 @@ from hall.kernel.roles import parse_roles
 from hall.staff import create_staff
 from hall.storage.directory import append_events, create_counters, create_hall
 from hall.storage.queue_tables import counter_services, queue_rules, queue_services
-from hall.storage.tables import counters, halls, staff
+from hall.storage.tables import counters, departments, halls, staff
 from hall.web.passwords import new_password
 from queueing.services import Hours, Service
 from queueing.store import service_row
@@ -49,7 +50,7 @@ class Change:
     """One change a file makes: ``text`` is the line ``--dry-run`` prints."""
 
     text: str
-    kind: Literal["hall", "rules", "service", "counter", "staff"]
+    kind: Literal["hall", "rules", "department", "service", "counter", "staff"]
     op: Literal["add", "change"]
     hall: str
     wanted: Any
@@ -101,6 +102,7 @@ async def export(conn: AsyncConnection) -> HallFile:
                 target_wait_minutes=row.target_wait_minutes,
                 default_service_minutes=float(row.default_service_minutes),
                 one_live_ticket_per_id=bool(row.one_live_ticket_per_id),
+                active=bool(row.active),
             )
         )
     weights: dict[tuple[int, int], dict[str, float]] = {}
@@ -109,7 +111,18 @@ async def export(conn: AsyncConnection) -> HallFile:
     numbered: dict[int, list[CounterSpec]] = {}
     for row in await conn.execute(select(counters).order_by(counters.c.hall_id, counters.c.number)):
         numbered.setdefault(row.hall_id, []).append(
-            CounterSpec(number=row.number, name=row.name, services=weights.get((row.hall_id, row.number), {}))
+            CounterSpec(
+                number=row.number,
+                name=row.name,
+                services=weights.get((row.hall_id, row.number), {}),
+                department=row.department,
+                active=bool(row.active),
+            )
+        )
+    offices: dict[int, list[DepartmentSpec]] = {}
+    for row in await conn.execute(select(departments).order_by(departments.c.hall_id, departments.c.position)):
+        offices.setdefault(row.hall_id, []).append(
+            DepartmentSpec(code=row.code, name=Names(zh=row.name, en=row.name_en), active=bool(row.active))
         )
     described = [
         HallSpec(
@@ -118,9 +131,11 @@ async def export(conn: AsyncConnection) -> HallFile:
             level=row.level,
             parent=code_of.get(row.parent_id) if row.parent_id is not None else None,
             timezone=row.timezone,
+            active=bool(row.active),
             queue_rules=QueueRulesSpec.model_validate(
                 {k: v for k, v in rules.get(row.id, {}).items() if k != "timezone"}
             ),
+            departments=offices.get(row.id, []),
             services=services.get(row.id, []),
             counters=numbered.get(row.id, []),
         )
@@ -193,6 +208,7 @@ def _hall_facts(hall: HallSpec) -> dict[str, Any]:
         "level": hall.level,
         "parent": hall.parent,
         "timezone": hall.timezone,
+        "active": hall.active,
     }
 
 
@@ -232,6 +248,7 @@ def plan(current: HallFile, wanted: HallFile) -> Plan:
                     rules_json(hall),
                 )
             )
+        changes += _department_changes(hall, was, untouched)
         changes += _service_changes(hall, was, untouched)
         changes += _counter_changes(hall, was, untouched)
     named = {h.code for h in wanted.halls}
@@ -322,18 +339,67 @@ def _service_changes(hall: HallSpec, was: HallSpec | None, untouched: list[str])
     return changes
 
 
+def _department_changes(hall: HallSpec, was: HallSpec | None, untouched: list[str]) -> list[Change]:
+    changes: list[Change] = []
+    before = {d.code: (i, d) for i, d in enumerate(was.departments)} if was is not None else {}
+    for position, department in enumerate(hall.departments):
+        where = f"{hall.code}/{department.code}"
+        facts = _department_facts(department, position)
+        if department.code not in before:
+            text = f"+ department {where} {department.name.zh}"
+            changes.append(Change(text, "department", "add", hall.code, department, position=position))
+            continue
+        old_position, old = before[department.code]
+        diff = _differences(_department_facts(old, old_position), facts)
+        if diff:
+            changes.append(
+                Change(
+                    f"~ department {where}: {_described(diff)}",
+                    "department",
+                    "change",
+                    hall.code,
+                    department,
+                    {k: b for k, (_, b) in diff.items()},
+                    position=position,
+                )
+            )
+    named = {d.code for d in hall.departments}
+    untouched += [
+        f"= department {hall.code}/{code} is not in the file: left as it is" for code in before if code not in named
+    ]
+    return changes
+
+
+def _department_facts(department: DepartmentSpec, position: int) -> dict[str, Any]:
+    return {
+        "name": department.name.zh,
+        "name_en": department.name.en,
+        "active": department.active,
+        "position": position,
+    }
+
+
+def _counter_facts(counter: CounterSpec) -> dict[str, Any]:
+    return {
+        "name": counter.title,
+        "services": dict(counter.services),
+        "department": counter.department,
+        "active": counter.active,
+    }
+
+
 def _counter_changes(hall: HallSpec, was: HallSpec | None, untouched: list[str]) -> list[Change]:
     changes: list[Change] = []
     before = {c.number: c for c in was.counters} if was is not None else {}
     for counter in hall.counters:
         where = f"{hall.code}/{counter.number}"
-        facts = {"name": counter.title, "services": dict(counter.services)}
+        facts = _counter_facts(counter)
         old = before.get(counter.number)
         if old is None:
             text = f"+ counter {where} {counter.title}: {_said(dict(counter.services))}"
             changes.append(Change(text, "counter", "add", hall.code, counter))
             continue
-        diff = _differences({"name": old.title, "services": dict(old.services)}, facts)
+        diff = _differences(_counter_facts(old), facts)
         if diff:
             changes.append(
                 Change(
@@ -363,6 +429,7 @@ def _service(spec: ServiceSpec) -> Service:
         target_wait_minutes=spec.target_wait_minutes,
         default_service_minutes=spec.default_service_minutes,
         one_live_ticket_per_id=spec.one_live_ticket_per_id,
+        active=spec.active,
     )
 
 
@@ -385,6 +452,8 @@ async def apply(conn: AsyncConnection, changes: list[Change], now: datetime, *, 
                 actor=actor,
                 now=now,
             )
+            if not hall.active:
+                await conn.execute(update(halls).where(halls.c.id == ids[hall.code]).values(active=False))
             continue
         hall_id = ids[change.hall]
         log = [Fact(f"{change.kind}.changed", {"hall": change.hall, **change.fields})]
@@ -399,12 +468,31 @@ async def apply(conn: AsyncConnection, changes: list[Change], now: datetime, *, 
                     level=hall.level,
                     parent_id=ids[hall.parent] if hall.parent else None,
                     timezone=hall.timezone,
+                    active=hall.active,
                 )
             )
         elif change.kind == "rules":
             await conn.execute(delete(queue_rules).where(queue_rules.c.hall_id == hall_id))
             await conn.execute(insert(queue_rules).values(hall_id=hall_id, rules=change.wanted))
             log = [Fact("rules.changed", {"rules": change.wanted})]
+        elif change.kind == "department":
+            department: DepartmentSpec = change.wanted
+            values = {
+                "name": department.name.zh,
+                "name_en": department.name.en,
+                "active": department.active,
+                "position": change.position,
+            }
+            if change.op == "add":
+                await conn.execute(insert(departments).values(hall_id=hall_id, code=department.code, **values))
+                log = [Fact("department.added", {"department": department.code, **values})]
+            else:
+                await conn.execute(
+                    update(departments)
+                    .where(departments.c.hall_id == hall_id, departments.c.code == department.code)
+                    .values(**values)
+                )
+                log = [Fact("department.changed", {"department": department.code, **change.fields})]
         elif change.kind == "service":
             row = service_row(hall_id, _service(change.wanted), change.position)
             if change.op == "add":
@@ -427,13 +515,20 @@ async def apply(conn: AsyncConnection, changes: list[Change], now: datetime, *, 
             if change.op == "add":
                 await create_counters(conn, hall_id, [(counter.number, counter.title)], actor=actor, now=now)
                 log = [Fact("counter.services_set", {"counter": counter.number, "services": dict(counter.services)})]
+                if counter.department is not None or not counter.active:
+                    log.append(
+                        Fact(
+                            "counter.changed",
+                            {"counter": counter.number, "department": counter.department, "active": counter.active},
+                        )
+                    )
             else:
-                await conn.execute(
-                    update(counters)
-                    .where(counters.c.hall_id == hall_id, counters.c.number == counter.number)
-                    .values(name=counter.title)
-                )
                 log = [Fact("counter.changed", {"counter": counter.number, **change.fields})]
+            await conn.execute(
+                update(counters)
+                .where(counters.c.hall_id == hall_id, counters.c.number == counter.number)
+                .values(name=counter.title, department=counter.department, active=counter.active)
+            )
             await conn.execute(
                 delete(counter_services).where(
                     counter_services.c.hall_id == hall_id, counter_services.c.counter == counter.number

@@ -29,6 +29,10 @@ class Counter:
     status: CounterStatus = CounterStatus.CLOSED
     clerk_id: int | None = None
     pause_reason: str = ""
+    # A deactivated counter cannot be opened (its history stays); ``department`` is the code of
+    # the hall's department it belongs to, if any.
+    active: bool = True
+    department: str | None = None
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -37,6 +41,8 @@ class Counter:
             "status": self.status.value,
             "clerk": self.clerk_id,
             "pause_reason": self.pause_reason,
+            "active": self.active,
+            "department": self.department,
         }
 
 
@@ -63,8 +69,14 @@ def _check_holder(counter: Counter, clerk_id: int, supervisor: bool) -> None:
         raise Forbidden(N_("counter {counter} is held by another clerk"), counter=counter.number)
 
 
+class CounterInactive(DomainError):
+    code = "counter_inactive"
+
+
 def open_counter(counters: Counters, number: int, clerk_id: int) -> Decision[Counters]:
     counter = _get(counters, number)
+    if not counter.active:
+        raise CounterInactive(N_("counter {counter} is out of use: an administrator deactivated it"), counter=number)
     if counter.status is not CounterStatus.CLOSED:
         raise TransitionError(N_("counter {counter}"), counter.status.value, CounterStatus.OPEN.value, counter=number)
     held = [c.number for c in counters.values() if c.clerk_id == clerk_id and c.status is not CounterStatus.CLOSED]

@@ -14,7 +14,7 @@ from hall.kernel.events import Decision, Fact
 from hall.kernel.i18n import N_, Text
 from queueing import counters as counter_rules
 from queueing.calling import choose, eligible
-from queueing.counters import CounterStatus
+from queueing.counters import CounterInactive, CounterStatus
 from queueing.estimates import ahead_of_new, estimate_minutes
 from queueing.rating_records import Rateable
 from queueing.ratings import escalate_overdue, forget_expired_ratings, rateable_after_finish
@@ -176,7 +176,8 @@ def issue(
 
     Raises:
         NotFound: ``service_code`` is not a service of this hall.
-        HallClosed: the service is not taking tickets at ``now``.
+        HallClosed: the service is not taking tickets at ``now``, or no longer at all (deactivated, or the
+            hall is).
         SoldOut: the service's daily tickets are all taken.
         PriorityNotOffered: ``priority`` needs proof the command does not carry.
         NoCounterOpen: no open counter serves the service and the hall refuses tickets then.
@@ -186,6 +187,12 @@ def issue(
     rolled = roll_day(state, now)
     state = rolled.state
     service = _service(state, service_code)
+    if not state.hall_active:
+        raise HallClosed(N_("this hall is not taking tickets: it is out of service"), service=service.code)
+    if not service.active:
+        raise HallClosed(
+            N_("{name} is no longer offered at this hall"), service=service.code, say={"name": service.name}
+        )
     local = state.rules.local(now)
     if not service.is_open(local):
         hours = service.hours(local.date())
@@ -532,9 +539,17 @@ def transfer(
     if (to_service is None) == (to_counter is None):
         raise DomainError(N_("transfer to either a service or a counter"), field="to")
     service = _service(state, to_service) if to_service else _service(state, ticket.service)
+    if to_service and not service.active:
+        raise HallClosed(
+            N_("{name} is no longer offered at this hall"), service=service.code, say={"name": service.name}
+        )
     if to_counter is not None:
         if to_counter not in state.counters:
             raise NotFound(N_("no counter number {counter} in this hall"), counter=to_counter)
+        if not state.counters[to_counter].active:
+            raise CounterInactive(
+                N_("counter {counter} is out of use: an administrator deactivated it"), counter=to_counter
+            )
         if to_counter == counter:
             raise DomainError(N_("a ticket cannot be transferred to its own counter"))
     moved = ticket.moved(

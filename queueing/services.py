@@ -97,6 +97,8 @@ class Service:
     # The expected service time before there is history to average.
     default_service_minutes: float = 6.0
     one_live_ticket_per_id: bool = False
+    # A deactivated service takes no new tickets; the tickets already waiting are served.
+    active: bool = True
 
     def __post_init__(self) -> None:
         if not _CODE.match(self.code):

@@ -103,6 +103,8 @@ class Line:
 @dataclass(frozen=True)
 class QueueState:
     rules: Rules = field(default_factory=Rules)
+    # A deactivated hall takes no tickets (its counters still finish what they hold).
+    hall_active: bool = True
     services: Mapping[str, Service] = field(default_factory=dict)
     counters: Mapping[int, Counter] = field(default_factory=dict)
     lines: Mapping[int, Line] = field(default_factory=dict)

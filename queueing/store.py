@@ -19,7 +19,7 @@ from hall.kernel.zones import DEFAULT_ZONE
 from hall.storage.database import upsert
 from hall.storage.queue_tables import counter_services, queue_rules, queue_services, tickets, work_orders
 from hall.storage.queue_tables import ratings as ratings_table
-from hall.storage.tables import counters
+from hall.storage.tables import counters, halls
 from queueing import queue, ratings
 from queueing.counters import Counter, CounterStatus
 from queueing.queue import annotate
@@ -295,7 +295,15 @@ class QueueDomain:
         known: dict[int, Counter] = {}
         lines: dict[int, Line] = {}
         for row in await conn.execute(select(counters).where(counters.c.hall_id == hall_id)):
-            known[row.number] = Counter(row.number, row.name, CounterStatus(row.status), row.clerk_id, row.pause_reason)
+            known[row.number] = Counter(
+                row.number,
+                row.name,
+                CounterStatus(row.status),
+                row.clerk_id,
+                row.pause_reason,
+                active=bool(row.active),
+                department=row.department,
+            )
             lines[row.number] = Line(tuple(weights.get(row.number, ())), row.current_ticket, row.streak)
         last_day = (
             await conn.execute(select(func.max(tickets.c.day)).where(tickets.c.hall_id == hall_id))
@@ -318,6 +326,7 @@ class QueueDomain:
             await conn.execute(select(func.max(tickets.c.order_no)).where(tickets.c.hall_id == hall_id))
         ).scalar_one_or_none()
         rules_window = timedelta(minutes=rules.rating_window_minutes)
+        hall_row = (await conn.execute(select(halls.c.active).where(halls.c.id == hall_id))).first()
         return QueueState(
             rateable=await _rateable(conn, hall_id, last_day, rules_window),
             work_orders={
@@ -327,6 +336,7 @@ class QueueDomain:
                 )
             },
             rules=rules,
+            hall_active=hall_row is None or bool(hall_row.active),
             services=services,
             counters=known,
             lines=lines,
@@ -440,6 +450,7 @@ def _service(row: Any) -> Service:
         target_wait_minutes=row.target_wait_minutes,
         default_service_minutes=row.default_service_minutes,
         one_live_ticket_per_id=row.one_live_ticket_per_id,
+        active=bool(row.active),
     )
 
 
@@ -459,6 +470,7 @@ def service_row(hall_id: int, service: Service, position: int) -> dict[str, Any]
         "target_wait_minutes": service.target_wait_minutes,
         "default_service_minutes": service.default_service_minutes,
         "one_live_ticket_per_id": service.one_live_ticket_per_id,
+        "active": service.active,
         "position": position,
     }
 

@@ -23,7 +23,10 @@ def public_view(state: QueueState, now: datetime) -> dict[str, Any]:
     counts = state.waiting_counts()
     estimates = estimates_for_new(state, now, state.services)
     services = []
+    # Deactivated services and counters are history, not choices: screens do not show them.
     for service in state.services.values():
+        if not service.active:
+            continue
         hours = service.hours(local.date())
         services.append(
             {
@@ -49,6 +52,7 @@ def public_view(state: QueueState, now: datetime) -> dict[str, Any]:
             "services": [code for code, _ in state.line(number).services],
         }
         for number, counter in sorted(state.counters.items())
+        if counter.active
     ]
     # What the kiosk does for a service no open counter serves: "warn" or "refuse" (Rules.no_counter).
     return {"services": services, "counters": counters, "no_counter": state.rules.no_counter}
@@ -89,9 +93,13 @@ def counter_view(state: QueueState, counter: int, now: datetime, *, limit: int =
         # When each comes back, so a console opened after the hold still shows it.
         "held": [{**t.for_staff(), "hold_until": t.hold_until.isoformat() if t.hold_until else None} for t in held],
         "no_shows": [t.for_staff() for t in no_shows[-10:]],
-        "all_services": [{"code": s.code, "name": s.name, "name_en": s.name_en} for s in state.services.values()],
+        "all_services": [
+            {"code": s.code, "name": s.name, "name_en": s.name_en} for s in state.services.values() if s.active
+        ],
         "counters": [
-            {"number": n, "name": c.name, "status": c.status.value} for n, c in sorted(state.counters.items())
+            {"number": n, "name": c.name, "status": c.status.value}
+            for n, c in sorted(state.counters.items())
+            if c.active
         ],
     }
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, BigInteger, Boolean, Column, Date, Float, ForeignKey, Index, Integer, String, Table
+from sqlalchemy import JSON, BigInteger, Boolean, Column, Date, Float, ForeignKey, Index, Integer, String, Table, true
 
 from hall.storage.tables import UTCDateTime, metadata
 
@@ -23,6 +23,8 @@ queue_services = Table(
     Column("default_service_minutes", Float, nullable=False, server_default="6"),
     Column("one_live_ticket_per_id", Boolean, nullable=False, server_default="0"),
     Column("position", Integer, nullable=False, server_default="0"),
+    # A deactivated service takes no new tickets; those waiting are still served.
+    Column("active", Boolean, nullable=False, server_default=true()),
 )
 
 counter_services = Table(

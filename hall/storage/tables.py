@@ -24,6 +24,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     false,
+    true,
 )
 
 metadata = MetaData(
@@ -70,6 +71,20 @@ halls = Table(
     # (hall.kernel.zones), so that no part can read a zone of its own.
     Column("timezone", String(64), nullable=False, server_default="Asia/Shanghai"),
     Column("created_at", UTCDateTime(), nullable=False),
+    # A deactivated hall takes no tickets; it keeps its history, its staff and its place in the tree.
+    Column("active", Boolean, nullable=False, server_default=true()),
+)
+
+# A hall's departments (科室/部门): the offices its counters belong to, for statistics by office.
+departments = Table(
+    "departments",
+    metadata,
+    Column("hall_id", Integer, ForeignKey("halls.id"), primary_key=True),
+    Column("code", String(32), primary_key=True),
+    Column("name", String(100), nullable=False),
+    Column("name_en", String(100), nullable=False, server_default=""),
+    Column("active", Boolean, nullable=False, server_default=true()),
+    Column("position", Integer, nullable=False, server_default="0"),
 )
 
 # One row per hall holding the last sequence number of its event log. Writers lock this row
@@ -111,6 +126,10 @@ counters = Table(
     # The ticket at the counter now, and priority calls in a row (see queueing.calling).
     Column("current_ticket", String(40), nullable=True),
     Column("streak", Integer, nullable=False, server_default="0"),
+    # A deactivated counter cannot be opened; it is never removed (tickets and ratings name it).
+    Column("active", Boolean, nullable=False, server_default=true()),
+    # The department (code) the counter belongs to, if the hall names departments.
+    Column("department", String(32), nullable=True),
     UniqueConstraint("hall_id", "number", name="uq_counters_hall_number"),
 )
 

@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -33,6 +33,10 @@ log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
 Listener = Callable[[Sequence[Event]], None]
+T = TypeVar("T")
+# Work that is not a rule's decision (an administrator setting a hall up): given the open
+# transaction and the writer's time, it returns its result and the events it logged.
+Job = Callable[[AsyncConnection, datetime], Awaitable[tuple[T, Sequence[Event]]]]
 
 
 def utc_now() -> datetime:
@@ -68,6 +72,12 @@ class Outcome:
 class _Pending:
     command: Command
     future: asyncio.Future[Outcome]
+
+
+@dataclass
+class _Job(Generic[T]):
+    work: Job[T]
+    future: asyncio.Future[T]
 
 
 @dataclass
@@ -176,6 +186,44 @@ class Writer:
         except TimeoutError:
             raise CommandTimeout(f"command {command.id} not committed within {timeout}s") from None
 
+    async def run(self, work: Job[T], *, timeout: float | None = 30.0) -> T:  # noqa: ASYNC109
+        """Run ``work`` in a transaction of its own on the writer's task, between two batches:
+        what it logs is ordered with every command's events, published to the listeners like
+        theirs, and the halls it touched are loaded afresh by the next command. It is for changes
+        to what the rules stand on (a hall's services and counters), which go through the same
+        checks as the hall file rather than a rule. An exception rolls the transaction back and
+        reaches the caller."""
+        if self._closed or self._task is None:
+            raise WriterClosed("the writer is not running")
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait(_Job(work, future))
+        try:
+            async with asyncio.timeout(timeout):
+                return await asyncio.shield(future)
+        except TimeoutError:
+            raise CommandTimeout(f"administrative work not committed within {timeout}s") from None
+
+    async def _run_job(self, job: _Job[Any]) -> None:
+        now = self._clock()
+        try:
+            async with self._engine.begin() as conn:
+                result, logged = await job.work(conn, now)
+        except Exception as exc:
+            if not job.future.done():
+                job.future.set_exception(exc)
+            return
+        for hall_id in {e.hall_id for e in logged}:
+            self._states.pop(hall_id, None)
+        if not job.future.done():
+            job.future.set_result(result)
+        if logged:
+            ordered = sorted(logged, key=lambda e: (e.hall_id, e.seq))
+            for listener in self._listeners:
+                try:
+                    listener(ordered)
+                except Exception:
+                    log.exception("event listener %r failed", listener)
+
     async def _run(self) -> None:
         stopping = False
         while not stopping:
@@ -185,6 +233,12 @@ class Writer:
             while True:
                 if item is _STOP:
                     stopping = True
+                elif isinstance(item, _Job):
+                    # A job runs alone, after the commands that came before it.
+                    if batch:
+                        await self._commit(batch)
+                        batch = []
+                    await self._run_job(item)
                 else:
                     assert isinstance(item, _Pending)
                     batch.append(item)
@@ -195,7 +249,7 @@ class Writer:
                 await self._commit(batch)
         while not self._queue.empty():
             item = self._queue.get_nowait()
-            if isinstance(item, _Pending) and not item.future.done():
+            if isinstance(item, _Pending | _Job) and not item.future.done():
                 item.future.set_exception(WriterClosed("the writer stopped"))
 
     async def _commit(self, batch: list[_Pending]) -> None:

@@ -499,7 +499,7 @@ def test_the_shipped_sample_is_a_sound_hall_file_and_exports_as_itself(tmp_path:
 def test_the_documented_format_is_a_sound_file_that_names_every_key() -> None:
     from pydantic import BaseModel
 
-    from hall.hallfile import CounterSpec, HallFile, HallSpec, QueueRulesSpec, ServiceSpec, StaffSpec
+    from hall.hallfile import CounterSpec, DepartmentSpec, HallFile, HallSpec, QueueRulesSpec, ServiceSpec, StaffSpec
 
     text = (Path(__file__).resolve().parents[2] / "docs" / "operations.md").read_text(encoding="utf-8")
     block = text.split("### The file, key by key", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
@@ -514,6 +514,7 @@ def test_the_documented_format_is_a_sound_file_that_names_every_key() -> None:
     assert hall.queue_rules.model_fields_set == keys(QueueRulesSpec)
     assert hall.services[0].model_fields_set == keys(ServiceSpec)
     assert hall.counters[0].model_fields_set == keys(CounterSpec)
+    assert hall.departments[0].model_fields_set == keys(DepartmentSpec)
     assert documented.staff[0].model_fields_set == keys(StaffSpec)
 
 
