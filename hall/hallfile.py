@@ -159,6 +159,10 @@ class Problem:
     plain: str | None = None
 
     @property
+    def where(self) -> str:
+        return _dotted(self.path)
+
+    @property
     def english(self) -> str:
         message = self.plain or self.text.english
         return f"{_dotted(self.path)}: {message}" if self.path else message

@@ -59,6 +59,7 @@ log = logging.getLogger(__name__)
 # Each part keeps its pages' templates beside its web adapter.
 TEMPLATE_DIRS = [Path(package.__file__).parent / "web" / "templates" for package in (hall, queueing, cases, devices)]  # type: ignore[arg-type]
 TEMPLATE_DIRS.append(Path(hall.__file__).parent / "accounts" / "web" / "templates")
+TEMPLATE_DIRS.append(Path(hall.__file__).parent / "admin" / "web" / "templates")
 # A catalog with more problems than this names the first ones and counts the rest: one readable line.
 _PROBLEMS_SHOWN = 5
 # Every test site and every start reads the same shipped file; the catalog is immutable, so once is enough.

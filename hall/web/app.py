@@ -20,6 +20,7 @@ from cases.web import routes as case_routes
 from devices.web import routes as device_routes
 from displays.web import routes as display_routes
 from hall.accounts.web import routes as account_routes
+from hall.admin.web import routes as admin_routes
 from hall.kernel.errors import HallError
 from hall.kernel.i18n import _
 from hall.kernel.roles import Access
@@ -64,6 +65,7 @@ def routes() -> list[BaseRoute]:
         *device_routes.PAGES,
         *case_routes.PAGES,
         *account_routes.PAGES,
+        *admin_routes.PAGES,
         Mount(
             "/api/v1",
             routes=[
@@ -78,6 +80,7 @@ def routes() -> list[BaseRoute]:
                 *device_routes.API,
                 *display_routes.API,
                 *account_routes.API,
+                *admin_routes.API,
             ],
         ),
         *display_routes.PAGES,

@@ -91,7 +91,9 @@ def as_problem(exc: HallError) -> Problem:
     if isinstance(exc, Problem):
         return exc
     if isinstance(exc, DomainError):
-        return Problem(status_of(exc.code), exc.code, exc.text, **exc.details)
+        # Its details as the error says them, in the request's language (a list of problems).
+        said = {k: v for k, v in exc.as_json().items() if k not in ("code", "error", "message")}
+        return Problem(status_of(exc.code), exc.code, exc.text, **said)
     if isinstance(exc, CommandTimeout):
         return Problem(503, "timeout", N_("the server did not finish this in time; it may still be done"))
     if isinstance(exc, WriterClosed):

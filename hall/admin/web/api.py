@@ -1,0 +1,239 @@
+"""Setting a hall up through the API: its services, counters, departments, the halls below it and
+its own names, each in the form of its entry in the hall file (docs/operations.md). Every change
+is checked as a file is, logged as events, and takes effect at once.
+
+Services and counters are an admin's or the hall's supervisor's; departments and halls an admin's.
+"""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from hall.admin.changes import Document, hall_entry
+from hall.admin.web import actions
+from hall.hallfile_store import Change
+from hall.kernel.errors import Invalid
+from hall.kernel.i18n import N_
+from hall.kernel.roles import Access, Role
+from hall.web.access import guarded
+from hall.web.api import json_body
+from hall.web.responses import JSONResponse
+
+ADMIN = Access.staff(Role.ADMIN)
+# A hall's supervisor sets its services and counters (admins may do everything).
+KEEPER = Access.staff(Role.SUPERVISOR)
+
+_ANSWERS = """
+    responses:
+      200: {description: "the changes made, one line each (none when nothing changed), and the hall as it is now"}
+      403: {description: "the role may not, or the hall is not the caller's"}
+      404: {description: no such hall or entry}
+      409: {description: "live work forbids it (code in_service): a counter in service, tickets being called"}
+      422: {description: "the district would not be sound: every problem, each with its path and field"}
+"""
+
+
+def _body(schema: str) -> str:
+    return f"""
+    requestBody:
+      required: true
+      content:
+        application/json:
+          schema: {schema}
+"""
+
+
+_SERVICE = _body(
+    "{type: object, required: [code, name], description: "
+    '"a service entry of the hall file: code, name {zh, en}, prefix, width, daily_cap, hours, '
+    'open_on_holidays, target_wait_minutes, default_service_minutes, one_live_ticket_per_id, active"}'
+)
+_COUNTER = _body(
+    "{type: object, required: [number], description: "
+    '"a counter entry of the hall file: number, name, services {code: weight}, department, active"}'
+)
+_DEPARTMENT = _body(
+    '{type: object, required: [code, name], description: "a department entry: code, name {zh, en}, active"}'
+)
+
+
+async def _answer(request: Request, hall_id: int, changes: list[Change]) -> Response:
+    row = await actions.hall_row(request, hall_id)
+    hall = hall_entry(await actions.district(request), row.code)
+    return JSONResponse({"changes": [c.text for c in changes], "hall": hall})
+
+
+async def _entry(request: Request) -> Document:
+    data = await json_body(request)
+    data.pop("command_id", None)
+    return data
+
+
+@guarded(KEEPER)
+async def show_setup(request: Request) -> Response:
+    """
+    summary: A hall as its entry in the hall file, and the halls below it.
+    responses:
+      200: {description: "the hall's entry, and each hall below it as code, names, level and whether it is in service"}
+      404: {description: no such hall}
+    """
+    hall_id = request.path_params["hall"]
+    row = await actions.hall_row(request, hall_id)
+    district = await actions.district(request)
+    below, parents = [], {row.code}
+    for hall in district["halls"]:  # parents come before their children in an export
+        if hall["parent"] in parents:
+            parents.add(hall["code"])
+            below.append({k: hall[k] for k in ("code", "name", "level", "parent", "active")})
+    return JSONResponse({"hall": hall_entry(district, row.code), "below": below})
+
+
+@guarded(KEEPER)
+async def create_service(request: Request) -> Response:
+    hall_id = request.path_params["hall"]
+    changes = await actions.put_service(request, hall_id, await _entry(request), create=True)
+    return await _answer(request, hall_id, changes)
+
+
+create_service.__doc__ = (
+    "\n    summary: Add a service to the hall; its next ticket can be taken at once.\n" + _SERVICE + _ANSWERS
+)
+
+
+@guarded(KEEPER)
+async def change_service(request: Request) -> Response:
+    p = request.path_params
+    entry = {**await _entry(request), "code": p["code"]}
+    return await _answer(request, p["hall"], await actions.put_service(request, p["hall"], entry, create=False))
+
+
+change_service.__doc__ = (
+    "\n    summary: Replace a service's settings (hours, cap, names …); the next ticket follows them.\n"
+    + _SERVICE
+    + _ANSWERS
+)
+
+
+@guarded(KEEPER)
+async def deactivate_service(request: Request) -> Response:
+    p = request.path_params
+    return await _answer(request, p["hall"], await actions.set_active(request, p["hall"], "services", p["code"], False))
+
+
+deactivate_service.__doc__ = (
+    "\n    summary: Take a service out of use; it takes no new tickets, and those waiting are served.\n" + _ANSWERS
+)
+
+
+@guarded(KEEPER)
+async def activate_service(request: Request) -> Response:
+    p = request.path_params
+    return await _answer(request, p["hall"], await actions.set_active(request, p["hall"], "services", p["code"], True))
+
+
+activate_service.__doc__ = "\n    summary: Put a deactivated service back into use.\n" + _ANSWERS
+
+
+@guarded(KEEPER)
+async def create_counter(request: Request) -> Response:
+    hall_id = request.path_params["hall"]
+    changes = await actions.put_counter(request, hall_id, await _entry(request), create=True)
+    return await _answer(request, hall_id, changes)
+
+
+create_counter.__doc__ = "\n    summary: Add a counter to the hall, closed, ready to be opened.\n" + _COUNTER + _ANSWERS
+
+
+@guarded(KEEPER)
+async def change_counter(request: Request) -> Response:
+    p = request.path_params
+    entry = {**await _entry(request), "number": p["number"]}
+    return await _answer(request, p["hall"], await actions.put_counter(request, p["hall"], entry, create=False))
+
+
+change_counter.__doc__ = (
+    "\n    summary: Replace a counter's name, services and weights, or department; its next call follows them.\n"
+    + _COUNTER
+    + _ANSWERS
+)
+
+
+@guarded(KEEPER)
+async def deactivate_counter(request: Request) -> Response:
+    p = request.path_params
+    return await _answer(
+        request, p["hall"], await actions.set_active(request, p["hall"], "counters", p["number"], False)
+    )
+
+
+deactivate_counter.__doc__ = (
+    "\n    summary: Take a closed counter out of use (a counter in service is refused with in_service).\n" + _ANSWERS
+)
+
+
+@guarded(KEEPER)
+async def activate_counter(request: Request) -> Response:
+    p = request.path_params
+    return await _answer(
+        request, p["hall"], await actions.set_active(request, p["hall"], "counters", p["number"], True)
+    )
+
+
+activate_counter.__doc__ = "\n    summary: Put a deactivated counter back into use.\n" + _ANSWERS
+
+
+@guarded(ADMIN)
+async def create_department(request: Request) -> Response:
+    hall_id = request.path_params["hall"]
+    changes = await actions.put_department(request, hall_id, await _entry(request), create=True)
+    return await _answer(request, hall_id, changes)
+
+
+create_department.__doc__ = "\n    summary: Add a department (科室) to the hall.\n" + _DEPARTMENT + _ANSWERS
+
+
+@guarded(ADMIN)
+async def change_department(request: Request) -> Response:
+    p = request.path_params
+    entry = {**await _entry(request), "code": p["code"]}
+    return await _answer(request, p["hall"], await actions.put_department(request, p["hall"], entry, create=False))
+
+
+change_department.__doc__ = (
+    "\n    summary: Rename a department, or deactivate it (active false).\n" + _DEPARTMENT + _ANSWERS
+)
+
+
+@guarded(ADMIN)
+async def create_hall(request: Request) -> Response:
+    hall_id = request.path_params["hall"]
+    changes = await actions.add_hall(request, hall_id, await _entry(request))
+    return await _answer(request, hall_id, changes)
+
+
+create_hall.__doc__ = (
+    "\n    summary: Add a hall below this one (a street below a district, a community below a street).\n"
+    + _body(
+        "{type: object, required: [code, name, level], description: "
+        '"a hall entry of the hall file: code, name {zh, en}, level, and optionally its services and counters"}'
+    )
+    + _ANSWERS
+)
+
+
+@guarded(ADMIN)
+async def change_hall(request: Request) -> Response:
+    hall_id = request.path_params["hall"]
+    data = await _entry(request)
+    allowed = {"name", "active"}
+    if not data or set(data) - allowed:
+        raise Invalid(N_("a hall's change names its name {zh, en} or active, and nothing else"), field="name")
+    return await _answer(request, hall_id, await actions.change_hall(request, hall_id, data))
+
+
+change_hall.__doc__ = (
+    "\n    summary: Rename the hall, or take it out of service (active false: it takes no tickets).\n"
+    + _body("{type: object, properties: {name: {type: object}, active: {type: boolean}}}")
+    + _ANSWERS
+)
