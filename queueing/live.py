@@ -144,9 +144,15 @@ async def _counter_snapshot(conn: AsyncConnection, topic: Topic, timezone: str) 
     return {"hall": await hall_summary(conn, topic.hall_id), **view, "staff": await _staff_names(conn, topic.hall_id)}
 
 
+# An administrator's change to what a hall offers: screens fetch the view afresh on it.
+_SETUP = ("service.", "rules.", "hall.changed")
+
+
 def _queue_select(topic: Topic, event: Event) -> Mapping[str, Any] | None:
     if event.type.startswith("counter."):
         return {"counter": event.data.get("counter")}
+    if event.type.startswith(_SETUP):
+        return {"service": event.data.get("service")} if event.type.startswith("service.") else {}
     if event.type.startswith("ticket."):
         return {k: event.data[k] for k in _PUBLIC_TICKET_FIELDS if k in event.data}
     return None
@@ -156,6 +162,8 @@ def _counter_select(topic: Topic, event: Event) -> Mapping[str, Any] | None:
     # The console keeps its waiting list from every ticket event; counter events of its own only.
     if event.type.startswith("ticket."):
         return event.data
+    if event.type.startswith(_SETUP):
+        return {"service": event.data.get("service")} if event.type.startswith("service.") else {}
     return event.data if event.data.get("counter") == topic.arg else None
 
 

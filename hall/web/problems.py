@@ -34,6 +34,8 @@ STATUS: Mapping[str, int] = {
     "no_counter": 409,
     "not_accepted_here": 409,
     "username_taken": 409,
+    "counter_inactive": 409,
+    "in_service": 409,
     "live_ticket_held": 409,
     "outside_check_in": 409,
     "invalid": 422,

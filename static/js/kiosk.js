@@ -340,7 +340,8 @@ rt.subscribe(`hall/${hallId}/queue`, {
       render();
     }
     // Estimates follow counters opening and services finishing: ask for them, once per burst.
-    if (event.type.startsWith("ticket.") || event.type.startsWith("counter.")) refresh();
+    // An administrator's change to the services (hours, names, one taken out of use) too.
+    if (["ticket.", "counter.", "service.", "rules.", "hall."].some((kind) => event.type.startsWith(kind))) refresh();
   },
 });
 // Opening hours begin and end without an event.

@@ -9,9 +9,10 @@ from typing import Any
 from tests.helpers import csrf_of
 from tests.site import Site
 
-ALL_WEEK = {f"open_{d}": "1" for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")} | {
-    f"{edge}_{d}": t for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun") for edge, t in (("opens", "00:00"), ("closes", "23:59"))
-}
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+ALL_WEEK = (
+    {f"open_{d}": "1" for d in DAYS} | {f"opens_{d}": "00:00" for d in DAYS} | {f"closes_{d}": "23:59" for d in DAYS}
+)
 
 
 def _service_form(code: str, **extra: str) -> dict[str, str]:
@@ -112,7 +113,7 @@ def test_an_unsound_form_lists_every_problem_and_changes_nothing(site: Site) -> 
     text = page.text
     assert "已被服务" in text or "taken by service" in text  # the prefix is soc's
     assert "-5" in text and 'name="daily_cap"' in text
-    assert text.count('aria-invalid=true') >= 3  # prefix, width, daily_cap (and Saturday)
+    assert text.count("aria-invalid=true") >= 3  # prefix, width, daily_cap (and Saturday)
     assert site.client.get(f"/api/v1/halls/{hall}/setup").json()["hall"] == before
 
 
@@ -229,3 +230,23 @@ def test_staff_of_another_hall_cannot_set_this_one_up(site: Site) -> None:
     token = site.login("community-clerk")
     assert site.client.get(f"/admin/services/{district}").status_code == 403
     assert site.post(f"/api/v1/halls/{district}/setup/services/soc/deactivate", token).status_code == 403
+
+
+def test_every_admin_page_opens_for_an_admin(site: Site) -> None:
+    hall = site.halls["xh"]
+    site.login("admin")
+    for path in (
+        f"/admin/halls/{hall}",
+        f"/admin/departments/{hall}",
+        f"/admin/services/{hall}",
+        f"/admin/services/{hall}/new",
+        f"/admin/services/{hall}/soc/edit",
+        f"/admin/counters/{hall}",
+        f"/admin/counters/{hall}/new",
+        f"/admin/counters/{hall}/1/edit",
+    ):
+        page = site.client.get(path)
+        assert page.status_code == 200, (path, page.text[-2000:])
+        assert 'lang="zh-CN"' in page.text
+    assert site.client.get(f"/admin/services/{hall}/nothing/edit").status_code == 404
+    assert site.client.get(f"/admin/counters/{hall}/99/edit").status_code == 404

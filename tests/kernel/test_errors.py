@@ -10,11 +10,15 @@ import pytest
 
 import cases.workflow
 import hall.accounts.rules
+import hall.admin.changes
 import hall.kernel.idnumbers
+import queueing.counters
 import queueing.queue
+import queueing.retiring
 from devices.protocol import refusal
+from hall.hallfile import Problem as FileProblem
 from hall.kernel.errors import CommandTimeout, DomainError, Forbidden, Invalid, NotFound, TransitionError, WriterClosed
-from hall.kernel.i18n import localized
+from hall.kernel.i18n import Text, localized
 from hall.web.problems import STATUS, Problem, as_problem, status_of
 from realtime.protocol import ProtocolError
 
@@ -36,6 +40,10 @@ TABLE: list[tuple[DomainError, int]] = [
     (cases.workflow.NotAcceptedHere("not at this hall"), 409),
     (cases.workflow.MissingMaterials("materials missing", missing=["id-card"]), 422),
     (hall.accounts.rules.UsernameTaken("the username is taken", field="username"), 409),
+    (queueing.counters.CounterInactive("counter 3 is out of use", counter=3), 409),
+    (queueing.retiring.InService("counter 2 is in service", counter=2, field="active"), 409),
+    # An admin's change that would make the district unsound: every problem listed with its place.
+    (hall.admin.changes.Unsound([FileProblem(("halls", 0, "code"), Text("hall 'x' is described twice"))]), 422),
 ]
 
 

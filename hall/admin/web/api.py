@@ -73,7 +73,7 @@ async def _entry(request: Request) -> Document:
 @guarded(KEEPER)
 async def show_setup(request: Request) -> Response:
     """
-    summary: A hall as its entry in the hall file, and the halls below it.
+    summary: "A hall as its entry in the hall file, and the halls below it."
     responses:
       200: {description: "the hall's entry, and each hall below it as code, names, level and whether it is in service"}
       404: {description: no such hall}
@@ -97,7 +97,7 @@ async def create_service(request: Request) -> Response:
 
 
 create_service.__doc__ = (
-    "\n    summary: Add a service to the hall; its next ticket can be taken at once.\n" + _SERVICE + _ANSWERS
+    '\n    summary: "Add a service to the hall; its next ticket can be taken at once."\n' + _SERVICE + _ANSWERS
 )
 
 
@@ -109,7 +109,7 @@ async def change_service(request: Request) -> Response:
 
 
 change_service.__doc__ = (
-    "\n    summary: Replace a service's settings (hours, cap, names …); the next ticket follows them.\n"
+    '\n    summary: "Replace a service\'s settings (hours, cap, names …); the next ticket follows them."\n'
     + _SERVICE
     + _ANSWERS
 )
@@ -122,7 +122,7 @@ async def deactivate_service(request: Request) -> Response:
 
 
 deactivate_service.__doc__ = (
-    "\n    summary: Take a service out of use; it takes no new tickets, and those waiting are served.\n" + _ANSWERS
+    '\n    summary: "Take a service out of use; it takes no new tickets, and those waiting are served."\n' + _ANSWERS
 )
 
 
@@ -132,7 +132,7 @@ async def activate_service(request: Request) -> Response:
     return await _answer(request, p["hall"], await actions.set_active(request, p["hall"], "services", p["code"], True))
 
 
-activate_service.__doc__ = "\n    summary: Put a deactivated service back into use.\n" + _ANSWERS
+activate_service.__doc__ = '\n    summary: "Put a deactivated service back into use."\n' + _ANSWERS
 
 
 @guarded(KEEPER)
@@ -142,7 +142,7 @@ async def create_counter(request: Request) -> Response:
     return await _answer(request, hall_id, changes)
 
 
-create_counter.__doc__ = "\n    summary: Add a counter to the hall, closed, ready to be opened.\n" + _COUNTER + _ANSWERS
+create_counter.__doc__ = '\n    summary: "Add a counter, closed, ready to be opened."\n' + _COUNTER + _ANSWERS
 
 
 @guarded(KEEPER)
@@ -153,7 +153,7 @@ async def change_counter(request: Request) -> Response:
 
 
 change_counter.__doc__ = (
-    "\n    summary: Replace a counter's name, services and weights, or department; its next call follows them.\n"
+    '\n    summary: "Replace a counter\'s name, services and weights, or department; its next call follows them."\n'
     + _COUNTER
     + _ANSWERS
 )
@@ -168,7 +168,7 @@ async def deactivate_counter(request: Request) -> Response:
 
 
 deactivate_counter.__doc__ = (
-    "\n    summary: Take a closed counter out of use (a counter in service is refused with in_service).\n" + _ANSWERS
+    '\n    summary: "Take a closed counter out of use (one in service is refused: in_service)."\n' + _ANSWERS
 )
 
 
@@ -180,7 +180,7 @@ async def activate_counter(request: Request) -> Response:
     )
 
 
-activate_counter.__doc__ = "\n    summary: Put a deactivated counter back into use.\n" + _ANSWERS
+activate_counter.__doc__ = '\n    summary: "Put a deactivated counter back into use."\n' + _ANSWERS
 
 
 @guarded(ADMIN)
@@ -190,7 +190,7 @@ async def create_department(request: Request) -> Response:
     return await _answer(request, hall_id, changes)
 
 
-create_department.__doc__ = "\n    summary: Add a department (科室) to the hall.\n" + _DEPARTMENT + _ANSWERS
+create_department.__doc__ = '\n    summary: "Add a department (科室) to the hall."\n' + _DEPARTMENT + _ANSWERS
 
 
 @guarded(ADMIN)
@@ -201,7 +201,7 @@ async def change_department(request: Request) -> Response:
 
 
 change_department.__doc__ = (
-    "\n    summary: Rename a department, or deactivate it (active false).\n" + _DEPARTMENT + _ANSWERS
+    '\n    summary: "Rename a department, or deactivate it (active false)."\n' + _DEPARTMENT + _ANSWERS
 )
 
 
@@ -213,7 +213,7 @@ async def create_hall(request: Request) -> Response:
 
 
 create_hall.__doc__ = (
-    "\n    summary: Add a hall below this one (a street below a district, a community below a street).\n"
+    '\n    summary: "Add a hall below this one (a street below a district, a community below a street)."\n'
     + _body(
         "{type: object, required: [code, name, level], description: "
         '"a hall entry of the hall file: code, name {zh, en}, level, and optionally its services and counters"}'
@@ -233,7 +233,7 @@ async def change_hall(request: Request) -> Response:
 
 
 change_hall.__doc__ = (
-    "\n    summary: Rename the hall, or take it out of service (active false: it takes no tickets).\n"
+    '\n    summary: "Rename the hall, or take it out of service (active false: it takes no tickets)."\n'
     + _body("{type: object, properties: {name: {type: object}, active: {type: boolean}}}")
     + _ANSWERS
 )

@@ -34,7 +34,8 @@ def _failure(exc: DomainError | Problem) -> tuple[list[str], set[str], int]:
     """Every problem in the reader's language, the fields at fault, and the page's status."""
     if isinstance(exc, Unsound):
         fields = {f for f in (_named_field(p.path) for p in exc.problems) if f}
-        return [p.said() for p in exc.problems], fields, 422
+        # The form marks the field; the words alone say what is wrong (the path is for files).
+        return [p.text.said() for p in exc.problems], fields, 422
     field = exc.details.get("field") if isinstance(exc, DomainError) else None
     return [exc.said()], {str(field)} if field else set(), status_of(exc.code)
 
@@ -66,7 +67,7 @@ async def _attempt(
     try:
         await action()
     except (DomainError, Problem) as exc:
-        context["errors"], context["bad"], context["status"] = _failure(exc)
+        context["errors"], context["bad"], context["http_status"] = _failure(exc)
         return None
     if done is not None:
         return RedirectResponse(done, status_code=303)
@@ -76,7 +77,7 @@ async def _attempt(
 
 
 def _page(request: Request, template: str, context: dict[str, Any]) -> Response:
-    return render(request, template, context, status_code=int(context.pop("status", 200)))
+    return render(request, template, context, status_code=int(context.pop("http_status", 200)))
 
 
 def _entry(context: Mapping[str, Any]) -> Document:
@@ -234,14 +235,14 @@ async def counters_page(request: Request) -> Response:
             return response
     entry = _entry(context)
     state = await runtime_of(request).writer.read_state(hall_id, "queue")
-    status = (
+    states = (
         {n: Text(c.status.value, context="state").said() for n, c in state[1].counters.items()}
         if state is not None
         else {}
     )
     names = {s["code"]: s["name"]["zh"] for s in entry["services"]}
     departments = {d["code"]: d["name"]["zh"] for d in entry["departments"]}
-    context.update(counters=entry["counters"], status=status, service_names=names, department_names=departments)
+    context.update(counters=entry["counters"], states=states, service_names=names, department_names=departments)
     return _page(request, "admin_counters.html", context)
 
 
