@@ -26,7 +26,7 @@ from enum import IntEnum, StrEnum
 from typing import Final
 
 from devices.protocol import BadMessage
-from devices.wire_log import BAD_CHECKSUM, BAD_LENGTH, MALFORMED, OVERSIZED, WireLog, shown
+from devices.wire_log import BAD_CHECKSUM, BAD_LENGTH, MALFORMED, OVERSIZED, TRUNCATED, WireLog, shown
 from queueing.rating_records import Level
 
 WAKE: Final = 0xFF  # sent before a frame; a receiver skips it without counting it as noise
@@ -247,6 +247,16 @@ class KeypadDecoder:
         for at in range(0, len(data), self._SLICE):
             self._buf.extend(data[at : at + self._SLICE])
             self._scan(frames)
+        return frames
+
+    def gap(self) -> list[KeypadFrame]:
+        """The line went quiet with a frame incomplete (the caller's reply timeout): it was cut
+        short, and is counted so; the bytes after its start are searched again at once."""
+        frames: list[KeypadFrame] = []
+        while self._buf and self._buf[0] == START:
+            self._reject(self._buf, TRUNCATED, f"{len(self._buf)} bytes, then the line went quiet")
+            self._scan(frames)
+        self._skip(len(self._buf))
         return frames
 
     def _scan(self, frames: list[KeypadFrame]) -> None:

@@ -415,6 +415,14 @@ class LedDecoder:
                 frames.append(frame)
         return frames
 
+    def gap(self) -> list[LedFrame]:
+        """The line went quiet with a frame incomplete (the caller's reply timeout): it was cut
+        short, and is counted so. (No frame can hide inside it: the next starts at the next 7E.)"""
+        if len(self._raw) > 1:
+            self._reject(TRUNCATED, f"{len(self._body)} bytes, then the line went quiet")
+        self._close()
+        return []
+
     def _advance(self) -> LedFrame | None:
         body = self._body
         if len(body) < 3:

@@ -26,7 +26,7 @@ from devices.protocol import BadMessage
 from queueing.rating_records import Level
 from tests.devices.wire import chunked
 
-WORKED = [
+WORKED: list[tuple[str, KeypadFrame]] = [
     ("ff 68 02 02 68 01 01 02 16", KeyPress(1, Key.CALL)),
     ("ff 68 02 02 68 01 02 03 16", KeyPress(1, Key.RECALL)),
     ("ff 68 02 02 68 01 03 04 16", KeyPress(1, Key.EVALUATE)),
@@ -112,6 +112,15 @@ def test_bad_frames_are_counted_with_their_reason_and_the_next_frame_decodes() -
     assert decoder.log.recent[1].summary == "01: key call"
 
 
+def test_a_frame_cut_short_is_given_up_when_the_line_goes_quiet() -> None:
+    decoder = KeypadDecoder()
+    # A transfer cut after its counter's first byte, then a call: the decoder waits for the rest.
+    assert decoder.feed(bytes.fromhex("ff 68 04 04 68 03 06 00") + CALL_BYTES[:5]) == []
+    assert decoder.gap() == []
+    assert decoder.log.counters.truncated == 2  # the transfer, and the call's head
+    assert decoder.feed(CALL_BYTES) == [CALL]
+
+
 def test_one_huge_read_of_noise_leaves_little_behind() -> None:
     decoder = KeypadDecoder(recent=3)
     decoder.feed(b"\x68\x12\x12\x68" * 20000)
@@ -156,6 +165,8 @@ def test_any_bytes_in_any_reads_never_raise_and_stay_bounded(data: bytes, sizes:
     for piece in chunked(data, sizes):
         decoder.feed(piece)
         assert decoder.pending <= 4 + MAX_L + 2 + 64
+    decoder.gap()
+    assert decoder.pending == 0
 
 
 @given(st.lists(st.tuples(NOISE, FRAMES)), NOISE, st.lists(st.integers(1, 30), min_size=1))

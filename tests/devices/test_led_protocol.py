@@ -104,6 +104,15 @@ def test_garbage_truncation_bad_crc_and_bad_content_are_counted_and_the_next_fra
     assert "unknown_command" in decoder.log.recent[2].reason
 
 
+def test_a_frame_cut_short_is_given_up_when_the_line_goes_quiet() -> None:
+    decoder = LedDecoder()
+    assert decoder.feed(GOOD_BYTES[:9]) == []
+    assert decoder.gap() == [] and decoder.pending == 0
+    assert decoder.log.counters.truncated == 1
+    assert decoder.log.recent[-1].reason == "truncated: 8 bytes, then the line went quiet"
+    assert decoder.feed(GOOD_BYTES[9:] + GOOD_BYTES) == [GOOD]
+
+
 def test_the_decoder_holds_at_most_one_frame_and_a_bounded_log() -> None:
     decoder = LedDecoder(recent=4)
     endless = bytes([SOF, 1, 0x02, 0x00, 0x01, 0x00]) + b"\x7d\x5e" * 5000
@@ -171,6 +180,8 @@ def test_any_bytes_in_any_reads_never_raise_and_stay_bounded(data: bytes, sizes:
     for piece in chunked(data, sizes):
         decoder.feed(piece)
         assert decoder.pending <= 2 * (5 + MAX_PAYLOAD + 2) + 1
+    decoder.gap()
+    assert decoder.pending == 0
 
 
 @given(st.lists(st.tuples(NOISE, FRAMES)), NOISE, st.lists(st.integers(1, 30), min_size=1))
