@@ -117,7 +117,7 @@ class StatusFlag(IntFlag):
     NONE = 0
     PANEL_FAULT = 1
     OVERHEAT = 2
-    RESTARTED = 4  # set in the first status after power-on: the host sends the content again
+    RESTARTED = 4  # from power-on until the host sends more than polls: it shows its content again
 
 
 def _need(ok: bool, reason: str, detail: str) -> None:

@@ -11,8 +11,9 @@ exclusive or of every byte from LEN_HI through the last DATA byte. ``SW3`` says 
 done, 0x9F card found; ``Sw3`` names the others). Read base data (30 01) answers with the text's
 length (2 bytes), the photo's (2), 256 bytes of text (``devices.idcard_data``) and the photo.
 
-The photo is dropped as soon as its frame's XOR is checked (居民身份证法 §13: what is learnt from a
-card is kept only as long as the service needs it, and a counter needs no photo): it never reaches a
+The photo is dropped as soon as its frame's XOR is checked (居民身份证法 §13 binds whoever learns a
+card's particulars while serving to keep them secret; hall keeps only what the service needs, and a
+counter needs no photo): it never reaches a
 frame, the console's log shows no more of any frame than its first 10 bytes, and the decoder
 overwrites a frame's bytes in its buffer before it lets them go. Fingerprints, if a reader sends
 them (30 10), go the same way.

@@ -19,16 +19,25 @@ def _number(first17: str) -> str:
     return first17 + ric.calc_check_digit(first17 + "0")
 
 
-# An invented resident: born 7 March 1990 in Chaoyang, Beijing; the 17th digit 4 is even: a woman.
-NUMBER = _number("11010519900307124")
+# The example number of GB 11643-1999 itself (born 31 December 1949 in Chaoyang, Beijing; its 17th
+# digit 2 is even: a woman), so no real person's number is written down; the rest is invented.
+NUMBER = "11010519491231002X"
 CARD = IdCardData(
     name="王秀英",
     sex="2",
     nation="01",
-    birth=date(1990, 3, 7),
+    birth=date(1949, 12, 31),
     address="北京市朝阳区建国路88号3单元402室",
     id_number=NUMBER,
     issuer="北京市公安局朝阳分局",
+    valid_from=date(2010, 1, 15),
+    valid_until=None,  # 长期: issued after 46
+)
+# A younger resident, whose card runs twenty years; the check digit computed by stdnum.
+YOUNGER = replace(
+    CARD,
+    id_number=_number("11010519900307124"),
+    birth=date(1990, 3, 7),
     valid_from=date(2015, 6, 1),
     valid_until=date(2035, 6, 1),
 )
@@ -49,7 +58,7 @@ def test_the_layout_fills_256_bytes_as_the_sam_gives_them() -> None:
     assert len(text) == SIZE
     assert _field(text, "name") == "王秀英".ljust(15).encode("utf-16-le")
     assert _field(text, "sex") == b"2\x00"
-    assert _field(text, "birth") == "19900307".encode("utf-16-le")
+    assert _field(text, "birth") == "19491231".encode("utf-16-le")
     assert _field(text, "id_number") == NUMBER.encode("utf-16-le")
     assert text[220:] == " ".encode("utf-16-le") * 18
 
@@ -66,10 +75,12 @@ def test_a_card_decodes_to_its_fields_with_the_spaces_stripped() -> None:
 
 
 def test_a_card_valid_for_life_says_so_in_its_end_date() -> None:
-    elder = replace(CARD, id_number=_number("11010519491231001"), birth=date(1949, 12, 31), sex="1", valid_until=None)
-    text = encode(elder)
+    text = encode(CARD)
     assert _field(text, "valid_until") == "长期".ljust(8).encode("utf-16-le")
     assert decode(text).valid_until is None
+    dated = encode(YOUNGER)
+    assert _field(dated, "valid_until") == "20350601".encode("utf-16-le")
+    assert decode(dated) == YOUNGER
 
 
 def test_the_tables_hold_every_code_of_their_standards() -> None:
@@ -91,7 +102,7 @@ def test_a_bad_check_digit_is_refused_by_the_projects_id_number_rule() -> None:
 @pytest.mark.parametrize(
     ("change", "field", "english"),
     [
-        ({"birth": date(1990, 3, 8)}, "birth", "the card's birth date does not agree with its ID number"),
+        ({"birth": date(1949, 12, 30)}, "birth", "the card's birth date does not agree with its ID number"),
         ({"sex": "1"}, "sex", "the card's sex does not agree with its ID number"),
         ({"sex": "3"}, "sex", "the card's sex code 3 is not one of GB/T 2261.1"),
         ({"nation": "57"}, "nation", "the card's ethnicity code 57 is not one of GB 3304"),
@@ -112,7 +123,7 @@ def test_a_card_that_contradicts_itself_is_refused_in_words(
 def test_malformed_base_data_is_refused_not_crashed_on() -> None:
     with pytest.raises(Invalid, match="has 255 bytes, not 256"):
         decode(encode(CARD)[:255])
-    bad_date = encode(CARD).replace("19900307".encode("utf-16-le"), "1990-3-7".encode("utf-16-le"))
+    bad_date = encode(CARD).replace("19491231".encode("utf-16-le"), "1949-123".encode("utf-16-le"))
     with pytest.raises(Invalid) as refused:
         decode(bad_date)
     assert refused.value.text.said("zh_CN") == "身份证的出生日期不是 YYYYMMDD 格式的日期"
@@ -123,6 +134,6 @@ def test_malformed_base_data_is_refused_not_crashed_on() -> None:
 
 def test_the_card_is_never_shown_whole() -> None:
     for shown in (repr(CARD), str(CARD), f"{CARD}", repr([CARD])):
-        assert NUMBER not in shown and "王秀英" not in shown and "建国路" not in shown and "19900307" not in shown
+        assert NUMBER not in shown and "王秀英" not in shown and "建国路" not in shown and "19491231" not in shown
         assert "王**" in shown and "110***********" + NUMBER[-4:] in shown
     assert CARD.masked() == {"name": "王**", "id_number": "110***********" + NUMBER[-4:]}

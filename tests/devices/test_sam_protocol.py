@@ -90,7 +90,8 @@ def test_base_data_one_byte_at_a_time_decodes_once() -> None:
 
 
 def test_a_card_that_is_not_sound_still_decodes_as_a_frame_and_says_so() -> None:
-    bad = TEXT.replace(CARD.id_number.encode("utf-16-le"), "110105199003071240".encode("utf-16-le"))
+    wrong = CARD.id_number[:-1] + "0"  # the check digit is X
+    bad = TEXT.replace(CARD.id_number.encode("utf-16-le"), wrong.encode("utf-16-le"))
     [frame] = ReplyDecoder().feed(encode_base_data(bad, PHOTO))
     assert isinstance(frame, BaseData)
     assert "card refused (invalid_id_number)" in frame.summary()
