@@ -7,10 +7,12 @@ from dataclasses import replace
 from datetime import date
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from stdnum.cn import ric
 
 from devices.idcard_data import LAYOUT, NATIONS, SEXES, SIZE, IdCardData, decode, encode
-from hall.kernel.errors import Invalid
+from hall.kernel.errors import DomainError, Invalid
 from hall.kernel.idnumbers import InvalidIdNumber
 
 
@@ -137,3 +139,25 @@ def test_the_card_is_never_shown_whole() -> None:
         assert NUMBER not in shown and "王秀英" not in shown and "建国路" not in shown and "19491231" not in shown
         assert "王**" in shown and "110***********" + NUMBER[-4:] in shown
     assert CARD.masked() == {"name": "王**", "id_number": "110***********" + NUMBER[-4:]}
+
+
+def _read(text: bytes) -> IdCardData | str:
+    """The card, or the code of its refusal: nothing else may come out of decoding."""
+    try:
+        return decode(text)
+    except DomainError as refused:
+        return refused.code
+
+
+@given(st.one_of(st.binary(max_size=300), st.binary(min_size=SIZE, max_size=SIZE)))
+def test_any_bytes_decode_to_a_sound_card_or_a_refusal_and_nothing_else(text: bytes) -> None:
+    card = _read(text)
+    assert card in ("invalid", "invalid_id_number") or (isinstance(card, IdCardData) and decode(encode(card)) == card)
+
+
+@given(st.integers(0, SIZE - 1), st.integers(1, 255))
+def test_a_card_with_one_byte_changed_decodes_or_is_refused(at: int, flip: int) -> None:
+    text = bytearray(encode(CARD))
+    text[at] ^= flip
+    read = _read(bytes(text))
+    assert isinstance(read, IdCardData) or read in ("invalid", "invalid_id_number")
