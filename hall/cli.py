@@ -14,7 +14,7 @@ import logging
 import os
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -127,6 +127,16 @@ def _parser() -> argparse.ArgumentParser:
     network(demo)
     demo.add_argument("--seed", type=int, help="random seed of the simulation")
     demo.add_argument("--speed", type=float, default=10.0, help="how much faster than real time the hall runs")
+    demo.add_argument(
+        "--broker-port",
+        type=int,
+        help="port of the demo's own MQTT broker (without --mqtt); default 1883, or the next free one after it",
+    )
+    demo.add_argument(
+        "--broker-bind",
+        default="127.0.0.1",
+        help="address the demo's broker listens on; default 127.0.0.1 (anonymous read access only there)",
+    )
     return parser
 
 
@@ -485,7 +495,15 @@ async def _prepare_demo(settings: Settings) -> tuple[dict[str, int], list[Accoun
     return ids, accounts
 
 
-def _serve(settings: Settings, *, demo_seed: int | None = None, demo: bool = False, speed: float = 10.0) -> None:
+def _serve(
+    settings: Settings,
+    *,
+    demo_seed: int | None = None,
+    demo: bool = False,
+    speed: float = 10.0,
+    broker_port: int | None = None,
+    broker_bind: str = "127.0.0.1",
+) -> None:
     import uvicorn
 
     from hall.runtime import Runtime
@@ -499,19 +517,41 @@ def _serve(settings: Settings, *, demo_seed: int | None = None, demo: bool = Fal
     if not demo:
         runtime = Runtime.build(settings)
     else:
-        from devices.bus import BrokerAddress, Connector, MemoryBroker, mqtt_connector
+        from devices.bus import BrokerAddress, Connector, mqtt_connector
+        from devices.simulator import device_connector
         from hall.demo import open_around_the_clock, simulate_devices
 
-        # Without a broker the demo's devices and server share an in-process bus: the same topics
-        # and messages as on Mosquitto, so a fresh machine shows a hall full of devices.
-        devices_connect: Connector
+        watch = ""
         if settings.mqtt_url:
             runtime = Runtime.build(settings)
-            devices_connect = mqtt_connector(BrokerAddress.parse(settings.mqtt_url))
+            external = BrokerAddress.parse(settings.mqtt_url)
+
+            def devices_connect(passwords: Mapping[str, str]) -> Connector:
+                return mqtt_connector(external)  # a broker that lets anyone in, for a trial
         else:
-            bus = MemoryBroker()
-            runtime = Runtime.build(settings, connect=bus.connector())
-            devices_connect = bus.connector()
+            # No broker named: the demo runs its own, a real one on a local port, which devices
+            # (and a technician's mosquitto_sub) can reach like any other.
+            from devices.embedded_broker import EmbeddedBroker, PortTaken, choose_port, registry_accounts
+
+            try:
+                port = choose_port(broker_bind, broker_port)
+            except PortTaken as exc:
+                raise SettingsError(f"the demo's broker cannot listen: {exc.strerror}; choose --broker-port") from None
+            except OSError as exc:
+                raise SettingsError(f"the demo's broker cannot listen on {broker_bind!r}: {exc}") from None
+            engine = create_engine(settings.db_url)
+            broker = EmbeddedBroker(registry_accounts(engine), port, new_password(), host=broker_bind)
+            server = broker.server_address()
+            connect = mqtt_connector(server, incoming_max=settings.mqtt_incoming_max, persistent=True)
+            runtime = Runtime.build(settings, engine=engine, connect=connect)
+            runtime.services.append((broker.start, broker.stop))
+
+            def devices_connect(passwords: Mapping[str, str]) -> Connector:
+                return device_connector(broker.device_address(), passwords)
+
+            if broker.anonymous_read:
+                watch = f"; watch it with: mosquitto_sub -h {broker_bind} -p {port} -t 'hall/#' -v"
+            print(f"hall demo: devices on the MQTT broker {broker.url}{watch}", flush=True)
 
         async def start_demo(running: Runtime) -> None:
             await open_around_the_clock(running)
@@ -647,7 +687,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "demo":
             if not 0 < args.speed <= 1000:
                 raise SettingsError("--speed must be above 0 and at most 1000")
-            _serve(settings, demo=True, demo_seed=args.seed, speed=args.speed)
+            _serve(
+                settings,
+                demo=True,
+                demo_seed=args.seed,
+                speed=args.speed,
+                broker_port=args.broker_port,
+                broker_bind=args.broker_bind,
+            )
     except HallFileError as exc:
         print(f"hall: {args.file} is not sound; nothing was applied:", file=sys.stderr)
         for problem in exc.problems:

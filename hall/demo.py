@@ -12,6 +12,7 @@ import logging
 import random
 import secrets
 import uuid
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -54,13 +55,19 @@ async def _send(runtime: Runtime, hall_id: int, name: str, actor: str, **args: A
 
 
 async def simulate_devices(
-    runtime: Runtime, hall_id: int, connect: Connector, *, seed: int | None = None, speed: float = 10.0
+    runtime: Runtime,
+    hall_id: int,
+    connect: Callable[[Mapping[str, str]], Connector],
+    *,
+    seed: int | None = None,
+    speed: float = 10.0,
 ) -> None:
     """The sample district hall full of devices on the bus: kiosks, an LED strip, a queue display
     and, at each of the simulated counters, a keypad, a window display, a rating pad, an ID reader
     and a citizen screen (devices/simulator.py). Residents press kiosks; clerks open their counters (as in the
     console) and work them with their keypads. The simulated day starts at 9:00, so people arrive
-    at once whatever the hour."""
+    at once whatever the hour. ``connect`` is given each device's password (device id → password)
+    and returns how the devices reach the broker."""
     rng = random.Random(seed)  # noqa: S311 - a simulation, not a secret
     async with reading(runtime.engine) as conn:
         code = (await conn.execute(select(halls.c.code).where(halls.c.id == hall_id))).scalar_one()
@@ -80,18 +87,23 @@ async def simulate_devices(
     for spec in plan(code, list(FREE_COUNTERS), kiosks=0):
         if spec.counter is not None:
             await _send(runtime, hall_id, "device.retire", "system:demo", device=spec.id)
+    passwords: dict[str, str] = {}
     for spec in specs:
-        # Each device gets credentials like a real one; the demo's in-process bus does not ask for them.
-        await _send(
+        # Each device gets credentials like a real one, fresh at every start, and logs in with them.
+        secret = secrets.token_urlsafe(18)
+        fields = {"device": spec.id, "secret_hash": hash_secret(secret)}
+        registered = await _send(
             runtime,
             hall_id,
             "device.register",
             "system:demo",
-            device=spec.id,
             kind=spec.kind.value,
             counter=spec.counter,
-            secret_hash=hash_secret(secrets.token_urlsafe(18)),
+            **fields,
         )
+        # Registered by an earlier demo on this database: a new secret, as a technician gives one.
+        if registered is not None or await _send(runtime, hall_id, "device.rekey", "system:demo", **fields) is not None:
+            passwords[spec.id] = secret
     for counter in counters:
         clerk_id = clerks.get(f"clerk{counter}")
         if clerk_id is not None:
@@ -100,7 +112,7 @@ async def simulate_devices(
     start = datetime.now(zone).replace(hour=9, minute=0, second=0, microsecond=0)
     hall = SimulatedHall(
         code,
-        connect,
+        connect(passwords),
         specs,
         services=services,
         speed=speed,

@@ -157,6 +157,9 @@ class Runtime:
     staff_sockets: StaffSockets = field(default_factory=StaffSockets)
     # Run after the writer and hub are up (the demo loads its accounts and starts its clerks).
     startup: list[Callable[[Runtime], Awaitable[None]]] = field(default_factory=list)
+    # Run first at start and last at stop, around everything else: the demo's embedded broker,
+    # which must be listening before the device bus connects and stay until it has left.
+    services: list[tuple[Callable[[], Awaitable[None]], Callable[[], Awaitable[None]]]] = field(default_factory=list)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     @classmethod
@@ -227,6 +230,8 @@ class Runtime:
         self.sessions.ended.append(self.staff_sockets.end_session)
 
     async def start(self) -> None:
+        for begin, _ in self.services:
+            await begin()
         await self.hub.load_heads()
         await self.writer.start()
         self._tasks.append(
@@ -314,6 +319,8 @@ class Runtime:
         if self.notifications is not None:
             await self.notifications.gateway.aclose()
         await self.writer.stop()
+        for _, end in reversed(self.services):
+            await end()
         await self.engine.dispose()
 
 

@@ -3,12 +3,14 @@ left free for the visitor, a quiet log, and nothing left behind that git would s
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import aiomqtt
 import httpx
 import pytest
 
@@ -21,12 +23,28 @@ REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
 
 
+async def watch_the_bus(port: int) -> list[tuple[str, bool]]:
+    """What anyone on the machine sees with mosquitto_sub -t 'hall/#', until a retained display
+    content and a kiosk's event have both come by."""
+    seen: list[tuple[str, bool]] = []
+    async with asyncio.timeout(60_000 * MS), aiomqtt.Client("127.0.0.1", port) as watcher:
+        await watcher.subscribe("hall/#", qos=1)
+        async for message in watcher.messages:
+            seen.append((message.topic.value, bool(message.retain)))
+            shown = any(topic.endswith("/display") and retained for topic, retained in seen)
+            pressed = any("-kiosk-" in topic and topic.endswith("/evt") for topic, _ in seen)
+            if shown and pressed:
+                break
+    return seen
+
+
 def test_the_demo_serves_a_moving_hall(tmp_path: Path) -> None:
-    port = free_port()
+    port, broker_port = free_port(), free_port()
     out = tmp_path / "demo.log"
+    command = ["demo", "--port", str(port), "--speed", "300", "--seed", "3", "--broker-port", str(broker_port)]
     with out.open("wb") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "hall.cli", "demo", "--port", str(port), "--speed", "300", "--seed", "3"],
+            [sys.executable, "-m", "hall.cli", *command],
             cwd=tmp_path,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -57,6 +75,11 @@ def test_the_demo_serves_a_moving_hall(tmp_path: Path) -> None:
                 issued = sum(e["type"] == "ticket.issued" for e in log_)
                 time.sleep(0.3)
             assert issued >= 3, out.read_text()[-2000:]
+
+            # Its devices are on a real broker, which a technician's client may watch.
+            assert f"mqtt://127.0.0.1:{broker_port}" in out.read_text()
+            seen = asyncio.run(watch_the_bus(broker_port))
+            assert any(topic.endswith("/display") for topic, retained in seen if retained)
 
             # The visitor's counters: no simulated device there, nobody at them, and calls elsewhere.
             log_ = client.get("/api/v1/halls/1/events?limit=1000").json()

@@ -22,7 +22,7 @@ import pytest
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
-from devices.bus import Connector, MemoryBroker
+from devices.bus import Connector
 from devices.mosquitto import verify_secret
 from hall.kernel.events import Command
 from hall.runtime import Runtime
@@ -34,6 +34,7 @@ from hall.web.app import create_app
 from tests.devicehall import fake_device
 from tests.factories import add_staff
 from tests.helpers import csrf_of
+from tests.memory_broker import MemoryBroker
 from tests.site import Site, make_site
 
 VALID_ID = "11010519491231002X"

@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 import devices.feeds
-from devices.bus import MemoryBroker, ServerBus
+from devices.bus import ServerBus
 from devices.feeds import DisplayFeed
 from devices.registry import Device, Kind, Status
 from hall.kernel.events import Command, Event
@@ -27,6 +27,7 @@ from hall.setup import initialise
 from hall.storage.database import create_engine
 from hall.storage.writer import Writer
 from tests.factories import add_staff
+from tests.memory_broker import MemoryBroker
 from tests.site import open_all_week
 
 pytestmark = pytest.mark.asyncio

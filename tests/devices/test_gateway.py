@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from devices.bus import MemoryBroker
 from devices.protocol import MAX_PAYLOAD, encode
 from hall.kernel.events import Command
 from hall.storage.database import reading
 from hall.storage.device_tables import device_commands, devices
 from hall.storage.queue_tables import ratings, tickets
 from tests.devicehall import DeviceHall, device_hall, fake_device
+from tests.memory_broker import MemoryBroker
 
 pytestmark = pytest.mark.asyncio
 VALID_ID = "11010519491231002X"

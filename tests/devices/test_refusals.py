@@ -12,10 +12,10 @@ import pytest
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from devices.bus import MemoryBroker
 from devices.protocol import encode
 from hall.storage.queue_tables import queue_services
 from tests.devicehall import FakeDevice, device_hall, fake_device
+from tests.memory_broker import MemoryBroker
 
 pytestmark = pytest.mark.asyncio
 

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from stdnum.cn import ric
 
-from devices.bus import BrokerAddress, Connector, Incoming, Link, MemoryBroker, mqtt_connector
+from devices.bus import BrokerAddress, Connector, Incoming, Link, mqtt_connector
 from devices.protocol import encode, parse_topic, reply_message, topic, valid_device_id
 from devices.registry import Kind
 from devices.simulator import (
@@ -33,6 +33,7 @@ from devices.simulator import (
     plan,
 )
 from tests.brokers import Broker
+from tests.memory_broker import MemoryBroker
 from tests.timing import MS
 
 HALL = "h1"

@@ -15,12 +15,12 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from devices.bus import MemoryBroker
 from devices.protocol import BadMessage, parse_telemetry
 from hall.runtime import Runtime
 from hall.web.app import create_app
 from hall.web.screen_keys import screen_key
 from tests.helpers import csrf_of
+from tests.memory_broker import MemoryBroker
 from tests.site import Site, make_site
 
 DEVICES = "/api/v1/halls/1/devices"
