@@ -37,6 +37,7 @@ from devices import kinds
 from devices.bus import BusBusy, Incoming, ServerBus
 from devices.calm import Calm
 from devices.commands import DeviceCommand, DeviceCommands
+from devices.idcard_data import IdCardData
 from devices.protocol import (
     VOICE_STATES,
     Ack,
@@ -225,6 +226,30 @@ class Gateway:
         if seen is None:
             return {}
         return {"last_seen": seen.last_seen.isoformat() if seen.last_seen else None, **seen.telemetry}
+
+    def accept_card(self, reader: str, card: IdCardData) -> kinds.Card:
+        """A card read by a wired reader (a SAM module on a serial line, a PC/SC reader): held for the
+        reader's counter or kiosk exactly as an MQTT reader's ``card`` event is. The reader must be a
+        registered, active ID reader; a card whose number fails GB 11643 never gets here
+        (``IdCardData`` refuses it)."""
+        seen = self._known.get(reader)
+        if seen is None or seen.device.kind is not Kind.ID_READER or seen.device.status is not Status.ACTIVE:
+            self.reject(reader, "not_registered", "a card from a reader that is not an active ID reader")
+            raise Refused("not_registered", "not an active ID reader")
+        now = self._clock()
+        seen.last_seen = now
+        seen.dirty = True
+        extra = {
+            "sex": card.sex_word,
+            "nation": card.nation_word,
+            "birth": card.birth.isoformat(),
+            "address": card.address,
+            "issuer": card.issuer,
+        }
+        held = kinds.Card(reader, seen.device.counter, card.name, card.id_number, now, extra)
+        self._cards[reader] = held
+        self.stats.events_done += 1
+        return held
 
     def card_of(self, reader: str) -> kinds.Card | None:
         card = self._cards.get(reader)

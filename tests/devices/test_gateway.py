@@ -199,6 +199,36 @@ async def test_an_id_reader_hands_the_card_to_its_counter_masked_for_everyone_el
         assert await hall.head() == head  # a card read is not a change of state
 
 
+async def test_a_wired_readers_card_reaches_its_counter_as_an_mqtt_readers_does(
+    tmp_path: Path, broker: MemoryBroker
+) -> None:
+    from datetime import date
+
+    from devices.idcard_data import IdCardData
+    from devices.protocol import Refused
+
+    card = IdCardData(
+        name="李四",
+        sex="2",
+        nation="01",
+        birth=date(1949, 12, 31),
+        address="北京市东城区",
+        id_number=VALID_ID,
+        issuer="北京市公安局东城分局",
+        valid_from=date(2020, 1, 1),
+        valid_until=None,
+    )
+    async with device_hall(tmp_path, broker.connector()) as hall:
+        await hall.register("xh-c3-pcsc", "id_reader", counter=3)
+        held = hall.devices.gateway.accept_card("xh-c3-pcsc", card)
+        assert held.masked() == {"counter": 3, "name": "李四", "id_number": "110***********002X"}
+        found = hall.devices.gateway.card_at(hall.halls["xh"], 3)
+        assert found is not None and found.id_number == VALID_ID and found.extra["nation"] == "汉族"
+        # Only a registered ID reader hands a card over.
+        with pytest.raises(Refused):
+            hall.devices.gateway.accept_card("xh-nobody", card)
+
+
 @pytest.mark.parametrize(
     ("payload", "reason"),
     [
