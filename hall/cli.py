@@ -232,7 +232,7 @@ async def _apply_or_export(settings: Settings, args: argparse.Namespace, data: b
     stopped server: a server keeps its halls in memory, and on SQLite a running one holds a lock
     that this takes exclusively."""
     from hall.hallfile import dump, read
-    from hall.hallfile_store import apply, export, known_halls, plan
+    from hall.hallfile_store import apply, export, known_devices, known_halls, plan
 
     sqlite = settings.db_url.startswith("sqlite")
     engine = create_engine(settings.db_url)
@@ -254,7 +254,9 @@ async def _apply_or_export(settings: Settings, args: argparse.Namespace, data: b
             if sqlite and not args.dry_run:
                 stopped.enter_context(backups.while_stopped(backups.sqlite_file(settings.db_url)))
             async with engine.begin() as conn:
-                wanted = read(data, args.file, known_halls=await known_halls(conn))
+                wanted = read(
+                    data, args.file, known_halls=await known_halls(conn), known_devices=await known_devices(conn)
+                )
                 changes = plan(await export(conn), wanted)
                 for change in changes.changes:
                     print(change.text)

@@ -109,6 +109,9 @@ class CounterSpec(_Strict):
     services: dict[str, float] = Field(default_factory=dict)
     # The code of one of the hall's departments.
     department: str | None = None
+    # The registered devices bound to this counter (window display, keypad, rating pad, ID
+    # reader, citizen screen), by id; left out, the bindings are left as they are.
+    devices: list[str] | None = None
     # A deactivated counter cannot be opened; it is never removed (tickets and ratings name it).
     active: bool = True
 
@@ -173,10 +176,16 @@ class Problem:
         return f"{_dotted(self.path)}: {message}" if self.path else message
 
 
-def read(data: bytes, name: str, *, known_halls: Mapping[str, tuple[str, str | None]] | None = None) -> HallFile:
+def read(
+    data: bytes,
+    name: str,
+    *,
+    known_halls: Mapping[str, tuple[str, str | None]] | None = None,
+    known_devices: Mapping[str, str] | None = None,
+) -> HallFile:
     """The hall file in ``data`` (named ``name`` in problems). ``known_halls`` are the halls the
     database holds already (code → level, parent code): a parent or a staff member's hall may be
-    one of them."""
+    one of them; ``known_devices`` the registered devices (id → hall code) counters may name."""
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -198,7 +207,7 @@ def read(data: bytes, name: str, *, known_halls: Mapping[str, tuple[str, str | N
     lines: dict[Path, int] = {}
     found: list[tuple[int, str]] = []
     _map_lines(node, (), lines, found)
-    parsed, problems = check(raw, known_halls)
+    parsed, problems = check(raw, known_halls, known_devices)
     found += [(_line_of(p.path, lines), p.english) for p in problems]
     if found or parsed is None:
         ordered = sorted(set(found), key=lambda p: (p[0], p[1]))
@@ -207,11 +216,14 @@ def read(data: bytes, name: str, *, known_halls: Mapping[str, tuple[str, str | N
 
 
 def check(
-    raw: Any, known_halls: Mapping[str, tuple[str, str | None]] | None = None
+    raw: Any,
+    known_halls: Mapping[str, tuple[str, str | None]] | None = None,
+    known_devices: Mapping[str, str] | None = None,
 ) -> tuple[HallFile | None, list[Problem]]:
     """A hall file's document (as YAML or JSON loads it) checked whole: the file if it is sound,
     and every problem with its path. The admin pages check what a form would make of the district
-    here, so a form and a file are held to the same rules."""
+    here, so a form and a file are held to the same rules. ``known_devices`` are the registered
+    devices (id → hall code) a counter may name; without it, naming any is a problem."""
     problems: list[Problem] = []
 
     def report(path: Path, message: Text) -> None:
@@ -225,6 +237,7 @@ def check(
             problems.append(Problem(tuple(error["loc"]), _schema_text(error), error["msg"]))
     if isinstance(raw, dict):
         _cross_check(raw, dict(known_halls or {}), report)
+        _check_devices(raw, known_devices or {}, report)
     return (parsed if not problems else None), problems
 
 
@@ -465,6 +478,39 @@ def _cross_check(raw: Mapping[str, Any], known: dict[str, tuple[str, str | None]
                     )
 
 
+def _check_devices(raw: Mapping[str, Any], known: Mapping[str, str], report: Report) -> None:
+    bound: dict[str, str] = {}
+    for h, hall in _items(raw, "halls"):
+        for c, counter in _items(hall, "counters"):
+            named = counter.get("devices")
+            if not isinstance(named, list):
+                continue
+            for d, device in enumerate(named):
+                if not isinstance(device, str):
+                    continue
+                at = ("halls", h, "counters", c, "devices", d)
+                where = f"{hall.get('code')}/{counter.get('number')}"
+                if known.get(device) != hall.get("code"):
+                    report(
+                        at,
+                        _said(
+                            N_("device {device} is not a registered device of hall {hall}"),
+                            device=repr(device),
+                            hall=hall.get("code"),
+                        ),
+                    )
+                if device in bound:
+                    report(
+                        at,
+                        _said(
+                            N_("device {device} is bound twice (also to {counter})"),
+                            device=repr(device),
+                            counter=bound[device],
+                        ),
+                    )
+                bound.setdefault(device, where)
+
+
 def _check_departments(hall: Mapping[str, Any], where: Path, report: Report) -> set[str]:
     codes: set[str] = set()
     for d, department in _items(hall, "departments"):
@@ -599,6 +645,10 @@ class _Flow(dict[str, Any]):
     """A short mapping written on one line: names, hours, a counter's services."""
 
 
+class _Line(list[Any]):
+    """A short list written on one line: a counter's devices."""
+
+
 class _Dumper(yaml.SafeDumper):  # type: ignore[misc]
     pass
 
@@ -608,6 +658,9 @@ def _flow(dumper: yaml.SafeDumper, data: _Flow) -> yaml.Node:
 
 
 _Dumper.add_representer(_Flow, _flow)
+_Dumper.add_representer(
+    _Line, lambda dumper, data: dumper.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=True)
+)
 
 
 def dump(document: HallFile, *, heading: Iterable[str] = ()) -> str:
@@ -629,6 +682,11 @@ def dump(document: HallFile, *, heading: Iterable[str] = ()) -> str:
         for counter in hall["counters"]:
             counter["services"] = _Flow(counter["services"])
             _quiet(counter, active=True, department=None)
+            if counter.get("devices"):
+                counter["devices"] = _Line(counter["devices"])
+            else:
+                # Naming no device and leaving the key out say the same: a file only binds.
+                counter.pop("devices", None)
     top = "".join(f"# {line}\n" if line else "#\n" for line in heading)
     return top + str(yaml.dump(data, Dumper=_Dumper, allow_unicode=True, sort_keys=False, width=120))
 
@@ -659,6 +717,7 @@ def normal(document: HallFile) -> dict[str, Any]:
                     "services": dict(c.services),
                     "department": c.department,
                     "active": c.active,
+                    "devices": sorted(c.devices or ()),
                 }
                 for c in hall.counters
             },

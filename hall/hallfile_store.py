@@ -35,6 +35,7 @@ from hall.hallfile import (
 from hall.kernel.events import Fact
 from hall.kernel.roles import parse_roles
 from hall.staff import create_staff
+from hall.storage.device_tables import devices
 from hall.storage.directory import append_events, create_counters, create_hall
 from hall.storage.queue_tables import counter_services, queue_rules, queue_services
 from hall.storage.tables import counters, departments, halls, staff
@@ -108,6 +109,13 @@ async def export(conn: AsyncConnection) -> HallFile:
     weights: dict[tuple[int, int], dict[str, float]] = {}
     for row in await conn.execute(select(counter_services).order_by(counter_services.c.service)):
         weights.setdefault((row.hall_id, row.counter), {})[row.service] = float(row.weight)
+    bound: dict[tuple[int, int], list[str]] = {}
+    for row in await conn.execute(
+        select(devices.c.id, devices.c.hall_id, devices.c.counter)
+        .where(devices.c.status == "active", devices.c.counter.is_not(None))
+        .order_by(devices.c.id)
+    ):
+        bound.setdefault((row.hall_id, row.counter), []).append(row.id)
     numbered: dict[int, list[CounterSpec]] = {}
     for row in await conn.execute(select(counters).order_by(counters.c.hall_id, counters.c.number)):
         numbered.setdefault(row.hall_id, []).append(
@@ -117,6 +125,7 @@ async def export(conn: AsyncConnection) -> HallFile:
                 services=weights.get((row.hall_id, row.number), {}),
                 department=row.department,
                 active=bool(row.active),
+                devices=bound.get((row.hall_id, row.number), []),
             )
         )
     offices: dict[int, list[DepartmentSpec]] = {}
@@ -152,6 +161,16 @@ async def export(conn: AsyncConnection) -> HallFile:
         for row in await conn.execute(select(staff).where(staff.c.active.is_(True)).order_by(staff.c.id))
     ]
     return HallFile(halls=described, staff=people)
+
+
+async def known_devices(conn: AsyncConnection) -> dict[str, str]:
+    """The registered devices a counter may name: id → its hall's code."""
+    rows = await conn.execute(
+        select(devices.c.id, halls.c.code)
+        .join(halls, halls.c.id == devices.c.hall_id)
+        .where(devices.c.status == "active")
+    )
+    return {row.id: row.code for row in rows}
 
 
 async def known_halls(conn: AsyncConnection) -> dict[str, tuple[str, str | None]]:
@@ -379,13 +398,19 @@ def _department_facts(department: DepartmentSpec, position: int) -> dict[str, An
     }
 
 
-def _counter_facts(counter: CounterSpec) -> dict[str, Any]:
-    return {
+def _counter_facts(counter: CounterSpec, was: CounterSpec | None = None) -> dict[str, Any]:
+    facts = {
         "name": counter.title,
         "services": dict(counter.services),
         "department": counter.department,
         "active": counter.active,
     }
+    # A file binds the devices it names; it never unbinds one (the device console does, since a
+    # keypad or a window display must always belong to some counter). So the devices a counter
+    # has after the file are those it had and those the file names.
+    had = set(was.devices or ()) if was is not None else set()
+    named = set(counter.devices or ()) | had
+    return facts | ({"devices": sorted(named)} if named or counter.devices is not None else {})
 
 
 def _counter_changes(hall: HallSpec, was: HallSpec | None, untouched: list[str]) -> list[Change]:
@@ -393,12 +418,12 @@ def _counter_changes(hall: HallSpec, was: HallSpec | None, untouched: list[str])
     before = {c.number: c for c in was.counters} if was is not None else {}
     for counter in hall.counters:
         where = f"{hall.code}/{counter.number}"
-        facts = _counter_facts(counter)
         old = before.get(counter.number)
         if old is None:
             text = f"+ counter {where} {counter.title}: {_said(dict(counter.services))}"
             changes.append(Change(text, "counter", "add", hall.code, counter))
             continue
+        facts = _counter_facts(counter, old)
         diff = _differences(_counter_facts(old), facts)
         if diff:
             changes.append(
@@ -534,6 +559,8 @@ async def apply(conn: AsyncConnection, changes: list[Change], now: datetime, *, 
                     counter_services.c.hall_id == hall_id, counter_services.c.counter == counter.number
                 )
             )
+            if counter.devices is not None:
+                log += await _bind_devices(conn, hall_id, counter.number, counter.devices)
             if counter.services:
                 await conn.execute(
                     insert(counter_services),
@@ -589,3 +616,19 @@ async def _apply_staff(
         # The hall the account left keeps the record of its leaving.
         await append_events(conn, ids[change.was_hall], [fact], actor, now)
     return []
+
+
+async def _bind_devices(conn: AsyncConnection, hall_id: int, number: int, named: list[str]) -> list[Fact]:
+    """Bind ``named`` to counter ``number`` (moving them from another counter); devices not named
+    stay where they are."""
+    facts: list[Fact] = []
+    rows = await conn.execute(
+        select(devices.c.id, devices.c.kind, devices.c.counter).where(
+            devices.c.hall_id == hall_id, devices.c.status == "active", devices.c.id.in_(named)
+        )
+    )
+    for row in rows:
+        if row.counter != number:
+            await conn.execute(update(devices).where(devices.c.id == row.id).values(counter=number))
+            facts.append(Fact("device.bound", {"device": row.id, "kind": row.kind, "counter": number}))
+    return facts

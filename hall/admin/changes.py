@@ -23,7 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hall.hallfile import Problem, check
-from hall.hallfile_store import Change, apply, export, plan
+from hall.hallfile_store import Change, apply, export, known_devices, plan
 from hall.kernel.errors import Invalid, NotFound
 from hall.kernel.events import Event
 from hall.kernel.i18n import N_, Text
@@ -66,7 +66,7 @@ async def change_district(writer: Writer, edit: Edit, *, actor: str, load: Load)
         current = await export(conn)
         document = current.model_dump(mode="json")
         edit(document)
-        wanted, problems = check(document)
+        wanted, problems = check(document, known_devices=await known_devices(conn))
         if problems or wanted is None:
             raise Unsound(problems or [Problem((), Text(N_("the change was not made")))])
         changes = plan(current, wanted).changes
