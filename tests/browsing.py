@@ -7,6 +7,7 @@ import os
 import re
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from tests.peers import CHROMIUM, missing
@@ -157,3 +158,27 @@ class Screens:
         for context in self.contexts:
             context.close()
         self.contexts.clear()
+
+
+SHOTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "screenshots"
+
+
+def shoot(page: Any, name: str) -> None:
+    """A full-page screenshot the test run keeps (test-artifacts/screenshots/<name>.png)."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def sample_server(folder: Path) -> Iterator[ServerProcess]:
+    """A real server on the sample halls in ``folder``, every service open day and night; for a
+    module's ``server`` fixture."""
+    from tests.queueing.test_browser_counter import open_all_week
+
+    proc = ServerProcess(folder)
+    proc.init()
+    open_all_week(proc.db_url)
+    proc.start()
+    try:
+        yield proc
+    finally:
+        proc.stop()

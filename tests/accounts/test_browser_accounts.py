@@ -7,37 +7,22 @@ Screenshots go to test-artifacts/screenshots/ (admin-staff-created, account-pass
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.browsing import Screens
+from tests.browsing import Screens, sample_server, shoot
 from tests.helpers import csrf_of
-from tests.queueing.test_browser_counter import open_all_week
 from tests.serverproc import ServerProcess
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 CHOSEN = "Morning-tide-4827"
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    proc = ServerProcess(tmp_path_factory.mktemp("accounts"))
-    proc.init()
-    open_all_week(proc.db_url)
-    proc.start()
-    try:
-        yield proc
-    finally:
-        proc.stop()
-
-
-def _shoot(page: object, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)  # type: ignore[attr-defined]
+    yield from sample_server(tmp_path_factory.mktemp("accounts"))
 
 
 def test_an_admin_makes_a_clerk_who_changes_the_first_password_and_calls_a_ticket(
@@ -53,7 +38,7 @@ def test_an_admin_makes_a_clerk_who_changes_the_first_password_and_calls_a_ticke
     expect(admin.locator(".one-time")).to_contain_text("zhou.min 的一次性密码")
     first = admin.locator("#one-time-password").inner_text().strip()
     expect(admin.locator('#accounts tr[data-username="zhou.min"]')).to_contain_text("等待首次登录")
-    _shoot(admin, "admin-staff-created")
+    shoot(admin, "admin-staff-created")
 
     clerk = screens.context(width=1366, height=768)
     console = clerk.new_page()
@@ -61,7 +46,7 @@ def test_an_admin_makes_a_clerk_who_changes_the_first_password_and_calls_a_ticke
     screens.fill_login(console, "zhou.min", first)
     expect(console).to_have_url(f"{server.url}/account/password?next=/counter/1/1")
     expect(console.locator(".alert")).to_contain_text("您的密码由管理员设置")
-    _shoot(console, "account-password-forced")
+    shoot(console, "account-password-forced")
     console.fill("#old_password", first)
     screens.allow(r"status of 422 .*/account/password")  # the weak password, refused on purpose
     console.fill("#new_password", "1234567890")

@@ -9,36 +9,21 @@ admin-counters, admin-halls, kiosk-new-service).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from tests.browsing import Screens
-from tests.queueing.test_browser_counter import open_all_week
+from tests.browsing import Screens, sample_server, shoot
 from tests.serverproc import ServerProcess
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 CHOSEN = "Harbour-lamp-5183"
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    proc = ServerProcess(tmp_path_factory.mktemp("setup"))
-    proc.init()
-    open_all_week(proc.db_url)
-    proc.start()
-    try:
-        yield proc
-    finally:
-        proc.stop()
-
-
-def _shoot(page: object, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)  # type: ignore[attr-defined]
+    yield from sample_server(tmp_path_factory.mktemp("setup"))
 
 
 def test_an_admin_sets_up_a_service_and_a_counter_that_a_new_clerk_opens_and_calls(
@@ -60,13 +45,13 @@ def test_an_admin_sets_up_a_service_and_a_counter_that_a_new_clerk_opens_and_cal
         admin.fill(f'input[name="opens_{day}"]', "00:00")
         admin.fill(f'input[name="closes_{day}"]', "23:59")
     admin.locator('input[name="open_on_holidays"]').check()
-    _shoot(admin, "admin-service-form")
+    shoot(admin, "admin-service-form")
     screens.allow(r"status of 422 .*/admin/services/1/new")
     admin.get_by_role("button", name="保存").click()
     expect(admin.locator("#problems")).to_contain_text("未作任何更改")
     expect(admin.locator("#problems")).to_contain_text("'A'")
     expect(admin.locator("#service-prefix")).to_have_attribute("aria-invalid", "true")
-    _shoot(admin, "admin-service-problems")
+    shoot(admin, "admin-service-problems")
     admin.fill("#service-prefix", "R")
     admin.get_by_role("button", name="保存").click()
     expect(admin).to_have_url(f"{server.url}/admin/services/1?saved=1")
@@ -75,7 +60,7 @@ def test_an_admin_sets_up_a_service_and_a_counter_that_a_new_clerk_opens_and_cal
     # The kiosk that was open all along offers it now: no reload.
     estate = kiosk.locator('#services button.service[data-code="estate"]')
     expect(estate).to_contain_text("不动产登记")
-    _shoot(kiosk, "kiosk-new-service")
+    shoot(kiosk, "kiosk-new-service")
 
     admin.goto("/admin/counters/1")
     admin.locator("#add-counter").click()
@@ -85,7 +70,7 @@ def test_an_admin_sets_up_a_service_and_a_counter_that_a_new_clerk_opens_and_cal
     admin.get_by_role("button", name="保存").click()
     expect(admin).to_have_url(f"{server.url}/admin/counters/1?saved=1")
     expect(admin.locator('#counters tr[data-number="13"]')).to_contain_text("不动产登记 (1.0)")
-    _shoot(admin, "admin-counters")
+    shoot(admin, "admin-counters")
 
     admin.goto("/admin/staff/1")
     admin.fill("#new-username", "qian.li")
@@ -94,7 +79,7 @@ def test_an_admin_sets_up_a_service_and_a_counter_that_a_new_clerk_opens_and_cal
     first = admin.locator("#one-time-password").inner_text().strip()
     admin.goto("/admin/halls/1")
     expect(admin.locator('#halls tr[data-code="xh-hp"]')).to_contain_text("街道")
-    _shoot(admin, "admin-halls")
+    shoot(admin, "admin-halls")
 
     clerk = screens.context(width=1366, height=768)
     console = clerk.new_page()

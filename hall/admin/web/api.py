@@ -16,7 +16,7 @@ from hall.hallfile_store import Change
 from hall.kernel.errors import Invalid
 from hall.kernel.i18n import N_
 from hall.kernel.roles import Access, Role
-from hall.web.access import guarded
+from hall.web.access import Endpoint, guarded
 from hall.web.api import json_body
 from hall.web.responses import JSONResponse
 
@@ -56,6 +56,18 @@ _COUNTER = _body(
 _DEPARTMENT = _body(
     '{type: object, required: [code, name], description: "a department entry: code, name {zh, en}, active"}'
 )
+
+
+def _switch(kind: str, key: str, active: bool, summary: str) -> Endpoint:
+    """The endpoint that takes one of a hall's services or counters out of use, or puts it back."""
+
+    async def switch(request: Request) -> Response:
+        p = request.path_params
+        return await _answer(request, p["hall"], await actions.set_active(request, p["hall"], kind, p[key], active))
+
+    switch.__doc__ = f'\n    summary: "{summary}"\n' + _ANSWERS
+    switch.__name__ = switch.__qualname__ = f"{'activate' if active else 'deactivate'}_{kind[:-1]}"
+    return guarded(KEEPER)(switch)
 
 
 async def _answer(request: Request, hall_id: int, changes: list[Change]) -> Response:
@@ -116,26 +128,6 @@ change_service.__doc__ = (
 
 
 @guarded(KEEPER)
-async def deactivate_service(request: Request) -> Response:
-    p = request.path_params
-    return await _answer(request, p["hall"], await actions.set_active(request, p["hall"], "services", p["code"], False))
-
-
-deactivate_service.__doc__ = (
-    '\n    summary: "Take a service out of use; it takes no new tickets, and those waiting are served."\n' + _ANSWERS
-)
-
-
-@guarded(KEEPER)
-async def activate_service(request: Request) -> Response:
-    p = request.path_params
-    return await _answer(request, p["hall"], await actions.set_active(request, p["hall"], "services", p["code"], True))
-
-
-activate_service.__doc__ = '\n    summary: "Put a deactivated service back into use."\n' + _ANSWERS
-
-
-@guarded(KEEPER)
 async def create_counter(request: Request) -> Response:
     hall_id = request.path_params["hall"]
     changes = await actions.put_counter(request, hall_id, await _entry(request), create=True)
@@ -159,28 +151,14 @@ change_counter.__doc__ = (
 )
 
 
-@guarded(KEEPER)
-async def deactivate_counter(request: Request) -> Response:
-    p = request.path_params
-    return await _answer(
-        request, p["hall"], await actions.set_active(request, p["hall"], "counters", p["number"], False)
-    )
-
-
-deactivate_counter.__doc__ = (
-    '\n    summary: "Take a closed counter out of use (one in service is refused: in_service)."\n' + _ANSWERS
+deactivate_service = _switch(
+    "services", "code", False, "Take a service out of use; it takes no new tickets, and those waiting are served."
 )
-
-
-@guarded(KEEPER)
-async def activate_counter(request: Request) -> Response:
-    p = request.path_params
-    return await _answer(
-        request, p["hall"], await actions.set_active(request, p["hall"], "counters", p["number"], True)
-    )
-
-
-activate_counter.__doc__ = '\n    summary: "Put a deactivated counter back into use."\n' + _ANSWERS
+activate_service = _switch("services", "code", True, "Put a deactivated service back into use.")
+deactivate_counter = _switch(
+    "counters", "number", False, "Take a closed counter out of use (one in service is refused: in_service)."
+)
+activate_counter = _switch("counters", "number", True, "Put a deactivated counter back into use.")
 
 
 @guarded(ADMIN)
