@@ -7,6 +7,8 @@ Services and counters are an admin's or the hall's supervisor's; departments and
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -101,53 +103,45 @@ async def show_setup(request: Request) -> Response:
     return JSONResponse({"hall": hall_entry(district, row.code), "below": below})
 
 
-@guarded(KEEPER)
-async def create_service(request: Request) -> Response:
-    hall_id = request.path_params["hall"]
-    changes = await actions.put_service(request, hall_id, await _entry(request), create=True)
-    return await _answer(request, hall_id, changes)
+Put = Callable[..., Awaitable[list[Change]]]
 
 
-create_service.__doc__ = (
-    '\n    summary: "Add a service to the hall; its next ticket can be taken at once."\n' + _SERVICE + _ANSWERS
+def _put(put: Put, key: str | None, access: Access, summary: str, body: str) -> Endpoint:
+    """The endpoint that adds an entry (``key`` None) or replaces the one its path names."""
+
+    async def endpoint(request: Request) -> Response:
+        p = request.path_params
+        entry = await _entry(request)
+        if key is not None:
+            entry = {**entry, key: p[key]}
+        return await _answer(request, p["hall"], await put(request, p["hall"], entry, create=key is None))
+
+    endpoint.__doc__ = f'\n    summary: "{summary}"\n' + body + _ANSWERS
+    endpoint.__name__ = endpoint.__qualname__ = f"{'create' if key is None else 'change'}_{put.__name__[4:]}"
+    return guarded(access)(endpoint)
+
+
+create_service = _put(
+    actions.put_service, None, KEEPER, "Add a service to the hall; its next ticket can be taken at once.", _SERVICE
 )
-
-
-@guarded(KEEPER)
-async def change_service(request: Request) -> Response:
-    p = request.path_params
-    entry = {**await _entry(request), "code": p["code"]}
-    return await _answer(request, p["hall"], await actions.put_service(request, p["hall"], entry, create=False))
-
-
-change_service.__doc__ = (
-    '\n    summary: "Replace a service\'s settings (hours, cap, names …); the next ticket follows them."\n'
-    + _SERVICE
-    + _ANSWERS
+change_service = _put(
+    actions.put_service,
+    "code",
+    KEEPER,
+    "Replace a service's settings (hours, cap, names …); the next ticket follows them.",
+    _SERVICE,
 )
-
-
-@guarded(KEEPER)
-async def create_counter(request: Request) -> Response:
-    hall_id = request.path_params["hall"]
-    changes = await actions.put_counter(request, hall_id, await _entry(request), create=True)
-    return await _answer(request, hall_id, changes)
-
-
-create_counter.__doc__ = '\n    summary: "Add a counter, closed, ready to be opened."\n' + _COUNTER + _ANSWERS
-
-
-@guarded(KEEPER)
-async def change_counter(request: Request) -> Response:
-    p = request.path_params
-    entry = {**await _entry(request), "number": p["number"]}
-    return await _answer(request, p["hall"], await actions.put_counter(request, p["hall"], entry, create=False))
-
-
-change_counter.__doc__ = (
-    '\n    summary: "Replace a counter\'s name, services and weights, or department; its next call follows them."\n'
-    + _COUNTER
-    + _ANSWERS
+create_counter = _put(actions.put_counter, None, KEEPER, "Add a counter, closed, ready to be opened.", _COUNTER)
+change_counter = _put(
+    actions.put_counter,
+    "number",
+    KEEPER,
+    "Replace a counter's name, services and weights, or department; its next call follows them.",
+    _COUNTER,
+)
+create_department = _put(actions.put_department, None, ADMIN, "Add a department (科室) to the hall.", _DEPARTMENT)
+change_department = _put(
+    actions.put_department, "code", ADMIN, "Rename a department, or deactivate it (active false).", _DEPARTMENT
 )
 
 
@@ -159,28 +153,6 @@ deactivate_counter = _switch(
     "counters", "number", False, "Take a closed counter out of use (one in service is refused: in_service)."
 )
 activate_counter = _switch("counters", "number", True, "Put a deactivated counter back into use.")
-
-
-@guarded(ADMIN)
-async def create_department(request: Request) -> Response:
-    hall_id = request.path_params["hall"]
-    changes = await actions.put_department(request, hall_id, await _entry(request), create=True)
-    return await _answer(request, hall_id, changes)
-
-
-create_department.__doc__ = '\n    summary: "Add a department (科室) to the hall."\n' + _DEPARTMENT + _ANSWERS
-
-
-@guarded(ADMIN)
-async def change_department(request: Request) -> Response:
-    p = request.path_params
-    entry = {**await _entry(request), "code": p["code"]}
-    return await _answer(request, p["hall"], await actions.put_department(request, p["hall"], entry, create=False))
-
-
-change_department.__doc__ = (
-    '\n    summary: "Rename a department, or deactivate it (active false)."\n' + _DEPARTMENT + _ANSWERS
-)
 
 
 @guarded(ADMIN)
