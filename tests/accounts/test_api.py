@@ -156,3 +156,19 @@ def test_only_an_admin_manages_accounts(site: Site) -> None:
         assert _create(site, token).status_code == 403, role
         assert site.client.get(f"/api/v1/halls/{hall}/staff").status_code == 403
         assert site.client.get(f"/admin/staff/{hall}").status_code == 403
+
+
+def test_the_staff_page_corrects_a_name_and_a_staff_number(site: Site) -> None:
+    hall = site.halls["xh"]
+    _create(site, site.login("admin"))
+    page = site.client.get(f"/admin/staff/{hall}")
+    token = csrf_of(page.text)
+    form = {"action": "rename", "username": "li.jg", "display_name": "李建华", "staff_no": "XH2001", "csrf_token": token}
+    done = site.client.post(f"/admin/staff/{hall}", data=form)
+    assert done.status_code == 200, done.text
+    listed = {a["username"]: a for a in site.client.get(f"/api/v1/halls/{hall}/staff").json()["staff"]}
+    assert (listed["li.jg"]["display_name"], listed["li.jg"]["staff_no"]) == ("李建华", "XH2001")
+    empty = site.client.post(f"/admin/staff/{hall}", data={**form, "display_name": ""})
+    assert empty.status_code == 422
+    listed = {a["username"]: a for a in site.client.get(f"/api/v1/halls/{hall}/staff").json()["staff"]}
+    assert listed["li.jg"]["display_name"] == "李建华"

@@ -92,6 +92,13 @@ async def staff_page(request: Request) -> Response:
             elif action in ("deactivate", "activate"):
                 await actions.set_active(request, hall_id, username, action == "activate")
                 notice = {"username": username, "message": _("Done.")}
+            elif action == "rename":
+                changes = {
+                    "display_name": str(form.get("display_name", ""))[:100],
+                    "staff_no": str(form.get("staff_no", ""))[:32],
+                }
+                await actions.change(request, hall_id, username, changes)
+                notice = {"username": username, "message": _("Done.")}
             elif action == "roles":
                 await actions.change(request, hall_id, username, {"roles": _roles_of(form)})
                 notice = {"username": username, "message": _("Done.")}
