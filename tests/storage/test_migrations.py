@@ -34,7 +34,8 @@ async def test_a_database_of_the_previous_release_upgrades_with_its_data(databas
     from sqlalchemy import select, text
 
     from hall.storage.migrate import alembic_config
-    from hall.storage.tables import staff
+    from hall.storage.queue_tables import queue_services
+    from hall.storage.tables import counters, halls, staff
 
     engine = database.engines[0]
 
@@ -64,8 +65,21 @@ async def test_a_database_of_the_previous_release_upgrades_with_its_data(databas
                 "'2026-11-01 08:00:00')"
             )
         )
+        # A service and a counter as that release kept them (no active flag, no department then).
+        await conn.execute(
+            text(
+                "INSERT INTO queue_services (hall_id, code, name, prefix, week) "
+                "VALUES (9, 'soc', '社会保障', 'A', '{\"0\": [\"09:00\", \"17:00\"]}')"
+            )
+        )
+        await conn.execute(text("INSERT INTO counters (hall_id, number, name) VALUES (9, 1, '1号窗口')"))
     await upgrade(engine)
     assert await is_current(engine)
     async with engine.connect() as conn:
         row = (await conn.execute(select(staff).where(staff.c.username == "veteran"))).one()
+        hall = (await conn.execute(select(halls.c.active).where(halls.c.id == 9))).one()
+        service = (await conn.execute(select(queue_services.c.active, queue_services.c.prefix))).one()
+        counter = (await conn.execute(select(counters.c.active, counters.c.department))).one()
     assert (row.display_name, row.roles, row.active, row.must_change_password) == ("老王", "clerk", True, False)
+    # What was in service before stays in service; no counter belongs to a department yet.
+    assert (hall.active, tuple(service), tuple(counter)) == (True, (True, "A"), (True, None))
