@@ -20,7 +20,7 @@ from enum import StrEnum
 from typing import Any, Final
 
 from devices.registry import Device, Kind, Registry, Status
-from hall.kernel.errors import DomainError, NotFound
+from hall.kernel.errors import DomainError, Invalid, NotFound
 from hall.kernel.events import Decision, Fact
 from hall.kernel.i18n import N_
 
@@ -54,7 +54,7 @@ def protocol_of(kind: Kind | None) -> Protocol:
     protocol = PROTOCOLS.get(kind) if kind is not None else None
     if protocol is None:
         names = ", ".join(k.value for k in PROTOCOLS)
-        raise DomainError(N_("only these kinds can be wired: {names}"), field="kind", say={"names": names})
+        raise Invalid(N_("only these kinds can be wired: {names}"), field="kind", say={"names": names})
     return protocol
 
 
@@ -71,22 +71,20 @@ class Wiring:
 
     def __post_init__(self) -> None:
         if not (_PATH.match(self.port) or _URL.match(self.port)) or ".." in self.port:
-            raise DomainError(
+            raise Invalid(
                 N_("port must be a serial device path (/dev/ttyUSB0) or a socket:// or rfc2217:// address"),
                 field="port",
             )
         if self.baud not in BAUDS:
-            raise DomainError(
-                N_("baud must be one of {names}"), field="baud", say={"names": ", ".join(map(str, BAUDS))}
-            )
+            raise Invalid(N_("baud must be one of {names}"), field="baud", say={"names": ", ".join(map(str, BAUDS))})
         if self.parity not in PARITIES:
-            raise DomainError(N_("parity must be N, E or O"), field="parity")
+            raise Invalid(N_("parity must be N, E or O"), field="parity")
         if self.data_bits not in (7, 8):
-            raise DomainError(N_("data bits must be 7 or 8"), field="data_bits")
+            raise Invalid(N_("data bits must be 7 or 8"), field="data_bits")
         if self.stop_bits not in (1, 2):
-            raise DomainError(N_("stop bits must be 1 or 2"), field="stop_bits")
+            raise Invalid(N_("stop bits must be 1 or 2"), field="stop_bits")
         if self.address is not None and not 1 <= self.address <= 254:
-            raise DomainError(N_("address must be 1 to 254"), field="address")
+            raise Invalid(N_("address must be 1 to 254"), field="address")
 
     @property
     def line(self) -> tuple[int, str, int, int]:
@@ -103,22 +101,22 @@ def wiring_from(data: Mapping[str, Any], kind: Kind | None) -> Wiring:
     protocol = protocol_of(kind)
     port = data.get("port")
     if not isinstance(port, str):
-        raise DomainError(N_("port must be a serial device path (/dev/ttyUSB0) or a socket:// or rfc2217:// address"),
+        raise Invalid(N_("port must be a serial device path (/dev/ttyUSB0) or a socket:// or rfc2217:// address"),
                           field="port")  # fmt: skip
     numbers: dict[str, int | None] = {}
     for name, default in (("baud", DEFAULT_BAUD[protocol]), ("data_bits", 8), ("stop_bits", 1), ("address", None)):
         value = data.get(name, default)
         if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
-            raise DomainError(N_("{field} must be a whole number"), field=name)
+            raise Invalid(N_("{field} must be a whole number"), field=name)
         numbers[name] = value
     parity = data.get("parity", "N")
     if not isinstance(parity, str):
-        raise DomainError(N_("parity must be N, E or O"), field="parity")
+        raise Invalid(N_("parity must be N, E or O"), field="parity")
     address = numbers["address"]
     if protocol is Protocol.SAM and address is not None:
-        raise DomainError(N_("an ID card reader has its line to itself: give no address"), field="address")
+        raise Invalid(N_("an ID card reader has its line to itself: give no address"), field="address")
     if protocol is not Protocol.SAM and address is None:
-        raise DomainError(N_("a device on a bus needs its address, 1 to 254"), field="address")
+        raise Invalid(N_("a device on a bus needs its address, 1 to 254"), field="address")
     return Wiring(
         port,
         baud=int(numbers["baud"] or 0),
@@ -146,13 +144,13 @@ def check_line(wiring: Wiring, kind: Kind, device: str, others: Iterable[Wired])
         if other.device == device or other.wiring.port != wiring.port:
             continue
         if protocol_of(other.kind) is not protocol or protocol is Protocol.SAM:
-            raise DomainError(N_("port {port} is taken by {device}, which speaks another protocol"),
+            raise Invalid(N_("port {port} is taken by {device}, which speaks another protocol"),
                               field="port", port=wiring.port, device=other.device)  # fmt: skip
         if other.wiring.line != wiring.line:
-            raise DomainError(N_("the line on {port} runs at other settings (set by {device})"),
+            raise Invalid(N_("the line on {port} runs at other settings (set by {device})"),
                               field="baud", port=wiring.port, device=other.device)  # fmt: skip
         if other.wiring.address == wiring.address:
-            raise DomainError(N_("address {address} on {port} is {device}'s already"),
+            raise Invalid(N_("address {address} on {port} is {device}'s already"),
                               field="address", address=wiring.address, port=wiring.port,
                               device=other.device)  # fmt: skip
 

@@ -4,6 +4,7 @@ opening the near end as it opens hardware."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -214,3 +215,46 @@ async def test_a_strip_shows_the_calls_gets_them_again_after_an_unplug_and_takes
     finally:
         await far.stop()
         pty.unplug()
+
+
+async def test_a_keypad_behind_a_socket_converter_calls_and_survives_the_link_dropping(tmp_path: Path) -> None:
+    """An RS-485-to-Ethernet converter: the server opens ``socket://host:port`` as it opens a tty."""
+    pads = Keypads([4])
+    links: list[asyncio.StreamWriter] = []
+
+    async def converter(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        links.append(writer)
+        decoder = keypad.KeypadDecoder()
+        with contextlib.suppress(ConnectionError):
+            while data := await reader.read(256):
+                for frame in decoder.feed(data):
+                    if reply := pads.answer(frame):
+                        writer.write(reply)
+        writer.close()
+
+    server = await asyncio.start_server(converter, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        async with serial_hall(tmp_path) as hall:
+            await hall.register("xh-c1-keypad", "keypad", counter=1)
+            await hall.open_counter(1)
+            await wire(hall, "xh-c1-keypad", f"socket://127.0.0.1:{port}", address=4)
+            await issue(hall, 2)
+            gateway = hall.devices.gateway
+            await until(lambda: gateway.device("xh-c1-keypad").online, "online over TCP")
+            pads.press(keypad.KeyPress(4, keypad.Key.CALL))
+            await until(lambda: pads.echoed != [], "echoed over TCP")
+            line = hall.devices.serial.lines[f"socket://127.0.0.1:{port}"]
+            await until(lambda: line.driver.acted == 1, "acted on")  # type: ignore[attr-defined]
+            assert await current(hall, 1) == "A001"
+
+            # The converter drops the link: offline, then the line connects again by itself.
+            links[-1].transport.abort()
+            await until(lambda: not gateway.device("xh-c1-keypad").online, "offline when the link drops")
+            await until(lambda: gateway.device("xh-c1-keypad").online, "online again")
+            assert line.status.opens == 2
+            # (Another call within 1 s of the last echo would be taken as its repeat: the bus's rule.)
+            pads.press(keypad.KeyPress(4, keypad.Key.RECALL))
+            await until(lambda: line.driver.acted == 2, "acted on after the reconnect")  # type: ignore[attr-defined]
+    finally:
+        server.close()
