@@ -126,8 +126,10 @@ class KeypadBus:
         self.log = self._decoder.log
         self.poller = wired.BusPoller(tuple(sorted(self.devices)))
         self.refused: Counter[str] = Counter()
-        self._presses: asyncio.Queue[tuple[str, DeviceEvent]] = asyncio.Queue(maxsize=256)
-        self._acting: asyncio.Task[None] | None = None
+        # Each device's presses in order, one committed before its next; devices side by side, so
+        # the presses of a row of counters share the writer's group commits.
+        self._presses = {device: asyncio.Queue[DeviceEvent](maxsize=32) for device in self.devices.values()}
+        self._acting: list[asyncio.Task[None]] = []
         self.answers: list[Any] = []  # the last few answers, for the console
         self.acted = 0
 
@@ -137,8 +139,8 @@ class KeypadBus:
 
     async def session(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         wire: Wire[keypad.KeypadFrame] = Wire(reader, writer, self._decoder)
-        if self._acting is None or self._acting.done():
-            self._acting = asyncio.create_task(self._act())
+        if not self._acting:
+            self._acting = [asyncio.create_task(self._act(device, q)) for device, q in self._presses.items()]
         while True:
             address = self.poller.next_address()
             await wire.send(keypad.encode(keypad.Poll(address)))
@@ -164,17 +166,20 @@ class KeypadBus:
         if isinstance(frame, keypad.Idle):
             return
         if isinstance(frame, keypad.KeyPress | keypad.Rating):
+            presses = self._presses[device]
+            if presses.full():
+                # Presses wait to be committed faster than they can be: this one is not echoed,
+                # so the keypad keeps it and sends it again at a later poll. Nothing is lost.
+                self.refused["busy"] += 1
+                return
             await wire.send(keypad.acknowledgement(frame))
             if self.poller.fresh(frame, time.monotonic()):
-                try:
-                    self._presses.put_nowait((device, wired.event_for(frame, uuid.uuid4().hex[:16])))
-                except asyncio.QueueFull:
-                    self.refused["busy"] += 1
+                presses.put_nowait(wired.event_for(frame, uuid.uuid4().hex[:16]))
 
-    async def _act(self) -> None:
-        """Presses in the order they came, each committed (or refused) before the next."""
+    async def _act(self, device: str, presses: asyncio.Queue[DeviceEvent]) -> None:
+        """A device's presses in the order they came, each committed (or refused) before the next."""
         while True:
-            device, event = await self._presses.get()
+            event = await presses.get()
             try:
                 answer = await self._gateway.wired_event(device, event)
             except Exception:
@@ -190,7 +195,8 @@ class KeypadBus:
             await _presence(self._gateway, self.devices[address], presence.lost())
 
     async def close(self) -> None:
-        if self._acting is not None:
-            self._acting.cancel()
+        for task in self._acting:
+            task.cancel()
+        for task in self._acting:
             with contextlib.suppress(asyncio.CancelledError):
-                await self._acting
+                await task

@@ -99,7 +99,7 @@ def show(content: Mapping[str, Any], encoding: led.Encoding = led.Encoding.GB180
     kind = content.get("kind")
     if kind == "window":
         number, counter = content.get("number"), content.get("counter")
-        if isinstance(number, str) and isinstance(counter, int) and number.isalnum() and number.isascii():
+        if isinstance(number, str) and isinstance(counter, int) and 1 <= counter <= 9999 and _ticket(number):
             return [led.ShowTicket(number.upper(), counter)]
         text = content.get("text") or {}
         words = str(text.get("zh_CN") or text.get("en") or "").strip()
@@ -110,9 +110,15 @@ def show(content: Mapping[str, Any], encoding: led.Encoding = led.Encoding.GB180
     return [led.ShowText(_fit(" ".join(lines), encoding), encoding=encoding, mode=led.Mode.SCROLL)]
 
 
+def _ticket(number: str) -> bool:
+    return 1 <= len(number) <= 8 and number.isascii() and number.isalnum()
+
+
 def _fit(text: str, encoding: led.Encoding) -> str:
-    """``text`` cut to what one frame holds, characters the device cannot show replaced."""
-    encoded = text.encode(encoding.codec, errors="replace")[: led.MAX_PAYLOAD - 4]
+    """``text`` cut to what one frame holds, characters the device cannot show replaced and
+    control characters (a NUL ends a C string in a strip's firmware) left out."""
+    printable = "".join(c for c in text if c.isprintable())
+    encoded = printable.encode(encoding.codec, errors="replace")[: led.MAX_PAYLOAD - 4]
     return encoded.decode(encoding.codec, errors="ignore") or "?"
 
 
