@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import datetime
 import tempfile
 import time
@@ -62,14 +63,21 @@ async def raw_throughput(where: Path, megabytes: int) -> float:
                 await out.drain()
 
         writing = asyncio.create_task(write())
-        got = len(await inp.read(65536))
-        first = time.perf_counter()
-        while got < total:
-            got += len(await inp.read(65536))
+        first_read = len(await inp.read(65536))
+        got, first = first_read, time.perf_counter()
+        # Bounded: a write lost on the way (see docs/protocols/serial.md) must not hang the run.
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(60):
+                while got < total and (data := await inp.read(65536)):
+                    got += len(data)
         elapsed = time.perf_counter() - first
-        await writing
+        writing.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await writing
         out.close()
-        return (total - 65536) / elapsed if elapsed > 0 else float("nan")
+        if got < total:
+            print(f"raw pty: only {got:,} of {total:,} bytes arrived")
+        return (got - first_read) / elapsed if elapsed > 0 else float("nan")
     finally:
         pty.unplug()
 
