@@ -124,6 +124,8 @@ class DisplayFeed:
         self._names_version: dict[int, int] = {}
         self.calm = Calm()
         self.published = 0
+        # Where a wired display's content goes (its serial line's driver) instead of the bus.
+        self.wired: Callable[[Device, dict[str, Any]], None] | None = None
 
     def on_events(self, events: Sequence[Event]) -> None:
         for event in events:
@@ -201,10 +203,16 @@ class DisplayFeed:
         names = await self._staff_names(hall_id)
         sent = 0
         for code, device in targets:
-            payload = encode(render(device, queue, calls, names))
+            content = render(device, queue, calls, names)
+            payload = encode(content)
             if self._sent.get(device.id) == payload:
                 continue
-            self._bus.show(topic(code, device.id, "display"), payload)
+            if device.wire is not None:
+                if self.wired is None:
+                    continue
+                self.wired(device, content)
+            else:
+                self._bus.show(topic(code, device.id, "display"), payload)
             self._sent[device.id] = payload
             sent += 1
         self.published += sent

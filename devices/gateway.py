@@ -66,10 +66,11 @@ log = logging.getLogger(__name__)
 
 SUBSCRIPTIONS = ("hall/+/dev/+/state", "hall/+/dev/+/tele", "hall/+/dev/+/evt", "hall/+/dev/+/ack")
 _REGISTRY_EVENTS = frozenset(
-    {"device.pending", "device.registered", "device.bound", "device.rekeyed", "device.retired"}
+    {"device.pending", "device.registered", "device.bound", "device.rekeyed", "device.retired", "device.wired"}
 )
 CARD_KEPT = timedelta(minutes=2)
 
+WiredSend = Callable[[int, str, str, str, dict[str, Any], str | None], Awaitable[DeviceCommand]]
 TicketPrinter = Callable[[int, str, Mapping[str, Any]], Awaitable[bytes | None]]
 """Renders a ticket (hall id, ticket id, the people ahead and estimate its issue answered) as
 ESC/POS bytes, or None when it cannot."""
@@ -85,6 +86,15 @@ class _Seen:
     last_seen: datetime | None = None
     telemetry: dict[str, Any] = field(default_factory=dict)
     dirty: bool = False
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the hall made of a device's event: done (with what a device may be told) or refused
+    (with a code and a message)."""
+
+    ok: bool
+    body: dict[str, Any]
 
 
 @dataclass
@@ -117,7 +127,7 @@ class Gateway:
         self._engine = engine
         self._writer = writer
         self._bus = bus
-        self.commands = DeviceCommands(bus, self._record_command)
+        self.commands = DeviceCommands(bus, self.record_command)
         self.silence_limit = silence_limit
         self._slots = asyncio.Semaphore(event_concurrency)
         self._printer = printer
@@ -129,6 +139,8 @@ class Gateway:
         self._refreshing: set[str] = set()
         # Told when a device of a hall changed, so its display content is (re)published.
         self.on_change: Callable[[int], None] | None = None
+        # Commands to wired devices go to their line (devices.serial.SerialDevices.send).
+        self.wired_send: WiredSend | None = None
         self._announced: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         # Print commands wait for the kiosk's ack; kept apart so draining events does not wait on them.
@@ -408,8 +420,31 @@ class Gateway:
                 await self._refresh(seen.device.id)
 
     async def _event(self, seen: _Seen, event: DeviceEvent) -> None:
+        """An MQTT device's event: acted on, then answered on its ``reply`` topic."""
+        try:
+            answer = await self.act(seen, event)
+        finally:
+            self._slots.release()
+        if answer is not None:
+            self._reply(topic(seen.hall, seen.device.id, "reply"), reply_message(event.id, answer.ok, answer.body))
+
+    async def wired_event(self, device_id: str, event: DeviceEvent) -> Answer | None:
+        """A wired device's key or rating, decoded by its driver: the same path as an MQTT event
+        (the same checks, the same queue command, the same refusals counted). None when the writer
+        could not take it (busy or stopping)."""
+        seen = self._known.get(device_id)
+        if seen is None or device_id in self._stale:
+            seen = await self._refresh(device_id)
+        if seen is None or seen.device.status is not Status.ACTIVE:
+            self.reject(device_id, "not_registered", "a wired device that is not registered")
+            return Answer(False, {"code": "not_registered", "message": "not a registered device"})
+        seen.last_seen = self._clock()
+        seen.dirty = True
+        return await self.act(seen, event)
+
+    async def act(self, seen: _Seen, event: DeviceEvent) -> Answer | None:
+        """What an event from a device asks for, done: the one path of MQTT and wired devices."""
         device = seen.device
-        reply_to = topic(seen.hall, device.id, "reply")
         try:
             queue = None
             if device.kind in (Kind.KEYPAD, Kind.RATING_PAD, Kind.CITIZEN_SCREEN):
@@ -420,45 +455,65 @@ class Gateway:
             if device.kind is Kind.ID_READER:
                 card = kinds.read_card(device, event, self._clock())
                 self._cards[device.id] = card
-                self._reply(reply_to, reply_message(event.id, True, {"read": True}))
                 self.stats.events_done += 1
-                return
+                return Answer(True, {"read": True})
             wanted = kinds.command_for(device, queue, event)
             if wanted is None:
-                self._reply(reply_to, reply_message(event.id, True, {}))
                 self.stats.events_done += 1
-                return
+                return Answer(True, {})
             command = Command(
                 f"dev:{device.id}:{event.id}", seen.hall_id, wanted.name, f"device:{device.id}", wanted.args
             )
             outcome = await self._writer.submit(command)
             if outcome.ok:
                 body = kinds.public_result(wanted.name, outcome.result)
-                self._reply(reply_to, reply_message(event.id, True, body))
                 self.stats.events_done += 1
                 if wanted.name == "ticket.issue" and not outcome.duplicate and body.get("ticket"):
                     known = {"ahead": body.get("ahead") or 0, "estimate_minutes": body.get("estimate_minutes")}
                     self._spawn(self._print(seen, str(body["ticket"]), known), self._printing)
-            else:
-                told = refusal(outcome.result)
-                self.refuse(device.id, told["code"], str(told.get("message", "")))
-                self._reply(reply_to, reply_message(event.id, False, told))
-                self.stats.events_failed += 1
+                return Answer(True, body)
+            told = refusal(outcome.result)
+            self.refuse(device.id, told["code"], str(told.get("message", "")))
+            self.stats.events_failed += 1
+            return Answer(False, told)
         except Refused as exc:
             self.refuse(device.id, exc.reason, exc.detail)
-            self._reply(reply_to, reply_message(event.id, False, {"code": exc.reason, "message": exc.detail}))
             self.stats.events_failed += 1
+            return Answer(False, {"code": exc.reason, "message": exc.detail})
         except BadMessage as exc:
             self.reject(device.id, exc.reason, exc.detail)
-            error = {"code": exc.reason, "message": exc.detail}
-            self._reply(reply_to, reply_message(event.id, False, error))
             self.stats.events_failed += 1
+            return Answer(False, {"code": exc.reason, "message": exc.detail})
         except HallError as exc:
-            # The writer is busy or stopping: no reply, so the device resends the event later.
+            # The writer is busy or stopping: no answer, so the device resends the event later.
             log.warning("event %s of %s not handled: %s", event.id, device.id, exc)
             self.stats.events_failed += 1
-        finally:
-            self._slots.release()
+            return None
+
+    async def wired_presence(self, device_id: str, online: bool, firmware: str = "") -> None:
+        """A wired device answered its poll again, or stopped answering: as an MQTT ``state``."""
+        seen = self._known.get(device_id)
+        if seen is None or seen.device.status is not Status.ACTIVE:
+            return
+        if online:
+            seen.last_seen = self._clock()
+            seen.dirty = True
+        await self._presence(seen, online, firmware)
+
+    def wired_telemetry(self, device_id: str, values: Mapping[str, Any]) -> None:
+        seen = self._known.get(device_id)
+        if seen is not None:
+            seen.telemetry.update(values)
+            seen.last_seen = self._clock()
+            seen.dirty = True
+
+    def wired(self) -> list[tuple[int, Device]]:
+        """The active wired devices with their hall, for the serial side to open their lines."""
+        return [
+            (seen.hall_id, seen.device)
+            for seen in self._known.values()
+            if seen.device.status is Status.ACTIVE and seen.device.wire is not None
+        ]
 
     def _reply(self, to: str, payload: bytes) -> None:
         try:
@@ -489,7 +544,7 @@ class Gateway:
         args = {"ticket": ticket, "escpos": base64.b64encode(data).decode()}
         await self.commands.send(seen.hall_id, seen.hall, seen.device.id, "print", args)
 
-    async def _record_command(self, command: DeviceCommand) -> None:
+    async def record_command(self, command: DeviceCommand) -> None:
         if command.status.value not in ("succeeded", "failed", "timed_out", "expired"):
             return
         args = {
@@ -511,6 +566,8 @@ class Gateway:
         seen = self._known.get(device_id)
         if seen is None or seen.device.status is not Status.ACTIVE:
             raise BadMessage("unknown_device", f"no registered device {device_id!r}")
+        if seen.device.wire is not None and self.wired_send is not None:
+            return await self.wired_send(seen.hall_id, seen.hall, device_id, name, args, command_id)
         return await self.commands.send(seen.hall_id, seen.hall, device_id, name, args, command_id=command_id)
 
     # -- time --------------------------------------------------------------------------------

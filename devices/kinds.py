@@ -24,10 +24,15 @@ KEYPAD_KEYS: Mapping[str, str] = {
     "no_show": "ticket.no_show",
     "pause": "counter.pause",
     "resume": "counter.resume",
+    # To the counter named in the event's ``to_counter`` (the keypad bus's transfer key carries it).
+    "transfer": "ticket.transfer",
 }
+# Keys a keypad may send that change no queue state: "evaluate" (请评价) lights the counter's rater,
+# which takes a rating for the last finished service whenever one waits.
+KEYPAD_SIGNALS = frozenset({"evaluate"})
 EVENTS: Mapping[Kind, frozenset[str]] = {
     Kind.KIOSK: frozenset({"press"}),
-    Kind.KEYPAD: frozenset(KEYPAD_KEYS),
+    Kind.KEYPAD: frozenset(KEYPAD_KEYS) | KEYPAD_SIGNALS,
     Kind.RATING_PAD: frozenset({"rate"}),
     Kind.CITIZEN_SCREEN: frozenset({"rate"}),
     Kind.ID_READER: frozenset({"card"}),
@@ -89,7 +94,7 @@ def _counter_clerk(device: Device, queue: QueueState | None) -> tuple[int, int]:
 
 
 # Keys that act on the ticket the counter has called or is serving.
-_ON_CURRENT = frozenset({"recall", "start", "finish", "no_show"})
+_ON_CURRENT = frozenset({"recall", "start", "finish", "no_show", "transfer"})
 
 
 def _keypad_ready(queue: QueueState, counter: int, key: str) -> None:
@@ -154,9 +159,16 @@ def command_for(device: Device, queue: QueueState | None, event: DeviceEvent) ->
     if kind is Kind.KEYPAD:
         counter, clerk = _counter_clerk(device, queue)
         assert queue is not None
+        if event.type in KEYPAD_SIGNALS:
+            return None
         _keypad_ready(queue, counter, event.type)
         name = KEYPAD_KEYS[event.type]
         extra: dict[str, Any] = {"reason": "呼叫器暂停"} if event.type == "pause" else {}
+        if event.type == "transfer":
+            target = data.get("to_counter")
+            if not isinstance(target, int) or isinstance(target, bool) or not 1 <= target <= 9999:
+                raise BadMessage("bad_field", "to_counter must be a counter number, 1 to 9999")
+            extra = {"to_counter": target}
         return QueueCommand(name, {"counter": counter, "clerk": clerk, **extra})
     if kind in (Kind.RATING_PAD, Kind.CITIZEN_SCREEN):
         return _rate(device, queue, data)

@@ -62,6 +62,8 @@ class Device:
     last_disconnect: datetime | None = None
     paper: str = ""
     first_seen: datetime | None = None
+    # A wired device's port and line settings (devices.wires.Wiring as JSON); None on the network.
+    wire: Mapping[str, Any] | None = None
 
     def as_json(self) -> dict[str, Any]:
         """What staff may see: everything but the credentials."""
@@ -77,6 +79,7 @@ class Device:
             "last_disconnect": self.last_disconnect.isoformat() if self.last_disconnect else None,
             "paper": self.paper,
             "has_secret": bool(self.secret_hash),
+            "wire": dict(self.wire) if self.wire is not None else None,
         }
 
 

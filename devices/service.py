@@ -1,5 +1,6 @@
 """The device side of a running server, wired together: the bus, the gateway that takes what
-devices send, the feed that keeps displays showing the right thing, and their background loops."""
+devices send, the serial lines of wired devices, the feed that keeps displays showing the right
+thing, and their background loops."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from devices.bus import Connector, ServerBus
 from devices.feeds import DisplayFeed
 from devices.gateway import SUBSCRIPTIONS, Gateway, TicketPrinter
 from devices.registry import Device
+from devices.serial import Opener, SerialDevices, open_port
+from devices.serial_drivers import Timing
 from hall.storage.writer import Writer
 
 
@@ -29,21 +32,33 @@ class Devices:
         housekeeping_every: float = 5.0,
         outgoing_max: int = 50_000,
         client_id: str = "hall-server",
+        serial_opener: Opener = open_port,
+        serial_timing: Timing | None = None,
     ) -> None:
         self.bus = ServerBus(connect, SUBSCRIPTIONS, client_id=client_id, outgoing_max=outgoing_max)
         self.gateway = Gateway(engine, writer, self.bus, silence_limit=silence_limit, printer=printer)
         self.feed = DisplayFeed(engine, writer, self.bus, self._displays)
         self._housekeeping_every = housekeeping_every
         self._tasks: list[asyncio.Task[None]] = []
-        self.gateway.on_change = self.feed.touch
+        self.serial = SerialDevices(self.gateway, opener=serial_opener, timing=serial_timing)
+        self.gateway.on_change = self._changed
+        self.gateway.wired_send = self.serial.send
+        self.feed.wired = self.serial.show
         writer.add_listener(self.gateway.on_events)
         writer.add_listener(self.feed.on_events)
+
+    def _changed(self, hall_id: int) -> None:
+        # A device was registered, bound, wired or went on- or offline: its display content is
+        # rendered again, and its line opened again if its wiring changed.
+        self.feed.touch(hall_id)
+        self.serial.sync()
 
     def _displays(self, hall_id: int) -> list[tuple[str, Device]]:
         return self.gateway.displays(hall_id)
 
     async def start(self) -> None:
         await self.gateway.load()
+        self.serial.sync()
         self._spawn(self.bus.run(self.gateway.handle), "devices-bus")
         self._spawn(self.gateway.run_housekeeping(self._housekeeping_every), "devices-housekeeping")
         self._spawn(self.feed.run(), "devices-displays")
@@ -58,6 +73,7 @@ class Devices:
         await self.bus.calm.settle()
         await self.feed.calm.settle()
         await self.gateway.calm.settle()
+        await self.serial.close()
         await self.gateway.close()
         with contextlib.suppress(Exception):
             await self.gateway.flush()

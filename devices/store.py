@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from devices import registry
+from devices import registry, wires
 from devices.registry import CommandRecord, Device, Kind, Registry, Status
 from hall.kernel.errors import DomainError
 from hall.kernel.events import Command, Decision, Event
@@ -29,6 +29,7 @@ COMMANDS = frozenset(
         "device.presence",
         "device.paper",
         "device.command_done",
+        "device.wire",
     }
 )
 
@@ -84,6 +85,11 @@ def _decide(state: Registry, command: Command, now: datetime) -> Decision[Regist
             return registry.presence(state, device, online, _text(command, "firmware", 32, required=False), now)
         case "device.paper":
             return registry.paper(state, device, _text(command, "paper", 16))
+        case "device.wire":
+            settings = command.args.get("wire")
+            if settings is not None and not isinstance(settings, dict):
+                raise DomainError(N_("wire must be an object, or null to take the device off its wire"), field="wire")
+            return wires.wire(state, device, settings)
         case "device.command_done":
             attempts = command.args.get("attempts", 0)
             result = command.args.get("result") or {}
@@ -148,6 +154,7 @@ def device_from_row(row: Any) -> Device:
         last_disconnect=row.last_disconnect,
         paper=row.paper,
         first_seen=row.first_seen,
+        wire=row.wire,
     )
 
 
@@ -166,6 +173,7 @@ def _device_row(hall_id: int, device: Device) -> dict[str, Any]:
         "last_disconnect": device.last_disconnect,
         "paper": device.paper,
         "first_seen": device.first_seen,
+        "wire": dict(device.wire) if device.wire is not None else None,
     }
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute, Route
 
-from devices.web import api, pages
+from devices.web import api, pages, wiring
 from hall.web import paths
 
 # Before the routes below are made: their patterns name the convertors.
@@ -22,4 +22,6 @@ API: list[BaseRoute] = [
     Route("/halls/{hall:id}/devices/{device}/retire", api.retire_device, methods=["POST"]),
     Route("/halls/{hall:id}/devices/{device}/commands", api.recent_commands),
     Route("/halls/{hall:id}/devices/{device}/commands", api.send_command, methods=["POST"]),
+    Route("/halls/{hall:id}/devices/{device}/wire", wiring.wire_device, methods=["POST"]),
+    Route("/halls/{hall:id}/serial", wiring.serial_lines),
 ]

@@ -25,6 +25,8 @@ devices = Table(
     Column("last_disconnect", UTCDateTime(), nullable=True),
     Column("paper", String(16), nullable=False, server_default=""),
     Column("first_seen", UTCDateTime(), nullable=True),
+    # A wired device's port and line settings (devices.wires.Wiring); null for a network device.
+    Column("wire", JSON, nullable=True),
     # Measurements, not state: written now and then by the gateway, never through the log.
     Column("last_seen", UTCDateTime(), nullable=True),
     Column("telemetry", JSON, nullable=False, server_default="{}"),
