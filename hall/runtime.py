@@ -222,6 +222,7 @@ class Runtime:
             connect,
             printer=printer,
             silence_limit=self.settings.device_silence_seconds,
+            pcsc_readers=self.settings.pcsc_readers,
         )
         return self.devices
 
