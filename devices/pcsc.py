@@ -328,7 +328,10 @@ class PcscReaders:
                 outcome = exc.reason  # counted and logged by the gateway
             else:
                 self.stats.cards_read += 1
-                log.info("card %s read at %s for counter %s", card, device, held.counter)
+                shown = card.masked()
+                log.info(
+                    "card %s, %s read at %s for counter %s", shown["name"], shown["id_number"], device, held.counter
+                )
             del card  # the gateway holds it now, for as long as it may
         except PcscFailure as exc:
             outcome = self._refused(device, exc.reason, exc.detail)

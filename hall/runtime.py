@@ -208,6 +208,9 @@ class Runtime:
             connect = connector_for(settings.mqtt_url, incoming_max=settings.mqtt_incoming_max, persistent=True)
         if connect is not None:
             runtime.attach_devices(connect)
+        elif settings.pcsc_readers:
+            # The gateway that holds a read card lives with the device bus (devices/service.py).
+            log.warning("HALL_PCSC_READERS is set but no device bus: PC/SC readers are read only with HALL_MQTT_URL")
         return runtime
 
     def attach_devices(self, connect: Connector) -> Devices:

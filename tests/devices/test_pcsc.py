@@ -147,7 +147,10 @@ def desk(tmp_path: Path, pcscd: Pcscd) -> Iterator[Desk]:  # noqa: F811
         yield made
 
 
-def test_a_card_on_the_counters_pcsc_reader_reaches_its_intake_form_masked(desk: Desk) -> None:
+def test_a_card_on_the_counters_pcsc_reader_reaches_its_intake_form_masked(
+    desk: Desk, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="devices.pcsc")
     site = desk.site
     assert site.client.get(CARD_URL).status_code == 404
     card = desk.put(encode(YOUNGER))
@@ -159,6 +162,9 @@ def test_a_card_on_the_counters_pcsc_reader_reaches_its_intake_form_masked(desk:
         assert (body["name"], body["id_number"], body["masked"]) == ("王秀英", mask_id(YOUNGER.id_number), True)
         assert YOUNGER.id_number not in shown.text
         assert shown.headers["cache-control"] == "no-store"
+        said = [r.getMessage() for r in caplog.records if r.name == "devices.pcsc" and "read at" in r.getMessage()]
+        assert said == [f"card 王**, {mask_id(YOUNGER.id_number)} read at {DEVICE} for counter 2"]
+        assert YOUNGER.id_number not in caplog.text
         taken = site.client.get(f"{CARD_URL}?take=1").json()
         assert (taken["id_number"], taken["sex"], taken["birth"]) == (YOUNGER.id_number, "女", "1990-03-07")
         assert site.client.get(CARD_URL).status_code == 404  # handed over once
