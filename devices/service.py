@@ -1,12 +1,12 @@
 """The device side of a running server, wired together: the bus, the gateway that takes what
 devices send, the serial lines of wired devices, the feed that keeps displays showing the right
-thing, and their background loops."""
+thing, the PC/SC ID card readers plugged into this machine, and their background loops."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Sequence
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from devices.bus import Connector, ServerBus
 from devices.feeds import DisplayFeed
 from devices.gateway import SUBSCRIPTIONS, Gateway, TicketPrinter
+from devices.pcsc import PcscReaders
 from devices.registry import Device
 from devices.serial import Opener, SerialDevices, open_port
 from devices.serial_drivers import Timing
@@ -34,10 +35,13 @@ class Devices:
         client_id: str = "hall-server",
         serial_opener: Opener = open_port,
         serial_timing: Timing | None = None,
+        pcsc_readers: Sequence[tuple[str, str]] = (),
     ) -> None:
         self.bus = ServerBus(connect, SUBSCRIPTIONS, client_id=client_id, outgoing_max=outgoing_max)
         self.gateway = Gateway(engine, writer, self.bus, silence_limit=silence_limit, printer=printer)
         self.feed = DisplayFeed(engine, writer, self.bus, self._displays)
+        # Watched only when the settings bind one: a server without PC/SC readers asks no pcscd.
+        self.pcsc = PcscReaders(self.gateway, pcsc_readers) if pcsc_readers else None
         self._housekeeping_every = housekeeping_every
         self._tasks: list[asyncio.Task[None]] = []
         self.serial = SerialDevices(self.gateway, opener=serial_opener, timing=serial_timing)
@@ -64,11 +68,15 @@ class Devices:
         self._spawn(self.feed.run(), "devices-displays")
         for hall_id in self.gateway.hall_ids():
             self.feed.touch(hall_id)
+        if self.pcsc is not None:
+            await self.pcsc.start()
 
     def _spawn(self, work: Coroutine[Any, Any, None], name: str) -> None:
         self._tasks.append(asyncio.create_task(work, name=name))
 
     async def stop(self) -> None:
+        if self.pcsc is not None:
+            await self.pcsc.stop()  # first: no card is handed to a gateway that is closing
         # Each loop finishes the unit in hand first: none is cancelled inside a database call.
         await self.bus.calm.settle()
         await self.feed.calm.settle()

@@ -208,6 +208,9 @@ class Runtime:
             connect = connector_for(settings.mqtt_url, incoming_max=settings.mqtt_incoming_max, persistent=True)
         if connect is not None:
             runtime.attach_devices(connect)
+        elif settings.pcsc_readers:
+            # The gateway that holds a read card lives with the device bus (devices/service.py).
+            log.warning("HALL_PCSC_READERS is set but no device bus: PC/SC readers are read only with HALL_MQTT_URL")
         return runtime
 
     def attach_devices(self, connect: Connector) -> Devices:
@@ -222,6 +225,7 @@ class Runtime:
             connect,
             printer=printer,
             silence_limit=self.settings.device_silence_seconds,
+            pcsc_readers=self.settings.pcsc_readers,
         )
         return self.devices
 

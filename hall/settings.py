@@ -69,6 +69,9 @@ class Settings:
     # Proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (addresses or networks); none
     # by default, so per-address limits count the connection's own address and cannot be dodged.
     trusted_proxies: tuple[str, ...] = ()
+    # PC/SC ID card readers plugged into this machine, as (registered device id, part of the
+    # reader's PC/SC name); devices/pcsc.py says why this is a setting and not a registry column.
+    pcsc_readers: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         if not self.db_url.startswith(_URL_SCHEMES):
@@ -96,6 +99,9 @@ class Settings:
                 ipaddress.ip_network(proxy, strict=False)
             except ValueError:
                 raise SettingsError(f"HALL_TRUSTED_PROXIES lists {proxy!r}, which is no address or network") from None
+        devices = [device for device, _ in self.pcsc_readers]
+        if len(set(devices)) != len(devices):
+            raise SettingsError("HALL_PCSC_READERS names a device twice")
         if self.sms_url is not None and not self.sms_url.startswith(("http://", "https://")):
             raise SettingsError(f"HALL_SMS_URL must start with http:// or https://; got {self.sms_url!r}")
 
@@ -175,6 +181,22 @@ def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     raise SettingsError(f"{name} must be true or false; got {raw!r}")
 
 
+def _pcsc_readers(raw: str) -> tuple[tuple[str, str], ...]:
+    """``<device id>=<part of the reader's name>,...``: each reader is the one whose PC/SC name
+    contains the part (``xh-c2-idr=ACR1281 1S Dual Reader 00 00``)."""
+    pairs = []
+    for item in raw.split(","):
+        if not item.strip():
+            continue
+        device, sep, part = item.partition("=")
+        if not sep or not device.strip() or not part.strip():
+            raise SettingsError(
+                f"HALL_PCSC_READERS holds <device id>=<part of a reader's name> items, comma-separated; got {item!r}"
+            )
+        pairs.append((device.strip(), part.strip()))
+    return tuple(pairs)
+
+
 def from_env(env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
     """Settings from ``HALL_*`` variables; keyword overrides (CLI options) win when not None."""
     env = os.environ if env is None else env
@@ -196,6 +218,7 @@ def from_env(env: Mapping[str, str] | None = None, **overrides: object) -> Setti
         "sms_url": env.get("HALL_SMS_URL") or None,
         "sms_token": env.get("HALL_SMS_TOKEN") or None,
         "trusted_proxies": tuple(p.strip() for p in env.get("HALL_TRUSTED_PROXIES", "").split(",") if p.strip()),
+        "pcsc_readers": _pcsc_readers(env.get("HALL_PCSC_READERS", "")),
     }
     if env.get("HALL_SECRET_FILE"):
         values["secret_file"] = Path(env["HALL_SECRET_FILE"])
