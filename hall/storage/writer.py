@@ -8,7 +8,9 @@ always means "durable", and one fsync is shared by the whole batch.
 Each hall's state is cached in memory with the sequence number it reflects. Every transaction
 locks the hall's head row first and compares its ``last_seq`` with the cache; if another writer
 (another process on the same PostgreSQL) moved it on, the state is loaded afresh. The head row
-lock is also what keeps sequences gapless and unique with several writers.
+lock is also what keeps sequences gapless and unique with several writers. On PostgreSQL each
+transaction that logged events also notifies the other processes of the halls' new heads, at commit
+(``hall.storage.follower``).
 """
 
 from __future__ import annotations
