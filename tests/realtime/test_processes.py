@@ -262,6 +262,9 @@ async def _run(servers: list[ServerProcess], url: str) -> None:
                 await asyncio.sleep(0.1)
     finally:
         await engine.dispose()
+    # The survivors' own words: one of them runs each piece of work now.
+    for name in SINGLETONS:
+        assert any(f"this process runs the {name}" in s.log() for i, s in enumerate(servers) if i != victim), name
     print(
         f"\n{len(acked)} commands acknowledged, {len(log)} events; lease takeover {takeover:.2f} s after SIGKILL; "
         f"{statuses['sent']} messages sent"
