@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Sequence
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from hall.kernel.events import Event
 from hall.storage.follower import Follower
@@ -126,3 +126,41 @@ async def test_a_notification_at_commit_wakes_the_follower_of_another_process(
         await asyncio.gather(running, return_exceptions=True)
     assert [e.type for e in seen.events] == ["counter.opened", "counter.closed"]
     assert follower.notifications >= 1
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("database", ["postgres"], indirect=True)
+async def test_a_lost_listening_connection_only_delays(database: Database, halls: dict[str, int]) -> None:
+    """The database ends the listening session: what is committed meanwhile still arrives (by the
+    periodic catch-up), and the follower listens again on a new connection."""
+    hall = halls["xh"]
+    (alice,) = await add_staff(database.engines[0], hall, 1)
+    seen = Seen(await _heads(database))
+    start = seen.head(hall)
+    follower = Follower(database.engine(), seen.head, catch_up=0.05)
+    follower.add_sink(seen)
+    running = asyncio.create_task(follower.run())
+
+    async def listening_pid() -> int:
+        async with asyncio.timeout(5000 * MS):
+            while follower._listening is None:
+                await asyncio.sleep(0.01)
+        raw = await follower._listening.get_raw_connection()
+        return int(raw.driver_connection.get_server_pid())  # type: ignore[union-attr]
+
+    try:
+        first = await listening_pid()
+        async with database.engines[0].connect() as conn:
+            await conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": first})
+        async with Writer(database.engine(), [QueueDomain()]) as theirs:
+            assert (await theirs.submit(command(hall, "counter.open", alice, 1))).ok
+        async with asyncio.timeout(5000 * MS):
+            while seen.head(hall) < start + 1:
+                await asyncio.sleep(0.01)
+            while (pid := await listening_pid()) == first:
+                await asyncio.sleep(0.01)
+    finally:
+        running.cancel()
+        await asyncio.gather(running, return_exceptions=True)
+    assert pid != first
+    assert [e.type for e in seen.events] == ["counter.opened"]
