@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -14,7 +14,7 @@ from devices.bus import Connector, ServerBus
 from devices.feeds import DisplayFeed
 from devices.gateway import SUBSCRIPTIONS, Gateway, TicketPrinter
 from devices.registry import Device
-from hall.storage.writer import Writer
+from hall.storage.writer import Listener, Writer
 
 
 class Devices:
@@ -29,15 +29,21 @@ class Devices:
         housekeeping_every: float = 5.0,
         outgoing_max: int = 50_000,
         client_id: str = "hall-server",
+        listen: Callable[[Listener], None] | None = None,
     ) -> None:
+        """``listen`` subscribes to the stream of committed events: by default this process's
+        writer's; with several server processes, the log follower's, which carries every process's
+        events in order (a ticket issued at another process must reach the displays, a device
+        registered there the gateway)."""
         self.bus = ServerBus(connect, SUBSCRIPTIONS, client_id=client_id, outgoing_max=outgoing_max)
         self.gateway = Gateway(engine, writer, self.bus, silence_limit=silence_limit, printer=printer)
         self.feed = DisplayFeed(engine, writer, self.bus, self._displays)
         self._housekeeping_every = housekeeping_every
         self._tasks: list[asyncio.Task[None]] = []
         self.gateway.on_change = self.feed.touch
-        writer.add_listener(self.gateway.on_events)
-        writer.add_listener(self.feed.on_events)
+        subscribe = listen or writer.add_listener
+        subscribe(self.gateway.on_events)
+        subscribe(self.feed.on_events)
 
     def _displays(self, hall_id: int) -> list[tuple[str, Device]]:
         return self.gateway.displays(hall_id)

@@ -238,6 +238,8 @@ class Runtime:
             connect,
             printer=printer,
             silence_limit=self.settings.device_silence_seconds,
+            # Every process's events, in order, when several share the database.
+            listen=self.follower.add_sink if self.follower is not None else None,
         )
         return self.devices
 
