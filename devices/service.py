@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -18,7 +18,7 @@ from devices.pcsc import PcscReaders
 from devices.registry import Device
 from devices.serial import Opener, SerialDevices, open_port
 from devices.serial_drivers import Timing
-from hall.storage.writer import Writer
+from hall.storage.writer import Listener, Writer
 
 
 class Devices:
@@ -36,7 +36,12 @@ class Devices:
         serial_opener: Opener = open_port,
         serial_timing: Timing | None = None,
         pcsc_readers: Sequence[tuple[str, str]] = (),
+        listen: Callable[[Listener], None] | None = None,
     ) -> None:
+        """``listen`` subscribes to the stream of committed events: by default this process's
+        writer's; with several server processes, the log follower's, which carries every process's
+        events in order (a ticket issued at another process must reach the displays, a device
+        registered there the gateway)."""
         self.bus = ServerBus(connect, SUBSCRIPTIONS, client_id=client_id, outgoing_max=outgoing_max)
         self.gateway = Gateway(engine, writer, self.bus, silence_limit=silence_limit, printer=printer)
         self.feed = DisplayFeed(engine, writer, self.bus, self._displays)
@@ -48,8 +53,9 @@ class Devices:
         self.gateway.on_change = self._changed
         self.gateway.wired_send = self.serial.send
         self.feed.wired = self.serial.show
-        writer.add_listener(self.gateway.on_events)
-        writer.add_listener(self.feed.on_events)
+        subscribe = listen or writer.add_listener
+        subscribe(self.gateway.on_events)
+        subscribe(self.feed.on_events)
 
     def _changed(self, hall_id: int) -> None:
         # A device was registered, bound, wired or went on- or offline: its display content is

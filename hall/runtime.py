@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import cache
@@ -38,10 +38,12 @@ from devices.store import DevicesDomain
 from displays.voice import CallClips, Voice
 from hall.accounts.store import AccountsDomain
 from hall.kernel.errors import SettingsError
+from hall.kernel.events import Event
 from hall.kernel.zones import DEFAULT_ZONE, zone
 from hall.settings import Settings
-from hall.storage.database import create_engine, reading
-from hall.storage.lease import CASE_CLOCK, Lease
+from hall.storage.database import create_engine, is_sqlite, reading
+from hall.storage.follower import Follower
+from hall.storage.lease import CASE_CLOCK, OUTBOX, QUEUE_CLOCK, Lease, run_leased
 from hall.storage.tables import halls
 from hall.storage.writer import Domain, Writer
 from hall.web.ratelimit import Attempts, LoginLimits, LoginPolicy
@@ -145,8 +147,12 @@ class Runtime:
     calls: CallClips = field(default_factory=CallClips)
     # The public service catalog (事项目录), read once at start; a changed file takes a restart.
     catalog: Catalog = field(default_factory=_sample_catalog)
-    # Held by the one process that runs the case clock (see hall.lease).
+    # Held by the one process that runs the case clock (see hall.storage.lease).
     clock_lease: Lease = field(init=False)
+    # The work that runs once across server processes, each under its lease, by name.
+    leases: dict[str, Lease] = field(init=False)
+    # Every other process's events for the hub (PostgreSQL); None on SQLite, with one process.
+    follower: Follower | None = None
     # Sends the case notifications queued in the outbox (SMS gateway or log file).
     notifications: Sender | None = None
     # The device bus and what rides on it; None when no broker is configured.
@@ -179,10 +185,19 @@ class Runtime:
         )
         writer = Writer(engine, domains, batch_max=settings.batch_max)
         hub = Hub(engine, core_topics(settings.timezone), ring_size=settings.ring_size, replay_max=settings.replay_max)
-        writer.add_listener(hub.publish)
         sender = Sender(engine, gateway_from_settings(settings))
-        # Messages are queued with case events: look at the outbox now rather than at the next round.
-        writer.add_listener(lambda events: sender.wake() if any(e.type.startswith("case.") for e in events) else None)
+        follower: Follower | None = None
+        if is_sqlite(engine):
+            # One server process: its writer's events are the whole log.
+            writer.add_listener(hub.publish)
+            writer.add_listener(lambda events: _wake_outbox(sender, events))
+        else:
+            # Several processes may share the database: the hub (and the outbox, run by one of
+            # them) hear every process's events, in order, through the log follower.
+            follower = Follower(engine, hub.head, catch_up=FOLLOW_CATCH_UP)
+            follower.add_sink(hub.publish)
+            follower.add_sink(lambda events: _wake_outbox(sender, events))
+            writer.add_listener(follower.offer)
         runtime = cls(
             settings=settings,
             engine=engine,
@@ -203,6 +218,7 @@ class Runtime:
             voice=Voice(settings.data_dir() / "voice-cache"),
             catalog=catalog,
             notifications=sender,
+            follower=follower,
         )
         if connect is None and settings.mqtt_url:
             connect = connector_for(settings.mqtt_url, incoming_max=settings.mqtt_incoming_max, persistent=True)
@@ -226,11 +242,18 @@ class Runtime:
             printer=printer,
             silence_limit=self.settings.device_silence_seconds,
             pcsc_readers=self.settings.pcsc_readers,
+            # Every process's events, in order, when several share the database.
+            listen=self.follower.add_sink if self.follower is not None else None,
         )
         return self.devices
 
     def __post_init__(self) -> None:
         self.clock_lease = Lease(self.engine, CASE_CLOCK)
+        self.leases = {
+            "case clock": self.clock_lease,
+            "queue clock": Lease(self.engine, QUEUE_CLOCK),
+            "notification outbox": Lease(self.engine, OUTBOX),
+        }
         self.sessions.ended.append(self.staff_sockets.end_session)
 
     async def start(self) -> None:
@@ -242,10 +265,14 @@ class Runtime:
             asyncio.create_task(self.hub.run_heartbeats(self.settings.ws_heartbeat_seconds), name="hall-heartbeat")
         )
         self._tasks.append(asyncio.create_task(self._sweep_sockets(), name="hall-session-sweep"))
-        self._tasks.append(asyncio.create_task(self._ticks(), name="hall-clock"))
-        self._tasks.append(asyncio.create_task(self._case_clock(), name="hall-case-clock"))
-        if self.notifications is not None:
-            self._tasks.append(asyncio.create_task(self.notifications.run(), name="hall-notify"))
+        if self.follower is not None:
+            self._tasks.append(asyncio.create_task(self.follower.run(), name="hall-follower"))
+        # Work that must run once across processes: each under its lease (hall.storage.lease).
+        self._leased("queue clock", self._ticks)
+        self._leased("case clock", self._case_clock)
+        sender = self.notifications
+        if sender is not None:
+            self._leased("notification outbox", sender.run)
         if self.devices is not None:
             await self.devices.start()
         for hook in self.startup:
@@ -291,21 +318,18 @@ class Runtime:
 
     async def _case_clock(self) -> None:
         """A light turns when its schedule says, not at the next round tick: sleep until the
-        earliest change any register expects (or the tick interval, for 督办 deadlines). With
-        several processes on one PostgreSQL, only the one holding the clock's lease ticks; the
-        others try to take it over at every interval."""
-        try:
-            while True:
-                wait = self.settings.tick_seconds
-                try:
-                    if await self.clock_lease.hold():
-                        wait = await self.tick_cases()
-                except Exception:
-                    log.exception("case clock failed")
-                await asyncio.sleep(wait)
-        finally:
-            with contextlib.suppress(Exception):
-                await self.clock_lease.release()
+        earliest change any register expects (or the tick interval, for 督办 deadlines). Runs
+        under its lease: with several processes on one PostgreSQL, in one of them."""
+        while True:
+            wait = self.settings.tick_seconds
+            try:
+                wait = await self.tick_cases()
+            except Exception:
+                log.exception("case clock failed")
+            await asyncio.sleep(wait)
+
+    def _leased(self, name: str, work: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        self.spawn(run_leased(self.leases[name], work, name), name=f"hall-lease-{name}")
 
     def spawn(self, work: Coroutine[Any, Any, None], name: str | None = None) -> None:
         """Run background work for as long as the server runs."""
@@ -326,6 +350,16 @@ class Runtime:
         for _, end in reversed(self.services):
             await end()
         await self.engine.dispose()
+
+
+# Seconds between the follower's reads of every hall's head: how long a lost notification delays.
+FOLLOW_CATCH_UP = 1.0
+
+
+def _wake_outbox(sender: Sender, events: Sequence[Event]) -> None:
+    # Messages are queued with case events: look at the outbox now rather than at the next round.
+    if any(e.type.startswith("case.") for e in events):
+        sender.wake()
 
 
 def runtime_of(conn: HTTPConnection) -> Runtime:

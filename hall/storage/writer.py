@@ -8,7 +8,9 @@ always means "durable", and one fsync is shared by the whole batch.
 Each hall's state is cached in memory with the sequence number it reflects. Every transaction
 locks the hall's head row first and compares its ``last_seq`` with the cache; if another writer
 (another process on the same PostgreSQL) moved it on, the state is loaded afresh. The head row
-lock is also what keeps sequences gapless and unique with several writers.
+lock is also what keeps sequences gapless and unique with several writers. On PostgreSQL each
+transaction that logged events also notifies the other processes of the halls' new heads, at commit
+(``hall.storage.follower``).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from hall.kernel.errors import CommandTimeout, DomainError, NotFound, WriterClos
 from hall.kernel.events import Command, Decision, Event
 from hall.kernel.i18n import N_
 from hall.storage.database import reading
+from hall.storage.follower import notify
 from hall.storage.tables import commands, events, hall_heads
 
 log = logging.getLogger(__name__)
@@ -208,6 +211,7 @@ class Writer:
         try:
             async with self._engine.begin() as conn:
                 result, logged = await job.work(conn, now)
+                await notify(conn, _last_per_hall(logged))
         except Exception as exc:
             if not job.future.done():
                 job.future.set_exception(exc)
@@ -356,6 +360,8 @@ class Writer:
                 update(hall_heads).where(hall_heads.c.hall_id == bindparam("h")).values(last_seq=bindparam("s")),
                 moved,
             )
+            # Other server processes learn of these events at commit (never of a rolled-back batch).
+            await notify(conn, [(m["h"], m["s"]) for m in moved])
         for domain in self._domains:
             logged, values = owed[domain.name]
             if logged or values:
@@ -400,6 +406,13 @@ class Writer:
     async def _known_results(conn: AsyncConnection, ids: list[str]) -> dict[str, dict[str, Any]]:
         rows = await conn.execute(select(commands.c.id, commands.c.result).where(commands.c.id.in_(set(ids))))
         return {row.id: dict(row.result) for row in rows}
+
+
+def _last_per_hall(logged: Sequence[Event]) -> list[tuple[int, int]]:
+    last: dict[int, int] = {}
+    for event in logged:
+        last[event.hall_id] = max(event.seq, last.get(event.hall_id, 0))
+    return sorted(last.items())
 
 
 def _refused(error: DomainError) -> Outcome:

@@ -8,13 +8,14 @@ import asyncio
 import contextlib
 import json
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 import devices.feeds
@@ -23,9 +24,13 @@ from devices.feeds import DisplayFeed
 from devices.registry import Device, Kind, Status
 from hall.kernel.events import Command, Event
 from hall.runtime import core_domains
+from hall.sample import load_sample
 from hall.setup import initialise
 from hall.storage.database import create_engine
+from hall.storage.follower import Follower
+from hall.storage.tables import hall_heads
 from hall.storage.writer import Writer
+from tests.conftest import Database
 from tests.factories import add_staff
 from tests.memory_broker import MemoryBroker
 from tests.site import open_all_week
@@ -162,3 +167,47 @@ async def test_counter_events_landing_while_the_feed_reads_break_nothing(
         monkeypatch.setattr(devices.feeds, "reading", reading)
         assert await feed.refresh(hall.hall_id) == len(DISPLAYS)
     assert bus.shown["xh-c2-screen"]["clerk"]["name"]
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("database", ["postgres"], indirect=True)
+async def test_displays_show_calls_made_at_another_server_process(database: Database) -> None:
+    """Two server processes on one PostgreSQL, the devices at the first: its feed hears, through its
+    log follower, the tickets and calls the second one committed, in order."""
+    engine = database.engines[0]
+    async with engine.begin() as conn:
+        ids = await load_sample(conn, datetime.now(UTC))
+    await open_all_week(engine)
+    hall_id = ids["xh"]
+    (clerk,) = await add_staff(engine, hall_id, 1)
+    ours = Writer(database.engine(), core_domains())
+    theirs = Writer(database.engine(), core_domains())
+    feed_engine = database.engine()
+    bus = ShownBus()
+    feed = DisplayFeed(feed_engine, ours, bus, lambda hall: [("xh", d) for d in DISPLAYS])
+    follower = Follower(feed_engine, lambda hall: heads.get(hall, 0))
+    heads: dict[int, int] = {}
+
+    def position(events: Sequence[Event]) -> None:
+        for event in events:
+            heads[event.hall_id] = event.seq
+
+    async with engine.connect() as conn:
+        heads.update({r.hall_id: int(r.last_seq) for r in await conn.execute(select(hall_heads))})
+    follower.add_sink(position)
+    follower.add_sink(feed.on_events)
+    ours.add_listener(follower.offer)
+    async with ours, theirs:
+        await feed.refresh(hall_id)
+
+        async def submit(name: str, **args: Any) -> None:
+            outcome = await theirs.submit(Command(uuid.uuid4().hex, hall_id, name, "staff:test", args))
+            assert outcome.ok, outcome.result
+
+        await submit("counter.open", counter=1, clerk=clerk)
+        await submit("ticket.issue", service="soc")
+        await submit("ticket.call_next", counter=1, clerk=clerk)
+        await follower.catch_up()
+        await feed.refresh(hall_id)
+    assert [c["number"] for c in bus.shown["xh-qd-1"]["calls"]] == ["A001"]
+    assert bus.shown["xh-c1-window"]["number"] == "A001"

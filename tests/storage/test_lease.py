@@ -1,11 +1,16 @@
-"""One process runs the case clock: on a shared PostgreSQL the lease is held by one at a time and
+"""One process runs each piece of singleton work: on a shared PostgreSQL the lease is held by one at a time and
 passes to another when its holder stops; on SQLite the one server process always holds it."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable, Coroutine
+from typing import Any
+
 from hall.storage.database import is_sqlite
-from hall.storage.lease import CASE_CLOCK, Lease
+from hall.storage.lease import CASE_CLOCK, OUTBOX, Lease, run_leased
 from tests.conftest import Database
+from tests.timing import MS
 
 
 async def test_the_clock_lease_is_held_by_one_process_at_a_time(database: Database) -> None:
@@ -24,3 +29,37 @@ async def test_the_clock_lease_is_held_by_one_process_at_a_time(database: Databa
     finally:
         await first.release()
         await second.release()
+
+
+async def test_leased_work_runs_in_one_process_and_moves_when_its_holder_stops(database: Database) -> None:
+    """Two processes' runners of one piece of work: one runs it; when that one stops (its session
+    ends, as a killed process's does), the other takes it over at its next try."""
+    if is_sqlite(database.engines[0]):
+        return  # one server process: the lease is always its own
+    running: list[str] = []
+
+    def work(name: str) -> Callable[[], Coroutine[Any, Any, None]]:
+        async def run() -> None:
+            running.append(name)
+            await asyncio.Event().wait()
+
+        return run
+
+    first = asyncio.create_task(run_leased(Lease(database.engine(), OUTBOX), work("first"), "outbox", retry=0.02))
+    async with asyncio.timeout(5000 * MS):
+        while not running:
+            await asyncio.sleep(0.01)
+    second = asyncio.create_task(run_leased(Lease(database.engine(), OUTBOX), work("second"), "outbox", retry=0.02))
+    try:
+        await asyncio.sleep(0.2)  # many tries of the second: none takes the lease
+        assert running == ["first"]
+        first.cancel()
+        await asyncio.gather(first, return_exceptions=True)
+        async with asyncio.timeout(5000 * MS):
+            while len(running) < 2:
+                await asyncio.sleep(0.01)
+        assert running == ["first", "second"]
+    finally:
+        for task in (first, second):
+            task.cancel()
+        await asyncio.gather(first, second, return_exceptions=True)
