@@ -149,7 +149,8 @@ class Runtime:
     clock_lease: Lease = field(init=False)
     # Sends the case notifications queued in the outbox (SMS gateway or log file).
     notifications: Sender | None = None
-    # The device bus and what rides on it; None when no broker is configured.
+    # The devices' side: the gateway, the serial lines of wired devices and, when a broker is
+    # configured, the device bus (``devices.broker``). None only for a runtime built by hand.
     devices: Devices | None = None
     # Halls' names for printed tickets, read once (they change only by migration or setup).
     hall_rows: dict[int, Any] = field(default_factory=dict)
@@ -206,11 +207,11 @@ class Runtime:
         )
         if connect is None and settings.mqtt_url:
             connect = connector_for(settings.mqtt_url, incoming_max=settings.mqtt_incoming_max, persistent=True)
-        if connect is not None:
-            runtime.attach_devices(connect)
+        # Always: wired devices (serial lines) need no broker; the bus is there only with one.
+        runtime.attach_devices(connect)
         return runtime
 
-    def attach_devices(self, connect: Connector) -> Devices:
+    def attach_devices(self, connect: Connector | None) -> Devices:
         async def printer(hall_id: int, ticket: str, known: Mapping[str, Any]) -> bytes | None:
             return await ticket_print(
                 self.writer, self.engine, self.hall_rows, hall_id, ticket, self.settings.base_url, known=known

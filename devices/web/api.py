@@ -171,7 +171,9 @@ async def list_devices(request: Request) -> Response:
     return JSONResponse(
         {
             "hall": hall_id,
-            "bus": {"connected": side.bus.connected, "waiting": side.bus.waiting} if side is not None else None,
+            "bus": {"connected": side.bus.connected, "waiting": side.bus.waiting}
+            if side is not None and side.broker
+            else None,
             "counters": sorted(registry.counters),
             "devices": listed,
         }
@@ -460,7 +462,8 @@ async def send_command(request: Request) -> Response:
         )
     args = _command_args(name, data.get("args"))
     side = _devices_of(request)
-    if side is None:
+    # A wired device is reached over its line, broker or not; a network device only over the bus.
+    if side is None or (not side.broker and device.wire is None):
         return problem(503, "no_bus", N_("this server runs without a device bus (HALL_MQTT_URL): no commands"))
     # The caller's command id goes to the device (which acts on an id once) and keys the outcome: a
     # retried request waits for, or reads, the same command instead of sending another.

@@ -26,6 +26,6 @@ async def devices_console(request: Request) -> Response:
         "kinds": device_api.kind_choices(),
         "counters": [{"number": n, "name": c.name or str(n)} for n, c in sorted(state.counters.items())],
         "commands": device_api.COMMANDS,
-        "has_bus": runtime_of(request).devices is not None,
+        "has_bus": (side := runtime_of(request).devices) is not None and side.broker,
     }
     return render(request, "devices.html", context)
