@@ -15,12 +15,13 @@ import pytest
 from starlette.testclient import TestClient
 
 from devices import keypad_protocol as keypad
+from devices import led_protocol as led
 from devices import sam_protocol as sam
 from devices.idcard_data import IdCardData
 from hall.runtime import Runtime
 from hall.web.app import create_app
 from tests.devices.test_serial import FAST
-from tests.devices.wired_peers import FarEnd, Keypads, PtyPair, Sam
+from tests.devices.wired_peers import Displays, FarEnd, Keypads, PtyPair, Sam
 from tests.memory_broker import MemoryBroker
 from tests.site import Site, make_site
 from tests.timing import MS
@@ -125,9 +126,10 @@ def test_a_hall_without_a_broker_calls_a_ticket_from_its_wired_keypad(tmp_path: 
     config, ids, users = make_site(tmp_path)
     assert not config.mqtt_url
     runtime = Runtime.build(config)
-    pty = PtyPair(tmp_path)
-    pads = Keypads([1])
+    pty, strip_pty = PtyPair(tmp_path), PtyPair(tmp_path, "strip")
+    pads, strip = Keypads([1]), Displays([1])
     far = FarEnd(pty.device, keypad.KeypadDecoder(), pads.answer)
+    strip_far = FarEnd(strip_pty.device, led.LedDecoder(), strip.answer)
     with TestClient(create_app(runtime=runtime), follow_redirects=False) as client:
         site = Site(client, ids, users)
         portal = client.portal
@@ -135,12 +137,17 @@ def test_a_hall_without_a_broker_calls_a_ticket_from_its_wired_keypad(tmp_path: 
         runtime.devices.serial.timing = FAST
 
         async def plug_in() -> None:
-            await pty.plug()
-            far.start()
+            for wire, end in ((pty, far), (strip_pty, strip_far)):
+                await wire.plug()
+                end.start()
 
         portal.call(plug_in)
         try:
             token = site.login("technician")
+            assert site.post(DEVICES, token, {"device": "xh-led-1", "kind": "led"}).status_code == 201
+            assert site.post(
+                f"{DEVICES}/xh-led-1/wire", token, {"wire": {"port": strip_pty.host, "address": 1}}
+            ).is_success
             assert site.post(DEVICES, token, {"device": "xh-c1-pad", "kind": "keypad", "counter": 1}).status_code == 201
             assert site.post(DEVICES, token, {"device": "xh-kiosk-1", "kind": "kiosk"}).status_code == 201
             wired = site.post(f"{DEVICES}/xh-c1-pad/wire", token, {"wire": {"port": pty.host, "address": 1}})
@@ -163,11 +170,27 @@ def test_a_hall_without_a_broker_calls_a_ticket_from_its_wired_keypad(tmp_path: 
                 return any(c["number"] == 1 and c.get("current") for c in counters)
 
             _until(called, "the ticket called at counter 1")
+
+            # The console's commands to the wired strip, with their outcome; what does not fit is refused.
+            token = site.login("technician")
+            commands = f"{DEVICES}/xh-led-1/commands"
+            for name, args in (("brightness", {"percent": 60}), ("clear", {}), ("show", {})):
+                sent = site.post(commands, token, {"name": name, "args": args})
+                assert (sent.status_code, sent.json()["status"]) == (200, "succeeded"), (name, sent.text)
+            assert led.Brightness(60) in strip.shown[1] and led.Clear(led.ALL_AREAS) in strip.shown[1]
+            too_bright = site.post(commands, token, {"name": "brightness", "args": {"percent": 101}})
+            assert (too_bright.status_code, too_bright.json()["field"]) == (422, "percent")
+            assert "0" in too_bright.json()["message"] and "100" in too_bright.json()["message"]
+            assert site.post(commands, token, {"name": "reboot"}).json()["field"] == "name"
+            assert site.post(f"{DEVICES}/xh-c1-pad/commands", token, {"name": "clear"}).json()["field"] == "name"
+            recent = site.client.get(commands).json()["recent"]
+            assert {c["name"] for c in recent} == {"brightness", "clear", "show"}
         finally:
 
             async def unplug() -> None:
-                await far.stop()
-                pty.unplug()
+                for wire, end in ((pty, far), (strip_pty, strip_far)):
+                    await end.stop()
+                    wire.unplug()
                 await asyncio.sleep(0)
 
             portal.call(unplug)
