@@ -159,7 +159,8 @@ class Line:
             "bad": sum(v for k, v in counters.items() if k not in ("frames", "dropped_bytes")),
             "refused": dict(self.driver.refused),
             "recent": [
-                {"raw": s.raw, "ok": s.ok, "reason": s.reason, "summary": s.summary} for s in self.driver.log.recent
+                {"raw": s.raw, "ok": s.ok, "reason": s.reason, "summary": s.summary, "times": s.times}
+                for s in self.driver.log.recent
             ],
             **self.driver.state(),
         }
