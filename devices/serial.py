@@ -159,7 +159,8 @@ class Line:
             "bad": sum(v for k, v in counters.items() if k not in ("frames", "dropped_bytes")),
             "refused": dict(self.driver.refused),
             "recent": [
-                {"raw": s.raw, "ok": s.ok, "reason": s.reason, "summary": s.summary} for s in self.driver.log.recent
+                {"raw": s.raw, "ok": s.ok, "reason": s.reason, "summary": s.summary, "times": s.times}
+                for s in self.driver.log.recent
             ],
             **self.driver.state(),
         }
@@ -188,6 +189,9 @@ class SerialDevices:
         self._plans: dict[str, tuple[Any, ...]] = {}
         self._content: dict[str, dict[str, Any]] = {}
         self._closing: set[asyncio.Task[None]] = set()
+        # Console commands queued on a line or sent and awaiting their reply, for the console's
+        # list of commands in flight (as DeviceCommands keeps those on the bus).
+        self._pending: dict[str, DeviceCommand] = {}
 
     def sync(self) -> None:
         """Lines as the registry now says: a port whose devices or settings changed is closed
@@ -252,6 +256,12 @@ class SerialDevices:
             command.status = CommandStatus.FAILED
             command.result = {"error": f"a wired device of this kind does not take {name!r}"}
         else:
+            running = self._pending.get(command.id)
+            if running is not None and running.device == device:
+                # The same request again (a retried POST): the same command, carried once.
+                await running.over.wait()
+                return running
+            self._pending[command.id] = command
             line.driver.command(command)
             try:
                 async with asyncio.timeout(self.expire_after):
@@ -260,8 +270,13 @@ class SerialDevices:
                 command.status = CommandStatus.EXPIRED
                 command.result = {"error": "the device's line was away for too long"}
                 command.over.set()
+            finally:
+                self._pending.pop(command.id, None)
         await self._gateway.record_command(command)
         return command
+
+    def in_flight(self, device: str | None = None) -> list[dict[str, Any]]:
+        return [c.as_json() for c in self._pending.values() if device is None or c.device == device]
 
     def as_json(self) -> list[dict[str, Any]]:
         return [line.as_json() for line in self.lines.values()]

@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from devices.bus import Connector, ServerBus
+from devices.bus import Connector, Link, ServerBus, Will
 from devices.feeds import DisplayFeed
 from devices.gateway import SUBSCRIPTIONS, Gateway, TicketPrinter
 from devices.pcsc import PcscReaders
@@ -21,12 +21,16 @@ from devices.serial_drivers import Timing
 from hall.storage.writer import Listener, Writer
 
 
+def _no_broker(client_id: str, will: Will | None) -> contextlib.AbstractAsyncContextManager[Link]:
+    raise AssertionError("a server without a broker never opens the device bus")
+
+
 class Devices:
     def __init__(
         self,
         engine: AsyncEngine,
         writer: Writer,
-        connect: Connector,
+        connect: Connector | None,
         *,
         printer: TicketPrinter | None = None,
         silence_limit: float = 90.0,
@@ -42,7 +46,12 @@ class Devices:
         writer's; with several server processes, the log follower's, which carries every process's
         events in order (a ticket issued at another process must reach the displays, a device
         registered there the gateway)."""
-        self.bus = ServerBus(connect, SUBSCRIPTIONS, client_id=client_id, outgoing_max=outgoing_max)
+        # Without a broker (``connect`` None) the bus is never run: wired lines, the gateway and the
+        # feed work all the same, and what would go to network devices is kept, not sent (a display's
+        # content as the latest per topic; nothing else reaches the bus, as the API refuses commands
+        # to network devices then). MQTT is one way devices reach the hall, not the only one.
+        self.broker = connect is not None
+        self.bus = ServerBus(connect or _no_broker, SUBSCRIPTIONS, client_id=client_id, outgoing_max=outgoing_max)
         self.gateway = Gateway(engine, writer, self.bus, silence_limit=silence_limit, printer=printer)
         self.feed = DisplayFeed(engine, writer, self.bus, self._displays)
         # Watched only when the settings bind one: a server without PC/SC readers asks no pcscd.
@@ -69,7 +78,8 @@ class Devices:
     async def start(self) -> None:
         await self.gateway.load()
         self.serial.sync()
-        self._spawn(self.bus.run(self.gateway.handle), "devices-bus")
+        if self.broker:
+            self._spawn(self.bus.run(self.gateway.handle), "devices-bus")
         self._spawn(self.gateway.run_housekeeping(self._housekeeping_every), "devices-housekeeping")
         self._spawn(self.feed.run(), "devices-displays")
         for hall_id in self.gateway.hall_ids():

@@ -50,6 +50,9 @@ class Seen:
     raw: str
     reason: str
     summary: str
+    # The same good frame again and again (a keypad's "idle" at every poll) is one entry counted,
+    # so a bad frame stays among the last ones shown instead of being pushed out within a second.
+    times: int = 1
 
     @property
     def ok(self) -> bool:
@@ -73,7 +76,11 @@ class WireLog:
 
     def decoded(self, raw: str, summary: str) -> None:
         self.counters.frames += 1
-        self.recent.append(Seen(raw, "", summary))
+        last = self.recent[-1] if self.recent else None
+        if last is not None and last.ok and last.raw == raw and last.summary == summary:
+            self.recent[-1] = Seen(raw, "", summary, last.times + 1)
+        else:
+            self.recent.append(Seen(raw, "", summary))
 
     def rejected(self, raw: str, reason: str, detail: str = "") -> None:
         counter = reason if reason in _REASONS else MALFORMED

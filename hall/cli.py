@@ -14,7 +14,7 @@ import logging
 import os
 import re
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Coroutine, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -90,7 +90,9 @@ def _parser() -> argparse.ArgumentParser:
         default="mosquitto",
         help="the account Mosquitto runs as; run as root, the files are given to it; default mosquitto",
     )
-    simulate = commands.add_parser("simulate", help="run virtual devices of a hall against an MQTT broker")
+    simulate = commands.add_parser(
+        "simulate", help="run virtual devices of a hall against an MQTT broker, or on serial ports"
+    )
     common(simulate)
     simulate.add_argument("--mqtt", help="the broker, mqtt://host:port (HALL_MQTT_URL)")
     simulate.add_argument("--hall", default="xh", help="code of the hall; default xh")
@@ -105,6 +107,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     simulate.add_argument(
         "--passwords", metavar="FILE", help="JSON of device id → password, for a broker with accounts"
+    )
+    simulate.add_argument(
+        "--serial",
+        action="append",
+        default=[],
+        metavar="KIND:PORT",
+        help="wired devices at the far end of PORT (a serial path, e.g. one end of a socat pair): "
+        "keypads:PORT (a keypad bus, addresses 1-4, pressing call), strip:PORT (LED strips at 1-8) or "
+        "sam:PORT (an ID card reader with cards laid on it); may be repeated; no broker needed for these alone",
     )
     catalog = commands.add_parser(
         "catalog", help="check a service catalog (YAML or CSV) and write it as YAML or CSV; without FILE the sample"
@@ -452,10 +463,13 @@ def _simulate(settings: Settings, args: argparse.Namespace) -> None:
     from devices.bus import BrokerAddress, mqtt_connector
     from devices.simulator import SimulatedHall, device_connector, plan
 
-    if not settings.mqtt_url:
-        raise SettingsError("hall simulate needs a broker: --mqtt mqtt://host:port or HALL_MQTT_URL")
     if not 0 < args.speed <= 1000:
         raise SettingsError("--speed must be above 0 and at most 1000")
+    if args.serial and not settings.mqtt_url:
+        asyncio.run(_simulate_wired(args.serial, args.speed, args.seed))
+        return
+    if not settings.mqtt_url:
+        raise SettingsError("hall simulate needs a broker (--mqtt mqtt://host:port or HALL_MQTT_URL) or --serial")
     address = BrokerAddress.parse(settings.mqtt_url)
     specs = plan(args.hall, _counters(args.counters), kiosks=args.kiosks)
     services = asyncio.run(_hall_services(settings, args.hall))
@@ -470,7 +484,50 @@ def _simulate(settings: Settings, args: argparse.Namespace) -> None:
     rng = random.Random(args.seed)  # noqa: S311 - a simulation, not a secret
     hall = SimulatedHall(args.hall, connect, specs, services=services, speed=args.speed, rng=rng)
     print(f"simulating {len(specs)} devices of hall {args.hall} on {address.host}:{address.port}", flush=True)
-    asyncio.run(hall.run())
+
+    async def both() -> None:
+        wired = asyncio.create_task(_simulate_wired(args.serial, args.speed, args.seed))
+        try:
+            await hall.run()
+        finally:
+            wired.cancel()
+
+    asyncio.run(both() if args.serial else hall.run())
+
+
+async def _simulate_wired(wanted: list[str], speed: float, seed: int | None) -> None:
+    """Virtual wired devices (devices/wired_sim.py) at the far end of existing ports, until
+    interrupted: the server is given the other end of each (``POST …/devices/{id}/wire``)."""
+    import random
+
+    from devices import wired_sim
+
+    rng = random.Random(seed)  # noqa: S311 - a simulation, not a secret
+    work: list[Coroutine[Any, Any, None]] = []
+    for item in wanted:
+        kind, _, port = item.partition(":")
+        if not port:
+            raise SettingsError(f"--serial {item!r}: give KIND:PORT, e.g. keypads:/dev/ttyUSB1")
+        opener = wired_sim.port_opener(port)
+        if kind == "keypads":
+            bus = wired_sim.KeypadBus([1, 2, 3, 4])
+            work += [wired_sim.serve(opener, bus.decoder, bus.answer), wired_sim.clerks_press(bus, rng, 60.0 / speed)]
+        elif kind == "strip":
+            strips = wired_sim.Strips(list(range(1, 9)))
+            work.append(wired_sim.serve(opener, strips.decoder, strips.answer))
+        elif kind == "sam":
+            reader = wired_sim.SamReader()
+            work += [wired_sim.serve(opener, reader.decoder, reader.answer),
+                     wired_sim.residents_swipe(reader, rng, 300.0 / speed)]  # fmt: skip
+        else:
+            raise SettingsError(f"--serial {item!r}: KIND is keypads, strip or sam")
+        print(f"simulating {kind} on {port}", flush=True)
+    tasks = [asyncio.create_task(job) for job in work]
+    try:
+        await asyncio.gather(*tasks)
+    finally:
+        for task in tasks:
+            task.cancel()
 
 
 async def _schema_ready(settings: Settings) -> bool:
@@ -521,7 +578,7 @@ def _serve(
     else:
         from devices.bus import BrokerAddress, Connector, mqtt_connector
         from devices.simulator import device_connector
-        from hall.demo import open_around_the_clock, simulate_devices
+        from hall.demo import open_around_the_clock, simulate_devices, start_wired
 
         watch = ""
         if settings.mqtt_url:
@@ -559,6 +616,8 @@ def _serve(
             await open_around_the_clock(running)
             work = simulate_devices(running, ids["xh"], devices_connect, seed=demo_seed, speed=speed)
             running.spawn(work, name="demo-hall")
+            wired = await start_wired(running, ids["xh"], seed=demo_seed, speed=speed)
+            print(f"hall demo: wired devices on pseudo-terminals: {'; '.join(wired)}", flush=True)
             print(f"hall demo: open http://{settings.host}:{settings.port}/", flush=True)
 
         runtime.startup.append(start_demo)

@@ -122,3 +122,46 @@ async def simulate_devices(
         working_day=timedelta(hours=8),
     )
     await hall.run()
+
+
+async def start_wired(runtime: Runtime, hall_id: int, *, seed: int | None = None, speed: float = 10.0) -> list[str]:
+    """Wired devices beside the bus's, on pseudo-terminals (devices/wired_sim.py): a keypad bus
+    with the keypads of counters 1 and 2 (their clerks press call on it now and then), a hall LED
+    strip and an ID card reader's SAM by the kiosks, registered and wired to their terminals at
+    every start (the terminals' paths change). Returns what the banner says of them."""
+    from devices import wired_sim
+
+    rng = random.Random(seed)  # noqa: S311 - a simulation, not a secret
+    async with reading(runtime.engine) as conn:
+        code = (await conn.execute(select(halls.c.code).where(halls.c.id == hall_id))).scalar_one()
+    bus, strip, reader = wired_sim.KeypadBus([1, 2]), wired_sim.Strips([1]), wired_sim.SamReader()
+    wires = {name: wired_sim.PtyWire() for name in ("keypads", "strip", "sam")}
+    devices = [
+        (f"{code}-c1-wired-keypad", "keypad", 1, "keypads", 1),
+        (f"{code}-c2-wired-keypad", "keypad", 2, "keypads", 2),
+        (f"{code}-wired-led", "led", None, "strip", 1),
+        (f"{code}-wired-idr", "id_reader", None, "sam", None),
+    ]
+    for device, kind, counter, line, address in devices:
+        # No secret is ever used on a wire, but a registered device has one: made and forgotten.
+        secret = hash_secret(secrets.token_urlsafe(18))
+        await _send(runtime, hall_id, "device.register", "system:demo", device=device, kind=kind, counter=counter,
+                    secret_hash=secret)  # fmt: skip
+        settings = {"port": wires[line].path, "address": address}
+        if await _send(runtime, hall_id, "device.wire", "system:demo", device=device, wire=settings) is None:
+            log.warning("demo: %s could not be wired to %s", device, wires[line].path)
+    ends: list[tuple[wired_sim.PtyWire, Any]] = [
+        (wires["keypads"], bus),
+        (wires["strip"], strip),
+        (wires["sam"], reader),
+    ]
+    for wire, end in ends:
+        runtime.spawn(wired_sim.serve(wire.streams, end.decoder, end.answer), name=f"demo-wire:{wire.path}")
+    # Sped up like the rest of the hall: at 10× a clerk presses about every 6 s.
+    runtime.spawn(wired_sim.clerks_press(bus, rng, 60.0 / speed), name="demo-wired-clerks")
+    runtime.spawn(wired_sim.residents_swipe(reader, rng, 300.0 / speed), name="demo-wired-cards")
+    return [
+        f"keypad bus {wires['keypads'].path} (counters 1 and 2, addresses 1 and 2)",
+        f"LED strip {wires['strip'].path} (address 1)",
+        f"ID card reader (SAM) {wires['sam'].path}",
+    ]

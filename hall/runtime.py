@@ -155,7 +155,8 @@ class Runtime:
     follower: Follower | None = None
     # Sends the case notifications queued in the outbox (SMS gateway or log file).
     notifications: Sender | None = None
-    # The device bus and what rides on it; None when no broker is configured.
+    # The devices' side: the gateway, the serial lines of wired devices and, when a broker is
+    # configured, the device bus (``devices.broker``). None only for a runtime built by hand.
     devices: Devices | None = None
     # Halls' names for printed tickets, read once (they change only by migration or setup).
     hall_rows: dict[int, Any] = field(default_factory=dict)
@@ -222,14 +223,11 @@ class Runtime:
         )
         if connect is None and settings.mqtt_url:
             connect = connector_for(settings.mqtt_url, incoming_max=settings.mqtt_incoming_max, persistent=True)
-        if connect is not None:
-            runtime.attach_devices(connect)
-        elif settings.pcsc_readers:
-            # The gateway that holds a read card lives with the device bus (devices/service.py).
-            log.warning("HALL_PCSC_READERS is set but no device bus: PC/SC readers are read only with HALL_MQTT_URL")
+        # Always: wired devices (serial lines) need no broker; the bus is there only with one.
+        runtime.attach_devices(connect)
         return runtime
 
-    def attach_devices(self, connect: Connector) -> Devices:
+    def attach_devices(self, connect: Connector | None) -> Devices:
         async def printer(hall_id: int, ticket: str, known: Mapping[str, Any]) -> bytes | None:
             return await ticket_print(
                 self.writer, self.engine, self.hall_rows, hall_id, ticket, self.settings.base_url, known=known

@@ -40,9 +40,14 @@ from hall.web.screen_keys import screen_key
 COMMANDS: Mapping[str, str] = {
     "ping": N_("Ping"),
     "show": N_("Show test pattern"),
+    "brightness": N_("Brightness"),
+    "clear": N_("Clear the display"),
     "reboot": N_("Reboot"),
     "paper_refill": N_("Paper refilled"),
 }
+# What a wired display's line carries (devices.wired.display_command); other wired devices (keypads,
+# raters, a SAM reader) are polled by their line and take no command from the console.
+WIRED_COMMANDS = frozenset({"ping", "show", "brightness", "clear"})
 SHOW_DEFAULTS: Mapping[str, Any] = {"pattern": "grid", "seconds": 10}
 RECENT_COMMANDS = 50
 _MAX_ARGS = 8
@@ -64,7 +69,13 @@ STATUS_NAMES: Mapping[Status, str] = {
 }
 
 
-def command_applies(name: str, kind: Kind | None) -> bool:
+def command_applies(name: str, kind: Kind | None, wired: bool = False) -> bool:
+    """Whether a device of ``kind`` takes ``name``: on the bus (docs/protocols/mqtt.md), or on a
+    serial line (docs/protocols/serial.md), where only strips and window displays take commands."""
+    if wired:
+        return name in WIRED_COMMANDS and kind in (Kind.LED, Kind.WINDOW)
+    if name in ("brightness", "clear"):
+        return False  # the MQTT display protocol has neither: its content is what the feed sends
     if name == "show":
         return kind is not None and kind.shows
     if name == "paper_refill":
@@ -122,7 +133,7 @@ def _listed(device: Device, measured: Any, side: Devices | None) -> dict[str, An
         counted = side.gateway.stats.rejected.get(device.id)
         if counted:
             rejected = dict(counted)
-        item["in_flight"] = side.gateway.commands.in_flight(device.id)
+        item["in_flight"] = side.gateway.commands.in_flight(device.id) + side.serial.in_flight(device.id)
         # Events the hall refused (a closed counter, nothing waiting) since this server started.
         refused = dict(side.gateway.stats.refused.get(device.id, {}))
     item["rejected"] = rejected
@@ -171,7 +182,9 @@ async def list_devices(request: Request) -> Response:
     return JSONResponse(
         {
             "hall": hall_id,
-            "bus": {"connected": side.bus.connected, "waiting": side.bus.waiting} if side is not None else None,
+            "bus": {"connected": side.bus.connected, "waiting": side.bus.waiting}
+            if side is not None and side.broker
+            else None,
             "counters": sorted(registry.counters),
             "devices": listed,
         }
@@ -411,6 +424,10 @@ def _command_args(name: str, raw: Any) -> dict[str, Any]:
                 field="args",
                 say={"key": key},
             )
+    if name == "brightness":
+        percent = raw.get("percent")
+        if not isinstance(percent, int) or isinstance(percent, bool) or not 0 <= percent <= 100:
+            raise Problem(422, "invalid", N_("brightness must be a whole number from 0 to 100"), field="percent")
     return {**SHOW_DEFAULTS, **raw} if name == "show" else dict(raw)
 
 
@@ -419,7 +436,8 @@ async def send_command(request: Request) -> Response:
     """
     summary: Send a command to a device and wait for its acknowledgement (resent up to 3 times).
     description: >
-      ping (any device), show a test pattern (displays), reboot, paper_refill (kiosks). The answer
+      ping (any device), show a test pattern (displays), reboot, paper_refill (kiosks); to a wired
+      strip or window display ping, show, brightness (args.percent 0-100) and clear. The answer
       is the command's outcome - succeeded, failed, timed_out (no ack after every try) or expired
       (the bus was away too long) - with the attempts made and the device's result.
     requestBody:
@@ -429,7 +447,7 @@ async def send_command(request: Request) -> Response:
             type: object
             required: [name]
             properties:
-              name: {type: string, enum: [ping, show, reboot, paper_refill]}
+              name: {type: string, enum: [ping, show, brightness, clear, reboot, paper_refill]}
               args: {type: object}
     responses:
       200: {description: the command's outcome}
@@ -453,14 +471,15 @@ async def send_command(request: Request) -> Response:
         return problem(404, "not_found", N_("no device '{device}' in this hall"), device=device_id)
     if device.status is not Status.ACTIVE:
         return problem(409, "refused", N_("only a registered device takes commands"), device=device_id)
-    if not command_applies(name, device.kind):
+    if not command_applies(name, device.kind, device.wire is not None):
         kind = device.kind.value if device.kind else "device"
         return problem(
             422, "invalid", N_("a {kind} does not take '{name}'"), field="name", say={"kind": kind, "name": name}
         )
     args = _command_args(name, data.get("args"))
     side = _devices_of(request)
-    if side is None:
+    # A wired device is reached over its line, broker or not; a network device only over the bus.
+    if side is None or (not side.broker and device.wire is None):
         return problem(503, "no_bus", N_("this server runs without a device bus (HALL_MQTT_URL): no commands"))
     # The caller's command id goes to the device (which acts on an id once) and keys the outcome: a
     # retried request waits for, or reads, the same command instead of sending another.
@@ -514,7 +533,7 @@ async def recent_commands(request: Request) -> Response:
             for r in rows
         ]
     side = _devices_of(request)
-    in_flight = side.gateway.commands.in_flight(device_id) if side is not None else []
+    in_flight = side.gateway.commands.in_flight(device_id) + side.serial.in_flight(device_id) if side else []
     return JSONResponse({"device": device_id, "in_flight": in_flight, "recent": recent})
 
 

@@ -6,6 +6,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from devices.web import api as device_api
+from devices.wires import BAUDS, DEFAULT_BAUD, PROTOCOLS
 from hall.kernel.roles import Access, Role
 from hall.runtime import runtime_of
 from hall.web.access import guarded
@@ -26,6 +27,9 @@ async def devices_console(request: Request) -> Response:
         "kinds": device_api.kind_choices(),
         "counters": [{"number": n, "name": c.name or str(n)} for n, c in sorted(state.counters.items())],
         "commands": device_api.COMMANDS,
-        "has_bus": runtime_of(request).devices is not None,
+        "bauds": BAUDS,
+        # Which kinds go on a wire, with their protocol and its default speed (the wire form's).
+        "wirable": {kind.value: {"protocol": p.value, "baud": DEFAULT_BAUD[p]} for kind, p in PROTOCOLS.items()},
+        "has_bus": (side := runtime_of(request).devices) is not None and side.broker,
     }
     return render(request, "devices.html", context)

@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from devices import serial
+from devices.wires import protocol_of
 from hall.kernel.events import Command
 from hall.kernel.i18n import N_
 from hall.kernel.roles import Access, Role
@@ -67,8 +68,9 @@ async def serial_lines(request: Request) -> Response:
     """
     summary: The serial ports of the server machine and the lines of the hall's wired devices.
     description: >
-      Each line with its settings, state (open, waiting to open again, closed), how often it was
-      opened, its last error, its devices' presence, its decoder's counters, and its last frames
+      Each line with its settings, protocol, state (open, waiting to open again, closed), how often
+      it was opened, its last error, its devices (id, kind, address, presence: null until heard
+      since the line opened), its decoder's counters, refusals by reason, and its last frames
       decoded (``ok`` false, with ``reason``, for those thrown away).
     responses:
       200: {description: ports and lines}
@@ -77,6 +79,22 @@ async def serial_lines(request: Request) -> Response:
     hall_id = request.path_params["hall"]
     lines: list[dict[str, Any]] = []
     if side is not None:
-        ours = {device.id for hall, device in side.gateway.wired() if hall == hall_id}
-        lines = [line for line in side.serial.as_json() if ours & set(line.get("online", {}))]
+        ours = {device.id: device for hall, device in side.gateway.wired() if hall == hall_id}
+        for line in side.serial.as_json():
+            members = [ours[d] for d in line.get("online", {}) if d in ours]
+            if not members:
+                continue
+            # Each device with its address and presence, as the console lists a line's devices.
+            line["protocol"] = protocol_of(members[0].kind).value
+            line["devices"] = [
+                {
+                    "id": device.id,
+                    "kind": device.kind.value if device.kind else None,
+                    "counter": device.counter,
+                    "address": (device.wire or {}).get("address"),
+                    "online": line["online"].get(device.id),
+                }
+                for device in sorted(members, key=lambda d: ((d.wire or {}).get("address") or 0, d.id))
+            ]
+            lines.append(line)
     return JSONResponse({"ports": serial.ports(), "lines": lines})

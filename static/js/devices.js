@@ -4,8 +4,10 @@
 // The page follows the hall's "devices" topic and, after its snapshot and after any device event,
 // re-reads the device list from the API (debounced): simpler and more robust than patching rows
 // from events. Telemetry and last-seen times are measurements, not events, so the list is also
-// re-read every 15 s.
+// re-read every 15 s. The wired devices' lines (devicewires.js) are read again with each event
+// and on their Refresh button.
 import { agoParts, resultText, telemetryText as measured } from "./devicetext.js";
+import { wiredPanel } from "./devicewires.js";
 import { cell, clockDateTime, clockTime, fill, linkStatus, pageWords } from "./page.js";
 import { Realtime } from "./realtime.js";
 import { messenger, post } from "./staffpage.js";
@@ -26,6 +28,8 @@ const bindForm = document.getElementById("bind-form");
 const commandButtons = document.getElementById("command-buttons");
 const outcomeLine = document.getElementById("command-outcome");
 const commandsTable = document.getElementById("commands");
+const brightnessField = document.getElementById("brightness-field");
+const brightness = document.getElementById("brightness-percent");
 const log = document.getElementById("events");
 const secretDialog = document.getElementById("secret-dialog");
 const confirmDialog = document.getElementById("confirm-dialog");
@@ -85,6 +89,8 @@ function showNotice(text) {
   say.notice(text);
 }
 
+const wires = wiredPanel({ root, word, error, say, changed: () => refresh() });
+
 // One change to the registry: POST, show the error or the notice, re-read the list.
 async function change(url, body, done) {
   try {
@@ -135,7 +141,10 @@ async function refresh() {
 let refreshTimer = null;
 function refreshSoon() {
   clearTimeout(refreshTimer);
-  refreshTimer = setTimeout(refresh, 250);
+  refreshTimer = setTimeout(() => {
+    refresh();
+    wires.refresh();
+  }, 250);
 }
 
 // -- building blocks -------------------------------------------------------------------------
@@ -357,6 +366,7 @@ function renderDetail() {
   const device = current();
   if (!device || device.status === "pending") {
     detail.hidden = true;
+    wires.showDevice(null);
     return;
   }
   detail.hidden = false;
@@ -374,13 +384,24 @@ function renderDetail() {
     control.disabled = !active;
   }
   for (const button of commandButtons.querySelectorAll("button")) {
-    const fits = active && applies(button.dataset.command, device.kind);
+    const fits = active && applies(button.dataset.command, device);
     button.disabled = !fits || sending;
-    button.title = active && !applies(button.dataset.command, device.kind) ? word("not_for_kind") : "";
+    // A command no device of this kind takes is not offered at all; one it takes later is greyed.
+    button.hidden = !applies(button.dataset.command, device);
+    button.title = active && !fits ? word("not_for_kind") : "";
   }
+  brightnessField.hidden = !applies("brightness", device);
+  wires.showDevice(device);
 }
 
-function applies(command, kind) {
+// As devices/web/api.py command_applies: a wired strip or window display takes ping, show,
+// brightness and clear over its line; other wired devices take none; on the bus, brightness and
+// clear are no command (a display shows what the feed sends it).
+const WIRED_COMMANDS = new Set(["ping", "show", "brightness", "clear"]);
+function applies(command, device) {
+  const kind = device.kind;
+  if (device.wire) return WIRED_COMMANDS.has(command) && (kind === "led" || kind === "window");
+  if (command === "brightness" || command === "clear") return false;
   if (command === "show") return Boolean(kindOf.get(kind)?.shows);
   if (command === "paper_refill") return kind === "kiosk";
   return true;
@@ -568,8 +589,12 @@ commandButtons.addEventListener("click", async (event) => {
   renderDetail();
   outcomeLine.dataset.status = "sent";
   outcomeLine.textContent = fill(word("sending"), { command: label, device: device.id });
+  // The answer comes when the command is over; meanwhile the list shows it queued or sent, read
+  // once while it waits (the bus's and the lines' commands in flight).
+  const inFlight = setTimeout(loadCommands, 400);
+  const body = name === "brightness" ? { name, args: { percent: Number(brightness.value) } } : { name };
   try {
-    const { ok, data } = await post(deviceUrl(device.id, "commands"), { name });
+    const { ok, data } = await post(deviceUrl(device.id, "commands"), body);
     if (!ok) {
       outcomeLine.dataset.status = "failed";
       outcomeLine.textContent = "";
@@ -587,6 +612,7 @@ commandButtons.addEventListener("click", async (event) => {
     outcomeLine.textContent = "";
     showError("network", word("err_network"));
   } finally {
+    clearTimeout(inFlight);
     sending = false;
     renderDetail();
     loadCommands();
@@ -625,4 +651,5 @@ rt.subscribe(root.dataset.topic, {
   },
 });
 refresh();
+wires.refresh();
 setInterval(refresh, REFRESH_EVERY);

@@ -43,3 +43,58 @@ export function resultText(result) {
     .map(([key, value]) => `${key}=${typeof value === "object" ? JSON.stringify(value) : value}`)
     .join(" ");
 }
+
+// -- wired devices (GET /api/v1/halls/{hall}/serial, the wire form) ---------------------------
+
+// A line's settings as a technician writes them: "9600 8N1".
+export function lineSettings(settings) {
+  if (!settings) return "";
+  return `${settings.baud} ${settings.data_bits}${settings.parity}${settings.stop_bits}`;
+}
+
+// The decoder's counters of thrown-away frames that are not zero, as [reason, count] pairs;
+// `frames` (the good ones) is not among them.
+export function badCounts(counters) {
+  return Object.entries(counters || {}).filter(([reason, n]) => reason !== "frames" && n > 0);
+}
+
+// Refusals by reason, the most frequent first.
+export function refusals(refused) {
+  return Object.entries(refused || {})
+    .filter(([, n]) => n > 0)
+    .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+}
+
+// A frame's reason is its code, then a detail after ": " (devices/wire_log.py): the code alone.
+export function reasonCode(reason) {
+  return (reason || "").split(":")[0].trim();
+}
+
+// The body of POST …/devices/{id}/wire from the wire form's values (strings, as a form gives
+// them). The server checks everything; this only turns numbers into numbers, and leaves out an
+// empty address (a SAM reader has none) so that the server says what is missing.
+export function wireBody(values) {
+  const number = (text) => (/^\d+$/.test(String(text ?? "").trim()) ? Number(text) : text);
+  const wire = {
+    port: String(values.port ?? "").trim(),
+    baud: number(values.baud),
+    parity: values.parity,
+    data_bits: number(values.data_bits),
+    stop_bits: number(values.stop_bits),
+  };
+  const address = String(values.address ?? "").trim();
+  if (address !== "") wire.address = number(address);
+  return { wire };
+}
+
+// The wire form's values for a device: its stored wiring, else its protocol's defaults.
+export function wireValues(wire, defaults) {
+  return {
+    port: wire?.port ?? "",
+    baud: String(wire?.baud ?? defaults?.baud ?? 9600),
+    parity: wire?.parity ?? "N",
+    data_bits: String(wire?.data_bits ?? 8),
+    stop_bits: String(wire?.stop_bits ?? 1),
+    address: wire?.address === null || wire?.address === undefined ? "" : String(wire.address),
+  };
+}

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import aiomqtt
 import httpx
@@ -75,6 +76,23 @@ def test_the_demo_serves_a_moving_hall(tmp_path: Path) -> None:
                 issued = sum(e["type"] == "ticket.issued" for e in log_)
                 time.sleep(0.3)
             assert issued >= 3, out.read_text()[-2000:]
+
+            # Wired devices beside them, on pseudo-terminals the banner names, online and answering.
+            said = out.read_text()
+            assert "wired devices on pseudo-terminals: keypad bus /dev/" in said, said[-2000:]
+            login(client, "admin", accounts["admin"])
+            deadline = time.monotonic() + 60_000 * MS
+            lines: list[dict[str, Any]] = []
+            while time.monotonic() < deadline:
+                lines = client.get("/api/v1/halls/1/serial").json()["lines"]
+                online = {d["id"] for line in lines for d in line["devices"] if d["online"]}
+                if {"xh-c1-wired-keypad", "xh-wired-led", "xh-wired-idr"} <= online:
+                    break
+                time.sleep(0.3)
+            assert {"xh-c1-wired-keypad", "xh-c2-wired-keypad", "xh-wired-led", "xh-wired-idr"} <= online, lines
+            assert all(line["state"] == "open" and line["good"] > 0 and line["bad"] == 0 for line in lines), lines
+            listed = {d["id"]: d for d in client.get("/api/v1/halls/1/devices").json()["devices"]}
+            assert listed["xh-wired-led"]["online"] and listed["xh-wired-led"]["wire"]["port"].startswith("/dev/")
 
             # Its devices are on a real broker, which a technician's client may watch.
             assert f"mqtt://127.0.0.1:{broker_port}" in out.read_text()

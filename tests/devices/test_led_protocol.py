@@ -192,3 +192,12 @@ def test_every_frame_in_noise_is_found_once_and_in_order(
     decoder = LedDecoder()
     found = [frame for piece in chunked(stream, sizes) for frame in decoder.feed(piece)]
     assert found == [frame for _, frame in pieces]
+
+
+def test_the_same_good_frame_again_is_counted_not_logged_again() -> None:
+    decoder = LedDecoder(recent=4)
+    decoder.feed(b"\x00")  # noise: dropped bytes, no entry
+    for _ in range(10):
+        decoder.feed(GOOD_BYTES)
+    (seen,) = decoder.log.recent
+    assert (seen.ok, seen.times, decoder.log.counters.frames) == (True, 10, 10)

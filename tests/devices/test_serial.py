@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -258,3 +260,27 @@ async def test_a_keypad_behind_a_socket_converter_calls_and_survives_the_link_dr
             await until(lambda: line.driver.acted == 2, "acted on after the reconnect")  # type: ignore[attr-defined]
     finally:
         server.close()
+
+
+async def test_hall_simulate_drives_a_keypad_bus_on_a_given_port(tmp_path: Path) -> None:
+    """``hall simulate --serial keypads:PORT`` is the keypad bus at the far end of a wire: its
+    clerks' presses call tickets at the server's end, with no broker."""
+    pty = PtyPair(tmp_path)
+    await pty.plug()
+    command = [sys.executable, "-m", "hall.cli", "simulate", "--serial", f"keypads:{pty.device}", "--speed", "1000"]
+    env = {k: v for k, v in os.environ.items() if k != "HALL_MQTT_URL"}
+    proc = await asyncio.create_subprocess_exec(*command, env=env, stdout=asyncio.subprocess.PIPE)
+    try:
+        async with serial_hall(tmp_path) as hall:
+            await hall.register("xh-c1-keypad", "keypad", counter=1)
+            await hall.open_counter(1, clerk=hall.clerk)
+            await wire(hall, "xh-c1-keypad", pty.host, address=1)
+            await issue(hall, 3)
+            await until(lambda: hall.devices.gateway.device("xh-c1-keypad").online, "online")  # type: ignore[union-attr]
+            line = hall.devices.serial.lines[pty.host]
+            await until(lambda: line.driver.acted >= 1, "a press acted on")  # type: ignore[attr-defined]
+            assert await current(hall, 1) is not None
+    finally:
+        proc.terminate()
+        await proc.wait()
+        pty.unplug()

@@ -14,12 +14,14 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
+from devices import keypad_protocol as keypad
+from devices import led_protocol as led
 from devices import sam_protocol as sam
 from devices.idcard_data import IdCardData
 from hall.runtime import Runtime
 from hall.web.app import create_app
 from tests.devices.test_serial import FAST
-from tests.devices.wired_peers import FarEnd, PtyPair, Sam
+from tests.devices.wired_peers import Displays, FarEnd, Keypads, PtyPair, Sam
 from tests.memory_broker import MemoryBroker
 from tests.site import Site, make_site
 from tests.timing import MS
@@ -117,3 +119,78 @@ def test_a_card_on_a_wired_reader_reaches_the_counters_intake_form_masked(
             await asyncio.sleep(0)
 
         portal.call(unplug)
+
+
+def test_a_hall_without_a_broker_calls_a_ticket_from_its_wired_keypad(tmp_path: Path) -> None:
+    """No HALL_MQTT_URL: the server still runs its wired lines, so a serial-only hall's keypad calls."""
+    config, ids, users = make_site(tmp_path)
+    assert not config.mqtt_url
+    runtime = Runtime.build(config)
+    pty, strip_pty = PtyPair(tmp_path), PtyPair(tmp_path, "strip")
+    pads, strip = Keypads([1]), Displays([1])
+    far = FarEnd(pty.device, keypad.KeypadDecoder(), pads.answer)
+    strip_far = FarEnd(strip_pty.device, led.LedDecoder(), strip.answer)
+    with TestClient(create_app(runtime=runtime), follow_redirects=False) as client:
+        site = Site(client, ids, users)
+        portal = client.portal
+        assert portal is not None and runtime.devices is not None and not runtime.devices.broker
+        runtime.devices.serial.timing = FAST
+
+        async def plug_in() -> None:
+            for wire, end in ((pty, far), (strip_pty, strip_far)):
+                await wire.plug()
+                end.start()
+
+        portal.call(plug_in)
+        try:
+            token = site.login("technician")
+            assert site.post(DEVICES, token, {"device": "xh-led-1", "kind": "led"}).status_code == 201
+            assert site.post(
+                f"{DEVICES}/xh-led-1/wire", token, {"wire": {"port": strip_pty.host, "address": 1}}
+            ).is_success
+            assert site.post(DEVICES, token, {"device": "xh-c1-pad", "kind": "keypad", "counter": 1}).status_code == 201
+            assert site.post(DEVICES, token, {"device": "xh-kiosk-1", "kind": "kiosk"}).status_code == 201
+            wired = site.post(f"{DEVICES}/xh-c1-pad/wire", token, {"wire": {"port": pty.host, "address": 1}})
+            assert wired.status_code == 200, wired.text
+            assert site.client.get(DEVICES).json()["bus"] is None  # no bus, and no pretending there is one
+            # A network device cannot be reached without the bus; the wired one can.
+            assert site.post(f"{DEVICES}/xh-kiosk-1/commands", token, {"name": "ping"}).json()["error"] == "no_bus"
+            gateway = runtime.devices.gateway
+            _until(lambda: (d := gateway.device("xh-c1-pad")) is not None and d.online, "the keypad online")
+
+            token = site.login("clerk")
+            assert site.post("/api/v1/halls/1/counters/1/open", token).status_code == 200
+            issued = site.post("/api/v1/halls/1/tickets", token, {"service": "soc"})
+            assert issued.status_code in (200, 201), issued.text
+            pads.press(keypad.KeyPress(1, keypad.Key.CALL))
+            _until(lambda: bool(pads.echoed), "the press echoed")
+
+            def called() -> bool:
+                counters = site.client.get("/api/v1/halls/1/queue").json()["counters"]
+                return any(c["number"] == 1 and c.get("current") for c in counters)
+
+            _until(called, "the ticket called at counter 1")
+
+            # The console's commands to the wired strip, with their outcome; what does not fit is refused.
+            token = site.login("technician")
+            commands = f"{DEVICES}/xh-led-1/commands"
+            for name, args in (("brightness", {"percent": 60}), ("clear", {}), ("show", {})):
+                sent = site.post(commands, token, {"name": name, "args": args})
+                assert (sent.status_code, sent.json()["status"]) == (200, "succeeded"), (name, sent.text)
+            assert led.Brightness(60) in strip.shown[1] and led.Clear(led.ALL_AREAS) in strip.shown[1]
+            too_bright = site.post(commands, token, {"name": "brightness", "args": {"percent": 101}})
+            assert (too_bright.status_code, too_bright.json()["field"]) == (422, "percent")
+            assert "0" in too_bright.json()["message"] and "100" in too_bright.json()["message"]
+            assert site.post(commands, token, {"name": "reboot"}).json()["field"] == "name"
+            assert site.post(f"{DEVICES}/xh-c1-pad/commands", token, {"name": "clear"}).json()["field"] == "name"
+            recent = site.client.get(commands).json()["recent"]
+            assert {c["name"] for c in recent} == {"brightness", "clear", "show"}
+        finally:
+
+            async def unplug() -> None:
+                for wire, end in ((pty, far), (strip_pty, strip_far)):
+                    await end.stop()
+                    wire.unplug()
+                await asyncio.sleep(0)
+
+            portal.call(unplug)

@@ -2,7 +2,18 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { agoParts, duration, resultText, telemetryText } from "../devicetext.js";
+import {
+  agoParts,
+  badCounts,
+  duration,
+  lineSettings,
+  reasonCode,
+  refusals,
+  resultText,
+  telemetryText,
+  wireBody,
+  wireValues,
+} from "../devicetext.js";
 
 const now = Date.parse("2026-11-23T10:00:00Z");
 
@@ -31,4 +42,45 @@ test("telemetryText joins what was measured, with the page's word for the uptime
 test("resultText writes key=value, objects as JSON", () => {
   assert.equal(resultText({ ok: true, slots: [1, 2] }), "ok=true slots=[1,2]");
   assert.equal(resultText(null), "");
+});
+
+test("a line's settings read as 9600 8N1", () => {
+  assert.equal(lineSettings({ baud: 9600, parity: "N", data_bits: 8, stop_bits: 1, address: null }), "9600 8N1");
+  assert.equal(lineSettings(null), "");
+});
+
+test("bad counts leave out the good frames and the zeros; refusals come most frequent first", () => {
+  assert.deepEqual(badCounts({ frames: 12, bad_checksum: 2, truncated: 0, dropped_bytes: 5 }), [
+    ["bad_checksum", 2],
+    ["dropped_bytes", 5],
+  ]);
+  assert.deepEqual(refusals({ busy: 1, counter_closed: 3, nak: 0 }), [
+    ["counter_closed", 3],
+    ["busy", 1],
+  ]);
+  assert.equal(reasonCode("bad_checksum: expected 0x12"), "bad_checksum");
+  assert.equal(reasonCode(""), "");
+});
+
+test("the wire form gives numbers as numbers and no empty address", () => {
+  const values = { port: " /dev/ttyUSB0 ", baud: "9600", parity: "E", data_bits: "8", stop_bits: "1", address: "3" };
+  assert.deepEqual(wireBody(values), {
+    wire: { port: "/dev/ttyUSB0", baud: 9600, parity: "E", data_bits: 8, stop_bits: 1, address: 3 },
+  });
+  assert.equal("address" in wireBody({ ...values, address: "" }).wire, false);
+  assert.equal(wireBody({ ...values, address: "x1" }).wire.address, "x1"); // the server says why
+});
+
+test("the wire form starts from the stored wiring, else the protocol's defaults", () => {
+  assert.deepEqual(wireValues(null, { baud: 115200 }), {
+    port: "",
+    baud: "115200",
+    parity: "N",
+    data_bits: "8",
+    stop_bits: "1",
+    address: "",
+  });
+  const stored = { port: "/dev/ttyS1", baud: 19200, parity: "O", data_bits: 7, stop_bits: 2, address: 4 };
+  assert.equal(wireValues(stored, { baud: 9600 }).address, "4");
+  assert.equal(wireValues(stored, { baud: 9600 }).baud, "19200");
 });
