@@ -26,7 +26,7 @@ from enum import IntEnum, StrEnum
 from typing import Final
 
 from devices.protocol import BadMessage
-from devices.wire_log import BAD_CHECKSUM, BAD_LENGTH, MALFORMED, OVERSIZED, TRUNCATED, WireLog, shown
+from devices.wire_log import BAD_CHECKSUM, BAD_LENGTH, MALFORMED, OVERSIZED, TRUNCATED, SlicedDecoder, shown
 from queueing.rating_records import Level
 
 WAKE: Final = 0xFF  # sent before a frame; a receiver skips it without counting it as noise
@@ -223,7 +223,7 @@ def acknowledgement(frame: KeyPress | Rating) -> bytes:
     return encode(frame)
 
 
-class KeypadDecoder:
+class KeypadDecoder(SlicedDecoder[KeypadFrame]):
     """Frames from the bus, whichever way they go, however the reads cut them.
 
     Bytes before a start are dropped and counted (``FF`` wake-up bytes are skipped uncounted); a
@@ -231,23 +231,7 @@ class KeypadDecoder:
     sum is wrong, is counted and the search goes on one byte after its start. The decoder keeps at
     most one frame's bytes and one read's worth more. Nothing raises."""
 
-    # Reads are taken in slices, so one huge read cannot grow the buffer with it.
-    _SLICE: Final = 64
-
-    def __init__(self, recent: int = 16) -> None:
-        self.log = WireLog(recent)
-        self._buf = bytearray()
-
-    @property
-    def pending(self) -> int:
-        return len(self._buf)
-
-    def feed(self, data: bytes) -> list[KeypadFrame]:
-        frames: list[KeypadFrame] = []
-        for at in range(0, len(data), self._SLICE):
-            self._buf.extend(data[at : at + self._SLICE])
-            self._scan(frames)
-        return frames
+    _SLICE = 64
 
     def gap(self) -> list[KeypadFrame]:
         """The line went quiet with a frame incomplete (the caller's reply timeout): it was cut

@@ -346,6 +346,19 @@ class PcscReaders:
         if self.on_card is not None:
             self.on_card(device, outcome)
 
+    def as_json(self) -> dict[str, Any]:
+        """What the device console shows: the PC/SC readers this machine has now, each with the
+        device the settings bind it to (None: a card on it is not read), what was read and refused,
+        and what keeps the watcher from pcscd, if anything."""
+        readers = [{"name": name, "device": binding_for(name, self._bindings)} for name in sorted(self.stats.readers)]
+        return {
+            "readers": readers,
+            "bindings": [{"device": device, "name": part} for device, part in self._bindings],
+            "cards_read": self.stats.cards_read,
+            "refused": dict(self.stats.refused),
+            "trouble": self._trouble,
+        }
+
     def _refused(self, device: str, reason: str, detail: str) -> str:
         self.stats.refused[reason] += 1
         self._gateway.reject(device, reason, detail)

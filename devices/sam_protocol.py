@@ -26,11 +26,11 @@ from enum import IntEnum
 from functools import reduce
 from itertools import islice
 from operator import xor
-from typing import Final, Generic, TypeVar
+from typing import Final, TypeVar
 
 from devices.idcard_data import SIZE, IdCardData, decode
 from devices.protocol import BadMessage
-from devices.wire_log import BAD_CHECKSUM, BAD_LENGTH, MALFORMED, OVERSIZED, TRUNCATED, WireLog, shown
+from devices.wire_log import BAD_CHECKSUM, BAD_LENGTH, MALFORMED, OVERSIZED, TRUNCATED, SlicedDecoder, shown
 from hall.kernel.errors import DomainError
 
 PREAMBLE: Final = bytes.fromhex("AAAAAA9669")
@@ -179,7 +179,7 @@ def _number(buf: bytearray, at: int) -> int:
 F = TypeVar("F", Request, Reply | BaseData)
 
 
-class _Decoder(Generic[F]):
+class _Decoder(SlicedDecoder[F]):
     """Frames from a byte stream, however the reads cut it; nothing raises.
 
     Bytes before a preamble are dropped and counted; a LEN below the least a frame holds or above
@@ -188,22 +188,7 @@ class _Decoder(Generic[F]):
     short by the next one). Every byte let go is overwritten first: a photo leaves no copy here."""
 
     _LEAST: int  # LEN of the shortest frame
-    _SLICE: Final = 256
-
-    def __init__(self, recent: int = 16) -> None:
-        self.log = WireLog(recent)
-        self._buf = bytearray()
-
-    @property
-    def pending(self) -> int:
-        return len(self._buf)
-
-    def feed(self, data: bytes) -> list[F]:
-        frames: list[F] = []
-        for at in range(0, len(data), self._SLICE):
-            self._buf.extend(data[at : at + self._SLICE])
-            self._scan(frames)
-        return frames
+    _SLICE = 256
 
     def gap(self) -> list[F]:
         """The line went quiet with a frame incomplete (the caller's reply timeout): that frame was

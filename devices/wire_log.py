@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import asdict, dataclass
+from typing import ClassVar, Generic, TypeVar
+
+F = TypeVar("F")
 
 # Enough to tell a technician what came lately, small enough to show on one screen.
 RECENT = 16
@@ -92,3 +95,30 @@ class WireLog:
 
 
 _REASONS = frozenset({BAD_CHECKSUM, BAD_LENGTH, OVERSIZED, TRUNCATED, MALFORMED})
+
+
+class SlicedDecoder(Generic[F]):
+    """The buffer of a decoder that takes reads in slices (``_SLICE`` bytes at a time), so one huge
+    read cannot grow the buffer with it: ``feed`` adds a slice and lets ``_scan`` take what frames
+    it can, until the read is used up. The protocol's decoder writes ``_scan`` (and ``gap``)."""
+
+    _SLICE: ClassVar[int] = 64
+
+    def __init__(self, recent: int = RECENT) -> None:
+        self.log = WireLog(recent)
+        self._buf = bytearray()
+
+    @property
+    def pending(self) -> int:
+        """Bytes held for a frame not yet whole."""
+        return len(self._buf)
+
+    def feed(self, data: bytes) -> list[F]:
+        frames: list[F] = []
+        for at in range(0, len(data), self._SLICE):
+            self._buf.extend(data[at : at + self._SLICE])
+            self._scan(frames)
+        return frames
+
+    def _scan(self, frames: list[F]) -> None:
+        raise NotImplementedError

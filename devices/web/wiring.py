@@ -71,7 +71,9 @@ async def serial_lines(request: Request) -> Response:
       Each line with its settings, protocol, state (open, waiting to open again, closed), how often
       it was opened, its last error, its devices (id, kind, address, presence: null until heard
       since the line opened), its decoder's counters, refusals by reason, and its last frames
-      decoded (``ok`` false, with ``reason``, for those thrown away).
+      decoded (``ok`` false, with ``reason``, for those thrown away); and the PC/SC readers of the
+      machine with the registered ID reader each is bound to (``pcsc``, null when the server
+      watches none: HALL_PCSC_READERS).
     responses:
       200: {description: ports and lines}
     """
@@ -97,4 +99,6 @@ async def serial_lines(request: Request) -> Response:
                 for device in sorted(members, key=lambda d: ((d.wire or {}).get("address") or 0, d.id))
             ]
             lines.append(line)
-    return JSONResponse({"ports": serial.ports(), "lines": lines})
+    # PC/SC readers are the machine's, not the hall's: shown with the device each is bound to.
+    readers = side.pcsc.as_json() if side is not None and side.pcsc is not None else None
+    return JSONResponse({"ports": serial.ports(), "lines": lines, "pcsc": readers})

@@ -150,12 +150,37 @@ export function wiredPanel({ root, word, error, say, changed }) {
     return card;
   }
 
+  const pcscList = document.getElementById("pcsc-readers");
+  const pcscNone = document.getElementById("pcsc-none");
+  const pcscTrouble = document.getElementById("pcsc-trouble");
+
+  function renderPcsc(pcsc) {
+    pcscList.replaceChildren();
+    pcscNone.hidden = Boolean(pcsc);
+    pcscTrouble.hidden = !pcsc?.trouble;
+    pcscTrouble.textContent = pcsc?.trouble || "";
+    if (!pcsc) return;
+    for (const reader of pcsc.readers) {
+      const item = document.createElement("li");
+      const code = document.createElement("code");
+      code.textContent = reader.name;
+      const bound = reader.device ? fill(word("pcsc_bound"), { device: reader.device }) : word("pcsc_unbound");
+      item.append(code, ` · ${bound}`);
+      pcscList.append(item);
+    }
+    const read = document.createElement("li");
+    read.className = "muted";
+    read.textContent = fill(word("pcsc_read"), { count: pcsc.cards_read });
+    pcscList.append(read);
+  }
+
   function render(data) {
     const inUse = new Map();
     for (const line of data.lines) {
       inUse.set(line.port, fill(word("port_in_use"), { devices: line.devices.map((d) => d.id).join(", ") }));
     }
     renderPorts(data.ports, inUse);
+    renderPcsc(data.pcsc);
     noLines.hidden = data.lines.length > 0;
     lines.replaceChildren(...data.lines.map(lineCard));
   }

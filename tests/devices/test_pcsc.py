@@ -170,6 +170,11 @@ def test_a_card_on_the_counters_pcsc_reader_reaches_its_intake_form_masked(
         assert site.client.get(CARD_URL).status_code == 404  # handed over once
         # The APDUs the card got were those of the layout: SELECT, two READ BINARY.
         assert [a[:2].hex() for a in card.apdus] == ["00a4", "00b0", "00b0"]
+        # The technician's console lists the machine's reader with the device it is bound to.
+        site.login("technician")
+        pcsc = site.client.get("/api/v1/halls/1/serial").json()["pcsc"]
+        assert [r["device"] for r in pcsc["readers"] if READER in r["name"]] == [DEVICE]
+        assert pcsc["cards_read"] == 1 and pcsc["trouble"] == ""
     finally:
         card.remove()
 
