@@ -151,7 +151,7 @@ async def stats_page(request: Request) -> Response:
         "hour": _("Hour"),
         "bucket": _("Wait"),
         "service": _("Service"),
-        "count": _("Number"),
+        "count": _("Visits"),
         "share": _("Share"),
         "none": _("Nothing was counted in this period."),
         "failed": _("Could not load"),

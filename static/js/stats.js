@@ -119,8 +119,8 @@ function draw(data, services) {
 
   const hours = data.hours;
   chart("hours-chart", {
-    legend: { data: [word("arrived"), word("served")] },
-    grid: { left: 40, right: 10, top: 30, bottom: 30 },
+    legend: { top: 0, data: [word("arrived"), word("served")] },
+    grid: { left: 40, right: 10, top: 36, bottom: 30 },
     xAxis: { type: "category", data: hours.map((h) => h.label) },
     yAxis: { type: "value", minInterval: 1 },
     series: [
@@ -135,7 +135,7 @@ function draw(data, services) {
   const waits = counts.reduce((a, b) => a + b, 0);
   chart("buckets-chart", {
     grid: { left: 40, right: 10, top: 20, bottom: 30 },
-    xAxis: { type: "category", data: words.buckets },
+    xAxis: { type: "category", data: words.buckets, axisLabel: { interval: 0, fontSize: 10 } },
     yAxis: { type: "value", minInterval: 1 },
     series: [{ name: word("waits"), type: "bar", data: counts }],
   });
@@ -172,7 +172,7 @@ async function load() {
 function drawLevel(services) {
   chart("level-chart", {
     grid: { left: 40, right: 10, top: 20, bottom: 30 },
-    xAxis: { type: "category", data: services.map((s) => s.label) },
+    xAxis: { type: "category", data: services.map((s) => s.label), axisLabel: { interval: 0 } },
     yAxis: { type: "value", min: 0, max: 100, axisLabel: { formatter: "{value}%" } },
     series: [{ name: word("service_level"), type: "bar", data: services.map((s) => percent(s.service_level)) }],
   });
