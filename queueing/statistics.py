@@ -9,7 +9,7 @@ a 30-counter hall is some hundreds of thousands of rows, not millions of events.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -174,11 +174,3 @@ async def _names(conn: AsyncConnection, table: Table, scope: Sequence[int]) -> d
     for code, name, name_en in await conn.execute(query.order_by(table.c.hall_id)):
         found.setdefault(code, (name, name_en or name))
     return found
-
-
-def lines_of(stats: Stats) -> Iterable[tuple[str, Line]]:
-    """Every line of the statistics with the name of its table: what an export writes."""
-    for line in stats.periods:
-        yield "periods", line
-    for line in stats.groups:
-        yield "groups", line

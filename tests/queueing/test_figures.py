@@ -14,11 +14,12 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 
 from hall.kernel.events import Command
 from hall.storage.database import reading
 from hall.storage.queue_tables import queue_figures
+from hall.storage.tables import counters, departments
 from hall.storage.writer import Writer
 from queueing.figures import kpis
 from queueing.statistics import Stats, statistics
@@ -164,6 +165,24 @@ async def test_clerks_and_counters_carry_what_they_did_and_arrivals_belong_to_no
     counters = {line.key: kpi(line.sums) for line in (await stats(database, hall, DAY, DAY, group="counter")).groups}
     assert counters[f"{hall}:1"]["called"] == 3
     assert counters[f"{hall}:4"]["service_mean_minutes"] == 9.0
+
+
+async def test_a_counters_department_gathers_its_figures(played: tuple[Database, int, int, int]) -> None:
+    database, hall, *_ = played
+    async with database.engines[0].begin() as conn:
+        await conn.execute(insert(departments).values(hall_id=hall, code="hrss", name="人社局", name_en="HR bureau"))
+        await conn.execute(
+            update(counters).where(counters.c.hall_id == hall, counters.c.number == 1).values(department="hrss")
+        )
+    found = await stats(database, hall, DAY, DAY, group="department")
+    by_department = {line.key: (line.label, kpi(line.sums)) for line in found.groups}
+    assert set(by_department) == {"hrss", ""}
+    label, hrss = by_department["hrss"]
+    assert label == ("人社局", "HR bureau")
+    assert (hrss["called"], hrss["served"], hrss["no_shows"]) == (3, 1, 1)
+    # Counter 4 has no department: its figures stand with the arrivals, under no department.
+    assert by_department[""][1]["called"] == 2
+    assert by_department[""][1]["arrived"] == 4
 
 
 async def test_hours_are_the_halls_local_hours(played: tuple[Database, int, int, int]) -> None:
