@@ -16,11 +16,18 @@ from hall.kernel.errors import DomainError, Invalid
 from hall.kernel.events import Command, Decision, Event
 from hall.kernel.i18n import N_
 from hall.kernel.zones import DEFAULT_ZONE
-from hall.storage.database import upsert
-from hall.storage.queue_tables import counter_services, queue_rules, queue_services, tickets, work_orders
+from hall.storage.database import accumulate, upsert
+from hall.storage.queue_tables import (
+    counter_services,
+    queue_figures,
+    queue_rules,
+    queue_services,
+    tickets,
+    work_orders,
+)
 from hall.storage.queue_tables import ratings as ratings_table
 from hall.storage.tables import counters, halls
-from queueing import queue, ratings
+from queueing import figures, queue, ratings
 from queueing.counters import Counter, CounterStatus
 from queueing.queue import annotate
 from queueing.rating_records import Level, Rateable, Rating, WorkOrder
@@ -267,6 +274,9 @@ class QueueDomain:
         decision = annotate(_decide(state, command, now))
         after = decision.state
         changed: list[Any] = list(after.changed)
+        # The figures this command adds are stored with its events, in the same transaction: a
+        # refused command (raised above) or a batch rolled back adds nothing.
+        changed.extend(figures.fold(state, decision.facts, now))
         # Rules replace the counters or lines mapping only when they change one: skip the scan
         # for the commands (most of them) that leave both alone.
         if after.counters is not state.counters or after.lines is not state.lines:
@@ -352,8 +362,12 @@ class QueueDomain:
         counter_rows: dict[tuple[int, int], dict[str, Any]] = {}
         rating_rows: list[dict[str, Any]] = []
         order_rows: dict[tuple[int, str], dict[str, Any]] = {}
+        tallies: dict[tuple[int, figures.Key], figures.Tally] = {}
         for hall_id, value in changed:
-            if isinstance(value, Ticket):
+            if isinstance(value, figures.Tally):
+                known = tallies.get((hall_id, value.key))
+                tallies[(hall_id, value.key)] = value if known is None else known.plus(value)
+            elif isinstance(value, Ticket):
                 ticket_rows[(hall_id, value.id)] = _ticket_row(hall_id, value)
             elif isinstance(value, Rating):
                 rating_rows.append(_rating_row(hall_id, value))
@@ -374,6 +388,14 @@ class QueueDomain:
         if rating_rows:
             await conn.execute(insert(ratings_table), rating_rows)
         await upsert(conn, work_orders, list(order_rows.values()), ("hall_id", "id"))
+        await accumulate(
+            conn,
+            queue_figures,
+            [_figure_row(hall_id, tally) for (hall_id, _key), tally in sorted(tallies.items())],
+            FIGURE_KEY,
+            maxima=figures.MAXIMA,
+            kept=("week", "month"),
+        )
         if counter_rows:
             await conn.execute(
                 update(counters)
@@ -387,6 +409,24 @@ class QueueDomain:
                 ),
                 list(counter_rows.values()),
             )
+
+
+FIGURE_KEY = ("hall_id", "day", "hour", "service", "counter", "clerk")
+
+
+def _figure_row(hall_id: int, tally: figures.Tally) -> dict[str, Any]:
+    key = tally.key
+    return {
+        "hall_id": hall_id,
+        "day": key.day,
+        "hour": key.hour,
+        "service": key.service,
+        "counter": key.counter,
+        "clerk": key.clerk,
+        "week": key.week,
+        "month": key.month,
+        **tally.counts(),
+    }
 
 
 def _rules(stored: dict[str, Any]) -> Rules:

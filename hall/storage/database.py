@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Table, event
+from sqlalchemy import Table, case, event
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
@@ -87,3 +87,45 @@ def _upsert_statement(dialect: str, table: Table, columns: tuple[str, ...], keys
     return statement.on_conflict_do_update(
         index_elements=list(keys), set_={c: statement.excluded[c] for c in columns if c not in keys}
     )
+
+
+async def accumulate(
+    conn: AsyncConnection,
+    table: Table,
+    rows: Sequence[Mapping[str, Any]],
+    keys: Sequence[str],
+    *,
+    maxima: Sequence[str] = (),
+    kept: Sequence[str] = (),
+) -> None:
+    """Insert rows, or add their values to the existing row with the same ``keys``, on either
+    backend: running totals kept in the same transaction as the events they count. Columns in
+    ``maxima`` keep the larger value, those in ``kept`` their first one (values that follow from
+    the key)."""
+    if not rows:
+        return
+    statement = _accumulate_statement(conn.dialect.name, table, tuple(rows[0]), tuple(keys), tuple(maxima), tuple(kept))
+    await conn.execute(statement, list(rows))
+
+
+@lru_cache(maxsize=16)
+def _accumulate_statement(
+    dialect: str,
+    table: Table,
+    columns: tuple[str, ...],
+    keys: tuple[str, ...],
+    maxima: tuple[str, ...],
+    kept: tuple[str, ...],
+) -> Any:
+    statement: Any = sqlite_insert(table) if dialect == "sqlite" else pg_insert(table)
+    new = statement.excluded
+    changes: dict[str, Any] = {}
+    for name in columns:
+        if name in keys or name in kept:
+            continue
+        if name in maxima:
+            # CASE rather than max()/GREATEST(): one spelling both backends read alike.
+            changes[name] = case((new[name] > table.c[name], new[name]), else_=table.c[name])
+        else:
+            changes[name] = table.c[name] + new[name]
+    return statement.on_conflict_do_update(index_elements=list(keys), set_=changes)

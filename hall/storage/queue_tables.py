@@ -114,3 +114,48 @@ work_orders = Table(
     Column("resolved_by", Integer, nullable=True),
     Column("escalated_at", UTCDateTime(), nullable=True),
 )
+
+# The queue's figures (queueing/figures.py), kept up to date in the writer's transaction: one row
+# per hall, local day and hour, service, counter and clerk (0 for none), each count a sum but the
+# two maxima. ``week`` (its Monday) and ``month`` (its first day) are written with the day, so
+# grouping by them is the same plain GROUP BY on SQLite and PostgreSQL.
+FIGURE_COUNTS = (
+    "arrived",
+    "called",
+    "served",
+    "no_shows",
+    "transferred",
+    "wait_count",
+    "wait_sum",
+    "wait_max",
+    "wait_in_target",
+    "wait_0_5",
+    "wait_5_10",
+    "wait_10_20",
+    "wait_20_30",
+    "wait_30_60",
+    "wait_60",
+    "service_count",
+    "service_sum",
+    "service_max",
+    "rated_1",
+    "rated_2",
+    "rated_3",
+    "rated_4",
+    "rated_5",
+)
+
+queue_figures = Table(
+    "queue_figures",
+    metadata,
+    Column("hall_id", Integer, ForeignKey("halls.id"), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("hour", Integer, primary_key=True),
+    Column("service", String(32), primary_key=True),
+    Column("counter", Integer, primary_key=True),
+    Column("clerk", Integer, primary_key=True),
+    Column("week", Date, nullable=False),
+    Column("month", Date, nullable=False),
+    # The key starts with the hall and the day: a period's rows are one range of the primary key.
+    *(Column(name, BigInteger, nullable=False, server_default="0") for name in FIGURE_COUNTS),
+)

@@ -5,13 +5,14 @@ from __future__ import annotations
 from starlette.routing import BaseRoute, Route
 
 from hall.web import paths
-from queueing.web import api, pages, people
+from queueing.web import api, pages, people, stats
 
 # Before the routes below are made: their patterns name the convertors.
 paths.register()
 
 PAGES: list[BaseRoute] = [
     Route("/wallboard/{hall:id}", pages.wallboard, name="wallboard"),
+    Route("/stats/{hall:id}", stats.stats_page, name="stats"),
     Route("/counter/{hall:id}", pages.counter_picker, name="counters"),
     Route("/counter/{hall:id}/{number:id}", pages.counter_console, name="counter"),
     Route("/counter/{hall:id}/{number:id}/citizen", pages.citizen_screen, name="citizen"),
@@ -24,6 +25,7 @@ PAGES: list[BaseRoute] = [
 
 API: list[BaseRoute] = [
     Route("/halls/{hall:id}/queue", api.queue_view),
+    Route("/halls/{hall:id}/stats", stats.hall_stats),
     Route("/halls/{hall:id}/tickets", api.issue_ticket, methods=["POST"]),
     Route("/halls/{hall:id}/readers/{reader}", api.reader_status),
     Route("/id-numbers/check", api.check_id_number, methods=["POST"]),

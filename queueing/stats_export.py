@@ -1,0 +1,174 @@
+"""The queue's statistics as files: CSV as the ledgers write it (UTF-8 with a byte-order mark,
+"中文 / English" headers, Chinese cells) and XLSX with a sheet per table, the same bilingual
+headers in a frozen first row, and numbers stored as numbers (shares as percentages, times in
+minutes), so a supervisor can sum, sort and chart them in a spreadsheet.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from openpyxl import Workbook
+from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
+
+from hall.kernel.i18n import N_, translations
+from queueing.figures import BUCKET_NAMES, LEVELS, kpis
+from queueing.statistics import Line, Stats
+
+Words = tuple[str, str]
+Value = int | float | None
+
+
+def both(message: str) -> Words:
+    """A message's Chinese (from the zh_CN catalog) and its English (the message id itself)."""
+    return translations("zh_CN").gettext(message), message
+
+
+def heading(words: Words) -> str:
+    return f"{words[0]} / {words[1]}" if words[0] != words[1] else words[0]
+
+
+@dataclass(frozen=True)
+class Column:
+    label: str  # message id
+    value: Callable[[dict[str, object]], Value]
+    share: bool = False  # a fraction of 1: a percentage in a file
+
+
+def _get(name: str) -> Callable[[dict[str, object]], Value]:
+    def read(kpi: dict[str, object]) -> Value:
+        value = kpi[name]
+        return value if isinstance(value, int | float) else None
+
+    return read
+
+
+def _nested(name: str, key: str) -> Callable[[dict[str, object]], Value]:
+    def read(kpi: dict[str, object]) -> Value:
+        inner = kpi[name]
+        return inner[key] if isinstance(inner, dict) else None
+
+    return read
+
+
+_BUCKET_LABELS = (
+    N_("Waits 0–5 min"),
+    N_("Waits 5–10 min"),
+    N_("Waits 10–20 min"),
+    N_("Waits 20–30 min"),
+    N_("Waits 30–60 min"),
+    N_("Waits 60 min or more"),
+)
+_LEVEL_LABELS = {
+    5: N_("Very satisfied"),
+    4: N_("Satisfied"),
+    3: N_("Basically satisfied"),
+    2: N_("Dissatisfied"),
+    1: N_("Very dissatisfied"),
+}
+
+COLUMNS: tuple[Column, ...] = (
+    Column(N_("Arrived"), _get("arrived")),
+    Column(N_("Calls"), _get("called")),
+    Column(N_("Served"), _get("served")),
+    Column(N_("No-shows"), _get("no_shows")),
+    Column(N_("No-show rate"), _get("no_show_rate"), share=True),
+    Column(N_("Transferred"), _get("transferred")),
+    Column(N_("Mean wait (min)"), _get("wait_mean_minutes")),
+    Column(N_("Longest wait (min)"), _get("wait_max_minutes")),
+    Column(N_("Service level"), _get("service_level"), share=True),
+    *(Column(label, _nested("wait_buckets", name)) for label, name in zip(_BUCKET_LABELS, BUCKET_NAMES, strict=True)),
+    Column(N_("Mean service time (min)"), _get("service_mean_minutes")),
+    Column(N_("Longest service time (min)"), _get("service_max_minutes")),
+    *(Column(_LEVEL_LABELS[level], _nested("ratings", str(level))) for level in sorted(LEVELS, reverse=True)),
+    Column(N_("Satisfaction"), _get("satisfaction"), share=True),
+)
+
+GROUP_HEADS = {
+    "service": N_("Service"),
+    "counter": N_("Counter"),
+    "clerk": N_("Staff member"),
+    "department": N_("Department"),
+    "hour": N_("Hour"),
+    "hall": N_("Hall"),
+}
+PERIOD_HEADS = {"day": N_("Day"), "week": N_("Week from"), "month": N_("Month")}
+
+
+def _values(line_sums: dict[str, int], *, percent: bool) -> list[Value]:
+    kpi = kpis(line_sums)
+    found: list[Value] = []
+    for column in COLUMNS:
+        value = column.value(kpi)
+        if percent and column.share and value is not None:
+            value = round(value * 100, 2)
+        found.append(value)
+    return found
+
+
+def _rows(lines: Sequence[Line], total: dict[str, int], *, percent: bool) -> list[list[object]]:
+    rows: list[list[object]] = [[line.label[0], *_values(line.sums, percent=percent)] for line in lines]
+    rows.append([both(N_("Total"))[0], *_values(total, percent=percent)])
+    return rows
+
+
+def _header(first: str, *, percent: bool) -> list[str]:
+    names = [heading(both(first))]
+    for column in COLUMNS:
+        words = both(column.label)
+        names.append(heading((f"{words[0]}（%）", f"{words[1]} (%)")) if percent and column.share else heading(words))
+    return names
+
+
+def _safe(value: object) -> object:
+    # A label starting like a formula runs in a spreadsheet (CSV injection): keep it text.
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return "" if value is None else value
+
+
+def stats_csv(stats: Stats) -> bytes:
+    """The table by ``stats.group`` with a total row; shares as percentages."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(_header(GROUP_HEADS[stats.group], percent=True))
+    for row in _rows(stats.groups, stats.total, percent=True):
+        writer.writerow([_safe(value) for value in row])
+    return out.getvalue().encode("utf-8-sig")
+
+
+def stats_xlsx(stats: Stats) -> bytes:
+    """Three sheets: by period, by the chosen group, and by hour of the day, each with a total."""
+    book = Workbook()
+    sheets = (
+        (both(N_("By period")), PERIOD_HEADS[stats.by], stats.periods),
+        (both(N_("By group")), GROUP_HEADS[stats.group], stats.groups),
+        (both(N_("By hour of day")), GROUP_HEADS["hour"], stats.hours),
+    )
+    first = True
+    for title, head, lines in sheets:
+        sheet = book.active if first else book.create_sheet()
+        assert sheet is not None
+        first = False
+        # Sheet names: at most 31 characters, no slash.
+        sheet.title = f"{title[0]} {title[1]}"[:31]
+        sheet.append(_header(head, percent=False))
+        for cell in sheet[1]:
+            cell.font = Font(bold=True)
+        for row in _rows(lines, stats.total, percent=False):
+            sheet.append([_safe(value) for value in row])
+        for index, column in enumerate(COLUMNS, start=2):
+            if column.share:
+                for (cell,) in sheet.iter_rows(min_row=2, min_col=index, max_col=index):
+                    cell.number_format = "0.0%"
+        sheet.freeze_panes = "B2"
+        sheet.column_dimensions[get_column_letter(1)].width = 24
+        for index in range(2, len(COLUMNS) + 2):
+            sheet.column_dimensions[get_column_letter(index)].width = 14
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()

@@ -1,0 +1,171 @@
+"""The queue's statistics over HTTP: the KPIs of a period for supervisors, as JSON, CSV or XLSX,
+and the statistics page that charts them (``static/js/stats.js`` with the vendored ECharts).
+
+The scope is the hall in the path and every hall below it (the route guard has checked that the
+person may see it). Days are the hall's local days (``HALL_TIMEZONE``).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import select
+from starlette.datastructures import QueryParams
+from starlette.requests import Request
+from starlette.responses import Response
+
+from hall.kernel.errors import Invalid
+from hall.kernel.i18n import N_, _
+from hall.kernel.i18n import current as _locale
+from hall.kernel.roles import Access, Role
+from hall.runtime import runtime_of
+from hall.storage.database import reading
+from hall.storage.tables import halls
+from hall.web.access import guarded
+from hall.web.responses import JSONResponse
+from hall.web.templating import error_page, render
+from queueing.figures import kpis
+from queueing.statistics import BY, GROUPS, MAX_DAYS, Line, Stats, hall_scope, statistics
+from queueing.stats_export import COLUMNS, GROUP_HEADS, PERIOD_HEADS, stats_csv, stats_xlsx
+
+FORMATS = ("json", "csv", "xlsx")
+_BY_LABELS = {"day": N_("By day"), "week": N_("By week"), "month": N_("By month")}
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _day(params: QueryParams, name: str) -> date | None:
+    raw = params.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise Invalid(
+            N_("{field} must be a date written YYYY-MM-DD, not '{value}'"), field=name, say={"value": raw[:20]}
+        ) from None
+
+
+def _period(params: QueryParams, today: date) -> tuple[date, date]:
+    last = _day(params, "to") or today
+    first = _day(params, "from") or last.replace(day=1)
+    if last < first:
+        raise Invalid(N_("to must be on or after from"), field="to")
+    if (last - first).days + 1 > MAX_DAYS:
+        raise Invalid(N_("a period is at most {days} days; choose a shorter one"), field="from", say={"days": MAX_DAYS})
+    return first, last
+
+
+def _choice(params: QueryParams, name: str, allowed: tuple[str, ...], default: str) -> str:
+    chosen = params.get(name, default)
+    if chosen not in allowed:
+        raise Invalid(N_("{field} must be one of {names}"), field=name, say={"names": ", ".join(allowed)})
+    return chosen
+
+
+def _label(line: Line) -> str:
+    return line.label[1] if _locale.get() == "en" else line.label[0]
+
+
+def _lines(lines: tuple[Line, ...]) -> list[dict[str, Any]]:
+    return [{"key": line.key, "label": _label(line), **kpis(line.sums)} for line in lines]
+
+
+def stats_json(found: Stats, timezone: str) -> dict[str, Any]:
+    return {
+        "from": found.first.isoformat(),
+        "to": found.last.isoformat(),
+        "by": found.by,
+        "group": found.group,
+        "timezone": timezone,
+        "heads": {"period": _(PERIOD_HEADS[found.by]), "group": _(GROUP_HEADS[found.group])},
+        "columns": [_(column.label) for column in COLUMNS],
+        "total": kpis(found.total),
+        "periods": _lines(found.periods),
+        "groups": _lines(found.groups),
+        "hours": _lines(found.hours),
+    }
+
+
+@guarded(Access.staff(Role.SUPERVISOR))
+async def hall_stats(request: Request) -> Response:
+    """
+    summary: 统计 - the queue's KPIs of a period at this hall and the halls below it, by day, week
+      or month and by service, counter, clerk, department, hour of the day or hall.
+    description: >
+      Arrived, called, served, no-shows and their rate (of calls), transfers, mean and longest wait,
+      service level (waits within their service's target), waits in buckets of 0-5, 5-10, 10-20,
+      20-30, 30-60 and 60 or more minutes, mean and longest service time, ratings by GB/T 39734
+      level and the satisfaction rate (基本满意 or better). Shares are fractions of 1, times minutes,
+      null where nothing was counted. format=csv gives the table by group with a total;
+      format=xlsx a workbook with a sheet by period, by group and by hour.
+    parameters:
+      - {name: from, in: query, schema: {type: string, format: date}}
+      - {name: to, in: query, schema: {type: string, format: date}}
+      - {name: by, in: query, schema: {type: string, enum: [day, week, month]}}
+      - {name: group, in: query, schema: {type: string, enum: [service, counter, clerk, department, hour, hall]}}
+      - {name: format, in: query, schema: {type: string, enum: [json, csv, xlsx]}}
+    responses:
+      200: {description: "the statistics as JSON, or as a CSV or XLSX file"}
+      422: {description: a parameter is invalid}
+    """
+    params = request.query_params
+    settings = runtime_of(request).settings
+    by = _choice(params, "by", BY, "day")
+    group = _choice(params, "group", GROUPS, "service")
+    chosen = _choice(params, "format", FORMATS, "json")
+    first, last = _period(params, datetime.now(settings.zone).date())
+    hall_id: int = request.path_params["hall"]
+    async with reading(runtime_of(request).engine) as conn:
+        scope = await hall_scope(conn, hall_id)
+        found = await statistics(conn, scope, first, last, by=by, group=group)
+    name = f"queue-stats-{hall_id}-{group}-{first}-{last}"
+    if chosen == "csv":
+        return _file(stats_csv(found), "text/csv; charset=utf-8", f"{name}.csv")
+    if chosen == "xlsx":
+        return _file(stats_xlsx(found), XLSX, f"{name}.xlsx")
+    return JSONResponse(stats_json(found, str(settings.zone)))
+
+
+def _file(body: bytes, media_type: str, filename: str) -> Response:
+    return Response(body, media_type=media_type, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+@guarded(Access.staff(Role.SUPERVISOR), page=True)
+async def stats_page(request: Request) -> Response:
+    """The statistics page: a period and a grouping, three charts (arrivals and services by hour,
+    waits by bucket, service level by service) each beside its table, and the downloads. The
+    charts and tables are drawn by stats.js from the JSON API; the form names the API, so the
+    files download without any script."""
+    hall_id: int = request.path_params["hall"]
+    async with reading(runtime_of(request).engine) as conn:
+        row = (await conn.execute(select(halls).where(halls.c.id == hall_id))).one_or_none()
+    if row is None:
+        return error_page(request, 404, _("No such hall."))
+    today = datetime.now(runtime_of(request).settings.zone).date()
+    words = {
+        "arrived": _("Arrived"),
+        "served": _("Served"),
+        "waits": _("Waits"),
+        "service_level": _("Service level"),
+        "hour": _("Hour"),
+        "bucket": _("Wait"),
+        "service": _("Service"),
+        "count": _("Visits"),
+        "share": _("Share"),
+        "none": _("Nothing was counted in this period."),
+        "failed": _("Could not load"),
+        "with_detail": _("{headline}: {detail}"),
+        "total": _("Total"),
+        "buckets": [_("0–5 min"), _("5–10 min"), _("10–20 min"), _("20–30 min"), _("30–60 min"), _("60 min or more")],
+    }
+    context = {
+        "hall": row,
+        "first": today.replace(day=1).isoformat(),
+        "last": today.isoformat(),
+        "max_days": MAX_DAYS,
+        "periods": [{"value": by, "label": _(_BY_LABELS[by])} for by in BY],
+        "groups": [{"value": group, "label": _(GROUP_HEADS[group])} for group in GROUPS],
+        "words": words,
+    }
+    return render(request, "stats.html", context)

@@ -1,0 +1,261 @@
+"""The queue's figures, kept by the writer, and the KPIs read from them, on both backends: a small
+day of tickets issued, called, served, transferred, missed and rated at known times, and every
+KPI against the value worked out by hand.
+
+The hall is the sample district hall (Asia/Shanghai, UTC+8): 01:00 UTC is 09:00 there. Counter 1
+serves social insurance (soc, tickets A…), counter 4 the housing fund (fund, tickets B…); both
+services aim at waits of at most 20 minutes.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import insert, select, update
+
+from hall.kernel.events import Command
+from hall.storage.database import reading
+from hall.storage.queue_tables import queue_figures
+from hall.storage.tables import counters, departments
+from hall.storage.writer import Writer
+from queueing.figures import kpis
+from queueing.statistics import Stats, statistics
+from queueing.store import QueueDomain
+from tests.conftest import Database, StepClock
+from tests.factories import add_staff
+from tests.site import open_all_week
+
+MONDAY = datetime(2026, 11, 23, tzinfo=UTC)
+DAY = date(2026, 11, 23)
+
+
+def at(hours: int, minutes: int, day: int = 0) -> datetime:
+    return MONDAY + timedelta(days=day, hours=hours, minutes=minutes)
+
+
+def cmd(hall: int, name: str, **args: Any) -> Command:
+    return Command(uuid.uuid4().hex, hall, name, "staff:0", args)
+
+
+async def play(writer: Writer, clock: StepClock, hall: int, script: list[tuple[datetime, str, dict[str, Any]]]) -> None:
+    for when, name, args in script:
+        clock.now = when
+        outcome = await writer.submit(cmd(hall, name, **args))
+        assert outcome.ok, (when, name, outcome.result)
+
+
+def day_script(alice: int, bob: int) -> list[tuple[datetime, str, dict[str, Any]]]:
+    """Monday: A001 waits 10 min, is served 9 min, rated 5; A002 waits 28 min and misses its call;
+    B001 waits 36 min, is served 6 min, rated 2; A003 waits 3 min at soc, is sent on to fund,
+    waits 8 min there and is served 12 min. Tuesday: A001 waits exactly 5 min, served 9 min."""
+    a, b = {"counter": 1, "clerk": alice}, {"counter": 4, "clerk": bob}
+    return [
+        (at(1, 0), "counter.open", a),
+        (at(1, 0), "counter.open", b),
+        (at(1, 0), "ticket.issue", {"service": "soc"}),
+        (at(1, 2), "ticket.issue", {"service": "soc"}),
+        (at(1, 4), "ticket.issue", {"service": "fund"}),
+        (at(1, 10), "ticket.call_next", a),
+        (at(1, 11), "ticket.start", a),
+        (at(1, 20), "ticket.finish", a),
+        (at(1, 25), "rating.submit", {"ticket": "20261123-A001", "service": "soc", "level": 5}),
+        (at(1, 30), "ticket.call_next", a),
+        (at(1, 32), "ticket.recall", a),
+        (at(1, 35), "ticket.no_show", a),
+        (at(1, 40), "ticket.call_next", b),
+        (at(1, 41), "ticket.start", b),
+        (at(1, 47), "ticket.finish", b),
+        (at(1, 50), "rating.submit", {"ticket": "20261123-B001", "service": "fund", "level": 2}),
+        (at(2, 5), "ticket.issue", {"service": "soc"}),
+        (at(2, 8), "ticket.call_next", a),
+        (at(2, 9), "ticket.start", a),
+        (at(2, 12), "ticket.transfer", {**a, "to_service": "fund"}),
+        (at(2, 20), "ticket.call_next", b),
+        (at(2, 21), "ticket.start", b),
+        (at(2, 33), "ticket.finish", b),
+        (at(1, 0, day=1), "ticket.issue", {"service": "soc"}),
+        (at(1, 5, day=1), "ticket.call_next", a),
+        (at(1, 6, day=1), "ticket.start", a),
+        (at(1, 15, day=1), "ticket.finish", a),
+    ]
+
+
+@pytest.fixture
+async def played(database: Database, halls: dict[str, int]) -> tuple[Database, int, int, int]:
+    engine = database.engines[0]
+    await open_all_week(engine)
+    hall = halls["xh"]
+    alice, bob = await add_staff(engine, hall, 2)
+    clock = StepClock(MONDAY)
+    async with Writer(engine, [QueueDomain()], clock=clock) as writer:
+        await play(writer, clock, hall, day_script(alice, bob))
+    return database, hall, alice, bob
+
+
+async def stats(database: Database, hall: int, first: date, last: date, *, by: str = "day", group: str) -> Stats:
+    async with reading(database.engines[0]) as conn:
+        return await statistics(conn, [hall], first, last, by=by, group=group)
+
+
+def kpi(sums: dict[str, int]) -> dict[str, Any]:
+    return kpis(sums)
+
+
+async def test_monday_in_kpis_worked_out_by_hand(played: tuple[Database, int, int, int]) -> None:
+    database, hall, *_ = played
+    monday = kpi((await stats(database, hall, DAY, DAY, group="service")).total)
+    assert monday["arrived"] == 4
+    assert monday["called"] == 5
+    assert monday["served"] == 3
+    assert monday["no_shows"] == 1
+    assert monday["no_show_rate"] == 0.2
+    assert monday["transferred"] == 1
+    # Waits 10, 28, 36, 3 and 8 minutes: 85 in all, 17 on average; within 20 minutes: 10, 3, 8.
+    assert monday["waits"] == 5
+    assert monday["wait_mean_minutes"] == 17.0
+    assert monday["wait_max_minutes"] == 36.0
+    assert monday["service_level"] == 0.6
+    assert monday["wait_buckets"] == {
+        "wait_0_5": 1,
+        "wait_5_10": 1,
+        "wait_10_20": 1,
+        "wait_20_30": 1,
+        "wait_30_60": 1,
+        "wait_60": 0,
+    }
+    # Served 9, 6 and 12 minutes.
+    assert monday["service_mean_minutes"] == 9.0
+    assert monday["service_max_minutes"] == 12.0
+    assert monday["ratings"] == {"1": 0, "2": 1, "3": 0, "4": 0, "5": 1}
+    assert monday["satisfaction"] == 0.5
+
+
+async def test_each_service_has_its_own_waits_and_service_level(played: tuple[Database, int, int, int]) -> None:
+    database, hall, *_ = played
+    found = await stats(database, hall, DAY, DAY, group="service")
+    by_service = {line.key: kpi(line.sums) for line in found.groups}
+    assert set(by_service) == {"soc", "fund"}
+    soc, fund = by_service["soc"], by_service["fund"]
+    assert {line.key: line.label for line in found.groups}["soc"] == ("社会保障", "Social security")
+    # soc: A001 10 min, A002 28 min, A003 3 min; fund: B001 36 min, A003 (sent on) 8 min.
+    assert (soc["arrived"], soc["called"], soc["served"], soc["no_shows"], soc["transferred"]) == (3, 3, 1, 1, 1)
+    assert soc["wait_mean_minutes"] == round(41 / 3, 2)
+    assert soc["service_level"] == round(2 / 3, 4)
+    assert (fund["arrived"], fund["called"], fund["served"], fund["no_shows"], fund["transferred"]) == (1, 2, 2, 0, 0)
+    assert fund["wait_mean_minutes"] == 22.0
+    assert fund["service_level"] == 0.5
+    assert fund["service_mean_minutes"] == 9.0
+    assert (soc["satisfaction"], fund["satisfaction"]) == (1.0, 0.0)
+
+
+async def test_clerks_and_counters_carry_what_they_did_and_arrivals_belong_to_none(
+    played: tuple[Database, int, int, int],
+) -> None:
+    database, hall, alice, bob = played
+    by_clerk = {line.key: kpi(line.sums) for line in (await stats(database, hall, DAY, DAY, group="clerk")).groups}
+    assert set(by_clerk) == {str(alice), str(bob), "0"}
+    mine, his = by_clerk[str(alice)], by_clerk[str(bob)]
+    assert (mine["called"], mine["served"], mine["no_shows"], mine["transferred"]) == (3, 1, 1, 1)
+    assert (his["called"], his["served"], his["no_shows"], his["rated"]) == (2, 2, 0, 1)
+    assert by_clerk["0"]["arrived"] == 4
+    assert by_clerk["0"]["called"] == 0
+    counters = {line.key: kpi(line.sums) for line in (await stats(database, hall, DAY, DAY, group="counter")).groups}
+    assert counters[f"{hall}:1"]["called"] == 3
+    assert counters[f"{hall}:4"]["service_mean_minutes"] == 9.0
+
+
+async def test_a_counters_department_gathers_its_figures(played: tuple[Database, int, int, int]) -> None:
+    database, hall, *_ = played
+    async with database.engines[0].begin() as conn:
+        await conn.execute(insert(departments).values(hall_id=hall, code="hrss", name="人社局", name_en="HR bureau"))
+        await conn.execute(
+            update(counters).where(counters.c.hall_id == hall, counters.c.number == 1).values(department="hrss")
+        )
+    found = await stats(database, hall, DAY, DAY, group="department")
+    by_department = {line.key: (line.label, kpi(line.sums)) for line in found.groups}
+    assert set(by_department) == {"hrss", ""}
+    label, hrss = by_department["hrss"]
+    assert label == ("人社局", "HR bureau")
+    assert (hrss["called"], hrss["served"], hrss["no_shows"]) == (3, 1, 1)
+    # Counter 4 has no department: its figures stand with the arrivals, under no department.
+    assert by_department[""][1]["called"] == 2
+    assert by_department[""][1]["arrived"] == 4
+
+
+async def test_hours_are_the_halls_local_hours(played: tuple[Database, int, int, int]) -> None:
+    database, hall, *_ = played
+    hours = {line.key: line.sums for line in (await stats(database, hall, DAY, DAY, group="hour")).groups}
+    assert set(hours) == {"9", "10"}
+    assert (hours["9"]["arrived"], hours["9"]["called"], hours["9"]["served"], hours["9"]["no_shows"]) == (3, 3, 2, 1)
+    assert (hours["10"]["arrived"], hours["10"]["called"], hours["10"]["served"], hours["10"]["transferred"]) == (
+        1,
+        2,
+        1,
+        1,
+    )
+
+
+async def test_days_weeks_and_months_group_the_same_sums(played: tuple[Database, int, int, int]) -> None:
+    database, hall, *_ = played
+    tuesday = DAY + timedelta(days=1)
+    days = await stats(database, hall, DAY, tuesday, by="day", group="service")
+    assert [line.key for line in days.periods] == ["2026-11-23", "2026-11-24"]
+    # Tuesday's one wait is 5 minutes exactly: a bucket holds its lower bound.
+    assert kpi(days.periods[1].sums)["wait_buckets"]["wait_5_10"] == 1
+    assert kpi(days.periods[1].sums)["served"] == 1
+    weeks = await stats(database, hall, DAY, tuesday, by="week", group="service")
+    months = await stats(database, hall, DAY, tuesday, by="month", group="service")
+    assert [line.key for line in weeks.periods] == ["2026-11-23"]
+    assert [line.key for line in months.periods] == ["2026-11-01"]
+    assert weeks.periods[0].sums == months.periods[0].sums == days.total
+    assert kpi(days.total)["arrived"] == 5
+    only_tuesday = await stats(database, hall, tuesday, tuesday, group="service")
+    assert kpi(only_tuesday.total)["arrived"] == 1
+
+
+async def test_a_refused_command_adds_nothing(played: tuple[Database, int, int, int]) -> None:
+    database, hall, alice, _ = played
+    engine = database.engines[0]
+    before = await _rows(database)
+    clock = StepClock(at(3, 0, day=1))
+    async with Writer(engine, [QueueDomain()], clock=clock) as writer:
+        refused = await writer.submit(cmd(hall, "ticket.call_next", counter=1, clerk=alice))
+        assert not refused.ok and refused.result["code"] == "nothing_waiting"
+        refused = await writer.submit(cmd(hall, "ticket.issue", service="nope"))
+        assert not refused.ok
+    assert await _rows(database) == before
+
+
+async def test_a_batch_that_fails_to_store_adds_nothing(database: Database, halls: dict[str, int]) -> None:
+    engine = database.engines[0]
+    await open_all_week(engine)
+    hall = halls["xh"]
+
+    class Failing(QueueDomain):
+        """Stores everything, figures too, and then fails: the transaction is rolled back."""
+
+        async def persist(self, conn: Any, events: Any, changed: Any) -> None:
+            await super().persist(conn, events, changed)
+            raise RuntimeError("the disk is full")
+
+    clock = StepClock(at(1, 0))
+    async with Writer(engine, [Failing()], clock=clock) as writer:
+        with pytest.raises(RuntimeError):
+            await writer.submit(cmd(hall, "ticket.issue", service="soc"))
+    assert await _rows(database) == []
+    async with Writer(engine, [QueueDomain()], clock=clock) as writer:
+        assert (await writer.submit(cmd(hall, "ticket.issue", service="soc"))).ok
+    assert [row[:2] for row in await _rows(database)] == [(DAY, 9)]
+
+
+async def _rows(database: Database) -> list[tuple[Any, ...]]:
+    async with reading(database.engines[0]) as conn:
+        rows = await conn.execute(
+            select(queue_figures.c.day, queue_figures.c.hour, queue_figures.c.arrived, queue_figures.c.called).order_by(
+                queue_figures.c.day, queue_figures.c.hour, queue_figures.c.service
+            )
+        )
+        return [tuple(row) for row in rows]

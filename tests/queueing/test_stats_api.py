@@ -1,0 +1,103 @@
+"""The statistics API: supervisors read the KPIs of their hall and the halls below it as JSON, as a
+CSV with Chinese-first headers, and as an XLSX workbook whose numbers are numbers."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from openpyxl import load_workbook
+
+from tests.site import Site
+
+TODAY = datetime.now(ZoneInfo("Asia/Shanghai")).date().isoformat()
+
+
+def _serve_one(site: Site) -> None:
+    """A clerk at counter 1 of the district hall takes, calls, serves and finishes a ticket."""
+    token = site.login("clerk")
+    assert site.post("/api/v1/halls/1/tickets", token, {"service": "soc"}).status_code == 200
+    for action in ("open", "call-next", "start", "finish"):
+        assert site.post(f"/api/v1/halls/1/counters/1/{action}", token).status_code == 200
+
+
+def test_a_supervisor_sees_todays_ticket_in_the_figures(site: Site) -> None:
+    _serve_one(site)
+    site.login("supervisor")
+    answer = site.client.get(f"/api/v1/halls/1/stats?from={TODAY}&to={TODAY}&group=service")
+    assert answer.status_code == 200
+    data = answer.json()
+    assert (data["total"]["arrived"], data["total"]["called"], data["total"]["served"]) == (1, 1, 1)
+    assert data["total"]["service_level"] == 1.0
+    assert [(g["key"], g["arrived"]) for g in data["groups"]] == [("soc", 1)]
+    assert data["groups"][0]["label"] == "社会保障"
+    assert [p["key"] for p in data["periods"]] == [TODAY]
+    assert sum(h["arrived"] for h in data["hours"]) == 1
+
+
+def test_the_figures_group_by_clerk_department_and_hall(site: Site) -> None:
+    _serve_one(site)
+    site.login("supervisor")
+    for group in ("clerk", "counter", "department", "hall", "hour"):
+        data = site.client.get(f"/api/v1/halls/1/stats?group={group}&by=month").json()
+        assert sum(g["served"] for g in data["groups"]) == 1, group
+        assert sum(g["arrived"] for g in data["groups"]) == 1, group
+
+
+def test_clerks_may_not_read_the_statistics(site: Site) -> None:
+    site.login("clerk")
+    assert site.client.get("/api/v1/halls/1/stats").status_code == 403
+
+
+def test_a_bad_parameter_is_named(site: Site) -> None:
+    site.login("supervisor")
+    for query, field in (
+        ("by=year", "by"),
+        ("group=colour", "group"),
+        ("format=pdf", "format"),
+        ("from=2026-13-01", "from"),
+        ("from=2026-12-02&to=2026-12-01", "to"),
+        ("from=2024-01-01&to=2026-01-01", "from"),
+    ):
+        answer = site.client.get(f"/api/v1/halls/1/stats?{query}")
+        assert answer.status_code == 422, query
+        assert answer.json()["field"] == field, query
+
+
+def test_the_csv_has_chinese_first_headers_and_a_total(site: Site) -> None:
+    _serve_one(site)
+    site.login("supervisor")
+    answer = site.client.get(f"/api/v1/halls/1/stats?from={TODAY}&to={TODAY}&format=csv")
+    assert answer.status_code == 200
+    assert answer.headers["content-type"].startswith("text/csv")
+    assert answer.content.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(io.StringIO(answer.content.decode("utf-8-sig"))))
+    assert rows[0][:3] == ["业务 / Service", "取号量 / Arrived", "呼叫量 / Calls"]
+    assert "服务达标率（%） / Service level (%)" in rows[0]
+    assert rows[1][:3] == ["社会保障", "1", "1"]
+    assert rows[-1][:2] == ["合计", "1"]
+
+
+def test_the_workbook_has_a_sheet_per_table_with_numbers_as_numbers(site: Site) -> None:
+    _serve_one(site)
+    site.login("supervisor")
+    answer = site.client.get(f"/api/v1/halls/1/stats?from={TODAY}&to={TODAY}&group=clerk&format=xlsx")
+    assert answer.status_code == 200
+    assert answer.headers["content-disposition"].endswith('.xlsx"')
+    book = load_workbook(io.BytesIO(answer.content))
+    titles = [sheet.title for sheet in book.worksheets]
+    assert titles == ["按期间 By period", "按分组 By group", "按时段 By hour of day"]
+    periods = book.worksheets[0]
+    assert periods.freeze_panes == "B2"
+    header = [cell.value for cell in periods[1]]
+    assert header[:2] == ["日期 / Day", "取号量 / Arrived"]
+    level = header.index("服务达标率 / Service level") + 1
+    day_row = [cell.value for cell in periods[2]]
+    assert day_row[0] == TODAY
+    assert day_row[1] == 1 and isinstance(day_row[1], int)
+    assert periods.cell(row=2, column=level).value == 1.0
+    assert periods.cell(row=2, column=level).number_format == "0.0%"
+    clerks = [row[0].value for row in book.worksheets[1].iter_rows(min_row=2)]
+    assert clerks[-1] == "合计" and len(clerks) == 3  # the clerk, arrivals at no counter, the total
