@@ -75,6 +75,11 @@ class CardReader(Protocol):
     async def read_card(self) -> IdCardData: ...
 
 
+# The watcher's longest wait for a change: it looks whether the server is stopping this often,
+# whatever became of a cancel.
+WAIT_MS = 1000
+
+
 class PcscFailure(BadMessage):
     """A read that PC/SC or the card ended: ``reason`` is the code counted for the device."""
 
@@ -218,12 +223,16 @@ class PcscReaders:
 
     async def stop(self) -> None:
         self._stopping.set()
-        with self._context_lock:
-            if self._context is not None:
-                scard.SCardCancel(self._context)
-        if self._thread is not None:
-            await asyncio.to_thread(self._thread.join)
-            self._thread = None
+        thread = self._thread
+        # A cancel sent while the watcher is between two waits is lost (pcsc-lite cancels only a
+        # wait in progress), so it is sent again until the thread has gone; the wait's own bound
+        # (WAIT_MS) ends it in any case.
+        while thread is not None and thread.is_alive():
+            with self._context_lock:
+                if self._context is not None:
+                    scard.SCardCancel(self._context)
+            await asyncio.to_thread(thread.join, 0.2)
+        self._thread = None
         # A read in hand finishes (its transmits are short); its card is then handed over or not.
         if self._reading:
             await asyncio.gather(*self._reading.values(), return_exceptions=True)
@@ -262,7 +271,7 @@ class PcscReaders:
                 return
             self._readers(set(names), slots, states)
             asked = [(name, state & ~scard.SCARD_STATE_CHANGED) for name, state in states.items()]
-            hresult, answers = scard.SCardGetStatusChange(context, scard.INFINITE, asked)
+            hresult, answers = scard.SCardGetStatusChange(context, WAIT_MS, asked)
             code = hresult & _WORD
             if code in (scard.SCARD_E_CANCELLED & _WORD, scard.SCARD_E_TIMEOUT & _WORD):
                 continue
