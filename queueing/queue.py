@@ -144,7 +144,9 @@ def roll_day(state: QueueState, now: datetime) -> Result:
         # Kept across the night: only no-shows of the old day are dropped.
         keep = {k: t for k, t in state.tickets.items() if t.state is not TicketState.NO_SHOW or t.day == today}
         state = replace(state, tickets=keep, counts=None, in_line=None)
-    state = replace(state, day=today, issued={})
+    # The day's ratings are kept only for the tickets still here (one may be served again).
+    rated = frozenset(k for k in state.rated if k.split(":", 1)[0] in state.tickets)
+    state = replace(state, day=today, issued={}, rated=rated)
     return Decision(state, tuple(facts))
 
 

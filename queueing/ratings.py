@@ -24,6 +24,8 @@ MAX_COMMENT = 300
 
 def rateable_after_finish(state: QueueState, item: Rateable) -> QueueState:
     # Expired entries are dropped by the clock tick, not here: a finish must stay cheap.
+    if item.key in state.rated:
+        return state
     rateable = dict(state.rateable)
     rateable[item.key] = item
     return replace(state, rateable=rateable)
@@ -93,7 +95,7 @@ def rate(
     )
     rateable = dict(state.rateable)
     del rateable[item.key]
-    state = replace(state, rateable=rateable, changed=(*state.changed, rating))
+    state = replace(state, rateable=rateable, rated=state.rated | {item.key}, changed=(*state.changed, rating))
     facts = [Fact("rating.given", {k: v for k, v in rating.as_json().items() if k not in ("comment", "at")})]
     result: dict[str, Any] = {"rating": rating.as_json()}
     if grade.unsatisfied:

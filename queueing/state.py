@@ -116,6 +116,9 @@ class QueueState:
     next_order: int = 1
     # Finished services that may still be rated, by "ticket:service"; open work orders by id.
     rateable: Mapping[str, Rateable] = field(default_factory=dict)
+    # Services of the live tickets already rated, by "ticket:service": a service finished again
+    # (the ticket sent back to it) is not offered a second rating (一事一评, one per service).
+    rated: frozenset[str] = frozenset()
     work_orders: Mapping[str, WorkOrder] = field(default_factory=dict)
     # Tickets, ratings and work orders changed since the storage adapter last drained this.
     changed: tuple[Any, ...] = ()

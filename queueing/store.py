@@ -336,9 +336,11 @@ class QueueDomain:
             await conn.execute(select(func.max(tickets.c.order_no)).where(tickets.c.hall_id == hall_id))
         ).scalar_one_or_none()
         rules_window = timedelta(minutes=rules.rating_window_minutes)
+        rated = await _rated(conn, hall_id, last_day if isinstance(last_day, date) else None)
         hall_row = (await conn.execute(select(halls.c.active).where(halls.c.id == hall_id))).first()
         return QueueState(
-            rateable=await _rateable(conn, hall_id, last_day, rules_window),
+            rateable=await _rateable(conn, hall_id, last_day, rules_window, rated),
+            rated=rated,
             work_orders={
                 row.id: _order(row)
                 for row in await conn.execute(
@@ -437,11 +439,24 @@ def _rules(stored: dict[str, Any]) -> Rules:
     return Rules(**values)
 
 
-async def _rateable(conn: AsyncConnection, hall_id: int, day: date | None, window: timedelta) -> dict[str, Rateable]:
+async def _rated(conn: AsyncConnection, hall_id: int, day: date | None) -> frozenset[str]:
+    """The ratings of the last day's tickets (the only ones that may be served again)."""
+    if day is None:
+        return frozenset()
+    rows = await conn.execute(
+        select(ratings_table.c.id)
+        .join(tickets, (tickets.c.hall_id == ratings_table.c.hall_id) & (tickets.c.id == ratings_table.c.ticket))
+        .where(ratings_table.c.hall_id == hall_id, tickets.c.day >= day)
+    )
+    return frozenset(row.id for row in rows)
+
+
+async def _rateable(
+    conn: AsyncConnection, hall_id: int, day: date | None, window: timedelta, rated: frozenset[str]
+) -> dict[str, Rateable]:
     """Services finished within the rating window and not rated yet (from the tickets' spans)."""
     if day is None:
         return {}
-    rated = {row.id for row in await conn.execute(select(ratings_table.c.id).where(ratings_table.c.hall_id == hall_id))}
     found: dict[str, Rateable] = {}
     rows = await conn.execute(select(tickets).where(tickets.c.hall_id == hall_id, tickets.c.day >= day))
     newest = None

@@ -219,10 +219,9 @@ async def _act(writer: Writer, hall: Hall, hall_id: int, action: str, counter: i
         name, args = "ticket.requeue", {"ticket": hall.missed[-1]}
     elif action == "cancel" and hall.waiting:
         name, args = "ticket.cancel", {"ticket": hall.waiting[0]}
-    elif action == "rate" and hall.finished and hall.finished[-1] not in hall.rated:
-        # Each service of a ticket is rated once here: a ticket served twice in one service (sent
-        # back to it) may be offered a second rating by the rules, which the ratings table then
-        # refuses (a known fault of the rating rules, not of the figures).
+    elif action == "rate" and hall.finished:
+        # A service rated already (the ticket sent back to it and served again) is refused by the
+        # rules, and the refusal adds nothing to the figures.
         ticket, service = hall.finished.pop()
         hall.rated.add((ticket, service))
         name, args = "rating.submit", {"ticket": ticket, "service": service, "level": 1 + (len(ticket) + flag) % 5}

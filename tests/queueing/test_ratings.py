@@ -56,6 +56,20 @@ def test_each_service_of_a_visit_is_rated_on_its_own() -> None:
     assert (first.result["rating"]["clerk"], second.result["rating"]["clerk"]) == (11, 31)
 
 
+def test_a_service_finished_again_after_its_rating_is_not_offered_a_second_one() -> None:
+    """Sent back to the same service (a follow-on to it) and finished again: the service was rated
+    once already (一事一评), so the second finish offers nothing, and the rating stays unique."""
+    state, ticket = served(follow_on="soc")
+    rated = ratings.rate(state, ticket, OPENING + timedelta(minutes=7), service="soc", level=5)
+    state = opened(rated.state, (2, 21))
+    state = queue.call_next(state, 2, 21, OPENING + timedelta(minutes=8)).state
+    state = queue.start(state, 2, 21, OPENING + timedelta(minutes=8)).state
+    state = queue.finish(state, 2, 21, OPENING + timedelta(minutes=12)).state
+    assert f"{ticket}:soc" not in state.rateable
+    with pytest.raises(NotFound, match="rated already"):
+        ratings.rate(state, ticket, OPENING + timedelta(minutes=13), service="soc", level=2)
+
+
 def test_the_rating_window_closes() -> None:
     state, ticket = served()
     state = replace(state, rules=Rules(rating_window_minutes=30))
