@@ -31,6 +31,7 @@ import serial
 import serial_asyncio_fast
 from serial.tools import list_ports
 
+from devices import led_protocol as led
 from devices.bus import reconnect_delay
 from devices.commands import DeviceCommand
 from devices.commands import Status as CommandStatus
@@ -222,7 +223,9 @@ class SerialDevices:
         if protocol is Protocol.KEYPAD_BUS:
             return KeypadBus(self._gateway, by_address, self.timing)
         if protocol is Protocol.DISPLAY:
-            return DisplayLine(self._gateway, by_address, self.timing)
+            codecs = {"gb18030": led.Encoding.GB18030, "gb2312": led.Encoding.GB2312, "utf-8": led.Encoding.UTF8}
+            encodings = {w.device: codecs[w.wiring.encoding] for w in wired}
+            return DisplayLine(self._gateway, by_address, self.timing, encodings)
         return SamReader(self._gateway, wired[0].device, self.timing)
 
     def _drop(self, port: str) -> None:

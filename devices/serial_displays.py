@@ -28,8 +28,16 @@ TRIES = 3  # the first and two more with the same SEQ
 
 
 class DisplayLine:
-    def __init__(self, gateway: Gatewayish, devices: Mapping[int, str], timing: Timing) -> None:
+    def __init__(
+        self,
+        gateway: Gatewayish,
+        devices: Mapping[int, str],
+        timing: Timing,
+        encodings: Mapping[str, led.Encoding] | None = None,
+    ) -> None:
         self._gateway = gateway
+        # The text encoding each device declares (its wiring); GB18030 when it declares none.
+        self._encodings = dict(encodings or {})
         self.devices = dict(devices)
         self._by_device = {device: address for address, device in self.devices.items()}
         self._timing = timing
@@ -50,7 +58,7 @@ class DisplayLine:
         return {"online": online, "sent_content": self.sent_content, "refused": dict(self.refused)}
 
     def show(self, device: str, content: Mapping[str, Any]) -> None:
-        self._wanted[device] = wired.show(content)
+        self._wanted[device] = wired.show(content, self._encodings.get(device, led.Encoding.GB18030))
         self._wake.set()
 
     def command(self, command: DeviceCommand) -> None:

@@ -58,6 +58,10 @@ def protocol_of(kind: Kind | None) -> Protocol:
     return protocol
 
 
+# The text encodings of the display protocol, as a device's wiring names them.
+ENCODINGS = ("gb18030", "gb2312", "utf-8")
+
+
 @dataclass(frozen=True)
 class Wiring:
     """A wired device's port, line settings and bus address (None for a SAM alone on its line)."""
@@ -68,6 +72,8 @@ class Wiring:
     data_bits: int = 8
     stop_bits: int = 1
     address: int | None = None
+    # The text encoding a strip or window display declares (docs/protocols/serial.md, Show text).
+    encoding: str = "gb18030"
 
     def __post_init__(self) -> None:
         if not (_PATH.match(self.port) or _URL.match(self.port)) or ".." in self.port:
@@ -85,6 +91,8 @@ class Wiring:
             raise Invalid(N_("stop bits must be 1 or 2"), field="stop_bits")
         if self.address is not None and not 1 <= self.address <= 254:
             raise Invalid(N_("address must be 1 to 254"), field="address")
+        if self.encoding not in ENCODINGS:
+            raise Invalid(N_("encoding must be one of {names}"), field="encoding", say={"names": ", ".join(ENCODINGS)})
 
     @property
     def line(self) -> tuple[int, str, int, int]:
@@ -117,6 +125,11 @@ def wiring_from(data: Mapping[str, Any], kind: Kind | None) -> Wiring:
         raise Invalid(N_("an ID card reader has its line to itself: give no address"), field="address")
     if protocol is not Protocol.SAM and address is None:
         raise Invalid(N_("a device on a bus needs its address, 1 to 254"), field="address")
+    encoding = data.get("encoding", "gb18030")
+    if not isinstance(encoding, str):
+        raise Invalid(N_("encoding must be one of {names}"), field="encoding", say={"names": ", ".join(ENCODINGS)})
+    if protocol is not Protocol.DISPLAY and encoding != "gb18030":
+        raise Invalid(N_("only a strip or a window display shows text in an encoding of its own"), field="encoding")
     return Wiring(
         port,
         baud=int(numbers["baud"] or 0),
@@ -124,6 +137,7 @@ def wiring_from(data: Mapping[str, Any], kind: Kind | None) -> Wiring:
         data_bits=int(numbers["data_bits"] or 0),
         stop_bits=int(numbers["stop_bits"] or 0),
         address=address,
+        encoding=encoding.lower(),
     )
 
 

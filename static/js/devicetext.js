@@ -84,6 +84,8 @@ export function wireBody(values) {
   };
   const address = String(values.address ?? "").trim();
   if (address !== "") wire.address = number(address);
+  // Only a display's form has it: the text encoding the device declares.
+  if (values.encoding) wire.encoding = values.encoding;
   return { wire };
 }
 
@@ -96,5 +98,6 @@ export function wireValues(wire, defaults) {
     data_bits: String(wire?.data_bits ?? 8),
     stop_bits: String(wire?.stop_bits ?? 1),
     address: wire?.address === null || wire?.address === undefined ? "" : String(wire.address),
+    encoding: wire?.encoding ?? "gb18030",
   };
 }

@@ -236,6 +236,10 @@ export function wiredPanel({ root, word, error, say, changed }) {
     if (before?.id !== shown.id) clearProblem();
     const values = wireValues(shown.wire, kind);
     for (const [name, value] of Object.entries(values)) form.elements[name].value = value;
+    // A display declares its text encoding; the select is off (and not sent) for other devices.
+    const display = kind.protocol === "display";
+    document.getElementById("wire-encoding").hidden = !display;
+    form.elements.encoding.disabled = !display;
     const sam = kind.protocol === "sam";
     form.elements.address.disabled = sam;
     form.elements.address.title = sam ? word("wire_no_address") : "";

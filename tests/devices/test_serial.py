@@ -33,8 +33,8 @@ async def serial_hall(tmp_path: Path) -> AsyncIterator[DeviceHall]:
         yield hall
 
 
-async def wire(hall: DeviceHall, device: str, port: str, address: int | None = None) -> None:
-    outcome = await hall.submit("xh", "device.wire", device=device, wire={"port": port, "address": address})
+async def wire(hall: DeviceHall, device: str, port: str, address: int | None = None, **more: str) -> None:
+    outcome = await hall.submit("xh", "device.wire", device=device, wire={"port": port, "address": address, **more})
     assert outcome.ok, outcome.result
     await hall.settle()
 
@@ -174,7 +174,8 @@ async def test_a_strip_shows_the_calls_gets_them_again_after_an_unplug_and_takes
         async with serial_hall(tmp_path) as hall:
             hall.devices.serial.expire_after = 2.0
             await hall.register("xh-led-1", "led")
-            await wire(hall, "xh-led-1", pty.host, address=1)
+            # This strip declares UTF-8 text: its lines come in that encoding.
+            await wire(hall, "xh-led-1", pty.host, address=1, encoding="utf-8")
             gateway = hall.devices.gateway
             await until(lambda: gateway.device("xh-led-1").online, "the strip online")
             await issue(hall, 1)
@@ -186,6 +187,8 @@ async def test_a_strip_shows_the_calls_gets_them_again_after_an_unplug_and_takes
                 return any(isinstance(m, led.ShowText) and "A001" in m.text for m in strip.shown[1])
 
             await until(shows_a001, "the call on the strip")
+            shown = [m for m in strip.shown[1] if isinstance(m, led.ShowText) and "A001" in m.text]
+            assert {m.encoding for m in shown} == {led.Encoding.UTF8}
 
             # Unplugged: the strip is offline (an event, as for an MQTT device); plugged in
             # again, the line opens again and the content is sent again.

@@ -68,6 +68,15 @@ def test_console_commands_to_a_display() -> None:
         wired.display_command("reboot", {})
 
 
+def test_a_display_shows_text_in_the_encoding_its_wiring_declares() -> None:
+    wiring = wires.wiring_from({"port": "/dev/ttyUSB0", "address": 2, "encoding": "UTF-8"}, Kind.LED)
+    assert wiring.encoding == "utf-8"
+    assert wires.wiring_from({"port": "/dev/ttyUSB0", "address": 2}, Kind.WINDOW).encoding == "gb18030"
+    (frame,) = wired.show({"kind": "led", "lines": ["A023 请到 5 号窗口"]}, led.Encoding.UTF8)
+    assert isinstance(frame, led.ShowText) and frame.encoding is led.Encoding.UTF8
+    assert "请到" in frame.text
+
+
 def test_wiring_is_checked() -> None:
     assert wires.wiring_from({"port": "/dev/ttyUSB0", "address": 3}, Kind.KEYPAD).baud == 9600
     assert wires.wiring_from({"port": "/dev/ttyUSB1"}, Kind.ID_READER).baud == 115200
@@ -82,6 +91,8 @@ def test_wiring_is_checked() -> None:
         ({"port": "/dev/ttyUSB0", "address": 1, "baud": 9601}, Kind.KEYPAD, "baud"),
         ({"port": "/dev/ttyUSB0", "address": 1, "parity": "M"}, Kind.KEYPAD, "parity"),
         ({"port": "/dev/ttyUSB0", "address": 1}, Kind.KIOSK, "kind"),
+        ({"port": "/dev/ttyUSB0", "address": 1, "encoding": "big5"}, Kind.LED, "encoding"),
+        ({"port": "/dev/ttyUSB0", "address": 1, "encoding": "utf-8"}, Kind.KEYPAD, "encoding"),
     ):
         with pytest.raises(Invalid) as refused:
             wires.wiring_from(data, kind)

@@ -69,6 +69,8 @@ test("the wire form gives numbers as numbers and no empty address", () => {
   });
   assert.equal("address" in wireBody({ ...values, address: "" }).wire, false);
   assert.equal(wireBody({ ...values, address: "x1" }).wire.address, "x1"); // the server says why
+  assert.equal(wireBody({ ...values, encoding: "utf-8" }).wire.encoding, "utf-8"); // a display's
+  assert.equal("encoding" in wireBody(values).wire, false);
 });
 
 test("the wire form starts from the stored wiring, else the protocol's defaults", () => {
@@ -79,6 +81,7 @@ test("the wire form starts from the stored wiring, else the protocol's defaults"
     data_bits: "8",
     stop_bits: "1",
     address: "",
+    encoding: "gb18030",
   });
   const stored = { port: "/dev/ttyS1", baud: 19200, parity: "O", data_bits: 7, stop_bits: 2, address: 4 };
   assert.equal(wireValues(stored, { baud: 9600 }).address, "4");
