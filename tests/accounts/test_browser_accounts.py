@@ -58,6 +58,7 @@ def test_an_admin_makes_a_clerk_who_changes_the_first_password_and_calls_a_ticke
     console.fill("#confirm", CHOSEN)
     console.get_by_role("button", name="修改密码").click()
     expect(console).to_have_url(f"{server.url}/counter/1/1")
+    expect(console.locator("#link-state")).to_have_text("实时")
 
     console.get_by_role("button", name="开放窗口").click()
     expect(console.locator("#counter-holder")).to_contain_text("周敏")

@@ -91,6 +91,8 @@ def test_an_admin_sets_up_a_service_and_a_counter_that_a_new_clerk_opens_and_cal
     console.fill("#confirm", CHOSEN)
     console.get_by_role("button", name="修改密码").click()
     expect(console).to_have_url(f"{server.url}/counter/1/13")
+    # The console is ready when its live link is (its buttons act through it).
+    expect(console.locator("#link-state")).to_have_text("实时")
     console.get_by_role("button", name="开放窗口").click()
     expect(console.locator("#counter-holder")).to_contain_text("钱丽")
 
