@@ -213,6 +213,9 @@ class PcscReaders:
         self._reading: dict[str, asyncio.Task[None]] = {}
         self._unbound: set[str] = set()
         self._trouble = ""  # the watcher thread's own
+        # Whether each bound device's reader was here when last looked (None: not looked yet).
+        self._online: dict[str, bool] = {}
+        self._presence_tasks: set[asyncio.Task[None]] = set()
         # Told after each card is handled (tests wait on it; nothing else needs it).
         self.on_card: Callable[[str, str], None] | None = None
 
@@ -312,7 +315,19 @@ class PcscReaders:
     # -- in the event loop -----------------------------------------------------------------------
 
     def _present(self, names: frozenset[str]) -> None:
+        """The readers pcscd lists now (told every WAIT_MS at the most): a bound device whose reader
+        is here is online and heard from, one whose reader was unplugged is offline, each change an
+        event as for any device (``Gateway.wired_presence``)."""
         self.stats.readers = set(names)
+        here = {device for name in names if (device := binding_for(name, self._bindings)) is not None}
+        for device, _part in self._bindings:
+            if device in here:
+                self._gateway.wired_telemetry(device, {})  # heard: the silence sweep leaves it be
+            if self._online.get(device) is not (device in here):
+                self._online[device] = device in here
+                task = asyncio.get_running_loop().create_task(self._gateway.wired_presence(device, device in here))
+                self._presence_tasks.add(task)
+                task.add_done_callback(self._presence_tasks.discard)
 
     def _inserted(self, name: str) -> None:
         device = binding_for(name, self._bindings)

@@ -7,6 +7,7 @@ out mid-read changes nothing, and the reader reads the next card.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable, Iterator
@@ -18,7 +19,7 @@ from starlette.testclient import TestClient
 
 from devices import idcard_apdu
 from devices.idcard_data import encode
-from devices.pcsc import PcscFailure, _Slot, binding_for, card_changes, read_with
+from devices.pcsc import PcscFailure, PcscReaders, _Slot, binding_for, card_changes, read_with
 from hall.kernel.errors import SettingsError
 from hall.kernel.idnumbers import InvalidIdNumber
 from hall.kernel.masking import mask_id
@@ -90,6 +91,31 @@ def test_readers_are_bound_by_part_of_their_name_in_the_settings() -> None:
     for bad in ("xh-c2-idr", "=Virtual", "xh-c2-idr=", "a=1,a=2"):
         with pytest.raises(SettingsError, match="HALL_PCSC_READERS"):
             from_env({"HALL_PCSC_READERS": bad})
+
+
+class _Heard:
+    """A gateway stand-in that notes what a reader's presence told it."""
+
+    def __init__(self) -> None:
+        self.presence: list[tuple[str, bool]] = []
+        self.heard: list[str] = []
+
+    async def wired_presence(self, device: str, online: bool, firmware: str = "") -> None:
+        self.presence.append((device, online))
+
+    def wired_telemetry(self, device: str, values: object) -> None:
+        self.heard.append(device)
+
+
+async def test_a_bound_reader_plugged_in_is_online_and_unplugged_offline() -> None:
+    heard = _Heard()
+    readers = PcscReaders(heard, ((DEVICE, READER), ("xh-kiosk-idr", OTHER_READER)))  # type: ignore[arg-type]
+    readers._present(frozenset({READER}))
+    readers._present(frozenset({READER}))  # told again every second: no new event
+    readers._present(frozenset())
+    await asyncio.sleep(0)
+    assert heard.presence == [(DEVICE, True), ("xh-kiosk-idr", False), (DEVICE, False)]
+    assert heard.heard == [DEVICE, DEVICE]  # a reader that is here keeps its device heard from
 
 
 # -- through pcscd and vpcd ----------------------------------------------------------------------
