@@ -52,7 +52,7 @@ from hall.runtime import runtime_of
 from hall.storage.database import reading
 from hall.storage.tables import halls, staff
 from hall.web.access import guarded, member_of
-from hall.web.api import paging
+from hall.web.api import date_param, paging
 from hall.web.paths import ID_PATTERN
 from hall.web.problems import problem
 from hall.web.responses import JSONResponse
@@ -89,21 +89,9 @@ def _catalog(request: Request) -> Catalog:
 # -- parameters ------------------------------------------------------------------------------------
 
 
-def _day(params: QueryParams, name: str) -> date | None:
-    raw = params.get(name, "").strip()
-    if not raw:
-        return None
-    try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        raise Invalid(
-            N_("{field} must be a date written YYYY-MM-DD, not '{value}'"), field=name, say={"value": raw[:20]}
-        ) from None
-
-
 def period_of(params: QueryParams, zone: ZoneInfo, today: date) -> Period:
-    last = _day(params, "to") or today
-    first = _day(params, "from") or last.replace(day=1)
+    last = date_param(params, "to") or today
+    first = date_param(params, "from") or last.replace(day=1)
     if last < first:
         raise Invalid(N_("to must be on or after from"), field="to")
     if (last - first).days + 1 > MAX_DAYS:

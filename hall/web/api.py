@@ -11,6 +11,7 @@ import copy
 import logging
 import re
 import uuid
+from datetime import date
 from typing import Any
 
 from sqlalchemy import select
@@ -182,6 +183,23 @@ async def command_body(request: Request) -> tuple[dict[str, Any], str]:
     """
     data = await json_body(request)
     return data, _command_id(data)
+
+
+def date_param(params: QueryParams, name: str) -> date | None:
+    """The query parameter ``name`` as a date written YYYY-MM-DD, or None when it is absent.
+
+    Raises:
+        Invalid: it is given and is not such a date (``field`` names it).
+    """
+    raw = params.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise Invalid(
+            N_("{field} must be a date written YYYY-MM-DD, not '{value}'"), field=name, say={"value": raw[:20]}
+        ) from None
 
 
 def paging(params: QueryParams, *, default: int, maximum: int) -> tuple[int, int]:

@@ -23,6 +23,7 @@ from hall.runtime import runtime_of
 from hall.storage.database import reading
 from hall.storage.tables import halls
 from hall.web.access import guarded
+from hall.web.api import date_param
 from hall.web.responses import JSONResponse
 from hall.web.templating import error_page, render
 from queueing.figures import kpis
@@ -34,21 +35,9 @@ _BY_LABELS = {"day": N_("By day"), "week": N_("By week"), "month": N_("By month"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def _day(params: QueryParams, name: str) -> date | None:
-    raw = params.get(name, "").strip()
-    if not raw:
-        return None
-    try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        raise Invalid(
-            N_("{field} must be a date written YYYY-MM-DD, not '{value}'"), field=name, say={"value": raw[:20]}
-        ) from None
-
-
 def _period(params: QueryParams, today: date) -> tuple[date, date]:
-    last = _day(params, "to") or today
-    first = _day(params, "from") or last.replace(day=1)
+    last = date_param(params, "to") or today
+    first = date_param(params, "from") or last.replace(day=1)
     if last < first:
         raise Invalid(N_("to must be on or after from"), field="to")
     if (last - first).days + 1 > MAX_DAYS:

@@ -1,32 +1,13 @@
 // The supervisor's ledgers (台帐) and comprehensive query. Each form asks the JSON API it names
 // and draws the answer; its CSV button is left to the browser, which downloads the file the same
 // API writes with the same filters.
-import { cell, fill, pageWords } from "./page.js";
+import { askJson as ask, cell, fill, formParams, pageWords } from "./page.js";
 
 const root = document.getElementById("ledgers");
 const { word } = pageWords(root);
 const message = document.getElementById("message");
 
-// The form's fields as query parameters; empty choices ("all") are left out.
-function paramsOf(form) {
-  const params = new URLSearchParams();
-  for (const [name, value] of new FormData(form)) {
-    if (value !== "" && name !== "format") params.append(name, value);
-  }
-  return params;
-}
 
-async function ask(url) {
-  const answer = await fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } });
-  let data;
-  try {
-    data = await answer.json();
-  } catch {
-    data = {};
-  }
-  if (!answer.ok) throw new Error(data.message || String(answer.status));
-  return data;
-}
 
 function alert(error) {
   message.textContent = `⚠ ${fill(word("with_detail"), { headline: word("failed"), detail: error.message })}`;
@@ -107,7 +88,7 @@ function describe() {
 async function loadLedger() {
   message.hidden = true;
   try {
-    drawLedger(await ask(`${ledgerForm.action}?${paramsOf(ledgerForm)}`));
+    drawLedger(await ask(`${ledgerForm.action}?${formParams(ledgerForm)}`));
   } catch (error) {
     alert(error);
   }
@@ -158,7 +139,7 @@ function caseRow(found) {
 async function loadCases(append) {
   message.hidden = true;
   if (!append) {
-    asked = paramsOf(queryForm);
+    asked = formParams(queryForm);
     shown = 0;
   }
   const params = new URLSearchParams(asked);

@@ -153,3 +153,26 @@ export function linkStatus(element, texts) {
     element.classList.toggle("offline", !online);
   };
 }
+
+// A query form's fields as query parameters; empty choices ("all") and the export format are left
+// out (the ledgers' and the statistics' forms).
+export function formParams(form) {
+  const params = new URLSearchParams();
+  for (const [name, value] of new FormData(form)) {
+    if (value !== "" && name !== "format") params.append(name, value);
+  }
+  return params;
+}
+
+// GET a JSON answer; an error answer throws with the server's message (said in the page's language).
+export async function askJson(url) {
+  const answer = await fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } });
+  let data;
+  try {
+    data = await answer.json();
+  } catch {
+    data = {};
+  }
+  if (!answer.ok) throw new Error(data.message || String(answer.status));
+  return data;
+}

@@ -4,7 +4,7 @@
 // which downloads the file the same API writes. ECharts (vendored, loaded before this module as a
 // classic script) draws on canvas with its tooltips as rich text: the page's CSP allows no inline
 // style, which HTML tooltips would need.
-import { cell, fill, pageWords } from "./page.js";
+import { askJson as ask, cell, fill, formParams, pageWords } from "./page.js";
 
 const root = document.getElementById("stats");
 const { word } = pageWords(root);
@@ -23,25 +23,7 @@ const KEYS = [
 ];
 const SHARES = new Set(["no_show_rate", "service_level", "satisfaction"]);
 
-function paramsOf() {
-  const params = new URLSearchParams();
-  for (const [name, value] of new FormData(form)) {
-    if (value !== "" && name !== "format") params.append(name, value);
-  }
-  return params;
-}
 
-async function ask(url) {
-  const answer = await fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } });
-  let data;
-  try {
-    data = await answer.json();
-  } catch {
-    data = {};
-  }
-  if (!answer.ok) throw new Error(data.message || String(answer.status));
-  return data;
-}
 
 function valueOf(line, key) {
   if (key.startsWith("bucket:")) return line.wait_buckets[key.slice(7)];
@@ -153,7 +135,7 @@ function draw(data, services) {
 
 async function load() {
   message.hidden = true;
-  const params = paramsOf();
+  const params = formParams(form);
   try {
     const data = await ask(`${form.action}?${params}`);
     // The service level chart shows the services whatever the tables are grouped by.
