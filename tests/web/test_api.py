@@ -17,6 +17,9 @@ def test_a_clerk_opens_and_pauses_a_counter_through_the_api(site: Site) -> None:
         "status": "paused",
         "clerk": opened.json()["counter"]["clerk"],
         "pause_reason": "午休",
+        # In use, and in no department (the sample hall names none).
+        "active": True,
+        "department": None,
     }
 
 
