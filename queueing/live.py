@@ -20,7 +20,9 @@ from hall.kernel.zones import DEFAULT_ZONE
 from hall.storage.directory import hall_summary
 from hall.storage.tables import events, staff
 from queueing.state import QueueState
+from queueing.statistics import day_sums
 from queueing.store import QueueDomain
+from queueing.tickets import TicketState
 from queueing.views import counter_view, open_work_orders, public_view
 from realtime.topics import Topic, TopicKind
 
@@ -117,9 +119,42 @@ async def _queue_snapshot(conn: AsyncConnection, topic: Topic, timezone: str) ->
     return {"hall": await hall_summary(conn, topic.hall_id), **view, "calls": await _recent_calls(conn, topic.hall_id)}
 
 
+def _open_spans(state: QueueState) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
+    """The waits and services under way, by ticket: when each began, so the board can count the
+    wait a call ends and the time a finish ends as ``queueing.figures.fold`` does. A wait back from
+    a hold counts nothing (it was counted at its first call)."""
+    waits: dict[str, dict[str, Any]] = {}
+    serving: dict[str, str] = {}
+    for ticket in state.tickets.values():
+        last = ticket.spans[-1] if ticket.spans else None
+        if last is None:
+            continue
+        if ticket.state is TicketState.WAITING and last.kind == "waiting":
+            counts = not (len(ticket.spans) > 1 and ticket.spans[-2].kind == "held")
+            waits[ticket.id] = {"since": last.start.isoformat(), "counts": counts}
+        elif last.kind == "serving":
+            serving[ticket.id] = last.start.isoformat()
+    return waits, serving
+
+
+async def _figures(conn: AsyncConnection, state: QueueState, hall_id: int, now: datetime) -> dict[str, Any]:
+    """Today's kept figures (the hall's local day) and what the live events need to go on from
+    them: the board's KPI tiles are these, folded forward by static/js/wallboardview.js."""
+    day = state.rules.local(now).date()
+    waits, serving = _open_spans(state)
+    return {
+        "day": day.isoformat(),
+        "timezone": state.rules.timezone,
+        "sums": await day_sums(conn, hall_id, day),
+        "waits": waits,
+        "serving": serving,
+    }
+
+
 async def _wallboard_snapshot(conn: AsyncConnection, topic: Topic, timezone: str) -> Mapping[str, Any]:
     state = await _state(conn, topic.hall_id, timezone)
-    view = public_view(state, datetime.now(UTC))
+    now = datetime.now(UTC)
+    view = public_view(state, now)
     for item in view["counters"]:
         counter = state.counters[item["number"]]
         item.update(clerk=counter.clerk_id, pause_reason=counter.pause_reason)
@@ -135,6 +170,7 @@ async def _wallboard_snapshot(conn: AsyncConnection, topic: Topic, timezone: str
         "calls": await _recent_calls(conn, topic.hall_id),
         "work_orders": open_work_orders(state),
         "events": await _recent_events(conn, topic.hall_id),
+        "figures": await _figures(conn, state, topic.hall_id, now),
     }
 
 

@@ -174,3 +174,9 @@ async def _names(conn: AsyncConnection, table: Table, scope: Sequence[int]) -> d
     for code, name, name_en in await conn.execute(query.order_by(table.c.hall_id)):
         found.setdefault(code, (name, name_en or name))
     return found
+
+
+async def day_sums(conn: AsyncConnection, hall_id: int, day: date) -> dict[str, int]:
+    """One hall's figures for one local day, summed: what the wallboard's tiles start from."""
+    row = (await conn.execute(select(*_sums()).where(_where([hall_id], day, day)))).one()
+    return _read(row) if row.arrived is not None else empty_sums()

@@ -6,6 +6,7 @@
 //   let board = boardOf(snapshot.data);      // counters, lines, work orders, latest events
 //   board = fold(board, event, seq);          // one live event, as the topic delivers it
 //   sentence(event, { word, has, timeZone, lang, staff, services });  // "10:05 A023 号到 5 号窗口办理"
+//   tiles(board);                             // today's KPIs: arrived, served, waits, 好评率 …
 //
 // A line's estimated wait depends on the whole queue: the board re-reads it from the queue API
 // after ticket events; the waiting counts come with every ticket event.
@@ -58,6 +59,7 @@ export function boardOf(data) {
     lines: (data.services || []).map(lineOf),
     work_orders: [...(data.work_orders || [])].sort(byDue),
     events: (data.events || []).slice(-RECENT_EVENTS).map((e) => ({ ...e })),
+    figures: figuresOf(data.figures),
   };
 }
 
@@ -91,6 +93,9 @@ export function fold(board, event, seq) {
     next.counters = board.counters.map((c) => (c.number === data.counter ? counterAfter(board, c, type, data) : c));
   } else if (type === "rating.alarm" || type.startsWith("workorder.")) {
     next.work_orders = ordersAfter(board.work_orders, type, data);
+  }
+  if (next.figures && (type.startsWith("ticket.") || type === "rating.given")) {
+    next.figures = figuresAfter(next.figures, board.lines, type, data, event.at);
   }
   if (type.startsWith("ticket.") && data.waiting) {
     next = { ...next, lines: next.lines.map((l) => ({ ...l, waiting: data.waiting[l.code] ?? 0 })) };
@@ -162,4 +167,149 @@ export function sentence(event, context) {
   const key = sentenceKey(event.type);
   const text = has(key) ? word(key) : word("ev_other", "{type}");
   return `${clockTime(event.at, context)} ${fill(text, { ...values(event, context), type: event.type })}`;
+}
+
+// -- today's KPI tiles ---------------------------------------------------------------------------
+// The snapshot carries the kept figures of the hall's local day (queue_figures) with the waits and
+// services under way; each ticket or rating event adds what queueing/figures.py adds for it, so the
+// tiles are the server's figures at every moment, not a second count that drifts.
+
+// Upper bounds of the wait buckets in minutes, as queueing/figures.py BUCKETS.
+const BUCKETS = [
+  [5, "wait_0_5"],
+  [10, "wait_5_10"],
+  [20, "wait_10_20"],
+  [30, "wait_20_30"],
+  [60, "wait_30_60"],
+];
+
+// An ISO time in whole microseconds: Date keeps milliseconds only, and the server's seconds are
+// rounded from microseconds, so a millisecond cut could round a wait the other way.
+export function micros(iso) {
+  const found = /^(.*T\d\d:\d\d:\d\d)(?:\.(\d+))?(.*)$/.exec(iso);
+  if (!found) return Date.parse(iso) * 1000;
+  const [, base, fraction = "", zone] = found;
+  return Date.parse(base + zone) * 1000 + Number(fraction.padEnd(6, "0").slice(0, 6));
+}
+
+// Whole seconds from one time to another, never below zero (figures.whole_seconds).
+function seconds(from, to) {
+  return Math.max(0, Math.round((to - from) / 1e6));
+}
+
+// The hall's local day of a time, YYYY-MM-DD.
+export function localDay(iso, timeZone) {
+  const format = new Intl.DateTimeFormat("en-CA", { timeZone, year: "numeric", month: "2-digit", day: "2-digit" });
+  return format.format(new Date(iso));
+}
+
+function figuresOf(figures) {
+  if (!figures) return null;
+  const waits = {};
+  for (const [id, wait] of Object.entries(figures.waits || {})) waits[id] = { since: micros(wait.since), counts: wait.counts };
+  const serving = {};
+  for (const [id, since] of Object.entries(figures.serving || {})) serving[id] = micros(since);
+  return { day: figures.day, timezone: figures.timezone, sums: { ...figures.sums }, waits, serving };
+}
+
+function bucketOf(waited) {
+  for (const [upper, name] of BUCKETS) if (waited < upper * 60) return name;
+  return "wait_60";
+}
+
+// The figures after one ticket or rating event, as queueing.figures.fold counts it.
+function figuresAfter(figures, lines, type, data, at) {
+  const day = localDay(at, figures.timezone);
+  // A new local day starts from nothing, as the kept figures do.
+  const sums = day === figures.day ? { ...figures.sums } : Object.fromEntries(Object.keys(figures.sums).map((k) => [k, 0]));
+  const waits = { ...figures.waits };
+  const serving = { ...figures.serving };
+  const add = (name, n = 1) => {
+    sums[name] = (sums[name] ?? 0) + n;
+  };
+  const now = micros(at);
+  const id = data.ticket;
+  const waitFrom = (counts) => {
+    waits[id] = { since: now, counts };
+  };
+  if (type === "ticket.issued") {
+    add("arrived");
+    waitFrom(true);
+  } else if (type === "ticket.called") {
+    add("called");
+    const wait = waits[id];
+    delete waits[id];
+    if (wait?.counts) {
+      const waited = seconds(wait.since, now);
+      const target = lines.find((l) => l.code === data.service)?.target_minutes ?? null;
+      add("wait_count");
+      add("wait_sum", waited);
+      sums.wait_max = Math.max(sums.wait_max ?? 0, waited);
+      if (target !== null && waited <= target * 60) add("wait_in_target");
+      add(bucketOf(waited));
+    }
+  } else if (type === "ticket.started") {
+    serving[id] = now;
+  } else if (type === "ticket.finished") {
+    const served = id in serving ? seconds(serving[id], now) : 0;
+    delete serving[id];
+    add("served");
+    add("service_count");
+    add("service_sum", served);
+    sums.service_max = Math.max(sums.service_max ?? 0, served);
+  } else if (type === "ticket.no_show") {
+    add("no_shows");
+  } else if (type === "ticket.transferred") {
+    if (!data.follow_on) add("transferred");
+    delete serving[id];
+    waitFrom(true);
+  } else if (type === "ticket.requeued") {
+    waitFrom(true);
+  } else if (type === "ticket.released") {
+    // Back from a hold: it waited already, so its next call counts no wait.
+    waitFrom(false);
+  } else if (["ticket.held", "ticket.cancelled", "ticket.closed"].includes(type)) {
+    delete waits[id];
+    delete serving[id];
+  } else if (type === "rating.given" && [1, 2, 3, 4, 5].includes(data.level)) {
+    add(`rated_${data.level}`);
+  }
+  return { ...figures, day, sums, waits, serving };
+}
+
+function share(part, whole) {
+  return whole ? part / whole : null;
+}
+
+// How a share reads against a hall's usual goals: good, watch or poor (the page writes a word
+// beside the colour). Higher is better unless `lower` is set.
+function mark(value, good, watch, lower = false) {
+  if (value === null) return "none";
+  const [v, g, w] = lower ? [-value, -good, -watch] : [value, good, watch];
+  if (v >= g) return "good";
+  return v >= w ? "watch" : "poor";
+}
+
+// Today's KPI tiles from the board: numbers, minutes and shares (fractions of 1), null where there
+// is nothing to divide by, each share with its mark (queueing.figures.kpis says the same).
+export function tiles(board) {
+  const f = board.figures;
+  if (!f) return null;
+  const s = f.sums;
+  const rated = [1, 2, 3, 4, 5].reduce((n, level) => n + (s[`rated_${level}`] ?? 0), 0);
+  const noShow = share(s.no_shows, s.called);
+  const level = share(s.wait_in_target, s.wait_count);
+  const satisfaction = share((s.rated_3 ?? 0) + (s.rated_4 ?? 0) + (s.rated_5 ?? 0), rated);
+  return {
+    day: f.day,
+    arrived: s.arrived,
+    served: s.served,
+    waiting: board.lines.reduce((n, l) => n + l.waiting, 0),
+    no_show_rate: { value: noShow, mark: mark(noShow, 0.05, 0.1, true) },
+    wait_mean_minutes: s.wait_count ? s.wait_sum / s.wait_count / 60 : null,
+    wait_max_minutes: s.wait_count ? s.wait_max / 60 : null,
+    service_mean_minutes: s.service_count ? s.service_sum / s.service_count / 60 : null,
+    service_level: { value: level, mark: mark(level, 0.8, 0.6) },
+    satisfaction: { value: satisfaction, mark: mark(satisfaction, 0.95, 0.85) },
+  };
 }

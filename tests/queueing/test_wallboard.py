@@ -153,6 +153,12 @@ def test_a_snapshot_folded_with_the_live_events_equals_the_next_snapshot(site: S
     assert [o["state"] for o in fresh["work_orders"]] == ["called_back"]
     assert [c["status"] for c in fresh["counters"] if c["number"] == 1] == ["paused"]
     assert len(fresh["events"]) == len(frames)
+    # Today's KPI tiles: the kept figures went on with the events (two served and rated, a third
+    # ticket waiting), and the board's own count of them is the same, down to the waits' seconds.
+    sums, before_sums = fresh["figures"]["sums"], before["figures"]["sums"]
+    grown = {k: sums[k] - before_sums[k] for k in ("arrived", "called", "served", "wait_count", "rated_1", "rated_2")}
+    assert grown == {"arrived": 3, "called": 2, "served": 2, "wait_count": 2, "rated_1": 1, "rated_2": 1}
+    assert list(fresh["figures"]["waits"]) != []
     assert folded == fresh
 
 

@@ -9,10 +9,20 @@ import {
   clockTime,
   fold,
   lightText,
+  micros,
   nextStep,
   overTarget,
   sentence,
+  tiles,
 } from "../wallboardview.js";
+
+// The kept figures' counts (queueing/figures.py COUNTS), all nought.
+function zeros() {
+  const names = ["arrived", "called", "served", "no_shows", "transferred", "wait_count", "wait_sum", "wait_max"];
+  names.push("wait_in_target", "wait_0_5", "wait_5_10", "wait_10_20", "wait_20_30", "wait_30_60", "wait_60");
+  names.push("service_count", "service_sum", "service_max", "rated_1", "rated_2", "rated_3", "rated_4", "rated_5");
+  return Object.fromEntries(names.map((n) => [n, 0]));
+}
 
 const snapshot = {
   staff: { 7: { name: "王晓梅", staff_no: "XH0107" } },
@@ -23,6 +33,7 @@ const snapshot = {
   services: [{ code: "soc", prefix: "A", name: "社会保障", name_en: "Social security", waiting: 0, estimate_minutes: null, target_minutes: 15 }],
   work_orders: [],
   events: [],
+  figures: { day: "2026-11-23", timezone: "Asia/Shanghai", sums: { ...zeros() }, waits: {}, serving: {} },
 };
 const order = { id: "WO-1", number: "A001", counter: 1, clerk: 7, level: 2, label: "不满意", state: "open", due: "2026-11-30" };
 
@@ -95,4 +106,65 @@ test("a light is written with what it is for: the case's deadline or its stage's
   assert.equal(lightText({ light: "red", light_for: "stage", light_stage: "review" }, word), "红灯 · 审核环节超时");
   assert.equal(lightText({ light: "red", light_for: "case", light_stage: null }, word), "红灯 · 办件已超期");
   assert.equal(lightText({ light: "green", light_for: null }, word), "绿灯 · 正常");
+});
+
+test("today's tiles: the snapshot folded with the live events equals the next snapshot", () => {
+  const at = (minute, second = 0) => `2026-11-23T01:${String(minute).padStart(2, "0")}:${String(second).padStart(2, "0")}.400000+00:00`;
+  const ticket = (id, more = {}) => ({ ticket: id, number: id, service: "soc", counter: 1, clerk: 7, ...more });
+  let board = boardOf(snapshot);
+  const events = [
+    ["ticket.issued", ticket("A001", { waiting: { soc: 1 } }), at(0)],
+    ["ticket.issued", ticket("A002", { waiting: { soc: 2 } }), at(1)],
+    ["ticket.called", ticket("A001", { waiting: { soc: 1 } }), at(10, 30)], // waited 10.5 min: within 15
+    ["ticket.started", ticket("A001"), at(11)],
+    ["ticket.finished", ticket("A001"), at(15, 20)],
+    ["rating.given", ticket("A001", { level: 2 }), at(16)],
+    ["ticket.called", ticket("A002", { waiting: { soc: 0 } }), at(21)], // waited 20 min: over 15
+    ["ticket.no_show", ticket("A002"), at(23)],
+    ["ticket.issued", ticket("A003", { waiting: { soc: 1 } }), at(24)],
+  ];
+  events.forEach(([type, data, when], i) => {
+    board = fold(board, { type, data, at: when }, i + 1);
+  });
+  const sums = {
+    ...zeros(),
+    arrived: 3,
+    called: 2,
+    served: 1,
+    no_shows: 1,
+    wait_count: 2,
+    wait_sum: 630 + 1200,
+    wait_max: 1200,
+    wait_in_target: 1,
+    wait_10_20: 1,
+    wait_20_30: 1,
+    service_count: 1,
+    service_sum: 260,
+    service_max: 260,
+    rated_2: 1,
+  };
+  const next = {
+    ...snapshot,
+    services: [{ ...snapshot.services[0], waiting: 1 }],
+    figures: { ...snapshot.figures, sums, waits: { A003: { since: "2026-11-23T01:24:00.4+00:00", counts: true } } },
+  };
+  assert.deepEqual(board.figures, boardOf(next).figures);
+  const shown = tiles(board);
+  assert.deepEqual([shown.arrived, shown.served, shown.waiting], [3, 1, 1]);
+  assert.deepEqual(shown.service_level, { value: 0.5, mark: "poor" });
+  assert.deepEqual(shown.no_show_rate, { value: 0.5, mark: "poor" });
+  assert.deepEqual(shown.satisfaction, { value: 0, mark: "poor" });
+  assert.equal(shown.wait_max_minutes, 20);
+  assert.equal(Math.round(shown.service_mean_minutes * 60), 260);
+});
+
+test("a wait back from a hold counts nothing, and a new local day starts the tiles from nought", () => {
+  let board = boardOf({ ...snapshot, figures: { ...snapshot.figures, sums: { ...zeros(), arrived: 9 } } });
+  board = fold(board, { type: "ticket.released", data: { ticket: "A005", service: "soc" }, at: "2026-11-23T02:00:00Z" }, 1);
+  board = fold(board, { type: "ticket.called", data: { ticket: "A005", service: "soc" }, at: "2026-11-23T02:30:00Z" }, 2);
+  assert.deepEqual([board.figures.sums.called, board.figures.sums.wait_count], [1, 0]);
+  // 16:00 UTC is midnight in Beijing: the 24th begins.
+  board = fold(board, { type: "ticket.issued", data: { ticket: "B001", service: "soc" }, at: "2026-11-23T16:00:00Z" }, 3);
+  assert.deepEqual([board.figures.day, board.figures.sums.arrived, board.figures.sums.called], ["2026-11-24", 1, 0]);
+  assert.equal(micros("2026-11-23T16:00:00.000001+00:00") - micros("2026-11-23T16:00:00+00:00"), 1);
 });
