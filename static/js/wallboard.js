@@ -1,4 +1,4 @@
-// The supervisor's wallboard: every counter, the lines against their targets, the 一事一评 work
+// The supervisor's wallboard: today's KPI tiles, every counter, the lines against their targets, the 一事一评 work
 // orders with their buttons, the case lights and 督办 orders, and the latest events as sentences.
 // What it shows is folded from the topic's snapshot and live events (wallboardview.js), so a
 // reload shows what the live board showed.
@@ -6,7 +6,7 @@ import { caseCells } from "./caserows.js";
 import { cell, clockDateTime, dateTimeIn, fill, linkStatus, pageWords } from "./page.js";
 import { Realtime } from "./realtime.js";
 import { messenger } from "./staffpage.js";
-import { boardOf, fold, overTarget, sentence, withLines } from "./wallboardview.js";
+import { boardOf, dayText, fold, overTarget, sentence, tiles, withLines } from "./wallboardview.js";
 import { orderDialog, orderRows } from "./workorders.js";
 
 const list = document.getElementById("counters");
@@ -100,7 +100,43 @@ function renderLog() {
   );
 }
 
+const tileList = document.getElementById("tiles");
+const tilesDay = document.getElementById("tiles-day");
+const HINTS = { no_show_rate: "hint_no_show", service_level: "hint_level", satisfaction: "hint_satisfaction" };
+
+// Minutes: the number big, its unit small after it, so "12.5 分钟" fits a tile read from afar.
+function showMinutes(text, value) {
+  if (value === null) {
+    text.textContent = "–";
+    return;
+  }
+  const unit = document.createElement("small");
+  unit.className = "unit";
+  unit.textContent = word("unit_minutes");
+  text.replaceChildren(value < 10 ? value.toFixed(1) : String(Math.round(value)), " ", unit);
+}
+
+// Today's KPI tiles: counts as they are, times in minutes, shares as whole percentages with a word.
+function renderTiles() {
+  const shown = tiles(board);
+  if (!shown) return;
+  tilesDay.textContent = dayText(shown.day, { lang });
+  for (const tile of tileList.querySelectorAll("[data-tile]")) {
+    const value = shown[tile.dataset.tile];
+    const text = tile.querySelector(".value");
+    if (tile.dataset.tile.endsWith("_minutes")) showMinutes(text, value);
+    else if (typeof value === "number") text.textContent = String(value);
+    else if (value !== null) {
+      text.textContent = value.value === null ? "–" : `${Math.round(value.value * 100)}%`;
+      tile.className = `tile mark-${value.mark}`;
+      tile.querySelector(".mark").textContent = word(`mark_${value.mark}`);
+      tile.querySelector(".hint").textContent = value.whole ? fill(word(HINTS[tile.dataset.tile]), value) : "";
+    }
+  }
+}
+
 function render() {
+  renderTiles();
   renderCounters();
   renderLines();
   renderOrders();
@@ -115,6 +151,7 @@ function refreshLines() {
     if (answer.ok) {
       board = withLines(board, (await answer.json()).services);
       renderLines();
+      renderTiles();
     }
   }, 300);
 }

@@ -277,8 +277,9 @@ function figuresAfter(figures, lines, type, data, at) {
   return { ...figures, day, sums, waits, serving };
 }
 
+// A share with what it is of, so the page can say "12 of 15 waits within target".
 function share(part, whole) {
-  return whole ? part / whole : null;
+  return { value: whole ? part / whole : null, part, whole };
 }
 
 // How a share reads against a hall's usual goals: good, watch or poor (the page writes a word
@@ -296,20 +297,20 @@ export function tiles(board) {
   const f = board.figures;
   if (!f) return null;
   const s = f.sums;
-  const rated = [1, 2, 3, 4, 5].reduce((n, level) => n + (s[`rated_${level}`] ?? 0), 0);
+  const rated = [1, 2, 3, 4, 5].reduce((n, level) => n + s[`rated_${level}`], 0);
   const noShow = share(s.no_shows, s.called);
   const level = share(s.wait_in_target, s.wait_count);
-  const satisfaction = share((s.rated_3 ?? 0) + (s.rated_4 ?? 0) + (s.rated_5 ?? 0), rated);
+  const satisfaction = share(s.rated_3 + s.rated_4 + s.rated_5, rated);
   return {
     day: f.day,
     arrived: s.arrived,
     served: s.served,
     waiting: board.lines.reduce((n, l) => n + l.waiting, 0),
-    no_show_rate: { value: noShow, mark: mark(noShow, 0.05, 0.1, true) },
+    no_show_rate: { ...noShow, mark: mark(noShow.value, 0.05, 0.1, true) },
     wait_mean_minutes: s.wait_count ? s.wait_sum / s.wait_count / 60 : null,
     wait_max_minutes: s.wait_count ? s.wait_max / 60 : null,
     service_mean_minutes: s.service_count ? s.service_sum / s.service_count / 60 : null,
-    service_level: { value: level, mark: mark(level, 0.8, 0.6) },
-    satisfaction: { value: satisfaction, mark: mark(satisfaction, 0.95, 0.85) },
+    service_level: { ...level, mark: mark(level.value, 0.8, 0.6) },
+    satisfaction: { ...satisfaction, mark: mark(satisfaction.value, 0.95, 0.85) },
   };
 }

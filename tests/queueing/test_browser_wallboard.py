@@ -1,12 +1,14 @@
 """The supervisor's wallboard in a real browser at the wall screen's size (1920×1080): it opens on
 the open 一事一评 work orders and the services' targets, writes its latest events as sentences
-(Chinese, English with ?lang=en), answers work orders with its buttons, shows after a reload what
-it showed live; the counter console gives a supervisor the same buttons; the case lights say what
-they are for. Screenshots go to test-artifacts/screenshots/wallboard-*.png."""
+(Chinese, English with ?lang=en), keeps today's KPI tiles live from the events, answers work orders
+with its buttons, shows after a reload what it showed live; the counter console gives a supervisor
+the same buttons; the case lights say what they are for. Screenshots go to
+test-artifacts/screenshots/wallboard-*.png."""
 
 from __future__ import annotations
 
 import asyncio
+import re
 import sqlite3
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -234,4 +236,52 @@ def test_a_work_order_past_its_due_day_is_escalated_on_the_clock_and_shown_on_th
     expect(late).to_have_class("overdue")
     expect(page.locator("#events")).to_contain_text("A009 号的工单已超期", timeout=wait)
     _shoot(page, "overdue")
+    screens.check()
+
+
+def _tile(page: Any, name: str, part: str = ".value") -> Any:
+    return page.locator(f'#tiles [data-tile="{name}"] {part}')
+
+
+def _counts(text: str) -> tuple[int, int]:
+    """(part, whole) of a tile's hint, "3 次等候中 3 次未超目标": the whole comes first in Chinese."""
+    whole, part = (int(n) for n in re.findall(r"\d+", text))
+    return part, whole
+
+
+def test_todays_tiles_go_on_live_as_a_ticket_is_issued_called_and_served(
+    screens: Screens, server: ServerProcess
+) -> None:
+    from playwright.sync_api import expect
+
+    page = screens.open("/wallboard/1", role="supervisor", **WALL)
+    expect(_tile(page, "arrived")).not_to_have_text("–")
+    # The morning's two unhappy residents: every rating unsatisfied, said in a word with the colour.
+    satisfaction = page.locator('#tiles [data-tile="satisfaction"]')
+    expect(satisfaction).to_have_class(re.compile("mark-poor"))
+    expect(satisfaction.locator(".mark")).to_have_text("告警")
+    expect(satisfaction.locator(".value")).to_have_text("0%")
+    arrived, served = int(_tile(page, "arrived").inner_text()), int(_tile(page, "served").inner_text())
+    waiting = int(_tile(page, "waiting").inner_text())
+    in_target, waits = _counts(_tile(page, "service_level", ".hint").inner_text())
+    with httpx.Client(base_url=server.url) as kiosk, httpx.Client(base_url=server.url) as clerk:
+        _post(kiosk, "/api/v1/halls/1/tickets", csrf_of(kiosk.get("/login").text), {"service": "soc"})
+        expect(_tile(page, "arrived")).to_have_text(str(arrived + 1))
+        expect(_tile(page, "waiting")).to_have_text(str(waiting + 1))
+        token = login(clerk, "wang", server.passwords["wang"])
+        _post(clerk, "/api/v1/halls/1/counters/2/call-next", token)
+        # Called at once: a wait within social security's target, counted as it ends.
+        expect(_tile(page, "service_level", ".hint")).to_have_text(f"{waits + 1} 次等候中 {in_target + 1} 次未超目标")
+        expect(_tile(page, "waiting")).to_have_text(str(waiting))
+        expect(_tile(page, "wait_mean_minutes")).to_have_text(re.compile(r"^\d+(\.\d)? 分钟$"))
+        for action in ("start", "finish"):
+            _post(clerk, f"/api/v1/halls/1/counters/2/{action}", token)
+        expect(_tile(page, "served")).to_have_text(str(served + 1))
+    # What the tiles show live, a reload shows from the kept figures.
+    live = page.locator("#tiles").inner_text()
+    page.reload()
+    expect(_tile(page, "served")).to_have_text(str(served + 1))
+    assert page.locator("#tiles").inner_text() == live
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "wallboard-tiles.png"))
     screens.check()

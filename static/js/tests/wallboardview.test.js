@@ -151,9 +151,10 @@ test("today's tiles: the snapshot folded with the live events equals the next sn
   assert.deepEqual(board.figures, boardOf(next).figures);
   const shown = tiles(board);
   assert.deepEqual([shown.arrived, shown.served, shown.waiting], [3, 1, 1]);
-  assert.deepEqual(shown.service_level, { value: 0.5, mark: "poor" });
-  assert.deepEqual(shown.no_show_rate, { value: 0.5, mark: "poor" });
-  assert.deepEqual(shown.satisfaction, { value: 0, mark: "poor" });
+  assert.deepEqual(shown.service_level, { value: 0.5, part: 1, whole: 2, mark: "poor" });
+  assert.deepEqual(shown.no_show_rate, { value: 0.5, part: 1, whole: 2, mark: "poor" });
+  assert.deepEqual(shown.satisfaction, { value: 0, part: 0, whole: 1, mark: "poor" });
+  assert.equal(tiles(boardOf(snapshot)).satisfaction.mark, "none");
   assert.equal(shown.wait_max_minutes, 20);
   assert.equal(Math.round(shown.service_mean_minutes * 60), 260);
 });
