@@ -5,6 +5,7 @@ on the case record, in the lists and on the supervision board, and red cases com
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,6 +17,7 @@ from hall.web.app import create_app
 from tests.cases.late_stage import accept_late_case
 from tests.helpers import csrf_of
 from tests.site import Site, make_site
+from tests.timing import MS
 
 
 @pytest.fixture
@@ -73,8 +75,16 @@ def test_the_ledger_query_and_its_export_name_the_stage_a_light_is_for(late: tup
     site.login("supervisor")
     since = (datetime.now(UTC) - timedelta(days=40)).date().isoformat()
     query = f"/api/v1/halls/{district}/cases/query?light=red&from={since}"
-    found = site.client.get(query).json()
-    (line,) = [c for c in found["cases"] if c["number"] == number]
+    # The stored light is turned by the server's case clock, which runs beside the requests from
+    # the start: wait for its first tick rather than race it.
+    deadline = time.monotonic() + 10_000 * MS
+    while True:
+        found = site.client.get(query).json()
+        lines = [c for c in found["cases"] if c["number"] == number]
+        if lines or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    (line,) = lines
     assert (line["light"], line["light_stage"], line["overdue"]) == ("red", "review", False)
     assert "审核环节超时" in str(line["light_label"])
     exported = site.client.get(f"{query}&format=csv")
