@@ -21,6 +21,7 @@ them (30 10), go the same way.
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from dataclasses import dataclass, field
 from enum import IntEnum
 from functools import reduce
@@ -234,8 +235,10 @@ class _Decoder(SlicedDecoder[F]):
             self._let_go(total, counted=False)
             frames.append(frame)
 
+    @abstractmethod
     def _parse(self, buf: bytearray, total: int) -> F:
-        raise NotImplementedError
+        """The frame of the ``total`` bytes at the start of ``buf``, whose XOR is right (a request or a
+        reply, by the side this decoder reads); ``BadMessage`` when its content is not sound."""
 
     def _shown(self, total: int) -> str:
         return shown(self._buf[: min(total, _SHOWN)]) + (f" … (+{total - _SHOWN} bytes)" if total > _SHOWN else "")

@@ -8,6 +8,7 @@ fixed length holding a fixed number of bytes per entry, however long a line of g
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections import deque
 from dataclasses import asdict, dataclass
 from typing import ClassVar, Generic, TypeVar
@@ -97,7 +98,7 @@ class WireLog:
 _REASONS = frozenset({BAD_CHECKSUM, BAD_LENGTH, OVERSIZED, TRUNCATED, MALFORMED})
 
 
-class SlicedDecoder(Generic[F]):
+class SlicedDecoder(ABC, Generic[F]):
     """The buffer of a decoder that takes reads in slices (``_SLICE`` bytes at a time), so one huge
     read cannot grow the buffer with it: ``feed`` adds a slice and lets ``_scan`` take what frames
     it can, until the read is used up. The protocol's decoder writes ``_scan`` (and ``gap``)."""
@@ -120,5 +121,6 @@ class SlicedDecoder(Generic[F]):
             self._scan(frames)
         return frames
 
+    @abstractmethod
     def _scan(self, frames: list[F]) -> None:
-        raise NotImplementedError
+        """Take the whole frames at the start of the buffer into ``frames``; keep what is not whole."""
