@@ -5,6 +5,7 @@ on the case record, in the lists and on the supervision board, and red cases com
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -26,6 +27,16 @@ def late(tmp_path: Path) -> Iterator[tuple[Site, str]]:
     number = asyncio.run(accept_late_case(config.db_url, users["community-clerk"]))
     client = TestClient(create_app(config), follow_redirects=False)
     with client:
+        # The stored light is turned by the server's case clock, which starts beside the requests:
+        # wait for its first tick rather than race it.
+        path = config.db_url.split("///", 1)[1]
+        deadline = time.monotonic() + 10_000 * MS
+        while time.monotonic() < deadline:
+            with sqlite3.connect(path) as db:
+                lights = {row[0] for row in db.execute("SELECT light FROM cases WHERE number = ?", (number,))}
+            if lights == {"red"}:
+                break
+            time.sleep(0.05)
         yield Site(client, ids, users), number
 
 
