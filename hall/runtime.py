@@ -184,7 +184,8 @@ class Runtime:
             case_settings=RegisterSettings(hours=hours, rule=lights),
             timezone=settings.timezone,
         )
-        writer = Writer(engine, domains, batch_max=settings.batch_max)
+        lanes = 1 if is_sqlite(engine) else settings.writer_lanes
+        writer = Writer(engine, domains, batch_max=settings.batch_max, lanes=lanes)
         hub = Hub(engine, core_topics(settings.timezone), ring_size=settings.ring_size, replay_max=settings.replay_max)
         sender = Sender(engine, gateway_from_settings(settings))
         follower: Follower | None = None

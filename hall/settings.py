@@ -31,6 +31,9 @@ class Settings:
     https: bool = False
     # Group commit: how many waiting commands share one transaction at most.
     batch_max: int = 500
+    # PostgreSQL: how many halls' batches commit at once (a hall's commands always share one lane,
+    # see hall.storage.writer). SQLite has one database lock, so there it is always one.
+    writer_lanes: int = 4
     # Realtime hub limits.
     ws_max_message: int = 4096
     ws_client_buffer: int = 512
@@ -86,6 +89,8 @@ class Settings:
             raise SettingsError(f"HALL_TIMEZONE is not a known time zone: {self.timezone!r}") from None
         if self.batch_max < 1:
             raise SettingsError(f"HALL_BATCH_MAX must be at least 1; got {self.batch_max}")
+        if not 1 <= self.writer_lanes <= 32:
+            raise SettingsError(f"HALL_WRITER_LANES must be between 1 and 32; got {self.writer_lanes}")
         if self.mqtt_incoming_max < 100:
             raise SettingsError(f"HALL_MQTT_INCOMING_MAX must be at least 100; got {self.mqtt_incoming_max}")
         if self.yellow_share is not None and not 0.0 <= self.yellow_share <= 1.0:
@@ -209,6 +214,7 @@ def from_env(env: Mapping[str, str] | None = None, **overrides: object) -> Setti
         "timezone": env.get("HALL_TIMEZONE", Settings.timezone),
         "https": _bool(env, "HALL_HTTPS", Settings.https),
         "batch_max": _int(env, "HALL_BATCH_MAX", Settings.batch_max),
+        "writer_lanes": _int(env, "HALL_WRITER_LANES", Settings.writer_lanes),
         "issue_per_minute": _int(env, "HALL_ISSUE_PER_MINUTE", Settings.issue_per_minute),
         "ws_client_buffer": _int(env, "HALL_WS_CLIENT_BUFFER", Settings.ws_client_buffer),
         "ws_heartbeat_seconds": _float(env, "HALL_WS_HEARTBEAT", Settings.ws_heartbeat_seconds),

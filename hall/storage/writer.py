@@ -11,6 +11,15 @@ locks the hall's head row first and compares its ``last_seq`` with the cache; if
 lock is also what keeps sequences gapless and unique with several writers. On PostgreSQL each
 transaction that logged events also notifies the other processes of the halls' new heads, at commit
 (``hall.storage.follower``).
+
+With several *lanes* (PostgreSQL) each hall has a queue and a task of its own, and up to ``lanes``
+halls commit at once, each on its own connection. A hall's commands are still decided in arrival
+order and batched together, but halls no longer wait for each other: when another process holds
+one hall's head row, or that hall's batch is slow, only that hall waits (unless every lane is
+taken by such halls). To each other the lanes are like other processes: they meet only at the head
+rows, which the version check above already handles, and their events reach the hub through the
+follower, which puts each hall's events in order. SQLite has one database lock, so there a writer
+has one lane, and a batch takes every hall's waiting commands.
 """
 
 from __future__ import annotations
@@ -100,7 +109,10 @@ class Writer:
         *,
         clock: Clock = utc_now,
         batch_max: int = 500,
+        lanes: int = 1,
     ) -> None:
+        if lanes < 1:
+            raise ValueError(f"a writer needs at least one lane; got {lanes}")
         self._engine = engine
         self._domains = list(domains)
         self._by_command: dict[str, Domain] = {}
@@ -111,10 +123,15 @@ class Writer:
                 self._by_command[name] = domain
         self._clock = clock
         self._batch_max = batch_max
+        # One lane: every command and job. Several: the jobs, while each hall has a queue of its own.
         self._queue: asyncio.Queue[_Pending | object] = asyncio.Queue()
+        self._lanes = lanes
+        self._slots = asyncio.Semaphore(lanes)
+        self._hall_queues: dict[int, asyncio.Queue[_Pending | object]] = {}
         self._states: dict[int, _HallState] = {}
         self._listeners: list[Listener] = []
         self._task: asyncio.Task[None] | None = None
+        self._hall_tasks: list[asyncio.Task[None]] = []
         self._closed = False
         self.batches = 0
         self.committed = 0
@@ -157,17 +174,32 @@ class Writer:
                 return int(head), cached.parts[domain_name]
             return int(head), await domain.load(conn, hall_id)
 
+    @property
+    def lanes(self) -> int:
+        return self._lanes
+
     async def start(self) -> None:
         if self._task is None:
-            self._task = asyncio.create_task(self._run(), name="hall-writer")
+            self._task = asyncio.create_task(self._run(self._queue), name="hall-writer")
 
     async def stop(self) -> None:
         """Commit what is queued, then stop."""
         self._closed = True
         if self._task is not None:
-            self._queue.put_nowait(_STOP)
-            await self._task
+            for queue in (self._queue, *self._hall_queues.values()):
+                queue.put_nowait(_STOP)
+            await asyncio.gather(self._task, *self._hall_tasks)
             self._task = None
+            self._hall_tasks = []
+
+    def _queue_of(self, hall_id: int) -> asyncio.Queue[_Pending | object]:
+        if self._lanes == 1:
+            return self._queue
+        queue = self._hall_queues.get(hall_id)
+        if queue is None:
+            queue = self._hall_queues[hall_id] = asyncio.Queue()
+            self._hall_tasks.append(asyncio.create_task(self._run(queue), name=f"hall-writer-{hall_id}"))
+        return queue
 
     async def __aenter__(self) -> Writer:
         await self.start()
@@ -181,7 +213,7 @@ class Writer:
         if self._closed or self._task is None:
             raise WriterClosed("the writer is not running")
         future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
-        self._queue.put_nowait(_Pending(command, future))
+        self._queue_of(command.hall_id).put_nowait(_Pending(command, future))
         try:
             # shield: a caller that stops waiting must not cancel a commit shared with others.
             async with asyncio.timeout(timeout):
@@ -228,10 +260,10 @@ class Writer:
                 except Exception:
                     log.exception("event listener %r failed", listener)
 
-    async def _run(self) -> None:
+    async def _run(self, queue: asyncio.Queue[_Pending | object]) -> None:
         stopping = False
         while not stopping:
-            first = await self._queue.get()
+            first = await queue.get()
             batch: list[_Pending] = []
             item: object = first
             while True:
@@ -240,19 +272,22 @@ class Writer:
                 elif isinstance(item, _Job):
                     # A job runs alone, after the commands that came before it.
                     if batch:
-                        await self._commit(batch)
+                        async with self._slots:
+                            await self._commit(batch)
                         batch = []
-                    await self._run_job(item)
+                    async with self._slots:
+                        await self._run_job(item)
                 else:
                     assert isinstance(item, _Pending)
                     batch.append(item)
-                if len(batch) >= self._batch_max or self._queue.empty():
+                if len(batch) >= self._batch_max or queue.empty():
                     break
-                item = self._queue.get_nowait()
+                item = queue.get_nowait()
             if batch:
-                await self._commit(batch)
-        while not self._queue.empty():
-            item = self._queue.get_nowait()
+                async with self._slots:
+                    await self._commit(batch)
+        while not queue.empty():
+            item = queue.get_nowait()
             if isinstance(item, _Pending | _Job) and not item.future.done():
                 item.future.set_exception(WriterClosed("the writer stopped"))
 
