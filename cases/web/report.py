@@ -29,7 +29,7 @@ from hall.storage.tables import halls
 from hall.web.access import guarded
 from hall.web.templating import error_page, render
 from queueing import figures as queue_figures
-from queueing.statistics import NONE_WORDS, statistics
+from queueing.statistics import statistics
 from queueing.stats_export import both
 
 Words = tuple[str, str]
@@ -124,13 +124,22 @@ def worst_items(lines: Sequence[Any]) -> list[dict[str, Any]]:
     ]
 
 
-def worst_counters(lines: Sequence[Any]) -> list[dict[str, Any]]:
+def counter_words(key: str, hall_names: Mapping[int, Words]) -> Words:
+    """A counter named by its hall and number (``hall:number`` in the statistics' keys)."""
+    hall, _, counter = key.partition(":")
+    zh, en = hall_names.get(int(hall), (hall, hall))
+    return (f"{zh} {counter}号窗口", f"{en}, counter {counter}")
+
+
+def worst_counters(lines: Sequence[Any], hall_names: Mapping[int, Words]) -> list[dict[str, Any]]:
     """Counters that waits or ratings were counted at, lowest service level first, then lowest
     satisfaction; a counter with no waits or no ratings sorts after those with them."""
+    # Counter 0 holds the tickets issued and not yet called: no counter to name.
     found = [
         (line, queue_figures.kpis(line.sums))
         for line in lines
-        if line.label != NONE_WORDS and (line.sums["wait_count"] or any(line.sums[f"rated_{n}"] for n in range(1, 6)))
+        if not line.key.endswith(":0")
+        and (line.sums["wait_count"] or any(line.sums[f"rated_{n}"] for n in range(1, 6)))
     ]
 
     def order(pair: tuple[Any, dict[str, object]]) -> tuple[float, float]:
@@ -143,7 +152,7 @@ def worst_counters(lines: Sequence[Any]) -> list[dict[str, Any]]:
     found.sort(key=order)
     return [
         {
-            "words": line.label,
+            "words": counter_words(line.key, hall_names),
             "served": kpi["served"],
             "wait_mean": number(kpi["wait_mean_minutes"]),
             "service_level": share(kpi["service_level"]),
@@ -215,7 +224,7 @@ async def _report(conn: AsyncConnection, hall_id: int, first: date, items: Mappi
         "halls": hall_rows,
         "several": len(scope) > 1,
         "worst_items": worst_items(cases_now.groups),
-        "worst_counters": worst_counters(queue_now.groups),
+        "worst_counters": worst_counters(queue_now.groups, names),
         "chart": chart,
     }
 

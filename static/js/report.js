@@ -24,7 +24,8 @@ function draw(id, option) {
 
 function daily(id, first, second) {
   draw(id, {
-    legend: { top: 0, data: [both(words[first]), both(words[second])] },
+    legend: { top: 0, textStyle: { fontSize: 10 }, data: [both(words[first]), both(words[second])] },
+    grid: { ...base.grid, top: 40 },
     xAxis: { type: "category", data: data.days, axisLabel: { fontSize: 9, interval: 1 } },
     yAxis: { type: "value", minInterval: 1 },
     series: [
@@ -37,7 +38,7 @@ function daily(id, first, second) {
 daily("queue-chart", "arrived", "served");
 daily("cases-chart", "accepted", "completed");
 draw("items-chart", {
-  grid: { left: 44, right: 8, top: 10, bottom: 22 },
+  grid: { left: 44, right: 8, top: 22, bottom: 22 },
   xAxis: { type: "category", data: data.items, axisLabel: { fontSize: 10, interval: 0 } },
   yAxis: { type: "value", min: 0, max: 100, axisLabel: { formatter: "{value}%" } },
   series: [{ name: both(words.on_time_rate), type: "bar", data: data.on_time, label: { show: true, position: "top", formatter: "{c}%" } }],
