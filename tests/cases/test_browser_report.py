@@ -228,3 +228,32 @@ def test_clerks_may_not_read_the_report_and_a_bad_month_is_named(screens: Screen
     expect(page.locator("main")).to_contain_text("没有这个月份")
     page = screens.open("/reports/1/2026-11", role="clerk", width=900, height=700)
     expect(page.locator("main")).not_to_contain_text("月度工作简报")
+
+
+def test_the_statistics_page_charts_the_cases_beside_their_tables(screens: Screens) -> None:
+    from playwright.sync_api import expect
+
+    page = screens.open("/stats/1", role="supervisor", width=1366, height=768)
+    section = page.locator("#case-stats")
+    expect(section.locator("h2").first).to_contain_text("办件")
+    form = page.locator("#case-stats-form")
+    form.locator("input[name=from]").fill("2026-10-01")
+    form.locator("input[name=to]").fill("2026-11-30")
+    form.locator("select[name=by]").select_option("month")
+    # Choosing a grouping asks again with the whole form: the period just typed included.
+    form.locator("select[name=group]").select_option("item")
+    expect(page.locator("#case-tiles")).to_contain_text("80.0%")
+    expect(page.locator("#case-periods-table tbody tr")).to_have_count(2)
+    expect(page.locator("#case-periods-table tbody tr").first).to_contain_text("2026-10-01")
+    expect(page.locator("#case-rates-table tbody tr")).to_have_count(2)
+    expect(page.locator("#case-rates-table")).to_contain_text("60.0%")
+    for chart in ("case-periods", "case-rates"):
+        expect(page.locator(f"#{chart}-chart canvas")).to_have_count(1)
+    section.scroll_into_view_if_needed()
+    shoot(page, "stats-cases-1366")
+
+    form.locator("select[name=group]").select_option("stage")
+    rows = page.locator("#case-groups-table tbody tr")
+    expect(rows).to_have_count(4)
+    expect(rows.first).to_contain_text("受理")
+    expect(page.locator("#case-groups-table tfoot")).to_contain_text("合计")
