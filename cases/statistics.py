@@ -118,12 +118,3 @@ async def _names(
         rows = await conn.execute(select(halls.c.id, halls.c.name, halls.c.name_en).where(halls.c.id.in_(list(scope))))
         return {str(r.id): (r.name, r.name_en or r.name) for r in rows}
     return {}
-
-
-async def hall_case_sums(
-    conn: AsyncConnection, scope: Sequence[int], first: date, last: date
-) -> dict[int, dict[str, int]]:
-    """Each hall's case figures of a period, summed: the monthly report's rows."""
-    t = case_figures.c
-    rows = await conn.execute(select(t.hall_id, *_sums()).where(_where(scope, first, last)).group_by(t.hall_id))
-    return {row.hall_id: _read(row) for row in rows}

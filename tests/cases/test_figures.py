@@ -162,6 +162,11 @@ async def test_every_case_kpi_of_a_district_against_the_hand_worked_values(
     assert (by_item["MZ-004"]["on_time_rate"], by_item["MZ-004"]["speed_up"]) == (1.0, None)
     assert by_item["MZ-004"]["work_days_mean"] == 0.12  # 1 h of an 8 h day
 
+    # Both items belong to the civil affairs bureau.
+    by_department = lines(await stats(engine, district, "department"))
+    assert list(by_department) == ["区民政局"]
+    assert (by_department["区民政局"]["accepted"], by_department["区民政局"]["on_time_rate"]) == (4, 0.6667)
+
     by_stage = {key: value["entered"] for key, value in lines(await stats(engine, district, "stage")).items()}
     assert by_stage == {"accepted": 4, "review": 3, "approval": 3, "completed": 3, "collected": 1, "refused": 1}
 
