@@ -107,6 +107,11 @@ def _provisional(hours: WorkingHours) -> WorkingHours:
     return _PROVISIONAL[key]
 
 
+def lenient_hours(hours: WorkingHours) -> WorkingHours:
+    """``hours`` counting a year chinese-calendar does not know yet on weekdays alone."""
+    return _provisional(hours)
+
+
 def _pauses(case: Case) -> tuple[Pause, ...]:
     return tuple(Pause(p.start, p.end, p.reason) for p in case.pauses)
 

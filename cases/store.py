@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import and_, func, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from cases import register
+from cases import figures, register
 from cases.case_timing import Meta
 from cases.catalog import Catalog, Level
 from cases.notices import NoticeKind, notice_id
@@ -31,8 +31,15 @@ from hall.kernel.events import Command, Decision, Event
 from hall.kernel.i18n import N_
 from hall.kernel.roles import Role
 from hall.kernel.zones import zone
-from hall.storage.case_tables import case_attachments, case_steps, cases, notifications, supervision_orders
-from hall.storage.database import upsert
+from hall.storage.case_tables import (
+    case_attachments,
+    case_figures,
+    case_steps,
+    cases,
+    notifications,
+    supervision_orders,
+)
+from hall.storage.database import accumulate, upsert
 from hall.storage.tables import halls
 
 
@@ -237,6 +244,9 @@ class CasesDomain:
             changed.append(CaseChange(case, after.meta[number], after.root, stored))
         changed.extend(after.orders.changed)
         changed.extend(after.notices)
+        # The figures this command adds are stored with its events, in the same transaction: a
+        # refused command (raised above) or a batch rolled back adds nothing.
+        changed.extend(figures.fold(state, decision.facts, now, self.settings.hours))
         clean = replace(
             after,
             cases=replace(after.cases, changed=()),
@@ -317,8 +327,13 @@ class CasesDomain:
         first_stored: dict[str, int] = {}
         order_rows: dict[str, dict[str, Any]] = {}
         notices: list[NoticeDue] = []
+        tallies: dict[figures.Key, figures.Tally] = {}
         for hall_id, value in changed:
-            if isinstance(value, CaseChange):
+            if isinstance(value, figures.Tally):
+                # The tally names its own hall (where the step was taken), not the register's.
+                known = tallies.get(value.key)
+                tallies[value.key] = value if known is None else known.plus(value)
+            elif isinstance(value, CaseChange):
                 latest[value.case.number] = value
                 first_stored.setdefault(value.case.number, value.stored_steps)
             elif isinstance(value, Order):
@@ -358,6 +373,13 @@ class CasesDomain:
             await upsert(conn, supervision_orders, list(order_rows.values()), ["id"])
         if notices:
             await self._queue_notices(conn, notices, events)
+        await accumulate(
+            conn,
+            case_figures,
+            [_figure_row(tally) for _key, tally in sorted(tallies.items())],
+            FIGURE_KEY,
+            kept=("week", "month"),
+        )
 
     async def _queue_notices(self, conn: AsyncConnection, notices: list[NoticeDue], events: Sequence[Event]) -> None:
         at = events[0].at if events else datetime.now(self.settings.hours.tz)
@@ -403,6 +425,23 @@ class CasesDomain:
             tz=zone(str(self.settings.hours.tz)),
         )
         return locale, text
+
+
+FIGURE_KEY = ("hall_id", "day", "item", "department", "stage")
+
+
+def _figure_row(tally: figures.Tally) -> dict[str, Any]:
+    key = tally.key
+    return {
+        "hall_id": key.hall,
+        "day": key.day,
+        "item": key.item,
+        "department": key.department,
+        "stage": key.stage,
+        "week": key.week,
+        "month": key.month,
+        **tally.counts(),
+    }
 
 
 def _case_row(change: CaseChange) -> dict[str, Any]:

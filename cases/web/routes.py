@@ -6,7 +6,7 @@ from __future__ import annotations
 from starlette.convertors import register_url_convertor
 from starlette.routing import BaseRoute, Route
 
-from cases.web import api, catalog, files, ledgers, numbers, pages, receipts, track
+from cases.web import api, catalog, files, ledgers, numbers, pages, receipts, report, stats, track
 from hall.web import paths
 
 # Before the routes below are made: their patterns name these convertors ({hall:id}, {number:case}).
@@ -25,6 +25,7 @@ PAGES: list[BaseRoute] = [
     Route("/catalog/{code}/materials", catalog.catalog_materials, name="catalog_materials"),
     Route("/track", track.track_page, name="track"),
     Route("/ledgers/{hall:id}", ledgers.ledger_page, name="ledgers"),
+    Route("/reports/{hall:id}/{month}", report.monthly_report, name="monthly_report"),
 ]
 
 API: list[BaseRoute] = [
@@ -34,6 +35,7 @@ API: list[BaseRoute] = [
     Route("/track/rate", track.api_track_rate, methods=["POST"]),
     # Ahead of /halls/{hall}/cases/{number:case}, which would take "query" for a case number.
     Route("/halls/{hall:id}/ledgers", ledgers.hall_ledger),
+    Route("/halls/{hall:id}/case-stats", stats.hall_case_stats),
     Route("/halls/{hall:id}/cases/query", ledgers.case_query),
     Route("/me/cases", ledgers.my_cases),
     Route("/halls/{hall:id}/attachments", files.upload_attachment, methods=["POST"]),

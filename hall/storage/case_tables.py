@@ -8,7 +8,7 @@ counts what each person did without reading every record.
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, Integer, String, Table, Text
+from sqlalchemy import JSON, BigInteger, Column, Date, ForeignKey, Index, Integer, String, Table, Text
 
 from hall.storage.tables import UTCDateTime, metadata
 
@@ -106,4 +106,36 @@ notifications = Table(
     Column("gateway_ref", String(100), nullable=False, server_default=""),
     Column("last_error", String(500), nullable=False, server_default=""),
     Index("ix_notifications_due", "status", "next_try_at"),
+)
+
+# The cases' figures (cases/figures.py), kept up to date in the writer's transaction: one row per
+# hall, local day, service item, department and stage, each count a sum. ``week`` (its Monday) and
+# ``month`` (its first day) are written with the day, so grouping by them is a plain GROUP BY.
+CASE_FIGURE_COUNTS = (
+    "accepted",
+    "entered",
+    "completed",
+    "on_time",
+    "late",
+    "work_sum",
+    "speed_count",
+    "speed_sum",
+    "refused",
+    "collected",
+    "supplements",
+    "returned",
+)
+
+case_figures = Table(
+    "case_figures",
+    metadata,
+    Column("hall_id", Integer, ForeignKey("halls.id"), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("item", String(32), primary_key=True),
+    Column("department", String(100), primary_key=True),
+    Column("stage", String(16), primary_key=True),
+    Column("week", Date, nullable=False),
+    Column("month", Date, nullable=False),
+    # The key starts with the hall and the day: a period's rows are one range of the primary key.
+    *(Column(name, BigInteger, nullable=False, server_default="0") for name in CASE_FIGURE_COUNTS),
 )

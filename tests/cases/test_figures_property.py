@@ -1,0 +1,211 @@
+"""The case figures the writer keeps are the figures of the event log: after any run of case
+commands — 受理 at a community or the district, review, approval, 办结, 领取, 不予受理, 补正 asked
+and answered, 退回, refusals of steps not allowed, and restarts of the writer among them — the table
+holds what a recount of the root hall's events (written here afresh, from the events alone) says.
+
+The one formula shared with the code is ``speed_up`` (提速率 of one case from its accepted time,
+promise, pauses and completion); the hand-worked test (test_figures.py) checks that formula.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import select
+
+from cases.catalog_io import sample_catalog
+from cases.deadlines import DEFAULT_HOURS, Pause
+from cases.figures import BASIS, COUNTS, speed_up
+from cases.store import CasesDomain, actor_args
+from hall.kernel.events import Command
+from hall.storage.case_tables import case_figures
+from hall.storage.database import reading
+from hall.storage.tables import events
+from hall.storage.writer import Writer
+from tests.conftest import Database, StepClock
+from tests.factories import add_staff
+
+CATALOG = sample_catalog()
+APPLICANT = {"name": "王秀英", "id_number": "11010519491231002X", "phone": "13800138000"}
+# (item, where it is accepted): MZ-006 at the community, decided by the district; MZ-004 (即办) at
+# the district.
+ITEMS = (("MZ-006", "xh-hp-ly"), ("MZ-006", "xh-hp-ly"), ("MZ-004", "xh"))
+ACTIONS = (
+    "review",
+    "approve",
+    "complete",
+    "complete",
+    "collect",
+    "refuse",
+    "supplement",
+    "supplement_received",
+    "return",
+)
+# What a case's next step usually is, by its stage (and whether it waits for 补正).
+NEXT = {
+    ("accepted", False): ("review", "review", "supplement", "refuse"),
+    ("accepted", True): ("supplement_received",),
+    ("review", False): ("approve", "approve", "approve", "return"),
+    ("approval", False): ("complete",),
+    ("completed", False): ("collect",),
+}
+KINDS = ("accept", "act", "act", "act", "act", "act", "act", "restart")
+Row = tuple[Any, ...]
+
+
+def _materials(code: str) -> list[str]:
+    item = CATALOG.get(code)
+    assert item is not None
+    return [m.name for m in item.required_materials]
+
+
+def _day(at: datetime) -> date:
+    return at.astimezone(DEFAULT_HOURS.tz).date()
+
+
+def recount(rows: list[Any]) -> dict[Row, dict[str, int]]:
+    """The figures of a register's log, from its events alone."""
+    figures: dict[Row, dict[str, int]] = defaultdict(lambda: dict.fromkeys(COUNTS, 0))
+    pauses: dict[str, list[Pause]] = defaultdict(list)
+
+    def add(data: dict[str, Any], at: datetime, hall_of: str, stage: str, **counts: int) -> None:
+        cell = figures[(data[hall_of], _day(at), data["item"], data["department"], stage)]
+        for name, value in counts.items():
+            cell[name] += value
+
+    for row in rows:
+        data, at, kind = row.data, row.at, row.type.removeprefix("case.")
+        if kind == "accepted":
+            add(data, at, "accepted_hall", "accepted", accepted=1, entered=1)
+        elif kind in ("reviewed", "approved"):
+            add(data, at, "deciding_hall", data["to"], entered=1)
+        elif kind == "returned":
+            add(data, at, "deciding_hall", data["to"], entered=1, returned=1)
+        elif kind == "refused":
+            add(data, at, "deciding_hall", "refused", entered=1, refused=1)
+        elif kind == "collected":
+            add(data, at, "accepted_hall", "collected", entered=1, collected=1)
+        elif kind == "supplement_requested":
+            pauses[data["number"]].append(Pause(at))
+            add(data, at, "deciding_hall", data["to"], supplements=1)
+        elif kind == "supplement_received":
+            pauses[data["number"]][-1] = Pause(pauses[data["number"]][-1].start, at)
+        elif kind == "completed":
+            accepted = datetime.fromisoformat(data["accepted_at"])
+            share, seconds = speed_up(accepted, data["time_limit_days"], pauses[data["number"]], at, DEFAULT_HOURS)
+            late = at >= datetime.fromisoformat(data["due_at"])
+            add(
+                data,
+                at,
+                "deciding_hall",
+                "completed",
+                entered=1,
+                completed=1,
+                on_time=int(not late),
+                late=int(late),
+                work_sum=seconds,
+                speed_count=int(share is not None),
+                speed_sum=0 if share is None else round(share * BASIS),
+            )
+    return dict(figures)
+
+
+async def stored(database: Database) -> dict[Row, dict[str, int]]:
+    async with reading(database.engines[0]) as conn:
+        rows = await conn.execute(select(case_figures))
+        return {
+            (r.hall_id, r.day, r.item, r.department, r.stage): {n: int(getattr(r, n)) for n in COUNTS} for r in rows
+        }
+
+
+async def recounted(database: Database, root: int) -> dict[Row, dict[str, int]]:
+    async with reading(database.engines[0]) as conn:
+        query = select(events).where(events.c.hall_id == root, events.c.type.like("case.%")).order_by(events.c.seq)
+        rows = list(await conn.execute(query))
+    return recount(rows)
+
+
+class Hall:
+    """The test's halls across examples: the clock only moves on, the staff stay."""
+
+    def __init__(self) -> None:
+        # Monday 2 November 2026, 08:00 in Beijing.
+        self.clock = StepClock(datetime(2026, 11, 2, 0, 0, tzinfo=UTC))
+        self.admins: dict[str, int] = {}
+        self.numbers: list[str] = []
+        self.stages: dict[str, tuple[str, bool]] = {}
+
+
+_halls: dict[str, Hall] = {}
+
+steps = st.lists(
+    st.tuples(st.sampled_from(KINDS), st.integers(0, 50), st.integers(0, 90)),
+    min_size=10,
+    max_size=40,
+)
+
+
+@settings(
+    max_examples=12,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(script=steps)
+async def test_the_case_figures_are_a_recount_of_the_events(
+    database: Database, halls: dict[str, int], script: list[tuple[str, int, int]]
+) -> None:
+    engine = database.engines[0]
+    hall = _halls.get(f"{database.url}#{database.schema}")
+    if hall is None:
+        hall = _halls[f"{database.url}#{database.schema}"] = Hall()
+        for name in ("xh", "xh-hp-ly"):
+            hall.admins[name] = (await add_staff(engine, halls[name], 1, roles="admin", prefix="adm"))[0]
+    # Each example starts some hours after the last one ended, often on another day.
+    hall.clock.now += timedelta(hours=14)
+    writer = Writer(engine, [CasesDomain(CATALOG)], clock=hall.clock)
+    await writer.start()
+
+    async def send(name: str, where: str, **args: Any) -> bool:
+        admin = hall.admins[where]
+        body = {**args, "by": actor_args(admin, ["admin"], halls[where])}
+        command = Command(uuid.uuid4().hex, halls["xh"], name, f"staff:{admin}", body, also=tuple(halls.values()))
+        outcome = await writer.submit(command)
+        if outcome.ok and name == "case.accept":
+            hall.numbers.append(str(outcome.result["case"]["number"]))
+        if outcome.ok:
+            case = outcome.result["case"]
+            hall.stages[case["number"]] = (case["stage"], case["paused"])
+        return outcome.ok
+
+    try:
+        for kind, choice, minutes in script:
+            hall.clock.now += timedelta(minutes=minutes * 3)
+            if kind == "restart":
+                await writer.stop()
+                writer = Writer(engine, [CasesDomain(CATALOG)], clock=hall.clock)
+                await writer.start()
+            elif kind == "accept" or not hall.numbers:
+                item, where = ITEMS[choice % len(ITEMS)]
+                await send("case.accept", where, item=item, applicant=APPLICANT, materials=_materials(item))
+            else:
+                # Mostly the case's next step; now and then any step, which the rules may refuse
+                # (and then it must add nothing).
+                number = hall.numbers[-1 - choice % min(len(hall.numbers), 6)]
+                usual = NEXT.get(hall.stages[number], ACTIONS)
+                action = usual[minutes % len(usual)] if minutes % 5 else ACTIONS[choice % len(ACTIONS)]
+                wanted = _materials("MZ-006")[:1]
+                args: dict[str, Any] = {"number": number, "action": action, "remark": "理由"}
+                if action in ("supplement", "supplement_received"):
+                    args["materials"] = wanted
+                await send("case.act", "xh", **args)
+    finally:
+        await writer.stop()
+    kept, recount = await stored(database), await recounted(database, halls["xh"])
+    assert kept, "the script accepted no case"
+    differ = {k: (kept.get(k), recount.get(k)) for k in set(kept) | set(recount) if kept.get(k) != recount.get(k)}
+    assert not differ, differ
