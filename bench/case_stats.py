@@ -6,8 +6,10 @@ cases a day over 40 service items of 8 departments; each case is reviewed, appro
 (a tenth late) within days, most collected, a few refused:
 
 - the figures the writer would have kept (``case_figures``: one row per hall, day, item,
-  department and stage), read through ``cases.statistics.case_statistics`` as the API does
-  (aiosqlite, the same engine settings as the server);
+  department and stage, and its two rollups by hall and day and by hall, month, item, department
+  and stage, filled here by summing the figures, which is what the writer keeps them equal to:
+  tests/cases/test_figures_property.py), read through ``cases.statistics.case_statistics`` as the
+  API does (aiosqlite, the same engine settings as the server);
 - the baseline: the same steps as raw rows, one a step (hall, day, item, department, stage,
   on time, late, speed-up in basis points, working seconds), indexed by day, and the same sums as
   one plain GROUP BY in Python's sqlite3 — cheaper than a view over the event log would be (no
@@ -122,6 +124,17 @@ def generate(path: Path, days: int, seed: int = 7) -> int:
             )
             for k, v in figures.items()
         ],
+    )
+    sums = ", ".join(f"sum({name})" for name in COUNTS)
+    names = ", ".join(COUNTS)
+    conn.execute(
+        f"INSERT INTO case_figures_daily (hall_id, day, week, month, {names}) "
+        f"SELECT hall_id, day, min(week), min(month), {sums} FROM case_figures GROUP BY hall_id, day"
+    )
+    conn.execute(
+        f"INSERT INTO case_figures_monthly (hall_id, month, item, department, stage, {names}) "
+        f"SELECT hall_id, month, item, department, stage, {sums} FROM case_figures "
+        "GROUP BY hall_id, month, item, department, stage"
     )
     conn.commit()
     conn.close()

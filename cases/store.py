@@ -32,8 +32,11 @@ from hall.kernel.i18n import N_
 from hall.kernel.roles import Role
 from hall.kernel.zones import zone
 from hall.storage.case_tables import (
+    CASE_FIGURE_COUNTS,
     case_attachments,
     case_figures,
+    case_figures_daily,
+    case_figures_monthly,
     case_steps,
     cases,
     notifications,
@@ -373,13 +376,10 @@ class CasesDomain:
             await upsert(conn, supervision_orders, list(order_rows.values()), ["id"])
         if notices:
             await self._queue_notices(conn, notices, events)
-        await accumulate(
-            conn,
-            case_figures,
-            [_figure_row(tally) for _key, tally in sorted(tallies.items())],
-            FIGURE_KEY,
-            kept=("week", "month"),
-        )
+        figure_rows = [_figure_row(tally) for _key, tally in sorted(tallies.items())]
+        await accumulate(conn, case_figures, figure_rows, FIGURE_KEY, kept=("week", "month"))
+        await accumulate(conn, case_figures_daily, _rolled(figure_rows, DAILY_KEY), DAILY_KEY, kept=("week", "month"))
+        await accumulate(conn, case_figures_monthly, _rolled(figure_rows, MONTHLY_KEY), MONTHLY_KEY)
 
     async def _queue_notices(self, conn: AsyncConnection, notices: list[NoticeDue], events: Sequence[Event]) -> None:
         at = events[0].at if events else datetime.now(self.settings.hours.tz)
@@ -428,6 +428,24 @@ class CasesDomain:
 
 
 FIGURE_KEY = ("hall_id", "day", "item", "department", "stage")
+DAILY_KEY = ("hall_id", "day")
+MONTHLY_KEY = ("hall_id", "month", "item", "department", "stage")
+
+
+def _rolled(rows: Sequence[dict[str, Any]], key: Sequence[str]) -> list[dict[str, Any]]:
+    """The figure rows summed by a coarser ``key`` (a rollup's), keeping the day's week and month."""
+    summed: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for row in rows:
+        at = tuple(row[name] for name in key)
+        into = summed.get(at)
+        if into is None:
+            into = summed[at] = {name: row[name] for name in key}
+            if "day" in key:
+                into.update(week=row["week"], month=row["month"])
+            into.update(dict.fromkeys(CASE_FIGURE_COUNTS, 0))
+        for name in CASE_FIGURE_COUNTS:
+            into[name] += row[name]
+    return [summed[at] for at in sorted(summed)]
 
 
 def _figure_row(tally: figures.Tally) -> dict[str, Any]:

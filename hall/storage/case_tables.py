@@ -139,3 +139,28 @@ case_figures = Table(
     # The key starts with the hall and the day: a period's rows are one range of the primary key.
     *(Column(name, BigInteger, nullable=False, server_default="0") for name in CASE_FIGURE_COUNTS),
 )
+
+# Two coarser sums of the same figures, kept in the same transaction, so that a year costs about
+# what a month does: a hall's day (its periods and totals; a year is 365 rows) and a hall's month
+# by item, department and stage (its groups over whole months). A view reads the coarsest that
+# holds it (cases/statistics.py).
+case_figures_daily = Table(
+    "case_figures_daily",
+    metadata,
+    Column("hall_id", Integer, ForeignKey("halls.id"), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("week", Date, nullable=False),
+    Column("month", Date, nullable=False),
+    *(Column(name, BigInteger, nullable=False, server_default="0") for name in CASE_FIGURE_COUNTS),
+)
+
+case_figures_monthly = Table(
+    "case_figures_monthly",
+    metadata,
+    Column("hall_id", Integer, ForeignKey("halls.id"), primary_key=True),
+    Column("month", Date, primary_key=True),
+    Column("item", String(32), primary_key=True),
+    Column("department", String(100), primary_key=True),
+    Column("stage", String(16), primary_key=True),
+    *(Column(name, BigInteger, nullable=False, server_default="0") for name in CASE_FIGURE_COUNTS),
+)

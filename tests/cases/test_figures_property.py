@@ -21,9 +21,10 @@ from sqlalchemy import select
 from cases.catalog_io import sample_catalog
 from cases.deadlines import DEFAULT_HOURS, Pause
 from cases.figures import BASIS, COUNTS, speed_up
+from cases.statistics import case_statistics
 from cases.store import CasesDomain, actor_args
 from hall.kernel.events import Command
-from hall.storage.case_tables import case_figures
+from hall.storage.case_tables import case_figures, case_figures_daily, case_figures_monthly
 from hall.storage.database import reading
 from hall.storage.tables import events
 from hall.storage.writer import Writer
@@ -209,3 +210,44 @@ async def test_the_case_figures_are_a_recount_of_the_events(
     assert kept, "the script accepted no case"
     differ = {k: (kept.get(k), recount.get(k)) for k in set(kept) | set(recount) if kept.get(k) != recount.get(k)}
     assert not differ, differ
+    await _the_rollups_agree(database, halls)
+
+
+async def _the_rollups_agree(database: Database, halls: dict[str, int]) -> None:
+    """The coarser sums equal the fine figures summed, and a view read through them equals the
+    same view summed straight from the fine figures, over whole months and over odd days."""
+    kept = await stored(database)
+    by_day: dict[tuple[int, date], dict[str, int]] = defaultdict(lambda: dict.fromkeys(COUNTS, 0))
+    by_month: dict[Row, dict[str, int]] = defaultdict(lambda: dict.fromkeys(COUNTS, 0))
+    for (hall_id, day, item, department, stage), sums in kept.items():
+        for name, value in sums.items():
+            by_day[hall_id, day][name] += value
+            by_month[hall_id, day.replace(day=1), item, department, stage][name] += value
+    async with reading(database.engines[0]) as conn:
+        daily = {
+            (r.hall_id, r.day): {n: int(getattr(r, n)) for n in COUNTS}
+            for r in await conn.execute(select(case_figures_daily))
+        }
+        monthly = {
+            (r.hall_id, r.month, r.item, r.department, r.stage): {n: int(getattr(r, n)) for n in COUNTS}
+            for r in await conn.execute(select(case_figures_monthly))
+        }
+        assert daily == dict(by_day)
+        assert monthly == dict(by_month)
+        days = sorted({day for _, day, *_ in kept})
+        scope = list(halls.values())
+        # Whole months with odd days at both ends, and a few odd days inside one month.
+        for first, last in ((days[0] - timedelta(days=40), days[-1] + timedelta(days=40)), (days[0], days[-1])):
+            for group in ("item", "department", "stage", "hall"):
+                view = await case_statistics(conn, scope, first, last, by="week", group=group)
+                wanted: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(COUNTS, 0))
+                total = dict.fromkeys(COUNTS, 0)
+                for (hall_id, day, item, department, stage), sums in kept.items():
+                    if first <= day <= last:
+                        key = {"item": item, "department": department, "stage": stage, "hall": str(hall_id)}[group]
+                        for name, value in sums.items():
+                            wanted[key][name] += value
+                            total[name] += value
+                assert {line.key: line.sums for line in view.groups} == dict(wanted)
+                assert view.total == total
+                assert sum(line.sums["accepted"] for line in view.periods) == total["accepted"]
