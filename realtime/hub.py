@@ -86,8 +86,13 @@ class Hub:
 
     def stats(self) -> dict[str, object]:
         timings = sorted(self.handoff_seconds)
+        paths: dict[str, int] = {}
+        for sub in {s for subs in self._subs.values() for s in subs}:
+            paths[sub.outbox.path] = paths.get(sub.outbox.path, 0) + 1
         return {
             "subscribers": self.subscriber_count(),
+            # How many subscribers' frames go straight to the transport ("wire") or through ASGI.
+            "send_paths": paths,
             "topics": len(self._subs),
             "published": self.published,
             "handoff_ms": [round(t * 1000, 3) for t in self.handoff_seconds],
