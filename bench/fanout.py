@@ -2,7 +2,8 @@
 
 For each client count (default 1,000 and 5,000) two servers run at once, each in its own process:
 
-* hall: ``hall init`` on a fresh SQLite file, then ``hall serve`` (uvicorn, websockets-sansio).
+* hall: ``hall init`` on a fresh SQLite file, then ``hall serve`` (uvicorn, its websockets-sansio
+  protocol lending each transport to ``/ws``: ``realtime/uvicorn_wire.py``).
   Every client subscribes to the public topic ``hall/1/queue``. One event = one counter command
   (open, then close, ...) POSTed by the logged-in admin; each commits one event that the hub fans out.
 * baseline: a bare ``websockets`` server (``websockets.asyncio.server.serve``, compression off)
@@ -738,7 +739,8 @@ def describe(args: argparse.Namespace) -> str:
         [
             f"date {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}; {platform.machine()}, {os.cpu_count()} cores; "
             f"Python {platform.python_version()}, websockets {version('websockets')}, uvicorn {version('uvicorn')}",
-            f"hall: `hall serve` (uvicorn loop=auto -> {hall_loop}, ws=websockets-sansio, backlog 2048, "
+            f"hall: `hall serve` (uvicorn loop=auto -> {hall_loop}, ws=realtime.uvicorn_wire.WireProtocol "
+            "(websockets-sansio, frames written to the transport), backlog 2048, "
             "no --limit-concurrency, ws ping 20 s, hub heartbeat 15 s)",
             f"baseline: websockets.asyncio.server.serve + broadcast(), compression=None, loop {args.baseline_loop}, "
             "backlog 2048, ping 20 s",

@@ -210,3 +210,7 @@ async def test_on_the_wire_a_slow_client_is_cut_alone_and_resumes_with_exactly_w
     assert _seqs(again) == list(range(seen + 1, head + 1))
     for wire in fast:
         assert _seqs(wire) == list(range(start + 1, head + 1))
+    # One encoding per event: after its own "subscribed" frame, every transport got the very same
+    # bytes objects.
+    first = fast[0].writes
+    assert all(wire.writes[i] is first[i] for wire in fast for i in range(1, len(first)))
