@@ -702,7 +702,7 @@ def _ratio(baseline: float, hall: float) -> str:
 ROWS = (
     ("handoff_p50", "server hand-off, median (ms)"),
     ("handoff_p99", "server hand-off, p99 = max of events (ms)"),
-    ("handoff_cpu_p50", "server hand-off in thread CPU time, median (ms)"),
+    ("handoff_cpu_p50", "server hand-off, CPU time, median (ms)"),
     ("e2e_p50", "end-to-end at clients, p50 (ms)"),
     ("e2e_p99", "end-to-end at clients, p99 (ms)"),
     ("first_p50", "first client to receive, median (ms)"),
