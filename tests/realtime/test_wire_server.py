@@ -55,6 +55,15 @@ class Admin:
         return dict(self.http.get("/api/v1/hub").json())
 
 
+@pytest.fixture
+def admin(server: ServerProcess) -> Iterator[Admin]:
+    who = Admin(server)
+    try:
+        yield who
+    finally:
+        who.http.close()
+
+
 class Subscribed:
     """A subscription's acknowledgement and the events replayed before it (the ack comes last)."""
 
@@ -97,9 +106,8 @@ async def _close_code_after_reading_all(ws: ClientConnection) -> int | None:
 
 
 async def test_frames_on_the_wire_arrive_in_order_and_a_resume_gets_exactly_what_was_missed(
-    server: ServerProcess,
+    server: ServerProcess, admin: Admin
 ) -> None:
-    admin = await asyncio.to_thread(Admin, server)
     url = f"ws://127.0.0.1:{server.port}/ws"
     # permessage-deflate offered and accepted: our frames go uncompressed beside it.
     plain, _ = await _subscribe(url, compression=None)
@@ -118,8 +126,9 @@ async def test_frames_on_the_wire_arrive_in_order_and_a_resume_gets_exactly_what
         await ws.close()
 
 
-async def test_a_client_that_stops_reading_is_cut_alone_and_resumes_by_sequence(server: ServerProcess) -> None:
-    admin = await asyncio.to_thread(Admin, server)
+async def test_a_client_that_stops_reading_is_cut_alone_and_resumes_by_sequence(
+    server: ServerProcess, admin: Admin
+) -> None:
     url = f"ws://127.0.0.1:{server.port}/ws"
     reader, _ = await _subscribe(url)
     # The stalled client reads nothing once subscribed: a small receive buffer, and a websockets
@@ -138,5 +147,5 @@ async def test_a_client_that_stops_reading_is_cut_alone_and_resumes_by_sequence(
     assert await _close_code_after_reading_all(stalled) == SLOW_CONSUMER
     back, again = await _subscribe(url, since=seen)
     assert again.ack["mode"] == "replay" and again.replayed == fired
-    for ws in (reader, back):
+    for ws in (reader, back, stalled):
         await ws.close()
