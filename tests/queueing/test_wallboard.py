@@ -113,7 +113,11 @@ def test_the_snapshot_carries_open_work_orders_and_the_services_targets(site: Si
     lines = site.client.get(f"/api/v1/halls/{HALL}/queue").json()["services"]
     assert {s["code"]: s["target_minutes"] for s in lines} == targets
     # The latest events come with it, so 最新动态 is not empty after a reload.
-    assert [e["type"] for e in data["events"]][-2:] == ["rating.given", "rating.alarm"]
+    # (The alarm the unsatisfied rating raises follows on its own, once the rating is committed.)
+    assert [e["type"] for e in data["events"] if not e["type"].startswith("alarm.")][-2:] == [
+        "rating.given",
+        "rating.alarm",
+    ]
 
 
 def test_the_work_order_buttons_answer_to_the_apis_role_and_csrf_checks(site: Site) -> None:
