@@ -107,7 +107,8 @@ def test_open_alarms_are_listed_newest_first() -> None:
 
 
 def test_an_unsatisfied_rating_raises_an_alarm_naming_the_ticket_counter_and_level() -> None:
-    order = {"id": "WO-1", "ticket": "t1", "number": "A001", "counter": 2, "clerk": 5, "level": 1, "label": "非常不满意"}
+    order = {"id": "WO-1", "ticket": "t1", "number": "A001", "counter": 2, "clerk": 5}
+    order.update(level=1, label="非常不满意")
     (found,) = from_events([_event("rating.alarm", order)])
     assert (found.kind, found.key) == (UNSATISFIED_RATING, "rating:WO-1")
     assert found.data["number"] == "A001" and found.data["counter"] == 2 and found.data["level"] == 1
