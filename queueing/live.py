@@ -241,8 +241,6 @@ async def _wallboard_snapshot(conn: AsyncConnection, topic: Topic, timezone: str
         "figures": await _figures(conn, state, topic.hall_id, now),
         "cases_today": await _case_day(conn, topic.hall_id, state.rules.local(now).date(), timezone),
         "alarms": _alarms(await AlarmsDomain().load(conn, topic.hall_id)),
-        # The server's clock, so the board's times in state tick from the server's now, not the screen's.
-        "now": now.isoformat(),
     }
 
 

@@ -173,6 +173,9 @@ async def wallboard(request: Request) -> Response:
         "year_ago": (today - timedelta(days=365)).isoformat(),
         "today": today.isoformat(),
         "pause_limit": await _pause_limit(request, hall_id),
+        # The server's clock as the page is made: the board's times in state tick from it, not
+        # from the screen's own clock (a snapshot may be a cached one, older than its delivery).
+        "server_now": datetime.now(UTC).isoformat(),
     }
     return render(request, "wallboard.html", context)
 

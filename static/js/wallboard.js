@@ -45,9 +45,9 @@ const say = messenger(
 );
 const pauseLimit = Number(list.dataset.pauseLimit || 15);
 let board = boardOf({});
-// The server's clock less the screen's, in microseconds, from the snapshot's `now`: times in state
-// and waits tick from the server's time.
-let offset = 0;
+// The server's clock less the screen's, in microseconds, from the time the page was made: times
+// in state and waits tick from the server's time.
+const offset = micros(list.dataset.serverNow) - Date.now() * 1000;
 const serverNow = () => Date.now() * 1000 + offset;
 
 function minutesText(value) {
@@ -98,7 +98,7 @@ function renderAlarms() {
   alarmSection.classList.toggle("has-open", open.length > 0);
   const items = board.alarms.map((alarm) => {
     const item = document.createElement("li");
-    item.className = `alarm alarm-${alarm.state} kind-${alarm.kind}`;
+    item.className = `alarm-item alarm-${alarm.state} kind-${alarm.kind}`;
     item.dataset.alarm = alarm.id;
     item.dataset.kind = alarm.kind;
     const sign = document.createElement("span");
@@ -381,7 +381,6 @@ rt.onstatus = linkStatus(linkState, { live: word("link_live"), offline: word("li
 rt.subscribe(topic, {
   snapshot(data) {
     board = boardOf(data);
-    if (data.now) offset = micros(data.now) - Date.now() * 1000;
     render();
     refreshCaseBoard();
   },
