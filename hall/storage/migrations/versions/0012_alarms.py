@@ -1,7 +1,7 @@
 """The wallboard's alarms: raised once by their key, acknowledged with who and when.
 
 Revision ID: 0012_alarms
-Revises: 0010_figures
+Revises: 0011_case_figures
 Create Date: 2026-12-07
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0012_alarms"
-down_revision = "0010_figures"
+down_revision = "0011_case_figures"
 branch_labels = None
 depends_on = None
 
