@@ -91,12 +91,17 @@ const alarmSay = messenger(
   8000,
 );
 
+// Alarms listed on the wall at most; the header counts every open one.
+const ALARMS_SHOWN = 6;
+
 function renderAlarms() {
   const context = { word, services: board.lines, lang };
   const open = board.alarms.filter((a) => a.state === "open");
   alarmCount.textContent = open.length ? `${open.length}` : "";
   alarmSection.classList.toggle("has-open", open.length > 0);
-  const items = board.alarms.map((alarm) => {
+  // The wall has room for so many: the open ones first (newest on top), the rest counted below.
+  const shown = board.alarms.slice(0, ALARMS_SHOWN);
+  const items = shown.map((alarm) => {
     const item = document.createElement("li");
     item.className = `alarm-item alarm-${alarm.state} kind-${alarm.kind}`;
     item.dataset.alarm = alarm.id;
@@ -132,6 +137,13 @@ function renderAlarms() {
     }
     return item;
   });
+  const hidden = open.length - shown.filter((a) => a.state === "open").length;
+  if (hidden > 0) {
+    const item = document.createElement("li");
+    item.className = "more";
+    item.textContent = fill(word("alarms_more"), { n: hidden });
+    items.push(item);
+  }
   if (items.length === 0) {
     const item = document.createElement("li");
     item.className = "muted none";
