@@ -662,11 +662,15 @@ def server_config(app: Any, settings: Settings) -> uvicorn.Config:
     and slip past the per-address limits of logins, kiosks and tracking."""
     import uvicorn
 
+    # uvicorn's websockets-sansio protocol, lending each connection's transport to /ws so that an
+    # event's frame is encoded once and written to every socket (realtime/wire.py).
+    from realtime.uvicorn_wire import WireProtocol
+
     return uvicorn.Config(
         app,
         host=settings.host,
         port=settings.port,
-        ws="websockets-sansio",
+        ws=WireProtocol,
         ws_max_size=1 << 20,
         lifespan="on",
         log_level="info",

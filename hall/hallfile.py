@@ -89,6 +89,8 @@ class QueueRulesSpec(_Strict):
     rating_aspects: list[str] | None = None
     kiosk_priorities: list[str] | None = None
     no_counter: Literal["warn", "refuse"] | None = None
+    pause_limit_minutes: int | None = Field(default=None, ge=1, le=24 * 60)
+    open_counter_after: int | None = Field(default=None, ge=1, le=1000)
 
     def given(self) -> dict[str, Any]:
         return self.model_dump(exclude_none=True)

@@ -50,6 +50,7 @@ from hall.web.ratelimit import Attempts, LoginLimits, LoginPolicy
 from hall.web.render import make_templates
 from hall.web.sessions import Sessions
 from queueing import live as queue_topics
+from queueing.alarm_store import AlarmsDomain, AlarmWatch, check_due
 from queueing.paper import ticket_print
 from queueing.store import QueueDomain, tick_command
 from realtime.hub import Hub
@@ -129,7 +130,7 @@ def core_domains(
     chosen = catalog if catalog is not None else _sample_catalog()
     settled = case_settings or RegisterSettings(hours=replace(DEFAULT_HOURS, tz=zone(timezone)))
     cases = CasesDomain(chosen, settled, public_url=public_url)
-    return [QueueDomain(timezone), DevicesDomain(), cases, AccountsDomain()]
+    return [QueueDomain(timezone), DevicesDomain(), cases, AccountsDomain(), AlarmsDomain()]
 
 
 @dataclass
@@ -167,6 +168,8 @@ class Runtime:
     # Run first at start and last at stop, around everything else: the demo's embedded broker,
     # which must be listening before the device bus connects and stay until it has left.
     services: list[tuple[Callable[[], Awaitable[None]], Callable[[], Awaitable[None]]]] = field(default_factory=list)
+    # Raises the wallboard's alarms that events call for (queueing.alarm_store).
+    alarm_watch: AlarmWatch | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     @classmethod
@@ -189,7 +192,11 @@ class Runtime:
         hub = Hub(engine, core_topics(settings.timezone), ring_size=settings.ring_size, replay_max=settings.replay_max)
         sender = Sender(engine, gateway_from_settings(settings))
         follower: Follower | None = None
+        # Alarms follow the events that call for them (an unsatisfied rating, a red light, a device
+        # gone): each process raises them from the log it hears; an alarm's key makes it one.
+        watch = AlarmWatch(writer)
         if is_sqlite(engine):
+            writer.add_listener(watch.offer)
             # One server process: its writer's events are the whole log.
             writer.add_listener(hub.publish)
             writer.add_listener(lambda events: _wake_outbox(sender, events))
@@ -199,6 +206,7 @@ class Runtime:
             follower = Follower(engine, hub.head, catch_up=FOLLOW_CATCH_UP)
             follower.add_sink(hub.publish)
             follower.add_sink(lambda events: _wake_outbox(sender, events))
+            follower.add_sink(watch.offer)
             writer.add_listener(follower.offer)
         runtime = cls(
             settings=settings,
@@ -221,6 +229,7 @@ class Runtime:
             catalog=catalog,
             notifications=sender,
             follower=follower,
+            alarm_watch=watch,
         )
         if connect is None and settings.mqtt_url:
             connect = connector_for(settings.mqtt_url, incoming_max=settings.mqtt_incoming_max, persistent=True)
@@ -264,6 +273,8 @@ class Runtime:
             asyncio.create_task(self.hub.run_heartbeats(self.settings.ws_heartbeat_seconds), name="hall-heartbeat")
         )
         self._tasks.append(asyncio.create_task(self._sweep_sockets(), name="hall-session-sweep"))
+        if self.alarm_watch is not None:
+            self._tasks.append(asyncio.create_task(self.alarm_watch.run(), name="hall-alarm-watch"))
         if self.follower is not None:
             self._tasks.append(asyncio.create_task(self.follower.run(), name="hall-follower"))
         # Work that must run once across processes: each under its lease (hall.storage.lease).
@@ -285,7 +296,8 @@ class Runtime:
             await self.staff_sockets.sweep()
 
     async def _ticks(self) -> None:
-        """Time alone changes the queue (held tickets return, a new day starts): tell every hall."""
+        """Time alone changes the queue (held tickets return, a new day starts): tell every hall,
+        then raise the alarms time alone brings (a wait over target, a pause over its limit)."""
         while True:
             await asyncio.sleep(self.settings.tick_seconds)
             async with reading(self.engine) as conn:
@@ -293,6 +305,7 @@ class Runtime:
             for hall_id in hall_ids:
                 try:
                     await self.writer.submit(tick_command(hall_id))
+                    await check_due(self.writer, self.engine, hall_id)
                 except Exception:
                     log.exception("clock tick for hall %s failed", hall_id)
 

@@ -8,17 +8,21 @@ tickets by number, not who staffs a counter, why it paused, or who holds a ticke
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hall.kernel.events import Event
-from hall.kernel.roles import Access, Role
-from hall.kernel.zones import DEFAULT_ZONE
-from hall.storage.directory import hall_summary
+from hall.kernel.roles import Access, Role, within
+from hall.kernel.zones import DEFAULT_ZONE, zone
+from hall.storage.case_tables import cases
+from hall.storage.directory import hall_summary, hall_tree
+from hall.storage.queue_tables import queue_figures
 from hall.storage.tables import events, staff
+from queueing.alarm_store import AlarmsDomain, counter_since
+from queueing.alarms import AlarmBook
 from queueing.state import QueueState
 from queueing.statistics import day_sums
 from queueing.store import QueueDomain
@@ -73,10 +77,14 @@ WALLBOARD_EVENTS = frozenset(
             )
         ),
         *(f"supervision.{k}" for k in ("opened", "answered", "reminder", "yellow_card", "red_card")),
+        "alarm.raised",
+        "alarm.acknowledged",
     }
 )
 # The latest events a wallboard's snapshot carries, so its 最新动态 list survives a reload.
 RECENT_EVENTS = 30
+# Acknowledged alarms the wallboard keeps listing (with who and when) below the open ones.
+ACKNOWLEDGED_SHOWN = 10
 
 
 async def _state(conn: AsyncConnection, hall_id: int, timezone: str) -> QueueState:
@@ -131,7 +139,7 @@ def _open_spans(state: QueueState) -> tuple[dict[str, dict[str, Any]], dict[str,
             continue
         if ticket.state is TicketState.WAITING and last.kind == "waiting":
             counts = not (len(ticket.spans) > 1 and ticket.spans[-2].kind == "held")
-            waits[ticket.id] = {"since": last.start.isoformat(), "counts": counts}
+            waits[ticket.id] = {"since": last.start.isoformat(), "counts": counts, "service": ticket.service}
         elif last.kind == "serving":
             serving[ticket.id] = last.start.isoformat()
     return waits, serving
@@ -148,16 +156,76 @@ async def _figures(conn: AsyncConnection, state: QueueState, hall_id: int, now: 
         "sums": await day_sums(conn, hall_id, day),
         "waits": waits,
         "serving": serving,
+        **(await _day_parts(conn, hall_id, day)),
     }
+
+
+async def _day_parts(conn: AsyncConnection, hall_id: int, day: date) -> dict[str, Any]:
+    """Today's figures by service (waits within target, for each line's service level) and by
+    counter (served, for each counter's row)."""
+    t = queue_figures.c
+    today = and_(t.hall_id == hall_id, t.day == day)
+    by_service = {
+        row.service: {"wait_count": int(row.wait_count or 0), "wait_in_target": int(row.wait_in_target or 0)}
+        for row in await conn.execute(
+            select(
+                t.service,
+                func.sum(t.wait_count).label("wait_count"),
+                func.sum(t.wait_in_target).label("wait_in_target"),
+            )
+            .where(today)
+            .group_by(t.service)
+        )
+    }
+    served = {
+        str(row.counter): int(row.served or 0)
+        for row in await conn.execute(
+            select(t.counter, func.sum(t.served).label("served")).where(today, t.counter != 0).group_by(t.counter)
+        )
+    }
+    return {"by_service": by_service, "served_by_counter": served}
+
+
+async def _case_day(conn: AsyncConnection, hall_id: int, day: date, timezone: str) -> dict[str, Any]:
+    """Today's cases of the hall and the halls below it: accepted, completed, and completed within
+    their time limit; what the case tiles start from (the events of the day go on from there)."""
+    parents = await hall_tree(conn)
+    scope = sorted(h for h in parents if within(h, hall_id, parents))
+    tz = zone(timezone)
+    start = datetime.combine(day, time(), tz).astimezone(UTC)
+    end = start + timedelta(days=1)
+    c = cases.c
+    ours = or_(c.accepted_hall.in_(scope), c.deciding_hall.in_(scope))
+    accepted = (
+        await conn.execute(select(func.count()).where(ours, c.accepted_at >= start, c.accepted_at < end))
+    ).scalar_one()
+    completed = 0
+    on_time = 0
+    for row in await conn.execute(
+        select(c.completed_at, c.due_at).where(ours, c.completed_at >= start, c.completed_at < end)
+    ):
+        completed += 1
+        on_time += row.due_at is None or row.completed_at <= row.due_at
+    return {"day": day.isoformat(), "accepted": int(accepted), "completed": completed, "on_time": on_time}
+
+
+def _alarms(book: AlarmBook) -> list[dict[str, Any]]:
+    """The open alarms, newest first, then the latest acknowledged ones (who and when)."""
+    done = sorted(
+        (a for a in book.alarms.values() if a.state != "open"), key=lambda a: (a.raised_at, a.id), reverse=True
+    )
+    return [a.as_json() for a in (*book.open(), *done[:ACKNOWLEDGED_SHOWN])]
 
 
 async def _wallboard_snapshot(conn: AsyncConnection, topic: Topic, timezone: str) -> Mapping[str, Any]:
     state = await _state(conn, topic.hall_id, timezone)
     now = datetime.now(UTC)
     view = public_view(state, now)
+    since = await counter_since(conn, topic.hall_id, now)
     for item in view["counters"]:
         counter = state.counters[item["number"]]
-        item.update(clerk=counter.clerk_id, pause_reason=counter.pause_reason)
+        at = since.get(item["number"])
+        item.update(clerk=counter.clerk_id, pause_reason=counter.pause_reason, since=at.isoformat() if at else None)
     # Names of the hall's staff, so a counter opened later shows who opened it.
     names = await _staff_names(conn, topic.hall_id)
     for item in view["counters"]:
@@ -171,6 +239,8 @@ async def _wallboard_snapshot(conn: AsyncConnection, topic: Topic, timezone: str
         "work_orders": open_work_orders(state),
         "events": await _recent_events(conn, topic.hall_id),
         "figures": await _figures(conn, state, topic.hall_id, now),
+        "cases_today": await _case_day(conn, topic.hall_id, state.rules.local(now).date(), timezone),
+        "alarms": _alarms(await AlarmsDomain().load(conn, topic.hall_id)),
     }
 
 

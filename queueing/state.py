@@ -43,6 +43,10 @@ class Rules:
     rating_aspects: tuple[str, ...] = ()
     kiosk_priorities: tuple[str, ...] = KIOSK_PRIORITIES
     no_counter: str = "warn"
+    # The wallboard raises an alarm when a counter stays paused longer than this, and suggests
+    # opening a counter when this many tickets of a service wait over its target (queueing.alarm_rules).
+    pause_limit_minutes: int = 15
+    open_counter_after: int = 3
 
     def __post_init__(self) -> None:
         zone(self.timezone)
@@ -59,6 +63,8 @@ class Rules:
             raise ValueError("priority_run must be at least 1")
         if self.recall_limit < 0 or self.hold_minutes < 1:
             raise ValueError("recall_limit must be ≥ 0 and hold_minutes ≥ 1")
+        if self.pause_limit_minutes < 1 or self.open_counter_after < 1:
+            raise ValueError("pause_limit_minutes and open_counter_after must be at least 1")
 
     def local(self, now: datetime) -> datetime:
         return now.astimezone(zone(self.timezone))
@@ -77,6 +83,8 @@ class Rules:
             "rating_aspects": list(self.rating_aspects),
             "kiosk_priorities": list(self.kiosk_priorities),
             "no_counter": self.no_counter,
+            "pause_limit_minutes": self.pause_limit_minutes,
+            "open_counter_after": self.open_counter_after,
         }
 
     def kiosk_offers(self, priority: Priority) -> bool:

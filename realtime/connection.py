@@ -51,6 +51,9 @@ class _Resume:
 
 
 class Outbox:
+    # Which way frames leave: "asgi" through the server's send, "wire" to the transport.
+    path = "asgi"
+
     def __init__(self, send: Send, close: Close, limit: int) -> None:
         self._send = send
         self._close = close

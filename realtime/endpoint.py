@@ -10,9 +10,11 @@ person behind a connection (the web shell's session lookup), so the hub knows no
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any
+from collections.abc import Awaitable, Callable
+from functools import partial
 
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
@@ -25,10 +27,13 @@ from realtime.hub import Subscriber
 from realtime.protocol import Ping, ProtocolError, Subscribe, Unsubscribe
 from realtime.sockets import SESSION_ENDED, Identity, StaffSockets
 from realtime.topics import TopicError
+from realtime.wire import WIRE_EXTENSION, Wire, WireOutbox
 
 log = logging.getLogger(__name__)
 
 MAX_TOPICS = 32
+# Seconds a cut client has to read what was sent before its close frame (uvicorn's close timeout).
+CLOSE_WAIT = 10.0
 
 
 # The session behind a connection, or None for anyone (a public screen). Asked again at every
@@ -37,9 +42,12 @@ Identify = Callable[[WebSocket], Awaitable[Identity | None]]
 
 
 class RealtimeEndpoint:
-    """The ASGI app behind ``/ws``. Frames go out through the server's ``send`` directly: on a
-    fan-out to thousands of sockets, the per-frame checks of Starlette's ``WebSocket.send_text``
-    cost more than the write itself, and the outbox already knows whether the socket is open."""
+    """The ASGI app behind ``/ws``. Where the server lends the connection's wire (hall's own
+    uvicorn protocol, ``realtime/uvicorn_wire.py``), frames are written to its transport, encoded
+    once per event (``realtime/wire.py``). Elsewhere they go out through the server's ``send``
+    directly: on a fan-out to thousands of sockets, the per-frame checks of Starlette's
+    ``WebSocket.send_text`` cost more than the write itself, and the outbox already knows whether
+    the socket is open."""
 
     access = Access.anyone()
 
@@ -47,18 +55,28 @@ class RealtimeEndpoint:
         self.identify = identify
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        async def push(text: str) -> None:
-            await send({"type": "websocket.send", "text": text})
+        ws = WebSocket(scope, receive, send)
+        wire: Wire | None = (scope.get("extensions") or {}).get(WIRE_EXTENSION, {}).get("wire")
+        outbox: Callable[[int], Outbox]
+        if wire is not None:
+            outbox = partial(WireOutbox, wire, ws.close)
+        else:
 
-        await serve(WebSocket(scope, receive, send), push, self.identify)
+            async def push(text: str) -> None:
+                await send({"type": "websocket.send", "text": text})
+
+            outbox = partial(Outbox, push, ws.close)
+        await serve(ws, outbox, self.identify)
 
 
-async def serve(ws: WebSocket, push: Callable[[str], Coroutine[Any, Any, None]], identify: Identify) -> None:
+async def serve(ws: WebSocket, outbox: Callable[[int], Outbox], identify: Identify) -> None:
+    """Serves one connection; ``outbox`` makes its outbox (bounded to the given backlog) once the
+    handshake is done, so no frame is written before it."""
     runtime = ws.app.state.hall
     hub = runtime.hub
     settings = runtime.settings
     await ws.accept()
-    sub = Subscriber(Outbox(push, ws.close, settings.ws_client_buffer))
+    sub = Subscriber(outbox(settings.ws_client_buffer))
     try:
         while not sub.outbox.closed:
             message = await ws.receive()
@@ -84,6 +102,12 @@ async def serve(ws: WebSocket, push: Callable[[str], Coroutine[Any, Any, None]],
         hub.drop(sub)
         runtime.staff_sockets.forget(sub.outbox)
         sub.outbox.closed = True
+        # A client cut for being slow gets its close frame (4008) once it has read what was sent
+        # before it; the server drops the connection as soon as this returns, which would lose
+        # that frame (the client would see 1006 and not know why). So wait for it, a while.
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(CLOSE_WAIT):
+                await sub.outbox.wait_closed()
 
 
 async def _identify(ws: WebSocket, sub: Subscriber, identify: Identify) -> Identity | None:

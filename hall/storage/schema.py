@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hall.storage.alarm_tables
 import hall.storage.case_tables
 import hall.storage.device_tables
 import hall.storage.queue_tables  # noqa: F401 - registers the queue's tables

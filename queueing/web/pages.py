@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import qrcode
@@ -19,9 +19,10 @@ from cases.light_words import LIGHT_SIGNS, light_script_words
 from displays import texts as display_texts
 from hall.kernel.i18n import N_, _
 from hall.kernel.i18n import current as _locale
-from hall.kernel.roles import Access, Role
+from hall.kernel.roles import Access, Role, within
 from hall.runtime import runtime_of
 from hall.storage.database import reading
+from hall.storage.directory import hall_tree
 from hall.storage.queue_tables import tickets as ticket_rows
 from hall.storage.tables import halls
 from hall.web.access import guarded, member_of, staff_of
@@ -30,7 +31,7 @@ from hall.web.screen_keys import valid_key
 from hall.web.templating import error_page, render
 from queueing.live import WALLBOARD_EVENTS
 from queueing.services import Priority
-from queueing.state import QueueState
+from queueing.state import QueueState, Rules
 from queueing.views import public_view, ticket_status
 
 _STATUS_LABELS = {"open": N_("Open"), "paused": N_("Paused"), "closed": N_("Closed")}
@@ -80,9 +81,26 @@ WALLBOARD_SENTENCES = {
     "supervision.reminder": N_("Reminder: supervision order on case {number} due {due}"),
     "supervision.yellow_card": N_("Yellow card: supervision order on case {number} not answered in time"),
     "supervision.red_card": N_("Red card: supervision order on case {number} still not fixed"),
+    "alarm.raised": N_("Alarm: {alarm}"),
+    "alarm.acknowledged": N_("Alarm acknowledged by {by}: {alarm}"),
 }
 _WALLBOARD_WORDS = {
     "ev_other": N_("Event {type}"),
+    # Each kind of alarm (queueing.alarms), filled from its data by wallboardview.js alarmText.
+    "alarm_wait_over_target": N_(
+        "{service}: {over} waiting over the {target_minutes}-minute target, longest {number} ({waited_minutes} min)"
+    ),
+    "alarm_pause_over_limit": N_("Counter {counter} paused {paused_minutes} min (limit {limit_minutes}): {reason}"),
+    "alarm_unsatisfied_rating": N_("Unsatisfied rating: {number} at counter {counter} ({label})"),
+    "alarm_case_red": N_("Case {number} turned red"),
+    "alarm_device_offline": N_("Device {device} offline"),
+    "alarm_open_counter": N_("Suggestion: open counter {counters} for {service}, {over} waiting over target"),
+    "acknowledge": N_("Acknowledge"),
+    "acknowledged_by": N_("Acknowledged by {by} at {time}"),
+    "alarm_open": N_("Needs acknowledging"),
+    "no_alarms": N_("No open alarms"),
+    "done_acknowledge": N_("Alarm acknowledged."),
+    "err_bad_transition_alarm": N_("Someone acknowledged it already"),
     "with_detail": N_("{headline}: {detail}"),
     "rating_5": N_("Very satisfied"),
     "rating_4": N_("Satisfied"),
@@ -122,16 +140,50 @@ def wallboard_words() -> dict[str, str]:
     return words
 
 
+# The stages of a case still in the office's hands: what the light counts count (cases.board).
+_OPEN_STAGES = "accepted,review,approval"
+
+
 @guarded(Access.staff(Role.SUPERVISOR), page=True)
 async def wallboard(request: Request) -> Response:
+    """The hall's wallboard; a hall with halls below it (a district, a street) adds a row of tiles
+    for each of them, live from their own topics, each a link into that hall's board."""
     hall_id = request.path_params["hall"]
-    async with reading(runtime_of(request).engine) as conn:
+    runtime = runtime_of(request)
+    async with reading(runtime.engine) as conn:
         row = (await conn.execute(select(halls).where(halls.c.id == hall_id))).one_or_none()
+        parents = await hall_tree(conn)
+        below_ids = sorted(h for h in parents if h != hall_id and within(h, hall_id, parents))
+        below = (
+            (await conn.execute(select(halls).where(halls.c.id.in_(below_ids)).order_by(halls.c.id))).all()
+            if below_ids
+            else []
+        )
     if row is None:
         return error_page(request, 404, _("No such hall."))
     assert staff_of(request) is not None
-    context = {"hall": row, "script_words": wallboard_words(), "signs": LIGHT_SIGNS}
+    today = datetime.now(UTC).astimezone(runtime.settings.zone).date()
+    context = {
+        "hall": row,
+        "script_words": wallboard_words(),
+        "signs": LIGHT_SIGNS,
+        "below": below,
+        "open_stages": _OPEN_STAGES,
+        # The ledger's query spans at most a year: a light count links to the year up to today.
+        "year_ago": (today - timedelta(days=365)).isoformat(),
+        "today": today.isoformat(),
+        "pause_limit": await _pause_limit(request, hall_id),
+        # The server's clock as the page is made: the board's times in state tick from it, not
+        # from the screen's own clock (a snapshot may be a cached one, older than its delivery).
+        "server_now": datetime.now(UTC).isoformat(),
+    }
     return render(request, "wallboard.html", context)
+
+
+async def _pause_limit(request: Request, hall_id: int) -> int:
+    found = await runtime_of(request).writer.read_state(hall_id, "queue")
+    state = found[1] if found is not None else None
+    return state.rules.pause_limit_minutes if isinstance(state, QueueState) else Rules().pause_limit_minutes
 
 
 async def _hall_and_queue(request: Request) -> tuple[Any, QueueState]:

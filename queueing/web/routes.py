@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.routing import BaseRoute, Route
 
 from hall.web import paths
-from queueing.web import api, pages, people, stats
+from queueing.web import alarms, api, pages, people, stats
 
 # Before the routes below are made: their patterns name the convertors.
 paths.register()
@@ -37,6 +37,8 @@ API: list[BaseRoute] = [
     Route("/halls/{hall:id}/ratings", api.rate, methods=["POST"]),
     Route("/halls/{hall:id}/work-orders", api.work_orders),
     Route("/halls/{hall:id}/work-orders/{order}/{action}", api.work_order_action, methods=["POST"]),
+    Route("/halls/{hall:id}/alarms", alarms.alarm_list),
+    Route("/halls/{hall:id}/alarms/{alarm}/acknowledge", alarms.acknowledge_alarm, methods=["POST"]),
     Route("/halls/{hall:id}/counters/{number:id}/card", people.counter_card),
     Route("/halls/{hall:id}/counters/{number:id}/holder", people.counter_holder),
     Route("/halls/{hall:id}/counters/{number:id}/{action}", api.counter_action, methods=["POST"]),

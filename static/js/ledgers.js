@@ -136,10 +136,10 @@ function caseRow(found) {
   return row;
 }
 
-async function loadCases(append) {
+async function loadCases(append, preset = null) {
   message.hidden = true;
   if (!append) {
-    asked = formParams(queryForm);
+    asked = preset ?? formParams(queryForm);
     shown = 0;
   }
   const params = new URLSearchParams(asked);
@@ -168,3 +168,14 @@ more.addEventListener("click", () => loadCases(true));
 
 describe();
 loadLedger();
+
+// A count on the wallboard links here with its query in the address (?light=red&stage=…&from=…):
+// the fields show what they can of it and the query runs as asked.
+const linked = new URLSearchParams(location.search);
+if ([...linked.keys()].some((name) => queryForm.elements.namedItem(name))) {
+  for (const [name, value] of linked) {
+    const field = queryForm.elements.namedItem(name);
+    if (field && "value" in field && !value.includes(",")) field.value = value;
+  }
+  loadCases(false, linked);
+}

@@ -7,6 +7,8 @@
 //   board = fold(board, event, seq);          // one live event, as the topic delivers it
 //   sentence(event, { word, has, timeZone, lang, staff, services });  // "10:05 A023 号到 5 号窗口办理"
 //   tiles(board);                             // today's KPIs: arrived, served, waits, 好评率 …
+//   lineRows(board, nowMicros); counterRows(board, nowMicros);  // per service, per counter
+//   board.alarms                              // open alarms newest first, then acknowledged ones
 //
 // A line's estimated wait depends on the whole queue: the board re-reads it from the queue API
 // after ticket events; the waiting counts come with every ticket event.
@@ -36,6 +38,10 @@ function counterOf(item) {
     clerk_name: item.clerk_name ?? null,
     staff_no: item.staff_no ?? null,
     pause_reason: item.pause_reason || "",
+    // The ticket at the counter, the services its line takes, and when it entered its state.
+    current: item.current ?? null,
+    services: [...(item.services || [])],
+    since: item.since ?? null,
   };
 }
 
@@ -60,6 +66,8 @@ export function boardOf(data) {
     work_orders: [...(data.work_orders || [])].sort(byDue),
     events: (data.events || []).slice(-RECENT_EVENTS).map((e) => ({ ...e })),
     figures: figuresOf(data.figures),
+    alarms: alarmList(data.alarms || []),
+    cases_today: data.cases_today ? { ...data.cases_today } : null,
   };
 }
 
@@ -68,9 +76,9 @@ export function withLines(board, services) {
   return { ...board, lines: services.map(lineOf) };
 }
 
-function counterAfter(board, counter, type, data) {
+function counterAfter(board, counter, type, data, at) {
   const status = STATUS_AFTER[type];
-  const next = { ...counter, status, pause_reason: status === "paused" ? data.reason || "" : "" };
+  const next = { ...counter, status, since: at, pause_reason: status === "paused" ? data.reason || "" : "" };
   if (status === "closed") return { ...next, clerk: null, clerk_name: null, staff_no: null };
   if (data.clerk !== undefined && data.clerk !== counter.clerk) {
     const person = board.staff[String(data.clerk)];
@@ -90,8 +98,15 @@ export function fold(board, event, seq) {
   const { type, data } = event;
   let next = { ...board, events: [...board.events, { seq, type, data, at: event.at }].slice(-RECENT_EVENTS) };
   if (type in STATUS_AFTER) {
-    next.counters = board.counters.map((c) => (c.number === data.counter ? counterAfter(board, c, type, data) : c));
-  } else if (type === "rating.alarm" || type.startsWith("workorder.")) {
+    next.counters = board.counters.map((c) => (c.number === data.counter ? counterAfter(board, c, type, data, event.at) : c));
+  } else if (type in AT_COUNTER) {
+    next.counters = board.counters.map((c) => currentAfter(c, type, data));
+  } else if (type === "alarm.raised" || type === "alarm.acknowledged") {
+    next.alarms = alarmList([...board.alarms.filter((a) => a.id !== data.id), { ...data }]);
+  } else if (next.cases_today && (type === "case.accepted" || type === "case.completed")) {
+    next.cases_today = casesAfter(next.cases_today, type, data, event.at, board.figures?.timezone);
+  }
+  if (type === "rating.alarm" || type.startsWith("workorder.")) {
     next.work_orders = ordersAfter(board.work_orders, type, data);
   }
   if (next.figures && (type.startsWith("ticket.") || type === "rating.given")) {
@@ -99,6 +114,50 @@ export function fold(board, event, seq) {
   }
   if (type.startsWith("ticket.") && data.waiting) {
     next = { ...next, lines: next.lines.map((l) => ({ ...l, waiting: data.waiting[l.code] ?? 0 })) };
+  }
+  return next;
+}
+
+// Ticket events that change what a counter holds: a call puts the ticket there; the end of its
+// turn there (finished, no-show, moved on, held, cancelled) takes it away.
+const AT_COUNTER = {
+  "ticket.called": "call",
+  "ticket.recalled": "call",
+  "ticket.finished": "end",
+  "ticket.no_show": "end",
+  "ticket.transferred": "end",
+  "ticket.held": "end",
+  "ticket.cancelled": "end",
+  "ticket.closed": "end",
+};
+
+function currentAfter(counter, type, data) {
+  if (AT_COUNTER[type] === "call") return counter.number === data.counter ? { ...counter, current: data.number } : counter;
+  return counter.current === data.number ? { ...counter, current: null } : counter;
+}
+
+// Acknowledged alarms the board keeps listing below the open ones (queueing/live.py says the same).
+export const ACKNOWLEDGED_SHOWN = 10;
+
+function newestFirst(a, b) {
+  return b.raised_at.localeCompare(a.raised_at) || b.id.localeCompare(a.id);
+}
+
+// The open alarms newest first, then the latest acknowledged ones.
+function alarmList(alarms) {
+  const open = alarms.filter((a) => a.state === "open").sort(newestFirst);
+  const done = alarms.filter((a) => a.state !== "open").sort(newestFirst).slice(0, ACKNOWLEDGED_SHOWN);
+  return [...open, ...done].map((a) => ({ ...a, data: { ...a.data } }));
+}
+
+// Today's cases after an acceptance or a completion: on time when done by its due time (or it has none).
+function casesAfter(today, type, data, at, timeZone) {
+  const day = timeZone ? localDay(at, timeZone) : today.day;
+  const next = day === today.day ? { ...today } : { day, accepted: 0, completed: 0, on_time: 0 };
+  if (type === "case.accepted") next.accepted += 1;
+  else {
+    next.completed += 1;
+    if (!data.due_at || micros(at) <= micros(data.due_at)) next.on_time += 1;
   }
   return next;
 }
@@ -146,6 +205,16 @@ function values(event, { word, staff, services, lang, timeZone }) {
     light: data.light ? lightText(data, word) : "",
     stage: data.stage ? word(`stage_${data.stage}`, data.stage) : "",
     due: due ? (/^\d{4}-\d\d-\d\d$/.test(due) ? dayText(due, { lang }) : clockTime(due, { timeZone, lang })) : "",
+    ...(event.type.startsWith("alarm.") ? alarmValues(data, { word, staff, services, lang }) : {}),
+  };
+}
+
+// An alarm event's words: the alarm as a sentence, and who acknowledged it.
+function alarmValues(alarm, context) {
+  const person = alarm.acknowledged_by != null ? context.staff[String(alarm.acknowledged_by)] : null;
+  return {
+    alarm: alarmText(alarm, context),
+    by: person ? person.name : alarm.acknowledged_by != null ? `#${alarm.acknowledged_by}` : "—",
   };
 }
 
@@ -209,7 +278,18 @@ function figuresOf(figures) {
   for (const [id, wait] of Object.entries(figures.waits || {})) waits[id] = { since: micros(wait.since), counts: wait.counts };
   const serving = {};
   for (const [id, since] of Object.entries(figures.serving || {})) serving[id] = micros(since);
-  return { day: figures.day, timezone: figures.timezone, sums: { ...figures.sums }, waits, serving };
+  for (const [id, wait] of Object.entries(figures.waits || {})) waits[id].service = wait.service;
+  const byService = {};
+  for (const [code, sums] of Object.entries(figures.by_service || {})) byService[code] = { ...sums };
+  return {
+    day: figures.day,
+    timezone: figures.timezone,
+    sums: { ...figures.sums },
+    waits,
+    serving,
+    by_service: byService,
+    served_by_counter: { ...(figures.served_by_counter || {}) },
+  };
 }
 
 function bucketOf(waited) {
@@ -221,7 +301,10 @@ function bucketOf(waited) {
 function figuresAfter(figures, lines, type, data, at) {
   const day = localDay(at, figures.timezone);
   // A new local day starts from nothing, as the kept figures do.
-  const sums = day === figures.day ? { ...figures.sums } : Object.fromEntries(Object.keys(figures.sums).map((k) => [k, 0]));
+  const fresh = day !== figures.day;
+  const sums = fresh ? Object.fromEntries(Object.keys(figures.sums).map((k) => [k, 0])) : { ...figures.sums };
+  const byService = fresh ? {} : Object.fromEntries(Object.entries(figures.by_service).map(([k, v]) => [k, { ...v }]));
+  const servedBy = fresh ? {} : { ...figures.served_by_counter };
   const waits = { ...figures.waits };
   const serving = { ...figures.serving };
   const add = (name, n = 1) => {
@@ -230,7 +313,7 @@ function figuresAfter(figures, lines, type, data, at) {
   const now = micros(at);
   const id = data.ticket;
   const waitFrom = (counts) => {
-    waits[id] = { since: now, counts };
+    waits[id] = { since: now, counts, service: data.service };
   };
   if (type === "ticket.issued") {
     add("arrived");
@@ -245,7 +328,12 @@ function figuresAfter(figures, lines, type, data, at) {
       add("wait_count");
       add("wait_sum", waited);
       sums.wait_max = Math.max(sums.wait_max ?? 0, waited);
-      if (target !== null && waited <= target * 60) add("wait_in_target");
+      const line = (byService[data.service] ??= { wait_count: 0, wait_in_target: 0 });
+      line.wait_count += 1;
+      if (target !== null && waited <= target * 60) {
+        add("wait_in_target");
+        line.wait_in_target += 1;
+      }
       add(bucketOf(waited));
     }
   } else if (type === "ticket.started") {
@@ -254,6 +342,7 @@ function figuresAfter(figures, lines, type, data, at) {
     const served = id in serving ? seconds(serving[id], now) : 0;
     delete serving[id];
     add("served");
+    if (data.counter) servedBy[String(data.counter)] = (servedBy[String(data.counter)] ?? 0) + 1;
     add("service_count");
     add("service_sum", served);
     sums.service_max = Math.max(sums.service_max ?? 0, served);
@@ -274,7 +363,7 @@ function figuresAfter(figures, lines, type, data, at) {
   } else if (type === "rating.given" && [1, 2, 3, 4, 5].includes(data.level)) {
     add(`rated_${data.level}`);
   }
-  return { ...figures, day, sums, waits, serving };
+  return { ...figures, day, sums, waits, serving, by_service: byService, served_by_counter: servedBy };
 }
 
 // A share with what it is of, so the page can say "12 of 15 waits within target".
@@ -313,4 +402,74 @@ export function tiles(board) {
     service_level: { ...level, mark: mark(level.value, 0.8, 0.6) },
     satisfaction: { ...satisfaction, mark: mark(satisfaction.value, 0.95, 0.85) },
   };
+}
+
+// -- rows per service and per counter ----------------------------------------------------------
+// `now` is the server's time in microseconds (the page keeps the offset from the snapshot's `now`),
+// so a wait or a time in state counts on from the server's clock, not the screen's.
+
+// Each line: waiting, the longest wait now (minutes), estimate, target, today's service level,
+// and the open counters serving it.
+export function lineRows(board, now) {
+  const f = board.figures;
+  return board.lines.map((line) => {
+    let oldest = null;
+    for (const wait of Object.values(f?.waits || {})) {
+      if (wait.service === line.code && (oldest === null || wait.since < oldest)) oldest = wait.since;
+    }
+    const sums = f?.by_service?.[line.code];
+    const level = share(sums?.wait_in_target ?? 0, sums?.wait_count ?? 0);
+    return {
+      ...line,
+      longest_minutes: oldest === null ? null : Math.max(0, (now - oldest) / 6e7),
+      service_level: { ...level, mark: mark(level.value, 0.8, 0.6) },
+      counters: board.counters
+        .filter((c) => c.status === "open" && c.services.includes(line.code))
+        .map((c) => c.number),
+      over: overTarget(line),
+    };
+  });
+}
+
+// Each counter: its state, clerk, ticket, seconds in its state, served today; a pause past the
+// hall's limit is marked (the alarm itself comes from the server, once).
+export function counterRows(board, now, pauseLimitMinutes) {
+  const served = board.figures?.served_by_counter || {};
+  return board.counters.map((counter) => {
+    const seconds = counter.since ? Math.max(0, Math.floor((now - micros(counter.since)) / 1e6)) : null;
+    const overLimit = counter.status === "paused" && seconds !== null && seconds > pauseLimitMinutes * 60;
+    return { ...counter, seconds, served: served[String(counter.number)] ?? 0, over_limit: overLimit };
+  });
+}
+
+// A time in state as the wall shows it: "12:05" (minutes:seconds) or "1:02:05".
+export function duration(seconds) {
+  if (seconds === null) return "–";
+  const h = Math.floor(seconds / 3600);
+  const m = Math.floor((seconds % 3600) / 60);
+  const sec = String(seconds % 60).padStart(2, "0");
+  return h ? `${h}:${String(m).padStart(2, "0")}:${sec}` : `${m}:${sec}`;
+}
+
+// Today's case tiles: accepted, completed, and the share completed on time.
+export function caseTiles(board) {
+  const today = board.cases_today;
+  if (!today) return null;
+  const onTime = share(today.on_time, today.completed);
+  return { ...today, on_time_rate: { ...onTime, mark: mark(onTime.value, 0.95, 0.85) } };
+}
+
+// An alarm as a sentence of the page's language: its kind's words filled from its data.
+export function alarmText(alarm, { word, services, lang }) {
+  const data = alarm.data;
+  const service = services?.find((s) => s.code === data.service);
+  const english = lang.startsWith("en");
+  const values = {
+    ...data,
+    service: service ? (english && service.name_en ? service.name_en : service.name) : (data.service ?? ""),
+    counters: (data.counters || []).join("、"),
+    label: data.level !== undefined ? word(`rating_${data.level}`, data.label ?? "") : "",
+    reason: data.reason || "—",
+  };
+  return fill(word(`alarm_${alarm.kind}`, alarm.kind), values);
 }

@@ -10,6 +10,7 @@ import json
 import re
 import shutil
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +68,16 @@ def _serve_and_rate(site: Site, level: int, *, first: bool) -> tuple[dict[str, A
     return rated.json(), int(rated.json()["seq"])
 
 
+def _alarms_open(site: Site, count: int) -> list[dict[str, Any]]:
+    """The hall's open alarms once ``count`` are there (each follows the commit of its event)."""
+    for _ in range(200):
+        found: list[dict[str, Any]] = site.client.get(f"/api/v1/halls/{HALL}/alarms").json()["open"]
+        if len(found) >= count:
+            return found
+        time.sleep(0.05)
+    raise AssertionError(f"fewer than {count} open alarms")
+
+
 def _fold(before: dict[str, Any], frames: list[dict[str, Any]], after: dict[str, Any]) -> tuple[Any, Any]:
     """The board folded by the page's own code (static/js/wallboardview.js, run by Node) from the
     first snapshot and the live events, and the board of the second snapshot."""
@@ -113,7 +124,11 @@ def test_the_snapshot_carries_open_work_orders_and_the_services_targets(site: Si
     lines = site.client.get(f"/api/v1/halls/{HALL}/queue").json()["services"]
     assert {s["code"]: s["target_minutes"] for s in lines} == targets
     # The latest events come with it, so 最新动态 is not empty after a reload.
-    assert [e["type"] for e in data["events"]][-2:] == ["rating.given", "rating.alarm"]
+    # (The alarm the unsatisfied rating raises follows on its own, once the rating is committed.)
+    assert [e["type"] for e in data["events"] if not e["type"].startswith("alarm.")][-2:] == [
+        "rating.given",
+        "rating.alarm",
+    ]
 
 
 def test_the_work_order_buttons_answer_to_the_apis_role_and_csrf_checks(site: Site) -> None:
@@ -141,6 +156,10 @@ def test_a_snapshot_folded_with_the_live_events_equals_the_next_snapshot(site: S
         for order, action in ((first, "callback"), (first, "resolve"), (second, "callback")):
             step = f"/api/v1/halls/{HALL}/work-orders/{order['work_order']['id']}/{action}"
             assert site.post(step, token, {"note": "已回访并整改"}).status_code == 200
+        # Each unsatisfied rating raised its alarm (after its commit): the supervisor acknowledges one.
+        alarms = _alarms_open(site, 2)
+        acknowledged = site.post(f"/api/v1/halls/{HALL}/alarms/{alarms[-1]['id']}/acknowledge", token)
+        assert acknowledged.status_code == 200, acknowledged.text
         token = site.login("clerk")
         paused = site.post(f"/api/v1/halls/{HALL}/counters/1/pause", token, {"reason": "午休"})
         assert paused.status_code == 200, paused.text
@@ -159,6 +178,15 @@ def test_a_snapshot_folded_with_the_live_events_equals_the_next_snapshot(site: S
     grown = {k: sums[k] - before_sums[k] for k in ("arrived", "called", "served", "wait_count", "rated_1", "rated_2")}
     assert grown == {"arrived": 3, "called": 2, "served": 2, "wait_count": 2, "rated_1": 1, "rated_2": 1}
     assert list(fresh["figures"]["waits"]) != []
+    # The alarms: the newer open on top, the acknowledged one below it; counter 1 paused since its
+    # pause, holding no ticket, two served today.
+    assert [(a["kind"], a["state"]) for a in fresh["alarms"]] == [
+        ("unsatisfied_rating", "open"),
+        ("unsatisfied_rating", "acknowledged"),
+    ]
+    (counter,) = (c for c in fresh["counters"] if c["number"] == 1)
+    assert (counter["current"], counter["since"]) == (None, frames[-2]["event"]["at"])
+    assert fresh["figures"]["served_by_counter"]["1"] - before["figures"]["served_by_counter"].get("1", 0) == 2
     assert folded == fresh
 
 
@@ -228,3 +256,34 @@ def _emitted() -> set[str]:
 @pytest.mark.parametrize("kind", sorted(_emitted()))
 def test_the_board_follows_every_event_of_the_queue_and_case_rules(kind: str) -> None:
     assert kind in WALLBOARD_EVENTS
+
+
+def test_todays_case_tiles_fold_from_the_case_events_as_the_next_snapshot_counts_them(site: Site) -> None:
+    """A case accepted at the community below and completed by the district, in time: the district's
+    board counts it accepted, completed and on time, live and after a reload alike."""
+    from tests.cases.test_api import _accept
+
+    community = site.halls["xh-hp-ly"]
+    site.login("supervisor")
+    with site.client.websocket_connect("/ws") as ws:
+        ws.send_json({"type": "subscribe", "topic": f"hall/{HALL}/wallboard"})
+        before = _until(ws, "snapshot")["data"]
+        _until(ws, "subscribed")
+        accepted = _accept(site, site.login("community-clerk"), community)
+        assert accepted.status_code == 200, accepted.text
+        number = accepted.json()["case"]["number"]
+        steps = (("clerk", "review"), ("supervisor", "approve"), ("clerk", "complete"))
+        for who, step in steps:
+            done = site.post(f"/api/v1/halls/{HALL}/cases/{number}/{step}", site.login(who), {"remark": "齐全"})
+            assert done.status_code == 200, (step, done.text)
+        # (The answer's sequence number may be the community's log's: wait for the event itself.)
+        frames: list[dict[str, Any]] = []
+        while not frames or frames[-1]["event"]["type"] != "case.completed":
+            frames.append(_until(ws, "event"))
+    site.login("supervisor")
+    after = _snapshot(site)
+    folded, fresh = _fold(before, frames, after)
+    grown = {k: fresh["cases_today"][k] - before["cases_today"][k] for k in ("accepted", "completed", "on_time")}
+    assert grown == {"accepted": 1, "completed": 1, "on_time": 1}
+    assert folded["cases_today"] == fresh["cases_today"]
+    assert folded["alarms"] == fresh["alarms"] == []

@@ -105,3 +105,18 @@ def test_a_cross_site_websocket_does_not_ride_on_the_staff_cookie(site: Site) ->
     with site.client.websocket_connect("/ws", headers=headers) as ws:
         ws.send_json({"type": "subscribe", "topic": f"hall/{site.halls['xh']}/wallboard"})
         assert json.loads(ws.receive_text())["code"] == "forbidden"
+
+
+def test_without_the_servers_wire_frames_go_through_asgi_send_in_order(site: Site) -> None:
+    """Starlette's test client lends no transport (no ``hall.websocket.wire``): the fallback path."""
+    hall = site.halls["xh"]
+    site.login("admin")
+    with site.client.websocket_connect("/ws") as ws:
+        ws.send_json({"type": "subscribe", "topic": f"hall/{hall}/queue"})
+        subscribed = _until(ws, "subscribed")
+        assert site.client.get("/api/v1/hub").json()["send_paths"] == {"asgi": 1}
+        token = site.login("clerk")
+        actions = ("open", "close", "open")
+        fired = [site.post(f"/api/v1/halls/{hall}/counters/2/{action}", token).json()["seq"] for action in actions]
+        seqs = [_until(ws, "event")["seq"] for _ in fired]
+    assert seqs == fired == [subscribed["seq"] + 1, subscribed["seq"] + 2, subscribed["seq"] + 3]

@@ -5,9 +5,14 @@ import { test } from "node:test";
 import { wordBook } from "../page.js";
 import {
   RECENT_EVENTS,
+  alarmText,
   boardOf,
+  caseTiles,
   clockTime,
+  counterRows,
+  duration,
   fold,
+  lineRows,
   lightText,
   micros,
   nextStep,
@@ -146,7 +151,13 @@ test("today's tiles: the snapshot folded with the live events equals the next sn
   const next = {
     ...snapshot,
     services: [{ ...snapshot.services[0], waiting: 1 }],
-    figures: { ...snapshot.figures, sums, waits: { A003: { since: "2026-11-23T01:24:00.4+00:00", counts: true } } },
+    figures: {
+      ...snapshot.figures,
+      sums,
+      waits: { A003: { since: "2026-11-23T01:24:00.4+00:00", counts: true, service: "soc" } },
+      by_service: { soc: { wait_count: 2, wait_in_target: 1 } },
+      served_by_counter: { 1: 1 },
+    },
   };
   assert.deepEqual(board.figures, boardOf(next).figures);
   const shown = tiles(board);
@@ -168,4 +179,67 @@ test("a wait back from a hold counts nothing, and a new local day starts the til
   board = fold(board, { type: "ticket.issued", data: { ticket: "B001", service: "soc" }, at: "2026-11-23T16:00:00Z" }, 3);
   assert.deepEqual([board.figures.day, board.figures.sums.arrived, board.figures.sums.called], ["2026-11-24", 1, 0]);
   assert.equal(micros("2026-11-23T16:00:00.000001+00:00") - micros("2026-11-23T16:00:00+00:00"), 1);
+});
+
+test("alarms: raised on top newest first, acknowledged below with who and when, each written in words", () => {
+  const alarm = (id, minute, more = {}) => ({
+    id,
+    key: `k-${id}`,
+    kind: "pause_over_limit",
+    data: { counter: 3, paused_minutes: 16, limit_minutes: 15, reason: "午休" },
+    state: "open",
+    raised_at: `2026-11-23T01:${String(minute).padStart(2, "0")}:00+00:00`,
+    acknowledged_by: null,
+    acknowledged_at: null,
+    ...more,
+  });
+  let board = boardOf({ ...snapshot, alarms: [alarm("a", 1)] });
+  board = fold(board, { type: "alarm.raised", data: alarm("b", 5), at: "2026-11-23T01:05:00Z" }, 1);
+  assert.deepEqual(board.alarms.map((a) => a.id), ["b", "a"]);
+  const done = alarm("b", 5, { state: "acknowledged", acknowledged_by: 7, acknowledged_at: "2026-11-23T01:06:00+00:00" });
+  board = fold(board, { type: "alarm.acknowledged", data: done, at: "2026-11-23T01:06:00Z" }, 2);
+  assert.deepEqual(board.alarms.map((a) => [a.id, a.state]), [["a", "open"], ["b", "acknowledged"]]);
+  const word = wordBook({ alarm_pause_over_limit: "{counter} 号窗口已暂停 {paused_minutes} 分钟（上限 {limit_minutes} 分钟）：{reason}" }).word;
+  assert.equal(alarmText(board.alarms[0], { word, services: [], lang: "zh-CN" }), "3 号窗口已暂停 16 分钟（上限 15 分钟）：午休");
+});
+
+test("rows per counter and per service: ticket, time in state, served, longest wait, counters serving", () => {
+  const since = "2026-11-23T01:00:00+00:00";
+  const data = {
+    ...snapshot,
+    counters: [
+      { number: 1, status: "open", current: null, services: ["soc"], since },
+      { number: 2, status: "paused", current: null, services: ["soc"], since, pause_reason: "午休" },
+    ],
+    figures: {
+      ...snapshot.figures,
+      waits: { A007: { since: "2026-11-23T01:02:00+00:00", counts: true, service: "soc" } },
+      by_service: { soc: { wait_count: 4, wait_in_target: 3 } },
+      served_by_counter: { 1: 5 },
+    },
+  };
+  let board = boardOf(data);
+  board = fold(board, { type: "ticket.called", data: { ticket: "A007", number: "A007", service: "soc", counter: 1 }, at: "2026-11-23T01:12:00Z" }, 1);
+  const now = micros("2026-11-23T01:16:30+00:00");
+  const [one, two] = counterRows(board, now, 15);
+  assert.deepEqual([one.current, one.served, one.seconds, one.over_limit], ["A007", 5, 990, false]);
+  assert.deepEqual([two.status, two.over_limit], ["paused", true]);
+  assert.equal(duration(two.seconds), "16:30");
+  assert.equal(duration(3725), "1:02:05");
+  const [line] = lineRows(board, now);
+  assert.deepEqual(line.counters, [1]);
+  assert.equal(line.longest_minutes, null); // A007 was called: nobody waits
+  assert.deepEqual(line.service_level, { value: 0.8, part: 4, whole: 5, mark: "good" });
+  board = fold(board, { type: "ticket.finished", data: { ticket: "A007", number: "A007", service: "soc", counter: 1 }, at: "2026-11-23T01:15:00Z" }, 2);
+  assert.deepEqual([board.counters[0].current, board.figures.served_by_counter["1"]], [null, 6]);
+});
+
+test("today's cases: accepted and completed, on time when done by the due time; a new day starts at nought", () => {
+  let board = boardOf({ ...snapshot, cases_today: { day: "2026-11-23", accepted: 2, completed: 1, on_time: 1 } });
+  board = fold(board, { type: "case.accepted", data: { number: "C1" }, at: "2026-11-23T02:00:00Z" }, 1);
+  board = fold(board, { type: "case.completed", data: { number: "C0", due_at: "2026-11-23T01:00:00+00:00" }, at: "2026-11-23T02:00:00Z" }, 2);
+  assert.deepEqual(board.cases_today, { day: "2026-11-23", accepted: 3, completed: 2, on_time: 1 });
+  assert.deepEqual(caseTiles(board).on_time_rate, { value: 0.5, part: 1, whole: 2, mark: "poor" });
+  board = fold(board, { type: "case.accepted", data: { number: "C2" }, at: "2026-11-23T16:30:00Z" }, 3);
+  assert.deepEqual(board.cases_today, { day: "2026-11-24", accepted: 1, completed: 0, on_time: 0 });
 });

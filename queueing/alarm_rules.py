@@ -1,0 +1,161 @@
+"""When an alarm is due: pure rules over the hall's events and its queue at a time.
+
+Two sources, because conditions come two ways:
+
+* **events** (``from_events``): an unsatisfied rating (一事一评, GB/T 39734-2020 levels 1–2: the
+  ``rating.alarm`` that opened a work order), a case whose light turned red, a device gone offline.
+  The alarm follows the event at once.
+* **time** (``due``): a wait running over its service's target, a counter paused longer than the
+  hall's ``pause_limit_minutes``, and the suggestion to open a counter when ``open_counter_after``
+  tickets of a service wait over target while a closed counter could serve them. Nothing happens
+  at the moment these become true, so the queue clock asks at each tick, in the one process
+  holding its lease.
+
+Each returns ``Raise`` values; the book (``queueing.alarms``) raises a key once. The keys name the
+condition's own instance (the ticket, the start of the pause, the rating, the case and when its
+light turned, the device and when it went offline), so an acknowledged alarm is not raised again
+for the same thing, and the next instance is a new alarm.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from hall.kernel.events import Event
+from queueing.alarms import (
+    CASE_RED,
+    DEVICE_OFFLINE,
+    OPEN_COUNTER,
+    PAUSE_OVER_LIMIT,
+    UNSATISFIED_RATING,
+    WAIT_OVER_TARGET,
+    AlarmBook,
+)
+from queueing.counters import CounterStatus
+from queueing.state import QueueState
+from queueing.tickets import Ticket
+
+
+@dataclass(frozen=True)
+class Raise:
+    """An alarm to raise: the arguments of an ``alarm.raise`` command."""
+
+    kind: str
+    key: str
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+    def as_args(self) -> dict[str, Any]:
+        return {"kind": self.kind, "key": self.key, "data": dict(self.data)}
+
+
+def from_events(events: Iterable[Event]) -> list[Raise]:
+    """The alarms a batch of the hall's events raises, in the events' order."""
+    found: list[Raise] = []
+    for event in events:
+        data = event.data
+        if event.type == "rating.alarm":
+            found.append(
+                Raise(
+                    UNSATISFIED_RATING,
+                    f"rating:{data.get('id')}",
+                    {k: data.get(k) for k in ("number", "counter", "clerk", "level", "label", "ticket")},
+                )
+            )
+        elif event.type == "case.light" and data.get("light") == "red":
+            found.append(
+                Raise(
+                    CASE_RED,
+                    f"case-red:{data.get('number')}:{data.get('turned_at')}",
+                    {k: data.get(k) for k in ("number", "item", "stage", "light_for", "light_stage", "due_at")},
+                )
+            )
+        elif event.type == "device.offline":
+            found.append(
+                Raise(
+                    DEVICE_OFFLINE,
+                    f"device-offline:{data.get('device')}:{event.at.isoformat()}",
+                    {"device": data.get("device"), "kind": data.get("kind"), "counter": data.get("counter")},
+                )
+            )
+    return found
+
+
+def waiting_since(ticket: Ticket) -> datetime:
+    """When the ticket's present wait began: its last waiting stretch, as the figures count it."""
+    last = ticket.spans[-1] if ticket.spans else None
+    return last.start if last is not None and last.kind == "waiting" else ticket.queued_at
+
+
+def _minutes(delta: timedelta) -> int:
+    return int(delta.total_seconds() // 60)
+
+
+def over_target(state: QueueState, now: datetime) -> dict[str, list[Ticket]]:
+    """The waiting tickets whose wait has passed their service's target, longest first, by service."""
+    found: dict[str, list[Ticket]] = {}
+    for ticket in state.waiting():
+        service = state.services.get(ticket.service)
+        if service is None:
+            continue
+        if now - waiting_since(ticket) > timedelta(minutes=service.target_wait_minutes):
+            found.setdefault(ticket.service, []).append(ticket)
+    for tickets in found.values():
+        tickets.sort(key=lambda t: (waiting_since(t), t.order))
+    return found
+
+
+def _closed_able(state: QueueState, service: str) -> list[int]:
+    """Closed counters in use whose line takes ``service``: the ones a supervisor could open."""
+    return [
+        number
+        for number, counter in sorted(state.counters.items())
+        if counter.active and counter.status is CounterStatus.CLOSED and state.line(number).weight(service) is not None
+    ]
+
+
+def due(state: QueueState, book: AlarmBook, paused_since: Mapping[int, datetime], now: datetime) -> list[Raise]:
+    """The time-based alarms due at ``now``. ``paused_since`` is when each paused counter paused
+    (read from the log by the caller). A service with an open wait alarm, or an open suggestion,
+    gets no second one until the first is acknowledged."""
+    found: list[Raise] = []
+    open_waits = {a.data.get("service") for a in book.open_of(WAIT_OVER_TARGET)}
+    open_suggestions = {a.data.get("service") for a in book.open_of(OPEN_COUNTER)}
+    for code, tickets in over_target(state, now).items():
+        longest = tickets[0]
+        service = state.services[code]
+        facts = {
+            "service": code,
+            "number": longest.number,
+            "ticket": longest.id,
+            "waited_minutes": _minutes(now - waiting_since(longest)),
+            "target_minutes": service.target_wait_minutes,
+            "over": len(tickets),
+        }
+        if code not in open_waits:
+            found.append(Raise(WAIT_OVER_TARGET, f"wait:{longest.id}", facts))
+        able = _closed_able(state, code)
+        if len(tickets) >= state.rules.open_counter_after and able and code not in open_suggestions:
+            found.append(Raise(OPEN_COUNTER, f"open-counter:{code}:{longest.id}", {**facts, "counters": able}))
+    limit = timedelta(minutes=state.rules.pause_limit_minutes)
+    for number, counter in sorted(state.counters.items()):
+        since = paused_since.get(number)
+        if counter.status is not CounterStatus.PAUSED or since is None or now - since <= limit:
+            continue
+        found.append(
+            Raise(
+                PAUSE_OVER_LIMIT,
+                f"pause:{number}:{since.isoformat()}",
+                {
+                    "counter": number,
+                    "clerk": counter.clerk_id,
+                    "reason": counter.pause_reason,
+                    "since": since.isoformat(),
+                    "paused_minutes": _minutes(now - since),
+                    "limit_minutes": state.rules.pause_limit_minutes,
+                },
+            )
+        )
+    return found

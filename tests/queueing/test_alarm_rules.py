@@ -1,0 +1,198 @@
+"""The wallboard's alarms, pure: each kind is raised by its condition and by nothing else, once for
+its key while open or acknowledged; acknowledging records who and when, and twice is refused."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from hall.kernel.errors import Invalid, NotFound, TransitionError
+from hall.kernel.events import Command, Event
+from queueing import queue
+from queueing.alarm_rules import due, from_events
+from queueing.alarms import (
+    ACKNOWLEDGED,
+    CASE_RED,
+    DEVICE_OFFLINE,
+    OPEN,
+    OPEN_COUNTER,
+    PAUSE_OVER_LIMIT,
+    UNSATISFIED_RATING,
+    WAIT_OVER_TARGET,
+    AlarmBook,
+    acknowledge,
+    alarm_id,
+    decide,
+    raise_alarm,
+)
+from queueing.state import QueueState
+from tests.queueing.test_queue_rules import hall, opened
+
+# Monday 2026-11-23, 09:30 in Beijing.
+T0 = datetime(2026, 11, 23, 1, 30, tzinfo=UTC)
+NOBODY_PAUSED: dict[int, datetime] = {}
+
+
+def _event(kind: str, data: dict[str, Any], seq: int = 1) -> Event:
+    return Event(1, seq, kind, data, "tester", T0)
+
+
+def _waiting(state: QueueState, service: str, n: int, at: datetime) -> QueueState:
+    for _ in range(n):
+        state = queue.issue(state, service, at).state
+    return state
+
+
+# -- the book --------------------------------------------------------------------------------------
+
+
+def test_an_alarm_is_raised_once_for_its_key() -> None:
+    first = raise_alarm(AlarmBook(), WAIT_OVER_TARGET, "wait:20261123-A001", {"service": "soc"}, T0)
+    assert [f.type for f in first.facts] == ["alarm.raised"]
+    assert first.facts[0].data["id"] == alarm_id("wait:20261123-A001")
+    assert first.facts[0].data["state"] == OPEN
+    again = raise_alarm(first.state, WAIT_OVER_TARGET, "wait:20261123-A001", {"service": "soc"}, T0 + timedelta(1))
+    assert again.facts == ()
+    assert again.state is first.state
+    assert again.result["raised"] is False
+
+
+def test_an_acknowledged_alarm_keeps_its_key_so_the_same_condition_does_not_come_back() -> None:
+    raised = raise_alarm(AlarmBook(), DEVICE_OFFLINE, "device-offline:k1:t", {"device": "k1"}, T0)
+    alarm = raised.facts[0].data["id"]
+    done = acknowledge(raised.state, alarm, 7, T0 + timedelta(minutes=3))
+    assert done.facts[0].type == "alarm.acknowledged"
+    assert done.facts[0].data["state"] == ACKNOWLEDGED
+    assert done.facts[0].data["acknowledged_by"] == 7
+    assert done.facts[0].data["acknowledged_at"] == (T0 + timedelta(minutes=3)).isoformat()
+    assert raise_alarm(done.state, DEVICE_OFFLINE, "device-offline:k1:t", {}, T0 + timedelta(minutes=4)).facts == ()
+    assert done.state.open() == []
+
+
+def test_acknowledging_twice_is_refused_and_an_unknown_alarm_is_not_found() -> None:
+    raised = raise_alarm(AlarmBook(), CASE_RED, "case-red:X:t", {"number": "X"}, T0)
+    alarm = raised.facts[0].data["id"]
+    done = acknowledge(raised.state, alarm, 7, T0)
+    with pytest.raises(TransitionError) as refused:
+        acknowledge(done.state, alarm, 8, T0)
+    assert refused.value.code == "bad_transition"
+    with pytest.raises(NotFound):
+        acknowledge(done.state, "0000000000000000", 7, T0)
+
+
+def test_the_commands_check_their_arguments() -> None:
+    def command(name: str, **args: Any) -> Command:
+        return Command("c-00000001", 1, name, "staff:7", args)
+
+    with pytest.raises(Invalid):
+        decide(AlarmBook(), command("alarm.raise", kind="fire", key="k"), T0)
+    with pytest.raises(Invalid):
+        decide(AlarmBook(), command("alarm.raise", kind=CASE_RED, key=""), T0)
+    with pytest.raises(Invalid):
+        decide(AlarmBook(), command("alarm.acknowledge", alarm="x", by="7"), T0)
+    made = decide(AlarmBook(), command("alarm.raise", kind=CASE_RED, key="case-red:1:t", data={"number": "1"}), T0)
+    assert [a.kind for a in made.state.open()] == [CASE_RED]
+
+
+def test_open_alarms_are_listed_newest_first() -> None:
+    book = AlarmBook()
+    for minutes, key in ((0, "a"), (5, "b"), (2, "c")):
+        book = raise_alarm(book, CASE_RED, key, {}, T0 + timedelta(minutes=minutes)).state
+    assert [a.key for a in book.open()] == ["b", "c", "a"]
+
+
+# -- from events -----------------------------------------------------------------------------------
+
+
+def test_an_unsatisfied_rating_raises_an_alarm_naming_the_ticket_counter_and_level() -> None:
+    order = {"id": "WO-1", "ticket": "t1", "number": "A001", "counter": 2, "clerk": 5}
+    order.update(level=1, label="非常不满意")
+    (found,) = from_events([_event("rating.alarm", order)])
+    assert (found.kind, found.key) == (UNSATISFIED_RATING, "rating:WO-1")
+    assert found.data["number"] == "A001" and found.data["counter"] == 2 and found.data["level"] == 1
+
+
+def test_a_case_turning_red_raises_an_alarm_and_yellow_or_green_does_not() -> None:
+    light = {"number": "XH2026001", "item": "soc-01", "stage": "review", "turned_at": "2026-11-23T01:00:00+00:00"}
+    assert from_events([_event("case.light", {**light, "light": "yellow"})]) == []
+    (found,) = from_events([_event("case.light", {**light, "light": "red"})])
+    assert (found.kind, found.key) == (CASE_RED, "case-red:XH2026001:2026-11-23T01:00:00+00:00")
+
+
+def test_a_device_going_offline_raises_an_alarm_and_coming_online_does_not() -> None:
+    data = {"device": "xh-kiosk-1", "kind": "kiosk", "counter": None}
+    assert from_events([_event("device.online", data)]) == []
+    (found,) = from_events([_event("device.offline", data)])
+    assert found.kind == DEVICE_OFFLINE
+    assert found.key == f"device-offline:xh-kiosk-1:{T0.isoformat()}"
+
+
+def test_other_events_raise_nothing() -> None:
+    kinds = ("ticket.issued", "rating.given", "counter.paused", "alarm.raised", "case.accepted")
+    assert from_events([_event(kind, {"number": "A001"}) for kind in kinds]) == []
+
+
+# -- from time -------------------------------------------------------------------------------------
+
+
+def test_a_wait_over_the_services_target_raises_one_alarm_for_the_service() -> None:
+    state = _waiting(opened(hall(), (1, 11)), "soc", 2, T0)
+    # Social security's target is 20 minutes: at 20 nothing yet, past it one alarm naming the longest.
+    assert due(state, AlarmBook(), NOBODY_PAUSED, T0 + timedelta(minutes=20)) == []
+    (found,) = due(state, AlarmBook(), NOBODY_PAUSED, T0 + timedelta(minutes=21))
+    assert found.kind == WAIT_OVER_TARGET
+    assert found.key == "wait:20261123-A001"
+    assert found.data == {
+        "service": "soc",
+        "number": "A001",
+        "ticket": "20261123-A001",
+        "waited_minutes": 21,
+        "target_minutes": 20,
+        "over": 2,
+    }
+
+
+def test_while_a_services_wait_alarm_is_open_no_second_is_raised() -> None:
+    state = _waiting(opened(hall(), (1, 11)), "soc", 2, T0)
+    later = T0 + timedelta(minutes=25)
+    (found,) = due(state, AlarmBook(), NOBODY_PAUSED, later)
+    book = raise_alarm(AlarmBook(), found.kind, found.key, found.data, later).state
+    # The longest is called; the next one waits over target too, but the first alarm is still open.
+    called = queue.call_next(state, 1, 11, later).state
+    assert due(called, book, NOBODY_PAUSED, later) == []
+    # Once acknowledged, the next ticket over target is a new alarm.
+    book = acknowledge(book, alarm_id(found.key), 9, later).state
+    (again,) = due(called, book, NOBODY_PAUSED, later)
+    assert again.key == "wait:20261123-A002"
+
+
+def test_opening_a_counter_is_suggested_when_enough_wait_over_target_and_a_closed_counter_serves_them() -> None:
+    # Counter 2 serves social security and is closed; three wait over target (open_counter_after = 3).
+    state = _waiting(opened(hall(), (1, 11)), "soc", 3, T0)
+    found = due(state, AlarmBook(), NOBODY_PAUSED, T0 + timedelta(minutes=30))
+    assert [f.kind for f in found] == [WAIT_OVER_TARGET, OPEN_COUNTER]
+    assert found[1].data["counters"] == [2]
+    assert found[1].data["over"] == 3
+
+
+def test_no_suggestion_with_too_few_waiting_or_no_closed_counter_able_to_serve() -> None:
+    two = _waiting(opened(hall(), (1, 11)), "soc", 2, T0)
+    assert [f.kind for f in due(two, AlarmBook(), NOBODY_PAUSED, T0 + timedelta(minutes=30))] == [WAIT_OVER_TARGET]
+    # Both counters that serve social security are open: nothing to open.
+    busy = _waiting(opened(hall(), (1, 11), (2, 12)), "soc", 3, T0)
+    assert [f.kind for f in due(busy, AlarmBook(), NOBODY_PAUSED, T0 + timedelta(minutes=30))] == [WAIT_OVER_TARGET]
+
+
+def test_a_counter_paused_longer_than_the_limit_raises_an_alarm_for_that_pause() -> None:
+    state = queue.pause_counter(opened(hall(), (1, 11)), 1, 11, reason="午休").state
+    paused = {1: T0}
+    # The hall's limit is 15 minutes by default.
+    assert due(state, AlarmBook(), paused, T0 + timedelta(minutes=15)) == []
+    (found,) = due(state, AlarmBook(), paused, T0 + timedelta(minutes=16))
+    assert found.kind == PAUSE_OVER_LIMIT
+    assert found.key == f"pause:1:{T0.isoformat()}"
+    assert found.data["reason"] == "午休" and found.data["paused_minutes"] == 16 and found.data["limit_minutes"] == 15
+    # An open counter is not paused, whatever the log says of an older pause.
+    assert due(opened(hall(), (1, 11)), AlarmBook(), paused, T0 + timedelta(hours=1)) == []

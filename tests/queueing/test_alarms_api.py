@@ -1,0 +1,153 @@
+"""The wallboard's alarms over HTTP and on the clock: an unsatisfied rating raises one at once, a
+supervisor of the hall or above acknowledges it (who and when kept; twice is a 409, an unknown
+alarm a 404), a clerk or another hall's supervisor may not, and a pause past the hall's limit is
+raised by the queue clock's look, once."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from starlette.testclient import TestClient
+
+from hall.kernel.events import Command
+from hall.runtime import core_domains
+from hall.storage.database import create_engine
+from hall.storage.tables import staff
+from hall.storage.writer import Writer
+from hall.web.app import create_app
+from queueing.alarm_rules import Raise
+from queueing.alarm_store import check_due, raise_command
+from queueing.alarms import CASE_RED
+from tests.conftest import Database, StepClock
+from tests.factories import add_staff
+from tests.queueing.test_wallboard import _serve_and_rate
+from tests.site import Site, make_site
+from tests.timing import MS
+
+HALL = 1
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Iterator[Site]:
+    """The usual site, and a supervisor of the community hall below (xh-hp-ly)."""
+    config, ids, users = make_site(tmp_path)
+
+    async def community_supervisor() -> str:
+        engine = create_engine(config.db_url)
+        try:
+            (made,) = await add_staff(engine, ids["xh-hp-ly"], 1, roles="supervisor", prefix="cs")
+            async with engine.connect() as conn:
+                return str((await conn.execute(select(staff.c.username).where(staff.c.id == made))).scalar_one())
+        finally:
+            await engine.dispose()
+
+    users["community-supervisor"] = asyncio.run(community_supervisor())
+    with TestClient(create_app(config), follow_redirects=False) as client:
+        yield Site(client, ids, users)
+
+
+def _open_alarms(site: Site, hall: int = HALL, *, count: int = 1) -> list[dict[str, Any]]:
+    """The hall's open alarms, once ``count`` are there: an event's alarm follows its commit."""
+    deadline = time.monotonic() + 10_000 * MS
+    while True:
+        found = site.client.get(f"/api/v1/halls/{hall}/alarms").json()["open"]
+        if len(found) >= count or time.monotonic() > deadline:
+            return found  # type: ignore[no-any-return]
+        time.sleep(0.05)
+
+
+def _me(site: Site) -> int:
+    return int(site.client.get("/api/v1/me").json()["id"])
+
+
+def test_an_unsatisfied_rating_raises_an_alarm_that_a_supervisor_acknowledges_once(site: Site) -> None:
+    rated, _ = _serve_and_rate(site, 1, first=True)
+    token = site.login("supervisor")
+    (alarm,) = _open_alarms(site)
+    assert alarm["kind"] == "unsatisfied_rating"
+    assert alarm["data"]["number"] == rated["work_order"]["number"] == "A001"
+    assert alarm["data"]["counter"] == 1 and alarm["data"]["level"] == 1
+    url = f"/api/v1/halls/{HALL}/alarms/{alarm['id']}/acknowledge"
+    done = site.post(url, token)
+    assert done.status_code == 200, done.text
+    assert done.json()["alarm"]["state"] == "acknowledged"
+    assert done.json()["alarm"]["acknowledged_by"] == _me(site)
+    listed = site.client.get(f"/api/v1/halls/{HALL}/alarms").json()
+    assert listed["open"] == []
+    assert [a["id"] for a in listed["acknowledged"]] == [alarm["id"]]
+    again = site.post(url, token)
+    assert (again.status_code, again.json()["code"]) == (409, "bad_transition")
+    unknown = site.post(f"/api/v1/halls/{HALL}/alarms/0123456789abcdef/acknowledge", token)
+    assert (unknown.status_code, unknown.json()["code"]) == (404, "not_found")
+
+
+def test_only_a_supervisor_of_the_hall_or_above_acknowledges_and_only_with_the_pages_token(site: Site) -> None:
+    runtime = site.client.app.state.hall  # type: ignore[attr-defined]
+    raised = Raise(CASE_RED, "case-red:XH-T-1:2026-11-23T01:00:00+00:00", {"number": "XH-T-1"})
+    community = site.halls["xh-hp-ly"]
+    for hall in (HALL, community):
+        outcome = site.client.portal.call(runtime.writer.submit, raise_command(hall, raised))  # type: ignore[union-attr]
+        assert outcome.ok, outcome.result
+    site.login("supervisor")
+    (ours,) = _open_alarms(site)
+    (theirs,) = _open_alarms(site, community)
+
+    token = site.login("clerk")
+    refused = site.post(f"/api/v1/halls/{HALL}/alarms/{ours['id']}/acknowledge", token)
+    assert (refused.status_code, refused.json()["code"]) == (403, "forbidden")
+    assert site.client.get(f"/api/v1/halls/{HALL}/alarms").status_code == 403
+
+    # The community's supervisor sees their own hall's alarm, not the district's above it.
+    token = site.login("community-supervisor")
+    above = site.post(f"/api/v1/halls/{HALL}/alarms/{ours['id']}/acknowledge", token)
+    assert above.status_code == 403
+    assert site.client.get(f"/api/v1/halls/{HALL}/alarms").status_code == 403
+    assert site.post(f"/api/v1/halls/{community}/alarms/{theirs['id']}/acknowledge", token).status_code == 200
+
+    # Without the page's CSRF token nothing is acknowledged.
+    site.login("supervisor")
+    forged = site.client.post(f"/api/v1/halls/{HALL}/alarms/{ours['id']}/acknowledge", json={})
+    assert forged.status_code == 403
+    assert [a["id"] for a in _open_alarms(site)] == [ours["id"]]
+    site.anonymous()
+    assert site.client.get(f"/api/v1/halls/{HALL}/alarms").status_code == 401
+
+
+async def test_the_queue_clock_raises_a_pause_past_the_limit_once_whichever_writer_looks(
+    database: Database, halls: dict[str, int], clock: StepClock
+) -> None:
+    """The clock's look (``check_due``) by two writers on one database, as two processes would if
+    both looked (the lease lets one): past the limit the pause is one alarm, and looking again
+    raises no second one. On SQLite and on PostgreSQL."""
+    hall = halls["xh"]
+    (clerk,) = await add_staff(database.engines[0], hall, 1)
+    engines = [database.engine(), database.engine()]
+    writers = [Writer(engine, core_domains(), clock=clock) for engine in engines]
+    raised: list[str] = []
+    for writer in writers:
+        writer.add_listener(lambda events: raised.extend(e.data["kind"] for e in events if e.type == "alarm.raised"))
+        await writer.start()
+    try:
+        start = clock.now
+        for name, args in (("counter.open", {}), ("counter.pause", {"reason": "午休"})):
+            command = Command(f"t-{name}", hall, name, "staff:1", {"counter": 1, "clerk": clerk, **args})
+            assert (await writers[0].submit(command)).ok
+        # Nothing at the limit (15 minutes by default); past it one alarm, whoever looks and however often.
+        for minutes in (15, 16, 17):
+            clock.now = start + timedelta(minutes=minutes)
+            for writer, engine in zip(writers, engines, strict=True):
+                await check_due(writer, engine, hall)
+        assert raised == ["pause_over_limit"]
+        book = await writers[1].read_state(hall, "alarms")
+        assert book is not None
+        assert [a.data["counter"] for a in book[1].open()] == [1]
+    finally:
+        for writer in writers:
+            await writer.stop()
