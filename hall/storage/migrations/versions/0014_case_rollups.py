@@ -2,7 +2,7 @@
 stage, filled from ``case_figures`` as it stands and kept by the writer from then on.
 
 Revision ID: 0014_case_rollups
-Revises: 0011_case_figures
+Revises: 0012_alarms
 Create Date: 2026-12-07
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0014_case_rollups"
-down_revision = "0011_case_figures"
+down_revision = "0012_alarms"
 branch_labels = None
 depends_on = None
 
