@@ -297,7 +297,13 @@ class Runtime:
 
     async def _ticks(self) -> None:
         """Time alone changes the queue (held tickets return, a new day starts): tell every hall,
-        then raise the alarms time alone brings (a wait over target, a pause over its limit)."""
+        then raise the alarms time alone brings (a wait over target, a pause over its limit).
+        First, raise what events called for that no process raised (one died in between)."""
+        if self.alarm_watch is not None:
+            try:
+                await self.alarm_watch.catch_up(self.engine, self.writer.now())
+            except Exception:
+                log.exception("catching up on alarms failed")
         while True:
             await asyncio.sleep(self.settings.tick_seconds)
             async with reading(self.engine) as conn:

@@ -51,6 +51,10 @@ class Raise:
         return {"kind": self.kind, "key": self.key, "data": dict(self.data)}
 
 
+# The events that may call for an alarm (``from_events``).
+CALLING_EVENTS = ("rating.alarm", "case.light", "device.offline")
+
+
 def from_events(events: Iterable[Event]) -> list[Raise]:
     """The alarms a batch of the hall's events raises, in the events' order."""
     found: list[Raise] = []

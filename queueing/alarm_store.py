@@ -23,12 +23,15 @@ from hall.storage.alarm_tables import alarms
 from hall.storage.database import reading
 from hall.storage.tables import events as event_rows
 from hall.storage.writer import Writer
-from queueing.alarm_rules import Raise, due, from_events
-from queueing.alarms import COMMANDS, OPEN, Alarm, AlarmBook, decide
+from queueing.alarm_rules import CALLING_EVENTS, Raise, due, from_events
+from queueing.alarms import COMMANDS, OPEN, Alarm, AlarmBook, alarm_id, decide
 from queueing.state import QueueState
 
 log = logging.getLogger(__name__)
 KEEP_DAYS = 2
+# How far back a catch-up looks for events that call for alarms: well inside the book's memory
+# (KEEP_DAYS), so every alarm such an event raised is still in the book and is not raised again.
+CATCH_UP = timedelta(days=1)
 ACTOR = "system:alarms"
 
 
@@ -145,6 +148,31 @@ class AlarmWatch:
         for hall_id, found in by_hall.items():
             for wanted in from_events(found):
                 self._queue.put_nowait((hall_id, wanted))
+
+    async def catch_up(self, engine: AsyncEngine, now: datetime) -> int:
+        """Raises what the last day's events called for and no alarm holds yet: the alarms of
+        events committed just before a process died (it had not raised them yet), and of those
+        the watch's queue still held. Run when the queue clock starts, so after every restart and
+        on the survivor that takes the clock over. Returns how many alarms it asked for."""
+        async with reading(engine) as conn:
+            rows = await conn.execute(
+                select(event_rows)
+                .where(event_rows.c.type.in_(CALLING_EVENTS), event_rows.c.at >= now - CATCH_UP)
+                .order_by(event_rows.c.hall_id, event_rows.c.seq)
+            )
+            by_hall: dict[int, list[Event]] = {}
+            for r in rows:
+                by_hall.setdefault(r.hall_id, []).append(
+                    Event(r.hall_id, int(r.seq), r.type, r.data, r.actor, r.at, r.command_id)
+                )
+        asked = 0
+        for hall_id, found in by_hall.items():
+            book = await self._writer.read_state(hall_id, "alarms")
+            held = book[1].alarms if book is not None and isinstance(book[1], AlarmBook) else {}
+            missing = [wanted for wanted in from_events(found) if alarm_id(wanted.key) not in held]
+            await submit_all(self._writer, hall_id, missing)
+            asked += len(missing)
+        return asked
 
     async def run(self) -> None:
         while True:

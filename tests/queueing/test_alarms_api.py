@@ -16,14 +16,15 @@ import pytest
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
-from hall.kernel.events import Command
+from hall.kernel.events import Command, Fact
 from hall.runtime import core_domains
 from hall.storage.database import create_engine
+from hall.storage.directory import append_events
 from hall.storage.tables import staff
 from hall.storage.writer import Writer
 from hall.web.app import create_app
 from queueing.alarm_rules import Raise
-from queueing.alarm_store import check_due, raise_command
+from queueing.alarm_store import AlarmWatch, check_due, raise_command
 from queueing.alarms import CASE_RED
 from tests.conftest import Database, StepClock
 from tests.factories import add_staff
@@ -151,3 +152,34 @@ async def test_the_queue_clock_raises_a_pause_past_the_limit_once_whichever_writ
     finally:
         for writer in writers:
             await writer.stop()
+
+
+async def test_alarms_that_no_process_raised_are_raised_when_the_queue_clock_starts(
+    database: Database, halls: dict[str, int], clock: StepClock
+) -> None:
+    """A process that died between an event's commit and raising its alarm leaves the event in the
+    log and no alarm: the next queue clock (after a restart, or on the survivor that takes it
+    over) raises it from the last day's events, once; older events are left alone."""
+    hall = halls["xh"]
+    engine = database.engines[0]
+    async with engine.begin() as conn:
+        await append_events(
+            conn, hall, [Fact("device.offline", {"device": "kiosk-old", "kind": "kiosk"})], "system:devices", clock.now
+        )
+    clock.now += timedelta(days=1, hours=1)
+    async with engine.begin() as conn:
+        await append_events(
+            conn,
+            hall,
+            [Fact("device.offline", {"device": "kiosk-1", "kind": "kiosk", "counter": None})],
+            "system:devices",
+            clock.now,
+        )
+    writer = Writer(engine, core_domains(), clock=clock)
+    raised: list[str] = []
+    writer.add_listener(lambda events: raised.extend(e.data["key"] for e in events if e.type == "alarm.raised"))
+    async with writer:
+        watch = AlarmWatch(writer)
+        assert await watch.catch_up(engine, clock.now) == 1
+        assert await watch.catch_up(engine, clock.now) == 0  # the book holds it now
+    assert len(raised) == 1 and raised[0].startswith("device-offline:kiosk-1:")
