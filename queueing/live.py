@@ -8,16 +8,16 @@ tickets by number, not who staffs a counter, why it paused, or who holds a ticke
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hall.kernel.events import Event
 from hall.kernel.roles import Access, Role, within
-from hall.kernel.zones import DEFAULT_ZONE, zone
-from hall.storage.case_tables import cases
+from hall.kernel.zones import DEFAULT_ZONE
+from hall.storage.case_tables import case_figures_daily
 from hall.storage.directory import hall_summary, hall_tree
 from hall.storage.queue_tables import queue_figures
 from hall.storage.tables import events, staff
@@ -186,27 +186,23 @@ async def _day_parts(conn: AsyncConnection, hall_id: int, day: date) -> dict[str
     return {"by_service": by_service, "served_by_counter": served}
 
 
-async def _case_day(conn: AsyncConnection, hall_id: int, day: date, timezone: str) -> dict[str, Any]:
-    """Today's cases of the hall and the halls below it: accepted, completed, and completed within
-    their time limit; what the case tiles start from (the events of the day go on from there)."""
+async def _case_day(conn: AsyncConnection, hall_id: int, day: date) -> dict[str, Any]:
+    """Today's cases of the hall and the halls below it, as the statistics count them (the case
+    figures, ``cases.figures``): accepted where they were accepted, completed and completed before
+    their due time where they were decided. ``halls`` is that scope, so the board's live fold
+    counts the day's events the same way."""
     parents = await hall_tree(conn)
     scope = sorted(h for h in parents if within(h, hall_id, parents))
-    tz = zone(timezone)
-    start = datetime.combine(day, time(), tz).astimezone(UTC)
-    end = start + timedelta(days=1)
-    c = cases.c
-    ours = or_(c.accepted_hall.in_(scope), c.deciding_hall.in_(scope))
-    accepted = (
-        await conn.execute(select(func.count()).where(ours, c.accepted_at >= start, c.accepted_at < end))
-    ).scalar_one()
-    completed = 0
-    on_time = 0
-    for row in await conn.execute(
-        select(c.completed_at, c.due_at).where(ours, c.completed_at >= start, c.completed_at < end)
-    ):
-        completed += 1
-        on_time += row.due_at is None or row.completed_at <= row.due_at
-    return {"day": day.isoformat(), "accepted": int(accepted), "completed": completed, "on_time": on_time}
+    t = case_figures_daily.c
+    row = (
+        await conn.execute(
+            select(func.sum(t.accepted), func.sum(t.completed), func.sum(t.on_time)).where(
+                t.hall_id.in_(scope), t.day == day
+            )
+        )
+    ).one()
+    accepted, completed, on_time = (int(value or 0) for value in row)
+    return {"day": day.isoformat(), "accepted": accepted, "completed": completed, "on_time": on_time, "halls": scope}
 
 
 def _alarms(book: AlarmBook) -> list[dict[str, Any]]:
@@ -239,7 +235,7 @@ async def _wallboard_snapshot(conn: AsyncConnection, topic: Topic, timezone: str
         "work_orders": open_work_orders(state),
         "events": await _recent_events(conn, topic.hall_id),
         "figures": await _figures(conn, state, topic.hall_id, now),
-        "cases_today": await _case_day(conn, topic.hall_id, state.rules.local(now).date(), timezone),
+        "cases_today": await _case_day(conn, topic.hall_id, state.rules.local(now).date()),
         "alarms": _alarms(await AlarmsDomain().load(conn, topic.hall_id)),
     }
 

@@ -150,14 +150,19 @@ function alarmList(alarms) {
   return [...open, ...done].map((a) => ({ ...a, data: { ...a.data } }));
 }
 
-// Today's cases after an acceptance or a completion: on time when done by its due time (or it has none).
+// Today's cases after an acceptance or a completion, counted as the case figures count them
+// (cases/figures.py): an acceptance where the case was accepted, a completion where it was decided,
+// on time only when done before its due time (at the due instant a case is overdue). `halls` is the
+// board's hall and those below it; a snapshot without it counts every case event of the log.
 function casesAfter(today, type, data, at, timeZone) {
   const day = timeZone ? localDay(at, timeZone) : today.day;
-  const next = day === today.day ? { ...today } : { day, accepted: 0, completed: 0, on_time: 0 };
-  if (type === "case.accepted") next.accepted += 1;
-  else {
+  const next = day === today.day ? { ...today } : { ...today, day, accepted: 0, completed: 0, on_time: 0 };
+  const ours = (hall) => !today.halls || today.halls.includes(hall);
+  if (type === "case.accepted") {
+    if (ours(data.accepted_hall)) next.accepted += 1;
+  } else if (ours(data.deciding_hall)) {
     next.completed += 1;
-    if (!data.due_at || micros(at) <= micros(data.due_at)) next.on_time += 1;
+    if (data.due_at && micros(at) < micros(data.due_at)) next.on_time += 1;
   }
   return next;
 }

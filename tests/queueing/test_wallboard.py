@@ -260,7 +260,8 @@ def test_the_board_follows_every_event_of_the_queue_and_case_rules(kind: str) ->
 
 def test_todays_case_tiles_fold_from_the_case_events_as_the_next_snapshot_counts_them(site: Site) -> None:
     """A case accepted at the community below and completed by the district, in time: the district's
-    board counts it accepted, completed and on time, live and after a reload alike."""
+    board counts it accepted, completed and on time, live and after a reload alike, and as the case
+    statistics count the day."""
     from tests.cases.test_api import _accept
 
     community = site.halls["xh-hp-ly"]
@@ -287,3 +288,11 @@ def test_todays_case_tiles_fold_from_the_case_events_as_the_next_snapshot_counts
     assert grown == {"accepted": 1, "completed": 1, "on_time": 1}
     assert folded["cases_today"] == fresh["cases_today"]
     assert folded["alarms"] == fresh["alarms"] == []
+    # The board and the statistics count today's cases alike.
+    day = fresh["cases_today"]["day"]
+    stats = site.client.get(f"/api/v1/halls/{HALL}/case-stats", params={"from": day, "to": day})
+    assert stats.status_code == 200, stats.text
+    total = stats.json()["total"]
+    assert [total[k] for k in ("accepted", "completed", "on_time")] == [
+        fresh["cases_today"][k] for k in ("accepted", "completed", "on_time")
+    ]

@@ -234,12 +234,18 @@ test("rows per counter and per service: ticket, time in state, served, longest w
   assert.deepEqual([board.counters[0].current, board.figures.served_by_counter["1"]], [null, 6]);
 });
 
-test("today's cases: accepted and completed, on time when done by the due time; a new day starts at nought", () => {
-  let board = boardOf({ ...snapshot, cases_today: { day: "2026-11-23", accepted: 2, completed: 1, on_time: 1 } });
-  board = fold(board, { type: "case.accepted", data: { number: "C1" }, at: "2026-11-23T02:00:00Z" }, 1);
-  board = fold(board, { type: "case.completed", data: { number: "C0", due_at: "2026-11-23T01:00:00+00:00" }, at: "2026-11-23T02:00:00Z" }, 2);
-  assert.deepEqual(board.cases_today, { day: "2026-11-23", accepted: 3, completed: 2, on_time: 1 });
+test("today's cases: accepted where accepted, completed where decided, on time only before the due time; a new day starts at nought", () => {
+  const halls = [1, 2];
+  let board = boardOf({ ...snapshot, cases_today: { day: "2026-11-23", accepted: 2, completed: 1, on_time: 1, halls } });
+  board = fold(board, { type: "case.accepted", data: { number: "C1", accepted_hall: 2, deciding_hall: 1 }, at: "2026-11-23T02:00:00Z" }, 1);
+  board = fold(board, { type: "case.completed", data: { number: "C0", deciding_hall: 1, due_at: "2026-11-23T01:00:00+00:00" }, at: "2026-11-23T02:00:00Z" }, 2);
+  assert.deepEqual(board.cases_today, { day: "2026-11-23", accepted: 3, completed: 2, on_time: 1, halls });
   assert.deepEqual(caseTiles(board).on_time_rate, { value: 0.5, part: 1, whole: 2, mark: "poor" });
-  board = fold(board, { type: "case.accepted", data: { number: "C2" }, at: "2026-11-23T16:30:00Z" }, 3);
-  assert.deepEqual(board.cases_today, { day: "2026-11-24", accepted: 1, completed: 0, on_time: 0 });
+  // At the due instant the case is overdue; decided or accepted in a hall outside the board's, it is not counted.
+  board = fold(board, { type: "case.completed", data: { number: "C3", deciding_hall: 2, due_at: "2026-11-23T03:00:00+00:00" }, at: "2026-11-23T03:00:00Z" }, 3);
+  board = fold(board, { type: "case.completed", data: { number: "C4", deciding_hall: 7, due_at: "2026-11-24T03:00:00+00:00" }, at: "2026-11-23T03:10:00Z" }, 4);
+  board = fold(board, { type: "case.accepted", data: { number: "C5", accepted_hall: 7, deciding_hall: 1 }, at: "2026-11-23T03:20:00Z" }, 5);
+  assert.deepEqual(board.cases_today, { day: "2026-11-23", accepted: 3, completed: 3, on_time: 1, halls });
+  board = fold(board, { type: "case.accepted", data: { number: "C2", accepted_hall: 1 }, at: "2026-11-23T16:30:00Z" }, 6);
+  assert.deepEqual(board.cases_today, { day: "2026-11-24", accepted: 1, completed: 0, on_time: 0, halls });
 });
