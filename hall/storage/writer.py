@@ -299,7 +299,6 @@ class Writer:
     async def _apply(
         self, conn: AsyncConnection, batch: list[_Pending], hall_ids: list[int], now: datetime
     ) -> tuple[list[Outcome], dict[int, dict[str, Any]], dict[int, int], list[Event]]:
-        known = await self._known_results(conn, [p.command.key for p in batch])
         heads: dict[int, int] = {}
         for hall_id in hall_ids:  # sorted: two writers lock heads in the same order, no deadlock
             row = await conn.execute(
@@ -308,6 +307,9 @@ class Writer:
             last = row.scalar_one_or_none()
             if last is not None:
                 heads[hall_id] = int(last)
+        # Only under the heads' locks: another process committing the same command id (a device's
+        # resend that reached it) holds the same hall's lock until its commit, so it is seen here.
+        known = await self._known_results(conn, [p.command.key for p in batch])
         working: dict[int, dict[str, Any]] = {}
         for hall_id, last in heads.items():
             cached = self._states.get(hall_id)
