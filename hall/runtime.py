@@ -222,7 +222,17 @@ class Runtime:
             follower=follower,
         )
         if connect is None and settings.mqtt_url:
-            connect = connector_for(settings.mqtt_url, incoming_max=settings.mqtt_incoming_max, persistent=True)
+            # Alone (SQLite) a persistent session keeps devices' messages through a restart; on
+            # PostgreSQL the processes share the devices (MQTT 5 shared subscriptions), each in a
+            # session that ends with its connection (devices.bus.mqtt_connector).
+            alone = is_sqlite(engine)
+            connect = connector_for(
+                settings.mqtt_url,
+                incoming_max=settings.mqtt_incoming_max,
+                persistent=alone,
+                mqtt5=not alone,
+                keepalive=30 if alone else SHARED_KEEPALIVE,
+            )
         # Always: wired devices (serial lines) need no broker; the bus is there only with one.
         runtime.attach_devices(connect)
         return runtime
@@ -352,6 +362,9 @@ class Runtime:
 
 # Seconds between the follower's reads of every hall's head: how long a lost notification delays.
 FOLLOW_CATCH_UP = 1.0
+# The MQTT keep-alive of a process sharing the devices: the broker drops a silent one (its host or
+# network gone) after 1.5 times this, and stops handing it its share of the devices' messages.
+SHARED_KEEPALIVE = 10
 
 
 def _wake_outbox(sender: Sender, events: Sequence[Event]) -> None:

@@ -157,6 +157,14 @@ class Writer:
                 return int(head), cached.parts[domain_name]
             return int(head), await domain.load(conn, hall_id)
 
+    async def recorded(self, command: Command) -> Outcome | None:
+        """The first result of ``command``'s id if a writer (of any process) has committed it, as
+        ``submit`` would answer a repeat; None if it was never done."""
+        async with reading(self._engine) as conn:
+            known = await self._known_results(conn, [command.key])
+        stored = known.get(command.key)
+        return _repeat(stored) if stored is not None else None
+
     async def start(self) -> None:
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name="hall-writer")

@@ -7,6 +7,7 @@ import asyncio
 import base64
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -16,7 +17,8 @@ from hall.kernel.events import Command
 from hall.storage.database import reading
 from hall.storage.device_tables import device_commands, devices
 from hall.storage.queue_tables import ratings, tickets
-from tests.devicehall import DeviceHall, device_hall, fake_device
+from hall.storage.tables import events
+from tests.devicehall import DeviceHall, FakeDevice, device_hall, fake_device
 from tests.memory_broker import MemoryBroker
 
 pytestmark = pytest.mark.asyncio
@@ -180,6 +182,45 @@ async def test_a_rating_pad_rates_the_service_just_finished_at_its_counter(
         async with reading(hall.runtime.engine) as conn:
             given = (await conn.execute(select(ratings))).one()
         assert (given.level, given.counter, given.source) == (2, 1, "rating_pad")
+
+
+async def test_a_resent_event_gets_its_first_answer_after_the_state_moved_on(
+    tmp_path: Path, broker: MemoryBroker
+) -> None:
+    """A server may act on an event and die before replying; the device resends it, and another
+    server takes it when the state has moved on because of it (the ticket is called, the service
+    rated). The resend is answered with what the event did, not refused by the state it made."""
+    async with device_hall(tmp_path, broker.connector()) as hall:
+        await hall.register("xh-kiosk-1", "kiosk")
+        await hall.register("xh-c1-keypad", "keypad", counter=1)
+        await hall.register("xh-c1-rating", "rating_pad", counter=1)
+        async with (
+            fake_device(broker.connector(), "xh", "xh-kiosk-1") as kiosk,
+            fake_device(broker.connector(), "xh", "xh-c1-keypad") as keypad,
+            fake_device(broker.connector(), "xh", "xh-c1-rating") as pad,
+        ):
+            await kiosk.reply(await kiosk.event("press", {"service": "soc"}))
+            await hall.open_counter(1)
+
+            async def twice(device: FakeDevice, key: str, data: dict[str, int] | None = None) -> list[dict[str, Any]]:
+                event_id = await device.event(key, data)
+                await device.reply(event_id)
+                await device.event(key, data, event_id=event_id)
+                await device.wait_for("reply", lambda _: sum(r["id"] == event_id for r in device.received["reply"]) > 1)
+                return [r for r in device.received["reply"] if r["id"] == event_id]
+
+            called, again = await twice(keypad, "call")
+            assert called["ok"] is True and called["result"]["number"] == "A001"
+            assert again == called  # not "counter_busy": the counter is busy with this very call
+            for key in ("start", "finish"):
+                assert (await keypad.reply(await keypad.event(key)))["ok"] is True
+            rated, again = await twice(pad, "rate", {"level": 4})
+            assert rated["result"] == {"rated": True, "level": 4}
+            assert again == rated  # not "nothing_to_rate": this rating took the service
+        async with reading(hall.runtime.engine) as conn:
+            assert len((await conn.execute(select(ratings))).all()) == 1
+            calls = await conn.execute(select(events.c.seq).where(events.c.type == "ticket.called"))
+            assert len(calls.all()) == 1
 
 
 async def test_an_id_reader_hands_the_card_to_its_counter_masked_for_everyone_else(
