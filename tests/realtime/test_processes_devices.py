@@ -38,7 +38,7 @@ from displays import board
 from hall.kernel.events import Event
 from hall.runtime import core_topics
 from hall.storage.database import create_engine, reading
-from hall.storage.device_tables import devices
+from hall.storage.device_tables import device_commands, devices
 from hall.storage.lease import DISPLAY_FEED, SINGLETONS
 from hall.storage.tables import events, staff
 from queueing.store import QueueDomain
@@ -417,6 +417,32 @@ async def _run(servers: list[ServerProcess], url: str, broker: Broker) -> None:
     # The survivors' own words: one of them runs each piece of singleton work now.
     for name in SINGLETONS:
         assert any(f"this process runs the {name}" in s.log() for i, s in enumerate(servers) if i != victim), name
+
+    # Commands to devices are sent once, by the process asked, and their acks find it among the
+    # three: the prints of issued tickets, and a technician's pings from each survivor's console.
+    engine = create_engine(url)
+    try:
+        async with reading(engine) as conn:
+            prints = Counter(
+                r.status for r in await conn.execute(select(device_commands).where(device_commands.c.name == "print"))
+            )
+    finally:
+        await engine.dispose()
+    assert set(prints) == {"succeeded"} and prints["succeeded"] > 0, prints
+    led = next(d for d in displays if d.device_id == "xh-led-1")
+    for index, server in enumerate(servers):
+        if index == victim:
+            continue
+        cookies, token = session("tech", index)
+        # Asynchronously: the devices answer in this same event loop.
+        async with httpx.AsyncClient(base_url=server.url, cookies=cookies, timeout=30) as console:
+            answer = await console.post(
+                "/api/v1/halls/1/devices/xh-led-1/commands", json={"name": "ping"}, headers={"X-CSRF-Token": token}
+            )
+        assert answer.status_code == 200, answer.text
+        ping = answer.json()
+        assert (ping["status"], ping["result"]) == ("succeeded", {"pong": True}), ping
+        assert list(led.commands_seen).count(ping["id"]) == ping["attempts"]
 
     # Each message reached one process: a device got at most one reply per send (were every
     # process subscribed plainly, each would answer every send, and most replies would be late).
