@@ -298,6 +298,11 @@ class ServerBus:
         self._unsent.clear()
 
     @property
+    def kept(self) -> int:
+        """How many display contents are kept, to be published again after a reconnect."""
+        return len(self._retained)
+
+    @property
     def waiting(self) -> int:
         return len(self._outgoing)
 

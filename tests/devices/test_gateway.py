@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from devices.protocol import MAX_PAYLOAD, encode
 from hall.kernel.events import Command
@@ -349,6 +349,40 @@ async def test_presence_follows_the_will_and_silence(tmp_path: Path, broker: Mem
             await gateway.sweep()
             await hall.settle()
             assert gateway.device("xh-led-1").online is False
+
+
+async def test_a_device_heard_by_another_process_is_not_taken_offline(tmp_path: Path, broker: MemoryBroker) -> None:
+    """Among several processes each hears a share of a device's heartbeats and writes when it last
+    heard it to the registry's row; the sweep, run by one of them, looks there before it calls a
+    device silent. A process that heard the device earlier never moves that time back."""
+    async with device_hall(tmp_path, broker.connector(), device_silence_seconds=1.0) as hall:
+        await hall.register("xh-led-1", "led")
+        gateway = hall.devices.gateway
+        async with fake_device(broker.connector(), "xh", "xh-led-1", will=False) as led:
+            await led.send("tele", {"temperature": 40.5})
+            await hall.settle()
+        assert gateway.device("xh-led-1").online is True
+        heard_here = gateway.telemetry("xh-led-1")["last_seen"]
+        # Another process hears the next heartbeat (before this one's silence runs out, so that
+        # no sweep, the server's own included, finds the device silent everywhere meanwhile).
+        await asyncio.sleep(0.3)
+        elsewhere = datetime.now(UTC)
+        async with hall.runtime.engine.begin() as conn:
+            await conn.execute(update(devices).where(devices.c.id == "xh-led-1").values(last_seen=elsewhere))
+        await asyncio.sleep(0.9)  # unheard here for longer than the limit
+        await gateway.sweep()
+        await hall.settle()
+        assert gateway.device("xh-led-1").online is True
+
+        await gateway.flush()  # this process heard it before the other did: the row keeps the later time
+        async with reading(hall.runtime.engine) as conn:
+            row = (await conn.execute(select(devices.c.last_seen).where(devices.c.id == "xh-led-1"))).one()
+        assert row.last_seen == elsewhere and heard_here < elsewhere.isoformat()
+
+        await asyncio.sleep(1.1)
+        await gateway.sweep()
+        await hall.settle()
+        assert gateway.device("xh-led-1").online is False
 
 
 async def test_a_command_whose_ack_is_lost_is_resent_with_the_same_id(tmp_path: Path, broker: MemoryBroker) -> None:
