@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
 import logging
 import time
 import uuid
@@ -490,7 +491,10 @@ class Gateway:
             if outcome.ok:
                 body = kinds.public_result(wanted.name, outcome.result)
                 self.stats.events_done += 1
-                if wanted.name == "ticket.issue" and not outcome.duplicate and body.get("ticket"):
+                # A repeated press (the device resent it) prints again under the same command id,
+                # which a kiosk carries out once: so the ticket is printed even when the process
+                # that issued it died before printing, and never twice.
+                if wanted.name == "ticket.issue" and body.get("ticket"):
                     known = {"ahead": body.get("ahead") or 0, "estimate_minutes": body.get("estimate_minutes")}
                     self._spawn(self._print(seen, str(body["ticket"]), known), self._printing)
                 return Answer(True, body)
@@ -583,7 +587,8 @@ class Gateway:
         if data is None:
             return
         args = {"ticket": ticket, "escpos": base64.b64encode(data).decode()}
-        await self.commands.send(seen.hall_id, seen.hall, seen.device.id, "print", args)
+        command_id = print_command_id(seen.device.id, ticket)
+        await self.commands.send(seen.hall_id, seen.hall, seen.device.id, "print", args, command_id=command_id)
 
     async def record_command(self, command: DeviceCommand) -> None:
         if command.status.value not in ("succeeded", "failed", "timed_out", "expired"):
@@ -718,6 +723,13 @@ def event_command_id(device_id: str, event_id: str) -> str:
     """The id of the command a device's event becomes: the same for every resend of the event,
     whichever server process takes it, so the writer acts on it once."""
     return f"dev:{device_id}:{event_id}"
+
+
+def print_command_id(device_id: str, ticket: str) -> str:
+    """The id of the command that prints a ticket at a kiosk: one per ticket and kiosk, whichever
+    process sends it and however often, so the kiosk prints it once (docs/protocols/mqtt.md: a
+    device carries out a command id once)."""
+    return "print-" + hashlib.sha256(f"{device_id}:{ticket}".encode()).hexdigest()[:32]
 
 
 def _actor(device: Device) -> str:

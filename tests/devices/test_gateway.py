@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
+from devices.gateway import print_command_id
 from devices.protocol import MAX_PAYLOAD, encode
 from hall.kernel.events import Command
 from hall.storage.database import reading
@@ -62,6 +63,30 @@ async def test_a_kiosk_press_issues_one_ticket_answers_with_it_and_prints_it(
             outcome = (await conn.execute(select(device_commands))).one()
         assert (outcome.device, outcome.name, outcome.status) == ("xh-kiosk-1", "print", "succeeded")
         assert outcome.attempts == 1
+
+
+async def test_a_resent_press_sends_its_ticket_to_print_again_under_the_same_command_id(
+    tmp_path: Path, broker: MemoryBroker
+) -> None:
+    """The process that issued a ticket may die before it sends the print; the kiosk resends the
+    press, and whichever process answers it sends the print again, under an id of that ticket at
+    that kiosk, which a kiosk carries out once: printed, and never twice."""
+    async with device_hall(tmp_path, broker.connector()) as hall:
+        await hall.register("xh-kiosk-1", "kiosk")
+        async with fake_device(broker.connector(), "xh", "xh-kiosk-1") as kiosk:
+            event = await kiosk.event("press", {"service": "soc"})
+            ticket = (await kiosk.reply(event))["result"]["ticket"]
+            first = await kiosk.wait_for("cmd", lambda c: c["name"] == "print")
+            await kiosk.send("ack", {"id": first["id"], "ok": True, "result": {"printed": True}})
+            await hall.settle()
+
+            await kiosk.event("press", {"service": "soc"}, event_id=event)
+            again = await kiosk.wait_for("cmd", lambda _: len(kiosk.received["cmd"]) > 1)
+            await kiosk.send("ack", {"id": again["id"], "ok": True, "result": {"printed": True}})
+            await hall.settle()
+        assert first["id"] == again["id"] == print_command_id("xh-kiosk-1", ticket)
+        assert again["args"]["ticket"] == ticket
+        assert await _tickets(hall) == 1
 
 
 async def test_a_kiosk_with_an_id_card_takes_a_ticket_in_the_residents_name(
