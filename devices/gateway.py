@@ -86,6 +86,9 @@ _REGISTRY_EVENTS = frozenset(
     {"device.pending", "device.registered", "device.bound", "device.rekeyed", "device.retired", "device.wired"}
 )
 CARD_KEPT = timedelta(minutes=2)
+# The longest a kiosk's reply waits for the broker to take its ticket's print: the print normally
+# goes out in milliseconds; a broker that is away must not hold the resident's answer for long.
+PRINT_HANDOVER = 2.0
 
 WiredSend = Callable[[int, str, str, str, dict[str, Any], str | None], Awaitable[DeviceCommand]]
 TicketPrinter = Callable[[int, str, Mapping[str, Any]], Awaitable[bytes | None]]
@@ -496,7 +499,12 @@ class Gateway:
                 # that issued it died before printing, and never twice.
                 if wanted.name == "ticket.issue" and body.get("ticket"):
                     known = {"ahead": body.get("ahead") or 0, "estimate_minutes": body.get("estimate_minutes")}
-                    self._spawn(self._print(seen, str(body["ticket"]), known), self._printing)
+                    handed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+                    self._spawn(self._print(seen, str(body["ticket"]), known, handed), self._printing)
+                    # The reply waits (briefly) until the broker has the print: a process that dies
+                    # after replying has handed the print over, and one that dies before leaves
+                    # the press unanswered, so the kiosk resends it and a survivor prints.
+                    await asyncio.wait([handed], timeout=PRINT_HANDOVER)
                 return Answer(True, body)
             told = refusal(outcome.result)
             self.refuse(device.id, told["code"], str(told.get("message", "")))
@@ -577,18 +585,30 @@ class Gateway:
         held.add(task)
         task.add_done_callback(held.discard)
 
-    async def _print(self, seen: _Seen, ticket: str, known: Mapping[str, Any]) -> None:
-        if self._printer is None:
-            return
-        if self.calm.closing:
-            return
-        with self.calm.working():
-            data = await self._printer(seen.hall_id, ticket, known)
-        if data is None:
-            return
-        args = {"ticket": ticket, "escpos": base64.b64encode(data).decode()}
-        command_id = print_command_id(seen.device.id, ticket)
-        await self.commands.send(seen.hall_id, seen.hall, seen.device.id, "print", args, command_id=command_id)
+    async def _print(
+        self, seen: _Seen, ticket: str, known: Mapping[str, Any], handed: asyncio.Future[None] | None = None
+    ) -> None:
+        """Render the ticket and send it to the kiosk's printer; ``handed`` is done once the broker
+        has the print command, or once there is none to send."""
+
+        def told() -> None:
+            if handed is not None and not handed.done():
+                handed.set_result(None)
+
+        try:
+            if self._printer is None or self.calm.closing:
+                return
+            with self.calm.working():
+                data = await self._printer(seen.hall_id, ticket, known)
+            if data is None:
+                return
+            args = {"ticket": ticket, "escpos": base64.b64encode(data).decode()}
+            command_id = print_command_id(seen.device.id, ticket)
+            await self.commands.send(
+                seen.hall_id, seen.hall, seen.device.id, "print", args, command_id=command_id, on_sent=told
+            )
+        finally:
+            told()
 
     async def record_command(self, command: DeviceCommand) -> None:
         if command.status.value not in ("succeeded", "failed", "timed_out", "expired"):

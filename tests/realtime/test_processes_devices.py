@@ -368,9 +368,15 @@ async def _run(servers: list[ServerProcess], url: str, broker: Broker) -> None:
     presses = [s for s in said if s.type == "press"]
     assert presses and all(s.reply.ok for s in presses)
     assert sum(1 for s in said if s.type == "rate" and s.reply.ok) > 0
-    # No ticket printed twice (a print is sent by the process that issued the ticket, once).
+    # Every ticket pressed for was printed at its kiosk, once: the reply waits until the broker has
+    # the print, and a resend that reaches a survivor sends it again under the same id.
+    async with asyncio.timeout(20_000 * MS):
+        while any(k.prints < sum(1 for s in presses if s.device == k.device_id) for k in kiosks):
+            await asyncio.sleep(0.1)
+    assert [k.prints for k in kiosks] == [sum(1 for s in presses if s.device == k.device_id) for k in kiosks]
     printed = [p.ticket for k in kiosks for p in k.printed]
     assert len(printed) == len(set(printed))
+    assert set(printed) <= {s.reply.result["ticket"] for s in presses}
 
     # Devices heard by some process all along stayed online: only the silent reader went offline.
     offline = [e.data["device"] for e in by_hall[1] if e.type == "device.offline"]
