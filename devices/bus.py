@@ -112,7 +112,12 @@ class MqttLink:
 
     async def subscribe(self, filters: Sequence[str]) -> None:
         for item in filters:
-            await self._client.subscribe(item, qos=1)
+            granted = await self._client.subscribe(item, qos=1)
+            # A broker that refuses a filter (an ACL, or no shared subscriptions) says so in its
+            # SUBACK: 128 under MQTT 3.1.1, a reason code of 0x80 or more under MQTT 5. Listening
+            # on without it would lose that traffic silently.
+            if any((code if isinstance(code, int) else code.value) >= 0x80 for code in granted):
+                raise aiomqtt.MqttError(f"the broker refused the subscription {item!r}: {list(granted)}")
 
     async def messages(self) -> AsyncIterator[Incoming]:
         waiting = self._client.messages
@@ -130,11 +135,21 @@ class MqttLink:
 
 
 def mqtt_connector(
-    address: BrokerAddress, *, incoming_max: int = 10_000, keepalive: int = 30, persistent: bool = False
+    address: BrokerAddress,
+    *,
+    incoming_max: int = 10_000,
+    keepalive: int = 30,
+    persistent: bool = False,
+    mqtt5: bool = False,
 ) -> Connector:
     """``persistent`` keeps the client's session at the broker across reconnects: what devices
     publish while the server is away waits in the broker's queue for it (the server's own link
-    uses it; devices start clean)."""
+    uses it when it is the only server; devices start clean).
+
+    ``mqtt5`` speaks MQTT 5 with a session that ends with the connection (Clean Start, no Session
+    Expiry Interval: MQTT 5 §3.1.2.4, §3.1.2.11.2). The servers of a district share the devices'
+    traffic through shared subscriptions (§4.8.2); a server that dies must leave its share group at
+    once, not keep a session at the broker that would go on taking its part of the messages."""
 
     @contextlib.asynccontextmanager
     async def connect(client_id: str, will: Will | None) -> AsyncIterator[Link]:
@@ -145,6 +160,11 @@ def mqtt_connector(
                 super().__init__(maxsize)
                 made.append(self)
 
+        session: dict[str, Any] = (
+            {"protocol": aiomqtt.ProtocolVersion.V5, "clean_start": True}
+            if mqtt5
+            else {"clean_session": not persistent}
+        )
         client = aiomqtt.Client(
             address.host,
             address.port,
@@ -158,7 +178,7 @@ def mqtt_connector(
             # Generous: with many publishes in flight a PUBACK may take a while, and a timeout
             # would drop the link (and what paho has taken in but not yet handed over).
             timeout=30,
-            clean_session=not persistent,
+            **session,
             max_inflight_messages=_IN_FLIGHT * 2,
             # Small messages both ways: Nagle's delay would cap each publish at a round trip.
             socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
@@ -271,6 +291,17 @@ class ServerBus:
         self._unsent.move_to_end(topic)
         self._wake.set()
 
+    def forget_shown(self) -> None:
+        """Stop keeping display content: another server process publishes it now, and this one
+        must not republish what it last showed after a reconnect (it would be stale)."""
+        self._retained.clear()
+        self._unsent.clear()
+
+    @property
+    def kept(self) -> int:
+        """How many display contents are kept, to be published again after a reconnect."""
+        return len(self._retained)
+
     @property
     def waiting(self) -> int:
         return len(self._outgoing)
@@ -339,8 +370,9 @@ class ServerBus:
                 try:
                     await asyncio.gather(*(link.publish(t, self._retained[t], qos=1, retain=True) for t in topics))
                 except BaseException:
-                    for topic in topics:  # sent again after the reconnect
-                        self._unsent[topic] = None
+                    for topic in topics:  # sent again after the reconnect, if still kept
+                        if topic in self._retained:
+                            self._unsent[topic] = None
                     raise
                 self.published += len(topics)
                 continue

@@ -92,18 +92,25 @@ class DeviceCommands:
         args: Mapping[str, Any],
         *,
         command_id: str | None = None,
+        on_sent: Callable[[], None] | None = None,
     ) -> DeviceCommand:
+        """Send a command and wait for its outcome. ``on_sent`` is called once, as soon as the
+        broker has the command (or when it ends without having been sent)."""
+        told = on_sent or (lambda: None)
         running = self._pending.get(command_id) if command_id else None
         if running is not None and running.device == device:
             # The caller asks again with the same id (a retried request): the same command, once.
+            told()
             await running.over.wait()
             return running
         command = DeviceCommand(command_id or uuid.uuid4().hex, hall_id, hall, device, name, dict(args))
         command.acked = asyncio.get_running_loop().create_future()
         self._pending[command.id] = command
         try:
-            await self._deliver(command)
+            await self._deliver(command, told)
         finally:
+            if command.sent_at is None:
+                told()
             command.over.set()
             self._pending.pop(command.id, None)
             self._finished[command.id] = device
@@ -115,7 +122,7 @@ class DeviceCommands:
             log.exception("could not record the outcome of command %s", command.id)
         return command
 
-    async def _deliver(self, command: DeviceCommand) -> None:
+    async def _deliver(self, command: DeviceCommand, on_sent: Callable[[], None]) -> None:
         assert command.acked is not None
         if not self._bus.connected:
             try:
@@ -143,7 +150,9 @@ class DeviceCommands:
                 command.result = {"error": "the command waited too long for the device bus"}
                 return
             command.status = Status.SENT
-            command.sent_at = command.sent_at or datetime.now(UTC)
+            if command.sent_at is None:
+                command.sent_at = datetime.now(UTC)
+                on_sent()
             try:
                 async with asyncio.timeout(self.ack_timeout):
                     ack = await asyncio.shield(command.acked)

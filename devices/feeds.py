@@ -118,6 +118,7 @@ class DisplayFeed:
         self._early: dict[int, list[Event]] = {}
         self._dirty: set[int] = set()
         self._sent: dict[str, bytes] = {}
+        self._wired_sent: set[str] = set()
         self._wake = asyncio.Event()
         self._names: dict[int, dict[int, Any]] = {}
         # Bumped when a hall's names may have changed: a read begun before is not kept.
@@ -126,6 +127,23 @@ class DisplayFeed:
         self.published = 0
         # Where a wired display's content goes (its serial line's driver) instead of the bus.
         self.wired: Callable[[Device, dict[str, Any]], None] | None = None
+        # Whether this process publishes the network displays' content. Among several processes
+        # one does, under its lease (``lead``); a wired display is fed by the process its line is on.
+        self.leading = True
+
+    async def lead(self, hall_ids: Callable[[], Sequence[int]]) -> None:
+        """Publish the network displays' content until cancelled (the lease is lost, the server
+        stops). Taking over, it publishes every display again from the state as it is now: what a
+        process that died left retained may be older, or the takeover may have missed a change."""
+        self.leading = True
+        self._sent = {k: v for k, v in self._sent.items() if k in self._wired_sent}
+        for hall_id in hall_ids():
+            self.touch(hall_id)
+        try:
+            await asyncio.Event().wait()
+        finally:
+            self.leading = False
+            self._bus.forget_shown()
 
     def on_events(self, events: Sequence[Event]) -> None:
         for event in events:
@@ -191,7 +209,11 @@ class DisplayFeed:
 
     async def refresh(self, hall_id: int) -> int:
         """Render and publish what changed on the hall's displays; returns how many were sent."""
-        targets = [(code, d) for code, d in self._displays(hall_id) if d.status is Status.ACTIVE and d.kind]
+        targets = [
+            (code, d)
+            for code, d in self._displays(hall_id)
+            if d.status is Status.ACTIVE and d.kind and (self.leading or d.wire is not None)
+        ]
         if not targets:
             return 0
         read = await self._writer.read_state(hall_id, "queue")
@@ -211,8 +233,10 @@ class DisplayFeed:
                 if self.wired is None:
                     continue
                 self.wired(device, content)
+                self._wired_sent.add(device.id)
             else:
                 self._bus.show(topic(code, device.id, "display"), payload)
+                self._wired_sent.discard(device.id)
             self._sent[device.id] = payload
             sent += 1
         self.published += sent

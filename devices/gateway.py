@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
 import logging
 import time
 import uuid
@@ -30,7 +31,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, case, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from devices import kinds
@@ -65,10 +66,29 @@ from hall.storage.writer import Writer, utc_now
 log = logging.getLogger(__name__)
 
 SUBSCRIPTIONS = ("hall/+/dev/+/state", "hall/+/dev/+/tele", "hall/+/dev/+/evt", "hall/+/dev/+/ack")
+# The MQTT 5 share group of a district's server processes (MQTT 5 §4.8.2): the broker hands each
+# message of a shared filter to one member of the group.
+SHARE_GROUP = "hall"
+
+
+def subscriptions(shared: bool) -> tuple[str, ...]:
+    """What the server subscribes to. Alone, every device topic. Among several processes, what a
+    device says (state, telemetry, events) through the share group, so each message is acted on by
+    one process; acks plainly, so the process that sent the command, and only it, takes its ack
+    (the others hear it and let it be)."""
+    if not shared:
+        return SUBSCRIPTIONS
+    said = tuple(f"$share/{SHARE_GROUP}/{item}" for item in SUBSCRIPTIONS if not item.endswith("/ack"))
+    return (*said, "hall/+/dev/+/ack")
+
+
 _REGISTRY_EVENTS = frozenset(
     {"device.pending", "device.registered", "device.bound", "device.rekeyed", "device.retired", "device.wired"}
 )
 CARD_KEPT = timedelta(minutes=2)
+# The longest a kiosk's reply waits for the broker to take its ticket's print: the print normally
+# goes out in milliseconds; a broker that is away must not hold the resident's answer for long.
+PRINT_HANDOVER = 2.0
 
 WiredSend = Callable[[int, str, str, str, dict[str, Any], str | None], Awaitable[DeviceCommand]]
 TicketPrinter = Callable[[int, str, Mapping[str, Any]], Awaitable[bytes | None]]
@@ -123,8 +143,12 @@ class Gateway:
         event_concurrency: int = 512,
         printer: TicketPrinter | None = None,
         clock: Callable[[], datetime] = utc_now,
+        shared: bool = False,
     ) -> None:
+        """``shared``: this process is one of several taking the devices' messages (see
+        ``subscriptions``)."""
         self._engine = engine
+        self.shared = shared
         self._writer = writer
         self._bus = bus
         self.commands = DeviceCommands(bus, self.record_command)
@@ -370,7 +394,9 @@ class Gateway:
             task.add_done_callback(self._tasks.discard)
         elif isinstance(body, Ack):
             taken = self.commands.acknowledge(seen.device.id, body)
-            if taken == "unknown":
+            if taken == "unknown" and not self.shared:
+                # Among several processes every one hears every ack: one for no command of this
+                # process was most likely sent by another.
                 self.reject(seen.device.id, "unknown_ack", body.id)
             elif taken == "late":
                 self.stats.late_acks += 1
@@ -462,21 +488,32 @@ class Gateway:
                 self.stats.events_done += 1
                 return Answer(True, {})
             command = Command(
-                f"dev:{device.id}:{event.id}", seen.hall_id, wanted.name, f"device:{device.id}", wanted.args
+                event_command_id(device.id, event.id), seen.hall_id, wanted.name, _actor(device), wanted.args
             )
             outcome = await self._writer.submit(command)
             if outcome.ok:
                 body = kinds.public_result(wanted.name, outcome.result)
                 self.stats.events_done += 1
-                if wanted.name == "ticket.issue" and not outcome.duplicate and body.get("ticket"):
+                # A repeated press (the device resent it) prints again under the same command id,
+                # which a kiosk carries out once: so the ticket is printed even when the process
+                # that issued it died before printing, and never twice.
+                if wanted.name == "ticket.issue" and body.get("ticket"):
                     known = {"ahead": body.get("ahead") or 0, "estimate_minutes": body.get("estimate_minutes")}
-                    self._spawn(self._print(seen, str(body["ticket"]), known), self._printing)
+                    handed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+                    self._spawn(self._print(seen, str(body["ticket"]), known, handed), self._printing)
+                    # The reply waits (briefly) until the broker has the print: a process that dies
+                    # after replying has handed the print over, and one that dies before leaves
+                    # the press unanswered, so the kiosk resends it and a survivor prints.
+                    await asyncio.wait([handed], timeout=PRINT_HANDOVER)
                 return Answer(True, body)
             told = refusal(outcome.result)
             self.refuse(device.id, told["code"], str(told.get("message", "")))
             self.stats.events_failed += 1
             return Answer(False, told)
         except Refused as exc:
+            first = await self._first_answer(seen, event)
+            if first is not None:
+                return first
             self.refuse(device.id, exc.reason, exc.detail)
             self.stats.events_failed += 1
             return Answer(False, {"code": exc.reason, "message": exc.detail})
@@ -489,6 +526,22 @@ class Gateway:
             log.warning("event %s of %s not handled: %s", event.id, device.id, exc)
             self.stats.events_failed += 1
             return None
+
+    async def _first_answer(self, seen: _Seen, event: DeviceEvent) -> Answer | None:
+        """The answer to an event done before, for a resend the state now refuses: the call it
+        made keeps the counter busy, the rating it gave leaves nothing to rate. A server may have
+        died after committing the event and before replying, and the resend reached another."""
+        name = kinds.command_name(seen.device, event)
+        if name is None:
+            return None
+        key = Command(event_command_id(seen.device.id, event.id), seen.hall_id, name, _actor(seen.device), {})
+        first = await self._writer.recorded(key)
+        if first is None:
+            return None
+        self.stats.events_done += 1
+        if first.ok:
+            return Answer(True, kinds.public_result(name, first.result))
+        return Answer(False, refusal(first.result))
 
     async def wired_presence(self, device_id: str, online: bool, firmware: str = "") -> None:
         """A wired device answered its poll again, or stopped answering: as an MQTT ``state``."""
@@ -532,17 +585,30 @@ class Gateway:
         held.add(task)
         task.add_done_callback(held.discard)
 
-    async def _print(self, seen: _Seen, ticket: str, known: Mapping[str, Any]) -> None:
-        if self._printer is None:
-            return
-        if self.calm.closing:
-            return
-        with self.calm.working():
-            data = await self._printer(seen.hall_id, ticket, known)
-        if data is None:
-            return
-        args = {"ticket": ticket, "escpos": base64.b64encode(data).decode()}
-        await self.commands.send(seen.hall_id, seen.hall, seen.device.id, "print", args)
+    async def _print(
+        self, seen: _Seen, ticket: str, known: Mapping[str, Any], handed: asyncio.Future[None] | None = None
+    ) -> None:
+        """Render the ticket and send it to the kiosk's printer; ``handed`` is done once the broker
+        has the print command, or once there is none to send."""
+
+        def told() -> None:
+            if handed is not None and not handed.done():
+                handed.set_result(None)
+
+        try:
+            if self._printer is None or self.calm.closing:
+                return
+            with self.calm.working():
+                data = await self._printer(seen.hall_id, ticket, known)
+            if data is None:
+                return
+            args = {"ticket": ticket, "escpos": base64.b64encode(data).decode()}
+            command_id = print_command_id(seen.device.id, ticket)
+            await self.commands.send(
+                seen.hall_id, seen.hall, seen.device.id, "print", args, command_id=command_id, on_sent=told
+            )
+        finally:
+            told()
 
     async def record_command(self, command: DeviceCommand) -> None:
         if command.status.value not in ("succeeded", "failed", "timed_out", "expired"):
@@ -573,16 +639,37 @@ class Gateway:
     # -- time --------------------------------------------------------------------------------
 
     async def sweep(self) -> None:
-        """A device silent for longer than the limit is offline, Will or not."""
+        """A device silent for longer than the limit is offline, Will or not.
+
+        Heard by this process or by another: among several processes each hears only its share of
+        a device's heartbeats, and writes when it last heard each device to the registry's row
+        (``flush``). So a device that looks silent from here is looked up there before it is
+        called offline."""
         limit = self._clock() - timedelta(seconds=self.silence_limit)
+        silent = []
         for seen in list(self._known.values()):
             if seen.device.online and seen.device.status is Status.ACTIVE:
                 heard = seen.last_seen or seen.device.last_connect
                 if heard is None or heard < limit:
-                    await self._presence(seen, False, "")
+                    silent.append(seen)
+        if not silent:
+            return
+        async with reading(self._engine) as conn:
+            rows = await conn.execute(
+                select(devices.c.id, devices.c.last_seen).where(devices.c.id.in_([s.device.id for s in silent]))
+            )
+            elsewhere = {row.id: row.last_seen for row in rows if row.last_seen is not None}
+        for seen in silent:
+            there = elsewhere.get(seen.device.id)
+            if there is not None and there >= limit:
+                if seen.last_seen is None or there > seen.last_seen:
+                    seen.last_seen = there
+                continue
+            await self._presence(seen, False, "")
 
     async def flush(self) -> None:
-        """Write last-seen times, telemetry and rejection counts to the registry's rows."""
+        """Write last-seen times, telemetry and rejection counts to the registry's rows. A
+        last-seen time only moves forward: another process may have heard the device later."""
         rows = []
         for seen in self._known.values():
             if seen.dirty:
@@ -593,15 +680,37 @@ class Gateway:
                 )
         if not rows:
             return
+        later = case(
+            (devices.c.last_seen.is_(None), bindparam("seen")),
+            (devices.c.last_seen < bindparam("seen"), bindparam("seen")),
+            else_=devices.c.last_seen,
+        )
         statement = (
             update(devices)
             .where(devices.c.id == bindparam("d"))
-            .values(last_seen=bindparam("seen"), telemetry=bindparam("tele"), rejected=bindparam("rej"))
+            .values(last_seen=later, telemetry=bindparam("tele"), rejected=bindparam("rej"))
         )
         async with self._engine.begin() as conn:
             await conn.execute(statement, rows)
 
-    async def run_housekeeping(self, every: float = 5.0) -> None:
+    async def run_housekeeping(self, every: float = 5.0, *, sweep: bool = True) -> None:
+        """Every ``every`` seconds: what was heard to the registry, then (``sweep``) the silent
+        devices offline. Among several processes every one flushes, and the sweep runs in one of
+        them, under its lease (``run_sweeps``)."""
+        while not self.calm.closing:
+            await asyncio.sleep(every)
+            if self.calm.closing:
+                return
+            with self.calm.working():
+                try:
+                    if sweep:
+                        await self.sweep()
+                    await self.flush()
+                except Exception:
+                    log.exception("device housekeeping failed")
+
+    async def run_sweeps(self, every: float = 5.0) -> None:
+        """The presence timeouts alone, for the one process that holds their lease."""
         while not self.calm.closing:
             await asyncio.sleep(every)
             if self.calm.closing:
@@ -609,9 +718,8 @@ class Gateway:
             with self.calm.working():
                 try:
                     await self.sweep()
-                    await self.flush()
                 except Exception:
-                    log.exception("device housekeeping failed")
+                    log.exception("device presence sweep failed")
 
     async def drain(self) -> None:
         """Wait for the events in hand (tests and shutdown)."""
@@ -629,6 +737,23 @@ class Gateway:
 
 def _small(result: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in result.items() if isinstance(v, str | int | float | bool | None) and len(str(v)) < 300}
+
+
+def event_command_id(device_id: str, event_id: str) -> str:
+    """The id of the command a device's event becomes: the same for every resend of the event,
+    whichever server process takes it, so the writer acts on it once."""
+    return f"dev:{device_id}:{event_id}"
+
+
+def print_command_id(device_id: str, ticket: str) -> str:
+    """The id of the command that prints a ticket at a kiosk: one per ticket and kiosk, whichever
+    process sends it and however often, so the kiosk prints it once (docs/protocols/mqtt.md: a
+    device carries out a command id once)."""
+    return "print-" + hashlib.sha256(f"{device_id}:{ticket}".encode()).hexdigest()[:32]
+
+
+def _actor(device: Device) -> str:
+    return f"device:{device.id}"
 
 
 def _once(what: str) -> str:

@@ -130,6 +130,18 @@ def _rate(device: Device, queue: QueueState | None, data: Mapping[str, Any]) -> 
     return QueueCommand("rating.submit", args)
 
 
+def command_name(device: Device, event: DeviceEvent) -> str | None:
+    """The name of the command an event becomes, whatever the state: with the event's id it
+    makes the command's key, so a resend can be matched to what the first send did."""
+    if device.kind is Kind.KIOSK and event.type == "press":
+        return "ticket.issue"
+    if device.kind is Kind.KEYPAD:
+        return KEYPAD_KEYS.get(event.type)
+    if device.kind in (Kind.RATING_PAD, Kind.CITIZEN_SCREEN) and event.type == "rate":
+        return "rating.submit"
+    return None
+
+
 def command_for(device: Device, queue: QueueState | None, event: DeviceEvent) -> QueueCommand | None:
     """The queue command an event asks for; None for events that change no queue state (a card
     read at a counter is held for the clerk, not logged). Keypads and rating pads need the

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import socket
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
@@ -13,11 +15,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from devices.bus import Connector, Link, ServerBus, Will
 from devices.feeds import DisplayFeed
-from devices.gateway import SUBSCRIPTIONS, Gateway, TicketPrinter
+from devices.gateway import Gateway, TicketPrinter, subscriptions
 from devices.pcsc import PcscReaders
 from devices.registry import Device
 from devices.serial import Opener, SerialDevices, open_port
 from devices.serial_drivers import Timing
+from hall.storage.database import is_sqlite
+from hall.storage.lease import DEVICE_PRESENCE, DISPLAY_FEED, Lease, run_leased
 from hall.storage.writer import Listener, Writer
 
 
@@ -41,18 +45,36 @@ class Devices:
         serial_timing: Timing | None = None,
         pcsc_readers: Sequence[tuple[str, str]] = (),
         listen: Callable[[Listener], None] | None = None,
+        shared: bool | None = None,
     ) -> None:
         """``listen`` subscribes to the stream of committed events: by default this process's
         writer's; with several server processes, the log follower's, which carries every process's
         events in order (a ticket issued at another process must reach the displays, a device
-        registered there the gateway)."""
+        registered there the gateway).
+
+        ``shared`` (by default: on PostgreSQL, where several processes may share the database)
+        shares the devices with the other processes on the same broker: each device message is
+        taken by one process (MQTT 5 shared subscriptions), and what must run once (the display
+        content, the presence timeouts) runs under a lease in one process, moving to another when
+        it dies (docs/deploy-district.md)."""
+        self.shared = not is_sqlite(engine) if shared is None else shared
+        if self.shared and client_id == "hall-server":
+            # Each process its own client id: a second connection under one id would take the
+            # first one's place at the broker.
+            client_id = f"hall-server-{socket.gethostname()[:24]}-{os.getpid()}"
         # Without a broker (``connect`` None) the bus is never run: wired lines, the gateway and the
         # feed work all the same, and what would go to network devices is kept, not sent (a display's
         # content as the latest per topic; nothing else reaches the bus, as the API refuses commands
         # to network devices then). MQTT is one way devices reach the hall, not the only one.
         self.broker = connect is not None
-        self.bus = ServerBus(connect or _no_broker, SUBSCRIPTIONS, client_id=client_id, outgoing_max=outgoing_max)
-        self.gateway = Gateway(engine, writer, self.bus, silence_limit=silence_limit, printer=printer)
+        self.bus = ServerBus(
+            connect or _no_broker, subscriptions(self.shared), client_id=client_id, outgoing_max=outgoing_max
+        )
+        self.gateway = Gateway(
+            engine, writer, self.bus, silence_limit=silence_limit, printer=printer, shared=self.shared
+        )
+        self.presence_lease = Lease(engine, DEVICE_PRESENCE)
+        self.display_lease = Lease(engine, DISPLAY_FEED)
         self.feed = DisplayFeed(engine, writer, self.bus, self._displays)
         # Watched only when the settings bind one: a server without PC/SC readers asks no pcscd.
         self.pcsc = PcscReaders(self.gateway, pcsc_readers) if pcsc_readers else None
@@ -80,7 +102,15 @@ class Devices:
         self.serial.sync()
         if self.broker:
             self._spawn(self.bus.run(self.gateway.handle), "devices-bus")
-        self._spawn(self.gateway.run_housekeeping(self._housekeeping_every), "devices-housekeeping")
+        every = self._housekeeping_every
+        self._spawn(self.gateway.run_housekeeping(every, sweep=not self.shared), "devices-housekeeping")
+        if self.shared:
+            # Run once across the processes, each under its lease (hall.storage.lease).
+            self.feed.leading = False
+            sweeps = run_leased(self.presence_lease, lambda: self.gateway.run_sweeps(every), "device presence")
+            self._spawn(sweeps, "devices-presence")
+            lead = run_leased(self.display_lease, lambda: self.feed.lead(self.gateway.hall_ids), "display feed")
+            self._spawn(lead, "devices-display-lead")
         self._spawn(self.feed.run(), "devices-displays")
         for hall_id in self.gateway.hall_ids():
             self.feed.touch(hall_id)

@@ -602,7 +602,8 @@ def _serve(
             broker = EmbeddedBroker(registry_accounts(engine), port, new_password(), host=broker_bind)
             server = broker.server_address()
             connect = mqtt_connector(server, incoming_max=settings.mqtt_incoming_max, persistent=True)
-            runtime = Runtime.build(settings, engine=engine, connect=connect)
+            # The embedded broker speaks MQTT 3.1.1 to this one process: no share group.
+            runtime = Runtime.build(settings, engine=engine, connect=connect, shared_devices=False)
             runtime.services.append((broker.start, broker.stop))
 
             def devices_connect(passwords: Mapping[str, str]) -> Connector:

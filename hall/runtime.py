@@ -173,7 +173,16 @@ class Runtime:
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     @classmethod
-    def build(cls, settings: Settings, engine: AsyncEngine | None = None, connect: Connector | None = None) -> Runtime:
+    def build(
+        cls,
+        settings: Settings,
+        engine: AsyncEngine | None = None,
+        connect: Connector | None = None,
+        *,
+        shared_devices: bool | None = None,
+    ) -> Runtime:
+        """``shared_devices``: whether this process shares the broker's devices with others (by
+        default on PostgreSQL; devices.service.Devices). The demo's own broker is its alone."""
         # First: a catalog that stops the start should do so before anything is written (the key file).
         catalog = load_catalog(settings.catalog_file)
         settings = settings.with_secret()
@@ -232,12 +241,22 @@ class Runtime:
             alarm_watch=watch,
         )
         if connect is None and settings.mqtt_url:
-            connect = connector_for(settings.mqtt_url, incoming_max=settings.mqtt_incoming_max, persistent=True)
+            # Alone (SQLite) a persistent session keeps devices' messages through a restart; on
+            # PostgreSQL the processes share the devices (MQTT 5 shared subscriptions), each in a
+            # session that ends with its connection (devices.bus.mqtt_connector).
+            alone = is_sqlite(engine) if shared_devices is None else not shared_devices
+            connect = connector_for(
+                settings.mqtt_url,
+                incoming_max=settings.mqtt_incoming_max,
+                persistent=alone,
+                mqtt5=not alone,
+                keepalive=30 if alone else SHARED_KEEPALIVE,
+            )
         # Always: wired devices (serial lines) need no broker; the bus is there only with one.
-        runtime.attach_devices(connect)
+        runtime.attach_devices(connect, shared=shared_devices)
         return runtime
 
-    def attach_devices(self, connect: Connector | None) -> Devices:
+    def attach_devices(self, connect: Connector | None, *, shared: bool | None = None) -> Devices:
         async def printer(hall_id: int, ticket: str, known: Mapping[str, Any]) -> bytes | None:
             return await ticket_print(
                 self.writer, self.engine, self.hall_rows, hall_id, ticket, self.settings.base_url, known=known
@@ -252,6 +271,7 @@ class Runtime:
             pcsc_readers=self.settings.pcsc_readers,
             # Every process's events, in order, when several share the database.
             listen=self.follower.add_sink if self.follower is not None else None,
+            shared=shared,
         )
         return self.devices
 
@@ -372,6 +392,9 @@ class Runtime:
 
 # Seconds between the follower's reads of every hall's head: how long a lost notification delays.
 FOLLOW_CATCH_UP = 1.0
+# The MQTT keep-alive of a process sharing the devices: the broker drops a silent one (its host or
+# network gone) after 1.5 times this, and stops handing it its share of the devices' messages.
+SHARED_KEEPALIVE = 10
 
 
 def _wake_outbox(sender: Sender, events: Sequence[Event]) -> None:

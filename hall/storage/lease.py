@@ -39,7 +39,15 @@ log = logging.getLogger(__name__)
 CASE_CLOCK = 0x68616C6C636C6F6B  # "hallclok": case lights, reminders, 督办 escalation
 QUEUE_CLOCK = 0x68616C6C7174696B  # "hallqtik": held tickets return, a new ticket day starts
 OUTBOX = 0x68616C6C6F757462  # "halloutb": the notification outbox's sender
-SINGLETONS = {"case clock": CASE_CLOCK, "queue clock": QUEUE_CLOCK, "notification outbox": OUTBOX}
+DEVICE_PRESENCE = 0x68616C6C70726573  # "hallpres": devices silent too long go offline
+DISPLAY_FEED = 0x68616C6C64697370  # "halldisp": the network displays' retained content
+SINGLETONS = {
+    "case clock": CASE_CLOCK,
+    "queue clock": QUEUE_CLOCK,
+    "notification outbox": OUTBOX,
+    "device presence": DEVICE_PRESENCE,
+    "display feed": DISPLAY_FEED,
+}
 
 # Seconds between a non-holder's tries, and the longest a holder's check of its session may take.
 RETRY = 2.0

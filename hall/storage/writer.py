@@ -178,6 +178,14 @@ class Writer:
     def lanes(self) -> int:
         return self._lanes
 
+    async def recorded(self, command: Command) -> Outcome | None:
+        """The first result of ``command``'s id if a writer (of any process) has committed it, as
+        ``submit`` would answer a repeat; None if it was never done."""
+        async with reading(self._engine) as conn:
+            known = await self._known_results(conn, [command.key])
+        stored = known.get(command.key)
+        return _repeat(stored) if stored is not None else None
+
     async def start(self) -> None:
         if self._task is None:
             self._task = asyncio.create_task(self._run(self._queue), name="hall-writer")
@@ -334,7 +342,6 @@ class Writer:
     async def _apply(
         self, conn: AsyncConnection, batch: list[_Pending], hall_ids: list[int], now: datetime
     ) -> tuple[list[Outcome], dict[int, dict[str, Any]], dict[int, int], list[Event]]:
-        known = await self._known_results(conn, [p.command.key for p in batch])
         heads: dict[int, int] = {}
         for hall_id in hall_ids:  # sorted: two writers lock heads in the same order, no deadlock
             row = await conn.execute(
@@ -343,6 +350,9 @@ class Writer:
             last = row.scalar_one_or_none()
             if last is not None:
                 heads[hall_id] = int(last)
+        # Only under the heads' locks: another process committing the same command id (a device's
+        # resend that reached it) holds the same hall's lock until its commit, so it is seen here.
+        known = await self._known_results(conn, [p.command.key for p in batch])
         working: dict[int, dict[str, Any]] = {}
         for hall_id, last in heads.items():
             cached = self._states.get(hall_id)

@@ -5,12 +5,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
+import aiomqtt
 import pytest
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.reasoncodes import ReasonCode
 
-from devices.bus import BrokerAddress, Connector, connector_for, mqtt_connector
+from devices.bus import BrokerAddress, Connector, Link, MqttLink, connector_for, mqtt_connector
+from devices.gateway import subscriptions
 from devices.protocol import encode, topic
 from tests.brokers import Broker, RawClient
 from tests.devicehall import DeviceHall, device_hall, fake_device
@@ -147,3 +154,55 @@ async def test_a_broker_back_after_a_long_outage_is_rejoined_within_a_few_second
         await _until(lambda: bus.connects > before and bus.connected, timeout=15)
         rejoined = asyncio.get_running_loop().time() - started
     assert rejoined < 4.0, f"rejoined after {rejoined:.1f} s"
+
+
+async def test_servers_in_the_share_group_take_each_device_message_once(tmp_path: Path, broker: Broker) -> None:
+    """Several server processes subscribe through the MQTT 5 share group: each event of a device
+    reaches one of them, while every one hears every ack (the sender of the command takes it)."""
+    broker.require_own("per-device accounts")
+    server = mqtt_connector(
+        BrokerAddress(broker.host, broker.port, broker.server_user, broker.server_password), mqtt5=True
+    )
+    heard: dict[str, list[str]] = {"a": [], "b": []}
+
+    async def listen(name: str, link: Link) -> None:
+        async for message in link.messages():
+            heard[name].append(f"{message.topic.rsplit('/', 1)[1]}:{json.loads(message.payload)['id']}")
+
+    async with server("hall-server-a", None) as a, server("hall-server-b", None) as b:
+        for link in (a, b):
+            await link.subscribe(subscriptions(shared=True))
+        readers = [asyncio.create_task(listen("a", a)), asyncio.create_task(listen("b", b))]
+        async with fake_device(_device(broker, "xh-kiosk-1"), "xh", "xh-kiosk-1") as kiosk:
+            sent = [await kiosk.event("press", {"service": "soc"}) for _ in range(20)]
+            await kiosk.send("ack", {"id": "c0ffee00c0ffee00", "ok": True, "result": {}})
+            await _until(lambda: sum(len(h) for h in heard.values()) >= 22)
+            await asyncio.sleep(0.2)  # nothing more comes
+        for reader in readers:
+            reader.cancel()
+        await asyncio.gather(*readers, return_exceptions=True)
+    events = Counter(item for h in heard.values() for item in h if item.startswith("evt:"))
+    assert events == Counter(f"evt:{event_id}" for event_id in sent)
+    assert all(any(item.startswith("evt:") for item in h) for h in heard.values())  # both took a share
+    assert all(h.count("ack:c0ffee00c0ffee00") == 1 for h in heard.values())
+
+
+@pytest.mark.parametrize(
+    "granted",
+    [
+        (128,),
+        [ReasonCode(PacketTypes.SUBACK, "Not authorized")],
+        [ReasonCode(PacketTypes.SUBACK, "Shared subscription not supported")],
+    ],
+)
+async def test_a_subscription_the_broker_refuses_fails_the_link(granted: Any) -> None:
+    """A filter the broker refuses in its SUBACK (an ACL; a broker without shared subscriptions)
+    is an error, not a silence: a server would otherwise run on without part of its traffic."""
+
+    class Refusing:
+        async def subscribe(self, topic: str, qos: int) -> Any:
+            return granted
+
+    link = MqttLink(Refusing())  # type: ignore[arg-type]
+    with pytest.raises(aiomqtt.MqttError, match="refused"):
+        await link.subscribe(["$share/hall/hall/+/dev/+/evt"])

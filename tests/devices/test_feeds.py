@@ -53,6 +53,7 @@ class ShownBus(ServerBus):
         self.shown: dict[str, dict[str, Any]] = {}
 
     def show(self, topic: str, payload: bytes) -> None:
+        super().show(topic, payload)
         self.shown[topic.split("/")[3]] = json.loads(payload)
 
 
@@ -211,3 +212,41 @@ async def test_displays_show_calls_made_at_another_server_process(database: Data
         await feed.refresh(hall_id)
     assert [c["number"] for c in bus.shown["xh-qd-1"]["calls"]] == ["A001"]
     assert bus.shown["xh-c1-window"]["number"] == "A001"
+
+
+async def test_a_feed_that_takes_the_lead_shows_every_display_from_the_state_and_one_that_loses_it_stops(
+    tmp_path: Path,
+) -> None:
+    """Among several processes one feed publishes the displays, under its lease. A feed that does
+    not lead publishes nothing; taking over, it publishes every display again from the state, as
+    the process that died may have left older content; losing the lead, it keeps nothing to
+    republish after a reconnect."""
+    clock = Clock(datetime(2026, 12, 3, 2, 0, tzinfo=UTC))
+    async with a_hall(tmp_path, clock) as hall:
+        feed, bus = hall.feed()
+        feed.leading = False
+        await hall.submit("counter.open", counter=1, clerk=hall.clerks[0])
+        await hall.submit("ticket.issue", service="soc")
+        await hall.submit("ticket.call_next", counter=1, clerk=hall.clerks[0])
+        assert await feed.refresh(hall.hall_id) == 0
+        assert bus.shown == {}
+
+        running = asyncio.create_task(feed.run())
+        leading = asyncio.create_task(feed.lead(lambda: [hall.hall_id]))
+        async with asyncio.timeout(5):
+            while len(bus.shown) < len(DISPLAYS):
+                await asyncio.sleep(0.01)
+        assert bus.shown["xh-c1-window"]["number"] == "A001"
+        assert "A001" in bus.shown["xh-led-1"]["lines"][0]
+        assert bus.kept == len(DISPLAYS)
+
+        leading.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await leading
+        await hall.submit("ticket.recall", counter=1, clerk=hall.clerks[0])
+        assert await feed.refresh(hall.hall_id) == 0
+        await feed.calm.settle()
+        feed.touch(hall.hall_id)
+        await running
+    assert feed.leading is False
+    assert bus.kept == 0

@@ -7,16 +7,19 @@ import asyncio
 import base64
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
+from devices.gateway import print_command_id
 from devices.protocol import MAX_PAYLOAD, encode
 from hall.kernel.events import Command
 from hall.storage.database import reading
 from hall.storage.device_tables import device_commands, devices
 from hall.storage.queue_tables import ratings, tickets
-from tests.devicehall import DeviceHall, device_hall, fake_device
+from hall.storage.tables import events
+from tests.devicehall import DeviceHall, FakeDevice, device_hall, fake_device
 from tests.memory_broker import MemoryBroker
 
 pytestmark = pytest.mark.asyncio
@@ -41,6 +44,9 @@ async def test_a_kiosk_press_issues_one_ticket_answers_with_it_and_prints_it(
         async with fake_device(broker.connector(), "xh", "xh-kiosk-1") as kiosk:
             event = await kiosk.event("press", {"service": "soc"})
             reply = await kiosk.reply(event)
+            # The print went to the broker before the reply: a server that dies after replying has
+            # handed it over, and one that dies before leaves the press to be resent.
+            assert [c["name"] for c in kiosk.received["cmd"]] == ["print"]
             assert reply["ok"] is True
             assert reply["result"]["number"] == "A001"
             assert "applicant" not in reply["result"]
@@ -60,6 +66,30 @@ async def test_a_kiosk_press_issues_one_ticket_answers_with_it_and_prints_it(
             outcome = (await conn.execute(select(device_commands))).one()
         assert (outcome.device, outcome.name, outcome.status) == ("xh-kiosk-1", "print", "succeeded")
         assert outcome.attempts == 1
+
+
+async def test_a_resent_press_sends_its_ticket_to_print_again_under_the_same_command_id(
+    tmp_path: Path, broker: MemoryBroker
+) -> None:
+    """The process that issued a ticket may die before it sends the print; the kiosk resends the
+    press, and whichever process answers it sends the print again, under an id of that ticket at
+    that kiosk, which a kiosk carries out once: printed, and never twice."""
+    async with device_hall(tmp_path, broker.connector()) as hall:
+        await hall.register("xh-kiosk-1", "kiosk")
+        async with fake_device(broker.connector(), "xh", "xh-kiosk-1") as kiosk:
+            event = await kiosk.event("press", {"service": "soc"})
+            ticket = (await kiosk.reply(event))["result"]["ticket"]
+            first = await kiosk.wait_for("cmd", lambda c: c["name"] == "print")
+            await kiosk.send("ack", {"id": first["id"], "ok": True, "result": {"printed": True}})
+            await hall.settle()
+
+            await kiosk.event("press", {"service": "soc"}, event_id=event)
+            again = await kiosk.wait_for("cmd", lambda _: len(kiosk.received["cmd"]) > 1)
+            await kiosk.send("ack", {"id": again["id"], "ok": True, "result": {"printed": True}})
+            await hall.settle()
+        assert first["id"] == again["id"] == print_command_id("xh-kiosk-1", ticket)
+        assert again["args"]["ticket"] == ticket
+        assert await _tickets(hall) == 1
 
 
 async def test_a_kiosk_with_an_id_card_takes_a_ticket_in_the_residents_name(
@@ -180,6 +210,45 @@ async def test_a_rating_pad_rates_the_service_just_finished_at_its_counter(
         async with reading(hall.runtime.engine) as conn:
             given = (await conn.execute(select(ratings))).one()
         assert (given.level, given.counter, given.source) == (2, 1, "rating_pad")
+
+
+async def test_a_resent_event_gets_its_first_answer_after_the_state_moved_on(
+    tmp_path: Path, broker: MemoryBroker
+) -> None:
+    """A server may act on an event and die before replying; the device resends it, and another
+    server takes it when the state has moved on because of it (the ticket is called, the service
+    rated). The resend is answered with what the event did, not refused by the state it made."""
+    async with device_hall(tmp_path, broker.connector()) as hall:
+        await hall.register("xh-kiosk-1", "kiosk")
+        await hall.register("xh-c1-keypad", "keypad", counter=1)
+        await hall.register("xh-c1-rating", "rating_pad", counter=1)
+        async with (
+            fake_device(broker.connector(), "xh", "xh-kiosk-1") as kiosk,
+            fake_device(broker.connector(), "xh", "xh-c1-keypad") as keypad,
+            fake_device(broker.connector(), "xh", "xh-c1-rating") as pad,
+        ):
+            await kiosk.reply(await kiosk.event("press", {"service": "soc"}))
+            await hall.open_counter(1)
+
+            async def twice(device: FakeDevice, key: str, data: dict[str, int] | None = None) -> list[dict[str, Any]]:
+                event_id = await device.event(key, data)
+                await device.reply(event_id)
+                await device.event(key, data, event_id=event_id)
+                await device.wait_for("reply", lambda _: sum(r["id"] == event_id for r in device.received["reply"]) > 1)
+                return [r for r in device.received["reply"] if r["id"] == event_id]
+
+            called, again = await twice(keypad, "call")
+            assert called["ok"] is True and called["result"]["number"] == "A001"
+            assert again == called  # not "counter_busy": the counter is busy with this very call
+            for key in ("start", "finish"):
+                assert (await keypad.reply(await keypad.event(key)))["ok"] is True
+            rated, again = await twice(pad, "rate", {"level": 4})
+            assert rated["result"] == {"rated": True, "level": 4}
+            assert again == rated  # not "nothing_to_rate": this rating took the service
+        async with reading(hall.runtime.engine) as conn:
+            assert len((await conn.execute(select(ratings))).all()) == 1
+            calls = await conn.execute(select(events.c.seq).where(events.c.type == "ticket.called"))
+            assert len(calls.all()) == 1
 
 
 async def test_an_id_reader_hands_the_card_to_its_counter_masked_for_everyone_else(
@@ -308,6 +377,40 @@ async def test_presence_follows_the_will_and_silence(tmp_path: Path, broker: Mem
             await gateway.sweep()
             await hall.settle()
             assert gateway.device("xh-led-1").online is False
+
+
+async def test_a_device_heard_by_another_process_is_not_taken_offline(tmp_path: Path, broker: MemoryBroker) -> None:
+    """Among several processes each hears a share of a device's heartbeats and writes when it last
+    heard it to the registry's row; the sweep, run by one of them, looks there before it calls a
+    device silent. A process that heard the device earlier never moves that time back."""
+    async with device_hall(tmp_path, broker.connector(), device_silence_seconds=1.0) as hall:
+        await hall.register("xh-led-1", "led")
+        gateway = hall.devices.gateway
+        async with fake_device(broker.connector(), "xh", "xh-led-1", will=False) as led:
+            await led.send("tele", {"temperature": 40.5})
+            await hall.settle()
+        assert gateway.device("xh-led-1").online is True
+        heard_here = gateway.telemetry("xh-led-1")["last_seen"]
+        # Another process hears the next heartbeat (before this one's silence runs out, so that
+        # no sweep, the server's own included, finds the device silent everywhere meanwhile).
+        await asyncio.sleep(0.3)
+        elsewhere = datetime.now(UTC)
+        async with hall.runtime.engine.begin() as conn:
+            await conn.execute(update(devices).where(devices.c.id == "xh-led-1").values(last_seen=elsewhere))
+        await asyncio.sleep(0.9)  # unheard here for longer than the limit
+        await gateway.sweep()
+        await hall.settle()
+        assert gateway.device("xh-led-1").online is True
+
+        await gateway.flush()  # this process heard it before the other did: the row keeps the later time
+        async with reading(hall.runtime.engine) as conn:
+            row = (await conn.execute(select(devices.c.last_seen).where(devices.c.id == "xh-led-1"))).one()
+        assert row.last_seen == elsewhere and heard_here < elsewhere.isoformat()
+
+        await asyncio.sleep(1.1)
+        await gateway.sweep()
+        await hall.settle()
+        assert gateway.device("xh-led-1").online is False
 
 
 async def test_a_command_whose_ack_is_lost_is_resent_with_the_same_id(tmp_path: Path, broker: MemoryBroker) -> None:

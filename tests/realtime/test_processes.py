@@ -5,7 +5,7 @@ process holding the singleton work is killed with SIGKILL mid-flight, and everyt
 the two left: commands (repeated with their ids where the answer was lost), clients (resuming by
 sequence on a survivor), and the singleton work (taken over under its lease).
 
-Device sharing over one MQTT broker is not part of this test: the servers run without a broker.
+The servers run without a broker here; tests/realtime/test_processes_devices.py shares one among them.
 """
 
 from __future__ import annotations

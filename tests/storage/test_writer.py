@@ -9,12 +9,13 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hall.kernel.errors import WriterClosed
-from hall.kernel.events import Event
+from hall.kernel.events import Command, Event
 from hall.storage.tables import commands, counters, events, hall_heads
 from hall.storage.writer import Writer
 from queueing.store import QueueDomain
 from tests.conftest import Database, StepClock
 from tests.factories import add_staff, command
+from tests.site import open_all_week
 
 
 async def _log(engine: AsyncEngine, hall_id: int) -> list[tuple[int, str]]:
@@ -225,3 +226,29 @@ async def test_a_command_that_cannot_be_stored_fails_alone_in_its_batch(
     assert writer.committed == 10
     assert [t for _, t in await _log(engine, hall)].count("counter.opened") == 10
     assert await _head(engine, hall) == len(await _log(engine, hall))
+
+
+async def test_one_command_id_sent_to_several_writers_at_once_is_acted_on_once(
+    database: Database, halls: dict[str, int]
+) -> None:
+    """A device resends an event its first server has not answered yet, and the resend reaches
+    another server process: both writers hold the same command id at once. One acts; the other
+    answers with the first result, never with a second ticket or an error."""
+    hall = halls["xh"]
+    base = database.engines[0]
+    await open_all_week(base)
+    head = await _head(base, hall)
+    writers = [Writer(database.engine(), [QueueDomain()], batch_max=1) for _ in range(3)]
+    presses = [
+        Command(f"dev:kiosk-1:press-{i:03d}", hall, "ticket.issue", "device:kiosk-1", {"service": "soc"})
+        for i in range(40)
+    ]
+    async with writers[0], writers[1], writers[2]:
+        outcomes = await asyncio.gather(*(w.submit(press) for press in presses for w in writers))
+    assert all(outcome.ok for outcome in outcomes), [o.result for o in outcomes if not o.ok][:1]
+    by_press = [outcomes[i * 3 : i * 3 + 3] for i in range(len(presses))]
+    for answers in by_press:
+        assert sum(not a.duplicate for a in answers) == 1
+        assert len({a.result["ticket"]["id"] for a in answers}) == 1
+    log = await _log(base, hall)
+    assert [t for seq, t in log if seq > head] == ["ticket.issued"] * len(presses)
