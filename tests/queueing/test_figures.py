@@ -9,23 +9,26 @@ services aim at waits of at most 20 minutes.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, insert, select, update
 
 from hall.kernel.events import Command
 from hall.storage.database import reading
-from hall.storage.queue_tables import queue_figures
+from hall.storage.queue_tables import queue_figures, queue_figures_daily, queue_figures_hourly
 from hall.storage.tables import counters, departments
 from hall.storage.writer import Writer
 from queueing.figures import kpis
+from queueing.rebuild import rebuild
 from queueing.statistics import Narrowing, Stats, statistics, ticket_lines
 from queueing.store import QueueDomain
 from tests.conftest import Database, StepClock
 from tests.factories import add_staff
+from tests.serverproc import hall_cli
 from tests.site import open_all_week
 
 MONDAY = datetime(2026, 11, 23, tzinfo=UTC)
@@ -350,6 +353,55 @@ async def test_the_heat_map_is_by_weekday_and_local_hour(played: tuple[Database,
     found = await stats(database, hall, DAY, DAY + timedelta(days=1), group="service")
     # Monday (ISO 1) 09:00 and 10:00; Tuesday (2) 09:00.
     assert {key: cell["arrived"] for key, cell in found.heat.items()} == {(1, 9): 3, (1, 10): 1, (2, 9): 1}
+
+
+async def _every_figure(database: Database, hall: int) -> dict[str, set[tuple[Any, ...]]]:
+    async with reading(database.engines[0]) as conn:
+        return {
+            table.name: {tuple(row) for row in await conn.execute(select(table).where(table.c.hall_id == hall))}
+            for table in (queue_figures, queue_figures_daily, queue_figures_hourly)
+        }
+
+
+async def _wipe(database: Database, hall: int, day: date | None = None) -> None:
+    async with database.engines[0].begin() as conn:
+        for table in (queue_figures, queue_figures_daily, queue_figures_hourly):
+            where = [table.c.hall_id == hall] + ([table.c.day == day] if day else [])
+            await conn.execute(delete(table).where(*where))
+
+
+async def test_a_rebuild_from_the_event_log_equals_the_figures_kept_live(
+    played: tuple[Database, int, int, int],
+) -> None:
+    """The figures wiped, as in a database from before they were kept: ``hall figures rebuild``
+    (the command on SQLite, whose file another process opens; its function on PostgreSQL) writes
+    every table again as the writer kept it, and a second run changes nothing."""
+    database, hall, *_ = played
+    kept = await _every_figure(database, hall)
+    assert all(kept.values())
+    await _wipe(database, hall)
+    if database.backend == "sqlite":
+        done = await asyncio.to_thread(hall_cli, "figures", "rebuild", "--db", database.url, "--hall", "xh")
+        assert done.returncode == 0, done.stderr
+        assert "xh 2026-11-23: " in done.stdout and "xh: 2 days rebuilt" in done.stdout
+    else:
+        await rebuild(database.engines[0], hall, "Asia/Shanghai", until=date.today())
+    assert await _every_figure(database, hall) == kept
+    await rebuild(database.engines[0], hall, "Asia/Shanghai", until=date.today())
+    assert await _every_figure(database, hall) == kept
+
+
+async def test_a_stopped_rebuild_resumes_after_the_last_day_it_wrote(played: tuple[Database, int, int, int]) -> None:
+    database, hall, *_ = played
+    kept = await _every_figure(database, hall)
+    engine = database.engines[0]
+    monday = (await rebuild(engine, hall, "Asia/Shanghai", until=DAY + timedelta(days=1)))[-1]
+    assert monday.day == DAY
+    # Stopped after Monday: Tuesday's rows are missing (wiped here), Monday's are not touched again.
+    await _wipe(database, hall, DAY + timedelta(days=1))
+    resumed = await rebuild(engine, hall, "Asia/Shanghai", until=date.today(), after=monday.last_seq)
+    assert [day.day for day in resumed] == [DAY + timedelta(days=1)]
+    assert await _every_figure(database, hall) == kept
 
 
 async def test_a_refused_command_adds_nothing(played: tuple[Database, int, int, int]) -> None:
