@@ -44,6 +44,8 @@ MAX_TICKETS = 500
 Words = tuple[str, str]
 # The key of figures that belong to no counter or clerk (a ticket issued, not yet called).
 NONE_WORDS: Words = ("—", "—")
+# The key of the counters' idle and wrap-up time among services: it belongs to none of them.
+COUNTER_TIME_WORDS: Words = ("窗口空闲与整理", "Counters' idle and wrap-up time")
 
 
 @dataclass(frozen=True)
@@ -225,13 +227,15 @@ async def _groups(
         column = {"service": t.service, "clerk": t.clerk, "hall": t.hall_id}[group]
         rows = await conn.execute(select(column.label("k"), *sums).where(where).group_by(column))
         names = await _group_names(conn, scope, group)
+        if group == "service":
+            names[""] = COUNTER_TIME_WORDS
         lines = [Line(str(row.k), names.get(str(row.k), _plain(row.k)), _read(row)) for row in rows]
     return tuple(sorted(lines, key=_order))
 
 
 def _order(line: Line) -> tuple[int, str]:
     # Figures of no counter or clerk last; numbers in their numeric order.
-    if line.label == NONE_WORDS:
+    if line.label in (NONE_WORDS, COUNTER_TIME_WORDS):
         return (2, "")
     tail = line.key.rsplit(":", 1)[-1]
     return (0, f"{int(tail):012d}") if tail.isdigit() else (1, line.key)
