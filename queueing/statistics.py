@@ -211,14 +211,17 @@ async def _groups(
         names = await _names(conn, departments, scope)
         lines = [Line(row.k, names.get(row.k, NONE_WORDS if not row.k else (row.k, row.k)), _read(row)) for row in rows]
     elif group == "counter":
-        rows = await conn.execute(select(t.hall_id, t.counter, *sums).where(where).group_by(t.hall_id, t.counter))
+        by_counter = list(
+            await conn.execute(select(t.hall_id, t.counter, *sums).where(where).group_by(t.hall_id, t.counter))
+        )
         found = await conn.execute(
             select(counters.c.hall_id, counters.c.number, counters.c.name).where(counters.c.hall_id.in_(list(scope)))
         )
         named = {(r.hall_id, r.number): r.name for r in found}
-        several = len(scope) > 1
+        # The hall is named only where the counters of several halls stand side by side.
+        several = len({row.hall_id for row in by_counter if row.counter}) > 1
         lines = []
-        for row in rows:
+        for row in by_counter:
             label = _counter_words(row.counter, named.get((row.hall_id, row.counter), ""))
             if several and row.counter:
                 label = (f"{row.hall_id}·{label[0]}", f"{row.hall_id}·{label[1]}")
@@ -248,6 +251,9 @@ def _plain(value: object) -> Words:
 def _counter_words(number: int, name: str) -> Words:
     if number == 0:
         return NONE_WORDS
+    # A name that only repeats the number ("1号窗口") is not said twice.
+    if name in (f"{number}号窗口", f"{number}号", str(number)):
+        name = ""
     return (f"{number}号窗口 {name}".strip(), f"Counter {number} {name}".strip())
 
 

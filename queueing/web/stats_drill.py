@@ -101,8 +101,11 @@ async def drill_context(
     else:
         crumbs[-1]["href"] = None
 
+    # A clerk's own view is the last level: its rows lead nowhere further.
+    drills = found.group in NEXT and not (found.group == "clerk" and narrowing.clerk is not None)
+
     def down(line: Line) -> str | None:
-        if found.group not in NEXT or line.key in ("", "0") or line.key.endswith(":0"):
+        if not drills or line.key in ("", "0") or line.key.endswith(":0"):
             return None
         if found.group == "hall":
             return _link(int(line.key), {**base, "group": "department"})
@@ -130,7 +133,7 @@ async def drill_context(
         "rows": rows,
         "total_brief": [shown(total[name], share=name in _SHARES) for _, name in BRIEF],
         "total_full": [shown(column.value(total), share=column.share) for column in COLUMNS],
-        "drills": found.group in NEXT,
+        "drills": drills,
         "to_tickets": narrowing.to_tickets,
         "tickets": await _tickets(conn, scope, tickets, zone),
     }
