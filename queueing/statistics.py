@@ -87,7 +87,7 @@ class Stats:
     periods: tuple[Line, ...]
     groups: tuple[Line, ...]
     hours: tuple[Line, ...]
-    # (ISO weekday 1–7, hour) → the sums of that hour on that weekday in the period.
+    # (ISO weekday 1–7, hour) → the ``HEAT`` counts of that hour on that weekday in the period.
     heat: dict[tuple[int, int], dict[str, int]] = field(default_factory=dict)
     narrowing: Narrowing = field(default_factory=Narrowing)
 
@@ -180,20 +180,27 @@ async def statistics(
     return Stats(first, last, by, group, total, periods, groups, hours, heat, narrowing)
 
 
+# The counts of the hour × weekday map: a year of it is some thousands of (day, hour) rows, so it
+# carries these alone.
+HEAT = ("arrived", "called")
+
+
 async def _hours(
     conn: AsyncConnection, scope: Sequence[int], first: date, last: date, narrowing: Narrowing
 ) -> tuple[tuple[Line, ...], dict[tuple[int, int], dict[str, int]]]:
-    """The sums by hour of the day, and by weekday and hour: one GROUP BY day and hour, folded."""
+    """The sums by hour of the day; and ``HEAT`` by weekday and hour, from a GROUP BY day and
+    hour folded here (the weekday of a date is spelled differently on each backend)."""
     table = queue_figures if narrowing.narrowed else queue_figures_hourly
     t = table.c
     where = and_(_where(table, scope, first, last), *await _narrowed(conn, table, scope, narrowing))
-    by_hour: dict[int, dict[str, int]] = {}
+    rows = await conn.execute(select(t.hour, *_sums(table)).where(where).group_by(t.hour).order_by(t.hour))
+    hours = tuple(Line(str(row.hour), (f"{row.hour:02d}:00", f"{row.hour:02d}:00"), _read(row)) for row in rows)
     heat: dict[tuple[int, int], dict[str, int]] = {}
-    for row in await conn.execute(select(t.day, t.hour, *_sums(table)).where(where).group_by(t.day, t.hour)):
-        sums = _read(row)
-        add_sums(by_hour.setdefault(row.hour, empty_sums()), sums)
-        add_sums(heat.setdefault((row.day.isoweekday(), row.hour), empty_sums()), sums)
-    hours = tuple(Line(str(h), (f"{h:02d}:00", f"{h:02d}:00"), by_hour[h]) for h in sorted(by_hour))
+    counts = [func.sum(t[name]).label(name) for name in HEAT]
+    for row in await conn.execute(select(t.day, t.hour, *counts).where(where).group_by(t.day, t.hour)):
+        cell = heat.setdefault((row.day.isoweekday(), row.hour), dict.fromkeys(HEAT, 0))
+        for name in HEAT:
+            cell[name] += int(getattr(row, name) or 0)
     return hours, heat
 
 
