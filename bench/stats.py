@@ -117,17 +117,15 @@ def _roll_up(conn: sqlite3.Connection, figures: dict[Key, dict[str, int]]) -> No
         ("queue_figures_daily", ("day", "service", "counter", "clerk"), daily),
         ("queue_figures_hourly", ("day", "hour", "service"), hourly),
     ):
-        extra = ("week", "month") if table == "queue_figures_daily" else ()
+        extra = ("week", "month") if table == "queue_figures_daily" else ("weekday",)
         names = ("hall_id", *key_names, *extra, *COUNTS)
         statement = f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join('?' for _ in names)})"
         conn.executemany(statement, [(1, *k, *_periods(k[0], extra), *(v[n] for n in COUNTS)) for k, v in rows.items()])
 
 
-def _periods(day: object, extra: tuple[str, ...]) -> tuple[str, ...]:
-    if not extra:
-        return ()
+def _periods(day: object, extra: tuple[str, ...]) -> tuple[object, ...]:
     k = Key(date.fromisoformat(str(day)), 0, "")
-    return (k.week.isoformat(), k.month.isoformat())
+    return (k.weekday,) if extra == ("weekday",) else (k.week.isoformat(), k.month.isoformat())
 
 
 def _where(k: Key) -> tuple[object, ...]:

@@ -70,6 +70,11 @@ class Key:
     def month(self) -> date:
         return self.day.replace(day=1)
 
+    @property
+    def weekday(self) -> int:
+        """ISO weekday: Monday 1 to Sunday 7."""
+        return self.day.isoweekday()
+
 
 @dataclass(frozen=True)
 class Tally:

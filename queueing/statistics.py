@@ -188,20 +188,37 @@ HEAT = ("arrived", "called")
 async def _hours(
     conn: AsyncConnection, scope: Sequence[int], first: date, last: date, narrowing: Narrowing
 ) -> tuple[tuple[Line, ...], dict[tuple[int, int], dict[str, int]]]:
-    """The sums by hour of the day; and ``HEAT`` by weekday and hour, from a GROUP BY day and
-    hour folded here (the weekday of a date is spelled differently on each backend)."""
-    table = queue_figures if narrowing.narrowed else queue_figures_hourly
+    """The sums by hour of the day, and ``HEAT`` by weekday and hour. Not narrowed: one GROUP BY
+    weekday and hour of the hourly rollup, folded into both. Narrowed, from the full figures
+    (which keep no weekday): the hours by hour, and the map from a GROUP BY day and hour."""
+    if not narrowing.narrowed:
+        table = queue_figures_hourly
+        t = table.c
+        by_hour: dict[int, dict[str, int]] = {}
+        heat: dict[tuple[int, int], dict[str, int]] = {}
+        query = select(t.weekday, t.hour, *_sums(table)).where(_where(table, scope, first, last))
+        for row in await conn.execute(query.group_by(t.weekday, t.hour)):
+            sums = _read(row)
+            add_sums(by_hour.setdefault(row.hour, empty_sums()), sums)
+            heat[(row.weekday, row.hour)] = {name: sums[name] for name in HEAT}
+        hours = tuple(_hour_line(h, by_hour[h]) for h in sorted(by_hour))
+        return hours, heat
+    table = queue_figures
     t = table.c
     where = and_(_where(table, scope, first, last), *await _narrowed(conn, table, scope, narrowing))
     rows = await conn.execute(select(t.hour, *_sums(table)).where(where).group_by(t.hour).order_by(t.hour))
-    hours = tuple(Line(str(row.hour), (f"{row.hour:02d}:00", f"{row.hour:02d}:00"), _read(row)) for row in rows)
-    heat: dict[tuple[int, int], dict[str, int]] = {}
+    hours = tuple(_hour_line(row.hour, _read(row)) for row in rows)
+    heat = {}
     counts = [func.sum(t[name]).label(name) for name in HEAT]
     for row in await conn.execute(select(t.day, t.hour, *counts).where(where).group_by(t.day, t.hour)):
         cell = heat.setdefault((row.day.isoweekday(), row.hour), dict.fromkeys(HEAT, 0))
         for name in HEAT:
             cell[name] += int(getattr(row, name) or 0)
     return hours, heat
+
+
+def _hour_line(hour: int, sums: dict[str, int]) -> Line:
+    return Line(str(hour), (f"{hour:02d}:00", f"{hour:02d}:00"), sums)
 
 
 async def _groups(

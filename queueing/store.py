@@ -440,7 +440,11 @@ async def keep_figures(conn: AsyncConnection, tallies: Sequence[tuple[int, figur
         await accumulate(conn, table, _rolled(rows, table, key), key, maxima=figures.MAXIMA, kept=_KEPT[table.name])
 
 
-_KEPT = {"queue_figures": ("week", "month"), "queue_figures_daily": ("week", "month"), "queue_figures_hourly": ()}
+_KEPT = {
+    "queue_figures": ("week", "month"),
+    "queue_figures_daily": ("week", "month"),
+    "queue_figures_hourly": ("weekday",),
+}
 
 
 def _rolled(rows: list[dict[str, Any]], table: Any, key: Sequence[str]) -> list[dict[str, Any]]:
@@ -470,6 +474,7 @@ def _figure_row(hall_id: int, tally: figures.Tally) -> dict[str, Any]:
         "clerk": key.clerk,
         "week": key.week,
         "month": key.month,
+        "weekday": key.weekday,
         **tally.counts(),
     }
 

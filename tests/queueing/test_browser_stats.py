@@ -98,8 +98,9 @@ def seed_month(db_url: str) -> None:
             "GROUP BY hall_id, day, service, counter, clerk"
         )
         conn.execute(
-            f"INSERT INTO queue_figures_hourly (hall_id, day, hour, service, {', '.join(COUNTS)}) "
-            f"SELECT hall_id, day, hour, service, {summed} FROM queue_figures GROUP BY hall_id, day, hour, service"
+            f"INSERT INTO queue_figures_hourly (hall_id, day, hour, service, weekday, {', '.join(COUNTS)}) "
+            "SELECT hall_id, day, hour, service, (CAST(strftime('%w', day) AS INTEGER) + 6) % 7 + 1, "
+            f"{summed} FROM queue_figures GROUP BY hall_id, day, hour, service"
         )
         for code, (name, name_en, numbers) in DEPARTMENTS.items():
             conn.execute(

@@ -87,6 +87,7 @@ def upgrade() -> None:
         sa.Column("day", sa.Date(), primary_key=True),
         sa.Column("hour", sa.Integer(), primary_key=True),
         sa.Column("service", sa.String(length=32), primary_key=True),
+        sa.Column("weekday", sa.Integer(), nullable=False),
         *_counts(),
     )
     # Filled from the hourly rows as they stand, by Core statements: the same SQL on both backends.
@@ -96,15 +97,21 @@ def upgrade() -> None:
         *(sa.column(name) for name in COUNTS),
     )
     summed = [(sa.func.max if name in MAXIMA else sa.func.sum)(hourly.c[name]).label(name) for name in COUNTS]
+    # The ISO weekday (Monday 1) of a date: the one expression the backends spell apart.
+    if op.get_bind().dialect.name == "sqlite":
+        weekday = (sa.cast(sa.func.strftime("%w", hourly.c.day), sa.Integer) + 6) % 7 + 1
+    else:
+        weekday = sa.cast(sa.extract("isodow", hourly.c.day), sa.Integer)
     for target, key, kept in (
         ("queue_figures_daily", ("hall_id", "day", "service", "counter", "clerk"), ("week", "month")),
-        ("queue_figures_hourly", ("hall_id", "day", "hour", "service"), ()),
+        ("queue_figures_hourly", ("hall_id", "day", "hour", "service"), ("weekday",)),
     ):
         names = (*key, *kept, *COUNTS)
         into = sa.table(target, *(sa.column(name) for name in names))
-        query = sa.select(
-            *(hourly.c[name] for name in key), *(sa.func.min(hourly.c[name]).label(name) for name in kept), *summed
-        ).group_by(*(hourly.c[name] for name in key))
+        firsts = [sa.func.min(weekday if name == "weekday" else hourly.c[name]).label(name) for name in kept]
+        query = sa.select(*(hourly.c[name] for name in key), *firsts, *summed).group_by(
+            *(hourly.c[name] for name in key)
+        )
         op.execute(into.insert().from_select(list(names), query))
 
 
