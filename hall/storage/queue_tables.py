@@ -167,6 +167,8 @@ queue_figures = Table(
     Column("month", Date, nullable=False),
     # The key starts with the hall and the day: a period's rows are one range of the primary key.
     *(Column(name, BigInteger, nullable=False, server_default="0") for name in FIGURE_COUNTS),
+    # A drill-down to a counter reads its hours here: its rows, not the whole hall's (0013).
+    Index("ix_queue_figures_counter", "hall_id", "counter", "day"),
 )
 
 # Coarser sums of the same figures, kept in the same transaction (0013): a year's view reads a few

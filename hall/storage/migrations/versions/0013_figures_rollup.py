@@ -1,5 +1,6 @@
-"""Coarser sums of the queue's figures (by day; by day and hour without counter and clerk), the
-service-time buckets, counter idle and wrap-up time, and each counter's free-since clock.
+"""Coarser sums of the queue's figures (by day; by day and hour without counter and clerk), an
+index for a counter's figures, the service-time buckets, counter idle and wrap-up time, and each
+counter's free-since clock.
 
 The rollups are filled from ``queue_figures`` as it stands; the new counts of older rows stay 0
 until ``hall figures rebuild`` recounts them from the event log.
@@ -68,6 +69,7 @@ def upgrade() -> None:
     # Plain ALTER TABLE, as 0008: SQLite adds a column with a constant default in place.
     for name in NEW_COUNTS:
         op.add_column("queue_figures", sa.Column(name, sa.BigInteger(), server_default="0", nullable=False))
+    op.create_index("ix_queue_figures_counter", "queue_figures", ["hall_id", "counter", "day"])
     op.add_column("counters", sa.Column("free_since", sa.DateTime(), nullable=True))
     op.add_column("counters", sa.Column("free_wrap", sa.Boolean(), server_default=sa.false(), nullable=False))
     op.create_table(
@@ -120,5 +122,6 @@ def downgrade() -> None:
     op.drop_table("queue_figures_daily")
     op.drop_column("counters", "free_wrap")
     op.drop_column("counters", "free_since")
+    op.drop_index("ix_queue_figures_counter", table_name="queue_figures")
     for name in NEW_COUNTS:
         op.drop_column("queue_figures", name)
