@@ -133,6 +133,17 @@ def _parser() -> argparse.ArgumentParser:
     )
     common(restore)
     restore.add_argument("file", help="a file written by hall backup")
+    figures = commands.add_parser("figures", help="the queue's statistics figures")
+    common(figures)
+    figures.add_argument("action", choices=("rebuild",), help="rebuild: recount them from the event log")
+    figures.add_argument("--hall", help="code of the hall; default every hall")
+    figures.add_argument(
+        "--after",
+        type=int,
+        default=0,
+        metavar="SEQ",
+        help="resume a stopped rebuild of one hall: write only the days after the last sequence number it printed",
+    )
     demo = commands.add_parser("demo", help="serve the sample hall with simulated clerks on SQLite")
     common(demo)
     network(demo)
@@ -642,6 +653,35 @@ def _backup(settings: Settings, target: Path) -> None:
     print(f"Backed up {database} to {target} (schema {revision}); it is readable by this account only.")
 
 
+async def _rebuild_figures(settings: Settings, args: argparse.Namespace) -> None:
+    """Recount the queue's figures from each hall's event log, every local day before today
+    (today's are the writer's, kept live); each day written is printed with its last sequence
+    number, which ``--after`` takes to resume."""
+    from queueing.rebuild import Rebuilt, rebuild
+
+    if args.after and not args.hall:
+        raise SettingsError("--after resumes one hall's rebuild: name it with --hall")
+    engine = create_engine(settings.db_url)
+    try:
+        if not await is_current(engine):
+            raise SettingsError(f"the database {settings.db_url} has no current hall schema; run `hall init` first")
+        async with engine.connect() as conn:
+            query = select(halls.c.id, halls.c.code).order_by(halls.c.id)
+            found = list(await conn.execute(query if not args.hall else query.where(halls.c.code == args.hall)))
+        if not found:
+            raise SettingsError(f"no hall with code {args.hall!r}")
+        today = datetime.now(settings.zone).date()
+        for hall_id, code in found:
+
+            def told(day: Rebuilt, code: str = code) -> None:
+                print(f"{code} {day.day}: {day.rows} figure rows, events up to seq {day.last_seq}", flush=True)
+
+            done = await rebuild(engine, hall_id, str(settings.zone), until=today, after=args.after, told=told)
+            print(f"{code}: {len(done)} days rebuilt")
+    finally:
+        await engine.dispose()
+
+
 def _restore(settings: Settings, source: Path) -> None:
     database = backups.sqlite_file(settings.db_url)
     revision = backups.restore(source, database)
@@ -750,6 +790,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             _backup(settings, Path(args.file))
         elif args.command == "restore":
             _restore(settings, Path(args.file))
+        elif args.command == "figures":
+            asyncio.run(_rebuild_figures(settings, args))
         elif args.command == "demo":
             if not 0 < args.speed <= 1000:
                 raise SettingsError("--speed must be above 0 and at most 1000")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -33,6 +34,10 @@ class Counter:
     # the hall's department it belongs to, if any.
     active: bool = True
     department: str | None = None
+    # Since when the counter has been free (open, not paused, no ticket in hand) and whether a
+    # ticket leaving it began that: kept for the idle and wrap-up figures (queueing/figures.py).
+    free_since: datetime | None = None
+    free_wrap: bool = False
 
     def as_json(self) -> dict[str, Any]:
         return {

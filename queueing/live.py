@@ -23,6 +23,7 @@ from hall.storage.queue_tables import queue_figures
 from hall.storage.tables import events, staff
 from queueing.alarm_store import AlarmsDomain, counter_since
 from queueing.alarms import AlarmBook
+from queueing.figures import SERVICE_BUCKET_NAMES
 from queueing.state import QueueState
 from queueing.statistics import day_sums
 from queueing.store import QueueDomain
@@ -145,6 +146,9 @@ def _open_spans(state: QueueState) -> tuple[dict[str, dict[str, Any]], dict[str,
     return waits, serving
 
 
+_NOT_ON_BOARD = frozenset((*SERVICE_BUCKET_NAMES, "idle_sum", "wrap_count", "wrap_sum"))
+
+
 async def _figures(conn: AsyncConnection, state: QueueState, hall_id: int, now: datetime) -> dict[str, Any]:
     """Today's kept figures (the hall's local day) and what the live events need to go on from
     them: the board's KPI tiles are these, folded forward by static/js/wallboardview.js."""
@@ -153,7 +157,9 @@ async def _figures(conn: AsyncConnection, state: QueueState, hall_id: int, now: 
     return {
         "day": day.isoformat(),
         "timezone": state.rules.timezone,
-        "sums": await day_sums(conn, hall_id, day),
+        # The counts the board folds from ticket and rating events: not the service-time buckets
+        # nor the counters' idle and wrap-up time, which its tiles do not show.
+        "sums": {k: v for k, v in (await day_sums(conn, hall_id, day)).items() if k not in _NOT_ON_BOARD},
         "waits": waits,
         "serving": serving,
         **(await _day_parts(conn, hall_id, day)),

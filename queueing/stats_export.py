@@ -80,12 +80,17 @@ COLUMNS: tuple[Column, ...] = (
     Column(N_("Transferred"), _get("transferred")),
     Column(N_("Mean wait (min)"), _get("wait_mean_minutes")),
     Column(N_("Longest wait (min)"), _get("wait_max_minutes")),
+    Column(N_("90% of waits within (min)"), _get("wait_p90_minutes")),
     Column(N_("Service level"), _get("service_level"), share=True),
     *(Column(label, _nested("wait_buckets", name)) for label, name in zip(_BUCKET_LABELS, BUCKET_NAMES, strict=True)),
     Column(N_("Mean service time (min)"), _get("service_mean_minutes")),
     Column(N_("Longest service time (min)"), _get("service_max_minutes")),
+    Column(N_("90% of services within (min)"), _get("service_p90_minutes")),
     *(Column(_LEVEL_LABELS[level], _nested("ratings", str(level))) for level in sorted(LEVELS, reverse=True)),
     Column(N_("Satisfaction"), _get("satisfaction"), share=True),
+    Column(N_("Counter idle time (min)"), _get("idle_minutes")),
+    Column(N_("Wrap-ups"), _get("wrap_ups")),
+    Column(N_("Mean wrap-up (min)"), _get("wrap_mean_minutes")),
 )
 
 GROUP_HEADS = {

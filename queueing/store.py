@@ -20,6 +20,8 @@ from hall.storage.database import accumulate, upsert
 from hall.storage.queue_tables import (
     counter_services,
     queue_figures,
+    queue_figures_daily,
+    queue_figures_hourly,
     queue_rules,
     queue_services,
     tickets,
@@ -277,6 +279,17 @@ class QueueDomain:
         # The figures this command adds are stored with its events, in the same transaction: a
         # refused command (raised above) or a batch rolled back adds nothing.
         changed.extend(figures.fold(state, decision.facts, now))
+        # The counters' free spans go on with the facts: what they end is idle or wrap-up time,
+        # and where they start is kept in the counter's row for the command that ends them.
+        spans, ended = figures.clocks(state, decision.facts, now)
+        changed.extend(ended)
+        if spans:
+            kept = dict(after.counters)
+            for number, span in spans.items():
+                if number in kept:
+                    since, wrap = (span.since, span.wrap) if span is not None else (None, False)
+                    kept[number] = replace(kept[number], free_since=since, free_wrap=wrap)
+            after = replace(after, counters=kept)
         # Rules replace the counters or lines mapping only when they change one: skip the scan
         # for the commands (most of them) that leave both alone.
         if after.counters is not state.counters or after.lines is not state.lines:
@@ -313,6 +326,8 @@ class QueueDomain:
                 row.pause_reason,
                 active=bool(row.active),
                 department=row.department,
+                free_since=row.free_since,
+                free_wrap=bool(row.free_wrap),
             )
             lines[row.number] = Line(tuple(weights.get(row.number, ())), row.current_ticket, row.streak)
         last_day = (
@@ -385,19 +400,14 @@ class QueueDomain:
                     "reason": counter.pause_reason,
                     "current": line.current,
                     "streak": line.streak,
+                    "free_since": counter.free_since,
+                    "free_wrap": counter.free_wrap,
                 }
         await upsert(conn, tickets, list(ticket_rows.values()), ("hall_id", "id"))
         if rating_rows:
             await conn.execute(insert(ratings_table), rating_rows)
         await upsert(conn, work_orders, list(order_rows.values()), ("hall_id", "id"))
-        await accumulate(
-            conn,
-            queue_figures,
-            [_figure_row(hall_id, tally) for (hall_id, _key), tally in sorted(tallies.items())],
-            FIGURE_KEY,
-            maxima=figures.MAXIMA,
-            kept=("week", "month"),
-        )
+        await keep_figures(conn, [(hall_id, tally) for (hall_id, _key), tally in sorted(tallies.items())])
         if counter_rows:
             await conn.execute(
                 update(counters)
@@ -408,12 +418,49 @@ class QueueDomain:
                     pause_reason=bindparam("reason"),
                     current_ticket=bindparam("current"),
                     streak=bindparam("streak"),
+                    free_since=bindparam("free_since"),
+                    free_wrap=bindparam("free_wrap"),
                 ),
                 list(counter_rows.values()),
             )
 
 
 FIGURE_KEY = ("hall_id", "day", "hour", "service", "counter", "clerk")
+DAILY_KEY = ("hall_id", "day", "service", "counter", "clerk")
+HOURLY_KEY = ("hall_id", "day", "hour", "service")
+
+
+async def keep_figures(conn: AsyncConnection, tallies: Sequence[tuple[int, figures.Tally]]) -> None:
+    """Add tallies to the figures and to their two rollups, in the caller's transaction."""
+    if not tallies:
+        return
+    rows = [_figure_row(hall_id, tally) for hall_id, tally in tallies]
+    tables = ((queue_figures, FIGURE_KEY), (queue_figures_daily, DAILY_KEY), (queue_figures_hourly, HOURLY_KEY))
+    for table, key in tables:
+        await accumulate(conn, table, _rolled(rows, table, key), key, maxima=figures.MAXIMA, kept=_KEPT[table.name])
+
+
+_KEPT = {
+    "queue_figures": ("week", "month"),
+    "queue_figures_daily": ("week", "month"),
+    "queue_figures_hourly": ("weekday",),
+}
+
+
+def _rolled(rows: list[dict[str, Any]], table: Any, key: Sequence[str]) -> list[dict[str, Any]]:
+    """The rows summed by ``key`` with the columns ``table`` has: one row per key, as one
+    upsert statement may carry each key once."""
+    names = [c.name for c in table.columns]
+    by_key: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for row in rows:
+        k = tuple(row[name] for name in key)
+        known = by_key.get(k)
+        if known is None:
+            by_key[k] = {name: row[name] for name in names}
+            continue
+        for name in figures.COUNTS:
+            known[name] = max(known[name], row[name]) if name in figures.MAXIMA else known[name] + row[name]
+    return [by_key[k] for k in sorted(by_key)]
 
 
 def _figure_row(hall_id: int, tally: figures.Tally) -> dict[str, Any]:
@@ -427,6 +474,7 @@ def _figure_row(hall_id: int, tally: figures.Tally) -> dict[str, Any]:
         "clerk": key.clerk,
         "week": key.week,
         "month": key.month,
+        "weekday": key.weekday,
         **tally.counts(),
     }
 

@@ -138,11 +138,20 @@ FIGURE_COUNTS = (
     "service_count",
     "service_sum",
     "service_max",
+    "service_0_5",
+    "service_5_10",
+    "service_10_20",
+    "service_20_30",
+    "service_30_60",
+    "service_60",
     "rated_1",
     "rated_2",
     "rated_3",
     "rated_4",
     "rated_5",
+    "idle_sum",
+    "wrap_count",
+    "wrap_sum",
 )
 
 queue_figures = Table(
@@ -157,5 +166,38 @@ queue_figures = Table(
     Column("week", Date, nullable=False),
     Column("month", Date, nullable=False),
     # The key starts with the hall and the day: a period's rows are one range of the primary key.
+    *(Column(name, BigInteger, nullable=False, server_default="0") for name in FIGURE_COUNTS),
+    # A drill-down to a counter reads its hours here: its rows, not the whole hall's (0013).
+    Index("ix_queue_figures_counter", "hall_id", "counter", "day"),
+)
+
+# Coarser sums of the same figures, kept in the same transaction (0013): a year's view reads a few
+# ten thousand rows instead of the hourly table's few hundred thousand. ``queueing.statistics``
+# reads the coarsest one that holds what a view groups or narrows by.
+# By day without the hour: the periods, groups and totals of any view.
+queue_figures_daily = Table(
+    "queue_figures_daily",
+    metadata,
+    Column("hall_id", Integer, ForeignKey("halls.id"), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("service", String(32), primary_key=True),
+    Column("counter", Integer, primary_key=True),
+    Column("clerk", Integer, primary_key=True),
+    Column("week", Date, nullable=False),
+    Column("month", Date, nullable=False),
+    *(Column(name, BigInteger, nullable=False, server_default="0") for name in FIGURE_COUNTS),
+)
+
+# By day and hour without the counter and clerk: the hours and the hour × weekday map of a view
+# that is not narrowed to a department, counter or clerk.
+queue_figures_hourly = Table(
+    "queue_figures_hourly",
+    metadata,
+    Column("hall_id", Integer, ForeignKey("halls.id"), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("hour", Integer, primary_key=True),
+    Column("service", String(32), primary_key=True),
+    # ISO weekday of the day (Monday 1): the hour × weekday map is one plain GROUP BY on both backends.
+    Column("weekday", Integer, nullable=False),
     *(Column(name, BigInteger, nullable=False, server_default="0") for name in FIGURE_COUNTS),
 )

@@ -130,6 +130,11 @@ counters = Table(
     Column("active", Boolean, nullable=False, server_default=true()),
     # The department (code) the counter belongs to, if the hall names departments.
     Column("department", String(32), nullable=True),
+    # Since when the open counter has had no ticket in hand, and whether a ticket leaving it began
+    # that (wrap-up) or its opening or resuming did (idle): what queueing.figures counts at the
+    # next call, pause or close.
+    Column("free_since", UTCDateTime(), nullable=True),
+    Column("free_wrap", Boolean, nullable=False, server_default=false()),
     UniqueConstraint("hall_id", "number", name="uq_counters_hall_number"),
 )
 

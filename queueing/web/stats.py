@@ -2,13 +2,18 @@
 and the statistics page that charts them (``static/js/stats.js`` with the vendored ECharts).
 
 The scope is the hall in the path and every hall below it (the route guard has checked that the
-person may see it). Days are the hall's local days (``HALL_TIMEZONE``).
+person may see it). Days are the hall's local days (``HALL_TIMEZONE``). Both take the same query
+parameters, so a page's address is a bookmark of what it shows: the period, the grouping, and the
+drill-down (district → hall → department → counter → clerk → the tickets), ``department``,
+``counter`` (``hall:number``) and ``clerk``. The page renders the table of the drill-down itself;
+each of its rows links one level down.
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Any
+from urllib.parse import urlencode
 
 from sqlalchemy import select
 from starlette.datastructures import QueryParams
@@ -27,8 +32,20 @@ from hall.web.api import date_param
 from hall.web.responses import JSONResponse
 from hall.web.templating import error_page, render
 from queueing.figures import kpis
-from queueing.statistics import BY, GROUPS, MAX_DAYS, Line, Stats, hall_scope, statistics
+from queueing.statistics import (
+    BY,
+    GROUPS,
+    MAX_DAYS,
+    MAX_TICKETS,
+    Line,
+    Narrowing,
+    Stats,
+    hall_scope,
+    statistics,
+    ticket_lines,
+)
 from queueing.stats_export import COLUMNS, GROUP_HEADS, PERIOD_HEADS, stats_csv, stats_xlsx
+from queueing.web.stats_drill import drill_context
 
 FORMATS = ("json", "csv", "xlsx")
 _BY_LABELS = {"day": N_("By day"), "week": N_("By week"), "month": N_("By month")}
@@ -52,6 +69,30 @@ def _choice(params: QueryParams, name: str, allowed: tuple[str, ...], default: s
     return chosen
 
 
+def _narrowing(params: QueryParams) -> Narrowing:
+    department = params.get("department") or None
+    if department is not None and len(department) > 32:
+        raise Invalid(N_("{field} must be text of 1 to {limit} characters"), field="department", say={"limit": 32})
+    counter = None
+    if params.get("counter"):
+        hall, _sep, number = params["counter"].partition(":")
+        if not (hall.isdigit() and number.isdigit()):
+            raise Invalid(N_("counter must be a hall and a counter number, as 1:5"), field="counter")
+        counter = (int(hall), int(number))
+    clerk = None
+    if params.get("clerk"):
+        if not params["clerk"].isdigit():
+            raise Invalid(N_("{field} must be a whole number"), field="clerk")
+        clerk = int(params["clerk"])
+    return Narrowing(department, counter, clerk)
+
+
+def _narrow_scope(scope: list[int], narrowing: Narrowing) -> list[int]:
+    if narrowing.counter is not None and narrowing.counter[0] not in scope:
+        raise Invalid(N_("counter must be a hall and a counter number, as 1:5"), field="counter")
+    return scope
+
+
 def _label(line: Line) -> str:
     return line.label[1] if _locale.get() == "en" else line.label[0]
 
@@ -73,6 +114,8 @@ def stats_json(found: Stats, timezone: str) -> dict[str, Any]:
         "periods": _lines(found.periods),
         "groups": _lines(found.groups),
         "hours": _lines(found.hours),
+        # [ISO weekday 1–7, hour, arrived, called] for each hour that counted anything.
+        "heat": [[day, hour, sums["arrived"], sums["called"]] for (day, hour), sums in sorted(found.heat.items())],
     }
 
 
@@ -86,7 +129,9 @@ async def hall_stats(request: Request) -> Response:
       service level (waits within their service's target), waits in buckets of 0-5, 5-10, 10-20,
       20-30, 30-60 and 60 or more minutes, mean and longest service time, ratings by GB/T 39734
       level and the satisfaction rate (基本满意 or better). Shares are fractions of 1, times minutes,
-      null where nothing was counted. format=csv gives the table by group with a total;
+      null where nothing was counted; p90 times are estimated from the buckets; counters' idle and
+      wrap-up time. Narrowed by department, counter or clerk (a drill-down), figures of no counter
+      (arrivals) fall out. format=csv gives the table by group with a total;
       format=xlsx a workbook with a sheet by period, by group and by hour.
     parameters:
       - {name: from, in: query, schema: {type: string, format: date}}
@@ -94,6 +139,9 @@ async def hall_stats(request: Request) -> Response:
       - {name: by, in: query, schema: {type: string, enum: [day, week, month]}}
       - {name: group, in: query, schema: {type: string, enum: [service, counter, clerk, department, hour, hall]}}
       - {name: format, in: query, schema: {type: string, enum: [json, csv, xlsx]}}
+      - {name: department, in: query, schema: {type: string}, description: "only this department's counters"}
+      - {name: counter, in: query, schema: {type: string, pattern: "^[0-9]+:[0-9]+$"}, description: "hall:number"}
+      - {name: clerk, in: query, schema: {type: integer}, description: "only this staff member's work"}
     responses:
       200: {description: "the statistics as JSON, or as a CSV or XLSX file"}
       422: {description: a parameter is invalid}
@@ -104,10 +152,11 @@ async def hall_stats(request: Request) -> Response:
     group = _choice(params, "group", GROUPS, "service")
     chosen = _choice(params, "format", FORMATS, "json")
     first, last = _period(params, datetime.now(settings.zone).date())
+    narrowing = _narrowing(params)
     hall_id: int = request.path_params["hall"]
     async with reading(runtime_of(request).engine) as conn:
-        scope = await hall_scope(conn, hall_id)
-        found = await statistics(conn, scope, first, last, by=by, group=group)
+        scope = _narrow_scope(await hall_scope(conn, hall_id), narrowing)
+        found = await statistics(conn, scope, first, last, by=by, group=group, narrowing=narrowing)
     name = f"queue-stats-{hall_id}-{group}-{first}-{last}"
     if chosen == "csv":
         return _file(stats_csv(found), "text/csv; charset=utf-8", f"{name}.csv")
@@ -122,18 +171,33 @@ def _file(body: bytes, media_type: str, filename: str) -> Response:
 
 @guarded(Access.staff(Role.SUPERVISOR), page=True)
 async def stats_page(request: Request) -> Response:
-    """The statistics page: a period and a grouping, three charts (arrivals and services by hour,
-    waits by bucket, service level by service) each beside its table, and the downloads. The
-    charts and tables are drawn by stats.js from the JSON API; the form names the API, so the
-    files download without any script."""
+    """The statistics page: a period and a grouping, charts each beside its table (arrivals and
+    services by hour, waits by bucket, the hour × weekday map, service level by service, the
+    figures by group), the drill-down's table rendered here with a link one level down on each
+    row, the tickets at its end, and the downloads. The charts are drawn by stats.js from the
+    JSON API, asked with the page's own parameters."""
     hall_id: int = request.path_params["hall"]
+    params = request.query_params
+    settings = runtime_of(request).settings
+    today = datetime.now(settings.zone).date()
     async with reading(runtime_of(request).engine) as conn:
         row = (await conn.execute(select(halls).where(halls.c.id == hall_id))).one_or_none()
-    if row is None:
-        return error_page(request, 404, _("No such hall."))
-    today = datetime.now(runtime_of(request).settings.zone).date()
+        if row is None:
+            return error_page(request, 404, _("No such hall."))
+        try:
+            by = _choice(params, "by", BY, "day")
+            group = _choice(params, "group", GROUPS, "service")
+            first, last = _period(params, today)
+            narrowing = _narrowing(params)
+            scope = _narrow_scope(await hall_scope(conn, hall_id), narrowing)
+        except Invalid:
+            return error_page(request, 400, _("This address asks for statistics that cannot be shown."))
+        found = await statistics(conn, scope, first, last, by=by, group=group, narrowing=narrowing)
+        tickets = await ticket_lines(conn, scope, first, last, narrowing)
+        drill = await drill_context(conn, row, scope, found, tickets, settings.zone, _label)
     words = {
         "arrived": _("Arrived"),
+        "called": _("Calls"),
         "served": _("Served"),
         "waits": _("Waits"),
         "service_level": _("Service level"),
@@ -146,15 +210,23 @@ async def stats_page(request: Request) -> Response:
         "failed": _("Could not load"),
         "with_detail": _("{headline}: {detail}"),
         "total": _("Total"),
+        "weekday": _("Weekday"),
         "buckets": [_("0–5 min"), _("5–10 min"), _("10–20 min"), _("20–30 min"), _("30–60 min"), _("60 min or more")],
+        "weekdays": [_("Mon"), _("Tue"), _("Wed"), _("Thu"), _("Fri"), _("Sat"), _("Sun")],
     }
+    query = {"from": first.isoformat(), "to": last.isoformat(), "by": by, "group": group, **drill["kept"]}
     context = {
         "hall": row,
-        "first": today.replace(day=1).isoformat(),
-        "last": today.isoformat(),
+        "first": first.isoformat(),
+        "last": last.isoformat(),
+        "by": by,
+        "group": group,
         "max_days": MAX_DAYS,
-        "periods": [{"value": by, "label": _(_BY_LABELS[by])} for by in BY],
-        "groups": [{"value": group, "label": _(GROUP_HEADS[group])} for group in GROUPS],
+        "max_tickets": MAX_TICKETS,
+        "periods": [{"value": value, "label": _(_BY_LABELS[value])} for value in BY],
+        "groups": [{"value": value, "label": _(GROUP_HEADS[value])} for value in GROUPS],
         "words": words,
+        "api": f"/api/v1/halls/{hall_id}/stats?{urlencode(query)}",
+        **drill,
     }
     return render(request, "stats.html", context)

@@ -1,10 +1,12 @@
-// The supervisor's queue statistics: the form asks the JSON API it names and draws the answer as
-// tiles, three charts each beside its own table (so every figure can be read without the chart),
-// and the full tables by group and by period. The CSV and XLSX buttons are left to the browser,
-// which downloads the file the same API writes. ECharts (vendored, loaded before this module as a
+// The supervisor's queue statistics: the page's own parameters (data-api) ask the JSON API, and the
+// answer is drawn as tiles, charts each beside its own table (so every figure can be read without
+// the chart) and the table by period. The drill-down's tables come rendered with the page: a bar
+// of the groups' chart opens the link of its row, one level down. Changing the period or the
+// grouping asks the page again, so its address stays a bookmark. The CSV and XLSX buttons are
+// left to the browser, which downloads the file the same API writes. ECharts (vendored, loaded before this module as a
 // classic script) draws on canvas with its tooltips as rich text: the page's CSP allows no inline
 // style, which HTML tooltips would need.
-import { askJson as ask, cell, fill, formParams, pageWords } from "./page.js";
+import { askJson as ask, cell, fill, pageWords } from "./page.js";
 
 const root = document.getElementById("stats");
 const { word } = pageWords(root);
@@ -18,8 +20,9 @@ const BUCKETS = ["wait_0_5", "wait_5_10", "wait_10_20", "wait_20_30", "wait_30_6
 // The columns of the full tables, in the order of the API's "columns" labels.
 const KEYS = [
   "arrived", "called", "served", "no_shows", "no_show_rate", "transferred", "wait_mean_minutes",
-  "wait_max_minutes", "service_level", ...BUCKETS.map((b) => `bucket:${b}`), "service_mean_minutes",
-  "service_max_minutes", "rating:5", "rating:4", "rating:3", "rating:2", "rating:1", "satisfaction",
+  "wait_max_minutes", "wait_p90_minutes", "service_level", ...BUCKETS.map((b) => `bucket:${b}`),
+  "service_mean_minutes", "service_max_minutes", "service_p90_minutes", "rating:5", "rating:4", "rating:3",
+  "rating:2", "rating:1", "satisfaction", "idle_minutes", "wrap_ups", "wrap_mean_minutes",
 ];
 const SHARES = new Set(["no_show_rate", "service_level", "satisfaction"]);
 
@@ -124,25 +127,69 @@ function draw(data, services) {
   table(document.getElementById("buckets-table"), [word("bucket"), word("count"), word("share")],
     words.buckets.map((label, i) => [label, String(counts[i]), waits ? `${((counts[i] / waits) * 100).toFixed(1)}%` : "—"]));
 
+  drawHeat(data.heat, hours);
+  drawGroups(data.groups);
   drawLevel(services);
 
   const heads = (first) => [first, ...data.columns];
   const line = (l) => [l.label, ...KEYS.map((k) => shown(k, valueOf(l, k)))];
   const totalRow = [word("total"), ...KEYS.map((k) => shown(k, valueOf(total, k)))];
-  table(document.getElementById("groups-table"), heads(data.heads.group), data.groups.map(line), totalRow);
   table(document.getElementById("periods-table"), heads(data.heads.period), data.periods.map(line), totalRow);
+}
+
+// Calls by ISO weekday (1 = Monday) and hour: a heat map, and the same counts as a table of
+// weekdays by hours.
+function drawHeat(heat, hours) {
+  const shownHours = hours.map((h) => Number(h.key));
+  const calls = new Map(heat.map(([day, hour, , called]) => [`${day}:${hour}`, called]));
+  const most = Math.max(1, ...heat.map((cell) => cell[3]));
+  chart("heat-chart", {
+    tooltip: { position: "top", renderMode: "richText" },
+    grid: { left: 50, right: 10, top: 10, bottom: 60 },
+    xAxis: { type: "category", data: hours.map((h) => h.label), splitArea: { show: true } },
+    yAxis: { type: "category", data: words.weekdays, inverse: true, splitArea: { show: true } },
+    visualMap: { min: 0, max: most, calculable: false, orient: "horizontal", left: "center", bottom: 0 },
+    series: [{
+      name: word("called"),
+      type: "heatmap",
+      data: heat.filter(([, hour]) => shownHours.includes(hour)).map(([day, hour, , called]) => [
+        shownHours.indexOf(hour), day - 1, called,
+      ]),
+      label: { show: shownHours.length <= 12 },
+    }],
+  });
+  table(document.getElementById("heat-table"), [word("weekday"), ...hours.map((h) => h.label)],
+    words.weekdays.map((name, index) => [name, ...shownHours.map((h) => String(calls.get(`${index + 1}:${h}`) ?? 0))]));
+}
+
+// The groups' services, one bar each; a bar opens the link of its row in the page's own table.
+function drawGroups(groups) {
+  const rows = new Map([...document.querySelectorAll("#drill-table tbody tr[data-key]")].map((r) => [r.dataset.key, r]));
+  chart("drill-chart", {
+    grid: { left: 50, right: 10, top: 20, bottom: 60 },
+    xAxis: { type: "category", data: groups.map((g) => g.label), axisLabel: { interval: 0, rotate: groups.length > 8 ? 30 : 0 } },
+    yAxis: { type: "value", minInterval: 1 },
+    series: [{ name: word("served"), type: "bar", data: groups.map((g) => g.served), cursor: "pointer" }],
+  });
+  const drawn = charts.get("drill-chart");
+  drawn.off("click");
+  drawn.on("click", (event) => {
+    const href = rows.get(groups[event.dataIndex]?.key)?.dataset.href;
+    if (href) window.location.assign(href);
+  });
 }
 
 async function load() {
   message.hidden = true;
-  const params = formParams(form);
+  const api = root.dataset.api;
   try {
-    const data = await ask(`${form.action}?${params}`);
+    const data = await ask(api);
     // The service level chart shows the services whatever the tables are grouped by.
     let services = data.groups;
     if (data.group !== "service") {
-      params.set("group", "service");
-      services = (await ask(`${form.action}?${params}`)).groups;
+      const url = new URL(api, window.location.href);
+      url.searchParams.set("group", "service");
+      services = (await ask(`${url.pathname}${url.search}`)).groups;
     }
     draw(data, services);
   } catch (error) {
@@ -162,11 +209,11 @@ function drawLevel(services) {
     services.map((s) => [s.label, String(s.waits), shown("service_level", s.service_level)]));
 }
 
-form.addEventListener("submit", (event) => {
-  if (event.submitter?.value === "csv" || event.submitter?.value === "xlsx") return;
-  event.preventDefault();
-  load();
+for (const name of ["by", "group"]) form.elements[name].addEventListener("change", () => form.requestSubmit());
+// A row of the drill-down's table opens its link wherever it is clicked, not on its name alone.
+document.getElementById("drill-table").addEventListener("click", (event) => {
+  const row = event.target.closest("tr[data-href]");
+  if (row && !event.target.closest("a")) window.location.assign(row.dataset.href);
 });
-for (const name of ["by", "group"]) form.elements[name].addEventListener("change", load);
 window.addEventListener("resize", () => charts.forEach((c) => c.resize()));
 load();

@@ -1,15 +1,19 @@
-"""In a real browser: a supervisor opens the statistics page on a month of figures, sees the three
-charts each beside its table, regroups by clerk and reads the tables again; at the two common
-screen sizes of a hall's office (1920×1080 and 1366×768).
+"""In a real browser: a supervisor opens the statistics page on a month of figures, sees the
+charts each beside its table, regroups by clerk and reads the tables again; then drills down from
+the departments to a department's counters (a row), to a counter's clerks (a bar of the chart),
+to a clerk's own tickets (a link); at the two common screen sizes of a hall's office (1920×1080
+and 1366×768).
 
-Screenshots go to test-artifacts/screenshots/ (stats-1920, stats-1366).
+Screenshots go to test-artifacts/screenshots/ (stats-1920, stats-1366, stats-drill-1920, ...).
 """
 
 from __future__ import annotations
 
+import json
+import re
 import sqlite3
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -21,6 +25,9 @@ from tests.serverproc import ServerProcess
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 SERVICES = {"soc": (1, 2), "fund": (4, 5), "hukou": (6, 7), "civil": (8, 9)}
+# Counters 1–5 belong to the human resources bureau, 6–9 to public security.
+DEPARTMENTS = {"hrss": ("人社局", "HR bureau", (1, 2, 4, 5)), "psb": ("公安局", "Public security", (6, 7, 8, 9))}
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 def seed_month(db_url: str) -> None:
@@ -71,6 +78,7 @@ def seed_month(db_url: str) -> None:
                             rated_5=served - 3,
                             rated_4=1,
                             rated_2=1,
+                            service_5_10=served - 1,
                             **buckets,
                         )
                     )
@@ -81,6 +89,48 @@ def seed_month(db_url: str) -> None:
             f"INSERT INTO queue_figures ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})",
             [[row[c] for c in columns] for row in rows],
         )
+        # The writer keeps the two rollups beside the figures: here they are summed from them.
+        summed = ", ".join(f"{'max' if name.endswith('_max') else 'sum'}({name})" for name in COUNTS)
+        conn.execute(
+            "INSERT INTO queue_figures_daily (hall_id, day, service, counter, clerk, week, month, "
+            f"{', '.join(COUNTS)}) "
+            f"SELECT hall_id, day, service, counter, clerk, min(week), min(month), {summed} FROM queue_figures "
+            "GROUP BY hall_id, day, service, counter, clerk"
+        )
+        conn.execute(
+            f"INSERT INTO queue_figures_hourly (hall_id, day, hour, service, weekday, {', '.join(COUNTS)}) "
+            "SELECT hall_id, day, hour, service, (CAST(strftime('%w', day) AS INTEGER) + 6) % 7 + 1, "
+            f"{summed} FROM queue_figures GROUP BY hall_id, day, hour, service"
+        )
+        for code, (name, name_en, numbers) in DEPARTMENTS.items():
+            conn.execute(
+                "INSERT INTO departments (hall_id, code, name, name_en) VALUES (1, ?, ?, ?)", (code, name, name_en)
+            )
+            conn.executemany(
+                "UPDATE counters SET department = ? WHERE hall_id = 1 AND number = ?", [(code, n) for n in numbers]
+            )
+        conn.executemany(
+            "INSERT INTO tickets (hall_id, id, day, n, number, service, priority, state, issued_at, queued_at, "
+            "order_no, counter, clerk, applicant_name, applicant_id_number, spans) "
+            "VALUES (1, ?, ?, ?, ?, 'soc', 'normal', 'done', ?, ?, ?, 1, 101, ?, ?, ?)",
+            [_ticket(today, n) for n in range(1, 6)],
+        )
+
+
+def _ticket(day: date, n: int) -> tuple[object, ...]:
+    """A ticket served at counter 1 by clerk 101 this morning: issued 09:0n, called after 4n
+    minutes, served 7 minutes."""
+    issued = datetime.combine(day, time(9, n), SHANGHAI).astimezone(UTC)
+    called = issued + timedelta(minutes=4 * n)
+    started, done = called + timedelta(minutes=1), called + timedelta(minutes=8)
+    spans = [
+        {"kind": "waiting", "start": issued.isoformat(), "end": called.isoformat(), "service": "soc"},
+        {"kind": "called", "start": called.isoformat(), "end": started.isoformat(), "service": "soc", "counter": 1},
+        {"kind": "serving", "start": started.isoformat(), "end": done.isoformat(), "service": "soc", "counter": 1},
+    ]
+    naive = issued.replace(tzinfo=None).isoformat(sep=" ")
+    number = f"A{n:03d}"
+    return (f"x-{number}", str(day), n, number, naive, naive, n, "李四" if n == 1 else None, None, json.dumps(spans))
 
 
 def _row(key: Key, **counts: int) -> dict[str, object]:
@@ -130,3 +180,51 @@ def test_a_supervisor_reads_the_months_charts_and_their_tables(screens: Screens,
     # Eight clerks and the arrivals that belong to no clerk; the service level chart stays by service.
     expect(page.locator("#groups-table tbody tr")).to_have_count(9)
     expect(page.locator("#level-table tbody tr")).to_have_count(4)
+    expect(page).to_have_url(re.compile(r"group=clerk"))  # the address is a bookmark of the view
+
+
+@pytest.mark.parametrize(("width", "height"), [(1920, 1080), (1366, 768)])
+def test_a_supervisor_drills_down_to_a_clerks_tickets(screens: Screens, width: int, height: int) -> None:
+    from playwright.sync_api import expect
+
+    page = screens.open("/stats/1", role="supervisor", width=width, height=height)
+    expect(page.locator("#hours-chart canvas")).to_have_count(1)  # the page's script runs
+    page.select_option("select[name=group]", "department")
+    expect(page).to_have_url(re.compile(r"group=department"))
+    # ECharts draws a heat map on a canvas of its own and its scale on more.
+    expect(page.locator("#heat-chart canvas").first).to_be_visible()
+    # Seven weekdays by the eight hours 09:00–16:00 in the table beside the heat map.
+    expect(page.locator("#heat-table tbody tr")).to_have_count(7)
+    expect(page.locator("#heat-table thead th")).to_have_count(9)
+    expect(page.locator("#tiles")).to_contain_text("90% 等候不超过")
+    expect(page.locator("#drill-table tbody tr[data-href]")).to_have_count(2)
+    shoot(page, f"stats-departments-{width}")
+
+    # A row of the departments' table (anywhere on it): the department's counters.
+    page.locator("#drill-table tbody tr", has_text="人社局").locator("td").first.click()
+    expect(page.locator(".stat-crumbs")).to_contain_text("人社局")
+    expect(page.locator("#drill-table tbody tr[data-href]")).to_have_count(4)
+    expect(page.locator("#drill-chart canvas").first).to_be_visible()
+
+    # A bar of the counters' chart: the first counter's clerks.
+    page.wait_for_function("() => echarts.getInstanceByDom(document.getElementById('drill-chart'))?.getOption()")
+    x, y = page.evaluate(
+        """() => {
+          const chart = echarts.getInstanceByDom(document.getElementById("drill-chart"));
+          const served = chart.getOption().series[0].data[0];
+          return chart.convertToPixel({ seriesIndex: 0 }, [0, served / 2]);
+        }"""
+    )
+    page.locator("#drill-chart").scroll_into_view_if_needed()
+    box = page.locator("#drill-chart").bounding_box()  # in the viewport, once scrolled to
+    page.mouse.click(box["x"] + x, box["y"] + y)
+    expect(page.locator(".stat-crumbs")).to_contain_text("1 号窗口")
+    expect(page).to_have_url(re.compile(r"department=hrss.*counter=1%3A1"))
+
+    # The clerk's link: the clerk's own figures, and the tickets themselves.
+    page.locator("#drill-table tbody a").first.click()
+    expect(page.locator("#tickets-table tbody tr")).to_have_count(5)
+    expect(page.locator("#tickets-table")).to_contain_text("A005")
+    expect(page.locator("#tickets-table")).to_contain_text("李*")
+    expect(page.locator("#tickets-table")).not_to_contain_text("李四")
+    shoot(page, f"stats-drill-{width}")

@@ -9,23 +9,26 @@ services aim at waits of at most 20 minutes.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, insert, select, update
 
 from hall.kernel.events import Command
 from hall.storage.database import reading
-from hall.storage.queue_tables import queue_figures
+from hall.storage.queue_tables import queue_figures, queue_figures_daily, queue_figures_hourly
 from hall.storage.tables import counters, departments
 from hall.storage.writer import Writer
 from queueing.figures import kpis
-from queueing.statistics import Stats, statistics
+from queueing.rebuild import rebuild
+from queueing.statistics import Narrowing, Stats, statistics, ticket_lines
 from queueing.store import QueueDomain
 from tests.conftest import Database, StepClock
 from tests.factories import add_staff
+from tests.serverproc import hall_cli
 from tests.site import open_all_week
 
 MONDAY = datetime(2026, 11, 23, tzinfo=UTC)
@@ -95,9 +98,18 @@ async def played(database: Database, halls: dict[str, int]) -> tuple[Database, i
     return database, hall, alice, bob
 
 
-async def stats(database: Database, hall: int, first: date, last: date, *, by: str = "day", group: str) -> Stats:
+async def stats(
+    database: Database,
+    hall: int,
+    first: date,
+    last: date,
+    *,
+    by: str = "day",
+    group: str,
+    narrowing: Narrowing | None = None,
+) -> Stats:
     async with reading(database.engines[0]) as conn:
-        return await statistics(conn, [hall], first, last, by=by, group=group)
+        return await statistics(conn, [hall], first, last, by=by, group=group, narrowing=narrowing)
 
 
 def kpi(sums: dict[str, int]) -> dict[str, Any]:
@@ -137,7 +149,9 @@ async def test_each_service_has_its_own_waits_and_service_level(played: tuple[Da
     database, hall, *_ = played
     found = await stats(database, hall, DAY, DAY, group="service")
     by_service = {line.key: kpi(line.sums) for line in found.groups}
-    assert set(by_service) == {"soc", "fund"}
+    # The counters' idle and wrap-up time belongs to no service: it stands apart, under "".
+    assert set(by_service) == {"soc", "fund", ""}
+    assert (by_service[""]["arrived"], by_service[""]["called"]) == (0, 0)
     soc, fund = by_service["soc"], by_service["fund"]
     assert {line.key: line.label for line in found.groups}["soc"] == ("社会保障", "Social security")
     # soc: A001 10 min, A002 28 min, A003 3 min; fund: B001 36 min, A003 (sent on) 8 min.
@@ -214,6 +228,180 @@ async def test_days_weeks_and_months_group_the_same_sums(played: tuple[Database,
     assert kpi(days.total)["arrived"] == 5
     only_tuesday = await stats(database, hall, tuesday, tuesday, group="service")
     assert kpi(only_tuesday.total)["arrived"] == 1
+
+
+async def test_counters_idle_and_wrap_up_time_worked_out_by_hand(played: tuple[Database, int, int, int]) -> None:
+    """Counter 1 opens at 09:00 and first calls at 09:10: idle 10 min. It finishes A001 at 09:20
+    and calls at 09:30 (wrap-up 10 min); A002 misses at 09:35, the next call is at 10:08 (wrap-up
+    33 min); A003 leaves by transfer at 10:12 and nothing more is called that day. Counter 4
+    opens at 09:00 and first calls at 09:40: idle 40 min; it finishes B001 at 09:47 and calls at
+    10:20 (wrap-up 33 min). Tuesday's first call at counter 1 ends a span that began on Monday:
+    not counted."""
+    database, hall, alice, bob = played
+    monday = await stats(database, hall, DAY, DAY, group="counter")
+    counters = {line.key: kpi(line.sums) for line in monday.groups}
+    one, four = counters[f"{hall}:1"], counters[f"{hall}:4"]
+    assert (one["idle_minutes"], one["wrap_ups"], one["wrap_minutes"]) == (10.0, 2, 43.0)
+    assert one["wrap_mean_minutes"] == 21.5
+    assert (four["idle_minutes"], four["wrap_ups"], four["wrap_minutes"]) == (40.0, 1, 33.0)
+    total = kpi(monday.total)
+    assert (total["idle_minutes"], total["wrap_ups"], total["wrap_minutes"]) == (50.0, 3, 76.0)
+    # Counted in the hour each span ends: 09:10 and 09:40 (idle), 09:30 (wrap), 10:08 and 10:20.
+    hours = {line.key: line.sums for line in monday.hours}
+    assert (hours["9"]["idle_sum"], hours["9"]["wrap_sum"]) == (3000, 600)
+    assert (hours["10"]["idle_sum"], hours["10"]["wrap_sum"]) == (0, 3960)
+    tuesday = await stats(database, hall, DAY + timedelta(days=1), DAY + timedelta(days=1), group="counter")
+    assert (kpi(tuesday.total)["idle_minutes"], kpi(tuesday.total)["wrap_ups"]) == (0.0, 0)
+    by_clerk = {line.key: kpi(line.sums) for line in (await stats(database, hall, DAY, DAY, group="clerk")).groups}
+    assert (by_clerk[str(alice)]["wrap_ups"], by_clerk[str(bob)]["idle_minutes"]) == (2, 40.0)
+
+
+async def test_a_pause_ends_a_free_span_and_a_resume_starts_idle_time(
+    database: Database, halls: dict[str, int]
+) -> None:
+    """Open at 09:00, paused 09:04 (idle 4 min), resumed 09:30, a ticket called 09:36 (idle 6
+    min), finished 09:50, paused 09:53 (wrap-up 3 min), resumed and closed 10:00 (idle 0)."""
+    engine = database.engines[0]
+    await open_all_week(engine)
+    hall = halls["xh"]
+    (alice,) = await add_staff(engine, hall, 1)
+    a = {"counter": 1, "clerk": alice}
+    clock = StepClock(MONDAY)
+    async with Writer(engine, [QueueDomain()], clock=clock) as writer:
+        await play(
+            writer,
+            clock,
+            hall,
+            [
+                (at(1, 0), "counter.open", a),
+                (at(1, 4), "counter.pause", {**a, "reason": "break"}),
+                (at(1, 30), "counter.resume", a),
+                (at(1, 32), "ticket.issue", {"service": "soc"}),
+                (at(1, 36), "ticket.call_next", a),
+                (at(1, 37), "ticket.start", a),
+                (at(1, 50), "ticket.finish", a),
+                (at(1, 53), "counter.pause", {**a, "reason": "break"}),
+                (at(2, 0), "counter.resume", a),
+                (at(2, 0), "counter.close", a),
+            ],
+        )
+    total = kpi((await stats(database, hall, DAY, DAY, group="counter")).total)
+    assert (total["idle_minutes"], total["wrap_ups"], total["wrap_minutes"]) == (10.0, 1, 3.0)
+
+
+async def test_p90_of_waits_and_service_times_from_their_buckets(played: tuple[Database, int, int, int]) -> None:
+    database, hall, *_ = played
+    monday = kpi((await stats(database, hall, DAY, DAY, group="service")).total)
+    # Served 9, 6 and 12 minutes: two in 5–10, one in 10–20; the 90th of 3 lies in 10–20 at 1020 s,
+    # past the longest service (12 min), so the longest it is.
+    assert monday["service_buckets"] == {
+        "service_0_5": 0,
+        "service_5_10": 2,
+        "service_10_20": 1,
+        "service_20_30": 0,
+        "service_30_60": 0,
+        "service_60": 0,
+    }
+    assert monday["service_p90_minutes"] == 12.0
+    assert monday["wait_p90_minutes"] == 36.0
+
+
+def test_a_percentile_is_interpolated_within_its_bucket() -> None:
+    from queueing.figures import percentile
+
+    # 10 waits: 8 in 0–5 min, 2 in 5–10; the 9th of 10 lies halfway into 5–10: 7.5 min.
+    assert percentile([8, 2, 0, 0, 0, 0], longest=590) == 450.0
+    # All in the open last bucket, the longest 90 min: 60 + 0.9 × 30 = 87 min.
+    assert percentile([0, 0, 0, 0, 0, 10], longest=5400) == 5220.0
+    assert percentile([0] * 6, longest=0) is None
+
+
+async def test_a_drill_down_narrows_every_table_and_ends_at_the_tickets(
+    played: tuple[Database, int, int, int],
+) -> None:
+    database, hall, alice, bob = played
+    async with database.engines[0].begin() as conn:
+        await conn.execute(insert(departments).values(hall_id=hall, code="hrss", name="人社局", name_en="HR bureau"))
+        await conn.execute(
+            update(counters).where(counters.c.hall_id == hall, counters.c.number == 1).values(department="hrss")
+        )
+    hrss = await stats(database, hall, DAY, DAY, group="counter", narrowing=Narrowing(department="hrss"))
+    assert [line.key for line in hrss.groups] == [f"{hall}:1"]
+    # Arrivals belong to no counter: they fall out; counter 1 called A001, A002 and A003.
+    assert (hrss.total["arrived"], hrss.total["called"]) == (0, 3)
+    assert sum(line.sums["called"] for line in hrss.hours) == 3
+    assert sum(cell["called"] for cell in hrss.heat.values()) == 3
+    counter = await stats(database, hall, DAY, DAY, group="clerk", narrowing=Narrowing(counter=(hall, 4)))
+    assert [line.key for line in counter.groups] == [str(bob)]
+    assert counter.total["served"] == 2
+    clerk = Narrowing(counter=(hall, 1), clerk=alice)
+    found = await stats(database, hall, DAY, DAY, group="clerk", narrowing=clerk)
+    assert found.total["called"] == 3
+    async with reading(database.engines[0]) as conn:
+        lines = await ticket_lines(conn, [hall], DAY, DAY, clerk)
+        assert await ticket_lines(conn, [hall], DAY, DAY, Narrowing(department="hrss")) == ()
+    # A001 (done at counter 1), A002 (missed, then closed at Tuesday's day end); A003 went on to
+    # counter 4 and is listed there.
+    assert [(line.number, line.state) for line in lines] == [("A002", "closed"), ("A001", "done")]
+    a001 = lines[1]
+    assert (a001.wait_seconds, a001.service_seconds) == (600, 540)
+    assert a001.called_at == at(1, 10) and a001.finished_at == at(1, 20)
+
+
+async def test_the_heat_map_is_by_weekday_and_local_hour(played: tuple[Database, int, int, int]) -> None:
+    database, hall, *_ = played
+    found = await stats(database, hall, DAY, DAY + timedelta(days=1), group="service")
+    # Monday (ISO 1) 09:00 and 10:00; Tuesday (2) 09:00.
+    assert {key: cell["arrived"] for key, cell in found.heat.items()} == {(1, 9): 3, (1, 10): 1, (2, 9): 1}
+
+
+async def _every_figure(database: Database, hall: int) -> dict[str, set[tuple[Any, ...]]]:
+    async with reading(database.engines[0]) as conn:
+        return {
+            table.name: {tuple(row) for row in await conn.execute(select(table).where(table.c.hall_id == hall))}
+            for table in (queue_figures, queue_figures_daily, queue_figures_hourly)
+        }
+
+
+async def _wipe(database: Database, hall: int, day: date | None = None) -> None:
+    async with database.engines[0].begin() as conn:
+        for table in (queue_figures, queue_figures_daily, queue_figures_hourly):
+            where = [table.c.hall_id == hall] + ([table.c.day == day] if day else [])
+            await conn.execute(delete(table).where(*where))
+
+
+async def test_a_rebuild_from_the_event_log_equals_the_figures_kept_live(
+    played: tuple[Database, int, int, int],
+) -> None:
+    """The figures wiped, as in a database from before they were kept: ``hall figures rebuild``
+    (the command on SQLite, whose file another process opens; its function on PostgreSQL) writes
+    every table again as the writer kept it, and a second run changes nothing."""
+    database, hall, *_ = played
+    kept = await _every_figure(database, hall)
+    assert all(kept.values())
+    await _wipe(database, hall)
+    if database.backend == "sqlite":
+        done = await asyncio.to_thread(hall_cli, "figures", "rebuild", "--db", database.url, "--hall", "xh")
+        assert done.returncode == 0, done.stderr
+        assert "xh 2026-11-23: " in done.stdout and "xh: 2 days rebuilt" in done.stdout
+    else:
+        await rebuild(database.engines[0], hall, "Asia/Shanghai", until=date.today())
+    assert await _every_figure(database, hall) == kept
+    await rebuild(database.engines[0], hall, "Asia/Shanghai", until=date.today())
+    assert await _every_figure(database, hall) == kept
+
+
+async def test_a_stopped_rebuild_resumes_after_the_last_day_it_wrote(played: tuple[Database, int, int, int]) -> None:
+    database, hall, *_ = played
+    kept = await _every_figure(database, hall)
+    engine = database.engines[0]
+    monday = (await rebuild(engine, hall, "Asia/Shanghai", until=DAY + timedelta(days=1)))[-1]
+    assert monday.day == DAY
+    # Stopped after Monday: Tuesday's rows are missing (wiped here), Monday's are not touched again.
+    await _wipe(database, hall, DAY + timedelta(days=1))
+    resumed = await rebuild(engine, hall, "Asia/Shanghai", until=date.today(), after=monday.last_seq)
+    assert [day.day for day in resumed] == [DAY + timedelta(days=1)]
+    assert await _every_figure(database, hall) == kept
 
 
 async def test_a_refused_command_adds_nothing(played: tuple[Database, int, int, int]) -> None:

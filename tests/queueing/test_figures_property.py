@@ -1,13 +1,14 @@
 """The figures the writer keeps are the figures of the event log: after any run of commands, with
-refusals, holds, transfers, follow-ons, re-queues, ratings, day ends and restarts of the writer
-among them, the table holds what a recount of the events (written here afresh, from the events
-alone) says it should."""
+refusals, holds, transfers, follow-ons, re-queues, ratings, pauses, day ends and restarts of the
+writer among them, the table holds what a recount of the events (written here afresh, from the
+events alone) says it should, its two rollups hold its sums, and ``hall figures rebuild``
+(queueing/rebuild.py) writes the same rows again."""
 
 from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
@@ -17,10 +18,11 @@ from sqlalchemy import select
 from hall.kernel.events import Command
 from hall.kernel.zones import zone
 from hall.storage.database import reading
-from hall.storage.queue_tables import queue_figures, queue_services
+from hall.storage.queue_tables import queue_figures, queue_figures_daily, queue_figures_hourly, queue_services
 from hall.storage.tables import events
 from hall.storage.writer import Writer
 from queueing.figures import COUNTS, MAXIMA
+from queueing.rebuild import rebuild
 from queueing.store import QueueDomain
 from tests.conftest import Database, StepClock
 from tests.factories import add_staff
@@ -34,21 +36,33 @@ AT_COUNTER = {
     "called": ("start", "start", "recall", "no_show", "hold", "transfer"),
     "serving": ("finish", "finish", "follow_on", "transfer", "hold"),
 }
-OTHERS = ("tick", "rate", "rate", "requeue", "cancel", "restart")
+OTHERS = ("tick", "rate", "rate", "requeue", "cancel", "restart", "pause", "resume")
 SERVICES = ("soc", "fund")
 # Counter 1 serves soc only; counter 11 takes every service.
 COUNTERS = (1, 11)
 Row = tuple[Any, ...]
 
 
+def _bucket(seconds: int, prefix: str) -> str:
+    for name, upper in (("0_5", 5), ("5_10", 10), ("10_20", 20), ("20_30", 30), ("30_60", 60)):
+        if seconds < upper * 60:
+            return f"{prefix}_{name}"
+    return f"{prefix}_60"
+
+
 def recount(rows: list[Any], targets: dict[str, int]) -> dict[Row, dict[str, int]]:
     """The figures of an event log, from the events alone: a wait runs from a ticket's issue,
     transfer, follow-on or re-queue to its next call (none after a hold); a service time from a
-    start to its finish."""
+    start to its finish. A counter open, not paused and with no ticket in hand is free from its
+    opening or resuming (idle) or from its ticket leaving (wrap-up) to its next call, pause or
+    close, counted at that end unless the span crossed the local midnight."""
     shanghai = zone("Asia/Shanghai")
     figures: dict[Row, dict[str, int]] = defaultdict(lambda: dict.fromkeys(COUNTS, 0))
     wait_from: dict[str, datetime | None] = {}
     serving_since: dict[str, datetime] = {}
+    free: dict[int, tuple[datetime, bool]] = {}
+    open_counters: set[int] = set()
+    in_hand: dict[int, str] = {}
 
     def add(at: datetime, service: str, counter: Any, clerk: Any, **counts: int) -> None:
         local = at.astimezone(shanghai)
@@ -56,9 +70,35 @@ def recount(rows: list[Any], targets: dict[str, int]) -> dict[Row, dict[str, int
         for name, value in counts.items():
             cell[name] = max(cell[name], value) if name in MAXIMA else cell[name] + value
 
+    def end_free(at: datetime, counter: int, clerk: Any) -> None:
+        span = free.pop(counter, None)
+        if span is None or span[0].astimezone(shanghai).date() != at.astimezone(shanghai).date():
+            return
+        seconds = round((at - span[0]).total_seconds())
+        if span[1]:
+            add(at, "", counter, clerk, wrap_count=1, wrap_sum=seconds)
+        else:
+            add(at, "", counter, clerk, idle_sum=seconds)
+
     for row in rows:
         data, at, ticket = row.data, row.at, row.data.get("ticket")
         service, counter, clerk = data.get("service"), data.get("counter"), data.get("clerk")
+        if row.type in ("counter.opened", "counter.resumed"):
+            open_counters.add(counter)
+            if counter not in in_hand:
+                free[counter] = (at, False)
+        elif row.type in ("counter.paused", "counter.closed"):
+            open_counters.discard(counter)
+            end_free(at, counter, clerk)
+        elif row.type == "ticket.called":
+            end_free(at, counter, clerk)
+            in_hand[counter] = ticket
+        left = data.get("from_counter") if row.type == "ticket.transferred" else counter
+        leaving = ("ticket.finished", "ticket.no_show", "ticket.held", "ticket.closed", "ticket.transferred")
+        if row.type in leaving and in_hand.get(left) == ticket and not data.get("follow_on"):
+            del in_hand[left]
+            if left in open_counters:
+                free[left] = (at, True)
         if row.type == "ticket.issued":
             wait_from[ticket] = at
             add(at, service, 0, 0, arrived=1)
@@ -104,7 +144,17 @@ def recount(rows: list[Any], targets: dict[str, int]) -> dict[Row, dict[str, int
             serving_since[ticket] = at
         elif row.type == "ticket.finished":
             seconds = round((at - serving_since.pop(ticket)).total_seconds())
-            add(at, service, counter, clerk, served=1, service_count=1, service_sum=seconds, service_max=seconds)
+            add(
+                at,
+                service,
+                counter,
+                clerk,
+                served=1,
+                service_count=1,
+                service_sum=seconds,
+                service_max=seconds,
+                **{_bucket(seconds, "service"): 1},
+            )
         elif row.type == "ticket.no_show":
             add(at, service, counter, clerk, no_shows=1)
         elif row.type == "rating.given":
@@ -117,6 +167,35 @@ async def stored(database: Database, hall: int) -> dict[Row, dict[str, int]]:
         t = queue_figures.c
         rows = await conn.execute(select(queue_figures).where(t.hall_id == hall))
         return {(r.day, r.hour, r.service, r.counter, r.clerk): {n: int(getattr(r, n)) for n in COUNTS} for r in rows}
+
+
+def _add(into: dict[str, int], sums: dict[str, int]) -> None:
+    for name in COUNTS:
+        into[name] = max(into[name], sums[name]) if name in MAXIMA else into[name] + sums[name]
+
+
+def rollups_of(figures: dict[Row, dict[str, int]]) -> tuple[dict[Row, dict[str, int]], dict[Row, dict[str, int]]]:
+    """The daily (no hour) and hourly (no counter or clerk) sums of the figures."""
+    daily: dict[Row, dict[str, int]] = defaultdict(lambda: dict.fromkeys(COUNTS, 0))
+    hourly: dict[Row, dict[str, int]] = defaultdict(lambda: dict.fromkeys(COUNTS, 0))
+    for (day, hour, service, counter, clerk), sums in figures.items():
+        _add(daily[(day, service, counter, clerk)], sums)
+        _add(hourly[(day, hour, service)], sums)
+    return dict(daily), dict(hourly)
+
+
+async def rolled_up(database: Database, hall: int) -> tuple[dict[Row, dict[str, int]], dict[Row, dict[str, int]]]:
+    async with reading(database.engines[0]) as conn:
+        d, h = queue_figures_daily, queue_figures_hourly
+        daily = {
+            (r.day, r.service, r.counter, r.clerk): {n: int(getattr(r, n)) for n in COUNTS}
+            for r in await conn.execute(select(d).where(d.c.hall_id == hall))
+        }
+        hourly = {
+            (r.day, r.hour, r.service): {n: int(getattr(r, n)) for n in COUNTS}
+            for r in await conn.execute(select(h).where(h.c.hall_id == hall))
+        }
+        return daily, hourly
 
 
 async def recounted(database: Database, hall: int) -> dict[Row, dict[str, int]]:
@@ -198,6 +277,10 @@ async def test_the_figures_are_a_recount_of_the_events(
     kept, recount = await stored(database, hall_id), await recounted(database, hall_id)
     differ = {k: (kept.get(k), recount.get(k)) for k in set(kept) | set(recount) if kept.get(k) != recount.get(k)}
     assert not differ, differ
+    assert await rolled_up(database, hall_id) == rollups_of(kept)
+    await rebuild(engine, hall_id, "Asia/Shanghai", until=date(2100, 1, 1))
+    assert await stored(database, hall_id) == kept
+    assert await rolled_up(database, hall_id) == rollups_of(kept)
 
 
 async def _act(writer: Writer, hall: Hall, hall_id: int, action: str, counter: int, clerk: int, flag: bool) -> None:
@@ -215,6 +298,8 @@ async def _act(writer: Writer, hall: Hall, hall_id: int, action: str, counter: i
             "ticket.transfer",
             {**at, "to_service": SERVICES[flag]} if counter == 1 else {**at, "to_counter": 1},
         )
+    elif action in ("pause", "resume"):
+        name, args = f"counter.{action}", {**at, "reason": "break"} if action == "pause" else at
     elif action == "requeue" and hall.missed:
         name, args = "ticket.requeue", {"ticket": hall.missed[-1]}
     elif action == "cancel" and hall.waiting:

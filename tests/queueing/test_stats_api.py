@@ -31,7 +31,9 @@ def test_a_supervisor_sees_todays_ticket_in_the_figures(site: Site) -> None:
     data = answer.json()
     assert (data["total"]["arrived"], data["total"]["called"], data["total"]["served"]) == (1, 1, 1)
     assert data["total"]["service_level"] == 1.0
-    assert [(g["key"], g["arrived"]) for g in data["groups"]] == [("soc", 1)]
+    # The counter's idle time (opened, then a call) stands apart, under no service.
+    assert [(g["key"], g["arrived"]) for g in data["groups"]] == [("soc", 1), ("", 0)]
+    assert data["groups"][1]["label"] == "窗口空闲与整理"
     assert data["groups"][0]["label"] == "社会保障"
     assert [p["key"] for p in data["periods"]] == [TODAY]
     assert sum(h["arrived"] for h in data["hours"]) == 1
@@ -101,3 +103,48 @@ def test_the_workbook_has_a_sheet_per_table_with_numbers_as_numbers(site: Site) 
     assert periods.cell(row=2, column=level).number_format == "0.0%"
     clerks = [row[0].value for row in book.worksheets[1].iter_rows(min_row=2)]
     assert clerks[-1] == "合计" and len(clerks) == 3  # the clerk, arrivals at no counter, the total
+
+
+def test_a_drill_down_to_a_counter_narrows_the_figures_and_the_heat_map(site: Site) -> None:
+    _serve_one(site)
+    site.login("supervisor")
+    data = site.client.get(f"/api/v1/halls/1/stats?from={TODAY}&to={TODAY}&group=clerk&counter=1:1").json()
+    # The ticket's call and service at counter 1; its arrival belongs to no counter and falls out.
+    assert (data["total"]["arrived"], data["total"]["called"], data["total"]["served"]) == (0, 1, 1)
+    assert len(data["groups"]) == 1 and data["groups"][0]["served"] == 1
+    assert sum(cell[3] for cell in data["heat"]) == 1
+    assert "wait_p90_minutes" in data["total"] and "idle_minutes" in data["total"]
+    elsewhere = site.client.get(f"/api/v1/halls/1/stats?from={TODAY}&to={TODAY}&counter=1:2").json()
+    assert elsewhere["total"]["called"] == 0
+
+
+def test_a_bad_drill_down_is_named(site: Site) -> None:
+    site.login("supervisor")
+    for query, field in (("counter=5", "counter"), ("counter=a:b", "counter"), ("clerk=me", "clerk")):
+        answer = site.client.get(f"/api/v1/halls/1/stats?{query}")
+        assert answer.status_code == 422, query
+        assert answer.json()["field"] == field, query
+
+
+def test_the_page_renders_the_drill_down_to_the_tickets_with_the_applicant_masked(site: Site) -> None:
+    token = site.login("clerk")
+    person = {"name": "张三丰", "id_number": "11010519491231002x"}
+    assert site.post("/api/v1/halls/1/tickets", token, {"service": "soc", "applicant": person}).status_code == 200
+    for action in ("open", "call-next", "start", "finish"):
+        assert site.post(f"/api/v1/halls/1/counters/1/{action}", token).status_code == 200
+    site.login("supervisor")
+    by_counter = site.client.get(f"/stats/1?from={TODAY}&to={TODAY}&group=counter")
+    assert by_counter.status_code == 200
+    # Each counter's row links one level down: its clerks, the period kept.
+    assert f"/stats/1?from={TODAY}&amp;to={TODAY}&amp;by=day&amp;counter=1%3A1&amp;group=clerk" in by_counter.text
+    page = site.client.get(f"/stats/1?from={TODAY}&to={TODAY}&by=day&counter=1:1&group=clerk")
+    assert page.status_code == 200
+    html = page.text
+    assert 'id="tickets-table"' in html and "A001" in html
+    assert "张** 110***********002X" in html
+    assert "11010519491231002" not in html and "张三丰" not in html
+    assert "1 号窗口" in html  # the crumb of the counter
+    # The charts ask the API with the page's own parameters.
+    api = f"/api/v1/halls/1/stats?from={TODAY}&amp;to={TODAY}&amp;by=day&amp;group=clerk&amp;counter=1%3A1"
+    assert f'data-api="{api}"' in html
+    assert site.client.get("/stats/1?counter=nonsense").status_code == 400

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -83,3 +84,56 @@ async def test_a_database_of_the_previous_release_upgrades_with_its_data(databas
     assert (row.display_name, row.roles, row.active, row.must_change_password) == ("老王", "clerk", True, False)
     # What was in service before stays in service; no counter belongs to a department yet.
     assert (hall.active, tuple(service), tuple(counter)) == (True, (True, "A"), (True, None))
+
+
+async def test_the_figures_kept_before_0013_fill_its_rollups(database: Database) -> None:
+    """Figures as 0010 kept them, on a Sunday and a Monday at two hours: 0013 sums them into the
+    daily rollup (no hour) and the hourly one (no counter or clerk, with the ISO weekday)."""
+    from alembic import command
+    from sqlalchemy import select, text
+
+    from hall.storage.migrate import alembic_config
+    from hall.storage.queue_tables import queue_figures_daily, queue_figures_hourly
+
+    engine = database.engines[0]
+
+    def _back_to(connection: Connection) -> None:
+        config = alembic_config()
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0010_figures")
+
+    async with engine.begin() as conn:
+        await conn.run_sync(_back_to)
+        await conn.execute(
+            text(
+                "INSERT INTO halls (id, code, name, name_en, level, timezone, created_at) "
+                "VALUES (9, 'old', '旧大厅', 'Old hall', 'district', 'Asia/Shanghai', '2026-11-01 08:00:00')"
+            )
+        )
+        for day, hour, counter, called, top in (
+            ("2026-11-22", 9, 1, 2, 300),
+            ("2026-11-23", 9, 1, 3, 600),
+            ("2026-11-23", 9, 2, 4, 900),
+            ("2026-11-23", 10, 1, 5, 120),
+        ):
+            await conn.execute(
+                text(
+                    "INSERT INTO queue_figures (hall_id, day, hour, service, counter, clerk, week, month, called, "
+                    "wait_max) VALUES (9, :day, :hour, 'soc', :counter, 0, '2026-11-16', '2026-11-01', :called, "
+                    ":wait_max)"
+                ),
+                {"day": date.fromisoformat(day), "hour": hour, "counter": counter, "called": called, "wait_max": top},
+            )
+    await upgrade(engine)
+    async with engine.connect() as conn:
+        d, h = queue_figures_daily.c, queue_figures_hourly.c
+        daily = {
+            (r.day.isoformat(), r.counter): (r.called, r.wait_max)
+            for r in await conn.execute(select(d.day, d.counter, d.called, d.wait_max).where(d.hall_id == 9))
+        }
+        hourly = {
+            (r.day.isoformat(), r.hour): (r.weekday, r.called, r.wait_max)
+            for r in await conn.execute(select(h.day, h.hour, h.weekday, h.called, h.wait_max).where(h.hall_id == 9))
+        }
+    assert daily == {("2026-11-22", 1): (2, 300), ("2026-11-23", 1): (8, 600), ("2026-11-23", 2): (4, 900)}
+    assert hourly == {("2026-11-22", 9): (7, 2, 300), ("2026-11-23", 9): (1, 7, 900), ("2026-11-23", 10): (1, 5, 120)}

@@ -2,7 +2,7 @@
 stage, filled from ``case_figures`` as it stands and kept by the writer from then on.
 
 Revision ID: 0014_case_rollups
-Revises: 0012_alarms
+Revises: 0013_figures_rollup
 Create Date: 2026-12-07
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0014_case_rollups"
-down_revision = "0012_alarms"
+down_revision = "0013_figures_rollup"
 branch_labels = None
 depends_on = None
 
