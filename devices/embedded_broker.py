@@ -311,6 +311,8 @@ class EmbeddedBroker:
         # every change of state: the server's log is not the place.
         for name in ("amqtt", "transitions"):
             logging.getLogger(name).setLevel(logging.WARNING)
+        logging.getLogger("amqtt.broker").addFilter(_SEND_TO_GONE_CLIENT)
+        logging.getLogger("amqtt.mqtt.protocol.handler").addFilter(_SEND_TO_GONE_CLIENT)
         plugin = {"gate": self.gate}
         config = {
             "listeners": {"default": {"type": "tcp", "bind": f"{_bind_host(self.host)}:{self.port}"}},
@@ -335,6 +337,24 @@ class EmbeddedBroker:
                 while broker._broadcast_queue.qsize():  # noqa: ASYNC110 - amqtt's queue signals nothing
                     await asyncio.sleep(0.01)
         await broker.shutdown()
+
+
+class _SendToGoneClient(logging.Filter):
+    """amqtt may hand a message to a client whose connection has just closed (a watcher that
+    disconnects while a display's content goes out); the send fails, and amqtt logs it as an
+    error with its traceback, once from the client's handler and once from the broker's task list.
+    The client is gone, which is no fault of the server's: it is said at DEBUG instead."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        text = str(exc) if exc is not None else record.getMessage()
+        if "the handler is closed" in text or "unable to perform operation on <TCPTransport closed=True" in text:
+            log.debug("the broker sent to a client that had gone: %s", text)
+            return False
+        return True
+
+
+_SEND_TO_GONE_CLIENT = _SendToGoneClient()
 
 
 def _is_loopback(host: str) -> bool:

@@ -7,6 +7,7 @@ it on a path delivered in order, and checks that the marker is the first thing s
 from __future__ import annotations
 
 import asyncio
+import logging
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -16,7 +17,7 @@ import aiomqtt
 import pytest
 
 from devices.bus import mqtt_connector
-from devices.embedded_broker import EmbeddedBroker, PortTaken, Rules, choose_port
+from devices.embedded_broker import _SEND_TO_GONE_CLIENT, EmbeddedBroker, PortTaken, Rules, choose_port
 from devices.mosquitto import hash_secret
 from devices.simulator import device_connector
 from devices.virtual import VirtualDevice
@@ -285,3 +286,31 @@ async def test_the_server_gets_what_devices_sent_while_it_was_away(embedded: Emb
             received.append(payload)
 
     assert sorted(int(payload) for payload in received) == list(range(count))
+
+
+def test_a_send_to_a_client_that_has_just_gone_is_not_logged_as_the_servers_error() -> None:
+    """amqtt logs a failed send to a closed connection with a traceback; the demo's log says it at
+    DEBUG, and every other error of amqtt's still shows."""
+    gone = RuntimeError(
+        "unable to perform operation on <TCPTransport closed=True reading=False>; the handler is closed"
+    )
+    record = logging.LogRecord(
+        "amqtt.broker",
+        logging.ERROR,
+        __file__,
+        1,
+        "Task failed and will be skipped: %s",
+        ("task",),
+        (RuntimeError, gone, None),
+    )
+    assert not _SEND_TO_GONE_CLIENT.filter(record)
+    other = logging.LogRecord(
+        "amqtt.broker",
+        logging.ERROR,
+        __file__,
+        1,
+        "Task failed and will be skipped: %s",
+        ("task",),
+        (KeyError, KeyError("x"), None),
+    )
+    assert _SEND_TO_GONE_CLIENT.filter(other)
