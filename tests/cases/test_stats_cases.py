@@ -235,3 +235,23 @@ def test_a_cases_number_opens_its_record(site: Site) -> None:
     record = site.client.get(link.group(1))
     assert record.status_code == 200
     assert number in record.text
+
+
+def test_the_table_holds_the_latest_200_and_says_how_many_there_are(site: Site) -> None:
+    who = _seed(site)
+    xh = site.halls["xh"]
+    rows, steps = [], []
+    for n in range(200):
+        number = f"20261125{n:04d}"
+        at = f"2026-11-25T{n // 60:02d}:{n % 60:02d}:00"
+        rows.append(_case(number, accepted=xh, deciding=xh, counter=3, department=MZ, at=at))
+        rows[-1]["registered_by"] = who["clerk"]
+        steps.append(_step(number, 0, "accepted", who["clerk"], xh, at))
+    asyncio.run(_write(_db_url(site), rows, steps))
+    site.login("supervisor")
+    page = site.client.get(f"/stats/{xh}?{PERIOD}&clerk={who['clerk']}").text
+    listed = _listed(page)
+    # 202 of the clerk's cases in November: the 200 accepted on the 25th, the newest first.
+    assert len(listed) == 200
+    assert listed[0] == "202611250199" and listed[-1] == "202611250000"
+    assert "共 202 件，此处列出最新的 200 件" in page
