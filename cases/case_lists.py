@@ -232,6 +232,8 @@ async def drill_cases(
     counter: tuple[int, int] | None = None,
     clerk: int | None = None,
     limit: int,
+    offset: int = 0,
+    whole: bool = False,
 ) -> CasePage:
     """The cases at one place of the statistics' drill-down, newest first: those of the ``halls``
     (accepted or decided there) that had a step in the period, narrowed to a department's cases,
@@ -251,7 +253,7 @@ async def drill_cases(
         where.append(cases.c.department.in_(sorted(departments)))
     if counter is not None:
         where.extend((cases.c.accepted_hall == counter[0], cases.c.counter == counter[1]))
-    page = await _lines(conn, where, now, catalog, limit=limit, offset=0, whole=False, newest_first=True)
+    page = await _lines(conn, where, now, catalog, limit=limit, offset=offset, whole=whole, newest_first=True)
     if clerk is None:
         return page
     return CasePage(page.total, await _with_steps(conn, page.lines, clerk, in_period))

@@ -11,6 +11,8 @@ follow its link to the case record.
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 import re
 from datetime import UTC, datetime
 from typing import Any
@@ -255,3 +257,53 @@ def test_the_table_holds_the_latest_200_and_says_how_many_there_are(site: Site) 
     assert len(listed) == 200
     assert listed[0] == "202611250199" and listed[-1] == "202611250000"
     assert "共 202 件，此处列出最新的 200 件" in page
+
+
+def test_the_api_twin_answers_the_same_cases_as_json_and_csv(site: Site) -> None:
+    who = _seed(site)
+    xh = site.halls["xh"]
+    site.login("supervisor")
+    api = f"/api/v1/halls/{xh}/case-stats/cases?{PERIOD}&clerk={who['clerk']}"
+    data = site.client.get(api).json()
+    assert (data["total"], data["clerk"]) == (2, str(who["clerk"]))
+    assert [c["number"] for c in data["cases"]] == ["2026112003", "2026112001"]
+    first = data["cases"][0]
+    assert first["applicant"] == {"name": "王**", "id_number": "110***********002X", "phone": "138****8000"}
+    assert [(s["action"], s["at"]) for s in first["my_steps"]] == [("reviewed", "2026-11-21T14:30:00+08:00")]
+    # The page's CSV link is this route's CSV: every case, masked, the clerk's steps beside them.
+    page = site.client.get(f"/stats/{xh}?{PERIOD}&clerk={who['clerk']}").text
+    link = re.search(r'id="drill-cases-csv" href="([^"]+)"', page)
+    assert link is not None
+    answer = site.client.get(link.group(1).replace("&amp;", "&"))
+    assert answer.headers["content-type"].startswith("text/csv")
+    text = answer.content.decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(text)))
+    assert [row[0] for row in rows[1:]] == ["2026112003", "2026112001"]
+    assert "110***********002X" in text
+    for whole in ("王秀英", ID_NUMBER, PHONE):
+        assert whole not in text
+
+
+def test_the_api_twin_refuses_clerks_other_halls_and_bad_parameters(site: Site) -> None:
+    who = _seed(site)
+    xh, community = site.halls["xh"], site.halls["xh-hp-ly"]
+    site.login("clerk")
+    assert site.client.get(f"/api/v1/halls/{xh}/case-stats/cases?clerk={who['clerk']}").status_code == 403
+    (chief,) = asyncio.run(_add_supervisor(_db_url(site), community))
+    site.users["community-supervisor"] = chief
+    site.login("community-supervisor")
+    assert site.client.get(f"/api/v1/halls/{xh}/case-stats/cases?{PERIOD}").status_code == 403
+    # The community's own: only its case, and a counter of the district is not one of its halls'.
+    mine = site.client.get(f"/api/v1/halls/{community}/case-stats/cases?{PERIOD}").json()
+    assert [c["number"] for c in mine["cases"]] == ["2026112003"]
+    for query, field in (
+        (f"counter={xh}:3", "counter"),
+        ("counter=3", "counter"),
+        ("clerk=me", "clerk"),
+        ("format=xlsx", "format"),
+        ("from=2026-12-01&to=2026-11-01", "to"),
+        ("limit=0", "limit"),
+    ):
+        answer = site.client.get(f"/api/v1/halls/{community}/case-stats/cases?{query}")
+        assert answer.status_code == 422, query
+        assert answer.json()["field"] == field, query
