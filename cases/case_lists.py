@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from cases.case_timing import Meta, light_reason
@@ -132,6 +132,7 @@ async def _lines(
     limit: int,
     offset: int,
     whole: bool,
+    newest_first: bool = False,
 ) -> CasePage:
     total = int((await conn.execute(select(func.count()).select_from(cases).where(*where))).scalar_one())
     if whole and total > limit:
@@ -140,7 +141,13 @@ async def _lines(
         await conn.execute(
             select(*_LINE_COLUMNS)
             .where(*where)
-            .order_by(cases.c.accepted_at, cases.c.number)
+            .order_by(
+                *(
+                    (cases.c.accepted_at.desc(), cases.c.number.desc())
+                    if newest_first
+                    else (cases.c.accepted_at, cases.c.number)
+                )
+            )
             .limit(limit)
             .offset(offset)
         )
@@ -211,7 +218,52 @@ async def personal_cases(
     in_period = and_(case_steps.c.at >= period.start, case_steps.c.at < period.end)
     theirs = select(case_steps.c.number).where(case_steps.c.actor == staff_id, in_period)
     page = await _lines(conn, [cases.c.number.in_(theirs)], now, catalog, limit=limit, offset=offset, whole=whole)
-    numbers = [line.number for line in page.lines]
+    return CasePage(page.total, await _with_steps(conn, page.lines, staff_id, in_period))
+
+
+async def drill_cases(
+    conn: AsyncConnection,
+    halls: frozenset[int],
+    period: Period,
+    now: datetime,
+    catalog: Catalog,
+    *,
+    departments: frozenset[str] = frozenset(),
+    counter: tuple[int, int] | None = None,
+    clerk: int | None = None,
+    limit: int,
+    offset: int = 0,
+    whole: bool = False,
+) -> CasePage:
+    """The cases at one place of the statistics' drill-down, newest first: those of the ``halls``
+    (accepted or decided there) that had a step in the period, narrowed to a department's cases,
+    to those accepted at one ``counter`` (hall, number), and to those on which ``clerk`` took a
+    step in the period, each with the clerk's steps. A step rather than acceptance: a case
+    accepted last month and decided in this one belongs to this one's work as well."""
+    scope = sorted(halls)
+    in_period = and_(case_steps.c.at >= period.start, case_steps.c.at < period.end)
+    stepped = select(case_steps.c.number).where(in_period)
+    if clerk is not None:
+        stepped = stepped.where(case_steps.c.actor == clerk)
+    where: list[ColumnElement[bool]] = [
+        or_(cases.c.accepted_hall.in_(scope), cases.c.deciding_hall.in_(scope)),
+        cases.c.number.in_(stepped),
+    ]
+    if departments:
+        where.append(cases.c.department.in_(sorted(departments)))
+    if counter is not None:
+        where.extend((cases.c.accepted_hall == counter[0], cases.c.counter == counter[1]))
+    page = await _lines(conn, where, now, catalog, limit=limit, offset=offset, whole=whole, newest_first=True)
+    if clerk is None:
+        return page
+    return CasePage(page.total, await _with_steps(conn, page.lines, clerk, in_period))
+
+
+async def _with_steps(
+    conn: AsyncConnection, lines: tuple[CaseLine, ...], staff_id: int, in_period: ColumnElement[bool]
+) -> tuple[CaseLine, ...]:
+    """The lines, each with the steps ``staff_id`` took on it in the period."""
+    numbers = [line.number for line in lines]
     taken: dict[str, list[tuple[str, datetime]]] = {}
     for i in range(0, len(numbers), CHUNK):
         rows = await conn.execute(
@@ -221,8 +273,7 @@ async def personal_cases(
         )
         for r in rows:
             taken.setdefault(r.number, []).append((r.action, r.at))
-    lines = tuple(replace(line, steps=tuple(taken.get(line.number, ()))) for line in page.lines)
-    return CasePage(page.total, lines)
+    return tuple(replace(line, steps=tuple(taken.get(line.number, ()))) for line in lines)
 
 
 async def personal_summary(conn: AsyncConnection, staff_id: int, period: Period) -> dict[str, int]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from starlette.convertors import register_url_convertor
 from starlette.routing import BaseRoute, Route
 
-from cases.web import api, catalog, files, ledgers, numbers, pages, receipts, report, stats, track
+from cases.web import api, catalog, files, ledgers, numbers, pages, receipts, report, stats, stats_cases, track
 from hall.web import paths
 
 # Before the routes below are made: their patterns name these convertors ({hall:id}, {number:case}).
@@ -36,6 +36,7 @@ API: list[BaseRoute] = [
     # Ahead of /halls/{hall}/cases/{number:case}, which would take "query" for a case number.
     Route("/halls/{hall:id}/ledgers", ledgers.hall_ledger),
     Route("/halls/{hall:id}/case-stats", stats.hall_case_stats),
+    Route("/halls/{hall:id}/case-stats/cases", stats_cases.hall_drill_cases),
     Route("/halls/{hall:id}/cases/query", ledgers.case_query),
     Route("/me/cases", ledgers.my_cases),
     Route("/halls/{hall:id}/attachments", files.upload_attachment, methods=["POST"]),

@@ -17,6 +17,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket
 
 from cases.web import routes as case_routes
+from cases.web import stats_cases
 from devices.web import routes as device_routes
 from displays.web import routes as display_routes
 from hall.accounts.web import routes as account_routes
@@ -116,4 +117,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         lifespan=lifespan,
     )
     app.state.hall = runtime
+    # The statistics page (the queue's slice) lists the cases at the end of its drill-down with
+    # the cases' slice's section: the two slices know each other only through this wiring.
+    app.state.stats_sections = (stats_cases.case_section,)
     return app

@@ -11,11 +11,13 @@ each of its rows links one level down.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlencode
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import Response
@@ -48,6 +50,27 @@ from queueing.stats_export import COLUMNS, GROUP_HEADS, PERIOD_HEADS, stats_csv,
 from queueing.web.stats_drill import drill_context
 
 FORMATS = ("json", "csv", "xlsx")
+
+
+class Section(Protocol):
+    """A part of the page another slice renders (the cases at the drill-down's place), handed in
+    by the application as ``app.state.stats_sections``: it returns more of the page's context."""
+
+    async def __call__(
+        self,
+        request: Request,
+        conn: AsyncConnection,
+        *,
+        hall_id: int,
+        scope: Sequence[int],
+        first: date,
+        last: date,
+        department: str | None,
+        counter: tuple[int, int] | None,
+        clerk: int | None,
+    ) -> dict[str, Any]: ...
+
+
 _BY_LABELS = {"day": N_("By day"), "week": N_("By week"), "month": N_("By month")}
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -195,6 +218,21 @@ async def stats_page(request: Request) -> Response:
         found = await statistics(conn, scope, first, last, by=by, group=group, narrowing=narrowing)
         tickets = await ticket_lines(conn, scope, first, last, narrowing)
         drill = await drill_context(conn, row, scope, found, tickets, settings.zone, _label)
+        sections: dict[str, Any] = {}
+        others: Sequence[Section] = getattr(request.app.state, "stats_sections", ())
+        for section in others:
+            found_there = await section(
+                request,
+                conn,
+                hall_id=hall_id,
+                scope=scope,
+                first=first,
+                last=last,
+                department=narrowing.department,
+                counter=narrowing.counter,
+                clerk=narrowing.clerk,
+            )
+            sections.update(found_there)
     words = {
         "arrived": _("Arrived"),
         "called": _("Calls"),
@@ -228,5 +266,6 @@ async def stats_page(request: Request) -> Response:
         "words": words,
         "api": f"/api/v1/halls/{hall_id}/stats?{urlencode(query)}",
         **drill,
+        **sections,
     }
     return render(request, "stats.html", context)

@@ -1,10 +1,11 @@
 """In a real browser: a supervisor opens the statistics page on a month of figures, sees the
 charts each beside its table, regroups by clerk and reads the tables again; then drills down from
 the departments to a department's counters (a row), to a counter's clerks (a bar of the chart),
-to a clerk's own tickets (a link); at the two common screen sizes of a hall's office (1920×1080
-and 1366×768).
+to a clerk's own tickets and cases (a link); at the two common screen sizes of a hall's office
+(1920×1080 and 1366×768).
 
-Screenshots go to test-artifacts/screenshots/ (stats-1920, stats-1366, stats-drill-1920, ...).
+Screenshots go to test-artifacts/screenshots/ (stats-1920, stats-1366, stats-drill-1920,
+stats-drill-cases-1920, ...).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from queueing.figures import COUNTS, Key
-from tests.browsing import Screens, sample_server, shoot
+from tests.browsing import SHOTS, Screens, sample_server, shoot
 from tests.serverproc import ServerProcess
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -115,6 +116,67 @@ def seed_month(db_url: str) -> None:
             "VALUES (1, ?, ?, ?, ?, 'soc', 'normal', 'done', ?, ?, ?, 1, 101, ?, ?, ?)",
             [_ticket(today, n) for n in range(1, 6)],
         )
+        columns = list(_case(today, "2026000001", counter=1, clerk=101))
+        conn.executemany(
+            f"INSERT INTO cases ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})",
+            [
+                list(_case(today, "2026000001", counter=1, clerk=101, done=True).values()),
+                list(_case(today, "2026000002", counter=1, clerk=101, accepted=(11, 0), light="yellow").values()),
+                list(_case(today, "2026000003", counter=6, clerk=106, accepted=(9, 45)).values()),
+            ],
+        )
+        conn.executemany(
+            "INSERT INTO case_steps (number, idx, action, stage_from, stage_to, actor, hall_id, at, remark) "
+            "VALUES (?, ?, ?, NULL, 'review', ?, 1, ?, '')",
+            [
+                ("2026000001", 0, "accepted", 101, _naive(today, 9, 30)),
+                ("2026000001", 1, "completed", 101, _naive(today, 10, 15)),
+                ("2026000002", 0, "accepted", 101, _naive(today, 11, 0)),
+                ("2026000003", 0, "accepted", 106, _naive(today, 9, 45)),
+            ],
+        )
+
+
+def _naive(day: date, hour: int, minute: int) -> str:
+    """A local time of ``day`` as the database keeps it: UTC, without its zone."""
+    return datetime.combine(day, time(hour, minute), SHANGHAI).astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ")
+
+
+def _case(
+    day: date,
+    number: str,
+    *,
+    counter: int,
+    clerk: int,
+    accepted: tuple[int, int] = (9, 30),
+    done: bool = False,
+    light: str = "green",
+) -> dict[str, object]:
+    """A case accepted this morning at a counter of hall 1, of the department of that counter."""
+    department = next(name for name, _en, numbers in DEPARTMENTS.values() if counter in numbers)
+    record = {
+        "number": number,
+        "applicant": {"name": "王秀英", "id_number": "11010519491231002X", "phone": "13800138000"},
+    }
+    return {
+        "number": number,
+        "register_hall": 1,
+        "accepted_hall": 1,
+        "deciding_hall": 1,
+        "counter": counter,
+        "item": "MZ-006",
+        "department": department,
+        "kind": "promised",
+        "channel": "window",
+        "stage": "completed" if done else "review",
+        "registered_by": clerk,
+        "accepted_at": _naive(day, *accepted),
+        "due_at": _naive(day + timedelta(days=14), 17, 0),
+        "completed_at": _naive(day, 10, 15) if done else None,
+        "light": light,
+        "phone_tail": "8000",
+        "record": json.dumps(record, ensure_ascii=False),
+    }
 
 
 def _ticket(day: date, n: int) -> tuple[object, ...]:
@@ -205,6 +267,9 @@ def test_a_supervisor_drills_down_to_a_clerks_tickets(screens: Screens, width: i
     expect(page.locator(".stat-crumbs")).to_contain_text("人社局")
     expect(page.locator("#drill-table tbody tr[data-href]")).to_have_count(4)
     expect(page.locator("#drill-chart canvas").first).to_be_visible()
+    # The department's cases: its two, not public security's.
+    expect(page.locator("#drill-cases-table tbody tr")).to_have_count(2)
+    expect(page.locator("#drill-cases-table")).not_to_contain_text("2026000003")
 
     # A bar of the counters' chart: the first counter's clerks.
     page.wait_for_function("() => echarts.getInstanceByDom(document.getElementById('drill-chart'))?.getOption()")
@@ -227,4 +292,14 @@ def test_a_supervisor_drills_down_to_a_clerks_tickets(screens: Screens, width: i
     expect(page.locator("#tickets-table")).to_contain_text("A005")
     expect(page.locator("#tickets-table")).to_contain_text("李*")
     expect(page.locator("#tickets-table")).not_to_contain_text("李四")
+    # And the cases the clerk took a step on this month, newest first, each a link to its record.
+    cases = page.locator("#drill-cases-table tbody tr")
+    expect(cases).to_have_count(2)
+    expect(cases.first.locator("a")).to_have_attribute("href", "/cases/1/2026000002")
+    expect(cases.first).to_contain_text("预警")
+    expect(cases.nth(1)).to_contain_text("按时办结")
+    expect(page.locator("#drill-cases-table")).to_contain_text("王** 110***********002X")
+    expect(page.locator("#drill-cases-table")).not_to_contain_text("王秀英")
     shoot(page, f"stats-drill-{width}")
+    page.locator("#drill-cases-table").scroll_into_view_if_needed()
+    page.screenshot(path=str(SHOTS / f"stats-drill-cases-{width}.png"))
