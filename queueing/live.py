@@ -179,7 +179,8 @@ async def _day_parts(conn: AsyncConnection, hall_id: int, day: date) -> dict[str
                 func.sum(t.wait_count).label("wait_count"),
                 func.sum(t.wait_in_target).label("wait_in_target"),
             )
-            .where(today)
+            # A counter's idle and wrap-up time is kept under no service (""): it has no waits.
+            .where(today, t.service != "")
             .group_by(t.service)
         )
     }
