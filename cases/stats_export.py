@@ -5,19 +5,13 @@ headers in a frozen first row and numbers stored as numbers (shares as percentag
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Sequence
 from dataclasses import dataclass
-
-from openpyxl import Workbook
-from openpyxl.styles import Font
-from openpyxl.utils import get_column_letter
 
 from cases.figures import kpis
 from cases.statistics import CaseStats, Line
 from hall.kernel.i18n import N_
-from queueing.stats_export import both, heading
+from queueing.stats_export import both, csv_file, table_header, xlsx_file
 
 Value = int | float | None
 
@@ -67,59 +61,23 @@ def _rows(lines: Sequence[Line], total: dict[str, int], *, percent: bool) -> lis
     return [*(row(line.label[0], line.sums) for line in lines), row(both(N_("Total"))[0], total)]
 
 
-def _header(first: str, *, percent: bool) -> list[str]:
-    names = [heading(both(first))]
-    for column in COLUMNS:
-        words = both(column.label)
-        names.append(heading((f"{words[0]}（%）", f"{words[1]} (%)")) if percent and column.share else heading(words))
-    return names
-
-
-def _safe(value: object) -> object:
-    # A label starting like a formula runs in a spreadsheet (CSV injection): keep it text.
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return "" if value is None else value
-
-
 def case_stats_csv(stats: CaseStats) -> bytes:
     """The table by ``stats.group`` with a total row; shares as percentages."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(_header(GROUP_HEADS[stats.group], percent=True))
-    for row in _rows(stats.groups, stats.total, percent=True):
-        writer.writerow([_safe(value) for value in row])
-    return out.getvalue().encode("utf-8-sig")
-
-
-Sheet = tuple[tuple[str, str], str, Sequence[Line]]
+    header = table_header(GROUP_HEADS[stats.group], COLUMNS, percent=True)
+    return csv_file(header, _rows(stats.groups, stats.total, percent=True))
 
 
 def case_stats_xlsx(stats: CaseStats) -> bytes:
     """Two sheets, by period and by the chosen group, each with a total."""
-    book = Workbook()
-    sheets: list[Sheet] = [
+    sheets = (
         (both(N_("By period")), PERIOD_HEADS[stats.by], stats.periods),
         (both(N_("By group")), GROUP_HEADS[stats.group], stats.groups),
-    ]
-    for index, (title, head, lines) in enumerate(sheets):
-        sheet = book.active if index == 0 else book.create_sheet()
-        assert sheet is not None
-        # Sheet names: at most 31 characters, no slash.
-        sheet.title = f"{title[0]} {title[1]}"[:31]
-        sheet.append(_header(head, percent=False))
-        for cell in sheet[1]:
-            cell.font = Font(bold=True)
-        for row in _rows(lines, stats.total, percent=False):
-            sheet.append([_safe(value) for value in row])
-        for number, column in enumerate(COLUMNS, start=2):
-            if column.share:
-                for (cell,) in sheet.iter_rows(min_row=2, min_col=number, max_col=number):
-                    cell.number_format = "0.0%"
-        sheet.freeze_panes = "B2"
-        sheet.column_dimensions[get_column_letter(1)].width = 28
-        for number in range(2, len(COLUMNS) + 2):
-            sheet.column_dimensions[get_column_letter(number)].width = 14
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    )
+    return xlsx_file(
+        [
+            (title, table_header(head, COLUMNS, percent=False), _rows(lines, stats.total, percent=False))
+            for title, head, lines in sheets
+        ],
+        [column.share for column in COLUMNS],
+        first_width=28,
+    )

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from openpyxl import Workbook
 from openpyxl.styles import Font
@@ -30,6 +31,73 @@ def both(message: str) -> Words:
 
 def heading(words: Words) -> str:
     return f"{words[0]} / {words[1]}" if words[0] != words[1] else words[0]
+
+
+class Labelled(Protocol):
+    """A column of a statistics file: its heading's message id, and whether it is a share."""
+
+    @property
+    def label(self) -> str: ...
+
+    @property
+    def share(self) -> bool: ...
+
+
+def table_header(first: str, columns: Sequence[Labelled], *, percent: bool) -> list[str]:
+    """The bilingual heading row: the grouping's heading, then each column's (shares in % for CSV)."""
+    names = [heading(both(first))]
+    for column in columns:
+        words = both(column.label)
+        names.append(heading((f"{words[0]}（%）", f"{words[1]} (%)")) if percent and column.share else heading(words))
+    return names
+
+
+def safe_cell(value: object) -> object:
+    # A label starting like a formula runs in a spreadsheet (CSV injection): keep it text.
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return "" if value is None else value
+
+
+def csv_file(header: Sequence[str], rows: Iterable[Sequence[object]]) -> bytes:
+    """A CSV with a BOM, so that Excel opens the Chinese as UTF-8."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow([safe_cell(value) for value in row])
+    return out.getvalue().encode("utf-8-sig")
+
+
+# A sheet of a workbook: its bilingual title, its heading row and its rows.
+SheetRows = tuple[Words, Sequence[str], Sequence[Sequence[object]]]
+
+
+def xlsx_file(sheets: Sequence[SheetRows], shares: Sequence[bool], *, first_width: int = 24) -> bytes:
+    """A workbook of ``sheets``: bold frozen heading row and first column, numbers as numbers, the
+    columns that are ``shares`` (after the first) as percentages."""
+    book = Workbook()
+    for index, (title, header, rows) in enumerate(sheets):
+        sheet = book.active if index == 0 else book.create_sheet()
+        assert sheet is not None
+        # Sheet names: at most 31 characters, no slash.
+        sheet.title = f"{title[0]} {title[1]}"[:31]
+        sheet.append(list(header))
+        for cell in sheet[1]:
+            cell.font = Font(bold=True)
+        for row in rows:
+            sheet.append([safe_cell(value) for value in row])
+        for number, share in enumerate(shares, start=2):
+            if share:
+                for (cell,) in sheet.iter_rows(min_row=2, min_col=number, max_col=number):
+                    cell.number_format = "0.0%"
+        sheet.freeze_panes = "B2"
+        sheet.column_dimensions[get_column_letter(1)].width = first_width
+        for number in range(2, len(shares) + 2):
+            sheet.column_dimensions[get_column_letter(number)].width = 14
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
 
 
 @dataclass(frozen=True)
@@ -121,59 +189,23 @@ def _rows(lines: Sequence[Line], total: dict[str, int], *, percent: bool) -> lis
     return rows
 
 
-def _header(first: str, *, percent: bool) -> list[str]:
-    names = [heading(both(first))]
-    for column in COLUMNS:
-        words = both(column.label)
-        names.append(heading((f"{words[0]}（%）", f"{words[1]} (%)")) if percent and column.share else heading(words))
-    return names
-
-
-def _safe(value: object) -> object:
-    # A label starting like a formula runs in a spreadsheet (CSV injection): keep it text.
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return "" if value is None else value
-
-
 def stats_csv(stats: Stats) -> bytes:
     """The table by ``stats.group`` with a total row; shares as percentages."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(_header(GROUP_HEADS[stats.group], percent=True))
-    for row in _rows(stats.groups, stats.total, percent=True):
-        writer.writerow([_safe(value) for value in row])
-    return out.getvalue().encode("utf-8-sig")
+    header = table_header(GROUP_HEADS[stats.group], COLUMNS, percent=True)
+    return csv_file(header, _rows(stats.groups, stats.total, percent=True))
 
 
 def stats_xlsx(stats: Stats) -> bytes:
     """Three sheets: by period, by the chosen group, and by hour of the day, each with a total."""
-    book = Workbook()
     sheets = (
         (both(N_("By period")), PERIOD_HEADS[stats.by], stats.periods),
         (both(N_("By group")), GROUP_HEADS[stats.group], stats.groups),
         (both(N_("By hour of day")), GROUP_HEADS["hour"], stats.hours),
     )
-    first = True
-    for title, head, lines in sheets:
-        sheet = book.active if first else book.create_sheet()
-        assert sheet is not None
-        first = False
-        # Sheet names: at most 31 characters, no slash.
-        sheet.title = f"{title[0]} {title[1]}"[:31]
-        sheet.append(_header(head, percent=False))
-        for cell in sheet[1]:
-            cell.font = Font(bold=True)
-        for row in _rows(lines, stats.total, percent=False):
-            sheet.append([_safe(value) for value in row])
-        for index, column in enumerate(COLUMNS, start=2):
-            if column.share:
-                for (cell,) in sheet.iter_rows(min_row=2, min_col=index, max_col=index):
-                    cell.number_format = "0.0%"
-        sheet.freeze_panes = "B2"
-        sheet.column_dimensions[get_column_letter(1)].width = 24
-        for index in range(2, len(COLUMNS) + 2):
-            sheet.column_dimensions[get_column_letter(index)].width = 14
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    return xlsx_file(
+        [
+            (title, table_header(head, COLUMNS, percent=False), _rows(lines, stats.total, percent=False))
+            for title, head, lines in sheets
+        ],
+        [column.share for column in COLUMNS],
+    )
