@@ -8,11 +8,10 @@ person may see it). Days are the hall's local days (``HALL_TIMEZONE``).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
-from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -20,15 +19,14 @@ from cases.catalog import Catalog
 from cases.figures import kpis
 from cases.statistics import BY, GROUPS, CaseStats, Line, Words, case_statistics
 from cases.stats_export import COLUMNS, GROUP_HEADS, PERIOD_HEADS, case_stats_csv, case_stats_xlsx
-from hall.kernel.errors import Invalid
-from hall.kernel.i18n import N_, _
+from hall.kernel.i18n import _
 from hall.kernel.i18n import current as _locale
 from hall.kernel.roles import Access, Role, within
 from hall.runtime import runtime_of
 from hall.storage.database import reading
 from hall.storage.directory import hall_tree
 from hall.web.access import guarded
-from hall.web.api import date_param
+from hall.web.api import choice_param, period_param
 from hall.web.responses import JSONResponse
 
 FORMATS = ("json", "csv", "xlsx")
@@ -46,23 +44,6 @@ async def hall_scope(conn: AsyncConnection, hall_id: int) -> list[int]:
 def item_words(catalog: Catalog) -> Mapping[str, Words]:
     """Each service item's name in Chinese and English, by code."""
     return {item.code: (item.name, item.name_en or item.name) for item in catalog.items}
-
-
-def period(params: QueryParams, today: date) -> tuple[date, date]:
-    last = date_param(params, "to") or today
-    first = date_param(params, "from") or last.replace(day=1)
-    if last < first:
-        raise Invalid(N_("to must be on or after from"), field="to")
-    if (last - first).days + 1 > MAX_DAYS:
-        raise Invalid(N_("a period is at most {days} days; choose a shorter one"), field="from", say={"days": MAX_DAYS})
-    return first, last
-
-
-def _choice(params: QueryParams, name: str, allowed: tuple[str, ...], default: str) -> str:
-    chosen = params.get(name, default)
-    if chosen not in allowed:
-        raise Invalid(N_("{field} must be one of {names}"), field=name, say={"names": ", ".join(allowed)})
-    return chosen
 
 
 def label(words: Words) -> str:
@@ -113,10 +94,10 @@ async def hall_case_stats(request: Request) -> Response:
     """
     params = request.query_params
     runtime = runtime_of(request)
-    by = _choice(params, "by", BY, "day")
-    group = _choice(params, "group", GROUPS, "item")
-    chosen = _choice(params, "format", FORMATS, "json")
-    first, last = period(params, datetime.now(runtime.settings.zone).date())
+    by = choice_param(params, "by", BY, "day")
+    group = choice_param(params, "group", GROUPS, "item")
+    chosen = choice_param(params, "format", FORMATS, "json")
+    first, last = period_param(params, datetime.now(runtime.settings.zone).date(), MAX_DAYS)
     hall_id: int = request.path_params["hall"]
     async with reading(runtime.engine) as conn:
         scope = await hall_scope(conn, hall_id)

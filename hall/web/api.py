@@ -202,6 +202,34 @@ def date_param(params: QueryParams, name: str) -> date | None:
         ) from None
 
 
+def period_param(params: QueryParams, today: date, max_days: int) -> tuple[date, date]:
+    """The period of ``from`` and ``to`` (YYYY-MM-DD, both included): by default the month so far.
+
+    Raises:
+        Invalid: a date is not one, ``to`` comes before ``from``, or the period is longer than
+            ``max_days``.
+    """
+    last = date_param(params, "to") or today
+    first = date_param(params, "from") or last.replace(day=1)
+    if last < first:
+        raise Invalid(N_("to must be on or after from"), field="to")
+    if (last - first).days + 1 > max_days:
+        raise Invalid(N_("a period is at most {days} days; choose a shorter one"), field="from", say={"days": max_days})
+    return first, last
+
+
+def choice_param(params: QueryParams, name: str, allowed: tuple[str, ...], default: str) -> str:
+    """The query parameter ``name``, one of ``allowed`` (``default`` when absent).
+
+    Raises:
+        Invalid: it is given and is not one of them.
+    """
+    chosen = params.get(name, default)
+    if chosen not in allowed:
+        raise Invalid(N_("{field} must be one of {names}"), field=name, say={"names": ", ".join(allowed)})
+    return chosen
+
+
 def paging(params: QueryParams, *, default: int, maximum: int) -> tuple[int, int]:
     """``limit`` and ``offset`` of a list that comes in pages: ``limit`` 1 to ``maximum`` (``default``
     when absent), ``offset`` 0 or more.

@@ -30,7 +30,7 @@ from hall.runtime import runtime_of
 from hall.storage.database import reading
 from hall.storage.tables import halls
 from hall.web.access import guarded
-from hall.web.api import date_param
+from hall.web.api import choice_param, period_param
 from hall.web.responses import JSONResponse
 from hall.web.templating import error_page, render
 from queueing.figures import kpis
@@ -73,23 +73,6 @@ class Section(Protocol):
 
 _BY_LABELS = {"day": N_("By day"), "week": N_("By week"), "month": N_("By month")}
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-def _period(params: QueryParams, today: date) -> tuple[date, date]:
-    last = date_param(params, "to") or today
-    first = date_param(params, "from") or last.replace(day=1)
-    if last < first:
-        raise Invalid(N_("to must be on or after from"), field="to")
-    if (last - first).days + 1 > MAX_DAYS:
-        raise Invalid(N_("a period is at most {days} days; choose a shorter one"), field="from", say={"days": MAX_DAYS})
-    return first, last
-
-
-def _choice(params: QueryParams, name: str, allowed: tuple[str, ...], default: str) -> str:
-    chosen = params.get(name, default)
-    if chosen not in allowed:
-        raise Invalid(N_("{field} must be one of {names}"), field=name, say={"names": ", ".join(allowed)})
-    return chosen
 
 
 def _narrowing(params: QueryParams) -> Narrowing:
@@ -171,10 +154,10 @@ async def hall_stats(request: Request) -> Response:
     """
     params = request.query_params
     settings = runtime_of(request).settings
-    by = _choice(params, "by", BY, "day")
-    group = _choice(params, "group", GROUPS, "service")
-    chosen = _choice(params, "format", FORMATS, "json")
-    first, last = _period(params, datetime.now(settings.zone).date())
+    by = choice_param(params, "by", BY, "day")
+    group = choice_param(params, "group", GROUPS, "service")
+    chosen = choice_param(params, "format", FORMATS, "json")
+    first, last = period_param(params, datetime.now(settings.zone).date(), MAX_DAYS)
     narrowing = _narrowing(params)
     hall_id: int = request.path_params["hall"]
     async with reading(runtime_of(request).engine) as conn:
@@ -208,9 +191,9 @@ async def stats_page(request: Request) -> Response:
         if row is None:
             return error_page(request, 404, _("No such hall."))
         try:
-            by = _choice(params, "by", BY, "day")
-            group = _choice(params, "group", GROUPS, "service")
-            first, last = _period(params, today)
+            by = choice_param(params, "by", BY, "day")
+            group = choice_param(params, "group", GROUPS, "service")
+            first, last = period_param(params, today, MAX_DAYS)
             narrowing = _narrowing(params)
             scope = _narrow_scope(await hall_scope(conn, hall_id), narrowing)
         except Invalid:
