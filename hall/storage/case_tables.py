@@ -55,8 +55,6 @@ case_steps = Table(
     Column("at", UTCDateTime(), nullable=False),
     Column("remark", String(500), nullable=False, server_default=""),
     Index("ix_case_steps_actor_at", "actor", "at"),
-    # The statistics' case list: the cases with a step in a period (cases/case_lists.py).
-    Index("ix_case_steps_at", "at"),
 )
 
 case_attachments = Table(
