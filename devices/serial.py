@@ -14,6 +14,13 @@ on pyserial 3.5, whose ``serial_for_url`` gives it the URLs.
 converter whose TCP link drops is opened again with the bus's backoff (0.2 s doubling to 2.5 s,
 with jitter), and the driver's session starts afresh, so displays get their content again. Its
 devices are offline the moment the port goes; each is online again at its first answer.
+
+**One process opens them.** Server processes sharing a database (a district on PostgreSQL) would
+otherwise each open every port: two readers of one keypad bus or converter split its frames between
+them, and both poll and echo. ``serve`` runs under the ``wired lines`` lease, so the lines are open in
+one process, which any other takes over when it dies (``devices.service``). The others keep each
+line's plan, its state ``elsewhere``, and the display content they render, so a process that takes
+the lease over opens every line at once with what its displays should show.
 """
 
 from __future__ import annotations
@@ -193,6 +200,26 @@ class SerialDevices:
         # Console commands queued on a line or sent and awaiting their reply, for the console's
         # list of commands in flight (as DeviceCommands keeps those on the bus).
         self._pending: dict[str, DeviceCommand] = {}
+        # Whether the lines are open in this process: always when it is alone; with processes
+        # sharing the devices, while it holds the lease (``serve``).
+        self.here = True
+
+    async def serve(self) -> None:
+        """Open the lines here until cancelled (the lease is lost or the server stops), then close
+        them and leave them to the process that holds the lease next."""
+        self.here = True
+        self._reopen()
+        try:
+            await asyncio.Event().wait()
+        finally:
+            self.here = False
+            self._reopen()
+            while self._closing:
+                await asyncio.gather(*list(self._closing), return_exceptions=True)
+
+    def _reopen(self) -> None:
+        self._plans.clear()
+        self.sync()
 
     def sync(self) -> None:
         """Lines as the registry now says: a port whose devices or settings changed is closed
@@ -215,7 +242,10 @@ class SerialDevices:
             for w in wired:
                 if w.device in self._content and isinstance(line.driver, DisplayLine):
                     line.driver.show(w.device, self._content[w.device])
-            line.start()
+            if self.here:
+                line.start()
+            else:
+                line.status.state = "elsewhere"
 
     def _driver(self, wired: list[Wired]) -> Driver:
         protocol = protocol_of(wired[0].kind)
@@ -255,7 +285,10 @@ class SerialDevices:
         queued until its line carries it; expired if the line stays away ``expire_after``."""
         command = DeviceCommand(command_id or uuid.uuid4().hex, hall_id, hall, device, name, dict(args))
         line = self.line_of(device)
-        if line is None or not isinstance(line.driver, DisplayLine) or name not in DISPLAY_COMMANDS:
+        if line is not None and not self.here:
+            command.status = CommandStatus.FAILED
+            command.result = {"error": "the device's line is open in another server process: send it there"}
+        elif line is None or not isinstance(line.driver, DisplayLine) or name not in DISPLAY_COMMANDS:
             command.status = CommandStatus.FAILED
             command.result = {"error": f"a wired device of this kind does not take {name!r}"}
         else:

@@ -21,7 +21,7 @@ from devices.registry import Device
 from devices.serial import Opener, SerialDevices, open_port
 from devices.serial_drivers import Timing
 from hall.storage.database import is_sqlite
-from hall.storage.lease import DEVICE_PRESENCE, DISPLAY_FEED, Lease, run_leased
+from hall.storage.lease import DEVICE_PRESENCE, DISPLAY_FEED, WIRED_LINES, Lease, run_leased
 from hall.storage.writer import Listener, Writer
 
 
@@ -55,8 +55,8 @@ class Devices:
         ``shared`` (by default: on PostgreSQL, where several processes may share the database)
         shares the devices with the other processes on the same broker: each device message is
         taken by one process (MQTT 5 shared subscriptions), and what must run once (the display
-        content, the presence timeouts) runs under a lease in one process, moving to another when
-        it dies (docs/deploy-district.md)."""
+        content, the presence timeouts, the wired devices' serial lines) runs under a lease in one
+        process, moving to another when it dies (docs/deploy-district.md)."""
         self.shared = not is_sqlite(engine) if shared is None else shared
         if self.shared and client_id == "hall-server":
             # Each process its own client id: a second connection under one id would take the
@@ -75,12 +75,15 @@ class Devices:
         )
         self.presence_lease = Lease(engine, DEVICE_PRESENCE)
         self.display_lease = Lease(engine, DISPLAY_FEED)
+        self.wired_lease = Lease(engine, WIRED_LINES)
         self.feed = DisplayFeed(engine, writer, self.bus, self._displays)
         # Watched only when the settings bind one: a server without PC/SC readers asks no pcscd.
         self.pcsc = PcscReaders(self.gateway, pcsc_readers) if pcsc_readers else None
         self._housekeeping_every = housekeeping_every
         self._tasks: list[asyncio.Task[None]] = []
         self.serial = SerialDevices(self.gateway, opener=serial_opener, timing=serial_timing)
+        # Shared, the lines open in the process holding their lease (``start``), none before.
+        self.serial.here = not self.shared
         self.gateway.on_change = self._changed
         self.gateway.wired_send = self.serial.send
         self.feed.wired = self.serial.show
@@ -111,6 +114,8 @@ class Devices:
             self._spawn(sweeps, "devices-presence")
             lead = run_leased(self.display_lease, lambda: self.feed.lead(self.gateway.hall_ids), "display feed")
             self._spawn(lead, "devices-display-lead")
+            lines = run_leased(self.wired_lease, self.serial.serve, "wired lines")
+            self._spawn(lines, "devices-wired-lines")
         self._spawn(self.feed.run(), "devices-displays")
         for hall_id in self.gateway.hall_ids():
             self.feed.touch(hall_id)

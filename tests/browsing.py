@@ -27,10 +27,13 @@ def chromium() -> Iterator[Any]:
     if not os.path.exists(CHROMIUM):
         missing("Chromium")
     try:
-        from playwright.sync_api import sync_playwright
+        from playwright.sync_api import expect, sync_playwright
     except ImportError:
         missing("Playwright")
         raise
+    # ``expect`` keeps its own wait (5 s by default), apart from the pages': on two busy cores a
+    # pushed event can take longer than that to reach a page, so it waits as long as a page does.
+    expect.set_options(timeout=WAIT)
     with sync_playwright() as driver:
         browser = driver.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         try:

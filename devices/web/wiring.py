@@ -68,7 +68,9 @@ async def serial_lines(request: Request) -> Response:
     """
     summary: The serial ports of the server machine and the lines of the hall's wired devices.
     description: >
-      Each line with its settings, protocol, state (open, waiting to open again, closed), how often
+      Each line with its settings, protocol, state (open, waiting to open again, closed, or
+      elsewhere: open in another server process sharing the database, which reads and writes it and
+      whose counters and frames are not here), how often
       it was opened, its last error, its devices (id, kind, address, presence: null until heard
       since the line opened), its decoder's counters, refusals by reason, and its last frames
       decoded (``ok`` false, with ``reason``, for those thrown away); and the PC/SC readers of the
@@ -94,7 +96,8 @@ async def serial_lines(request: Request) -> Response:
                     "kind": device.kind.value if device.kind else None,
                     "counter": device.counter,
                     "address": (device.wire or {}).get("address"),
-                    "online": line["online"].get(device.id),
+                    # A line open in another process: the presence that process recorded.
+                    "online": device.online if line["state"] == "elsewhere" else line["online"].get(device.id),
                 }
                 for device in sorted(members, key=lambda d: ((d.wire or {}).get("address") or 0, d.id))
             ]

@@ -41,12 +41,14 @@ QUEUE_CLOCK = 0x68616C6C7174696B  # "hallqtik": held tickets return, a new ticke
 OUTBOX = 0x68616C6C6F757462  # "halloutb": the notification outbox's sender
 DEVICE_PRESENCE = 0x68616C6C70726573  # "hallpres": devices silent too long go offline
 DISPLAY_FEED = 0x68616C6C64697370  # "halldisp": the network displays' retained content
+WIRED_LINES = 0x68616C6C77697265  # "hallwire": the wired devices' serial lines, open in one process
 SINGLETONS = {
     "case clock": CASE_CLOCK,
     "queue clock": QUEUE_CLOCK,
     "notification outbox": OUTBOX,
     "device presence": DEVICE_PRESENCE,
     "display feed": DISPLAY_FEED,
+    "wired lines": WIRED_LINES,
 }
 
 # Seconds between a non-holder's tries, and the longest a holder's check of its session may take.

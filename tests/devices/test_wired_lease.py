@@ -1,0 +1,162 @@
+"""Server processes sharing one PostgreSQL share their wired devices too: a serial line is open in
+one process at a time (the ``wired lines`` lease), never in two, which would split a keypad bus's
+frames between two readers. The others list the line as open elsewhere and refuse a console
+command to it, naming where it is; when the holder stops, another process opens every line within
+the lease's retry time, and a key pressed then is acted on there, once."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import asyncpg  # type: ignore[import-untyped]
+import pytest
+
+from devices import keypad_protocol as keypad
+from devices.commands import Status as CommandStatus
+from devices.serial_drivers import Timing
+from devices.service import Devices
+from hall.kernel.events import Command
+from hall.runtime import Runtime
+from hall.settings import Settings
+from hall.setup import initialise
+from tests.cluster import fresh_database, plain_url
+from tests.devices.wired_peers import Keypads, until
+from tests.factories import add_staff
+from tests.peers import PG_URL, missing
+from tests.site import open_all_week
+
+pytestmark = [pytest.mark.asyncio, pytest.mark.postgres]
+FAST = Timing(keypad_reply=0.05, keypad_gap=0.002, display_reply=0.1, display_poll=0.3, sam_reply=0.3, sam_find=0.05)
+KEYPAD = "xh-c1-keypad"
+
+
+class Converter:
+    """An RS-485-to-Ethernet converter with a keypad behind it, counting the links open to it."""
+
+    def __init__(self) -> None:
+        self.pads = Keypads([4])
+        self.open = 0
+        self.most_open = 0
+        self.links = 0
+
+    async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.open += 1
+        self.links += 1
+        self.most_open = max(self.most_open, self.open)
+        decoder = keypad.KeypadDecoder()
+        try:
+            with contextlib.suppress(ConnectionError):
+                while data := await reader.read(256):
+                    for frame in decoder.feed(data):
+                        if reply := self.pads.answer(frame):
+                            writer.write(reply)
+        finally:
+            self.open -= 1
+            writer.close()
+
+
+@contextlib.asynccontextmanager
+async def process(url: str) -> AsyncIterator[Runtime]:
+    """One server process's runtime on the shared database, with no broker: wired lines only."""
+    runtime = Runtime.build(Settings(db_url=url, secret_key="k" * 32))
+    assert runtime.devices is not None and runtime.devices.shared
+    runtime.devices.serial.timing = FAST
+    runtime.devices.serial.backoff = (0.02, 0.1)
+    await runtime.start()
+    try:
+        yield runtime
+    finally:
+        await runtime.stop()
+
+
+async def submit(runtime: Runtime, hall: int, name: str, **args: Any) -> None:
+    outcome = await runtime.writer.submit(Command(uuid.uuid4().hex, hall, name, "staff:test", args))
+    assert outcome.ok, outcome.result
+
+
+def online(devices: Devices, device: str) -> bool:
+    known = devices.gateway.device(device)
+    return known is not None and known.online
+
+
+async def calling(runtime: Runtime, hall: int) -> str | None:
+    read = await runtime.writer.read_state(hall, "queue")
+    assert read is not None
+    ticket = read[1].line(1).current
+    return read[1].tickets[ticket].number if ticket else None
+
+
+async def _database() -> AsyncIterator[str]:
+    try:
+        check = await asyncpg.connect(plain_url(PG_URL))
+    except (OSError, asyncpg.PostgresError) as exc:
+        missing(f"PostgreSQL at {PG_URL} ({type(exc).__name__})")
+    await check.close()
+    async with fresh_database(PG_URL) as url:
+        yield url
+
+
+@pytest.fixture
+async def shared_url() -> AsyncIterator[str]:
+    async for url in _database():
+        yield url
+
+
+async def test_a_wired_line_is_open_in_one_process_and_moves_when_it_stops(shared_url: str) -> None:
+    converter = Converter()
+    server = await asyncio.start_server(converter.serve, "127.0.0.1", 0)
+    port = f"socket://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+    setup = Runtime.build(Settings(db_url=shared_url, secret_key="k" * 32))
+    try:
+        ids, _ = await initialise(setup.engine)
+        await open_all_week(setup.engine)
+        (clerk,) = await add_staff(setup.engine, ids["xh"], 1)
+    finally:
+        await setup.engine.dispose()
+    hall = ids["xh"]
+    async with contextlib.AsyncExitStack() as last, contextlib.AsyncExitStack() as stack:
+        first = await stack.enter_async_context(process(shared_url))
+        await until(lambda: first.devices is not None and first.devices.serial.here, "the first holds the lines")
+        second = await last.enter_async_context(process(shared_url))
+        one, two = first.devices, second.devices
+        assert one is not None and two is not None
+
+        await submit(first, hall, "device.register", device=KEYPAD, kind="keypad", counter=1, secret_hash="x")
+        await submit(first, hall, "device.wire", device=KEYPAD, wire={"port": port, "address": 4})
+        await submit(first, hall, "counter.open", counter=1, clerk=clerk)
+        for _ in range(2):
+            await submit(first, hall, "ticket.issue", service="soc")
+
+        # Both processes know the line (the second from the log); only the first has it open.
+        await until(lambda: port in one.serial.lines and port in two.serial.lines, "both plan it")
+        await until(lambda: online(one, KEYPAD), "online through the first")
+        await until(lambda: online(two, KEYPAD), "the second hears it is online")
+        assert two.serial.lines[port].status.state == "elsewhere"
+        assert not two.serial.here
+
+        # A console command asked of the second is refused there, saying where the line is.
+        refused = await two.serial.send(hall, "xh", KEYPAD, "ping", {})
+        assert refused.status is CommandStatus.FAILED
+        assert "another server process" in str(refused.result)
+
+        converter.pads.press(keypad.KeyPress(4, keypad.Key.CALL))
+        await until(lambda: converter.pads.echoed != [], "echoed")
+        await until(lambda: getattr(one.serial.lines[port].driver, "acted", 0) == 1, "acted on by the first")
+        assert await calling(first, hall) == "A001"
+
+        # The first stops: the second takes the lease at its next try and opens the line.
+        await stack.aclose()
+        await until(lambda: two.serial.here, "the second holds the lines")
+        await until(lambda: converter.links == 2 and converter.open == 1, "the second's link")
+        line = two.serial.lines[port]
+        await until(lambda: line.status.state == "open", "open in the second")
+        converter.pads.press(keypad.KeyPress(4, keypad.Key.RECALL))
+        await until(lambda: getattr(line.driver, "acted", 0) == 1, "acted on by the second")
+        assert await calling(second, hall) == "A001"
+    server.close()
+    assert converter.most_open == 1, "two processes had the line open at once"
+    assert converter.links == 2
