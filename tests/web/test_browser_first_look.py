@@ -89,6 +89,8 @@ def _take_ticket(server: ServerProcess) -> dict[str, Any]:
 def test_a_refusal_on_the_counter_console_reads_in_chinese(
     server: ServerProcess, screens: Screens, clerk: Staff
 ) -> None:
+    from playwright.sync_api import expect
+
     clerk.post("/api/v1/halls/1/counters/1/open")
     try:
         context = screens.context(width=1366, height=768, timezone=BROWSER_ZONE)
@@ -96,8 +98,8 @@ def test_a_refusal_on_the_counter_console_reads_in_chinese(
         page = screens.open("/counter/1/2", role="clerk", context=context)
         page.click('button[data-action="open"]')
         message = page.locator("#message")
-        message.wait_for(state="visible")
-        assert "该工作人员已在 1 号窗口" in message.inner_text()
+        # Waits for the refusal's words, not only for the box (which may show before they are in).
+        expect(message).to_contain_text("该工作人员已在 1 号窗口")
         assert "clerk" not in message.inner_text()
         shoot(page, "counter-refusal-zh")
     finally:
