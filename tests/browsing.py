@@ -125,6 +125,9 @@ class Screens:
         expect(page).to_have_url(f"{self.server.url}/login?next={path}")
         self.fill_login(page, username, self.server.passwords[username])
         expect(page).to_have_url(f"{self.server.url}{path}")
+        # The URL changes when the page starts to arrive; its scripts (modules, deferred) have run
+        # by its load event. A click before then finds buttons with nothing listening yet.
+        page.wait_for_load_state("load")
 
     @staticmethod
     def fill_login(page: Any, username: str, password: str) -> None:
