@@ -19,7 +19,12 @@ What counts:
   done at its deadline saved 0, a late one a negative share. It is kept per case in basis points
   (``speed_sum``, ``speed_count``) and averaged over the completed cases that had a promise of at
   least one working day: an instant item (即办, 0 days) promises nothing to beat;
-- *refused* (不予受理), *collected* (领取), *supplements* (补正 asked for) and *returned* (退回).
+- *refused* (不予受理), *collected* (领取), *supplements* (补正 asked for) and *returned* (退回);
+- *rated*: a resident's online rating of a completed case (一事一评, ``case.rated``, GB/T
+  39734-2020's five levels), under the stage ``completed`` on the local day of the rating, at the
+  accepting hall: the rating is of the service the resident met, and the resident met the hall that
+  took the case in, whichever office decided it; *satisfied* when 基本满意 or better, as the
+  queue's satisfaction counts a counter's ratings.
 
 Every figure is a whole number, so sums are exact on every backend and in any order.
 """
@@ -34,6 +39,7 @@ from cases.case_timing import lenient_hours
 from cases.deadlines import ZERO, Pause, UnknownCalendarYear, WorkingHours, clock_reading, limit_of, start_of_clock
 from cases.register import Register
 from hall.kernel.events import Fact
+from queueing.rating_records import Level
 
 STAGES: tuple[str, ...] = ("accepted", "review", "approval", "completed", "collected", "refused")
 # A share in basis points: 1 is 10 000.
@@ -77,6 +83,8 @@ class Tally:
     collected: int = 0
     supplements: int = 0
     returned: int = 0
+    rated: int = 0
+    satisfied: int = 0
 
     def plus(self, other: Tally) -> Tally:
         if other.key != self.key:
@@ -149,7 +157,19 @@ def fold(before: Register, facts: Sequence[Fact], now: datetime, hours: WorkingH
             found.append(Tally(_key(data, now, hours, to, accepting=False), entered=1, returned=1))
         elif fact.type == "case.supplement_requested":
             found.append(Tally(_key(data, now, hours, to, accepting=False), supplements=1))
+        elif fact.type == "case.rated":
+            found.append(_rated(data, now, hours))
     return merged(found)
+
+
+def _rated(data: Mapping[str, object], now: datetime, hours: WorkingHours) -> Tally:
+    key = _key(data, now, hours, "completed", accepting=True)
+    try:
+        satisfied = not Level(_int(data.get("level"))).unsatisfied
+    except ValueError:
+        # The rules accept levels 1 to 5 only; a fact without one counts as rated, not satisfied.
+        satisfied = False
+    return Tally(key, rated=1, satisfied=int(satisfied))
 
 
 def _completed(before: Register, data: Mapping[str, object], now: datetime, hours: WorkingHours) -> Tally:
@@ -197,7 +217,8 @@ def kpis(sums: Mapping[str, int], day_seconds: int = 8 * 3600) -> dict[str, obje
 
     - on-time rate (按时办结率): completed before their due time, of all completed;
     - speed-up (提速率): the mean share of the promised time saved (module docstring);
-    - mean working days to completion, on the case's clock.
+    - mean working days to completion, on the case's clock;
+    - case satisfaction (办件满意率): online ratings of 基本满意 or better, of all of them.
     """
     completed = sums["completed"]
     speeds = sums["speed_count"]
@@ -214,6 +235,9 @@ def kpis(sums: Mapping[str, int], day_seconds: int = 8 * 3600) -> dict[str, obje
         "collected": sums["collected"],
         "supplements": sums["supplements"],
         "returned": sums["returned"],
+        "rated": sums["rated"],
+        "satisfied": sums["satisfied"],
+        "satisfaction": _share(sums["satisfied"], sums["rated"]),
     }
 
 

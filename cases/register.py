@@ -476,6 +476,8 @@ def rate(reg: Register, number: str, now: datetime, *, phone_tail: str, level: i
     data = {
         "number": number,
         "item": case.item,
+        # The case figures count the rating under the item's department (cases/figures.py).
+        "department": case.department,
         "level": int(chosen),
         "label": chosen.label,
         "comment": comment,

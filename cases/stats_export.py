@@ -36,6 +36,8 @@ COLUMNS: tuple[Column, ...] = (
     Column(N_("Collected"), "collected"),
     Column(N_("Supplements asked"), "supplements"),
     Column(N_("Returned"), "returned"),
+    Column(N_("Case ratings"), "rated"),
+    Column(N_("Case satisfaction"), "satisfaction", share=True),
 )
 GROUP_HEADS = {
     "item": N_("Service item"),

@@ -1,9 +1,10 @@
 """The monthly report (月度工作简报) of a hall, or of a district with one row per hall below it: the
-month's queue figures (``queue_figures``) and case figures (``case_figures``) beside the previous
-month's, charts drawn as SVG so they print, and the worst service items (lowest on-time rate) and
-counters (lowest service level, then satisfaction). A page of its own, without the site's top
-bar: what prints is the report alone, on A4. Chinese first, English beside it, whatever the
-reader's language: a report is filed and passed on.
+month's queue figures (``queue_figures``) and case figures (``case_figures``, residents' online
+ratings of cases among them) beside the previous month's, charts drawn as SVG so they print, and
+the worst service items (lowest on-time rate) and counters (lowest service level, then
+satisfaction). A page of its own, without the site's top bar: what prints is the report alone, on
+A4. Chinese first, English beside it, whatever the reader's language: a report is filed and passed
+on.
 """
 
 from __future__ import annotations
@@ -85,6 +86,8 @@ MEASURES: tuple[tuple[str, str, str, bool], ...] = (
     (N_("Completed late"), "cases", "late", False),
     (N_("On-time rate"), "cases", "on_time_rate", True),
     (N_("Speed-up"), "cases", "speed_up", True),
+    (N_("Case ratings"), "cases", "rated", False),
+    (N_("Case satisfaction"), "cases", "satisfaction", True),
 )
 
 
@@ -195,6 +198,8 @@ async def _report(conn: AsyncConnection, hall_id: int, first: date, items: Mappi
                 "completed": number(kpi["cases"]["completed"]),
                 "on_time_rate": share(kpi["cases"]["on_time_rate"]),
                 "speed_up": share(kpi["cases"]["speed_up"]),
+                "case_rated": number(kpi["cases"]["rated"]),
+                "case_satisfaction": share(kpi["cases"]["satisfaction"]),
             }
         )
     now_kpis = _kpis(queue_now.total, cases_now.total)
@@ -251,6 +256,8 @@ _WORDS = {
     "late": N_("Completed late"),
     "on_time_rate": N_("On-time rate"),
     "speed_up": N_("Speed-up"),
+    "case_rated": N_("Case ratings"),
+    "case_satisfaction": N_("Case satisfaction"),
     "charts": N_("Day by day"),
     "daily_queue": N_("Arrivals and services by day"),
     "daily_cases": N_("Cases accepted and completed by day"),
@@ -264,7 +271,8 @@ _WORDS = {
     "notes": N_(
         "Service level: waits within their service's target. Satisfaction: ratings of basically satisfied or better. "
         "On-time rate: completed before the due time, of completed cases. Speed-up: the mean share of the "
-        "promised working time saved."
+        "promised working time saved. Case satisfaction: residents' online ratings of completed cases, basically "
+        "satisfied or better, counted at the hall that accepted the case."
     ),
     "made": N_("Made"),
 }

@@ -79,7 +79,10 @@ async def hall_case_stats(request: Request) -> Response:
       rate (按时办结率, of completed cases), the speed-up (提速率: the mean share of the promised
       working time saved, over completed cases with a promise of at least one working day), the
       mean working days to completion, refused, collected, 补正 asked and returned. 受理 and 领取
-      count at the accepting hall, the other steps at the deciding office. Shares are fractions of
+      count at the accepting hall, the other steps at the deciding office. Residents' online
+      ratings of completed cases (一事一评) count at the accepting hall on the day they were given:
+      rated, satisfied (基本满意 or better) and the case satisfaction (办件满意率, satisfied of
+      rated). Shares are fractions of
       1, null where nothing was counted. format=csv gives the table by group with a total;
       format=xlsx a workbook with a sheet by period and one by group.
     parameters:

@@ -124,6 +124,8 @@ CASE_FIGURE_COUNTS = (
     "collected",
     "supplements",
     "returned",
+    "rated",
+    "satisfied",
 )
 
 case_figures = Table(

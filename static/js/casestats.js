@@ -10,7 +10,8 @@ const message = document.getElementById("case-message");
 const form = document.getElementById("case-stats-form");
 const echarts = globalThis.echarts;
 const charts = new Map();
-const TILES = ["accepted", "completed", "late", "on_time_rate", "speed_up", "work_days_mean", "refused"];
+const TILES = ["accepted", "completed", "late", "on_time_rate", "speed_up", "work_days_mean", "refused", "rated",
+  "satisfaction"];
 
 const percent = (share) => (share === null ? null : Math.round(share * 1000) / 10);
 

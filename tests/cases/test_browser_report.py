@@ -1,7 +1,8 @@
 """In a real browser: a supervisor opens the district's monthly report (月度工作简报) for November
 2026, filled through the writer with tickets and cases at known times in October and November at
 the district centre and its community station: the month against October, a row per hall, the
-charts drawn as SVG, the worst items and counters; then the same page as it prints on A4.
+charts drawn as SVG, the worst items and counters, and the residents' online ratings of the cases;
+then the same page as it prints on A4.
 
 Screenshots go to test-artifacts/screenshots/ (report-a4, report-print).
 """
@@ -113,8 +114,11 @@ class Filler:
             self.at(free + timedelta(seconds=5), hall, "rating.submit", "staff:0", rating)
         self.at(free + timedelta(minutes=1), hall, "counter.close", actor, lambda: here)
 
-    def case(self, hall: int, item: str, at: datetime, steps: list[tuple[datetime, str]]) -> None:
-        """A case accepted at ``hall`` and taken through ``steps`` by the admin of each hall."""
+    def case(
+        self, hall: int, item: str, at: datetime, steps: list[tuple[datetime, str]], rating: tuple[int, str] | None
+    ) -> None:
+        """A case accepted at ``hall`` and taken through ``steps`` by the admin of each hall, then
+        rated by its applicant online an hour after the last step, when ``rating`` (level, comment)."""
         everywhere = (1, 2, 3)
         label = f"case-{len(self.steps)}"
 
@@ -132,6 +136,14 @@ class Filler:
                 return {"number": self.found[label], "action": action, "remark": "依法审查", "by": by(where)}
 
             self.at(when, DISTRICT, "case.act", "staff:0", act, also=everywhere)
+        if rating is not None:
+            level, comment = rating
+
+            def rate() -> dict[str, Any]:
+                return {"number": self.found[label], "phone_tail": "8000", "level": level, "comment": comment}
+
+            rated_at = steps[-1][0] + timedelta(hours=1)
+            self.at(rated_at, DISTRICT, "case.rate", "public:track", rate, also=everywhere)
 
 
 async def fill(db_url: str, staff: dict[str, int]) -> None:
@@ -148,15 +160,15 @@ async def fill(db_url: str, staff: dict[str, int]) -> None:
             filler.serve(DISTRICT, 1, "soc", day, 9, [3, 8, 12, 15, 9, 4][: 4 + busier], 5)
             filler.serve(DISTRICT, 4, "fund", day, 9, [25, 31, 18, 40][: 2 + busier], 2 + offset % 2)
             filler.serve(COMMUNITY, 1, "soc", day, 9, [5, 22, 11][: 1 + busier], 4)
-            # Each day a 10-day MZ-006 accepted at the station and completed two days later; an
-            # instant MZ-004 at the centre, completed that afternoon, or late the next morning on
-            # Tuesdays and Thursdays.
+            # Each day a 10-day MZ-006 accepted at the station and completed two days later, rated
+            # 满意 online; an instant MZ-004 at the centre, completed that afternoon (not rated), or
+            # late the next morning on Tuesdays and Thursdays, and rated 不满意.
             two_days = local(day + timedelta(days=2), 10)
             steps = [(local(day, 15), "review"), (local(day, 16), "approve"), (two_days, "complete")]
-            filler.case(COMMUNITY, "MZ-006", local(day, 14), steps)
+            filler.case(COMMUNITY, "MZ-006", local(day, 14), steps, (4, ""))
             finish = local(day + timedelta(days=1), 10) if offset % 2 else local(day, 16, 30)
             steps = [(local(day, 15, 10), "review"), (local(day, 15, 20), "approve"), (finish, "complete")]
-            filler.case(DISTRICT, "MZ-004", local(day, 14, 30), steps)
+            filler.case(DISTRICT, "MZ-004", local(day, 14, 30), steps, (2, "等了一上午") if offset % 2 else None)
     try:
         async with writer:
             await filler.run()
@@ -201,9 +213,16 @@ def test_the_districts_monthly_report_prints_on_a4(screens: Screens) -> None:
     expect(summary.locator("tr", has_text="取号量")).to_contain_text("+30")
     expect(summary.locator("tr", has_text="受理件数")).to_contain_text("10")
     expect(summary.locator("tr", has_text="按时办结率")).to_contain_text("80.0%")
+    # Residents rated 7 cases online, 5 of them 满意: 5 / 7.
+    expect(summary.locator("tr", has_text="办件评价数")).to_contain_text("7")
+    expect(summary.locator("tr", has_text="办件满意率")).to_contain_text("71.4%")
     halls = page.locator("#halls-table tbody tr")
     expect(halls).to_have_count(3)
     expect(halls.nth(2)).to_contain_text("柳荫社区党群服务站")
+    # Each rating counts at the hall that accepted the case: the station's all 满意.
+    expect(page.locator("#halls-table thead")).to_contain_text("办件满意率")
+    expect(halls.nth(2).locator("td").last).to_have_text("100.0%")
+    expect(halls.nth(0).locator("td").last).to_have_text("0.0%")
     # The instant item is the one completed late; counter 4 of the centre waits longest.
     expect(page.locator("#worst-items tbody tr").first).to_contain_text("MZ-004")
     expect(page.locator("#worst-items tbody tr").first).to_contain_text("60.0%")
@@ -244,6 +263,8 @@ def test_the_statistics_page_charts_the_cases_beside_their_tables(screens: Scree
     # Choosing a grouping asks again with the whole form: the period just typed included.
     form.locator("select[name=group]").select_option("item")
     expect(page.locator("#case-tiles")).to_contain_text("80.0%")
+    # Two months of 7 online ratings, 5 of them 满意 each: 10 / 14.
+    expect(page.locator("#case-tiles div", has_text="办件满意率")).to_contain_text("71.4%")
     expect(page.locator("#case-periods-table tbody tr")).to_have_count(2)
     expect(page.locator("#case-periods-table tbody tr").first).to_contain_text("2026-10-01")
     expect(page.locator("#case-rates-table tbody tr")).to_have_count(2)
@@ -257,4 +278,5 @@ def test_the_statistics_page_charts_the_cases_beside_their_tables(screens: Scree
     rows = page.locator("#case-groups-table tbody tr")
     expect(rows).to_have_count(4)
     expect(rows.first).to_contain_text("受理")
+    expect(page.locator("#case-groups-table thead")).to_contain_text("办件满意率")
     expect(page.locator("#case-groups-table tfoot")).to_contain_text("合计")

@@ -17,6 +17,17 @@ time (UTC+8), working 09:00–17:00. Monday 2026-11-23; no holiday falls in the 
 - Case 3, MZ-004 (即办, 0 days): accepted at the district on Monday 14:00, completed 15:00: due at
   17:00 that day, on time, 1 h used; no promise of working days, so no 提速率.
 - Case 4, MZ-006: accepted at the community on Tuesday 10:00, refused by the district at 15:00.
+
+Residents rate online (一事一评), and each rating counts at the hall that accepted the case, on the
+local day it was given, as 满意 or not (基本满意 or better):
+
+- case 3 is rated 2 不满意 at 00:30 on Tuesday 24 November, Beijing time (16:30 on Monday in UTC):
+  the district centre's, a day of Tuesday, not satisfied;
+- case 1 is rated 4 满意 on Thursday 26 November at 20:00, after its collection: the community's;
+- case 2 is rated 3 基本满意 on 10 December at 18:00: the community's, satisfied, in December;
+- a second rating of case 1 and a rating of the refused case 4 are refused and count nothing.
+
+So 3 ratings, 2 satisfied: 办件满意率 2 / 3 = 0.6667; the community 2 of 2, the centre 0 of 1.
 """
 
 from __future__ import annotations
@@ -93,6 +104,17 @@ class Hall:
     async def act(self, when: datetime, who: str, number: str, action: str, **args: Any) -> None:
         await self._send(when, "case.act", who, number=number, action=action, **args)
 
+    async def rate(self, when: datetime, number: str, level: int, comment: str = "") -> bool:
+        """The resident's online rating, as the tracking page sends it: whether it was taken."""
+        self.clock.now = when
+        args = {"number": number, "phone_tail": APPLICANT["phone"][-4:], "level": level, "comment": comment}
+        command = Command(uuid.uuid4().hex, self.halls["xh"], "case.rate", "public:track", args, also=self.everywhere)
+        return (await self.writer.submit(command)).ok
+
+    @property
+    def everywhere(self) -> tuple[int, ...]:
+        return tuple(self.halls.values())
+
 
 async def play(engine: AsyncEngine, halls: dict[str, int]) -> None:
     people = {
@@ -120,6 +142,11 @@ async def play(engine: AsyncEngine, halls: dict[str, int]) -> None:
         await hall.act(local(1, 10, month=12), "district", two, "review")
         await hall.act(local(1, 11, month=12), "supervisor", two, "approve")
         await hall.act(local(10, 10, month=12), "district", two, "complete")
+        assert await hall.rate(local(24, 0, 30), three, 2, "等候时间太长")
+        assert await hall.rate(local(26, 20), one, 4)
+        assert await hall.rate(local(10, 18, month=12), two, 3)
+        assert not await hall.rate(local(27, 9), one, 5)
+        assert not await hall.rate(local(27, 9), four, 5)
 
 
 async def stats(engine: AsyncEngine, scope: list[int], group: str, by: str = "day") -> CaseStats:
@@ -154,6 +181,9 @@ async def test_every_case_kpi_of_a_district_against_the_hand_worked_values(
         "collected": 1,
         "supplements": 1,
         "returned": 0,
+        "rated": 3,
+        "satisfied": 2,
+        "satisfaction": 0.6667,
     }
 
     by_item = lines(await stats(engine, district, "item"))
@@ -161,31 +191,44 @@ async def test_every_case_kpi_of_a_district_against_the_hand_worked_values(
     assert (by_item["MZ-006"]["on_time_rate"], by_item["MZ-006"]["speed_up"]) == (0.5, 0.4028)
     assert (by_item["MZ-004"]["on_time_rate"], by_item["MZ-004"]["speed_up"]) == (1.0, None)
     assert by_item["MZ-004"]["work_days_mean"] == 0.12  # 1 h of an 8 h day
+    assert (by_item["MZ-006"]["rated"], by_item["MZ-006"]["satisfaction"]) == (2, 1.0)
+    assert (by_item["MZ-004"]["rated"], by_item["MZ-004"]["satisfaction"]) == (1, 0.0)
 
     # Both items belong to the civil affairs bureau.
     by_department = lines(await stats(engine, district, "department"))
     assert list(by_department) == ["区民政局"]
     assert (by_department["区民政局"]["accepted"], by_department["区民政局"]["on_time_rate"]) == (4, 0.6667)
 
-    by_stage = {key: value["entered"] for key, value in lines(await stats(engine, district, "stage")).items()}
-    assert by_stage == {"accepted": 4, "review": 3, "approval": 3, "completed": 3, "collected": 1, "refused": 1}
+    by_stage = lines(await stats(engine, district, "stage"))
+    entered = {key: value["entered"] for key, value in by_stage.items()}
+    assert entered == {"accepted": 4, "review": 3, "approval": 3, "completed": 3, "collected": 1, "refused": 1}
+    # A rating is of a completed case and moves it nowhere.
+    assert {key: value["rated"] for key, value in by_stage.items() if value["rated"]} == {"completed": 3}
 
     # 受理 and 领取 count at the accepting hall, the office's steps at the deciding one.
     by_hall = lines(await stats(engine, district, "hall"))
     community, centre = by_hall[str(halls["xh-hp-ly"])], by_hall[str(halls["xh"])]
     assert (community["accepted"], community["collected"], community["completed"]) == (3, 1, 0)
     assert (centre["accepted"], centre["completed"], centre["refused"], centre["supplements"]) == (1, 3, 1, 1)
+    # Ratings count where the resident was served: the hall that accepted the case.
+    assert (community["rated"], community["satisfied"], community["satisfaction"]) == (2, 2, 1.0)
+    assert (centre["rated"], centre["satisfied"], centre["satisfaction"]) == (1, 0, 0.0)
     assert str(halls["xh-hp"]) not in by_hall
 
     months = {line.key: kpis(line.sums) for line in (await stats(engine, district, "item", by="month")).periods}
     assert (months["2026-11-01"]["completed"], months["2026-11-01"]["late"]) == (2, 0)
     assert (months["2026-12-01"]["completed"], months["2026-12-01"]["late"]) == (1, 1)
+    assert (months["2026-11-01"]["rated"], months["2026-11-01"]["satisfaction"]) == (2, 0.5)
+    assert (months["2026-12-01"]["rated"], months["2026-12-01"]["satisfaction"]) == (1, 1.0)
     days = {line.key: line.sums for line in (await stats(engine, district, "item")).periods}
     assert days["2026-11-23"]["accepted"] == 3 and days["2026-11-24"]["accepted"] == 1
+    # Half past midnight in Beijing is Tuesday's, though still Monday in UTC.
+    assert (days["2026-11-23"]["rated"], days["2026-11-24"]["rated"]) == (0, 1)
 
     # The street sees its community's figures and not the district office's.
     street = kpis((await stats(engine, [halls["xh-hp"], halls["xh-hp-ly"]], "item")).total)
     assert (street["accepted"], street["completed"], street["collected"]) == (3, 0, 1)
+    assert (street["rated"], street["satisfaction"]) == (2, 1.0)
 
 
 async def test_a_refused_command_adds_nothing_to_the_figures(database: Database, halls: dict[str, int]) -> None:

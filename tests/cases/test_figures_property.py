@@ -1,7 +1,8 @@
 """The case figures the writer keeps are the figures of the event log: after any run of case
 commands — 受理 at a community or the district, review, approval, 办结, 领取, 不予受理, 补正 asked
-and answered, 退回, refusals of steps not allowed, and restarts of the writer among them — the table
-holds what a recount of the root hall's events (written here afresh, from the events alone) says.
+and answered, 退回, residents' online ratings (一事一评) at every level, refusals of steps and
+ratings not allowed, and restarts of the writer among them — the table holds what a recount of
+the root hall's events (written here afresh, from the events alone) says.
 
 The one formula shared with the code is ``speed_up`` (提速率 of one case from its accepted time,
 promise, pauses and completion); the hand-worked test (test_figures.py) checks that formula.
@@ -55,7 +56,7 @@ NEXT = {
     ("approval", False): ("complete",),
     ("completed", False): ("collect",),
 }
-KINDS = ("accept", "act", "act", "act", "act", "act", "act", "restart")
+KINDS = ("accept", "act", "act", "act", "act", "act", "act", "rate", "restart")
 Row = tuple[Any, ...]
 
 
@@ -96,6 +97,9 @@ def recount(rows: list[Any]) -> dict[Row, dict[str, int]]:
             add(data, at, "deciding_hall", data["to"], supplements=1)
         elif kind == "supplement_received":
             pauses[data["number"]][-1] = Pause(pauses[data["number"]][-1].start, at)
+        elif kind == "rated":
+            # At the accepting hall, under 办结, satisfied from 基本满意 (3) up.
+            add(data, at, "accepted_hall", "completed", rated=1, satisfied=int(data["level"] >= 3))
         elif kind == "completed":
             accepted = datetime.fromisoformat(data["accepted_at"])
             share, seconds = speed_up(accepted, data["time_limit_days"], pauses[data["number"]], at, DEFAULT_HOURS)
@@ -173,9 +177,15 @@ async def test_the_case_figures_are_a_recount_of_the_events(
 
     async def send(name: str, where: str, **args: Any) -> bool:
         admin = hall.admins[where]
-        body = {**args, "by": actor_args(admin, ["admin"], halls[where])}
-        command = Command(uuid.uuid4().hex, halls["xh"], name, f"staff:{admin}", body, also=tuple(halls.values()))
+        if name == "case.rate":
+            # The resident on the public tracking page: no staff member acts.
+            body, actor = args, "public:track"
+        else:
+            body, actor = {**args, "by": actor_args(admin, ["admin"], halls[where])}, f"staff:{admin}"
+        command = Command(uuid.uuid4().hex, halls["xh"], name, actor, body, also=tuple(halls.values()))
         outcome = await writer.submit(command)
+        if name == "case.rate":
+            return outcome.ok
         if outcome.ok and name == "case.accept":
             hall.numbers.append(str(outcome.result["case"]["number"]))
         if outcome.ok:
@@ -190,6 +200,15 @@ async def test_the_case_figures_are_a_recount_of_the_events(
                 await writer.stop()
                 writer = Writer(engine, [CasesDomain(CATALOG)], clock=hall.clock)
                 await writer.start()
+            elif kind == "rate" and hall.numbers:
+                # Mostly a completed case, now and then any: the rules refuse one not completed or
+                # rated already. Every level, the low ones with the comment they require.
+                done = [n for n in hall.numbers if hall.stages[n][0] in ("completed", "collected")]
+                pool = done if done and minutes % 4 else hall.numbers
+                number = pool[-1 - choice % min(len(pool), 6)]
+                level = 1 + minutes % 5
+                tail = APPLICANT["phone"][-4:]
+                await send("case.rate", "xh", number=number, phone_tail=tail, level=level, comment="等候太久")
             elif kind == "accept" or not hall.numbers:
                 item, where = ITEMS[choice % len(ITEMS)]
                 await send("case.accept", where, item=item, applicant=APPLICANT, materials=_materials(item))

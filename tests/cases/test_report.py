@@ -7,11 +7,12 @@ from __future__ import annotations
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from cases.figures import empty_sums as case_sums
 from cases.statistics import Line as CaseLine
 from cases.web.report import change, month_end, month_of, previous_month, worst_counters, worst_items
 from queueing.figures import empty_sums as queue_sums
 from queueing.statistics import Line as QueueLine
-from tests.cases.test_stats_api import _complete_one
+from tests.cases.test_stats_api import _complete_one, _rate
 from tests.site import Site
 
 
@@ -32,9 +33,8 @@ def test_the_change_is_a_difference_in_counts_and_in_points_for_shares() -> None
 
 
 def _case_line(key: str, completed: int, on_time: int) -> CaseLine:
-    sums = dict.fromkeys(("accepted", "entered", "work_sum", "speed_count", "speed_sum"), 0)
-    sums.update(dict.fromkeys(("refused", "collected", "supplements", "returned"), 0))
-    return CaseLine(key, (key, key), {**sums, "completed": completed, "on_time": on_time, "late": completed - on_time})
+    sums = {**case_sums(), "completed": completed, "on_time": on_time, "late": completed - on_time}
+    return CaseLine(key, (key, key), sums)
 
 
 def test_the_worst_items_are_those_least_often_on_time_and_items_without_completions_are_left_out() -> None:
@@ -59,11 +59,16 @@ def test_the_worst_counters_have_the_lowest_service_level_then_satisfaction() ->
 
 
 def test_supervisors_read_this_months_report_and_clerks_may_not(site: Site) -> None:
-    _complete_one(site)
+    _rate(site, _complete_one(site), 4)
     month = datetime.now(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m")
     site.login("supervisor")
     page = site.client.get(f"/reports/1/{month}")
     assert page.status_code == 200
+    # The applicant's online rating beside the counters' ratings: one case rated, 满意.
+    rows = {row.split("</th>")[0]: row for row in page.text.split('<tr><th scope="row">')[1:]}
+    rated = next(row for head, row in rows.items() if "办件评价数" in head)
+    satisfaction = next(row for head, row in rows.items() if "办件满意率" in head)
+    assert '<td class="num">1</td>' in rated and '<td class="num">100.0%</td>' in satisfaction
     assert "月度工作简报" in page.text and "Monthly report" in page.text
     assert page.text.index("月度工作简报") < page.text.index("Monthly report")
     assert "MZ-006" in page.text and "柳荫社区党群服务站" in page.text

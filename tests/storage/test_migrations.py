@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import Connection
@@ -137,3 +138,107 @@ async def test_the_figures_kept_before_0013_fill_its_rollups(database: Database)
         }
     assert daily == {("2026-11-22", 1): (2, 300), ("2026-11-23", 1): (8, 600), ("2026-11-23", 2): (4, 900)}
     assert hourly == {("2026-11-22", 9): (7, 2, 300), ("2026-11-23", 9): (1, 7, 900), ("2026-11-23", 10): (1, 5, 120)}
+
+
+async def test_case_ratings_logged_before_0015_are_counted_by_it(
+    database: Database, halls: dict[str, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two cases completed on Wednesday 25 November 2026 through the writer, then the schema taken
+    back to 0014 and their online ratings logged as that release logged them (no department in the
+    event, a copy in the log of every hall the case reaches). 0015 counts each rating once, at the
+    hall that accepted the case, on its local day in Beijing, under 办结, its department read from
+    the case; added to the completion's figures where the key is the same:
+
+    - MZ-004, accepted and completed at the district centre, rated 2 不满意 at 16:00: the centre's
+      row of that day, which holds its completion, gains a rating, not satisfied;
+    - MZ-006, accepted at the community, rated 4 满意 at 00:30 on Thursday (16:30 on Wednesday in
+      UTC): a new row, the community's, of Thursday, satisfied.
+    """
+    from alembic import command
+    from sqlalchemy import func, insert, select
+
+    from hall.storage.case_tables import case_figures, case_figures_daily, case_figures_monthly
+    from hall.storage.migrate import alembic_config
+    from hall.storage.tables import events
+    from tests.cases.test_figures import Hall, local
+    from tests.factories import add_staff
+
+    monkeypatch.setenv("HALL_TIMEZONE", "Asia/Shanghai")
+    engine = database.engines[0]
+    people = {
+        "community": (await add_staff(engine, halls["xh-hp-ly"], 1))[0],
+        "district": (await add_staff(engine, halls["xh"], 1))[0],
+        "supervisor": (await add_staff(engine, halls["xh"], 1, roles="supervisor", prefix="sup"))[0],
+    }
+    hall = Hall(engine, halls, people)
+    async with hall.writer:
+        far = await hall.accept(local(23, 9, 30), "community", "MZ-006")
+        near = await hall.accept(local(25, 14), "district", "MZ-004")
+        for number, at in ((far, local(25, 9)), (near, local(25, 14, 10))):
+            await hall.act(at, "district", number, "review")
+            await hall.act(at + timedelta(minutes=10), "supervisor", number, "approve")
+            await hall.act(at + timedelta(minutes=20), "district", number, "complete")
+
+    def _back_to(connection: Connection) -> None:
+        config = alembic_config()
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0014_case_rollups")
+
+    async with engine.begin() as conn:
+        await conn.run_sync(_back_to)
+        heads = dict(
+            (await conn.execute(select(events.c.hall_id, func.max(events.c.seq)).group_by(events.c.hall_id))).all()
+        )
+        ratings = (
+            (far, "MZ-006", halls["xh-hp-ly"], 4, "满意", "", local(26, 0, 30)),
+            (near, "MZ-004", halls["xh"], 2, "不满意", "等候太久", local(25, 16)),
+        )
+        for number, item, accepted_hall, level, label, comment, at in ratings:
+            data = {
+                "number": number,
+                "item": item,
+                "level": level,
+                "label": label,
+                "comment": comment,
+                "accepted_hall": accepted_hall,
+                "deciding_hall": halls["xh"],
+                "registered_by": people["district"],
+                "counter": None,
+                "halls": sorted({accepted_hall, halls["xh"]}),
+            }
+            reached = [h for h in halls.values() if accepted_hall == halls["xh-hp-ly"] or h == halls["xh"]]
+            for hall_id in reached:
+                heads[hall_id] = heads.get(hall_id, 0) + 1
+                row = {"hall_id": hall_id, "seq": heads[hall_id], "type": "case.rated", "data": data}
+                await conn.execute(insert(events), {**row, "actor": "public:track", "at": at, "command_id": None})
+    await upgrade(engine)
+
+    completed = case_figures.c.stage == "completed"
+    async with engine.connect() as conn:
+        c = case_figures.c
+        found = {
+            (r.hall_id, r.day.isoformat(), r.item, r.department): (r.completed, r.rated, r.satisfied)
+            for r in await conn.execute(
+                select(c.hall_id, c.day, c.item, c.department, c.completed, c.rated, c.satisfied).where(completed)
+            )
+        }
+        d = case_figures_daily.c
+        daily = {
+            (r.hall_id, r.day.isoformat()): (r.completed, r.rated, r.satisfied)
+            for r in await conn.execute(select(d.hall_id, d.day, d.completed, d.rated, d.satisfied))
+        }
+        m = case_figures_monthly.c
+        monthly = {
+            (r.hall_id, r.item): (r.completed, r.rated, r.satisfied)
+            for r in await conn.execute(
+                select(m.hall_id, m.item, m.completed, m.rated, m.satisfied).where(m.stage == "completed")
+            )
+        }
+    centre, community = halls["xh"], halls["xh-hp-ly"]
+    assert found == {
+        (centre, "2026-11-25", "MZ-006", "区民政局"): (1, 0, 0),
+        (centre, "2026-11-25", "MZ-004", "区民政局"): (1, 1, 0),
+        (community, "2026-11-26", "MZ-006", "区民政局"): (0, 1, 1),
+    }
+    assert (daily[centre, "2026-11-25"], daily[community, "2026-11-26"]) == ((2, 1, 0), (0, 1, 1))
+    assert monthly == {(centre, "MZ-006"): (1, 0, 0), (centre, "MZ-004"): (1, 1, 0), (community, "MZ-006"): (0, 1, 1)}
