@@ -168,6 +168,7 @@ class DisplayFeed:
         by type from the whole log, then the events that arrived meanwhile."""
         known = self._boards.get(hall_id)
         if known is not None:
+            self._early.pop(hall_id, None)
             return known
         self._early.setdefault(hall_id, [])
         try:
@@ -216,8 +217,14 @@ class DisplayFeed:
         ]
         if not targets:
             return 0
+        if hall_id not in self._boards:
+            # Events that arrive from now on, while the state and then the board are read, are
+            # kept to fold in (``_board``): one committed between the two reads is past the head
+            # the board is read up to, and would otherwise be in neither.
+            self._early.setdefault(hall_id, [])
         read = await self._writer.read_state(hall_id, "queue")
         if read is None:
+            self._early.pop(hall_id, None)
             return 0
         head, queue = int(read[0]), read[1]
         assert isinstance(queue, QueueState)

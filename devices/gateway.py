@@ -196,7 +196,13 @@ class Gateway:
 
     async def _reread(self, device_id: str, hall_id: int) -> None:
         try:
+            # A change committed while this read was under way (registered, then wired at once)
+            # marks the device stale again, and no second reread starts beside this one: read
+            # again until nothing came in meanwhile. A wired device never sends a message that
+            # would make the gateway read it later.
             await self._refresh(device_id)
+            while device_id in self._stale:
+                await self._refresh(device_id)
         finally:
             self._refreshing.discard(device_id)
         if self.on_change is not None:

@@ -230,9 +230,11 @@ def command_done(registry: Registry, record: CommandRecord) -> Decision[Registry
         raise DomainError(
             N_("status must be one of {names}"), field="status", say={"names": ", ".join(COMMAND_OUTCOMES)}
         )
+    # The result goes with the event too: a process that handed the command to the one holding
+    # a wired device's line hears its outcome from the log (devices.wired_relay).
     fact = Fact(
         "device.command",
         {"device": record.device, "id": record.id, "name": record.name, "status": record.status,
-         "attempts": record.attempts},
+         "attempts": record.attempts, "result": dict(record.result)},
     )  # fmt: skip
     return Decision(registry, (fact,), {"command": record.id, "status": record.status}, (record,))

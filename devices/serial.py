@@ -20,7 +20,8 @@ otherwise each open every port: two readers of one keypad bus or converter split
 them, and both poll and echo. ``serve`` runs under the ``wired lines`` lease, so the lines are open in
 one process, which any other takes over when it dies (``devices.service``). The others keep each
 line's plan, its state ``elsewhere``, and the display content they render, so a process that takes
-the lease over opens every line at once with what its displays should show.
+the lease over opens every line at once with what its displays should show; a technician's command
+asked of them is handed to the holder (``devices.wired_relay``).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,12 +49,16 @@ from devices.serial_cards import SamReader
 from devices.serial_displays import DisplayLine
 from devices.serial_drivers import Driver, KeypadBus, Timing
 from devices.wired import DISPLAY_COMMANDS
+from devices.wired_relay import WiredRelay
 from devices.wires import Protocol, Wired, Wiring, protocol_of, wiring_of
+from hall.kernel.events import Event
 
 log = logging.getLogger(__name__)
 
 Stream = tuple[asyncio.StreamReader, asyncio.StreamWriter]
 Opener = Callable[[Wiring], Coroutine[Any, Any, Stream]]
+# What a process asking the line's holder waits beyond the holder's own expiry of a command.
+HAND_OVER_GRACE = 10.0
 _PARITY = {"N": serial.PARITY_NONE, "E": serial.PARITY_EVEN, "O": serial.PARITY_ODD}
 
 
@@ -203,19 +208,30 @@ class SerialDevices:
         # Whether the lines are open in this process: always when it is alone; with processes
         # sharing the devices, while it holds the lease (``serve``).
         self.here = True
+        self._closed = False
+        # Sharing: commands handed to the line's holder, and the outcomes awaited from it by id.
+        self.relay: WiredRelay | None = None
+        self._awaited: dict[str, asyncio.Future[Mapping[str, Any]]] = {}
+        self._carrying: set[asyncio.Task[DeviceCommand]] = set()
 
     async def serve(self) -> None:
         """Open the lines here until cancelled (the lease is lost or the server stops), then close
-        them and leave them to the process that holds the lease next."""
-        self.here = True
-        self._reopen()
+        them and leave them to the process that holds the lease next. Meanwhile the commands other
+        processes hand over are carried here."""
         try:
-            await asyncio.Event().wait()
+            self.here = True
+            self._reopen()
+            if self.relay is not None:
+                await self.relay.listen(self._handed)
+            else:
+                await asyncio.Event().wait()
         finally:
             self.here = False
             self._reopen()
-            while self._closing:
-                await asyncio.gather(*list(self._closing), return_exceptions=True)
+            if self._closing:
+                # Not gather: a second cancellation (the server stopping now) must not cut the
+                # lines' closing short; they finish on their own tasks.
+                await asyncio.wait(list(self._closing))
 
     def _reopen(self) -> None:
         self._plans.clear()
@@ -224,6 +240,8 @@ class SerialDevices:
     def sync(self) -> None:
         """Lines as the registry now says: a port whose devices or settings changed is closed
         and opened again with them; a port nobody uses any more is closed."""
+        if self._closed:
+            return  # the server is stopping: a registry change heard now opens nothing
         by_port: dict[str, list[Wired]] = {}
         for _hall, device in self._gateway.wired():
             wiring = wiring_of(device)
@@ -286,9 +304,9 @@ class SerialDevices:
         command = DeviceCommand(command_id or uuid.uuid4().hex, hall_id, hall, device, name, dict(args))
         line = self.line_of(device)
         if line is not None and not self.here:
-            command.status = CommandStatus.FAILED
-            command.result = {"error": "the device's line is open in another server process: send it there"}
-        elif line is None or not isinstance(line.driver, DisplayLine) or name not in DISPLAY_COMMANDS:
+            # The holder carries and records it; this process only waits for the outcome.
+            return await self._hand_over(command)
+        if line is None or not isinstance(line.driver, DisplayLine) or name not in DISPLAY_COMMANDS:
             command.status = CommandStatus.FAILED
             command.result = {"error": f"a wired device of this kind does not take {name!r}"}
         else:
@@ -311,6 +329,57 @@ class SerialDevices:
         await self._gateway.record_command(command)
         return command
 
+    async def _hand_over(self, command: DeviceCommand) -> DeviceCommand:
+        """A command for a line open in another process: handed to it, and its outcome heard from
+        the log (``on_events``). Nothing is recorded here: the holder records what it did."""
+        if self.relay is None:
+            command.status = CommandStatus.FAILED
+            command.result = {"error": "the device's line is open in another server process"}
+            command.over.set()
+            return command
+        outcome = asyncio.get_running_loop().create_future()
+        self._awaited[command.id] = outcome
+        try:
+            await self.relay.send(
+                {"id": command.id, "hall_id": command.hall_id, "hall": command.hall, "device": command.device,
+                 "name": command.name, "args": dict(command.args)}
+            )  # fmt: skip
+            # The holder expires a command whose line stays away after ``expire_after``.
+            async with asyncio.timeout(self.expire_after + HAND_OVER_GRACE):
+                heard = await outcome
+            command.status = CommandStatus(str(heard.get("status")))
+            command.attempts = int(heard.get("attempts") or 0)
+            command.result = dict(heard.get("result") or {})
+        except TimeoutError:
+            command.status = CommandStatus.EXPIRED
+            command.result = {"error": "no server process carried it: the line's holder did not answer"}
+        finally:
+            self._awaited.pop(command.id, None)
+        command.over.set()
+        return command
+
+    def _handed(self, data: dict[str, Any]) -> None:
+        """A command another process handed over: carried on its line here, as if asked here."""
+        try:
+            hall_id, hall, device = int(data["hall_id"]), str(data["hall"]), str(data["device"])
+            name, command_id, args = str(data["name"]), str(data["id"]), dict(data.get("args") or {})
+        except (KeyError, TypeError, ValueError):
+            log.warning("a wired command handed over without its parts: %r", data)
+            return
+        if not self.here:
+            return
+        task = asyncio.create_task(self.send(hall_id, hall, device, name, args, command_id))
+        self._carrying.add(task)
+        task.add_done_callback(self._carrying.discard)
+
+    def on_events(self, events: Sequence[Event]) -> None:
+        """The log's events: the outcome of a command handed to another process."""
+        for event in events:
+            if event.type == "device.command":
+                waiting = self._awaited.get(str(event.data.get("id")))
+                if waiting is not None and not waiting.done():
+                    waiting.set_result(event.data)
+
     def in_flight(self, device: str | None = None) -> list[dict[str, Any]]:
         return [c.as_json() for c in self._pending.values() if device is None or c.device == device]
 
@@ -318,7 +387,11 @@ class SerialDevices:
         return [line.as_json() for line in self.lines.values()]
 
     async def close(self) -> None:
+        self._closed = True
+        self.here = False
         for port in list(self.lines):
             self._drop(port)
         while self._closing:
             await asyncio.gather(*list(self._closing), return_exceptions=True)
+        for task in list(self._carrying):
+            task.cancel()

@@ -34,6 +34,8 @@ from devices.protocol import DeviceEvent
 from devices.wire_log import WireLog
 
 log = logging.getLogger(__name__)
+# The longest a closing keypad bus waits for its echoed presses to be acted on.
+CLOSE_GRACE = 5.0
 
 F = TypeVar("F")
 
@@ -185,6 +187,8 @@ class KeypadBus:
             except Exception:
                 log.exception("a key press of %s was not handled", device)
                 continue
+            finally:
+                presses.task_done()
             self.acted += 1
             if answer is not None and not answer.ok:
                 self.refused[str(answer.body.get("code", "refused"))] += 1
@@ -195,6 +199,13 @@ class KeypadBus:
             await _presence(self._gateway, self.devices[address], presence.lost())
 
     async def close(self) -> None:
+        # Presses already echoed are the hall's to act on: the keypad lets an echoed press go and
+        # never sends it again. The line's session has stopped; what is queued is acted on first
+        # (the line moving to another process, the server stopping), within a bound.
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(CLOSE_GRACE):
+                for presses in self._presses.values():
+                    await presses.join()
         for task in self._acting:
             task.cancel()
         for task in self._acting:

@@ -20,6 +20,7 @@ from devices.pcsc import PcscReaders
 from devices.registry import Device
 from devices.serial import Opener, SerialDevices, open_port
 from devices.serial_drivers import Timing
+from devices.wired_relay import WiredRelay
 from hall.storage.database import is_sqlite
 from hall.storage.lease import DEVICE_PRESENCE, DISPLAY_FEED, WIRED_LINES, Lease, run_leased
 from hall.storage.writer import Listener, Writer
@@ -82,14 +83,18 @@ class Devices:
         self._housekeeping_every = housekeeping_every
         self._tasks: list[asyncio.Task[None]] = []
         self.serial = SerialDevices(self.gateway, opener=serial_opener, timing=serial_timing)
-        # Shared, the lines open in the process holding their lease (``start``), none before.
+        # Shared, the lines open in the process holding their lease (``start``), none before, and
+        # the others hand a technician's commands to it over PostgreSQL's NOTIFY.
         self.serial.here = not self.shared
+        if self.shared and not is_sqlite(engine):
+            self.serial.relay = WiredRelay(engine)
         self.gateway.on_change = self._changed
         self.gateway.wired_send = self.serial.send
         self.feed.wired = self.serial.show
         subscribe = listen or writer.add_listener
         subscribe(self.gateway.on_events)
         subscribe(self.feed.on_events)
+        subscribe(self.serial.on_events)
 
     def _changed(self, hall_id: int) -> None:
         # A device was registered, bound, wired or went on- or offline: its display content is

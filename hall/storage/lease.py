@@ -86,6 +86,10 @@ class Lease:
             except Exception:
                 log.warning("lost the connection that held lease %x", self._key)
                 await self._drop()
+                # Not held now: the work stops at once. Taking the lease again waits for the next
+                # round, so a connect that hangs (the database out of reach) cannot keep the work
+                # running beyond this check while another process takes the lease over.
+                return False
         conn = await self._engine.connect()
         try:
             # The holder is named by its process id (pg_stat_activity.application_name), and a
@@ -129,9 +133,11 @@ class Lease:
         conn, self._conn = self._conn, None
         if conn is not None:
             try:
-                # Never back to the pool: its session may still hold the lock.
-                await conn.invalidate()
-                await conn.close()
+                # Never back to the pool: its session may still hold the lock. Bounded: a dead
+                # socket must not hold up the caller.
+                async with asyncio.timeout(self._check_timeout):
+                    await conn.invalidate()
+                    await conn.close()
             except Exception:
                 log.debug("closing the lease connection failed", exc_info=True)
 
@@ -158,7 +164,7 @@ async def run_leased(
                 task = asyncio.create_task(work(), name=f"leased {name}")
             elif not held and task is not None:
                 log.warning("lost the lease of the %s: stopping it here", name)
-                await _cancel(task)
+                await _cancel(task, passing_on=True)
                 task = None
             if task is not None:
                 await asyncio.wait([task], timeout=retry)
@@ -176,7 +182,13 @@ async def run_leased(
             await lease.release()
 
 
-async def _cancel(task: asyncio.Task[None]) -> None:
+async def _cancel(task: asyncio.Task[None], *, passing_on: bool = False) -> None:
+    """Cancel ``task`` and wait for it to end. With ``passing_on``, a cancellation of the caller
+    that arrives meanwhile (the server stopping while the work winds down) is raised once the
+    task has ended, not swallowed with the task's own."""
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError, Exception):
         await task
+    current = asyncio.current_task()
+    if passing_on and current is not None and current.cancelling():
+        raise asyncio.CancelledError

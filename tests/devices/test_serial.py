@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import socket
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -287,3 +288,62 @@ async def test_hall_simulate_drives_a_keypad_bus_on_a_given_port(tmp_path: Path)
         proc.terminate()
         await proc.wait()
         pty.unplug()
+
+
+class SlowGateway:
+    """A gateway that takes its time over each press (a busy writer), recording what it acted on."""
+
+    def __init__(self) -> None:
+        self.acted: list[str] = []
+
+    async def wired_event(self, device_id: str, event: Any) -> Any:
+        await asyncio.sleep(0.1)
+        self.acted.append(event.type)
+        return None
+
+    async def wired_presence(self, device_id: str, online: bool, firmware: str = "") -> None:
+        return None
+
+    def wired_telemetry(self, device_id: str, values: Any) -> None:
+        return None
+
+    def accept_card(self, reader: str, card: Any) -> Any:
+        return None
+
+
+async def test_presses_echoed_before_a_keypad_bus_closes_are_acted_on() -> None:
+    """An echoed press is the hall's: the keypad lets it go and never sends it again. A bus closed
+    with presses still queued (its line moving to another process, the server stopping) acts on
+    them first."""
+    from devices.serial_drivers import KeypadBus
+
+    gateway = SlowGateway()
+    bus = KeypadBus(gateway, {4: "xh-c1-keypad"}, FAST)
+    pads = Keypads([4])
+    near, far = socket.socketpair()
+    reader, writer = await asyncio.open_connection(sock=near)
+    far_reader, far_writer = await asyncio.open_connection(sock=far)
+
+    async def keypad_end() -> None:
+        decoder = keypad.KeypadDecoder()
+        while data := await far_reader.read(256):
+            for frame in decoder.feed(data):
+                if reply := pads.answer(frame):
+                    far_writer.write(reply)
+
+    device = asyncio.create_task(keypad_end())
+    session = asyncio.create_task(bus.session(reader, writer))
+    try:
+        for key in (keypad.Key.CALL, keypad.Key.START, keypad.Key.FINISH):
+            pads.press(keypad.KeyPress(4, key))
+        await until(lambda: len(pads.echoed) == 3, "three presses echoed")
+        assert len(gateway.acted) < 3  # still queued behind the slow gateway
+        session.cancel()
+        await asyncio.gather(session, return_exceptions=True)
+        await bus.close()
+        assert gateway.acted == ["call", "start", "finish"]
+    finally:
+        device.cancel()
+        await asyncio.gather(device, return_exceptions=True)
+        writer.close()
+        far_writer.close()

@@ -1,21 +1,24 @@
 """Server processes sharing one PostgreSQL share their wired devices too: a serial line is open in
 one process at a time (the ``wired lines`` lease), never in two, which would split a keypad bus's
-frames between two readers. The others list the line as open elsewhere and refuse a console
-command to it, naming where it is; when the holder stops, another process opens every line within
-the lease's retry time, and a key pressed then is acted on there, once."""
+frames between two readers. The others list the line as open elsewhere; a technician's command
+asked of one of them is handed to the holder, carried on the line there and answered with its
+outcome. When the holder stops, another process opens every line within the lease's retry time,
+with the display content it rendered from the log meanwhile, and a key pressed then is acted on
+there, once."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]
 import pytest
 
 from devices import keypad_protocol as keypad
+from devices import led_protocol as led
 from devices.commands import Status as CommandStatus
 from devices.serial_drivers import Timing
 from devices.service import Devices
@@ -24,7 +27,7 @@ from hall.runtime import Runtime
 from hall.settings import Settings
 from hall.setup import initialise
 from tests.cluster import fresh_database, plain_url
-from tests.devices.wired_peers import Keypads, until
+from tests.devices.wired_peers import Displays, Keypads, until
 from tests.factories import add_staff
 from tests.peers import PG_URL, missing
 from tests.site import open_all_week
@@ -32,27 +35,35 @@ from tests.site import open_all_week
 pytestmark = [pytest.mark.asyncio, pytest.mark.postgres]
 FAST = Timing(keypad_reply=0.05, keypad_gap=0.002, display_reply=0.1, display_poll=0.3, sam_reply=0.3, sam_find=0.05)
 KEYPAD = "xh-c1-keypad"
+STRIP = "xh-led-1"
 
 
 class Converter:
-    """An RS-485-to-Ethernet converter with a keypad behind it, counting the links open to it."""
+    """An RS-485-to-Ethernet converter with devices behind it, counting the links open to it."""
 
-    def __init__(self) -> None:
-        self.pads = Keypads([4])
+    def __init__(self, decoder: Callable[[], Any], answer: Callable[[Any], bytes | None]) -> None:
+        self._decoder = decoder
+        self._answer = answer
         self.open = 0
         self.most_open = 0
         self.links = 0
+        self.port = ""
+
+    async def start(self) -> asyncio.Server:
+        server = await asyncio.start_server(self.serve, "127.0.0.1", 0)
+        self.port = f"socket://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+        return server
 
     async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.open += 1
         self.links += 1
         self.most_open = max(self.most_open, self.open)
-        decoder = keypad.KeypadDecoder()
+        decoder = self._decoder()
         try:
             with contextlib.suppress(ConnectionError):
                 while data := await reader.read(256):
                     for frame in decoder.feed(data):
-                        if reply := self.pads.answer(frame):
+                        if reply := self._answer(frame):
                             writer.write(reply)
         finally:
             self.open -= 1
@@ -107,9 +118,9 @@ async def shared_url() -> AsyncIterator[str]:
 
 
 async def test_a_wired_line_is_open_in_one_process_and_moves_when_it_stops(shared_url: str) -> None:
-    converter = Converter()
-    server = await asyncio.start_server(converter.serve, "127.0.0.1", 0)
-    port = f"socket://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+    pads, strip = Keypads([4]), Displays([1])
+    keypads, strips = Converter(keypad.KeypadDecoder, pads.answer), Converter(led.LedDecoder, strip.answer)
+    servers = [await keypads.start(), await strips.start()]
     setup = Runtime.build(Settings(db_url=shared_url, secret_key="k" * 32))
     try:
         ids, _ = await initialise(setup.engine)
@@ -118,6 +129,10 @@ async def test_a_wired_line_is_open_in_one_process_and_moves_when_it_stops(share
     finally:
         await setup.engine.dispose()
     hall = ids["xh"]
+
+    def shows(number: str) -> bool:
+        return any(isinstance(m, led.ShowText) and number in m.text for m in strip.shown[1])
+
     async with contextlib.AsyncExitStack() as last, contextlib.AsyncExitStack() as stack:
         first = await stack.enter_async_context(process(shared_url))
         await until(lambda: first.devices is not None and first.devices.serial.here, "the first holds the lines")
@@ -126,37 +141,49 @@ async def test_a_wired_line_is_open_in_one_process_and_moves_when_it_stops(share
         assert one is not None and two is not None
 
         await submit(first, hall, "device.register", device=KEYPAD, kind="keypad", counter=1, secret_hash="x")
-        await submit(first, hall, "device.wire", device=KEYPAD, wire={"port": port, "address": 4})
+        await submit(first, hall, "device.wire", device=KEYPAD, wire={"port": keypads.port, "address": 4})
+        await submit(first, hall, "device.register", device=STRIP, kind="led", secret_hash="x")
+        await submit(first, hall, "device.wire", device=STRIP, wire={"port": strips.port, "address": 1})
         await submit(first, hall, "counter.open", counter=1, clerk=clerk)
         for _ in range(2):
             await submit(first, hall, "ticket.issue", service="soc")
 
-        # Both processes know the line (the second from the log); only the first has it open.
-        await until(lambda: port in one.serial.lines and port in two.serial.lines, "both plan it")
-        await until(lambda: online(one, KEYPAD), "online through the first")
-        await until(lambda: online(two, KEYPAD), "the second hears it is online")
-        assert two.serial.lines[port].status.state == "elsewhere"
+        # Both processes know the lines (the second from the log); only the first has them open.
+        ports = {keypads.port, strips.port}
+        await until(lambda: ports <= set(one.serial.lines) and ports <= set(two.serial.lines), "both plan them")
+        await until(lambda: online(one, KEYPAD) and online(one, STRIP), "online through the first")
+        await until(lambda: online(two, KEYPAD) and online(two, STRIP), "the second hears they are online")
+        assert {line.status.state for line in two.serial.lines.values()} == {"elsewhere"}
         assert not two.serial.here
 
-        # A console command asked of the second is refused there, saying where the line is.
-        refused = await two.serial.send(hall, "xh", KEYPAD, "ping", {})
-        assert refused.status is CommandStatus.FAILED
-        assert "another server process" in str(refused.result)
-
-        converter.pads.press(keypad.KeyPress(4, keypad.Key.CALL))
-        await until(lambda: converter.pads.echoed != [], "echoed")
-        await until(lambda: getattr(one.serial.lines[port].driver, "acted", 0) == 1, "acted on by the first")
+        # A press is acted on once, by the first; the strip shows the call.
+        pads.press(keypad.KeyPress(4, keypad.Key.CALL))
+        await until(lambda: getattr(one.serial.lines[keypads.port].driver, "acted", 0) == 1, "acted on by the first")
         assert await calling(first, hall) == "A001"
+        await until(lambda: shows("A001"), "the call on the strip")
 
-        # The first stops: the second takes the lease at its next try and opens the line.
+        # A technician's command asked of the second goes over the first's line, with its outcome.
+        done = await two.gateway.send(STRIP, "brightness", {"percent": 60})
+        assert done.status is CommandStatus.SUCCEEDED, done.result
+        assert led.Brightness(60) in strip.shown[1]
+        refused = await two.gateway.send(STRIP, "brightness", {"percent": 101})
+        assert refused.status is CommandStatus.FAILED
+
+        # The first stops: the second takes the lease at its next try and opens the lines, and
+        # the strip gets the content the second rendered from the log all along.
+        strip.shown[1].clear()
         await stack.aclose()
         await until(lambda: two.serial.here, "the second holds the lines")
-        await until(lambda: converter.links == 2 and converter.open == 1, "the second's link")
-        line = two.serial.lines[port]
+        await until(lambda: keypads.links == 2 and keypads.open == 1, "the second's link")
+        line = two.serial.lines[keypads.port]
         await until(lambda: line.status.state == "open", "open in the second")
-        converter.pads.press(keypad.KeyPress(4, keypad.Key.RECALL))
+        await until(lambda: shows("A001"), "the call on the strip again, from the second")
+        pads.press(keypad.KeyPress(4, keypad.Key.RECALL))
         await until(lambda: getattr(line.driver, "acted", 0) == 1, "acted on by the second")
         assert await calling(second, hall) == "A001"
-    server.close()
-    assert converter.most_open == 1, "two processes had the line open at once"
-    assert converter.links == 2
+        assert (await two.gateway.send(STRIP, "clear", {})).status is CommandStatus.SUCCEEDED
+    for server in servers:
+        server.close()
+    for converter in (keypads, strips):
+        assert converter.most_open == 1, f"two processes had {converter.port} open at once"
+        assert converter.links == 2

@@ -63,3 +63,61 @@ async def test_leased_work_runs_in_one_process_and_moves_when_its_holder_stops(d
         for task in (first, second):
             task.cancel()
         await asyncio.gather(first, second, return_exceptions=True)
+
+
+async def test_a_holder_whose_session_check_fails_stops_its_work_at_once_and_takes_the_lease_again_later(
+    database: Database,
+) -> None:
+    """A failed check of the holder's session means the lease may be gone: ``hold`` says so at once,
+    without trying to take it again in the same call (a connect to a database out of reach can
+    hang for a minute, all the while the work would run beside the process that took it over)."""
+    engine = database.engines[0]
+    if is_sqlite(engine):
+        return  # one server process: the lease is always its own
+    lease = Lease(engine, OUTBOX)
+    try:
+        assert await lease.hold()
+        conn = lease._conn
+        assert conn is not None
+        raw = await conn.get_raw_connection()
+        raw.driver_connection.terminate()  # type: ignore[union-attr]
+        assert not await lease.hold()
+        assert await lease.hold()  # the next round takes it again: the database dropped the lock
+    finally:
+        await lease.release()
+
+
+class LostAtTheSecondTry(Lease):
+    """A lease held at the first try and lost at every later one."""
+
+    def __init__(self) -> None:
+        self.tries = 0
+
+    async def hold(self) -> bool:
+        self.tries += 1
+        return self.tries == 1
+
+    async def release(self) -> None:
+        return None
+
+
+async def test_a_runner_stopped_while_its_lost_work_winds_down_stops() -> None:
+    """The lease is lost and the work takes a while to wind down (closing serial lines); the server
+    stops meanwhile. The runner ends, instead of swallowing the stop with the work's own
+    cancellation and trying the lease forever."""
+    started = asyncio.Event()
+
+    async def work() -> None:
+        try:
+            started.set()
+            await asyncio.Event().wait()
+        finally:
+            await asyncio.sleep(0.3)
+
+    runner = asyncio.create_task(run_leased(LostAtTheSecondTry(), work, "wired lines", retry=0.01))
+    await started.wait()
+    await asyncio.sleep(0.1)  # lost at the second try: the work is winding down now
+    runner.cancel()
+    async with asyncio.timeout(5000 * MS):
+        await asyncio.gather(runner, return_exceptions=True)
+    assert runner.cancelled()
