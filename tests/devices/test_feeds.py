@@ -250,3 +250,28 @@ async def test_a_feed_that_takes_the_lead_shows_every_display_from_the_state_and
         await running
     assert feed.leading is False
     assert bus.kept == 0
+
+
+async def test_a_call_committed_between_the_feeds_two_reads_is_shown(tmp_path: Path) -> None:
+    """The feed reads the queue state (and its head), then the board's latest calls up to that
+    head. A call committed in between is past the head, so the board's read leaves it out; it must
+    be kept as it arrives and folded in, not dropped because no board existed yet."""
+    clock = Clock(datetime(2026, 12, 3, 2, 0, tzinfo=UTC))
+    async with a_hall(tmp_path, clock) as hall:
+        feed, bus = hall.feed()
+        await hall.submit("counter.open", counter=1, clerk=hall.clerks[0])
+        await hall.submit("ticket.issue", service="soc")
+        writer = hall.writer
+
+        class CallAfterTheStateIsRead:
+            async def read_state(self, hall_id: int, domain: str) -> Any:
+                read = await writer.read_state(hall_id, domain)
+                # The clerk calls now: committed, and its event delivered to the feed.
+                await hall.submit("ticket.call_next", counter=1, clerk=hall.clerks[0])
+                return read
+
+        feed._writer = CallAfterTheStateIsRead()  # type: ignore[assignment]
+        await feed.refresh(hall.hall_id)
+        feed._writer = writer
+        await feed.refresh(hall.hall_id)
+    assert [c["number"] for c in bus.shown["xh-qd-1"]["calls"]] == ["A001"]

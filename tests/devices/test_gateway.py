@@ -515,3 +515,31 @@ async def test_a_command_outcome_recorded_twice_is_one_row(tmp_path: Path, broke
         async with reading(hall.runtime.engine) as conn:
             rows = (await conn.execute(select(device_commands.c.id, device_commands.c.attempts))).all()
         assert [tuple(r) for r in rows] == [("cmd-00000001", 2)]
+
+
+async def test_a_device_wired_while_the_gateway_rereads_it_is_known_wired(tmp_path: Path, broker: MemoryBroker) -> None:
+    """Registered and wired at once: the wiring is committed while the gateway is still reading the
+    device it heard registered. It reads it again, so it knows the wire and the line is opened (a
+    wired device sends nothing that would make the gateway read it later)."""
+    async with device_hall(tmp_path, broker.connector()) as hall:
+        gateway = hall.devices.gateway
+        first_read = gateway._refresh
+        reads = 0
+
+        async def refresh(device_id: str) -> Any:
+            nonlocal reads
+            reads += 1
+            seen = await first_read(device_id)
+            if reads == 1:
+                outcome = await hall.submit(
+                    "xh", "device.wire", device="xh-c1-keypad", wire={"port": "socket://127.0.0.1:9", "address": 1}
+                )
+                assert outcome.ok, outcome.result
+            return seen
+
+        gateway._refresh = refresh  # type: ignore[method-assign]
+        await hall.register("xh-c1-keypad", "keypad", counter=1)
+        await hall.settle()
+        device = gateway.device("xh-c1-keypad")
+        assert device is not None and device.wire is not None
+        assert "socket://127.0.0.1:9" in hall.devices.serial.lines
