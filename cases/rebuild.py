@@ -40,7 +40,8 @@ _MONTH_KEY = ("hall_id", "month", "item", "department", "stage")
 
 @dataclass(frozen=True)
 class Rebuilt:
-    """One day written: its case events' last sequence number and the figure rows it holds."""
+    """One day written (or one more run of its events, see ``rebuild``): its case events' last
+    sequence number and the figure rows they add."""
 
     day: date
     last_seq: int
@@ -91,13 +92,19 @@ async def rebuild(
     day: date | None = None
     tallies: list[Tally] = []
     last = 0
+    # The log's order is its clock's but for a clock set back (corrected, or moved by hand): a
+    # day's events may then come in more than one run of the log. The day's first run replaces
+    # its rows and the later ones add to them; a run up to ``after`` was written before.
+    seen: set[date] = set()
 
     async def flush() -> None:
-        if day is None or day >= until or last <= after:
+        if day is None or day >= until:
             return
-        done = await _write(engine, tree, day, merged(tallies))
-        written.append(Rebuilt(day, last, done))
-        told(written[-1])
+        if last > after:
+            done = await _write(engine, tree, day, merged(tallies), replace=day not in seen)
+            written.append(Rebuilt(day, last, done))
+            told(written[-1])
+        seen.add(day)
 
     async for seq, kind, data, at in _events(engine, root):
         # The day the writer keys the event's figures under: the halls' local day.
@@ -113,9 +120,11 @@ async def rebuild(
     return written
 
 
-async def _write(engine: AsyncEngine, tree: Sequence[int], day: date, tallies: tuple[Tally, ...]) -> int:
+async def _write(
+    engine: AsyncEngine, tree: Sequence[int], day: date, tallies: tuple[Tally, ...], *, replace: bool
+) -> int:
     async with engine.begin() as conn:
-        for table in (case_figures, case_figures_daily):
+        for table in (case_figures, case_figures_daily) if replace else ():
             await conn.execute(delete(table).where(table.c.hall_id.in_(tree), table.c.day == day))
         await keep_figures(conn, tallies, monthly=False)
         await _sum_month(conn, tree, day.replace(day=1))

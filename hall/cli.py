@@ -709,7 +709,8 @@ async def _rebuild_case_figures(
     roots: list[int] = []
     for row in found:
         root = root_of(parents, row.id)
-        if root != row.id:
+        if root != row.id and len(found) == 1:
+            # One hall found that is no root: the one named with --hall; say whose tree is rebuilt.
             print(f"{row.code}: its cases are registered at {codes[root]}; rebuilding the case figures of its tree")
         if root not in roots:
             roots.append(root)
@@ -722,7 +723,7 @@ async def _rebuild_case_figures(
             print(f"{code} cases {day.day}: {day.rows} case figure rows, events up to seq {day.last_seq}", flush=True)
 
         done = await rebuild(engine, root, hours, until=until, after=after, told=told)
-        print(f"{code}: {len(done)} days of case figures rebuilt")
+        print(f"{code}: {len({day.day for day in done})} days of case figures rebuilt")
 
 
 def _restore(settings: Settings, source: Path) -> None:
