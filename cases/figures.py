@@ -136,30 +136,46 @@ def _key(data: Mapping[str, object], now: datetime, hours: WorkingHours, stage: 
     return Key(hours.local(now).date(), hall, str(data.get("item", "")), department, stage)
 
 
+# A case's clock as 办结 reads it: when it started, the working days promised, the 补正 pauses.
+CaseClock = tuple[datetime, int, Sequence[Pause]]
+
+
 def fold(before: Register, facts: Sequence[Fact], now: datetime, hours: WorkingHours) -> tuple[Tally, ...]:
     """What ``facts``, logged by one case command decided on ``before`` at ``now``, add to the
     figures: one tally per key, in key order."""
-    found: list[Tally] = []
-    for fact in facts:
-        data = fact.data
-        to = str(data.get("to") or "")
-        if fact.type == "case.accepted":
-            found.append(Tally(_key(data, now, hours, "accepted", accepting=True), accepted=1, entered=1))
-        elif fact.type in ("case.reviewed", "case.approved"):
-            found.append(Tally(_key(data, now, hours, to, accepting=False), entered=1))
-        elif fact.type == "case.completed":
-            found.append(_completed(before, data, now, hours))
-        elif fact.type == "case.collected":
-            found.append(Tally(_key(data, now, hours, "collected", accepting=True), entered=1, collected=1))
-        elif fact.type == "case.refused":
-            found.append(Tally(_key(data, now, hours, "refused", accepting=False), entered=1, refused=1))
-        elif fact.type == "case.returned":
-            found.append(Tally(_key(data, now, hours, to, accepting=False), entered=1, returned=1))
-        elif fact.type == "case.supplement_requested":
-            found.append(Tally(_key(data, now, hours, to, accepting=False), supplements=1))
-        elif fact.type == "case.rated":
-            found.append(_rated(data, now, hours))
-    return merged(found)
+    found = (tally(fact, now, hours, _clock(before, fact)) for fact in facts)
+    return merged(t for t in found if t is not None)
+
+
+def _clock(before: Register, fact: Fact) -> CaseClock | None:
+    case = before.cases.cases.get(str(fact.data.get("number"))) if fact.type == "case.completed" else None
+    if case is None:
+        return None
+    return case.accepted_at, case.time_limit_days, tuple(Pause(p.start, p.end) for p in case.pauses)
+
+
+def tally(fact: Fact, now: datetime, hours: WorkingHours, clock: CaseClock | None = None) -> Tally | None:
+    """What one fact logged at ``now`` adds (None: nothing). ``clock`` is the case's clock before
+    the fact, which 办结 reads for 提速率 and the working time; without it those count 0."""
+    data = fact.data
+    to = str(data.get("to") or "")
+    if fact.type == "case.accepted":
+        return Tally(_key(data, now, hours, "accepted", accepting=True), accepted=1, entered=1)
+    if fact.type in ("case.reviewed", "case.approved"):
+        return Tally(_key(data, now, hours, to, accepting=False), entered=1)
+    if fact.type == "case.completed":
+        return _completed(clock, data, now, hours)
+    if fact.type == "case.collected":
+        return Tally(_key(data, now, hours, "collected", accepting=True), entered=1, collected=1)
+    if fact.type == "case.refused":
+        return Tally(_key(data, now, hours, "refused", accepting=False), entered=1, refused=1)
+    if fact.type == "case.returned":
+        return Tally(_key(data, now, hours, to, accepting=False), entered=1, returned=1)
+    if fact.type == "case.supplement_requested":
+        return Tally(_key(data, now, hours, to, accepting=False), supplements=1)
+    if fact.type == "case.rated":
+        return _rated(data, now, hours)
+    return None
 
 
 def _rated(data: Mapping[str, object], now: datetime, hours: WorkingHours) -> Tally:
@@ -172,17 +188,15 @@ def _rated(data: Mapping[str, object], now: datetime, hours: WorkingHours) -> Ta
     return Tally(key, rated=1, satisfied=int(satisfied))
 
 
-def _completed(before: Register, data: Mapping[str, object], now: datetime, hours: WorkingHours) -> Tally:
+def _completed(clock: CaseClock | None, data: Mapping[str, object], now: datetime, hours: WorkingHours) -> Tally:
     key = _key(data, now, hours, "completed", accepting=False)
     due = data.get("due_at")
     late = isinstance(due, str) and now >= datetime.fromisoformat(due)
     on_time = isinstance(due, str) and not late
-    case = before.cases.cases.get(str(data.get("number")))
     share: float | None = None
     seconds = 0
-    if case is not None:
-        pauses = tuple(Pause(p.start, p.end) for p in case.pauses)
-        share, seconds = speed_up(case.accepted_at, case.time_limit_days, pauses, now, hours)
+    if clock is not None:
+        share, seconds = speed_up(*clock, now, hours)
     return Tally(
         key,
         entered=1,

@@ -376,10 +376,7 @@ class CasesDomain:
             await upsert(conn, supervision_orders, list(order_rows.values()), ["id"])
         if notices:
             await self._queue_notices(conn, notices, events)
-        figure_rows = [_figure_row(tally) for _key, tally in sorted(tallies.items())]
-        await accumulate(conn, case_figures, figure_rows, FIGURE_KEY, kept=("week", "month"))
-        await accumulate(conn, case_figures_daily, _rolled(figure_rows, DAILY_KEY), DAILY_KEY, kept=("week", "month"))
-        await accumulate(conn, case_figures_monthly, _rolled(figure_rows, MONTHLY_KEY), MONTHLY_KEY)
+        await keep_figures(conn, [tally for _key, tally in sorted(tallies.items())])
 
     async def _queue_notices(self, conn: AsyncConnection, notices: list[NoticeDue], events: Sequence[Event]) -> None:
         at = events[0].at if events else datetime.now(self.settings.hours.tz)
@@ -430,6 +427,16 @@ class CasesDomain:
 FIGURE_KEY = ("hall_id", "day", "item", "department", "stage")
 DAILY_KEY = ("hall_id", "day")
 MONTHLY_KEY = ("hall_id", "month", "item", "department", "stage")
+
+
+async def keep_figures(conn: AsyncConnection, tallies: Sequence[figures.Tally], *, monthly: bool = True) -> None:
+    """Add tallies to the case figures and their rollups, in the caller's transaction; without
+    ``monthly`` the month rollup is left to the caller (a rebuild sums it afresh)."""
+    figure_rows = [_figure_row(tally) for tally in tallies]
+    await accumulate(conn, case_figures, figure_rows, FIGURE_KEY, kept=("week", "month"))
+    await accumulate(conn, case_figures_daily, _rolled(figure_rows, DAILY_KEY), DAILY_KEY, kept=("week", "month"))
+    if monthly:
+        await accumulate(conn, case_figures_monthly, _rolled(figure_rows, MONTHLY_KEY), MONTHLY_KEY)
 
 
 def _rolled(rows: Sequence[dict[str, Any]], key: Sequence[str]) -> list[dict[str, Any]]:

@@ -15,7 +15,8 @@ import os
 import re
 import sys
 from collections.abc import Coroutine, Mapping, Sequence
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -37,6 +38,7 @@ from hall.web.passwords import new_password
 if TYPE_CHECKING:
     # Imported where it serves: the other commands start without loading the server.
     import uvicorn
+    from sqlalchemy.ext.asyncio import AsyncEngine
 
 
 class _Parser(argparse.ArgumentParser):
@@ -133,16 +135,22 @@ def _parser() -> argparse.ArgumentParser:
     )
     common(restore)
     restore.add_argument("file", help="a file written by hall backup")
-    figures = commands.add_parser("figures", help="the queue's statistics figures")
+    figures = commands.add_parser("figures", help="the statistics figures of the queue and of the cases")
     common(figures)
     figures.add_argument("action", choices=("rebuild",), help="rebuild: recount them from the event log")
-    figures.add_argument("--hall", help="code of the hall; default every hall")
+    figures.add_argument(
+        "--hall", help="code of the hall; default every hall (the case figures: of the tree the hall is in)"
+    )
+    figures.add_argument(
+        "--only", choices=("queue", "cases"), help="rebuild only the queue's figures or only the case figures"
+    )
     figures.add_argument(
         "--after",
         type=int,
         default=0,
         metavar="SEQ",
-        help="resume a stopped rebuild of one hall: write only the days after the last sequence number it printed",
+        help="resume a stopped rebuild of one hall: write only the days after the last sequence number it printed"
+        " (the queue's; with --only cases, the case figures')",
     )
     demo = commands.add_parser("demo", help="serve the sample hall with simulated clerks on SQLite")
     common(demo)
@@ -654,9 +662,9 @@ def _backup(settings: Settings, target: Path) -> None:
 
 
 async def _rebuild_figures(settings: Settings, args: argparse.Namespace) -> None:
-    """Recount the queue's figures from each hall's event log, every local day before today
-    (today's are the writer's, kept live); each day written is printed with its last sequence
-    number, which ``--after`` takes to resume."""
+    """Recount the queue's figures from each hall's event log and the case figures from each
+    root hall's, every local day before today (today's are the writer's, kept live); each day
+    written is printed with its last sequence number, which ``--after`` takes to resume."""
     from queueing.rebuild import Rebuilt, rebuild
 
     if args.after and not args.hall:
@@ -666,20 +674,56 @@ async def _rebuild_figures(settings: Settings, args: argparse.Namespace) -> None
         if not await is_current(engine):
             raise SettingsError(f"the database {settings.db_url} has no current hall schema; run `hall init` first")
         async with engine.connect() as conn:
-            query = select(halls.c.id, halls.c.code).order_by(halls.c.id)
-            found = list(await conn.execute(query if not args.hall else query.where(halls.c.code == args.hall)))
+            every = list(await conn.execute(select(halls.c.id, halls.c.code, halls.c.parent_id).order_by(halls.c.id)))
+        found = [row for row in every if not args.hall or row.code == args.hall]
         if not found:
             raise SettingsError(f"no hall with code {args.hall!r}")
         today = datetime.now(settings.zone).date()
-        for hall_id, code in found:
+        if args.only != "cases":
+            for hall_id, code, _parent in found:
 
-            def told(day: Rebuilt, code: str = code) -> None:
-                print(f"{code} {day.day}: {day.rows} figure rows, events up to seq {day.last_seq}", flush=True)
+                def told(day: Rebuilt, code: str = code) -> None:
+                    print(f"{code} {day.day}: {day.rows} figure rows, events up to seq {day.last_seq}", flush=True)
 
-            done = await rebuild(engine, hall_id, str(settings.zone), until=today, after=args.after, told=told)
-            print(f"{code}: {len(done)} days rebuilt")
+                done = await rebuild(engine, hall_id, str(settings.zone), until=today, after=args.after, told=told)
+                print(f"{code}: {len(done)} days rebuilt")
+        if args.only != "queue":
+            # Resuming the queue's figures (``--after`` alone) rebuilds the case figures whole:
+            # the printed sequence number was the queue's.
+            after = args.after if args.only == "cases" else 0
+            await _rebuild_case_figures(engine, settings, every, found, until=today, after=after)
     finally:
         await engine.dispose()
+
+
+async def _rebuild_case_figures(
+    engine: AsyncEngine, settings: Settings, every: Sequence[Any], found: Sequence[Any], *, until: date, after: int
+) -> None:
+    """The case figures of the trees of the ``found`` halls, each rebuilt from its root's log."""
+    from cases.deadlines import DEFAULT_HOURS
+    from cases.rebuild import Rebuilt, rebuild
+    from cases.register import root_of
+
+    codes = {row.id: row.code for row in every}
+    parents = {row.id: row.parent_id for row in every}
+    roots: list[int] = []
+    for row in found:
+        root = root_of(parents, row.id)
+        if root != row.id and len(found) == 1:
+            # One hall found that is no root: the one named with --hall; say whose tree is rebuilt.
+            print(f"{row.code}: its cases are registered at {codes[root]}; rebuilding the case figures of its tree")
+        if root not in roots:
+            roots.append(root)
+    # The working hours the server decides cases with (hall.runtime): the calendar in the halls' zone.
+    hours = replace(DEFAULT_HOURS, tz=settings.zone)
+    for root in roots:
+        code = codes[root]
+
+        def told(day: Rebuilt, code: str = code) -> None:
+            print(f"{code} cases {day.day}: {day.rows} case figure rows, events up to seq {day.last_seq}", flush=True)
+
+        done = await rebuild(engine, root, hours, until=until, after=after, told=told)
+        print(f"{code}: {len({day.day for day in done})} days of case figures rebuilt")
 
 
 def _restore(settings: Settings, source: Path) -> None:

@@ -202,3 +202,21 @@ def test_an_unsound_catalog_is_refused_in_one_line(tmp_path: Path) -> None:
     done = hall_cli("catalog", str(sheet))
     assert done.returncode == 2
     assert done.stderr.startswith("hall: ") and "is not a catalog" in done.stderr and len(done.stderr.splitlines()) == 1
+
+
+def test_figures_rebuild_names_the_tree_whose_case_figures_it_rebuilds(tmp_path: Path) -> None:
+    """A community's cases are registered at its district: the case figures rebuilt for it are its
+    district's tree, and the output says so; ``--only`` keeps to one part."""
+    db = f"sqlite+aiosqlite:///{tmp_path / 'hall.db'}"
+    assert hall_cli("init", "--db", db, env={"HALL_SECRET_FILE": str(tmp_path / "secret")}).returncode == 0
+    both = hall_cli("figures", "rebuild", "--db", db, "--hall", "xh-hp-ly")
+    assert both.returncode == 0, both.stderr
+    assert both.stdout.splitlines() == [
+        "xh-hp-ly: 0 days rebuilt",
+        "xh-hp-ly: its cases are registered at xh; rebuilding the case figures of its tree",
+        "xh: 0 days of case figures rebuilt",
+    ]
+    queue = hall_cli("figures", "rebuild", "--db", db, "--hall", "xh-hp-ly", "--only", "queue")
+    cases = hall_cli("figures", "rebuild", "--db", db, "--hall", "xh", "--only", "cases", "--after", "7")
+    assert queue.stdout.splitlines() == ["xh-hp-ly: 0 days rebuilt"]
+    assert cases.stdout.splitlines() == ["xh: 0 days of case figures rebuilt"]
