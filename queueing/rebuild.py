@@ -82,12 +82,19 @@ async def rebuild(
     tallies: list[Tally] = []
     last = 0
 
+    # The log's order is its clock's but for a clock set back (corrected, or moved by hand): a
+    # day's events may then come in more than one run of the log. The day's first run replaces
+    # its rows and the later ones add to them; a run up to ``after`` was written before.
+    seen: set[date] = set()
+
     async def flush() -> None:
-        if day is None or day >= until or last <= after:
+        if day is None or day >= until:
             return
-        done = await _write(engine, hall_id, day, merged(tallies))
-        written.append(Rebuilt(day, last, done))
-        told(written[-1])
+        if last > after:
+            done = await _write(engine, hall_id, day, merged(tallies), replace=day not in seen)
+            written.append(Rebuilt(day, last, done))
+            told(written[-1])
+        seen.add(day)
 
     async for seq, kind, data, at in _events(engine, hall_id):
         today = at.astimezone(local).date()
@@ -100,9 +107,9 @@ async def rebuild(
     return written
 
 
-async def _write(engine: AsyncEngine, hall_id: int, day: date, tallies: tuple[Tally, ...]) -> int:
+async def _write(engine: AsyncEngine, hall_id: int, day: date, tallies: tuple[Tally, ...], *, replace: bool) -> int:
     async with engine.begin() as conn:
-        for table in (queue_figures, queue_figures_daily, queue_figures_hourly):
+        for table in (queue_figures, queue_figures_daily, queue_figures_hourly) if replace else ():
             await conn.execute(delete(table).where(table.c.hall_id == hall_id, table.c.day == day))
         await keep_figures(conn, [(hall_id, tally) for tally in tallies])
     return len(tallies)

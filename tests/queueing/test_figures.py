@@ -404,6 +404,36 @@ async def test_a_stopped_rebuild_resumes_after_the_last_day_it_wrote(played: tup
     assert await _every_figure(database, hall) == kept
 
 
+async def test_a_day_whose_events_come_in_two_runs_of_the_log_is_rebuilt_whole(
+    played: tuple[Database, int, int, int],
+) -> None:
+    """The server's clock was set back (corrected by hand) after Tuesday's first tickets: more of
+    Monday's come after them in the log. The rebuild replaces Monday's rows with its first run of
+    events and adds the second run to them, instead of wiping the first."""
+    database, hall, alice, _ = played
+    engine = database.engines[0]
+    clock = StepClock(at(3, 0, day=1))
+    async with Writer(engine, [QueueDomain()], clock=clock) as writer:
+        await play(writer, clock, hall, [(at(3, 0, day=1), "ticket.issue", {"service": "soc"})])
+        # Back to Monday afternoon: a ticket issued, called and served then.
+        a = {"counter": 1, "clerk": alice}
+        await play(
+            writer,
+            clock,
+            hall,
+            [
+                (at(7, 0), "ticket.issue", {"service": "fund"}),
+                (at(7, 5), "ticket.call_next", a),
+                (at(7, 6), "ticket.start", a),
+                (at(7, 15), "ticket.finish", a),
+            ],
+        )
+    kept = await _every_figure(database, hall)
+    await _wipe(database, hall)
+    await rebuild(engine, hall, "Asia/Shanghai", until=date.today())
+    assert await _every_figure(database, hall) == kept
+
+
 async def test_a_refused_command_adds_nothing(played: tuple[Database, int, int, int]) -> None:
     database, hall, alice, _ = played
     engine = database.engines[0]
