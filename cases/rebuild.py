@@ -5,7 +5,8 @@ recounted (``cases.recount``) and written day by day, with their two rollups.
 A tree's cases are registered at its root hall, whose log holds every case event of the tree, so
 a rebuild is of a root hall and writes the rows of every hall in its tree (a step counts where it
 was taken: the accepting hall or the deciding office). Each local day is written in its own
-transaction that replaces that day's rows of ``case_figures`` and ``case_figures_daily`` and sums
+transaction that replaces that day's rows of ``case_figures`` and ``case_figures_daily`` (of the
+halls its events count at) and sums
 that day's month of ``case_figures_monthly`` afresh from ``case_figures``, so the three agree
 after every day, and a run stopped midway leaves no month half counted. Running it again gives the
 same rows; a stopped run is resumed with ``after``, the last sequence number it reported: the
@@ -93,18 +94,23 @@ async def rebuild(
     tallies: list[Tally] = []
     last = 0
     # The log's order is its clock's but for a clock set back (corrected, or moved by hand): a
-    # day's events may then come in more than one run of the log. The day's first run replaces
-    # its rows and the later ones add to them; a run up to ``after`` was written before.
-    seen: set[date] = set()
+    # day's events may then come in more than one run of the log. A hall's rows of a day are
+    # replaced by the first run that counts there and added to by later ones; a run up to
+    # ``after`` was written before. Only the halls the events count at are touched: a hall moved
+    # into this tree keeps the rows its earlier cases, logged at its old root, counted.
+    replaced: set[tuple[date, int]] = set()
 
     async def flush() -> None:
         if day is None or day >= until:
             return
+        counted = {t.key.hall for t in tallies}
         if last > after:
-            done = await _write(engine, tree, day, merged(tallies), replace=day not in seen)
+            fresh = sorted(h for h in counted if (day, h) not in replaced)
+            # The month is summed again for the tree's halls and any other the events count at.
+            done = await _write(engine, fresh, sorted(counted | set(tree)), day, merged(tallies))
             written.append(Rebuilt(day, last, done))
             told(written[-1])
-        seen.add(day)
+        replaced.update((day, hall) for hall in counted)
 
     async for seq, kind, data, at in _events(engine, root):
         # The day the writer keys the event's figures under: the halls' local day.
@@ -121,13 +127,13 @@ async def rebuild(
 
 
 async def _write(
-    engine: AsyncEngine, tree: Sequence[int], day: date, tallies: tuple[Tally, ...], *, replace: bool
+    engine: AsyncEngine, fresh: Sequence[int], counted: Sequence[int], day: date, tallies: tuple[Tally, ...]
 ) -> int:
     async with engine.begin() as conn:
-        for table in (case_figures, case_figures_daily) if replace else ():
-            await conn.execute(delete(table).where(table.c.hall_id.in_(tree), table.c.day == day))
+        for table in (case_figures, case_figures_daily):
+            await conn.execute(delete(table).where(table.c.hall_id.in_(fresh), table.c.day == day))
         await keep_figures(conn, tallies, monthly=False)
-        await _sum_month(conn, tree, day.replace(day=1))
+        await _sum_month(conn, counted, day.replace(day=1))
     return len(tallies)
 
 

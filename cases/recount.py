@@ -7,7 +7,9 @@ of the tree once (a case's events are copied into the logs of the halls it reach
 writer reads 办结's clock from the register it decides on; a recount has only the events, so it
 keeps what that clock needs itself: the 补正 pauses of the cases under way, from
 ``case.supplement_requested`` to ``case.supplement_received``. When the clock started and the
-working days promised come with the ``case.completed`` event, as its due time does.
+working days promised come with the ``case.completed`` event, as its due time does. A rating
+logged before ratings carried the case's department (``case.rated`` has it since 0015) takes it
+from the case's earlier events, as migration 0015 took it from the cases table.
 """
 
 from __future__ import annotations
@@ -31,10 +33,19 @@ class Recount:
     def __init__(self, hours: WorkingHours) -> None:
         self.hours = hours
         self.pauses: dict[str, list[Pause]] = {}
+        # Each case's department until it is rated (a case is rated once, after 办结).
+        self.departments: dict[str, str] = {}
 
     def feed(self, kind: str, data: Mapping[str, Any], at: datetime) -> Tally | None:
         """The tally of one event logged at ``at`` (None: it adds nothing)."""
         number = str(data.get("number", ""))
+        department = data.get("department")
+        if kind == "case.rated":
+            known = self.departments.pop(number, None)
+            if not department and known:
+                data = {**data, "department": known}
+        elif isinstance(department, str) and department:
+            self.departments[number] = department
         fact = Fact(kind, dict(data))
         found = tally(fact, at, self.hours, self._clock(number, data) if kind == "case.completed" else None)
         if kind == "case.supplement_requested":

@@ -114,8 +114,10 @@ class Line:
     def port(self) -> str:
         return self.wiring.port
 
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name=f"serial-line:{self.port}")
+    def start(self, after: asyncio.Task[None] | None = None) -> None:
+        """Open the port and keep it open; ``after``: the closing of the line it replaces, which
+        must end first (its driver still acting on the presses it echoed, in their order)."""
+        self._task = asyncio.create_task(self._run(after), name=f"serial-line:{self.port}")
 
     def _moved(self, state: str, error: str = "") -> None:
         self.status.state = state
@@ -123,7 +125,9 @@ class Line:
         if error:
             self.status.last_error = error
 
-    async def _run(self) -> None:
+    async def _run(self, after: asyncio.Task[None] | None = None) -> None:
+        if after is not None:
+            await asyncio.wait([after])
         attempt = 0
         while True:
             try:
@@ -221,10 +225,20 @@ class SerialDevices:
         try:
             self.here = True
             self._reopen()
-            if self.relay is not None:
-                await self.relay.listen(self._handed)
-            else:
+            if self.relay is None:
                 await asyncio.Event().wait()
+            attempt = 0
+            while self.relay is not None:
+                # A listening connection lost on its own (killed, timed out idle) is listened on
+                # again; the lines stay open, as the lease is still this process's.
+                try:
+                    await self.relay.listen(self._handed)
+                except (OSError, ConnectionError) as exc:
+                    log.warning("listening for wired commands failed: %s; again shortly", exc)
+                except Exception:
+                    log.exception("listening for wired commands failed; again shortly")
+                await asyncio.sleep(reconnect_delay(attempt, first=self.backoff[0], cap=self.backoff[1]))
+                attempt += 1
         finally:
             self.here = False
             self._reopen()
@@ -254,14 +268,14 @@ class SerialDevices:
             plan = tuple(sorted((w.device, w.kind.value, tuple(w.wiring.as_json().items())) for w in wired))
             if self._plans.get(port) == plan:
                 continue
-            self._drop(port)
+            closing = self._drop(port)
             line = Line(wired[0].wiring, self._driver(wired), opener=self._opener, backoff=self.backoff)
             self.lines[port], self._plans[port] = line, plan
             for w in wired:
                 if w.device in self._content and isinstance(line.driver, DisplayLine):
                     line.driver.show(w.device, self._content[w.device])
             if self.here:
-                line.start()
+                line.start(after=closing)
             else:
                 line.status.state = "elsewhere"
 
@@ -276,13 +290,15 @@ class SerialDevices:
             return DisplayLine(self._gateway, by_address, self.timing, encodings)
         return SamReader(self._gateway, wired[0].device, self.timing)
 
-    def _drop(self, port: str) -> None:
+    def _drop(self, port: str) -> asyncio.Task[None] | None:
         line = self.lines.pop(port, None)
         self._plans.pop(port, None)
-        if line is not None:
-            task = asyncio.create_task(line.close())
-            self._closing.add(task)
-            task.add_done_callback(self._closing.discard)
+        if line is None:
+            return None
+        task = asyncio.create_task(line.close())
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
+        return task
 
     def line_of(self, device: str) -> Line | None:
         for line in self.lines.values():
@@ -337,16 +353,22 @@ class SerialDevices:
             command.result = {"error": "the device's line is open in another server process"}
             command.over.set()
             return command
-        outcome = asyncio.get_running_loop().create_future()
-        self._awaited[command.id] = outcome
+        outcome = self._awaited.get(command.id)
+        ours = outcome is None
+        if outcome is None:
+            outcome = asyncio.get_running_loop().create_future()
+            self._awaited[command.id] = outcome
         try:
-            await self.relay.send(
-                {"id": command.id, "hall_id": command.hall_id, "hall": command.hall, "device": command.device,
-                 "name": command.name, "args": dict(command.args)}
-            )  # fmt: skip
+            if ours:
+                await self.relay.send(
+                    {"id": command.id, "hall_id": command.hall_id, "hall": command.hall, "device": command.device,
+                     "name": command.name, "args": dict(command.args)}
+                )  # fmt: skip
+            # else: the same request again (a retried POST) while the first is under way: the
+            # same command, handed over once, and the same outcome for both.
             # The holder expires a command whose line stays away after ``expire_after``.
             async with asyncio.timeout(self.expire_after + HAND_OVER_GRACE):
-                heard = await outcome
+                heard = await asyncio.shield(outcome)
             command.status = CommandStatus(str(heard.get("status")))
             command.attempts = int(heard.get("attempts") or 0)
             command.result = dict(heard.get("result") or {})
@@ -354,7 +376,8 @@ class SerialDevices:
             command.status = CommandStatus.EXPIRED
             command.result = {"error": "no server process carried it: the line's holder did not answer"}
         finally:
-            self._awaited.pop(command.id, None)
+            if ours and self._awaited.get(command.id) is outcome:
+                del self._awaited[command.id]
         command.over.set()
         return command
 

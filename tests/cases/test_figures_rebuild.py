@@ -128,3 +128,21 @@ async def test_days_from_until_on_are_left_to_the_writer(played: tuple[Database,
     assert of(now["case_figures"], december=True) == of(changed["case_figures"], december=True)
     for table in TABLES:
         assert of(now[table.name], december=False) == of(kept[table.name], december=False), table.name
+
+
+def test_a_rating_logged_without_its_department_counts_under_the_cases_department() -> None:
+    """Ratings logged before they carried the case's department (migration 0015 fills those from
+    the cases table): the recount takes it from the case's own earlier events, so a rebuilt
+    rating counts beside its case's completion, not under no department."""
+    from datetime import UTC, datetime
+
+    from cases.recount import Recount
+
+    recount = Recount(DEFAULT_HOURS)
+    case = {"number": "2026120100001", "item": "MZ-006", "accepted_hall": 3, "deciding_hall": 1}
+    at = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
+    accepted = recount.feed("case.accepted", {**case, "department": "民政局"}, at)
+    rated = recount.feed("case.rated", {**case, "level": 5}, at)
+    assert accepted is not None and rated is not None
+    assert rated.key.department == "民政局" == accepted.key.department
+    assert (rated.rated, rated.satisfied) == (1, 1)
