@@ -26,7 +26,7 @@ from hall.kernel.events import Command
 from hall.runtime import Runtime
 from hall.settings import Settings
 from hall.setup import initialise
-from tests.cluster import fresh_database, plain_url
+from tests.cluster import fresh_database, plain_url, query
 from tests.devices.wired_peers import Displays, Keypads, until
 from tests.factories import add_staff
 from tests.peers import PG_URL, missing
@@ -36,6 +36,10 @@ pytestmark = [pytest.mark.asyncio, pytest.mark.postgres]
 FAST = Timing(keypad_reply=0.05, keypad_gap=0.002, display_reply=0.1, display_poll=0.3, sam_reply=0.3, sam_find=0.05)
 KEYPAD = "xh-c1-keypad"
 STRIP = "xh-led-1"
+# The holder's connection listening for handed-over commands (asyncpg quotes the channel).
+WIRED_LISTENER = (
+    "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN %hall_wired_commands%'"
+)
 
 
 class Converter:
@@ -168,6 +172,23 @@ async def test_a_wired_line_is_open_in_one_process_and_moves_when_it_stops(share
         assert led.Brightness(60) in strip.shown[1]
         refused = await two.gateway.send(STRIP, "brightness", {"percent": 101})
         assert refused.status is CommandStatus.FAILED
+        # The same request twice at once (a retried POST): handed over once, one outcome for both.
+        twice = await asyncio.gather(
+            *(two.gateway.send(STRIP, "brightness", {"percent": 70}, command_id="retried-1") for _ in range(2))
+        )
+        assert [c.status for c in twice] == [CommandStatus.SUCCEEDED] * 2
+        assert strip.shown[1].count(led.Brightness(70)) == 1
+
+        # The holder's listening connection is killed on its own (an idle timeout, an operator):
+        # it listens again and keeps its lines open; commands still reach it.
+        listening = await query(shared_url, WIRED_LISTENER)
+        assert len(listening) == 1
+        await query(shared_url, "SELECT pg_terminate_backend($1)", listening[0]["pid"])
+        async with asyncio.timeout(20):
+            while [r["pid"] for r in await query(shared_url, WIRED_LISTENER)] in ([], [listening[0]["pid"]]):
+                await asyncio.sleep(0.1)
+        assert (await two.gateway.send(STRIP, "brightness", {"percent": 80})).status is CommandStatus.SUCCEEDED
+        assert (keypads.links, strips.links) == (1, 1)
 
         # The first stops: the second takes the lease at its next try and opens the lines, and
         # the strip gets the content the second rendered from the log all along.
