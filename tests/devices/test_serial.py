@@ -216,6 +216,10 @@ async def test_a_strip_shows_the_calls_gets_them_again_after_an_unplug_and_takes
             await far.stop()
             assert (await gateway.send("xh-led-1", "clear", {})).status.value == "timed_out"
             pty.unplug()
+            # Once the line has seen the port go (not before: a command taken by the session
+            # still running would time out instead), a command waits for it and expires.
+            line = hall.devices.serial.lines[pty.host]
+            await until(lambda: line.status.state != "open", "the line sees the port go")
             assert (await gateway.send("xh-led-1", "clear", {})).status.value == "expired"
             await hall.settle()
     finally:
