@@ -17,10 +17,9 @@ writer's, kept live.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
-from typing import Any
+from datetime import date
 
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -32,10 +31,9 @@ from cases.register import root_of
 from cases.store import keep_figures
 from hall.storage.case_tables import CASE_FIGURE_COUNTS, case_figures, case_figures_daily, case_figures_monthly
 from hall.storage.database import reading
-from hall.storage.tables import events, halls
+from hall.storage.log_scan import scan_log
+from hall.storage.tables import halls
 
-# Events read per query: a year of a district's cases is hundreds of thousands of them.
-CHUNK = 5000
 _MONTH_KEY = ("hall_id", "month", "item", "department", "stage")
 
 
@@ -54,25 +52,6 @@ async def tree_of(engine: AsyncEngine, root: int) -> list[int]:
     async with reading(engine) as conn:
         parents = {row.id: row.parent_id for row in await conn.execute(select(halls.c.id, halls.c.parent_id))}
     return sorted(hall for hall in parents if root_of(parents, hall) == root)
-
-
-async def _events(engine: AsyncEngine, root: int) -> AsyncIterator[tuple[int, str, dict[str, Any], datetime]]:
-    after = 0
-    while True:
-        async with reading(engine) as conn:
-            rows = list(
-                await conn.execute(
-                    select(events.c.seq, events.c.type, events.c.data, events.c.at)
-                    .where(events.c.hall_id == root, events.c.seq > after, events.c.type.like("case.%"))
-                    .order_by(events.c.seq)
-                    .limit(CHUNK)
-                )
-            )
-        for row in rows:
-            yield row.seq, row.type, row.data, row.at
-        if len(rows) < CHUNK:
-            return
-        after = rows[-1].seq
 
 
 async def rebuild(
@@ -112,7 +91,7 @@ async def rebuild(
             told(written[-1])
         replaced.update((day, hall) for hall in counted)
 
-    async for seq, kind, data, at in _events(engine, root):
+    async for seq, kind, data, at in scan_log(engine, root, prefix="case."):
         # The day the writer keys the event's figures under: the halls' local day.
         today = hours.local(at).date()
         if today != day:

@@ -11,24 +11,20 @@ Days from ``until`` on are left alone: today's rows are the writer's, kept live.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
-from typing import Any
+from datetime import date
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hall.kernel.zones import zone
 from hall.storage.database import reading
+from hall.storage.log_scan import scan_log
 from hall.storage.queue_tables import queue_figures, queue_figures_daily, queue_figures_hourly, queue_services
-from hall.storage.tables import events
 from queueing.figures import Tally, merged
 from queueing.recount import Recount
 from queueing.store import keep_figures
-
-# Events read per query: a year of a busy hall is millions of them.
-CHUNK = 5000
 
 
 @dataclass(frozen=True)
@@ -38,25 +34,6 @@ class Rebuilt:
     day: date
     last_seq: int
     rows: int
-
-
-async def _events(engine: AsyncEngine, hall_id: int) -> AsyncIterator[tuple[int, str, dict[str, Any], datetime]]:
-    after = 0
-    while True:
-        async with reading(engine) as conn:
-            rows = list(
-                await conn.execute(
-                    select(events.c.seq, events.c.type, events.c.data, events.c.at)
-                    .where(events.c.hall_id == hall_id, events.c.seq > after)
-                    .order_by(events.c.seq)
-                    .limit(CHUNK)
-                )
-            )
-        for row in rows:
-            yield row.seq, row.type, row.data, row.at
-        if len(rows) < CHUNK:
-            return
-        after = rows[-1].seq
 
 
 async def rebuild(
@@ -96,7 +73,7 @@ async def rebuild(
             told(written[-1])
         seen.add(day)
 
-    async for seq, kind, data, at in _events(engine, hall_id):
+    async for seq, kind, data, at in scan_log(engine, hall_id):
         today = at.astimezone(local).date()
         if today != day:
             await flush()
