@@ -116,13 +116,17 @@ class Hall:
         return tuple(self.halls.values())
 
 
-async def play(engine: AsyncEngine, halls: dict[str, int]) -> None:
-    people = {
+async def people_of(engine: AsyncEngine, halls: dict[str, int]) -> dict[str, int]:
+    """A clerk at the community, one at the district and the district's supervisor."""
+    return {
         "community": (await add_staff(engine, halls["xh-hp-ly"], 1))[0],
         "district": (await add_staff(engine, halls["xh"], 1))[0],
         "supervisor": (await add_staff(engine, halls["xh"], 1, roles="supervisor", prefix="sup"))[0],
     }
-    hall = Hall(engine, halls, people)
+
+
+async def play(engine: AsyncEngine, halls: dict[str, int]) -> None:
+    hall = Hall(engine, halls, await people_of(engine, halls))
     async with hall.writer:
         one = await hall.accept(local(23, 9, 30), "community", "MZ-006")
         two = await hall.accept(local(23, 10), "community", "MZ-006")

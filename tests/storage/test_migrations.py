@@ -15,6 +15,20 @@ from hall.storage.schema import metadata
 from tests.conftest import Database
 
 
+def back_to(revision: str) -> Callable[[Connection], None]:
+    """Alembic's downgrade to ``revision``, to run on a connection (``run_sync``)."""
+    from alembic import command
+
+    from hall.storage.migrate import alembic_config
+
+    def run(connection: Connection) -> None:
+        config = alembic_config()
+        config.attributes["connection"] = connection
+        command.downgrade(config, revision)
+
+    return run
+
+
 async def test_migrations_match_the_tables_in_code(database: Database) -> None:
     engine = database.engines[0]
 
@@ -32,25 +46,15 @@ async def test_migrations_match_the_tables_in_code(database: Database) -> None:
 async def test_a_database_of_the_previous_release_upgrades_with_its_data(database: Database) -> None:
     """The schema of the last release (0005) with accounts, tickets and events in it: ``hall init``
     migrates it, and what was there is there, working, afterwards."""
-    from alembic import command
     from sqlalchemy import select, text
 
-    from hall.storage.migrate import alembic_config
     from hall.storage.queue_tables import queue_services
     from hall.storage.tables import counters, halls, staff
 
     engine = database.engines[0]
 
-    def _back_to(revision: str) -> Callable[[Connection], None]:
-        def run(connection: Connection) -> None:
-            config = alembic_config()
-            config.attributes["connection"] = connection
-            command.downgrade(config, revision)
-
-        return run
-
     async with engine.begin() as conn:
-        await conn.run_sync(_back_to("0005_cases"))
+        await conn.run_sync(back_to("0005_cases"))
     assert not await is_current(engine)
     async with engine.begin() as conn:
         # Rows as the previous release wrote them (no must_change_password column then).
@@ -90,21 +94,14 @@ async def test_a_database_of_the_previous_release_upgrades_with_its_data(databas
 async def test_the_figures_kept_before_0013_fill_its_rollups(database: Database) -> None:
     """Figures as 0010 kept them, on a Sunday and a Monday at two hours: 0013 sums them into the
     daily rollup (no hour) and the hourly one (no counter or clerk, with the ISO weekday)."""
-    from alembic import command
     from sqlalchemy import select, text
 
-    from hall.storage.migrate import alembic_config
     from hall.storage.queue_tables import queue_figures_daily, queue_figures_hourly
 
     engine = database.engines[0]
 
-    def _back_to(connection: Connection) -> None:
-        config = alembic_config()
-        config.attributes["connection"] = connection
-        command.downgrade(config, "0010_figures")
-
     async with engine.begin() as conn:
-        await conn.run_sync(_back_to)
+        await conn.run_sync(back_to("0010_figures"))
         await conn.execute(
             text(
                 "INSERT INTO halls (id, code, name, name_en, level, timezone, created_at) "
@@ -154,22 +151,15 @@ async def test_case_ratings_logged_before_0015_are_counted_by_it(
     - MZ-006, accepted at the community, rated 4 满意 at 00:30 on Thursday (16:30 on Wednesday in
       UTC): a new row, the community's, of Thursday, satisfied.
     """
-    from alembic import command
     from sqlalchemy import func, insert, select
 
     from hall.storage.case_tables import case_figures, case_figures_daily, case_figures_monthly
-    from hall.storage.migrate import alembic_config
     from hall.storage.tables import events
-    from tests.cases.test_figures import Hall, local
-    from tests.factories import add_staff
+    from tests.cases.test_figures import Hall, local, people_of
 
     monkeypatch.setenv("HALL_TIMEZONE", "Asia/Shanghai")
     engine = database.engines[0]
-    people = {
-        "community": (await add_staff(engine, halls["xh-hp-ly"], 1))[0],
-        "district": (await add_staff(engine, halls["xh"], 1))[0],
-        "supervisor": (await add_staff(engine, halls["xh"], 1, roles="supervisor", prefix="sup"))[0],
-    }
+    people = await people_of(engine, halls)
     hall = Hall(engine, halls, people)
     async with hall.writer:
         far = await hall.accept(local(23, 9, 30), "community", "MZ-006")
@@ -179,13 +169,8 @@ async def test_case_ratings_logged_before_0015_are_counted_by_it(
             await hall.act(at + timedelta(minutes=10), "supervisor", number, "approve")
             await hall.act(at + timedelta(minutes=20), "district", number, "complete")
 
-    def _back_to(connection: Connection) -> None:
-        config = alembic_config()
-        config.attributes["connection"] = connection
-        command.downgrade(config, "0014_case_rollups")
-
     async with engine.begin() as conn:
-        await conn.run_sync(_back_to)
+        await conn.run_sync(back_to("0014_case_rollups"))
         heads = dict(
             (await conn.execute(select(events.c.hall_id, func.max(events.c.seq)).group_by(events.c.hall_id))).all()
         )
