@@ -349,5 +349,7 @@ async def test_presses_echoed_before_a_keypad_bus_closes_are_acted_on() -> None:
     finally:
         device.cancel()
         await asyncio.gather(device, return_exceptions=True)
-        writer.close()
-        far_writer.close()
+        for end in (writer, far_writer):
+            end.close()
+            with contextlib.suppress(OSError):
+                await end.wait_closed()
