@@ -52,7 +52,7 @@ from hall.runtime import runtime_of
 from hall.storage.database import reading
 from hall.storage.tables import halls, staff
 from hall.web.access import guarded, member_of
-from hall.web.api import date_param, paging
+from hall.web.api import paging, period_param
 from hall.web.paths import ID_PATTERN
 from hall.web.problems import problem
 from hall.web.responses import JSONResponse
@@ -90,12 +90,7 @@ def _catalog(request: Request) -> Catalog:
 
 
 def period_of(params: QueryParams, zone: ZoneInfo, today: date) -> Period:
-    last = date_param(params, "to") or today
-    first = date_param(params, "from") or last.replace(day=1)
-    if last < first:
-        raise Invalid(N_("to must be on or after from"), field="to")
-    if (last - first).days + 1 > MAX_DAYS:
-        raise Invalid(N_("a period is at most {days} days; choose a shorter one"), field="from", say={"days": MAX_DAYS})
+    first, last = period_param(params, today, MAX_DAYS)
     return Period(first, last, zone)
 
 
