@@ -45,6 +45,7 @@ async function send(url, body, done) {
   } catch {
     showError({ error: "network", message: "" });
   } finally {
+    // eslint-disable-next-line require-atomic-updates -- this handler's own flag, set before its await
     busy = false;
   }
 }

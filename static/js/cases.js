@@ -103,6 +103,7 @@ async function load() {
     message.textContent = `⚠ ${word("err_network")}`;
     message.hidden = false;
   } finally {
+    // eslint-disable-next-line require-atomic-updates -- this reader's own flag, set before its await
     reading = false;
     if (again) {
       again = false;

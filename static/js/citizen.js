@@ -196,6 +196,7 @@ async function rate(level) {
     ratingError.textContent = `⚠ ${word("rating_failed")}`;
     ratingError.hidden = false;
   } finally {
+    // eslint-disable-next-line require-atomic-updates -- this handler's own flag, set before its await
     sending = false;
     for (const button of buttons) button.disabled = false;
   }

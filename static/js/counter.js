@@ -93,6 +93,7 @@ async function act(action, body = {}, label = "") {
   } catch {
     showError("network", word("err_network"));
   } finally {
+    // eslint-disable-next-line require-atomic-updates -- this handler's own flag, set before its await
     busy = false;
     root.removeAttribute("aria-busy");
   }

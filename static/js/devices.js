@@ -585,6 +585,7 @@ commandButtons.addEventListener("click", async (event) => {
     const yes = await ask(fill(word("confirm_reboot"), { device: device.id }), word("confirm_reboot_text"), label);
     if (!yes) return;
   }
+  // eslint-disable-next-line require-atomic-updates -- the confirmation is modal: no second press can set it meanwhile
   sending = true;
   renderDetail();
   outcomeLine.dataset.status = "sent";
@@ -613,6 +614,7 @@ commandButtons.addEventListener("click", async (event) => {
     showError("network", word("err_network"));
   } finally {
     clearTimeout(inFlight);
+    // eslint-disable-next-line require-atomic-updates -- this handler's own flag, set before its await
     sending = false;
     renderDetail();
     loadCommands();

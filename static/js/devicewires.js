@@ -267,6 +267,7 @@ export function wiredPanel({ root, word, error, say, changed }) {
     } catch {
       showProblem({ error: "network", message: word("err_network") });
     } finally {
+      // eslint-disable-next-line require-atomic-updates -- this handler's own flag, set before its await
       busy = false;
     }
   }

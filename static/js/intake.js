@@ -202,8 +202,12 @@ if (form) {
   async function chooseItem(code) {
     if (!code || item?.code === code) return;
     const answer = await fetch(`${form.dataset.catalogUrl}/${encodeURIComponent(code)}`, { credentials: "same-origin" });
-    if (!answer.ok || itemSelect.value !== code) return;
-    item = await answer.json();
+    if (!answer.ok) return;
+    const chosen = await answer.json();
+    // The clerk may have picked another item while this one was read: the later choice wins.
+    if (itemSelect.value !== code) return;
+    // eslint-disable-next-line require-atomic-updates -- the choice is checked against the select after the read
+    item = chosen;
     ticks.clear();
     scans.clear();
     showFieldError("item", "");
@@ -460,6 +464,7 @@ if (form) {
         showError({ error: "network", message: data.message || word("err_network") });
         return;
       }
+      // eslint-disable-next-line require-atomic-updates -- the id of this one request, settled by its answer
       commandId = null;
       if (!ok) {
         showError(data);
@@ -469,6 +474,7 @@ if (form) {
     } catch {
       showError({ error: "network", message: word("err_network") });
     } finally {
+      // eslint-disable-next-line require-atomic-updates -- this handler's own flag, set before its await
       sending = false;
       update();
     }

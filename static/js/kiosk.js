@@ -171,6 +171,7 @@ async function take(code) {
     }
   } finally {
     busy.hidden = true;
+    // eslint-disable-next-line require-atomic-updates -- this press's own flag, set before its await
     pressing = false;
   }
 }

@@ -193,6 +193,7 @@ form.addEventListener("submit", async (event) => {
     }
     say.clear();
     say.notice(fill(word("opened"), { order: data.order.id, number }));
+    // eslint-disable-next-line require-atomic-updates -- the order is opened: its note is cleared for the next
     note.value = "";
     await load();
   } catch {

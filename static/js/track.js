@@ -212,6 +212,7 @@ async function sendRating() {
       comment: text,
       command_id: rateCommand,
     });
+    // eslint-disable-next-line require-atomic-updates -- the id of this one rating, settled by its answer
     rateCommand = null;
     if (answer.status === 200) {
       rateForm.reset();

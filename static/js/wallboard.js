@@ -310,7 +310,9 @@ function refreshLines() {
   refreshTimer = setTimeout(async () => {
     const answer = await fetch(lines.dataset.queueUrl, { credentials: "same-origin" });
     if (answer.ok) {
-      board = withLines(board, (await answer.json()).services);
+      // The body first, then the board as it is now: events folded while the body was read stay.
+      const { services } = await answer.json();
+      board = withLines(board, services);
       renderLines();
       renderTiles();
     }

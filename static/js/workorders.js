@@ -30,6 +30,7 @@ export function orderDialog({ dialog, word, error, say, url }) {
       return;
     }
     dialog.close();
+    // eslint-disable-next-line require-atomic-updates -- the dialog is modal: no other order is picked meanwhile
     pending = null;
     if (answer.ok) {
       say.clear();

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.browsing import Screens
+from tests.browsing import Screens, wait_until
 from tests.helpers import csrf_of
 from tests.peers import CHROMIUM, missing
 from tests.queueing.test_browser_counter import open_all_week
@@ -173,6 +173,82 @@ def test_an_alarm_raised_while_the_hall_runs_is_acknowledged_from_the_wall(
         expect(wall.locator("#events")).to_contain_text("陈志强 已确认告警")
         _shoot(wall, "alarm-acknowledged")
         assert hall.failures == []
+    screens.check()
+
+
+# The board re-reads its lines from the queue API after ticket events. Here a read can be held
+# back: ``__hold()`` keeps the reads begun after it from coming back until ``__release()``;
+# ``__reads`` counts the reads begun, ``__readsUnderWay`` those not back yet.
+HELD_QUEUE_READS = """
+window.__reads = 0;
+window.__readsUnderWay = 0;
+let held = null;
+let release = () => {};
+window.__hold = () => {
+  held = new Promise((done) => { release = done; });
+};
+window.__release = () => {
+  held = null;
+  release();
+};
+const read = Response.prototype.json;
+Response.prototype.json = async function () {
+  if (!new URL(this.url).pathname.endsWith("/queue")) return read.call(this);
+  window.__reads += 1;
+  window.__readsUnderWay += 1;
+  const waitFor = held;
+  try {
+    const body = await read.call(this);
+    await waitFor;
+    return body;
+  } finally {
+    window.__readsUnderWay -= 1;
+  }
+};
+"""
+
+
+def _take_ticket(server: ServerProcess) -> None:
+    with httpx.Client(base_url=server.url) as kiosk:
+        token = csrf_of(kiosk.get("/login").text)
+        _post(kiosk, "/api/v1/halls/1/tickets", token, {"service": "soc"}).raise_for_status()
+
+
+def test_an_alarm_acknowledged_while_the_board_rereads_its_lines_stays_acknowledged(
+    screens: Screens, server: ServerProcess
+) -> None:
+    """A ticket makes the board re-read the lines' estimates; the supervisor acknowledges an alarm
+    before that read comes back. When it does, the lines are laid on the board as it is then, with
+    the alarm acknowledged, not on the board as it was when the read began."""
+    from playwright.sync_api import expect
+
+    context = screens.context(**WALL)
+    context.add_init_script(HELD_QUEUE_READS)
+    wall = screens.open("/wallboard/1", role="supervisor", context=context)
+    with Simulation(server) as hall:
+        hall.rate(1)
+        assert hall.rated.wait(30), hall.failures
+        alarm = wall.locator("#alarms li.alarm-open")
+        expect(alarm).to_have_count(1)
+        assert hall.failures == []
+    ours = wall.locator(f'#alarms li[data-alarm="{alarm.get_attribute("data-alarm")}"]')
+    wait_until(wall, "() => window.__readsUnderWay === 0", timeout=30)
+
+    wall.evaluate("window.__hold()")
+    _take_ticket(server)
+    wait_until(wall, "() => window.__readsUnderWay === 1", timeout=30)
+    ours.get_by_role("button", name="确认").click()
+    expect(ours).to_have_class(re.compile(r"\balarm-acknowledged\b"))
+    wall.evaluate("window.__release()")
+    wait_until(wall, "() => window.__readsUnderWay === 0", timeout=30)
+
+    # The next ticket draws the whole board again (a read only redraws the lines).
+    reads = wall.evaluate("window.__reads")
+    _take_ticket(server)
+    wait_until(wall, "(n) => window.__reads > n && window.__readsUnderWay === 0", reads, timeout=30)
+    expect(ours).to_have_class(re.compile(r"\balarm-acknowledged\b"), timeout=1000)
+    expect(ours.locator(".state")).to_contain_text("陈志强 已于")
+    expect(wall.locator("#alarms li.alarm-open")).to_have_count(0, timeout=1000)
     screens.check()
 
 
