@@ -5,8 +5,9 @@ figures were kept or before a count was added to them (``hall figures rebuild``)
 The writer decides on the state before each command; a recount has only the facts, so it keeps
 what the fold reads from that state itself: when each ticket began to wait in its line (its
 issue, transfer, follow-on or re-queue; a hold ends a wait without a new one), when its service
-began, and the counters' free spans. The services' targets are those of now: a target changed
-since is applied to the past as well.
+began, and the counters' free spans, and each service's target wait as the log sets it
+(``service.added``, ``service.changed``), so a wait counts against the target of its day. A service
+the log never set (made before the log kept its settings) starts from today's target.
 """
 
 from __future__ import annotations
@@ -40,6 +41,10 @@ def _int(value: object) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
+# The events that carry a service's target wait when it is set or changed (the hall file's apply).
+_SETS_TARGET = ("service.added", "service.changed")
+
+
 class Recount:
     """Feed it a hall's events in sequence order; each answers the tallies it adds."""
 
@@ -51,6 +56,8 @@ class Recount:
         self.clocks = CounterClocks(timezone, {}, (), {})
 
     def feed(self, kind: str, data: Mapping[str, Any], at: datetime) -> list[Tally]:
+        if kind in _SETS_TARGET and _int(data.get("target_wait_minutes")) > 0:
+            self.targets[str(data.get("service", ""))] = _int(data.get("target_wait_minutes"))
         found = self._ticket(kind, data, at)
         ended = self.clocks.step(Fact(kind, dict(data)), at)
         return found if ended is None else [*found, ended]

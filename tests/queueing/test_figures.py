@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from sqlalchemy import delete, insert, select, update
 
+from hall.hallfile_store import apply, export, plan
 from hall.kernel.events import Command
 from hall.storage.database import reading
 from hall.storage.queue_tables import queue_figures, queue_figures_daily, queue_figures_hourly
@@ -428,6 +429,63 @@ async def test_a_day_whose_events_come_in_two_runs_of_the_log_is_rebuilt_whole(
                 (at(7, 15), "ticket.finish", a),
             ],
         )
+    kept = await _every_figure(database, hall)
+    await _wipe(database, hall)
+    await rebuild(engine, hall, "Asia/Shanghai", until=date.today())
+    assert await _every_figure(database, hall) == kept
+
+
+async def _set_target(engine: Any, hall: str, service: str, minutes: int) -> None:
+    """An administrator changes a service's target wait in the hall file (``hall apply``)."""
+    async with engine.begin() as conn:
+        held = await export(conn)
+        halls = [
+            h.model_copy(
+                update={
+                    "services": [
+                        s.model_copy(update={"target_wait_minutes": minutes}) if s.code == service else s
+                        for s in h.services
+                    ]
+                }
+            )
+            if h.code == hall
+            else h
+            for h in held.halls
+        ]
+        await apply(conn, plan(held, held.model_copy(update={"halls": halls})).changes, at(0, 0, day=2))
+
+
+async def test_a_wait_counts_against_the_target_of_its_day_live_and_in_a_rebuild(
+    played: tuple[Database, int, int, int],
+) -> None:
+    """Before Wednesday soc's target is cut from 20 to 5 minutes: a wait of 8 minutes is over it
+    that day, while Monday's waits of 10 and 3 minutes stay within the 20 of Monday. The rebuild reads each target
+    from the log where it was set, so it writes the very rows kept live."""
+    database, hall, alice, _ = played
+    engine = database.engines[0]
+    await _set_target(engine, "xh", "soc", 5)
+    a = {"counter": 1, "clerk": alice}
+    clock = StepClock(at(1, 0, day=2))
+    async with Writer(engine, [QueueDomain()], clock=clock) as writer:
+        await play(
+            writer,
+            clock,
+            hall,
+            [
+                (at(1, 0, day=2), "ticket.issue", {"service": "soc"}),
+                (at(1, 8, day=2), "ticket.call_next", a),
+            ],
+        )
+    wednesday = DAY + timedelta(days=2)
+    soc = {
+        day: next(
+            line.sums for line in (await stats(database, hall, day, day, group="service")).groups if line.key == "soc"
+        )
+        for day in (DAY, wednesday)
+    }
+    # Monday: 10, 28 and 3 minutes against 20; Wednesday: 8 minutes against 5.
+    assert (soc[DAY]["wait_count"], soc[DAY]["wait_in_target"]) == (3, 2)
+    assert (soc[wednesday]["wait_count"], soc[wednesday]["wait_in_target"]) == (1, 0)
     kept = await _every_figure(database, hall)
     await _wipe(database, hall)
     await rebuild(engine, hall, "Asia/Shanghai", until=date.today())
