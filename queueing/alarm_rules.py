@@ -11,7 +11,11 @@ Two sources, because conditions come two ways:
   at the moment these become true, so the queue clock asks at each tick, in the one process
   holding its lease.
 
-Each returns ``Raise`` values; the book (``queueing.alarms``) raises a key once. The keys name the
+Each returns ``Raise`` values; the book (``queueing.alarms``) raises a key once. The same two ways
+say when an open alarm's condition has ended, so the system clears it: a device that comes back
+online (``Back``, from events), and at each tick no wait over its service's target any more, the
+suggested counters opened, the counter no longer in that pause (``settled``). An unsatisfied
+rating and a red case are never cleared by themselves: someone has to look at them. The keys name the
 condition's own instance (the ticket, the start of the pause, the rating, the case and when its
 light turned, the device and when it went offline), so an acknowledged alarm is not raised again
 for the same thing, and the next instance is a new alarm.
@@ -51,8 +55,32 @@ class Raise:
         return {"kind": self.kind, "key": self.key, "data": dict(self.data)}
 
 
+@dataclass(frozen=True)
+class Back:
+    """A device is online again: its open offline alarms are cleared."""
+
+    device: str
+
+
 # The events that may call for an alarm (``from_events``).
 CALLING_EVENTS = ("rating.alarm", "case.light", "device.offline")
+
+
+def called_for(events: Iterable[Event]) -> list[Raise | Back]:
+    """What a batch of the hall's events asks of the alarms, in the events' order: alarms to raise,
+    and devices back online whose offline alarms end."""
+    found: list[Raise | Back] = []
+    for event in events:
+        if event.type == "device.online" and event.data.get("device"):
+            found.append(Back(str(event.data["device"])))
+        else:
+            found.extend(from_events([event]))
+    return found
+
+
+def back_online(book: AlarmBook, device: str) -> list[str]:
+    """The open offline alarms of ``device``, which has come back."""
+    return [a.id for a in book.open_of(DEVICE_OFFLINE) if a.data.get("device") == device]
 
 
 def from_events(events: Iterable[Event]) -> list[Raise]:
@@ -163,3 +191,29 @@ def due(state: QueueState, book: AlarmBook, paused_since: Mapping[int, datetime]
             )
         )
     return found
+
+
+def settled(state: QueueState, book: AlarmBook, paused_since: Mapping[int, datetime], now: datetime) -> list[str]:
+    """The open time-based alarms whose condition has ended by ``now``: a service with no wait over
+    its target any more; a suggestion whose service waits within target again, or whose counters
+    have all been opened; a pause that is over (the counter resumed, closed, or paused anew)."""
+    over = over_target(state, now)
+    ended: list[str] = []
+    for alarm in book.open():
+        data = alarm.data
+        if alarm.kind == WAIT_OVER_TARGET:
+            if data.get("service") not in over:
+                ended.append(alarm.id)
+        elif alarm.kind == OPEN_COUNTER:
+            service = str(data.get("service"))
+            still_closed = set(_closed_able(state, service)) if service in state.services else set()
+            if service not in over or not still_closed & set(data.get("counters") or ()):
+                ended.append(alarm.id)
+        elif alarm.kind == PAUSE_OVER_LIMIT:
+            number = data.get("counter")
+            counter = state.counters.get(number) if isinstance(number, int) else None
+            since = paused_since.get(number) if isinstance(number, int) else None
+            paused = counter is not None and counter.status is CounterStatus.PAUSED
+            if not paused or since is None or since.isoformat() != data.get("since"):
+                ended.append(alarm.id)
+    return ended

@@ -23,7 +23,7 @@ from hall.storage.alarm_tables import alarms
 from hall.storage.database import reading
 from hall.storage.tables import events as event_rows
 from hall.storage.writer import Writer
-from queueing.alarm_rules import CALLING_EVENTS, Raise, due, from_events
+from queueing.alarm_rules import CALLING_EVENTS, Back, Raise, back_online, called_for, due, from_events, settled
 from queueing.alarms import COMMANDS, OPEN, Alarm, AlarmBook, alarm_id, decide
 from queueing.state import QueueState
 
@@ -45,6 +45,7 @@ def _alarm(row: Any) -> Alarm:
         state=row.state,
         acknowledged_by=row.acknowledged_by,
         acknowledged_at=row.acknowledged_at,
+        cleared_at=row.cleared_at,
     )
 
 
@@ -76,6 +77,7 @@ class AlarmsDomain:
                 "raised_at": alarm.raised_at,
                 "acknowledged_by": alarm.acknowledged_by,
                 "acknowledged_at": alarm.acknowledged_at,
+                "cleared_at": alarm.cleared_at,
             }
             where = and_(alarms.c.hall_id == hall_id, alarms.c.id == alarm.id)
             done = await conn.execute(update(alarms).where(where).values(**values))
@@ -93,6 +95,16 @@ async def submit_all(writer: Writer, hall_id: int, wanted: Sequence[Raise]) -> N
         outcome = await writer.submit(raise_command(hall_id, item))
         if not outcome.ok:
             log.error("alarm %s in hall %s refused: %s", item.key, hall_id, outcome.result)
+
+
+async def clear_all(writer: Writer, hall_id: int, ended: Sequence[str]) -> None:
+    """Clear the open alarms whose condition has ended (a housekeeping command each, like a raise:
+    clearing twice changes nothing)."""
+    for alarm in ended:
+        command = Command(f"alarm:{uuid.uuid4().hex}", hall_id, "alarm.clear", ACTOR, {"alarm": alarm}, record=False)
+        outcome = await writer.submit(command)
+        if not outcome.ok:
+            log.error("clearing alarm %s in hall %s refused: %s", alarm, hall_id, outcome.result)
 
 
 # Counter states are read from the log of this last stretch: a counter is closed at the end of
@@ -122,7 +134,8 @@ async def counter_since(conn: AsyncConnection, hall_id: int, now: datetime) -> d
 
 
 async def check_due(writer: Writer, engine: AsyncEngine, hall_id: int) -> None:
-    """The clock's look at one hall: raise the time-based alarms due now."""
+    """The clock's look at one hall: raise the time-based alarms due now, and clear those whose
+    condition has ended."""
     queue = await writer.read_state(hall_id, "queue")
     book = await writer.read_state(hall_id, "alarms")
     if queue is None or book is None or not isinstance(queue[1], QueueState) or not isinstance(book[1], AlarmBook):
@@ -131,22 +144,25 @@ async def check_due(writer: Writer, engine: AsyncEngine, hall_id: int) -> None:
     async with reading(engine) as conn:
         since = await counter_since(conn, hall_id, now)
     await submit_all(writer, hall_id, due(queue[1], book[1], since, now))
+    await clear_all(writer, hall_id, settled(queue[1], book[1], since, now))
 
 
 class AlarmWatch:
-    """Raises the alarms events call for, after their commit: a listener on the log that hands
-    the work to its own task, so the writer's listeners never wait on the writer."""
+    """Raises the alarms events call for, and clears a device's offline alarms when it is back,
+    after their commit: a listener on the log that hands the work to its own task, so the writer's
+    listeners never wait on the writer. One task, in the log's order: an offline alarm is raised
+    before the device's return is looked for."""
 
     def __init__(self, writer: Writer) -> None:
         self._writer = writer
-        self._queue: asyncio.Queue[tuple[int, Raise]] = asyncio.Queue()
+        self._queue: asyncio.Queue[tuple[int, Raise | Back]] = asyncio.Queue()
 
     def offer(self, logged: Sequence[Event]) -> None:
         by_hall: dict[int, list[Event]] = {}
         for event in logged:
             by_hall.setdefault(event.hall_id, []).append(event)
         for hall_id, found in by_hall.items():
-            for wanted in from_events(found):
+            for wanted in called_for(found):
                 self._queue.put_nowait((hall_id, wanted))
 
     async def catch_up(self, engine: AsyncEngine, now: datetime) -> int:
@@ -178,6 +194,11 @@ class AlarmWatch:
         while True:
             hall_id, wanted = await self._queue.get()
             try:
-                await submit_all(self._writer, hall_id, [wanted])
+                if isinstance(wanted, Back):
+                    book = await self._writer.read_state(hall_id, "alarms")
+                    if book is not None and isinstance(book[1], AlarmBook):
+                        await clear_all(self._writer, hall_id, back_online(book[1], wanted.device))
+                else:
+                    await submit_all(self._writer, hall_id, [wanted])
             except Exception:
-                log.exception("raising alarm %s in hall %s failed", wanted.key, hall_id)
+                log.exception("alarm work %s in hall %s failed", wanted, hall_id)

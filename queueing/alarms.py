@@ -5,10 +5,13 @@ target, one pause of a counter, one unsatisfied rating, a case's red light, a de
 offline, a suggestion to open a counter), and a key the book already holds is never raised again,
 so two processes noticing the same condition, or a clock ticking over it again, raise one alarm.
 Acknowledging records who and when; an acknowledged alarm stays in the book, with its key, so the
-same condition does not come back.
+same condition does not come back. An alarm whose condition ends before anyone acknowledges it (the
+device is back, no wait is over target any more, the counter resumed) is cleared by the system, with
+when: it leaves the open list without a supervisor's click, and the board says it cleared by itself.
 
-What raises alarms is ``queueing.alarm_rules`` (pure, from events and from the queue's state at a
-time); this module is the book and its two commands, ``alarm.raise`` and ``alarm.acknowledge``.
+What raises and clears alarms is ``queueing.alarm_rules`` (pure, from events and from the queue's
+state at a time); this module is the book and its three commands, ``alarm.raise``,
+``alarm.acknowledge`` and ``alarm.clear``.
 """
 
 from __future__ import annotations
@@ -34,7 +37,8 @@ KINDS = (WAIT_OVER_TARGET, PAUSE_OVER_LIMIT, UNSATISFIED_RATING, CASE_RED, DEVIC
 
 OPEN = "open"
 ACKNOWLEDGED = "acknowledged"
-COMMANDS = frozenset({"alarm.raise", "alarm.acknowledge"})
+CLEARED = "cleared"
+COMMANDS = frozenset({"alarm.raise", "alarm.acknowledge", "alarm.clear"})
 _MAX_KEY = 200
 
 
@@ -53,6 +57,7 @@ class Alarm:
     state: str = OPEN
     acknowledged_by: int | None = None
     acknowledged_at: datetime | None = None
+    cleared_at: datetime | None = None
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -64,6 +69,7 @@ class Alarm:
             "raised_at": self.raised_at.isoformat(),
             "acknowledged_by": self.acknowledged_by,
             "acknowledged_at": self.acknowledged_at.isoformat() if self.acknowledged_at else None,
+            "cleared_at": self.cleared_at.isoformat() if self.cleared_at else None,
         }
 
 
@@ -112,6 +118,17 @@ def acknowledge(book: AlarmBook, alarm: str, by: int, now: datetime) -> Decision
     return Decision(book.with_alarm(done), (fact,), {"alarm": done.as_json()})
 
 
+def clear(book: AlarmBook, alarm: str, now: datetime) -> Decision[AlarmBook]:
+    """The alarm's condition has ended: an open alarm is cleared, with when. Asked by the system,
+    perhaps twice or after a supervisor's acknowledgement: an alarm no longer open stays as it is."""
+    found = book.alarms.get(alarm)
+    if found is None or found.state != OPEN:
+        return Decision(book, (), {"cleared": False})
+    done = replace(found, state=CLEARED, cleared_at=now)
+    fact = Fact("alarm.cleared", done.as_json())
+    return Decision(book.with_alarm(done), (fact,), {"cleared": True, "alarm": done.as_json()})
+
+
 def decide(book: AlarmBook, command: Command, now: datetime) -> Decision[AlarmBook]:
     args = command.args
     if command.name == "alarm.raise":
@@ -124,4 +141,6 @@ def decide(book: AlarmBook, command: Command, now: datetime) -> Decision[AlarmBo
         if not isinstance(by, int) or isinstance(by, bool):
             raise Invalid(N_("{field} has the wrong type"), field="by")
         return acknowledge(book, str(args.get("alarm", "")), by, now)
+    if command.name == "alarm.clear":
+        return clear(book, str(args.get("alarm", "")), now)
     raise DomainError(N_("unknown command {command}"), command=command.name)

@@ -80,6 +80,7 @@ WALLBOARD_EVENTS = frozenset(
         *(f"supervision.{k}" for k in ("opened", "answered", "reminder", "yellow_card", "red_card")),
         "alarm.raised",
         "alarm.acknowledged",
+        "alarm.cleared",
     }
 )
 # The latest events a wallboard's snapshot carries, so its 最新动态 list survives a reload.

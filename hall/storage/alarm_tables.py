@@ -1,4 +1,4 @@
-"""The wallboard's alarms (queueing.alarms): open and acknowledged, each raised once by its key."""
+"""The wallboard's alarms (queueing.alarms): open, acknowledged or cleared, each raised once by its key."""
 
 from __future__ import annotations
 
@@ -19,5 +19,7 @@ alarms = Table(
     Column("raised_at", UTCDateTime(), nullable=False),
     Column("acknowledged_by", Integer, nullable=True),
     Column("acknowledged_at", UTCDateTime(), nullable=True),
+    # When the system cleared it, its condition over before anyone acknowledged it (0016).
+    Column("cleared_at", UTCDateTime(), nullable=True),
     Index("ix_alarms_open", "hall_id", "state", "raised_at"),
 )

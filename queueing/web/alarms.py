@@ -20,9 +20,9 @@ from queueing.alarms import AlarmBook
 @guarded(Access.staff(Role.SUPERVISOR))
 async def alarm_list(request: Request) -> Response:
     """
-    summary: The hall's alarms - the open ones newest first, then those acknowledged lately, with who and when.
+    summary: The hall's alarms - the open ones newest first, then those acknowledged or cleared lately.
     responses:
-      200: {description: open and recently acknowledged alarms}
+      200: {description: "open, and under acknowledged those acknowledged or cleared by themselves (state says)"}
       404: {description: no such hall}
     """
     found = await runtime_of(request).writer.read_state(request.path_params["hall"], "alarms")

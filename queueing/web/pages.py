@@ -83,6 +83,7 @@ WALLBOARD_SENTENCES = {
     "supervision.red_card": N_("Red card: supervision order on case {number} still not fixed"),
     "alarm.raised": N_("Alarm: {alarm}"),
     "alarm.acknowledged": N_("Alarm acknowledged by {by}: {alarm}"),
+    "alarm.cleared": N_("Alarm cleared by itself: {alarm}"),
 }
 _WALLBOARD_WORDS = {
     "ev_other": N_("Event {type}"),
@@ -97,10 +98,11 @@ _WALLBOARD_WORDS = {
     "alarm_open_counter": N_("Suggestion: open counter {counters} for {service}, {over} waiting over target"),
     "acknowledge": N_("Acknowledge"),
     "acknowledged_by": N_("Acknowledged by {by} at {time}"),
+    "cleared_at": N_("Cleared by itself at {time}"),
     "alarm_open": N_("Needs acknowledging"),
     "no_alarms": N_("No open alarms"),
     "done_acknowledge": N_("Alarm acknowledged."),
-    "err_bad_transition_alarm": N_("Someone acknowledged it already"),
+    "err_bad_transition_alarm": N_("Acknowledged already, or cleared by itself"),
     "with_detail": N_("{headline}: {detail}"),
     "rating_5": N_("Very satisfied"),
     "rating_4": N_("Satisfied"),

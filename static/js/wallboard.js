@@ -127,6 +127,10 @@ function renderAlarms() {
       button.dataset.alarm = alarm.id;
       button.textContent = word("acknowledge");
       item.append(sign, when, text, state, button);
+    } else if (alarm.state === "cleared") {
+      // Its condition ended before anyone acknowledged it: the system says so, with when.
+      state.textContent = fill(word("cleared_at"), { time: timeOf(alarm.cleared_at) });
+      item.append(sign, when, text, state);
     } else {
       const person = board.staff[String(alarm.acknowledged_by)];
       state.textContent = fill(word("acknowledged_by"), {

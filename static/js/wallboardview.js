@@ -8,7 +8,7 @@
 //   sentence(event, { word, has, timeZone, lang, staff, services });  // "10:05 A023 号到 5 号窗口办理"
 //   tiles(board);                             // today's KPIs: arrived, served, waits, 好评率 …
 //   lineRows(board, nowMicros); counterRows(board, nowMicros);  // per service, per counter
-//   board.alarms                              // open alarms newest first, then acknowledged ones
+//   board.alarms                              // open alarms newest first, then acknowledged or cleared ones
 //
 // A line's estimated wait depends on the whole queue: the board re-reads it from the queue API
 // after ticket events; the waiting counts come with every ticket event.
@@ -101,7 +101,7 @@ export function fold(board, event, seq) {
     next.counters = board.counters.map((c) => (c.number === data.counter ? counterAfter(board, c, type, data, event.at) : c));
   } else if (type in AT_COUNTER) {
     next.counters = board.counters.map((c) => currentAfter(c, type, data));
-  } else if (type === "alarm.raised" || type === "alarm.acknowledged") {
+  } else if (type === "alarm.raised" || type === "alarm.acknowledged" || type === "alarm.cleared") {
     next.alarms = alarmList([...board.alarms.filter((a) => a.id !== data.id), { ...data }]);
   } else if (next.cases_today && (type === "case.accepted" || type === "case.completed")) {
     next.cases_today = casesAfter(next.cases_today, type, data, event.at, board.figures?.timezone);

@@ -1,5 +1,6 @@
 """The wallboard's alarms, pure: each kind is raised by its condition and by nothing else, once for
-its key while open or acknowledged; acknowledging records who and when, and twice is refused."""
+its key while open or acknowledged; acknowledging records who and when, and twice is refused. An
+open alarm whose condition ends is cleared by the system, except a rating's or a red case's."""
 
 from __future__ import annotations
 
@@ -11,10 +12,11 @@ import pytest
 from hall.kernel.errors import Invalid, NotFound, TransitionError
 from hall.kernel.events import Command, Event
 from queueing import queue
-from queueing.alarm_rules import due, from_events
+from queueing.alarm_rules import Back, back_online, called_for, due, from_events, settled
 from queueing.alarms import (
     ACKNOWLEDGED,
     CASE_RED,
+    CLEARED,
     DEVICE_OFFLINE,
     OPEN,
     OPEN_COUNTER,
@@ -24,6 +26,7 @@ from queueing.alarms import (
     AlarmBook,
     acknowledge,
     alarm_id,
+    clear,
     decide,
     raise_alarm,
 )
@@ -196,3 +199,97 @@ def test_a_counter_paused_longer_than_the_limit_raises_an_alarm_for_that_pause()
     assert found.data["reason"] == "午休" and found.data["paused_minutes"] == 16 and found.data["limit_minutes"] == 15
     # An open counter is not paused, whatever the log says of an older pause.
     assert due(opened(hall(), (1, 11)), AlarmBook(), paused, T0 + timedelta(hours=1)) == []
+
+
+# -- clearing --------------------------------------------------------------------------------------
+
+
+def _raised(book: AlarmBook, found: Any, at: datetime) -> AlarmBook:
+    return raise_alarm(book, found.kind, found.key, found.data, at).state
+
+
+def test_clearing_an_open_alarm_keeps_when_and_its_key_and_twice_changes_nothing() -> None:
+    book = raise_alarm(AlarmBook(), DEVICE_OFFLINE, "device-offline:k1:t", {"device": "k1"}, T0).state
+    done = clear(book, alarm_id("device-offline:k1:t"), T0 + timedelta(minutes=3))
+    (fact,) = done.facts
+    assert fact.type == "alarm.cleared"
+    assert (fact.data["state"], fact.data["cleared_at"]) == (CLEARED, (T0 + timedelta(minutes=3)).isoformat())
+    assert done.state.open() == []
+    # Cleared again, or the key raised again: nothing happens.
+    assert clear(done.state, alarm_id("device-offline:k1:t"), T0 + timedelta(minutes=4)).facts == ()
+    assert raise_alarm(done.state, DEVICE_OFFLINE, "device-offline:k1:t", {}, T0).facts == ()
+    # A supervisor's click that comes too late is refused, and says so.
+    with pytest.raises(TransitionError):
+        acknowledge(done.state, alarm_id("device-offline:k1:t"), 9, T0 + timedelta(minutes=5))
+
+
+def test_an_acknowledged_or_unknown_alarm_is_not_cleared() -> None:
+    book = raise_alarm(AlarmBook(), DEVICE_OFFLINE, "device-offline:k1:t", {"device": "k1"}, T0).state
+    seen = acknowledge(book, alarm_id("device-offline:k1:t"), 9, T0).state
+    assert clear(seen, alarm_id("device-offline:k1:t"), T0).facts == ()
+    assert seen.alarms[alarm_id("device-offline:k1:t")].state == ACKNOWLEDGED
+    assert clear(seen, "no-such-alarm", T0).facts == ()
+    cleared = decide(
+        book, Command("clear-0001", 1, "alarm.clear", "system:alarms", {"alarm": alarm_id("device-offline:k1:t")}), T0
+    )
+    assert [f.type for f in cleared.facts] == ["alarm.cleared"]
+
+
+def test_a_device_back_online_clears_its_own_offline_alarms_only() -> None:
+    data = {"device": "xh-kiosk-1", "kind": "kiosk", "counter": None}
+    offline, online = _event("device.offline", data, 1), _event("device.online", data, 2)
+    # In the log's order: the alarm to raise first, then the return.
+    assert [type(x) for x in called_for([offline, online])] == [type(from_events([offline])[0]), Back]
+    (raised,) = from_events([offline])
+    book = _raised(AlarmBook(), raised, T0)
+    other = from_events([_event("device.offline", {**data, "device": "xh-led-1"})])[0]
+    book = _raised(book, other, T0)
+    assert back_online(book, "xh-kiosk-1") == [alarm_id(raised.key)]
+    assert back_online(book, "xh-display-9") == []
+
+
+def test_a_wait_alarm_clears_when_no_wait_of_its_service_is_over_target() -> None:
+    state = _waiting(opened(hall(), (1, 11)), "soc", 2, T0)
+    later = T0 + timedelta(minutes=25)
+    (found,) = due(state, AlarmBook(), NOBODY_PAUSED, later)
+    book = _raised(AlarmBook(), found, later)
+    # The longest is called, the second still waits over target: the alarm stays.
+    one_called = queue.call_next(state, 1, 11, later).state
+    assert settled(one_called, book, NOBODY_PAUSED, later) == []
+    # Both called: nobody waits over target, the alarm clears.
+    both = queue.call_next(queue.finish(queue.start(one_called, 1, 11, later).state, 1, 11, later).state, 1, 11, later)
+    assert settled(both.state, book, NOBODY_PAUSED, later) == [alarm_id(found.key)]
+
+
+def test_a_suggestion_clears_when_its_counters_are_opened() -> None:
+    state = _waiting(opened(hall(), (1, 11)), "soc", 3, T0)
+    later = T0 + timedelta(minutes=30)
+    book = AlarmBook()
+    for found in due(state, book, NOBODY_PAUSED, later):
+        book = _raised(book, found, later)
+    assert settled(state, book, NOBODY_PAUSED, later) == []
+    # The supervisor has counter 2 opened: the suggestion is done; the waits are still long.
+    (suggestion,) = book.open_of(OPEN_COUNTER)
+    assert settled(opened(state, (2, 12)), book, NOBODY_PAUSED, later) == [suggestion.id]
+
+
+def test_a_pause_alarm_clears_when_that_pause_is_over() -> None:
+    state = queue.pause_counter(opened(hall(), (1, 11)), 1, 11, reason="午休").state
+    paused = {1: T0}
+    later = T0 + timedelta(minutes=16)
+    (found,) = due(state, AlarmBook(), paused, later)
+    book = _raised(AlarmBook(), found, later)
+    assert settled(state, book, paused, later) == []
+    resumed = queue.resume_counter(state, 1, 11).state
+    assert settled(resumed, book, paused, later) == [alarm_id(found.key)]
+    # Resumed and paused again: a new pause, so the old one's alarm clears too.
+    again = queue.pause_counter(resumed, 1, 11, reason="取材料").state
+    assert settled(again, book, {1: later}, later) == [alarm_id(found.key)]
+
+
+def test_an_unsatisfied_rating_or_a_red_case_is_never_cleared_by_itself() -> None:
+    rating = from_events([_event("rating.alarm", {"id": "WO-1", "number": "A001", "counter": 1, "level": 1})])[0]
+    red = from_events([_event("case.light", {"number": "XH1", "light": "red", "turned_at": "t"})])[0]
+    book = _raised(_raised(AlarmBook(), rating, T0), red, T0)
+    quiet = opened(hall(), (1, 11))
+    assert settled(quiet, book, NOBODY_PAUSED, T0 + timedelta(days=1)) == []

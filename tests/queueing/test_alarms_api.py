@@ -1,7 +1,8 @@
 """The wallboard's alarms over HTTP and on the clock: an unsatisfied rating raises one at once, a
 supervisor of the hall or above acknowledges it (who and when kept; twice is a 409, an unknown
 alarm a 404), a clerk or another hall's supervisor may not, and a pause past the hall's limit is
-raised by the queue clock's look, once."""
+raised by the queue clock's look, once. An alarm whose condition ends is cleared by the system: a
+pause's by the clock once the counter resumes, a device's when the device is back."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ import pytest
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
-from hall.kernel.events import Command, Fact
+from hall.kernel.events import Command, Event, Fact
 from hall.runtime import core_domains
 from hall.storage.database import create_engine
 from hall.storage.directory import append_events
@@ -25,7 +26,7 @@ from hall.storage.writer import Writer
 from hall.web.app import create_app
 from queueing.alarm_rules import Raise
 from queueing.alarm_store import AlarmWatch, check_due, raise_command
-from queueing.alarms import CASE_RED
+from queueing.alarms import CASE_RED, CLEARED, AlarmBook
 from tests.conftest import Database, StepClock
 from tests.factories import add_staff
 from tests.queueing.test_wallboard import _serve_and_rate
@@ -183,3 +184,71 @@ async def test_alarms_that_no_process_raised_are_raised_when_the_queue_clock_sta
         assert await watch.catch_up(engine, clock.now) == 1
         assert await watch.catch_up(engine, clock.now) == 0  # the book holds it now
     assert len(raised) == 1 and raised[0].startswith("device-offline:kiosk-1:")
+
+
+async def test_the_queue_clock_clears_a_pause_alarm_once_the_counter_resumes_whichever_writer_looks(
+    database: Database, halls: dict[str, int], clock: StepClock
+) -> None:
+    """Counter 1 paused past the limit has its alarm; nobody acknowledges it, and the clerk comes
+    back. The clock's next look clears it, once, with when: two writers looking change nothing more.
+    On SQLite and on PostgreSQL."""
+    hall = halls["xh"]
+    (clerk,) = await add_staff(database.engines[0], hall, 1)
+    engines = [database.engine(), database.engine()]
+    writers = [Writer(engine, core_domains(), clock=clock) for engine in engines]
+    seen: list[Event] = []
+    for writer in writers:
+        writer.add_listener(lambda events: seen.extend(e for e in events if e.type.startswith("alarm.")))
+        await writer.start()
+    try:
+        start = clock.now
+        for name, args in (("counter.open", {}), ("counter.pause", {"reason": "午休"})):
+            command = Command(f"t-{name}", hall, name, "staff:1", {"counter": 1, "clerk": clerk, **args})
+            assert (await writers[0].submit(command)).ok
+        clock.now = start + timedelta(minutes=16)
+        await check_due(writers[0], engines[0], hall)
+        resume = Command("t-counter.resume", hall, "counter.resume", "staff:1", {"counter": 1, "clerk": clerk})
+        clock.now = start + timedelta(minutes=20)
+        assert (await writers[0].submit(resume)).ok
+        for writer, engine in zip(writers, engines, strict=True):
+            await check_due(writer, engine, hall)
+            await check_due(writer, engine, hall)
+        assert [e.type for e in seen] == ["alarm.raised", "alarm.cleared"]
+        cleared = seen[1].data
+        assert (cleared["state"], cleared["cleared_at"]) == (CLEARED, (start + timedelta(minutes=20)).isoformat())
+        assert (cleared["id"], cleared["acknowledged_by"]) == (seen[0].data["id"], None)
+        book = await writers[1].read_state(hall, "alarms")
+        assert book is not None and book[1].open() == []
+    finally:
+        for writer in writers:
+            await writer.stop()
+
+
+async def test_a_device_back_online_has_its_offline_alarm_cleared_by_the_watch(
+    database: Database, halls: dict[str, int], clock: StepClock
+) -> None:
+    """A kiosk goes offline and comes back before anyone looks: the watch raises its alarm and
+    then clears it, in the log's order; another device's alarm stays open."""
+    hall = halls["xh"]
+    engine = database.engines[0]
+    writer = Writer(engine, core_domains(), clock=clock)
+    async with writer:
+        watch = AlarmWatch(writer)
+        running = asyncio.ensure_future(watch.run())
+        try:
+            kiosk = {"device": "kiosk-1", "kind": "kiosk", "counter": None}
+            led = {"device": "led-1", "kind": "led", "counter": None}
+            watch.offer([Event(hall, 1, "device.offline", kiosk, "system:devices", clock.now)])
+            watch.offer([Event(hall, 2, "device.offline", led, "system:devices", clock.now)])
+            watch.offer([Event(hall, 3, "device.online", kiosk, "system:devices", clock.now)])
+            deadline = time.monotonic() + 10_000 * MS
+            while True:
+                found = await writer.read_state(hall, "alarms")
+                assert found is not None and isinstance(found[1], AlarmBook)
+                states = {a.data["device"]: a.state for a in found[1].alarms.values()}
+                if states.get("kiosk-1") == CLEARED or time.monotonic() > deadline:
+                    break
+                await asyncio.sleep(0.02)
+            assert states == {"kiosk-1": CLEARED, "led-1": "open"}
+        finally:
+            running.cancel()
