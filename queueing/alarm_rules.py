@@ -23,7 +23,7 @@ for the same thing, and the next instance is a new alarm.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -31,7 +31,9 @@ from typing import Any
 from hall.kernel.events import Event
 from queueing.alarms import (
     CASE_RED,
+    CLEARED,
     DEVICE_OFFLINE,
+    OPEN,
     OPEN_COUNTER,
     PAUSE_OVER_LIMIT,
     UNSATISFIED_RATING,
@@ -41,6 +43,9 @@ from queueing.alarms import (
 from queueing.counters import CounterStatus
 from queueing.state import QueueState
 from queueing.tickets import Ticket
+
+# After a wait alarm or a suggestion cleared by itself, the service gets no new one for this long.
+QUIET = timedelta(minutes=15)
 
 
 @dataclass(frozen=True)
@@ -57,9 +62,11 @@ class Raise:
 
 @dataclass(frozen=True)
 class Back:
-    """A device is online again: its open offline alarms are cleared."""
+    """A device is online again (the event at ``seq`` of the hall's log): its open offline alarms
+    from before that are cleared."""
 
     device: str
+    seq: int
 
 
 # The events that may call for an alarm (``from_events``).
@@ -72,15 +79,37 @@ def called_for(events: Iterable[Event]) -> list[Raise | Back]:
     found: list[Raise | Back] = []
     for event in events:
         if event.type == "device.online" and event.data.get("device"):
-            found.append(Back(str(event.data["device"])))
+            found.append(Back(str(event.data["device"]), event.seq))
         else:
             found.extend(from_events([event]))
     return found
 
 
-def back_online(book: AlarmBook, device: str) -> list[str]:
-    """The open offline alarms of ``device``, which has come back."""
-    return [a.id for a in book.open_of(DEVICE_OFFLINE) if a.data.get("device") == device]
+def back_online(book: AlarmBook, back: Back) -> list[str]:
+    """The open offline alarms of a device that has come back: those of its going offline before
+    it came back. A later going offline is another alarm, open still (several processes hear a
+    device's comings and goings late at times, the book then already holding the next one)."""
+    return [
+        a.id
+        for a in book.open_of(DEVICE_OFFLINE)
+        if a.data.get("device") == back.device and _int(a.data.get("offline_seq")) < back.seq
+    ]
+
+
+def _int(value: object) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def superseded(items: Sequence[Raise | Back]) -> set[int]:
+    """The places in ``items`` of offline alarms whose device came back later in the same items:
+    what a catch-up need not raise at all."""
+    gone: set[int] = set()
+    for i, item in enumerate(items):
+        if isinstance(item, Raise) and item.kind == DEVICE_OFFLINE:
+            device = item.data.get("device")
+            if any(isinstance(later, Back) and later.device == device for later in items[i + 1 :]):
+                gone.add(i)
+    return gone
 
 
 def from_events(events: Iterable[Event]) -> list[Raise]:
@@ -109,7 +138,13 @@ def from_events(events: Iterable[Event]) -> list[Raise]:
                 Raise(
                     DEVICE_OFFLINE,
                     f"device-offline:{data.get('device')}:{event.at.isoformat()}",
-                    {"device": data.get("device"), "kind": data.get("kind"), "counter": data.get("counter")},
+                    {
+                        "device": data.get("device"),
+                        "kind": data.get("kind"),
+                        "counter": data.get("counter"),
+                        # Where in the log it went offline: its coming back clears only what came before.
+                        "offline_seq": event.seq,
+                    },
                 )
             )
     return found
@@ -148,13 +183,28 @@ def _closed_able(state: QueueState, service: str) -> list[int]:
     ]
 
 
+def _quiet(book: AlarmBook, kind: str, now: datetime) -> set[Any]:
+    """The services with an alarm of ``kind`` open, or cleared by itself within ``QUIET``."""
+    return {
+        a.data.get("service")
+        for a in book.alarms.values()
+        if a.kind == kind
+        and (a.state == OPEN or (a.state == CLEARED and a.cleared_at is not None and now - a.cleared_at < QUIET))
+    }
+
+
 def due(state: QueueState, book: AlarmBook, paused_since: Mapping[int, datetime], now: datetime) -> list[Raise]:
-    """The time-based alarms due at ``now``. ``paused_since`` is when each paused counter paused
-    (read from the log by the caller). A service with an open wait alarm, or an open suggestion,
-    gets no second one until the first is acknowledged."""
+    """The time-based alarms due at ``now``. ``paused_since`` is when each counter entered the state
+    it is in (read from the log by the caller). A service with an open wait alarm, or an open
+    suggestion, gets no second one until the first is acknowledged or cleared, nor for ``QUIET``
+    after it cleared by itself: waits that hover about the target do not raise and clear by turns.
+
+    Keys name the instance: a wait by its ticket and when that wait began (a ticket sent on to
+    another line waits anew), a suggestion also by when its counters last changed state (a counter
+    opened and closed again may be suggested again)."""
     found: list[Raise] = []
-    open_waits = {a.data.get("service") for a in book.open_of(WAIT_OVER_TARGET)}
-    open_suggestions = {a.data.get("service") for a in book.open_of(OPEN_COUNTER)}
+    open_waits = _quiet(book, WAIT_OVER_TARGET, now)
+    open_suggestions = _quiet(book, OPEN_COUNTER, now)
     for code, tickets in over_target(state, now).items():
         longest = tickets[0]
         service = state.services[code]
@@ -166,11 +216,14 @@ def due(state: QueueState, book: AlarmBook, paused_since: Mapping[int, datetime]
             "target_minutes": service.target_wait_minutes,
             "over": len(tickets),
         }
+        began = waiting_since(longest).isoformat()
         if code not in open_waits:
-            found.append(Raise(WAIT_OVER_TARGET, f"wait:{longest.id}", facts))
+            found.append(Raise(WAIT_OVER_TARGET, f"wait:{longest.id}:{began}", facts))
         able = _closed_able(state, code)
         if len(tickets) >= state.rules.open_counter_after and able and code not in open_suggestions:
-            found.append(Raise(OPEN_COUNTER, f"open-counter:{code}:{longest.id}", {**facts, "counters": able}))
+            moved = max((paused_since[n].isoformat() for n in able if n in paused_since), default="")
+            key = f"open-counter:{code}:{longest.id}:{began}:{moved}"
+            found.append(Raise(OPEN_COUNTER, key, {**facts, "counters": able}))
     limit = timedelta(minutes=state.rules.pause_limit_minutes)
     for number, counter in sorted(state.counters.items()):
         since = paused_since.get(number)

@@ -23,7 +23,7 @@ from hall.storage.alarm_tables import alarms
 from hall.storage.database import reading
 from hall.storage.tables import events as event_rows
 from hall.storage.writer import Writer
-from queueing.alarm_rules import CALLING_EVENTS, Back, Raise, back_online, called_for, due, from_events, settled
+from queueing.alarm_rules import CALLING_EVENTS, Back, Raise, back_online, called_for, due, settled, superseded
 from queueing.alarms import COMMANDS, OPEN, Alarm, AlarmBook, alarm_id, decide
 from queueing.state import QueueState
 
@@ -166,14 +166,16 @@ class AlarmWatch:
                 self._queue.put_nowait((hall_id, wanted))
 
     async def catch_up(self, engine: AsyncEngine, now: datetime) -> int:
-        """Raises what the last day's events called for and no alarm holds yet: the alarms of
+        """Does what the last day's events asked of the alarms and was not done: the alarms of
         events committed just before a process died (it had not raised them yet), and of those
-        the watch's queue still held. Run when the queue clock starts, so after every restart and
-        on the survivor that takes the clock over. Returns how many alarms it asked for."""
+        the watch's queue still held, and the clearing of a device's offline alarm when it came
+        back meanwhile (an offline alarm whose device came back later in the day is not raised at
+        all). Run when the queue clock starts, so after every restart and on the survivor that
+        takes the clock over. Returns how many alarms it asked to raise."""
         async with reading(engine) as conn:
             rows = await conn.execute(
                 select(event_rows)
-                .where(event_rows.c.type.in_(CALLING_EVENTS), event_rows.c.at >= now - CATCH_UP)
+                .where(event_rows.c.type.in_((*CALLING_EVENTS, "device.online")), event_rows.c.at >= now - CATCH_UP)
                 .order_by(event_rows.c.hall_id, event_rows.c.seq)
             )
             by_hall: dict[int, list[Event]] = {}
@@ -183,11 +185,22 @@ class AlarmWatch:
                 )
         asked = 0
         for hall_id, found in by_hall.items():
+            items = called_for(found)
+            skip = superseded(items)
             book = await self._writer.read_state(hall_id, "alarms")
             held = book[1].alarms if book is not None and isinstance(book[1], AlarmBook) else {}
-            missing = [wanted for wanted in from_events(found) if alarm_id(wanted.key) not in held]
+            missing = [
+                item
+                for i, item in enumerate(items)
+                if isinstance(item, Raise) and i not in skip and alarm_id(item.key) not in held
+            ]
             await submit_all(self._writer, hall_id, missing)
             asked += len(missing)
+            for item in items:
+                if isinstance(item, Back):
+                    book = await self._writer.read_state(hall_id, "alarms")
+                    if book is not None and isinstance(book[1], AlarmBook):
+                        await clear_all(self._writer, hall_id, back_online(book[1], item))
         return asked
 
     async def run(self) -> None:
@@ -197,7 +210,7 @@ class AlarmWatch:
                 if isinstance(wanted, Back):
                     book = await self._writer.read_state(hall_id, "alarms")
                     if book is not None and isinstance(book[1], AlarmBook):
-                        await clear_all(self._writer, hall_id, back_online(book[1], wanted.device))
+                        await clear_all(self._writer, hall_id, back_online(book[1], wanted))
                 else:
                     await submit_all(self._writer, hall_id, [wanted])
             except Exception:

@@ -59,6 +59,11 @@ class Alarm:
     acknowledged_at: datetime | None = None
     cleared_at: datetime | None = None
 
+    @property
+    def handled_at(self) -> datetime:
+        """When it was acknowledged or cleared; when it was raised while it is open."""
+        return self.acknowledged_at or self.cleared_at or self.raised_at
+
     def as_json(self) -> dict[str, Any]:
         return {
             "id": self.id,
@@ -86,6 +91,12 @@ class AlarmBook:
         """The open alarms, newest first: what the wallboard lists on top."""
         found = [a for a in self.alarms.values() if a.state == OPEN]
         return sorted(found, key=lambda a: (a.raised_at, a.id), reverse=True)
+
+    def handled(self) -> list[Alarm]:
+        """The acknowledged and cleared alarms, the latest handled first: what the wallboard lists
+        below the open ones (an alarm raised long ago and cleared now comes first)."""
+        found = [a for a in self.alarms.values() if a.state != OPEN]
+        return sorted(found, key=lambda a: (a.handled_at, a.id), reverse=True)
 
     def open_of(self, kind: str) -> list[Alarm]:
         return [a for a in self.open() if a.kind == kind]

@@ -215,10 +215,7 @@ async def _case_day(conn: AsyncConnection, hall_id: int, day: date) -> dict[str,
 
 def _alarms(book: AlarmBook) -> list[dict[str, Any]]:
     """The open alarms, newest first, then the latest acknowledged ones (who and when)."""
-    done = sorted(
-        (a for a in book.alarms.values() if a.state != "open"), key=lambda a: (a.raised_at, a.id), reverse=True
-    )
-    return [a.as_json() for a in (*book.open(), *done[:ACKNOWLEDGED_SHOWN])]
+    return [a.as_json() for a in (*book.open(), *book.handled()[:ACKNOWLEDGED_SHOWN])]
 
 
 async def _wallboard_snapshot(conn: AsyncConnection, topic: Topic, timezone: str) -> Mapping[str, Any]:

@@ -14,23 +14,28 @@ from hall.web.access import guarded, member_of
 from hall.web.api import command_body, submit
 from hall.web.problems import problem
 from hall.web.responses import JSONResponse
-from queueing.alarms import AlarmBook
+from queueing.alarms import ACKNOWLEDGED, CLEARED, AlarmBook
 
 
 @guarded(Access.staff(Role.SUPERVISOR))
 async def alarm_list(request: Request) -> Response:
     """
-    summary: The hall's alarms - the open ones newest first, then those acknowledged or cleared lately.
+    summary: The hall's alarms - the open ones newest first; those acknowledged lately, and those cleared by themselves.
     responses:
-      200: {description: "open, and under acknowledged those acknowledged or cleared by themselves (state says)"}
+      200: {description: "open, acknowledged and cleared alarms, each list newest handled first"}
       404: {description: no such hall}
     """
     found = await runtime_of(request).writer.read_state(request.path_params["hall"], "alarms")
     if found is None or not isinstance(found[1], AlarmBook):
         return problem(404, "not_found", N_("no such hall"))
     book = found[1]
-    done = sorted((a for a in book.alarms.values() if a.state != "open"), key=lambda a: a.raised_at, reverse=True)
-    return JSONResponse({"open": [a.as_json() for a in book.open()], "acknowledged": [a.as_json() for a in done]})
+    return JSONResponse(
+        {
+            "open": [a.as_json() for a in book.open()],
+            "acknowledged": [a.as_json() for a in book.handled() if a.state == ACKNOWLEDGED],
+            "cleared": [a.as_json() for a in book.handled() if a.state == CLEARED],
+        }
+    )
 
 
 @guarded(Access.staff(Role.SUPERVISOR))
@@ -47,7 +52,7 @@ async def acknowledge_alarm(request: Request) -> Response:
     responses:
       200: {description: the alarm after its acknowledgement}
       404: {description: no such alarm in this hall}
-      409: {description: the alarm was acknowledged already}
+      409: {description: the alarm was acknowledged already, or cleared by itself}
     """
     _data, command_id = await command_body(request)
     member = member_of(request)

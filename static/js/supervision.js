@@ -182,9 +182,10 @@ form.addEventListener("submit", async (event) => {
     (!note.value.trim() ? note : due).focus();
     return;
   }
+  const sent = note.value.trim();
   try {
     const { ok, data } = await post(`${root.dataset.casesUrl}${number}/orders`, {
-      note: note.value.trim(),
+      note: sent,
       reply_due: due.value,
     });
     if (!ok) {
@@ -193,8 +194,8 @@ form.addEventListener("submit", async (event) => {
     }
     say.clear();
     say.notice(fill(word("opened"), { order: data.order.id, number }));
-    // eslint-disable-next-line require-atomic-updates -- the order is opened: its note is cleared for the next
-    note.value = "";
+    // The order is opened: its note is cleared for the next, unless more was typed meanwhile.
+    if (note.value.trim() === sent) note.value = "";
     await load();
   } catch {
     say.alert(word("err_network"));

@@ -140,13 +140,22 @@ function currentAfter(counter, type, data) {
 export const ACKNOWLEDGED_SHOWN = 10;
 
 function newestFirst(a, b) {
-  return b.raised_at.localeCompare(a.raised_at) || b.id.localeCompare(a.id);
+  return Date.parse(b.raised_at) - Date.parse(a.raised_at) || b.id.localeCompare(a.id);
 }
 
-// The open alarms newest first, then the latest acknowledged ones.
+// When an alarm was acknowledged or cleared (queueing/alarms.py Alarm.handled_at).
+function handledAt(alarm) {
+  return Date.parse(alarm.acknowledged_at || alarm.cleared_at || alarm.raised_at);
+}
+
+function latestHandledFirst(a, b) {
+  return handledAt(b) - handledAt(a) || b.id.localeCompare(a.id);
+}
+
+// The open alarms newest first, then the latest acknowledged or cleared ones.
 function alarmList(alarms) {
   const open = alarms.filter((a) => a.state === "open").sort(newestFirst);
-  const done = alarms.filter((a) => a.state !== "open").sort(newestFirst).slice(0, ACKNOWLEDGED_SHOWN);
+  const done = alarms.filter((a) => a.state !== "open").sort(latestHandledFirst).slice(0, ACKNOWLEDGED_SHOWN);
   return [...open, ...done].map((a) => ({ ...a, data: { ...a.data } }));
 }
 

@@ -21,7 +21,8 @@ export function orderDialog({ dialog, word, error, say, url }) {
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     if (!pending || !note.value.trim()) return;
-    const { order, step } = pending;
+    const asked = pending;
+    const { order, step } = asked;
     let answer;
     try {
       answer = await post(`${url}${encodeURIComponent(order.id)}/${step}`, { note: note.value });
@@ -29,9 +30,11 @@ export function orderDialog({ dialog, word, error, say, url }) {
       say.alert(word("err"), word("err_network"));
       return;
     }
-    dialog.close();
-    // eslint-disable-next-line require-atomic-updates -- the dialog is modal: no other order is picked meanwhile
-    pending = null;
+    // The dialog may have been cancelled meanwhile and opened on another order: that one stays.
+    if (pending === asked) {
+      dialog.close();
+      pending = null;
+    }
     if (answer.ok) {
       say.clear();
       say.notice(fill(word(`done_${step}`), { number: order.number }));

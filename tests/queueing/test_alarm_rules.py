@@ -12,7 +12,7 @@ import pytest
 from hall.kernel.errors import Invalid, NotFound, TransitionError
 from hall.kernel.events import Command, Event
 from queueing import queue
-from queueing.alarm_rules import Back, back_online, called_for, due, from_events, settled
+from queueing.alarm_rules import QUIET, Back, back_online, called_for, due, from_events, settled, superseded
 from queueing.alarms import (
     ACKNOWLEDGED,
     CASE_RED,
@@ -146,7 +146,8 @@ def test_a_wait_over_the_services_target_raises_one_alarm_for_the_service() -> N
     assert due(state, AlarmBook(), NOBODY_PAUSED, T0 + timedelta(minutes=20)) == []
     (found,) = due(state, AlarmBook(), NOBODY_PAUSED, T0 + timedelta(minutes=21))
     assert found.kind == WAIT_OVER_TARGET
-    assert found.key == "wait:20261123-A001"
+    # The key names this wait of this ticket: when it began.
+    assert found.key == f"wait:20261123-A001:{T0.isoformat()}"
     assert found.data == {
         "service": "soc",
         "number": "A001",
@@ -168,7 +169,7 @@ def test_while_a_services_wait_alarm_is_open_no_second_is_raised() -> None:
     # Once acknowledged, the next ticket over target is a new alarm.
     book = acknowledge(book, alarm_id(found.key), 9, later).state
     (again,) = due(called, book, NOBODY_PAUSED, later)
-    assert again.key == "wait:20261123-A002"
+    assert again.key == f"wait:20261123-A002:{T0.isoformat()}"
 
 
 def test_opening_a_counter_is_suggested_when_enough_wait_over_target_and_a_closed_counter_serves_them() -> None:
@@ -239,13 +240,27 @@ def test_a_device_back_online_clears_its_own_offline_alarms_only() -> None:
     data = {"device": "xh-kiosk-1", "kind": "kiosk", "counter": None}
     offline, online = _event("device.offline", data, 1), _event("device.online", data, 2)
     # In the log's order: the alarm to raise first, then the return.
-    assert [type(x) for x in called_for([offline, online])] == [type(from_events([offline])[0]), Back]
+    items = called_for([offline, online])
+    assert [type(x) for x in items] == [type(from_events([offline])[0]), Back]
     (raised,) = from_events([offline])
     book = _raised(AlarmBook(), raised, T0)
     other = from_events([_event("device.offline", {**data, "device": "xh-led-1"})])[0]
     book = _raised(book, other, T0)
-    assert back_online(book, "xh-kiosk-1") == [alarm_id(raised.key)]
-    assert back_online(book, "xh-display-9") == []
+    assert back_online(book, Back("xh-kiosk-1", 2)) == [alarm_id(raised.key)]
+    assert back_online(book, Back("xh-display-9", 2)) == []
+    # A catch-up that finds both in the log need not raise the alarm at all.
+    assert superseded(items) == {0}
+    assert superseded(called_for([online, offline])) == set()
+
+
+def test_a_device_coming_back_does_not_clear_its_going_offline_again_later() -> None:
+    """Offline (seq 1), back (2), offline again (3), heard late by another process: the book holds
+    both offline alarms when the return of seq 2 is looked at; only the first clears."""
+    data = {"device": "xh-kiosk-1", "kind": "kiosk", "counter": None}
+    first = from_events([_event("device.offline", data, 1)])[0]
+    second = from_events([Event(1, 3, "device.offline", data, "tester", T0 + timedelta(minutes=2))])[0]
+    book = _raised(_raised(AlarmBook(), first, T0), second, T0 + timedelta(minutes=2))
+    assert back_online(book, Back("xh-kiosk-1", 2)) == [alarm_id(first.key)]
 
 
 def test_a_wait_alarm_clears_when_no_wait_of_its_service_is_over_target() -> None:
@@ -293,3 +308,53 @@ def test_an_unsatisfied_rating_or_a_red_case_is_never_cleared_by_itself() -> Non
     book = _raised(_raised(AlarmBook(), rating, T0), red, T0)
     quiet = opened(hall(), (1, 11))
     assert settled(quiet, book, NOBODY_PAUSED, T0 + timedelta(days=1)) == []
+
+
+def test_after_a_wait_alarm_clears_the_service_is_quiet_for_a_while() -> None:
+    """Waits that hover about the target do not raise and clear by turns: a service whose wait
+    alarm cleared by itself gets no new one for ``QUIET``, then one if waits are still long."""
+    at = T0 + timedelta(minutes=21)
+    state = _waiting(opened(hall(), (1, 11)), "soc", 1, T0)
+    (found,) = due(state, AlarmBook(), NOBODY_PAUSED, at)
+    book = _raised(AlarmBook(), found, at)
+    # A002 joined ten minutes ago; A001, the one over target, is called: the alarm clears.
+    called = queue.call_next(_waiting(state, "soc", 1, at - timedelta(minutes=10)), 1, 11, at).state
+    assert settled(called, book, NOBODY_PAUSED, at) == [alarm_id(found.key)]
+    book = clear(book, alarm_id(found.key), at).state
+    # Eleven minutes on, A002 has waited 21: over target, but the service is quiet still.
+    assert due(called, book, NOBODY_PAUSED, at + timedelta(minutes=11)) == []
+    (again,) = due(called, book, NOBODY_PAUSED, at + QUIET)
+    assert again.key == f"wait:20261123-A002:{(at - timedelta(minutes=10)).isoformat()}"
+
+
+def test_a_ticket_sent_on_to_another_line_is_a_new_wait_and_may_raise_again() -> None:
+    """A001 waited too long at soc (its alarm cleared when it was sent on), then waits too long at
+    fund: that is a new wait, with a key of its own."""
+    state = _waiting(opened(hall(), (1, 11)), "soc", 1, T0)
+    at = T0 + timedelta(minutes=21)
+    (first,) = due(state, AlarmBook(), NOBODY_PAUSED, at)
+    book = _raised(AlarmBook(), first, at)
+    started = queue.start(queue.call_next(state, 1, 11, at).state, 1, 11, at).state
+    sent = queue.transfer(started, 1, 11, at, to_service="fund").state
+    book = clear(book, alarm_id(first.key), at).state
+    # fund's target is 20 minutes: 21 minutes after it joined fund's line, and QUIET is per service.
+    (second,) = due(sent, book, NOBODY_PAUSED, at + timedelta(minutes=21))
+    assert (second.data["service"], second.data["number"]) == ("fund", "A001")
+    assert second.key != first.key
+
+
+def test_a_counter_opened_and_closed_again_may_be_suggested_again() -> None:
+    state = _waiting(opened(hall(), (1, 11)), "soc", 3, T0)
+    at = T0 + timedelta(minutes=30)
+    since = {2: T0 - timedelta(hours=1)}
+    (suggestion,) = [f for f in due(state, AlarmBook(), since, at) if f.kind == OPEN_COUNTER]
+    book = _raised(AlarmBook(), suggestion, at)
+    # Counter 2 is opened (the suggestion clears), then closed again a little later.
+    book = clear(book, alarm_id(suggestion.key), at).state
+    later = at + QUIET + timedelta(minutes=1)
+    (again,) = [f for f in due(state, book, {2: later - timedelta(minutes=1)}, later) if f.kind == OPEN_COUNTER]
+    assert again.key != suggestion.key
+    # Had nothing changed at counter 2, it would be the same suggestion, which the book holds.
+    (same,) = [f for f in due(state, book, since, later) if f.kind == OPEN_COUNTER]
+    assert same.key == suggestion.key
+    assert raise_alarm(book, same.kind, same.key, same.data, later).facts == ()

@@ -24,7 +24,7 @@ from hall.storage.directory import append_events
 from hall.storage.tables import staff
 from hall.storage.writer import Writer
 from hall.web.app import create_app
-from queueing.alarm_rules import Raise
+from queueing.alarm_rules import Raise, from_events
 from queueing.alarm_store import AlarmWatch, check_due, raise_command
 from queueing.alarms import CASE_RED, CLEARED, AlarmBook
 from tests.conftest import Database, StepClock
@@ -84,6 +84,7 @@ def test_an_unsatisfied_rating_raises_an_alarm_that_a_supervisor_acknowledges_on
     listed = site.client.get(f"/api/v1/halls/{HALL}/alarms").json()
     assert listed["open"] == []
     assert [a["id"] for a in listed["acknowledged"]] == [alarm["id"]]
+    assert listed["cleared"] == []  # a rating's alarm never clears by itself
     again = site.post(url, token)
     assert (again.status_code, again.json()["code"]) == (409, "bad_transition")
     unknown = site.post(f"/api/v1/halls/{HALL}/alarms/0123456789abcdef/acknowledge", token)
@@ -252,3 +253,38 @@ async def test_a_device_back_online_has_its_offline_alarm_cleared_by_the_watch(
             assert states == {"kiosk-1": CLEARED, "led-1": "open"}
         finally:
             running.cancel()
+
+
+async def test_a_catch_up_clears_what_a_return_ended_and_raises_nothing_a_return_made_moot(
+    database: Database, halls: dict[str, int], clock: StepClock
+) -> None:
+    """The last day's log, as a process that died left it: the display went offline and its alarm
+    was raised, then the kiosk and the LED strip went offline (only the strip's alarm raised), then
+    the kiosk and the display came back before anyone cleared anything. The next queue clock's
+    catch-up raises nothing for the kiosk (back already), clears the display's alarm, and leaves
+    the strip's open: it is offline still."""
+    hall = halls["xh"]
+    engine = database.engines[0]
+
+    def gone(device: str) -> Fact:
+        return Fact("device.offline", {"device": device, "kind": "kiosk", "counter": None})
+
+    async with engine.begin() as conn:
+        (display,) = await append_events(conn, hall, [gone("display-1")], "system:devices", clock.now)
+        _kiosk, led = await append_events(conn, hall, [gone("kiosk-1"), gone("led-1")], "system:devices", clock.now)
+        await append_events(
+            conn,
+            hall,
+            [Fact("device.online", {"device": d, "kind": "kiosk", "counter": None}) for d in ("kiosk-1", "display-1")],
+            "system:devices",
+            clock.now,
+        )
+    writer = Writer(engine, core_domains(), clock=clock)
+    async with writer:
+        for event in (display, led):
+            (wanted,) = from_events([event])
+            assert (await writer.submit(raise_command(hall, wanted))).ok
+        assert await AlarmWatch(writer).catch_up(engine, clock.now) == 0
+        found = await writer.read_state(hall, "alarms")
+    assert found is not None and isinstance(found[1], AlarmBook)
+    assert {a.data["device"]: a.state for a in found[1].alarms.values()} == {"display-1": CLEARED, "led-1": "open"}

@@ -202,7 +202,8 @@ test("alarms: raised on top newest first, acknowledged below with who and when, 
   // The system clears the other one (its counter resumed): nothing is left open, and it lists as cleared.
   const cleared = alarm("a", 1, { state: "cleared", cleared_at: "2026-11-23T01:07:00+00:00" });
   board = fold(board, { type: "alarm.cleared", data: cleared, at: "2026-11-23T01:07:00Z" }, 3);
-  assert.deepEqual(board.alarms.map((a) => [a.id, a.state]), [["b", "acknowledged"], ["a", "cleared"]]);
+  // Handled ones are listed by when they were handled: "a", raised first, was cleared last.
+  assert.deepEqual(board.alarms.map((a) => [a.id, a.state]), [["a", "cleared"], ["b", "acknowledged"]]);
   assert.equal(board.alarms.filter((a) => a.state === "open").length, 0);
   const word = wordBook({ alarm_pause_over_limit: "{counter} 号窗口已暂停 {paused_minutes} 分钟（上限 {limit_minutes} 分钟）：{reason}" }).word;
   assert.equal(alarmText(board.alarms[0], { word, services: [], lang: "zh-CN" }), "3 号窗口已暂停 16 分钟（上限 15 分钟）：午休");

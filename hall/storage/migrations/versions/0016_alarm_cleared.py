@@ -22,8 +22,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    # A cleared alarm goes back to open: the older schema has no word for it, and a supervisor
-    # acknowledging it then loses nothing.
-    op.execute("UPDATE alarms SET state = 'open' WHERE state = 'cleared'")
+    # A cleared alarm keeps its state: the older code lists whatever is not open as handled, so it
+    # does not come back to be acknowledged (only when it cleared is dropped).
     with op.batch_alter_table("alarms") as batch:
         batch.drop_column("cleared_at")
