@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from sqlalchemy import select
 
 from hall import __version__
-from hall.hallfile import HallFileError
+from hall.hallfile.reading import HallFileError
 from hall.kernel.errors import SettingsError
 from hall.kernel.roles import parse_roles
 from hall.settings import Settings, from_env
@@ -261,8 +261,10 @@ async def _apply_or_export(settings: Settings, args: argparse.Namespace, data: b
     """A hall file checked and applied in one transaction, or the database written as one. For a
     stopped server: a server keeps its halls in memory, and on SQLite a running one holds a lock
     that this takes exclusively."""
-    from hall.hallfile import dump, read
-    from hall.hallfile_store import apply, export, known_devices, known_halls, plan
+    from hall.hallfile.plan import plan
+    from hall.hallfile.reading import read
+    from hall.hallfile.store import apply, export, known_devices, known_halls
+    from hall.hallfile.writing import dump
 
     sqlite = settings.db_url.startswith("sqlite")
     engine = create_engine(settings.db_url)

@@ -10,8 +10,10 @@ from importlib.resources import files
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hall.hallfile import HallFile, read
-from hall.hallfile_store import apply, export, plan
+from hall.hallfile.plan import plan
+from hall.hallfile.reading import read
+from hall.hallfile.specs import HallFile
+from hall.hallfile.store import apply, export
 from hall.storage.tables import halls
 
 SAMPLE_FILE = "sample-district.yaml"

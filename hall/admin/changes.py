@@ -2,11 +2,12 @@
 
 A form or an API call edits the district as a hall file: what the database holds is exported,
 the edit is made to that document, the whole is checked by the hall file's own rules
-(``hall.hallfile.check``), the changes are planned and applied by ``hall.hallfile_store`` — so a
-page and a file are held to the same rules and log the same events. It all runs on the writer's
-task in one transaction (``Writer.run``): its events are ordered with every command's and pushed
-live, and the halls it touched are loaded afresh by the next command, so a service's new hours
-apply to the next ticket and a counter's new services to its next call.
+(``hall.hallfile.reading.check``), the changes are planned (``hall.hallfile.plan``) and applied
+(``hall.hallfile.store``) — so a page and a file are held to the same rules and log the same
+events. It all runs on the writer's task in one transaction (``Writer.run``): its events are
+ordered with every command's and pushed live, and the halls it touched are loaded afresh by the
+next command, so a service's new hours apply to the next ticket and a counter's new services to
+its next call.
 
 Before applying, what live work forbids is checked against the queue as it stands
 (``queueing.retiring``): a counter in service is not deactivated, a hall with work under way is
@@ -22,8 +23,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hall.hallfile import Problem, check
-from hall.hallfile_store import Change, apply, export, known_devices, plan
+from hall.hallfile.plan import Change, plan
+from hall.hallfile.reading import Problem, check
+from hall.hallfile.store import apply, export, known_devices
 from hall.kernel.errors import Invalid, NotFound
 from hall.kernel.events import Event
 from hall.kernel.i18n import N_, Text

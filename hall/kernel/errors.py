@@ -5,8 +5,8 @@ gateway replies with the same ``code``.
 * ``HallError`` — base of everything below
     * ``SettingsError`` — a bad setting or CLI option; printed as one line, exit code 2
         * ``cases.catalog_parse.CatalogFormatError`` — a catalog file that is not a catalog
-        * ``hall.hallfile.HallFileError`` — a hall file that is not sound; lists every problem with its
-          line (``hall setup`` prints them all)
+        * ``hall.hallfile.reading.HallFileError`` — a hall file that is not sound; lists every problem
+          with its line (``hall setup`` prints them all)
     * ``DomainError`` — a command not allowed by the rules; the state is unchanged (HTTP 409 unless
       its code says otherwise, see ``hall.web.problems.STATUS``)
         * ``Invalid`` — a field is missing or malformed (422)

@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from hall.hallfile import HallFileError, normal, read
-from hall.hallfile_store import export
+from hall.hallfile.reading import HallFileError, read
+from hall.hallfile.store import export
+from hall.hallfile.writing import normal
 from hall.kernel.events import Command
 from hall.storage import backup as backups
 from hall.storage.database import create_engine
@@ -499,7 +500,15 @@ def test_the_shipped_sample_is_a_sound_hall_file_and_exports_as_itself(tmp_path:
 def test_the_documented_format_is_a_sound_file_that_names_every_key() -> None:
     from pydantic import BaseModel
 
-    from hall.hallfile import CounterSpec, DepartmentSpec, HallFile, HallSpec, QueueRulesSpec, ServiceSpec, StaffSpec
+    from hall.hallfile.specs import (
+        CounterSpec,
+        DepartmentSpec,
+        HallFile,
+        HallSpec,
+        QueueRulesSpec,
+        ServiceSpec,
+        StaffSpec,
+    )
 
     text = (Path(__file__).resolve().parents[2] / "docs" / "operations.md").read_text(encoding="utf-8")
     block = text.split("### The file, key by key", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]

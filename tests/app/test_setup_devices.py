@@ -9,8 +9,10 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import insert, select
 
-from hall.hallfile import HallFileError, dump, read
-from hall.hallfile_store import apply, export, known_devices, known_halls, plan
+from hall.hallfile.plan import plan
+from hall.hallfile.reading import HallFileError, read
+from hall.hallfile.store import apply, export, known_devices, known_halls
+from hall.hallfile.writing import dump
 from hall.setup import initialise
 from hall.storage.device_tables import devices
 from hall.storage.tables import events

@@ -16,7 +16,7 @@ import queueing.counters
 import queueing.queue
 import queueing.retiring
 from devices.protocol import refusal
-from hall.hallfile import Problem as FileProblem
+from hall.hallfile.reading import Problem as FileProblem
 from hall.kernel.errors import CommandTimeout, DomainError, Forbidden, Invalid, NotFound, TransitionError, WriterClosed
 from hall.kernel.i18n import Text, localized
 from hall.web.problems import STATUS, Problem, as_problem, status_of

@@ -17,7 +17,8 @@ from typing import Any
 import pytest
 from sqlalchemy import delete, insert, select, update
 
-from hall.hallfile_store import apply, export, plan
+from hall.hallfile.plan import plan
+from hall.hallfile.store import apply, export
 from hall.kernel.events import Command
 from hall.storage.database import reading
 from hall.storage.queue_tables import queue_figures, queue_figures_daily, queue_figures_hourly

@@ -10,7 +10,8 @@ from sqlalchemy import select
 from starlette.requests import Request
 
 from hall.admin.changes import Document, change_district, hall_entry, put
-from hall.hallfile_store import Change, export
+from hall.hallfile.plan import Change
+from hall.hallfile.store import export
 from hall.kernel.errors import Forbidden, Invalid, NotFound
 from hall.kernel.i18n import N_
 from hall.runtime import runtime_of

@@ -14,7 +14,7 @@ from starlette.responses import Response
 
 from hall.admin.changes import Document, hall_entry
 from hall.admin.web import actions
-from hall.hallfile_store import Change
+from hall.hallfile.plan import Change
 from hall.kernel.errors import Invalid
 from hall.kernel.i18n import N_
 from hall.kernel.roles import Access, Role

@@ -12,7 +12,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from hall.hallfile import DAYS, week_of
+from hall.hallfile.hours import DAYS, week_of
 from hall.kernel.i18n import N_
 
 _INT = re.compile(r"^-?\d{1,9}$")
