@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from hall.cli import write_private
+from hall.cli.private_files import write_private
 from tests.serverproc import ServerProcess, login
 
 pytestmark = pytest.mark.slow

@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from hall.cli import server_config
+from hall.cli.server import server_config
 from hall.kernel.errors import SettingsError
 from hall.settings import Settings, from_env
 from tests.serverproc import ServerProcess
