@@ -17,9 +17,10 @@ import pytest
 
 from devices import keypad_protocol as keypad
 from devices import led_protocol as led
+from devices.serial import SerialDevices
 from devices.serial_drivers import Timing
 from tests.devicehall import DeviceHall, device_hall
-from tests.devices.wired_peers import Displays, FarEnd, Keypads, PtyPair, until
+from tests.devices.wired_peers import Converter, Displays, FarEnd, Keypads, PtyPair, until
 from tests.memory_broker import MemoryBroker
 
 pytestmark = pytest.mark.asyncio
@@ -268,6 +269,46 @@ async def test_a_keypad_behind_a_socket_converter_calls_and_survives_the_link_dr
             await until(lambda: line.driver.acted == 2, "acted on after the reconnect")  # type: ignore[attr-defined]
     finally:
         server.close()
+
+
+async def test_a_stopping_server_opens_no_line_for_a_rewiring_or_the_lease_heard_after_its_lines_closed(
+    tmp_path: Path,
+) -> None:
+    """A stopping server closes its wired lines for good. It closes them before the rest of its
+    device side, so the gateway may still hear a registry change (a device rewired) and the lease's
+    runner may still start the lines' work (the lease coming to it): neither opens a line here, nor
+    keeps one. The device is the next holder's to open."""
+    pads = Keypads([4])
+    before, after = Converter(keypad.KeypadDecoder, pads.answer), Converter(keypad.KeypadDecoder, pads.answer)
+    servers = [await before.start(), await after.start()]
+    try:
+        async with serial_hall(tmp_path) as hall:
+            serial: SerialDevices = hall.devices.serial
+            await hall.register("xh-c1-keypad", "keypad", counter=1)
+            await wire(hall, "xh-c1-keypad", before.port, address=4)
+            await until(lambda: before.open == 1, "the line open")
+
+            # Devices.stop: the lines first, then the gateway and the lease's runner.
+            await serial.close()
+            await until(lambda: before.open == 0, "the line closed")
+            await wire(hall, "xh-c1-keypad", after.port, address=4)
+            # The gateway asks the lines to follow the registry as soon as it has read the device.
+            gateway = hall.devices.gateway
+            await until(lambda: gateway.device("xh-c1-keypad").wire["port"] == after.port, "the rewiring heard")
+            # The lease's work, as its runner starts it on taking the lease (a server alone has no
+            # runner, so it is started here).
+            serving = asyncio.create_task(serial.serve())
+            await until(lambda: serial.here, "the lines' work started")
+            assert {port: line.status.state for port, line in serial.lines.items()} == {}
+
+            serving.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await serving
+            assert serial.lines == {}
+            assert (before.links, after.links) == (1, 0)
+    finally:
+        for server in servers:
+            server.close()
 
 
 async def test_hall_simulate_drives_a_keypad_bus_on_a_given_port(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]
@@ -27,7 +27,7 @@ from hall.runtime import Runtime
 from hall.settings import Settings
 from hall.setup import initialise
 from tests.cluster import fresh_database, plain_url, query
-from tests.devices.wired_peers import Displays, Keypads, until
+from tests.devices.wired_peers import Converter, Displays, Keypads, until
 from tests.factories import add_staff
 from tests.peers import PG_URL, missing
 from tests.site import open_all_week
@@ -40,38 +40,6 @@ STRIP = "xh-led-1"
 WIRED_LISTENER = (
     "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN %hall_wired_commands%'"
 )
-
-
-class Converter:
-    """An RS-485-to-Ethernet converter with devices behind it, counting the links open to it."""
-
-    def __init__(self, decoder: Callable[[], Any], answer: Callable[[Any], bytes | None]) -> None:
-        self._decoder = decoder
-        self._answer = answer
-        self.open = 0
-        self.most_open = 0
-        self.links = 0
-        self.port = ""
-
-    async def start(self) -> asyncio.Server:
-        server = await asyncio.start_server(self.serve, "127.0.0.1", 0)
-        self.port = f"socket://127.0.0.1:{server.sockets[0].getsockname()[1]}"
-        return server
-
-    async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.open += 1
-        self.links += 1
-        self.most_open = max(self.most_open, self.open)
-        decoder = self._decoder()
-        try:
-            with contextlib.suppress(ConnectionError):
-                while data := await reader.read(256):
-                    for frame in decoder.feed(data):
-                        if reply := self._answer(frame):
-                            writer.write(reply)
-        finally:
-            self.open -= 1
-            writer.close()
 
 
 @contextlib.asynccontextmanager

@@ -1,5 +1,6 @@
-"""Real wires for the serial tests: a pty pair made by socat, and devices speaking each protocol
-at its far end (a keypad bus, a line of displays, an ID reader's SAM).
+"""Real wires for the serial tests: a pty pair made by socat or an RS-485-to-Ethernet converter on
+TCP, and devices speaking each protocol at its far end (a keypad bus, a line of displays, an ID
+reader's SAM).
 
 Unplugging is killing socat: both ends vanish, as a USB adapter pulled out. Plugging in again is
 starting socat on the same paths. Under CI=true a missing socat fails the test (tests/peers.py).
@@ -99,6 +100,38 @@ class FarEnd:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+
+
+class Converter:
+    """An RS-485-to-Ethernet converter with devices behind it, counting the links open to it."""
+
+    def __init__(self, decoder: Callable[[], Any], answer: Callable[[Any], bytes | None]) -> None:
+        self._decoder = decoder
+        self._answer = answer
+        self.open = 0
+        self.most_open = 0
+        self.links = 0
+        self.port = ""
+
+    async def start(self) -> asyncio.Server:
+        server = await asyncio.start_server(self.serve, "127.0.0.1", 0)
+        self.port = f"socket://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+        return server
+
+    async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.open += 1
+        self.links += 1
+        self.most_open = max(self.most_open, self.open)
+        decoder = self._decoder()
+        try:
+            with contextlib.suppress(ConnectionError):
+                while data := await reader.read(256):
+                    for frame in decoder.feed(data):
+                        if reply := self._answer(frame):
+                            writer.write(reply)
+        finally:
+            self.open -= 1
+            writer.close()
 
 
 class Keypads:
