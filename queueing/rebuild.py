@@ -22,9 +22,9 @@ from hall.kernel.zones import zone
 from hall.storage.database import reading
 from hall.storage.log_scan import scan_log
 from hall.storage.queue_tables import queue_figures, queue_figures_daily, queue_figures_hourly, queue_services
+from queueing.figure_store import keep_figures
 from queueing.figures import Tally, merged
 from queueing.recount import Recount
-from queueing.store import keep_figures
 
 
 @dataclass(frozen=True)

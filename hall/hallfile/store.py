@@ -33,8 +33,8 @@ from hall.storage.directory import append_events, create_counters, create_hall
 from hall.storage.queue_tables import counter_services, queue_rules, queue_services
 from hall.storage.tables import counters, departments, halls, staff
 from hall.web.passwords import new_password
+from queueing.rows import service_row
 from queueing.services import Hours, Service
-from queueing.store import service_row
 
 ACTOR = "system:setup"
 

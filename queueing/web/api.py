@@ -25,9 +25,9 @@ from hall.web.problems import Problem, problem
 from hall.web.render import public_site
 from hall.web.responses import JSONResponse
 from hall.web.screen_keys import KEY_HEADER, valid_key
+from queueing.commands import AT_COUNTER, ON_TICKET
 from queueing.paper import ticket_print
 from queueing.state import QueueState
-from queueing.store import AT_COUNTER, ON_TICKET
 from queueing.views import counter_view, public_view, ticket_status
 
 
@@ -36,7 +36,8 @@ def _action(command: str) -> str:
     return command.partition(".")[2].replace("_", "-")
 
 
-# What the counter and ticket URLs offer: the store's commands addressed to a counter and to a ticket.
+# What the counter and ticket URLs offer: the queue's commands (queueing.commands) addressed to a
+# counter and to a ticket.
 COUNTER_ACTIONS = {_action(name): name for name in AT_COUNTER}
 # Arguments each action takes from the request body, with their JSON types.
 _ARGS: dict[str, dict[str, type | tuple[type, ...]]] = {
