@@ -22,9 +22,10 @@ from hall.kernel.zones import zone
 from hall.storage.database import reading
 from hall.storage.log_scan import scan_log
 from hall.storage.queue_tables import queue_figures, queue_figures_daily, queue_figures_hourly, queue_services
+from hall.storage.tables import events
 from queueing.figure_store import keep_figures
 from queueing.figures import Tally, merged
-from queueing.recount import Recount
+from queueing.recount import SETS_TARGET, Recount, targets_before
 
 
 @dataclass(frozen=True)
@@ -48,10 +49,16 @@ async def rebuild(
     """Recount the hall's figures from its events and write every local day before ``until``
     whose events run past sequence ``after``; ``told`` hears of each day written."""
     async with reading(engine) as conn:
-        targets = {
+        current = {
             row.code: row.target_wait_minutes
             for row in await conn.execute(select(queue_services).where(queue_services.c.hall_id == hall_id))
         }
+        settings = await conn.execute(
+            select(events.c.type, events.c.data)
+            .where(events.c.hall_id == hall_id, events.c.type.in_(SETS_TARGET))
+            .order_by(events.c.seq)
+        )
+        targets = targets_before(((row.type, row.data) for row in settings), current)
     recount = Recount(timezone, targets)
     local = zone(timezone)
     written: list[Rebuilt] = []

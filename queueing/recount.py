@@ -7,12 +7,13 @@ what the fold reads from that state itself: when each ticket began to wait in it
 issue, transfer, follow-on or re-queue; a hold ends a wait without a new one), when its service
 began, and the counters' free spans, and each service's target wait as the log sets it
 (``service.added``, ``service.changed``), so a wait counts against the target of its day. A service
-the log never set (made before the log kept its settings) starts from today's target.
+made before the log kept its settings starts from the target its first change says it had
+(``targets_before``), or from today's when no change of its target says so.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -42,7 +43,26 @@ def _int(value: object) -> int:
 
 
 # The events that carry a service's target wait when it is set or changed (the hall file's apply).
-_SETS_TARGET = ("service.added", "service.changed")
+SETS_TARGET = ("service.added", "service.changed")
+
+
+def targets_before(settings: Iterable[tuple[str, Mapping[str, Any]]], today: Mapping[str, int]) -> dict[str, int]:
+    """Each service's target before the log's first word on it: ``settings`` are the hall's
+    ``service.added`` and ``service.changed`` events (type, data) in the log's order. A service
+    the log adds keeps today's here (its ``service.added`` sets it); one whose first word is a change
+    of its target had the target the change records it replaced (``was``)."""
+    targets = dict(today)
+    seen: set[str] = set()
+    for kind, data in settings:
+        service = str(data.get("service", ""))
+        if service in seen or (kind == "service.changed" and "target_wait_minutes" not in data):
+            continue
+        seen.add(service)
+        was = data.get("was")
+        before = _int(was.get("target_wait_minutes")) if kind == "service.changed" and isinstance(was, Mapping) else 0
+        if before > 0:
+            targets[service] = before
+    return targets
 
 
 class Recount:
@@ -56,7 +76,7 @@ class Recount:
         self.clocks = CounterClocks(timezone, {}, (), {})
 
     def feed(self, kind: str, data: Mapping[str, Any], at: datetime) -> list[Tally]:
-        if kind in _SETS_TARGET and _int(data.get("target_wait_minutes")) > 0:
+        if kind in SETS_TARGET and _int(data.get("target_wait_minutes")) > 0:
             self.targets[str(data.get("service", ""))] = _int(data.get("target_wait_minutes"))
         found = self._ticket(kind, data, at)
         ended = self.clocks.step(Fact(kind, dict(data)), at)

@@ -30,6 +30,9 @@ class Change:
     fields: Mapping[str, Any] = field(default_factory=dict)
     position: int = 0
     was_hall: str | None = None  # a staff member's hall before the change
+    # What the changed fields held before (a service's): logged with the change, so that a recount
+    # of the past (``queueing.recount``) knows the target a service had before it.
+    was: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -208,6 +211,7 @@ def _service_changes(hall: HallSpec, was: HallSpec | None, untouched: list[str])
                     service,
                     {k: b for k, (_, b) in diff.items()},
                     position=position,
+                    was={k: a for k, (a, _) in diff.items()},
                 )
             )
     named = {s.code for s in hall.services}

@@ -245,7 +245,9 @@ async def apply(conn: AsyncConnection, changes: list[Change], now: datetime, *, 
                     .where(queue_services.c.hall_id == hall_id, queue_services.c.code == change.wanted.code)
                     .values(**row)
                 )
-                log = [Fact("service.changed", {"service": change.wanted.code, **change.fields})]
+                log = [
+                    Fact("service.changed", {"service": change.wanted.code, **change.fields, "was": dict(change.was)})
+                ]
         elif change.kind == "counter":
             counter: CounterSpec = change.wanted
             if change.op == "add":

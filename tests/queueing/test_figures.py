@@ -22,10 +22,11 @@ from hall.hallfile.store import apply, export
 from hall.kernel.events import Command
 from hall.storage.database import reading
 from hall.storage.queue_tables import queue_figures, queue_figures_daily, queue_figures_hourly
-from hall.storage.tables import counters, departments
+from hall.storage.tables import counters, departments, events
 from hall.storage.writer import Writer
 from queueing.figures import kpis
 from queueing.rebuild import rebuild
+from queueing.recount import targets_before
 from queueing.statistics import Narrowing, Stats, statistics, ticket_lines
 from queueing.store import QueueDomain
 from tests.conftest import Database, StepClock
@@ -491,6 +492,23 @@ async def test_a_wait_counts_against_the_target_of_its_day_live_and_in_a_rebuild
     await _wipe(database, hall)
     await rebuild(engine, hall, "Asia/Shanghai", until=date.today())
     assert await _every_figure(database, hall) == kept
+    # A hall set up before the log kept its services' settings has no service.added: the change
+    # says which target it replaced.
+    async with engine.begin() as conn:
+        await conn.execute(delete(events).where(events.c.hall_id == hall, events.c.type == "service.added"))
+    await _wipe(database, hall)
+    await rebuild(engine, hall, "Asia/Shanghai", until=date.today())
+    assert await _every_figure(database, hall) == kept
+
+
+def test_a_services_target_before_the_logs_first_word_on_it() -> None:
+    added = ("service.added", {"service": "soc", "target_wait_minutes": 20})
+    cut = ("service.changed", {"service": "fund", "target_wait_minutes": 5, "was": {"target_wait_minutes": 30}})
+    renamed = ("service.changed", {"service": "id", "name": "户籍", "was": {"name": "户政"}})
+    older = ("service.changed", {"service": "civ", "target_wait_minutes": 8})  # logged before ``was`` was
+    today = {"soc": 15, "fund": 5, "id": 10, "civ": 8, "new": 25}
+    found = targets_before([added, cut, renamed, older, ("service.changed", {**cut[1], "was": {}})], today)
+    assert found == {"soc": 15, "fund": 30, "id": 10, "civ": 8, "new": 25}
 
 
 async def test_a_refused_command_adds_nothing(played: tuple[Database, int, int, int]) -> None:
