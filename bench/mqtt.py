@@ -392,7 +392,7 @@ async def register(runtime: Runtime, hall_id: int, devices: list[tuple[str, str]
     assert runtime.devices is not None
     gateway = runtime.devices.gateway
     async with asyncio.timeout(10):
-        while not all((d := gateway.device(name)) and d.status is Status.ACTIVE for name, _ in devices):
+        while not all((d := gateway.known.device(name)) and d.status is Status.ACTIVE for name, _ in devices):
             await asyncio.sleep(0.02)
 
 
@@ -739,7 +739,7 @@ async def server_part(broker: Mosquitto, workdir: Path, args: Any) -> ServerRun:
                 await watch.changed.wait()
         await asyncio.sleep(0.5)  # let registration's display refreshes settle
         if args.no_print:
-            runtime.devices.gateway._printer = None  # diagnostic: issued tickets are not rendered nor sent
+            runtime.devices.gateway.events._printer = None  # diagnostic: issued tickets are not rendered nor sent
         rss.append(("server up", peak_rss_mb()))
         await asyncio.sleep(1.5)  # a $SYS interval
         before = dict(sys_counters)

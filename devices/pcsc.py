@@ -18,7 +18,7 @@ serialises its calls, so the watcher's long wait would hold up a read on the sam
 
 Personal data: the base data is decoded and checked (``IdCardData``: a bad GB 11643 check digit is
 refused there) and given to the gateway, which holds it for two minutes; this module keeps none of it.
-Every refusal is counted per device and reason in ``Gateway.reject`` (the device console shows the
+Every refusal is counted per device and reason in ``GatewayStats.reject`` (the device console shows the
 counts) and logged without the person: ``card_removed`` (the card left mid-read: nothing is held,
 and the reader goes on with the next card), ``reader_gone``, ``reader_busy``, ``card_refused`` (a
 status word other than 90 00: not a card of this layout), and the codes of the card's own refusals
@@ -385,5 +385,5 @@ class PcscReaders:
 
     def _refused(self, device: str, reason: str, detail: str) -> str:
         self.stats.refused[reason] += 1
-        self._gateway.reject(device, reason, detail)
+        self._gateway.stats.reject(device, reason, detail)
         return reason

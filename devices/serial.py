@@ -257,7 +257,7 @@ class SerialDevices:
         if self._closed:
             return  # the server is stopping: a registry change heard now opens nothing
         by_port: dict[str, list[Wired]] = {}
-        for _hall, device in self._gateway.wired():
+        for _hall, device in self._gateway.known.wired():
             wiring = wiring_of(device)
             if wiring is not None and device.kind is not None:
                 by_port.setdefault(wiring.port, []).append(Wired(device.id, device.kind, wiring))

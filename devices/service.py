@@ -14,8 +14,10 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from devices.bus import Connector, Link, ServerBus, Will
+from devices.device_events import TicketPrinter
 from devices.feeds import DisplayFeed
-from devices.gateway import Gateway, TicketPrinter, subscriptions
+from devices.gateway import Gateway
+from devices.gateway_names import subscriptions
 from devices.pcsc import PcscReaders
 from devices.registry import Device
 from devices.serial import Opener, SerialDevices, open_port
@@ -103,10 +105,10 @@ class Devices:
         self.serial.sync()
 
     def _displays(self, hall_id: int) -> list[tuple[str, Device]]:
-        return self.gateway.displays(hall_id)
+        return self.gateway.known.displays(hall_id)
 
     async def start(self) -> None:
-        await self.gateway.load()
+        await self.gateway.known.load()
         self.serial.sync()
         if self.broker:
             self._spawn(self.bus.run(self.gateway.handle), "devices-bus")
@@ -117,12 +119,12 @@ class Devices:
             self.feed.leading = False
             sweeps = run_leased(self.presence_lease, lambda: self.gateway.run_sweeps(every), "device presence")
             self._spawn(sweeps, "devices-presence")
-            lead = run_leased(self.display_lease, lambda: self.feed.lead(self.gateway.hall_ids), "display feed")
+            lead = run_leased(self.display_lease, lambda: self.feed.lead(self.gateway.known.hall_ids), "display feed")
             self._spawn(lead, "devices-display-lead")
             lines = run_leased(self.wired_lease, self.serial.serve, "wired lines")
             self._spawn(lines, "devices-wired-lines")
         self._spawn(self.feed.run(), "devices-displays")
-        for hall_id in self.gateway.hall_ids():
+        for hall_id in self.gateway.known.hall_ids():
             self.feed.touch(hall_id)
         if self.pcsc is not None:
             await self.pcsc.start()

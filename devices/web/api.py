@@ -126,7 +126,7 @@ def _listed(device: Device, measured: Any, side: Devices | None) -> dict[str, An
     item["in_flight"] = []
     refused: dict[str, int] = {}
     if side is not None:
-        live = side.gateway.telemetry(device.id)
+        live = side.gateway.known.telemetry(device.id)
         if live:
             item["last_seen"] = live.pop("last_seen", None) or item["last_seen"]
             item["telemetry"] = {**item["telemetry"], **live}

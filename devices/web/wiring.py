@@ -83,7 +83,7 @@ async def serial_lines(request: Request) -> Response:
     hall_id = request.path_params["hall"]
     lines: list[dict[str, Any]] = []
     if side is not None:
-        ours = {device.id: device for hall, device in side.gateway.wired() if hall == hall_id}
+        ours = {device.id: device for hall, device in side.gateway.known.wired() if hall == hall_id}
         for line in side.serial.as_json():
             members = [ours[d] for d in line.get("online", {}) if d in ours]
             if not members:

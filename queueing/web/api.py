@@ -253,12 +253,12 @@ def _reader_card(request: Request, reader: Any) -> Card:
         side is None
         or not isinstance(reader, str)
         or not _is_the_kiosk(request, hall_id, reader)
-        or side.gateway.kiosk_reader(hall_id, reader) is None
+        or side.gateway.known.kiosk_reader(hall_id, reader) is None
     ):
         raise Problem(
             404, "not_found", N_("no ID reader of this hall stands beside a kiosk with that id"), field="reader"
         )
-    card: Card | None = side.gateway.take_card_of(reader)
+    card: Card | None = side.gateway.cards.take_card_of(reader)
     if card is None:
         raise Problem(409, "no_card", N_("no ID card was read: put the card on the reader first"), field="reader")
     return card
@@ -288,10 +288,10 @@ async def reader_status(request: Request) -> Response:
     if (
         side is None
         or not _is_the_kiosk(request, hall_id, reader)
-        or side.gateway.kiosk_reader(hall_id, reader) is None
+        or side.gateway.known.kiosk_reader(hall_id, reader) is None
     ):
         return problem(404, "not_found", N_("no ID reader of this hall stands beside a kiosk with that id"))
-    card = side.gateway.card_of(reader)
+    card = side.gateway.cards.card_of(reader)
     return JSONResponse(card.public() if card else {"card": False})
 
 

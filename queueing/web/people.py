@@ -80,7 +80,7 @@ async def counter_card(request: Request) -> Response:
     take = request.query_params.get("take") == "1"
     card = None
     if side is not None:
-        card = side.gateway.take_card(hall_id, number) if take else side.gateway.card_at(hall_id, number)
+        card = side.gateway.cards.take_card(hall_id, number) if take else side.gateway.cards.card_at(hall_id, number)
     if card is None:
         return problem(
             404,

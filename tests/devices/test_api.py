@@ -411,7 +411,9 @@ def test_the_card_read_at_a_counter_is_masked_and_handed_over_once_to_its_clerk(
     assert site.post("/api/v1/halls/1/counters/2/open", token).status_code == 200
     assert site.client.get(card).status_code == 404  # nothing read yet
 
-    _until(lambda: runtime.devices is not None and runtime.devices.gateway.device("xh-c2-idr") is not None, "known")
+    _until(
+        lambda: runtime.devices is not None and runtime.devices.gateway.known.device("xh-c2-idr") is not None, "known"
+    )
     assert _in_loop(site, _swipe, memory_bus.connector(), "xh-c2-idr")["ok"] is True
 
     masked = site.client.get(card)
@@ -442,7 +444,10 @@ def test_a_ticket_taken_after_a_card_read_at_the_kiosk_reader_is_in_the_resident
     token = site.login("technician")
     assert _register(site, token, "xh-kiosk-idr", "id_reader").status_code == 201  # bound to no counter
     assert _register(site, token, "xh-c2-idr", "id_reader", counter=2).status_code == 201
-    _until(lambda: runtime.devices is not None and runtime.devices.gateway.device("xh-kiosk-idr") is not None, "known")
+    _until(
+        lambda: runtime.devices is not None and runtime.devices.gateway.known.device("xh-kiosk-idr") is not None,
+        "known",
+    )
     listed = site.client.get("/api/v1/halls/1/devices").json()["devices"]
     kiosk_url = next(d["screen_url"] for d in listed if d["id"] == "xh-kiosk-idr")
     assert not any("screen_url" in d for d in listed if d["id"] == "xh-c2-idr")

@@ -54,9 +54,9 @@ async def test_a_simulated_hall_runs_with_every_device_online(tmp_path: Path, op
         running = asyncio.create_task(simulated.run())
         gateway = hall.devices.gateway
         try:
-            await _until(lambda: all(gateway.device(s.id).online for s in specs))
+            await _until(lambda: all(gateway.known.device(s.id).online for s in specs))
             await _until(lambda: simulated.stats.served >= 3 and simulated.stats.ratings >= 1, timeout=30)
-            assert all(gateway.device(s.id).online for s in specs)  # still, after a while of work
+            assert all(gateway.known.device(s.id).online for s in specs)  # still, after a while of work
         finally:
             simulated.stop()
             await running
@@ -69,7 +69,7 @@ async def test_a_simulated_hall_runs_with_every_device_online(tmp_path: Path, op
             if spec.kind.shows:
                 assert simulated.devices[spec.id].display is not None, spec.id
         # Going away cleanly, each device said so.
-        await _until(lambda: not any(gateway.device(s.id).online for s in specs))
+        await _until(lambda: not any(gateway.known.device(s.id).online for s in specs))
 
 
 async def test_a_flood_of_presses_faster_than_the_server_ingests_loses_none(

@@ -17,7 +17,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.reasoncodes import ReasonCode
 
 from devices.bus import BrokerAddress, Connector, Link, MqttLink, connector_for, mqtt_connector
-from devices.gateway import subscriptions
+from devices.gateway_names import subscriptions
 from devices.protocol import encode, topic
 from tests.brokers import Broker, RawClient
 from tests.devicehall import DeviceHall, device_hall, fake_device
@@ -61,11 +61,11 @@ async def test_a_device_whose_connection_dies_goes_offline_by_its_last_will(tmp_
         )
         await raw.publish(state, encode({"status": "online", "firmware": "3.0"}), retain=True)
         gateway = hall.devices.gateway
-        await _until(lambda: gateway.device("xh-led-1").online)
+        await _until(lambda: gateway.known.device("xh-led-1").online)
         raw.abort()  # the power goes: no DISCONNECT, the broker sends the Will
-        await _until(lambda: not gateway.device("xh-led-1").online)
-        assert gateway.device("xh-led-1").firmware == "3.0"
-        assert gateway.device("xh-led-1").last_disconnect is not None
+        await _until(lambda: not gateway.known.device("xh-led-1").online)
+        assert gateway.known.device("xh-led-1").firmware == "3.0"
+        assert gateway.known.device("xh-led-1").last_disconnect is not None
 
 
 async def test_a_command_is_acknowledged_after_one_lost_ack_with_one_effect(tmp_path: Path, broker: Broker) -> None:

@@ -244,14 +244,14 @@ async def test_a_lost_device_s_will_marks_it_offline_at_the_server(tmp_path: Pat
         running = led.start()
         async with asyncio.timeout(ARRIVES):
             await led.online.wait()
-            while hall.devices.gateway.device("xh-led-1").online is not True:
+            while hall.devices.gateway.known.device("xh-led-1").online is not True:
                 await hall.settle()
 
         await led.crash()  # the socket dropped, no DISCONNECT: the broker publishes the Will
         await running
 
         async with asyncio.timeout(ARRIVES):
-            while hall.devices.gateway.device("xh-led-1").online is not False:
+            while hall.devices.gateway.known.device("xh-led-1").online is not False:
                 await hall.settle()
 
 

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
-from devices.gateway import print_command_id
+from devices.gateway_names import print_command_id
 from devices.protocol import MAX_PAYLOAD, encode
 from hall.kernel.events import Command
 from hall.storage.database import reading
@@ -268,7 +268,7 @@ async def test_an_id_reader_hands_the_card_to_its_counter_masked_for_everyone_el
             read = await reader.reply(await reader.event("card", {"name": "李四", "id_number": VALID_ID}))
             assert read["ok"] is True
             assert read["result"] == {"read": True}
-        card = hall.devices.gateway.card_at(hall.halls["xh"], 2)
+        card = hall.devices.gateway.cards.card_at(hall.halls["xh"], 2)
         assert card is not None
         assert card.id_number == VALID_ID
         assert card.masked()["id_number"] == "110***********002X"
@@ -298,7 +298,7 @@ async def test_a_wired_readers_card_reaches_its_counter_as_an_mqtt_readers_does(
         await hall.register("xh-c3-pcsc", "id_reader", counter=3)
         held = hall.devices.gateway.accept_card("xh-c3-pcsc", card)
         assert held.masked() == {"counter": 3, "name": "李四", "id_number": "110***********002X"}
-        found = hall.devices.gateway.card_at(hall.halls["xh"], 3)
+        found = hall.devices.gateway.cards.card_at(hall.halls["xh"], 3)
         assert found is not None and found.id_number == VALID_ID and found.extra["nation"] == "汉族"
         # Only a registered ID reader hands a card over.
         with pytest.raises(Refused):
@@ -366,24 +366,24 @@ async def test_presence_follows_the_will_and_silence(tmp_path: Path, broker: Mem
             async with fake_device(broker.connector(), "xh", "xh-led-1") as led:
                 await led.send("state", {"status": "online", "firmware": "2.1"}, retain=True)
                 await hall.settle()
-                assert gateway.device("xh-led-1").online is True
+                assert gateway.known.device("xh-led-1").online is True
                 raise RuntimeError("power cut")  # leaves without a clean disconnect: the Will goes out
 
         with pytest.raises(RuntimeError):
             await power_cut()
         await hall.settle()
-        assert gateway.device("xh-led-1").online is False
+        assert gateway.known.device("xh-led-1").online is False
 
         async with fake_device(broker.connector(), "xh", "xh-led-1", will=False) as led:
             await led.send("tele", {"temperature": 40.5})
             await hall.settle()
-            assert gateway.device("xh-led-1").online is True
-            assert gateway.telemetry("xh-led-1")["temperature"] == 40.5
+            assert gateway.known.device("xh-led-1").online is True
+            assert gateway.known.telemetry("xh-led-1")["temperature"] == 40.5
             # Silent, with no Will to tell: the sweep decides.
             await asyncio.sleep(0.3)
             await gateway.sweep()
             await hall.settle()
-            assert gateway.device("xh-led-1").online is False
+            assert gateway.known.device("xh-led-1").online is False
 
 
 async def test_a_device_heard_by_another_process_is_not_taken_offline(tmp_path: Path, broker: MemoryBroker) -> None:
@@ -396,8 +396,8 @@ async def test_a_device_heard_by_another_process_is_not_taken_offline(tmp_path: 
         async with fake_device(broker.connector(), "xh", "xh-led-1", will=False) as led:
             await led.send("tele", {"temperature": 40.5})
             await hall.settle()
-        assert gateway.device("xh-led-1").online is True
-        heard_here = gateway.telemetry("xh-led-1")["last_seen"]
+        assert gateway.known.device("xh-led-1").online is True
+        heard_here = gateway.known.telemetry("xh-led-1")["last_seen"]
         # Another process hears the next heartbeat (before this one's silence runs out, so that
         # no sweep, the server's own included, finds the device silent everywhere meanwhile).
         await asyncio.sleep(0.3)
@@ -407,7 +407,7 @@ async def test_a_device_heard_by_another_process_is_not_taken_offline(tmp_path: 
         await asyncio.sleep(0.9)  # unheard here for longer than the limit
         await gateway.sweep()
         await hall.settle()
-        assert gateway.device("xh-led-1").online is True
+        assert gateway.known.device("xh-led-1").online is True
 
         await gateway.flush()  # this process heard it before the other did: the row keeps the later time
         async with reading(hall.runtime.engine) as conn:
@@ -417,7 +417,7 @@ async def test_a_device_heard_by_another_process_is_not_taken_offline(tmp_path: 
         await asyncio.sleep(1.1)
         await gateway.sweep()
         await hall.settle()
-        assert gateway.device("xh-led-1").online is False
+        assert gateway.known.device("xh-led-1").online is False
 
 
 async def test_a_command_whose_ack_is_lost_is_resent_with_the_same_id(tmp_path: Path, broker: MemoryBroker) -> None:
@@ -523,7 +523,7 @@ async def test_a_device_wired_while_the_gateway_rereads_it_is_known_wired(tmp_pa
     wired device sends nothing that would make the gateway read it later)."""
     async with device_hall(tmp_path, broker.connector()) as hall:
         gateway = hall.devices.gateway
-        first_read = gateway._refresh
+        first_read = gateway.known.refresh
         reads = 0
 
         async def refresh(device_id: str) -> Any:
@@ -537,9 +537,9 @@ async def test_a_device_wired_while_the_gateway_rereads_it_is_known_wired(tmp_pa
                 assert outcome.ok, outcome.result
             return seen
 
-        gateway._refresh = refresh  # type: ignore[method-assign]
+        gateway.known.refresh = refresh  # type: ignore[method-assign]
         await hall.register("xh-c1-keypad", "keypad", counter=1)
         await hall.settle()
-        device = gateway.device("xh-c1-keypad")
+        device = gateway.known.device("xh-c1-keypad")
         assert device is not None and device.wire is not None
         assert "socket://127.0.0.1:9" in hall.devices.serial.lines

@@ -166,7 +166,9 @@ def desk(tmp_path: Path, pcscd: Pcscd) -> Iterator[Desk]:  # noqa: F811
         token = site.login("technician")
         registered = site.post("/api/v1/halls/1/devices", token, {"device": DEVICE, "kind": "id_reader", "counter": 2})
         assert registered.status_code == 201, registered.text
-        _until(lambda: runtime.devices is not None and runtime.devices.gateway.device(DEVICE) is not None, "known")
+        _until(
+            lambda: runtime.devices is not None and runtime.devices.gateway.known.device(DEVICE) is not None, "known"
+        )
         token = site.login("clerk")
         assert site.post("/api/v1/halls/1/counters/2/open", token).status_code == 200
         _until(lambda: READER in runtime.devices.pcsc.stats.readers, "the watcher sees vpcd's reader")  # type: ignore[union-attr]

@@ -74,7 +74,7 @@ async def test_a_keypad_bus_with_three_addresses_calls_at_three_counters(tmp_pat
                 await wire(hall, f"xh-c{n}-keypad", pty.host, address=n)
             await issue(hall, 3)
             gateway = hall.devices.gateway
-            await until(lambda: all(gateway.device(f"xh-c{n}-keypad").online for n in (1, 2, 3)), "online")
+            await until(lambda: all(gateway.known.device(f"xh-c{n}-keypad").online for n in (1, 2, 3)), "online")
 
             for n in (1, 2, 3):
                 pads.press(keypad.KeyPress(n, keypad.Key.CALL))
@@ -179,7 +179,7 @@ async def test_a_strip_shows_the_calls_gets_them_again_after_an_unplug_and_takes
             # This strip declares UTF-8 text: its lines come in that encoding.
             await wire(hall, "xh-led-1", pty.host, address=1, encoding="utf-8")
             gateway = hall.devices.gateway
-            await until(lambda: gateway.device("xh-led-1").online, "the strip online")
+            await until(lambda: gateway.known.device("xh-led-1").online, "the strip online")
             await issue(hall, 1)
             await hall.open_counter(1)
             outcome = await hall.submit("xh", "ticket.call_next", counter=1, clerk=hall.clerk)
@@ -195,11 +195,11 @@ async def test_a_strip_shows_the_calls_gets_them_again_after_an_unplug_and_takes
             # Unplugged: the strip is offline (an event, as for an MQTT device); plugged in
             # again, the line opens again and the content is sent again.
             pty.unplug()
-            await until(lambda: not gateway.device("xh-led-1").online, "offline after the unplug")
+            await until(lambda: not gateway.known.device("xh-led-1").online, "offline after the unplug")
             strip.shown[1].clear()
             await pty.plug()
             await until(shows_a001, "the call sent again after the replug")
-            await until(lambda: gateway.device("xh-led-1").online, "online again")
+            await until(lambda: gateway.known.device("xh-led-1").online, "online again")
             assert hall.devices.serial.lines[pty.host].status.opens >= 2
 
             for name, args, status in (
@@ -252,7 +252,7 @@ async def test_a_keypad_behind_a_socket_converter_calls_and_survives_the_link_dr
             await wire(hall, "xh-c1-keypad", f"socket://127.0.0.1:{port}", address=4)
             await issue(hall, 2)
             gateway = hall.devices.gateway
-            await until(lambda: gateway.device("xh-c1-keypad").online, "online over TCP")
+            await until(lambda: gateway.known.device("xh-c1-keypad").online, "online over TCP")
             pads.press(keypad.KeyPress(4, keypad.Key.CALL))
             await until(lambda: pads.echoed != [], "echoed over TCP")
             line = hall.devices.serial.lines[f"socket://127.0.0.1:{port}"]
@@ -261,8 +261,8 @@ async def test_a_keypad_behind_a_socket_converter_calls_and_survives_the_link_dr
 
             # The converter drops the link: offline, then the line connects again by itself.
             links[-1].transport.abort()
-            await until(lambda: not gateway.device("xh-c1-keypad").online, "offline when the link drops")
-            await until(lambda: gateway.device("xh-c1-keypad").online, "online again")
+            await until(lambda: not gateway.known.device("xh-c1-keypad").online, "offline when the link drops")
+            await until(lambda: gateway.known.device("xh-c1-keypad").online, "online again")
             assert line.status.opens == 2
             # (Another call within 1 s of the last echo would be taken as its repeat: the bus's rule.)
             pads.press(keypad.KeyPress(4, keypad.Key.RECALL))
@@ -325,7 +325,7 @@ async def test_hall_simulate_drives_a_keypad_bus_on_a_given_port(tmp_path: Path)
             await hall.open_counter(1, clerk=hall.clerk)
             await wire(hall, "xh-c1-keypad", pty.host, address=1)
             await issue(hall, 3)
-            await until(lambda: hall.devices.gateway.device("xh-c1-keypad").online, "online")  # type: ignore[union-attr]
+            await until(lambda: hall.devices.gateway.known.device("xh-c1-keypad").online, "online")  # type: ignore[union-attr]
             line = hall.devices.serial.lines[pty.host]
             await until(lambda: line.driver.acted >= 1, "a press acted on")  # type: ignore[attr-defined]
             assert await current(hall, 1) is not None

@@ -91,7 +91,7 @@ def test_a_card_on_a_wired_reader_reaches_the_counters_intake_form_masked(
         assert next(d for d in listed if d["id"] == "xh-c2-idr")["wire"]["port"] == pty.host
 
         gateway = runtime.devices.gateway
-        _until(lambda: (d := gateway.device("xh-c2-idr")) is not None and d.online, "the reader online")
+        _until(lambda: (d := gateway.known.device("xh-c2-idr")) is not None and d.online, "the reader online")
 
         token = site.login("clerk")
         assert site.post("/api/v1/halls/1/counters/2/open", token).status_code == 200
@@ -156,7 +156,7 @@ def test_a_hall_without_a_broker_calls_a_ticket_from_its_wired_keypad(tmp_path: 
             # A network device cannot be reached without the bus; the wired one can.
             assert site.post(f"{DEVICES}/xh-kiosk-1/commands", token, {"name": "ping"}).json()["error"] == "no_bus"
             gateway = runtime.devices.gateway
-            _until(lambda: (d := gateway.device("xh-c1-pad")) is not None and d.online, "the keypad online")
+            _until(lambda: (d := gateway.known.device("xh-c1-pad")) is not None and d.online, "the keypad online")
 
             token = site.login("clerk")
             assert site.post("/api/v1/halls/1/counters/1/open", token).status_code == 200

@@ -62,7 +62,7 @@ async def submit(runtime: Runtime, hall: int, name: str, **args: Any) -> None:
 
 
 def online(devices: Devices, device: str) -> bool:
-    known = devices.gateway.device(device)
+    known = devices.gateway.known.device(device)
     return known is not None and known.online
 
 
