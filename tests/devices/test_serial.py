@@ -294,7 +294,7 @@ async def test_a_stopping_server_opens_no_line_for_a_rewiring_or_the_lease_heard
             await wire(hall, "xh-c1-keypad", after.port, address=4)
             # The gateway asks the lines to follow the registry as soon as it has read the device.
             gateway = hall.devices.gateway
-            await until(lambda: gateway.device("xh-c1-keypad").wire["port"] == after.port, "the rewiring heard")
+            await until(lambda: gateway.known.device("xh-c1-keypad").wire["port"] == after.port, "the rewiring heard")
             # The lease's work, as its runner starts it on taking the lease (a server alone has no
             # runner, so it is started here).
             serving = asyncio.create_task(serial.serve())
