@@ -71,13 +71,17 @@ function render() {
 }
 
 let refreshTimer = null;
+let viewAsked = 0;
 function refresh(delay = 800) {
   clearTimeout(refreshTimer);
   refreshTimer = setTimeout(async () => {
+    const asked = ++viewAsked;
     try {
       const answer = await fetch(`/api/v1/halls/${hallId}/queue`, { credentials: "same-origin" });
       if (answer.ok) {
         const view = await answer.json();
+        // A later read is under way: what it brings is the newer.
+        if (asked !== viewAsked) return;
         services = view.services;
         noCounter = view.no_counter || "warn";
         render();

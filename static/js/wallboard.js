@@ -309,13 +309,17 @@ function render() {
 }
 
 let refreshTimer = null;
+let linesAsked = 0;
 function refreshLines() {
   clearTimeout(refreshTimer);
   refreshTimer = setTimeout(async () => {
+    const asked = ++linesAsked;
     const answer = await fetch(lines.dataset.queueUrl, { credentials: "same-origin" });
     if (answer.ok) {
       // The body first, then the board as it is now: events folded while the body was read stay.
       const { services } = await answer.json();
+      // A later read is under way: its estimates are the newer, this one's are dropped.
+      if (asked !== linesAsked) return;
       board = withLines(board, services);
       renderLines();
       renderTiles();
