@@ -41,7 +41,15 @@ def make_templates(directories: Sequence[Path]) -> Jinja2Templates:
     env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.globals["current_locale"] = i18n.current.get
     env.globals["html_lang"] = lambda: i18n.HTML_LANG[i18n.current.get()]
+    env.globals["local_name"] = local_name
     return Jinja2Templates(env=env, context_processors=[_page_context])
+
+
+def local_name(row: Any) -> str:
+    """A hall's (or a service's) name in the page's language: its English name on an English page
+    where it has one, its Chinese name otherwise."""
+    english = getattr(row, "name_en", None)
+    return str(english) if english and i18n.current.get() != "zh_CN" else str(row.name)
 
 
 def _encodable(value: Any) -> Any:

@@ -217,7 +217,7 @@ function renderCounters() {
     const state = span("state", word(counter.status) + (counter.pause_reason ? ` · ${counter.pause_reason}` : ""));
     if (counter.over_limit) state.textContent = `⚠ ${state.textContent} · ${word("over_limit")}`;
     const who = span("clerk", counter.clerk_name ? `${counter.clerk_name} ${counter.staff_no || ""}`.trim() : "—");
-    const ticket = span("ticket", counter.current ?? (counter.status === "closed" ? "" : word("no_ticket")));
+    const ticket = span(counter.current ? "ticket" : "ticket idle", counter.current ?? (counter.status === "closed" ? "" : word("no_ticket")));
     const since = span("since ticking", counter.seconds === null ? "" : fill(word("in_state"), { time: duration(counter.seconds) }));
     const served = span("served", fill(word("served_today"), { n: counter.served }));
     item.append(number, state, ticket, who, since, served);

@@ -258,6 +258,10 @@ def test_the_district_board_has_a_row_of_tiles_for_each_hall_below(screens: Scre
     page = screens.open("/wallboard/1", role="supervisor", **WALL)
     rows = page.locator("#district tbody tr")
     expect(rows).to_have_count(2)
+    # One wall screen holds the board: nothing below the screen's edge, every part of it in view.
+    assert page.evaluate("document.documentElement.scrollHeight") <= WALL["height"]
+    for part in ("#tiles", "#alarms-section", "#counters", "#lines", "#district", "#case-tiles"):
+        expect(page.locator(part)).to_be_in_viewport()
     expect(rows.first.locator("th a")).to_have_attribute("href", re.compile(r"^/wallboard/\d+$"))
     expect(rows.first.locator('[data-tile="alarms"]')).to_have_text("0")
     expect(rows.first.locator('[data-tile="arrived"]')).to_have_text(re.compile(r"^\d+$"))
