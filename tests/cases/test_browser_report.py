@@ -229,11 +229,22 @@ def test_the_districts_monthly_report_prints_on_a4(screens: Screens) -> None:
     expect(page.locator("#worst-counters tbody tr").first).to_contain_text("星河区政务服务中心 4号窗口")
     for chart in ("queue", "cases", "items"):
         expect(page.locator(f"#{chart}-chart svg")).to_have_count(1)
+    # Each daily chart has its table, a row for each of November's 30 days; the month is over, so
+    # it is compared with the whole of October, with no month-to-date note.
+    for table in ("queue-days", "cases-days"):
+        expect(page.locator(f"#{table} tbody tr")).to_have_count(30)
+    expect(page.locator("#cases-days tbody tr", has_text="11-16")).to_contain_text("2")
+    expect(page.locator("#report-to-date")).to_have_count(0)
+    # The on-time chart names its items, not their codes; its table gives both.
+    expect(page.locator("#items-chart svg")).to_contain_text("八十周岁")
+    expect(page.locator("#items-chart svg")).not_to_contain_text("MZ-006")
+    expect(page.locator("#items-on-time tbody tr")).to_have_count(2)
     expect(page.locator(".report-tools")).to_be_visible()
     shoot(page, "report-a4")
 
     page.emulate_media(media="print")
     expect(page.locator(".report-tools")).to_be_hidden()
+    expect(page.locator("#cases-days")).to_be_visible()
     shoot(page, "report-print")
     pdf = page.pdf(format="A4", print_background=True)
     assert pdf.startswith(b"%PDF")
