@@ -39,13 +39,16 @@ class _Clock:
 
 
 def _working_moment(rng: random.Random, now: datetime, days_back: int) -> datetime:
-    """A moment within working hours on a working day, about ``days_back`` days before ``now``."""
+    """A moment within working hours on a working day, about ``days_back`` days before ``now``, and
+    never after ``now``: today's cases fall between the opening and now, and before today's opening
+    they fall on the working day before."""
     hours = DEFAULT_HOURS
     day = hours.local(now).date() - timedelta(days=days_back)
-    while not hours.is_working_day(day):
+    while not hours.is_working_day(day) or hours.opening(day) + timedelta(minutes=1) > now:
         day -= timedelta(days=1)
     opening = hours.opening(day)
-    return opening + timedelta(minutes=rng.randrange(0, 7 * 60))
+    minutes_open = int((now - opening).total_seconds() // 60)
+    return opening + timedelta(minutes=rng.randrange(0, min(7 * 60, minutes_open)))
 
 
 async def seed_cases(

@@ -21,7 +21,7 @@ from starlette.responses import Response
 
 from cases import figures as case_figures
 from cases.statistics import case_statistics
-from cases.web.stats import hall_scope, item_words
+from cases.web.stats import hall_scope, item_words, label
 from hall.kernel.i18n import N_, _
 from hall.kernel.roles import Access, Role
 from hall.runtime import runtime_of
@@ -165,16 +165,47 @@ def worst_counters(lines: Sequence[Any], hall_names: Mapping[int, Words]) -> lis
     ]
 
 
-async def _report(conn: AsyncConnection, hall_id: int, first: date, items: Mapping[str, Words]) -> dict[str, Any]:
+def spans(first: date, today: date) -> tuple[date, date, date, bool]:
+    """The days of the month ``first`` the report counts and those of the previous month it is
+    compared with: ``(through, before_first, before_last, to_date)``. The month still under way
+    counts up to ``today`` and is compared with the same days of the previous month (to that
+    month's end, when it is shorter); a month that is over, with the whole previous month."""
     last = month_end(first)
     before = previous_month(first)
+    if not first <= today <= last:
+        return last, before, month_end(before), False
+    return today, before, min(before + (today - first), month_end(before)), True
+
+
+def day_words(day: date) -> Words:
+    return f"{day.month}月{day.day}日", f"{day.day} {day.strftime('%B')}"
+
+
+def to_date_words(first: date, through: date, before_first: date, before_last: date) -> Words:
+    """The note on a month still under way: how far it counts, and what it is compared with."""
+    zh, en = both(
+        N_("Month to date: {first} to {through}, compared with the same days of the previous month, {start} to {end}.")
+    )
+    days = [day_words(day) for day in (first, through, before_first, before_last)]
+    names = ("first", "through", "start", "end")
+    return (
+        zh.format(**{name: words[0] for name, words in zip(names, days, strict=True)}),
+        en.format(**{name: words[1] for name, words in zip(names, days, strict=True)}),
+    )
+
+
+async def _report(
+    conn: AsyncConnection, hall_id: int, first: date, items: Mapping[str, Words], today: date
+) -> dict[str, Any]:
+    last = month_end(first)
+    through, before, before_last, to_date = spans(first, today)
     scope = await hall_scope(conn, hall_id)
-    queue_now = await statistics(conn, scope, first, last, by="day", group="counter")
-    queue_halls = await statistics(conn, scope, first, last, by="month", group="hall")
-    queue_before = await statistics(conn, scope, before, month_end(before), by="month", group="service")
-    cases_now = await case_statistics(conn, scope, first, last, by="day", group="item", items=items)
-    cases_halls = await case_statistics(conn, scope, first, last, by="month", group="hall")
-    cases_before = await case_statistics(conn, scope, before, month_end(before), by="month", group="item")
+    queue_now = await statistics(conn, scope, first, through, by="day", group="counter")
+    queue_halls = await statistics(conn, scope, first, through, by="month", group="hall")
+    queue_before = await statistics(conn, scope, before, before_last, by="month", group="service")
+    cases_now = await case_statistics(conn, scope, first, through, by="day", group="item", items=items)
+    cases_halls = await case_statistics(conn, scope, first, through, by="month", group="hall")
+    cases_before = await case_statistics(conn, scope, before, before_last, by="month", group="item")
     names = {
         row.id: (row.name, row.name_en or row.name)
         for row in await conn.execute(select(halls.c.id, halls.c.name, halls.c.name_en).where(halls.c.id.in_(scope)))
@@ -203,7 +234,7 @@ async def _report(conn: AsyncConnection, hall_id: int, first: date, items: Mappi
             }
         )
     now_kpis = _kpis(queue_now.total, cases_now.total)
-    days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
+    days = [first + timedelta(days=n) for n in range((through - first).days + 1)]
     queue_days = {line.key: line.sums for line in queue_now.periods}
     case_days = {line.key: line.sums for line in cases_now.periods}
     chart = {
@@ -212,18 +243,42 @@ async def _report(conn: AsyncConnection, hall_id: int, first: date, items: Mappi
         "served": [queue_days.get(d.isoformat(), {}).get("served", 0) for d in days],
         "accepted": [case_days.get(d.isoformat(), {}).get("accepted", 0) for d in days],
         "completed": [case_days.get(d.isoformat(), {}).get("completed", 0) for d in days],
-        "items": [line.key for line in cases_now.groups if line.sums["completed"]],
+        # Each item by its name, in the reader's language; the code stays in the tables.
+        "items": [label(items.get(line.key, line.label)) for line in cases_now.groups if line.sums["completed"]],
         "on_time": [
             round(line.sums["on_time"] / line.sums["completed"] * 100, 1)
             for line in cases_now.groups
             if line.sums["completed"]
         ],
     }
+    daily: list[dict[str, Any]] = [
+        {
+            "day": day,
+            "arrived": queue_days.get(day.isoformat(), {}).get("arrived", 0),
+            "served": queue_days.get(day.isoformat(), {}).get("served", 0),
+            "accepted": case_days.get(day.isoformat(), {}).get("accepted", 0),
+            "completed": case_days.get(day.isoformat(), {}).get("completed", 0),
+        }
+        for day in days
+    ]
+    on_time_rows = [
+        {
+            "words": line.label,
+            "completed": line.sums["completed"],
+            "on_time_rate": f"{line.sums['on_time'] / line.sums['completed'] * 100:.1f}%",
+        }
+        for line in cases_now.groups
+        if line.sums["completed"]
+    ]
     return {
         "hall_words": names.get(hall_id, (str(hall_id), str(hall_id))),
         "first": first,
         "last": last,
+        "through": through,
+        "to_date": to_date_words(first, through, before, before_last) if to_date else None,
         "before": before,
+        "daily": daily,
+        "on_time_rows": on_time_rows,
         "next": month_end(first) + timedelta(days=1),
         "compare": comparison(now_kpis, _kpis(queue_before.total, cases_before.total)),
         "halls": hall_rows,
@@ -244,6 +299,9 @@ _WORDS = {
     "measure": N_("Measure"),
     "this_month": N_("This month"),
     "last_month": N_("Last month"),
+    "month_to_date": N_("Month to date"),
+    "same_days": N_("Same days last month"),
+    "day": N_("Day"),
     "change": N_("Change"),
     "halls": N_("By hall"),
     "hall": N_("Hall"),
@@ -286,11 +344,12 @@ async def monthly_report(request: Request) -> Response:
     if first is None:
         return error_page(request, 404, _("No such month: give it as yyyy-mm."))
     runtime = runtime_of(request)
+    today = datetime.now(runtime.settings.zone).date()
     async with reading(runtime.engine) as conn:
         known = (await conn.execute(select(halls.c.id).where(halls.c.id == hall_id))).one_or_none()
         if known is None:
             return error_page(request, 404, _("No such hall."))
-        report = await _report(conn, hall_id, first, item_words(runtime.catalog))
+        report = await _report(conn, hall_id, first, item_words(runtime.catalog), today)
     words = {key: both(message) for key, message in _WORDS.items()}
     made = datetime.now(runtime.settings.zone).strftime("%Y-%m-%d %H:%M")
     context = {"hall_id": hall_id, "words": words, "made": made, **report}

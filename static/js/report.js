@@ -1,5 +1,5 @@
 // The monthly report's charts, drawn as SVG (ECharts' SVG renderer) so that they print sharp and
-// at the page's width; every figure is also in the tables beside them. The print button prints
+// at the page's width; every figure is also in the table under its chart. The print button prints
 // the page; without scripts the browser's menu prints it all the same.
 const section = document.querySelector(".report-charts");
 const data = JSON.parse(section.dataset.chart);
@@ -39,7 +39,8 @@ daily("queue-chart", "arrived", "served");
 daily("cases-chart", "accepted", "completed");
 draw("items-chart", {
   grid: { left: 44, right: 8, top: 22, bottom: 22 },
-  xAxis: { type: "category", data: data.items, axisLabel: { fontSize: 10, interval: 0 } },
+  // The items by name: long names break onto a second line rather than run into each other.
+  xAxis: { type: "category", data: data.items, axisLabel: { fontSize: 10, interval: 0, width: 90, overflow: "break" } },
   yAxis: { type: "value", min: 0, max: 100, axisLabel: { formatter: "{value}%" } },
   series: [{ name: both(words.on_time_rate), type: "bar", data: data.on_time, label: { show: true, position: "top", formatter: "{c}%" } }],
 });

@@ -229,11 +229,22 @@ def test_the_districts_monthly_report_prints_on_a4(screens: Screens) -> None:
     expect(page.locator("#worst-counters tbody tr").first).to_contain_text("星河区政务服务中心 4号窗口")
     for chart in ("queue", "cases", "items"):
         expect(page.locator(f"#{chart}-chart svg")).to_have_count(1)
+    # Each daily chart has its table, a row for each of November's 30 days; the month is over, so
+    # it is compared with the whole of October, with no month-to-date note.
+    for table in ("queue-days", "cases-days"):
+        expect(page.locator(f"#{table} tbody tr")).to_have_count(30)
+    expect(page.locator("#cases-days tbody tr", has_text="11-16")).to_contain_text("2")
+    expect(page.locator("#report-to-date")).to_have_count(0)
+    # The on-time chart names its items, not their codes; its table gives both.
+    expect(page.locator("#items-chart svg")).to_contain_text("八十周岁")
+    expect(page.locator("#items-chart svg")).not_to_contain_text("MZ-006")
+    expect(page.locator("#items-on-time tbody tr")).to_have_count(2)
     expect(page.locator(".report-tools")).to_be_visible()
     shoot(page, "report-a4")
 
     page.emulate_media(media="print")
     expect(page.locator(".report-tools")).to_be_hidden()
+    expect(page.locator("#cases-days")).to_be_visible()
     shoot(page, "report-print")
     pdf = page.pdf(format="A4", print_background=True)
     assert pdf.startswith(b"%PDF")
@@ -280,3 +291,23 @@ def test_the_statistics_page_charts_the_cases_beside_their_tables(screens: Scree
     expect(rows.first).to_contain_text("受理")
     expect(page.locator("#case-groups-table thead")).to_contain_text("办件满意率")
     expect(page.locator("#case-groups-table tfoot")).to_contain_text("合计")
+
+
+def test_the_case_section_opens_on_the_pages_months_and_says_when_it_is_the_halls(screens: Screens) -> None:
+    from playwright.sync_api import expect
+
+    # The page asked by month: the 办件 section's table lists months, not days, untouched.
+    page = screens.open("/stats/1", role="supervisor", width=1366, height=768)
+    page.goto("/stats/1?from=2026-10-01&to=2026-11-30&by=month")
+    rows = page.locator("#case-periods-table tbody tr")
+    expect(rows).to_have_count(2)
+    expect(rows.first).to_contain_text("2026-10-01")
+    expect(page.locator("#case-stats-form select[name=by]")).to_have_value("month")
+    expect(page.locator("#case-stats-scope")).to_have_count(0)
+    # Narrowed to a counter: the cases' figures stay the hall's, and the section says so.
+    page.goto("/stats/1?from=2026-10-01&to=2026-11-30&by=month&group=clerk&counter=1:4")
+    expect(page.locator("#case-stats-scope")).to_be_visible()
+    expect(page.locator("#case-stats-scope")).to_contain_text("未按本页所选的部门、窗口或人员筛选")
+    expect(page.locator("#case-periods-table tbody tr")).to_have_count(2)
+    page.locator("#case-stats").scroll_into_view_if_needed()
+    shoot(page, "stats-cases-narrowed")

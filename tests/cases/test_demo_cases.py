@@ -37,3 +37,38 @@ async def test_the_demo_opens_on_cases_with_every_light_and_sends_no_message(tmp
     assert {row.accepted_hall for row in rows} == {ids["xh"], ids["xh-hp"], ids["xh-hp-ly"]}
     assert {row.deciding_hall for row in rows} == {ids["xh"]}
     assert statuses == {"failed"}  # made-up phones: marked, never handed to a gateway
+
+
+async def _seeded_moments(tmp_path: object, now: datetime) -> list[datetime]:
+    from hall.storage.case_tables import case_steps
+    from hall.storage.database import create_engine
+
+    engine: AsyncEngine = create_engine(f"sqlite+aiosqlite:///{tmp_path}/demo.db")
+    try:
+        ids, _ = await initialise(engine)
+        await demo_staff(engine, ids)
+        await seed_cases(engine, sample_catalog(), ids, now)
+        async with engine.connect() as conn:
+            moments = [row.accepted_at for row in await conn.execute(select(cases.c.accepted_at))]
+            done = await conn.execute(select(cases.c.completed_at).where(cases.c.completed_at.is_not(None)))
+            moments += [row.completed_at for row in done]
+            moments += [row.at for row in await conn.execute(select(case_steps.c.at))]
+    finally:
+        await engine.dispose()
+    return moments
+
+
+async def test_no_demo_case_happens_after_now_before_the_hall_opens(tmp_path: object) -> None:
+    # Tuesday 2026-12-08 05:50 Beijing: the hall has not opened yet, so nothing is today.
+    now = datetime(2026, 12, 7, 21, 50, tzinfo=UTC)
+    moments = await _seeded_moments(tmp_path, now)
+    assert moments
+    assert max(moments) <= now
+
+
+async def test_no_demo_case_happens_after_now_in_the_morning(tmp_path: object) -> None:
+    # Tuesday 2026-12-08 10:00 Beijing: today's cases fall between the opening and now.
+    now = datetime(2026, 12, 8, 2, 0, tzinfo=UTC)
+    moments = await _seeded_moments(tmp_path, now)
+    assert moments
+    assert max(moments) <= now

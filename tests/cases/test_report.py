@@ -4,12 +4,24 @@ API this month."""
 
 from __future__ import annotations
 
+import html
+import json
+import re
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from cases.figures import empty_sums as case_sums
 from cases.statistics import Line as CaseLine
-from cases.web.report import change, month_end, month_of, previous_month, worst_counters, worst_items
+from cases.web.report import (
+    change,
+    month_end,
+    month_of,
+    previous_month,
+    spans,
+    to_date_words,
+    worst_counters,
+    worst_items,
+)
 from queueing.figures import empty_sums as queue_sums
 from queueing.statistics import Line as QueueLine
 from tests.cases.test_stats_api import _complete_one, _rate
@@ -75,3 +87,58 @@ def test_supervisors_read_this_months_report_and_clerks_may_not(site: Site) -> N
     assert site.client.get("/reports/1/2026-00").status_code == 404
     site.login("clerk")
     assert site.client.get(f"/reports/1/{month}").status_code == 403
+
+
+def test_a_month_under_way_is_compared_with_the_same_days_of_the_month_before() -> None:
+    # 8 December: 1-8 December against 1-8 November.
+    assert spans(date(2026, 12, 1), date(2026, 12, 8)) == (
+        date(2026, 12, 8),
+        date(2026, 11, 1),
+        date(2026, 11, 8),
+        True,
+    )
+    # 31 March against February, which has no 31st: to February's end.
+    assert spans(date(2026, 3, 1), date(2026, 3, 31)) == (date(2026, 3, 31), date(2026, 2, 1), date(2026, 2, 28), True)
+    # A month that is over: the whole month against the whole month before.
+    assert spans(date(2026, 11, 1), date(2026, 12, 8)) == (
+        date(2026, 11, 30),
+        date(2026, 10, 1),
+        date(2026, 10, 31),
+        False,
+    )
+    zh, en = to_date_words(date(2026, 12, 1), date(2026, 12, 8), date(2026, 11, 1), date(2026, 11, 8))
+    assert zh == "本月截至12月8日：12月1日至12月8日，与上月同期（11月1日至11月8日）相比。"
+    assert en.startswith("Month to date: 1 December to 8 December") and "1 November to 8 November" in en
+
+
+def _chart(text: str) -> dict[str, object]:
+    found = re.search(r"data-chart='([^']*)'", text)
+    assert found is not None
+    return dict(json.loads(html.unescape(found[1])))
+
+
+def test_this_months_report_says_it_is_to_date_tabulates_its_days_and_names_its_items(site: Site) -> None:
+    _complete_one(site)
+    today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    site.login("supervisor")
+    page = site.client.get(f"/reports/1/{today:%Y-%m}").text
+    assert "本月截至" in page and "Month to date" in page and "上月同期" in page
+    # Every figure of the daily charts is in a table too: a row a day, up to today.
+    for table in ("queue-days", "cases-days"):
+        body = page.split(f'id="{table}"', 1)[1].split("</table>", 1)[0]
+        assert body.count('<tr><th scope="row">') == today.day
+    cases_days = page.split('id="cases-days"', 1)[1].split("</table>", 1)[0]
+    assert f'<tr><th scope="row">{today:%m-%d}</th><td class="num">1</td><td class="num">1</td></tr>' in cases_days
+    # The on-time chart names the item, in Chinese, or in English for an English reader.
+    assert _chart(page)["items"] == ["八十周岁以上老年人高龄津贴申领"]
+    assert "八十周岁以上老年人高龄津贴申领" in page.split('id="items-on-time"', 1)[1].split("</table>", 1)[0]
+    english = site.client.get(f"/reports/1/{today:%Y-%m}?lang=en").text
+    assert _chart(english)["items"] == ["Old-age allowance for residents aged 80 and over"]
+
+
+def test_a_month_that_is_over_has_no_to_date_note(site: Site) -> None:
+    site.login("supervisor")
+    page = site.client.get("/reports/1/2026-10").text
+    assert "本月截至" not in page and "上月同期" not in page
+    body = page.split('id="queue-days"', 1)[1].split("</table>", 1)[0]
+    assert body.count('<tr><th scope="row">') == 31

@@ -307,3 +307,27 @@ def test_the_api_twin_refuses_clerks_other_halls_and_bad_parameters(site: Site) 
         answer = site.client.get(f"/api/v1/halls/{community}/case-stats/cases?{query}")
         assert answer.status_code == 422, query
         assert answer.json()["field"] == field, query
+
+
+def _case_form(text: str) -> str:
+    return text.split('id="case-stats-form"', 1)[1].split("</form>", 1)[0]
+
+
+def test_the_case_section_follows_the_pages_periods_and_says_when_its_figures_are_the_halls(site: Site) -> None:
+    site.login("supervisor")
+    xh = site.halls["xh"]
+    # The page by month over two months: the 办件 section asks by month for the same two months.
+    form = _case_form(site.client.get(f"/stats/{xh}?from=2026-10-01&to=2026-11-30&by=month&group=hall").text)
+    assert '<option value="month" selected>' in form
+    assert '<option value="day" selected>' not in form and '<option value="week" selected>' not in form
+    assert 'name="from" value="2026-10-01"' in form and 'name="to" value="2026-11-30"' in form
+    # A grouping the cases have too is kept; one they have not leaves the section on its own.
+    assert '<option value="hall" selected>' in form
+    page = site.client.get(f"/stats/{xh}?from=2026-10-01&to=2026-11-30&by=week").text
+    assert '<option value="week" selected>' in _case_form(page)
+    assert 'id="case-stats-scope"' not in page
+    # Narrowed to a department, a counter or a clerk, the section says its figures are the hall's.
+    for narrowing in ("department=mz", f"counter={xh}:3", "clerk=1"):
+        page = site.client.get(f"/stats/{xh}?from=2026-10-01&to=2026-11-30&{narrowing}").text
+        assert page.count('id="case-stats-scope"') == 1, narrowing
+        assert "以下办件统计为本大厅（含下级大厅）的全部数据" in page
