@@ -117,9 +117,16 @@ async def _recent_events(conn: AsyncConnection, hall_id: int) -> list[dict[str, 
     return [{"seq": r.seq, "type": r.type, "data": r.data, "at": r.at.isoformat()} for r in reversed(list(rows))]
 
 
-async def _staff_names(conn: AsyncConnection, hall_id: int) -> dict[str, dict[str, str]]:
+async def _staff_names(conn: AsyncConnection, hall_id: int, *, above: bool = False) -> dict[str, dict[str, str]]:
+    """The hall's staff by id; with ``above``, those of the halls above it too (a district's
+    supervisor acknowledges a street hall's alarms, and its board names them)."""
+    halls = [hall_id]
+    if above:
+        parents = await hall_tree(conn)
+        while (parent := parents.get(halls[-1])) is not None and parent not in halls:
+            halls.append(parent)
     people = await conn.execute(
-        select(staff.c.id, staff.c.display_name, staff.c.staff_no).where(staff.c.hall_id == hall_id)
+        select(staff.c.id, staff.c.display_name, staff.c.staff_no).where(staff.c.hall_id.in_(halls))
     )
     return {str(p.id): {"name": p.display_name, "staff_no": p.staff_no} for p in people}
 
@@ -228,7 +235,7 @@ async def _wallboard_snapshot(conn: AsyncConnection, topic: Topic, timezone: str
         at = since.get(item["number"])
         item.update(clerk=counter.clerk_id, pause_reason=counter.pause_reason, since=at.isoformat() if at else None)
     # Names of the hall's staff, so a counter opened later shows who opened it.
-    names = await _staff_names(conn, topic.hall_id)
+    names = await _staff_names(conn, topic.hall_id, above=True)
     for item in view["counters"]:
         person = names.get(str(item["clerk"])) if item["clerk"] else None
         item.update(clerk_name=person["name"] if person else None, staff_no=person["staff_no"] if person else None)

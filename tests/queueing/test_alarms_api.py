@@ -288,3 +288,20 @@ async def test_a_catch_up_clears_what_a_return_ended_and_raises_nothing_a_return
         found = await writer.read_state(hall, "alarms")
     assert found is not None and isinstance(found[1], AlarmBook)
     assert {a.data["device"]: a.state for a in found[1].alarms.values()} == {"display-1": CLEARED, "led-1": "open"}
+
+
+def test_a_lower_halls_board_names_the_supervisor_above_who_acknowledges_its_alarms(site: Site) -> None:
+    """The district's supervisor acknowledges the community hall's alarms: that hall's board must
+    name them, so its snapshot's staff includes the people of the halls above it."""
+    site.login("supervisor")
+    me = _me(site)
+    community = site.halls["xh-hp-ly"]
+    with site.client.websocket_connect("/ws") as ws:
+        ws.send_json({"type": "subscribe", "topic": f"hall/{community}/wallboard"})
+        for _ in range(50):
+            frame = ws.receive_json()
+            if frame["type"] == "snapshot":
+                break
+    assert frame["type"] == "snapshot"
+    named = frame["data"]["staff"]
+    assert str(me) in named and named[str(me)]["name"]
