@@ -133,12 +133,8 @@ async def _subscribe(ws: WebSocket, sub: Subscriber, request: Subscribe, staff: 
     except TopicError as exc:
         raise ProtocolError("bad_topic", str(exc), str(topic)) from None
     if not kind.access.allows(staff.roles if staff else None):
-        raise ProtocolError(
-            "forbidden",
-            N_("{who} may follow {kind}"),
-            str(topic),
-            say={"who": kind.access.describe(), "kind": kind.name},
-        )
+        # Said in words a person reads on a refused page: no role codes or topic kinds in it.
+        raise ProtocolError("forbidden", N_("This account may not follow these live updates."), str(topic))
     if not await runtime.sessions.hall_exists(topic.hall_id):
         raise ProtocolError("unknown_hall", N_("no hall with id {hall}"), str(topic), say={"hall": topic.hall_id})
     if staff is not None and not kind.access.public and not await runtime.sessions.may_see_hall(staff, topic.hall_id):

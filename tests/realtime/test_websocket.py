@@ -66,6 +66,8 @@ def test_staff_topics_are_refused_to_anonymous_clients(site: Site) -> None:
             ws.send_json({"type": "subscribe", "topic": topic})
             frame = json.loads(ws.receive_text())
             assert (frame["code"], frame["topic"]) == ("forbidden", topic)
+            # In the visitor's language, with no role codes in it (Chinese by default).
+            assert frame["message"] == "此账号无权接收这些实时更新。"
 
 
 def test_each_role_follows_only_its_topics(site: Site) -> None:
