@@ -80,14 +80,17 @@ _CASE_HEADER = (
 )
 
 
-def cases_csv(lines: Iterable[CaseLine], zone: ZoneInfo, *, with_steps: bool = False) -> bytes:
-    """One case a row, times local to ``zone``; ``with_steps`` adds the person's own steps."""
+def case_table(
+    lines: Iterable[CaseLine], zone: ZoneInfo, *, with_steps: bool = False
+) -> tuple[list[Words], list[list[object]]]:
+    """One case a row, times local to ``zone`` (as naive datetimes, for a file to write as it
+    writes times); ``with_steps`` adds the person's own steps."""
     header = [both(h) for h in _CASE_HEADER]
     if with_steps:
         header.append(both(N_("My steps")))
 
-    def local(at: datetime | None) -> str:
-        return at.astimezone(zone).strftime("%Y-%m-%d %H:%M") if at is not None else ""
+    def local(at: datetime | None) -> datetime | None:
+        return at.astimezone(zone).replace(tzinfo=None, second=0, microsecond=0) if at is not None else None
 
     rows = []
     for line in lines:
@@ -110,10 +113,20 @@ def cases_csv(lines: Iterable[CaseLine], zone: ZoneInfo, *, with_steps: bool = F
             local(line.completed_at),
             local(line.closed_at),
             light_words(line.light, line.light_stage)[0],
-            line.overdue,
+            "是" if line.overdue else "否",
             rating_words(line.rating)[0],
         ]
         if with_steps:
-            row.append("、".join(f"{ACTION_WORDS.get(a, (a, a))[0]} {local(at)}" for a, at in line.steps))
+            row.append("、".join(f"{ACTION_WORDS.get(a, (a, a))[0]} {_minute(local(at))}" for a, at in line.steps))
         rows.append(row)
-    return _csv(header, rows)
+    return header, rows
+
+
+def _minute(at: datetime | None) -> str:
+    return at.strftime("%Y-%m-%d %H:%M") if at is not None else ""
+
+
+def cases_csv(lines: Iterable[CaseLine], zone: ZoneInfo, *, with_steps: bool = False) -> bytes:
+    """One case a row, times local to ``zone``; ``with_steps`` adds the person's own steps."""
+    header, rows = case_table(lines, zone, with_steps=with_steps)
+    return _csv(header, [[_minute(v) if isinstance(v, datetime) else v for v in row] for row in rows])

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import Protocol
 
 from openpyxl import Workbook
@@ -69,15 +71,34 @@ def csv_file(header: Sequence[str], rows: Iterable[Sequence[object]]) -> bytes:
     return out.getvalue().encode("utf-8-sig")
 
 
-# A sheet of a workbook: its bilingual title, its heading row and its rows.
-SheetRows = tuple[Words, Sequence[str], Sequence[Sequence[object]]]
+# A sheet of a workbook: its bilingual title, its heading row and its rows; a fourth part, when
+# there is one, says which of its columns are shares (else the workbook's ``shares`` do).
+SheetRows = (
+    tuple[Words, Sequence[str], Sequence[Sequence[object]]]
+    | tuple[Words, Sequence[str], Sequence[Sequence[object]], Sequence[bool]]
+)
+_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_MONTH = re.compile(r"^\d{4}-\d{2}$")
+
+
+def _period_cell(value: object) -> tuple[object, str | None]:
+    """A period's label as a date a spreadsheet sorts and filters by (a month as its first day, shown
+    as the month), with its number format; any other value as it is."""
+    if isinstance(value, str) and _DAY.match(value):
+        return date.fromisoformat(value), "yyyy-mm-dd"
+    if isinstance(value, str) and _MONTH.match(value):
+        return date.fromisoformat(f"{value}-01"), "yyyy-mm"
+    return value, None
 
 
 def xlsx_file(sheets: Sequence[SheetRows], shares: Sequence[bool], *, first_width: int = 24) -> bytes:
     """A workbook of ``sheets``: bold frozen heading row and first column, numbers as numbers, the
-    columns that are ``shares`` (after the first) as percentages."""
+    columns that are ``shares`` (after the first) as percentages, and periods in the first column as
+    dates."""
     book = Workbook()
-    for index, (title, header, rows) in enumerate(sheets):
+    for index, parts in enumerate(sheets):
+        title, header, rows = parts[0], parts[1], parts[2]
+        own = parts[3] if len(parts) == 4 else shares
         sheet = book.active if index == 0 else book.create_sheet()
         assert sheet is not None
         # Sheet names: at most 31 characters, no slash.
@@ -86,14 +107,17 @@ def xlsx_file(sheets: Sequence[SheetRows], shares: Sequence[bool], *, first_widt
         for cell in sheet[1]:
             cell.font = Font(bold=True)
         for row in rows:
-            sheet.append([safe_cell(value) for value in row])
-        for number, share in enumerate(shares, start=2):
+            first, shown = _period_cell(row[0]) if row else (None, None)
+            sheet.append([first, *(safe_cell(value) for value in row[1:])] if shown else [safe_cell(v) for v in row])
+            if shown:
+                sheet.cell(row=sheet.max_row, column=1).number_format = shown
+        for number, share in enumerate(own, start=2):
             if share:
                 for (cell,) in sheet.iter_rows(min_row=2, min_col=number, max_col=number):
                     cell.number_format = "0.0%"
         sheet.freeze_panes = "B2"
         sheet.column_dimensions[get_column_letter(1)].width = first_width
-        for number in range(2, len(shares) + 2):
+        for number in range(2, len(own) + 2):
             sheet.column_dimensions[get_column_letter(number)].width = 14
     out = io.BytesIO()
     book.save(out)
@@ -195,17 +219,32 @@ def stats_csv(stats: Stats) -> bytes:
     return csv_file(header, _rows(stats.groups, stats.total, percent=True))
 
 
+_WEEKDAYS = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun"))
+
+
+def heat_sheet(stats: Stats) -> SheetRows:
+    """Calls by weekday and hour, as the page's heat map: a row a weekday, a column an hour that
+    counted anything."""
+    hours = sorted({hour for _, hour in stats.heat})
+    header = [heading(both(N_("Weekday"))), *(f"{hour:02d}:00" for hour in hours)]
+    rows = [
+        [heading(both(name)), *(stats.heat.get((day, hour), {}).get("called", 0) for hour in hours)]
+        for day, name in enumerate(_WEEKDAYS, start=1)
+    ]
+    # The sheet's name (at most 31 characters) is shorter than the page's heading.
+    return both(N_("By weekday and hour")), header, rows, [False] * len(hours)
+
+
 def stats_xlsx(stats: Stats) -> bytes:
-    """Three sheets: by period, by the chosen group, and by hour of the day, each with a total."""
+    """Four sheets: by period, by the chosen group, and by hour of the day, each with a total, and
+    the calls by weekday and hour."""
     sheets = (
         (both(N_("By period")), PERIOD_HEADS[stats.by], stats.periods),
         (both(N_("By group")), GROUP_HEADS[stats.group], stats.groups),
         (both(N_("By hour of day")), GROUP_HEADS["hour"], stats.hours),
     )
-    return xlsx_file(
-        [
-            (title, table_header(head, COLUMNS, percent=False), _rows(lines, stats.total, percent=False))
-            for title, head, lines in sheets
-        ],
-        [column.share for column in COLUMNS],
-    )
+    tables: list[SheetRows] = [
+        (title, table_header(head, COLUMNS, percent=False), _rows(lines, stats.total, percent=False))
+        for title, head, lines in sheets
+    ]
+    return xlsx_file([*tables, heat_sheet(stats)], [column.share for column in COLUMNS])

@@ -36,7 +36,7 @@ from cases import case_lists, ledger_csv, ledgers
 from cases.case_lists import CaseLine, CasePage
 from cases.ledgers import ACTION_WORDS, EXPORT_MAX, Period, Words
 from cases.web.ledgers import case_line_json, period_of
-from cases.web.stats import hall_scope
+from cases.web.stats import XLSX, hall_scope
 from hall.kernel.errors import Invalid
 from hall.kernel.i18n import N_, _
 from hall.kernel.i18n import current as _locale
@@ -49,6 +49,7 @@ from hall.web.api import paging
 from hall.web.paths import ID_PATTERN
 from hall.web.problems import problem
 from hall.web.responses import JSONResponse
+from queueing.stats_export import both, heading, xlsx_file
 
 # A table a person reads on the page; the API's CSV holds the rest.
 LIMIT = 200
@@ -160,6 +161,7 @@ async def case_section(
             "clerk": clerk is not None,
             "rows": [_row(line, hall_id, zone, clock) for line in page.lines],
             "csv": f"/api/v1/halls/{hall_id}/case-stats/cases?{urlencode(query)}",
+            "xlsx": f"/api/v1/halls/{hall_id}/case-stats/cases?{urlencode({**query, 'format': 'xlsx'})}",
         }
     }
 
@@ -201,36 +203,36 @@ async def hall_drill_cases(request: Request) -> Response:
       The cases of this hall and the halls below it with a step in the period; narrowed to a
       department's cases (its code or name), to those accepted at a counter, and to those a
       clerk took a step on in the period (each then with the clerk's steps). The parameters of
-      the statistics page /stats/{hall}. format=csv gives every case (up to 10,000).
+      the statistics page /stats/{hall}. format=csv or xlsx gives every case (up to 10,000).
     parameters:
       - {name: from, in: query, schema: {type: string, format: date}}
       - {name: to, in: query, schema: {type: string, format: date}}
       - {name: department, in: query, schema: {type: string}}
       - {name: counter, in: query, schema: {type: string, pattern: "^[0-9]+:[0-9]+$"}, description: "hall:number"}
       - {name: clerk, in: query, schema: {type: integer}}
-      - {name: format, in: query, schema: {type: string, enum: [json, csv]}}
+      - {name: format, in: query, schema: {type: string, enum: [json, csv, xlsx]}}
       - {name: limit, in: query, schema: {type: integer, minimum: 1, maximum: 500}}
       - {name: offset, in: query, schema: {type: integer, minimum: 0}}
     responses:
-      200: {description: "a page of cases as JSON, or every case as a CSV file"}
+      200: {description: "a page of cases as JSON, or every case as a CSV or XLSX file"}
       422: {description: "a parameter is invalid, or too many cases for a CSV"}
     """
     params = request.query_params
     zone = runtime_of(request).settings.zone
     chosen = params.get("format", "json")
-    if chosen not in ("json", "csv"):
-        raise Invalid(N_("format must be json or csv"), field="format")
+    if chosen not in ("json", "csv", "xlsx"):
+        raise Invalid(N_("format must be json, csv or xlsx"), field="format")
     limit, offset = paging(params, default=LIMIT, maximum=PAGE_MAX)
     period = period_of(params, zone, datetime.now(zone).date())
     hall_id: int = request.path_params["hall"]
     async with reading(runtime_of(request).engine) as conn:
         scope = await hall_scope(conn, hall_id)
         place = place_of(params, scope)
-        if chosen == "csv":
+        if chosen != "json":
             page = await _cases(request, conn, scope, period, place, limit=EXPORT_MAX, whole=True)
         else:
             page = await _cases(request, conn, scope, period, place, limit=limit, offset=offset)
-    if chosen == "csv":
+    if chosen != "json":
         if page.total > EXPORT_MAX:
             return problem(
                 422,
@@ -239,13 +241,15 @@ async def hall_drill_cases(request: Request) -> Response:
                 total=page.total,
                 say={"limit": EXPORT_MAX},
             )
-        body = ledger_csv.cases_csv(page.lines, zone, with_steps=place.clerk is not None)
-        name = f"cases-{hall_id}-{period.first}-{period.last}.csv"
-        return Response(
-            body,
-            media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="{name}"'},
-        )
+        name = f"cases-{hall_id}-{period.first}-{period.last}.{chosen}"
+        if chosen == "xlsx":
+            header, rows = ledger_csv.case_table(page.lines, zone, with_steps=place.clerk is not None)
+            sheet = (both(N_("Cases")), [heading(h) for h in header], rows)
+            body, media = xlsx_file([sheet], [False] * (len(header) - 1), first_width=20), XLSX
+        else:
+            body = ledger_csv.cases_csv(page.lines, zone, with_steps=place.clerk is not None)
+            media = "text/csv; charset=utf-8"
+        return Response(body, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"'})
     return JSONResponse(
         {
             "from": period.first.isoformat(),

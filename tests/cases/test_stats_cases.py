@@ -17,6 +17,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
+from openpyxl import load_workbook
 from sqlalchemy import insert, select
 
 from hall.storage.case_tables import case_steps, cases
@@ -282,6 +283,22 @@ def test_the_api_twin_answers_the_same_cases_as_json_and_csv(site: Site) -> None
     assert "110***********002X" in text
     for whole in ("王秀英", ID_NUMBER, PHONE):
         assert whole not in text
+    # And as a workbook: the same cases, masked, times as times, the header frozen.
+    link = re.search(r'id="drill-cases-xlsx" href="([^"]+)"', page)
+    assert link is not None
+    answer = site.client.get(link.group(1).replace("&amp;", "&"))
+    assert answer.headers["content-disposition"].endswith('.xlsx"')
+    sheet = load_workbook(io.BytesIO(answer.content)).worksheets[0]
+    assert sheet.freeze_panes == "B2"
+    header = [cell.value for cell in sheet[1]]
+    assert header[0] == "办件编号 / Case number"
+    cells = [[cell.value for cell in row] for row in sheet.iter_rows(min_row=2)]
+    assert [row[0] for row in cells] == ["2026112003", "2026112001"]
+    accepted = cells[0][header.index("受理时间 / Accepted on")]
+    assert isinstance(accepted, datetime)
+    assert "110***********002X" in {value for row in cells for value in row}
+    for whole in ("王秀英", ID_NUMBER, PHONE):
+        assert all(whole not in str(value) for row in cells for value in row)
 
 
 def test_the_api_twin_refuses_clerks_other_halls_and_bad_parameters(site: Site) -> None:
@@ -300,7 +317,7 @@ def test_the_api_twin_refuses_clerks_other_halls_and_bad_parameters(site: Site) 
         (f"counter={xh}:3", "counter"),
         ("counter=3", "counter"),
         ("clerk=me", "clerk"),
-        ("format=xlsx", "format"),
+        ("format=pdf", "format"),
         ("from=2026-12-01&to=2026-11-01", "to"),
         ("limit=0", "limit"),
     ):

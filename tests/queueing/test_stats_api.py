@@ -90,19 +90,31 @@ def test_the_workbook_has_a_sheet_per_table_with_numbers_as_numbers(site: Site) 
     assert answer.headers["content-disposition"].endswith('.xlsx"')
     book = load_workbook(io.BytesIO(answer.content))
     titles = [sheet.title for sheet in book.worksheets]
-    assert titles == ["按期间 By period", "按分组 By group", "按时段 By hour of day"]
+    assert titles == [
+        "按期间 By period",
+        "按分组 By group",
+        "按时段 By hour of day",
+        "按星期和时段 By weekday and hour",
+    ]
     periods = book.worksheets[0]
     assert periods.freeze_panes == "B2"
     header = [cell.value for cell in periods[1]]
     assert header[:2] == ["日期 / Day", "取号量 / Arrived"]
     level = header.index("服务达标率 / Service level") + 1
     day_row = [cell.value for cell in periods[2]]
-    assert day_row[0] == TODAY
+    # A day is a date the spreadsheet sorts and filters by, not text.
+    assert day_row[0].date().isoformat() == TODAY
+    assert periods.cell(row=2, column=1).number_format == "yyyy-mm-dd"
     assert day_row[1] == 1 and isinstance(day_row[1], int)
     assert periods.cell(row=2, column=level).value == 1.0
     assert periods.cell(row=2, column=level).number_format == "0.0%"
     clerks = [row[0].value for row in book.worksheets[1].iter_rows(min_row=2)]
     assert clerks[-1] == "合计" and len(clerks) == 3  # the clerk, arrivals at no counter, the total
+    # The heat map's table too: a row a weekday, a column an hour that counted; the one call.
+    heat = book.worksheets[3]
+    assert heat.cell(row=1, column=1).value == "星期 / Weekday"
+    assert [heat.cell(row=n, column=1).value for n in (2, 8)] == ["周一 / Mon", "周日 / Sun"]
+    assert sum(cell.value for row in heat.iter_rows(min_row=2, min_col=2) for cell in row) == 1
 
 
 def test_a_drill_down_to_a_counter_narrows_the_figures_and_the_heat_map(site: Site) -> None:
