@@ -115,7 +115,10 @@ async def drill_context(
 
     def down(line: Line) -> str | None:
         if found.group == "department" and line.key == "" and drills:
-            # The counters of no department (and arrivals at none): their counters one level down.
+            # The counters of no department (and arrivals at none): their counters one level down,
+            # if any counter of theirs worked (arrivals alone lead to no counter).
+            if not any(count for name, count in line.sums.items() if name != "arrived"):
+                return None
             return _link(hall.id, {**base, **kept, "department": NO_DEPARTMENT, "group": "counter"})
         if not drills or line.key in ("", "0") or line.key.endswith(":0"):
             return None

@@ -246,3 +246,11 @@ def test_a_bad_period_shows_the_form_again_with_what_is_wrong(site: Site) -> Non
     assert "stats.js" not in html
     english = site.client.get("/stats/1?from=2026-12-02&to=2026-12-01&lang=en")
     assert "These statistics cannot be shown: to must be on or after from" in english.text
+
+
+def test_arrivals_alone_lead_to_no_counter(site: Site) -> None:
+    token = site.login("clerk")
+    assert site.post("/api/v1/halls/1/tickets", token, {"service": "soc"}).status_code == 200
+    site.login("supervisor")
+    page = site.client.get(f"/stats/1?from={TODAY}&to={TODAY}&group=department")
+    assert "未分部门" in page.text and "department=-" not in page.text
