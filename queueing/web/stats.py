@@ -282,7 +282,9 @@ def _form_context() -> dict[str, Any]:
 def _refused_page(request: Request, hall: Any, error: Invalid) -> Response:
     """The page with its form as it was asked (to fix it) and what is wrong, instead of figures."""
     params = request.query_params
-    kept = {name: params[name] for name in ("department", "counter", "clerk") if params.get(name)}
+    # The narrowing at fault is dropped, so the form asks for what can be shown.
+    wrong = error.details.get("field")
+    kept = {name: params[name] for name in ("department", "counter", "clerk") if params.get(name) and name != wrong}
     context = {
         "hall": hall,
         "first": params.get("from", ""),

@@ -228,6 +228,7 @@ def test_a_street_supervisor_sees_the_district_above_as_text_and_no_clerk_of_it(
     someone = site.client.get(f"/stats/{street}?clerk={clerk}")
     assert someone.status_code == 400 and "所选工作人员不属于当前查看的大厅" in someone.text
     assert 'id="stats-form"' in someone.text
+    assert 'name="clerk"' not in someone.text  # the form asks again without the clerk at fault
     api = site.client.get(f"/api/v1/halls/{street}/stats?clerk={clerk}")
     assert api.status_code == 422 and api.json()["field"] == "clerk"
     # The district's own supervisor still walks up and down.
