@@ -203,6 +203,8 @@ def test_the_counters_of_several_halls_are_named_by_their_hall(site: Site) -> No
     labels = [g["label"] for g in site.client.get(f"/api/v1/halls/1/stats?group=counter&to={TODAY}").json()["groups"]]
     assert "星河区·1号窗口" in labels and "柳荫社区·1号窗口" in labels, labels
     assert not any(label.startswith(("1·", "3·")) for label in labels)
+    table = site.client.get(f"/api/v1/halls/1/stats?group=counter&to={TODAY}&format=csv").content.decode("utf-8-sig")
+    assert "星河区·1号窗口" in table and "柳荫社区·1号窗口" in table
     english = site.client.get(f"/api/v1/halls/1/stats?group=counter&to={TODAY}&lang=en")
     assert "Xinghe District · Counter 1" in [g["label"] for g in english.json()["groups"]]
 
