@@ -44,8 +44,18 @@ MAX_TICKETS = 500
 Words = tuple[str, str]
 # The key of figures that belong to no counter or clerk (a ticket issued, not yet called).
 NONE_WORDS: Words = ("—", "—")
+# The key "" among departments: the counters of no department, and arrivals at no counter.
+NO_DEPARTMENT_WORDS: Words = ("未分部门", "No department")
 # The key of the counters' idle and wrap-up time among services: it belongs to none of them.
 COUNTER_TIME_WORDS: Words = ("窗口空闲与整理", "Counters' idle and wrap-up time")
+# The ``department`` of a drill-down to the counters that belong to no department (no code can
+# be it: a department's code starts with a letter or a digit).
+NO_DEPARTMENT = "-"
+# What a hall's name ends with that a table beside other halls' counters need not repeat.
+_HALL_TAILS = (
+    ("社区事务受理服务中心", "政务服务中心", "便民服务中心", "党群服务站", "服务中心", "服务站"),
+    (" Government Service Center", " Service Center", " Service Station"),
+)
 
 
 @dataclass(frozen=True)
@@ -132,10 +142,12 @@ async def _narrowed(
     t = table.c
     found: list[ColumnElement[bool]] = []
     if narrowing.department is not None:
+        if narrowing.department == NO_DEPARTMENT:
+            of_department = or_(counters.c.department.is_(None), counters.c.department == "")
+        else:
+            of_department = counters.c.department == narrowing.department
         rows = await conn.execute(
-            select(counters.c.hall_id, counters.c.number).where(
-                counters.c.hall_id.in_(list(scope)), counters.c.department == narrowing.department
-            )
+            select(counters.c.hall_id, counters.c.number).where(counters.c.hall_id.in_(list(scope)), of_department)
         )
         numbers: dict[int, list[int]] = {}
         for row in rows:
@@ -233,7 +245,10 @@ async def _groups(
         code = func.coalesce(counters.c.department, literal(""))
         rows = await conn.execute(select(code.label("k"), *sums).select_from(joined).where(where).group_by(code))
         names = await _names(conn, departments, scope)
-        lines = [Line(row.k, names.get(row.k, NONE_WORDS if not row.k else (row.k, row.k)), _read(row)) for row in rows]
+        lines = [
+            Line(row.k, names.get(row.k, NO_DEPARTMENT_WORDS if not row.k else (row.k, row.k)), _read(row))
+            for row in rows
+        ]
     elif group == "counter":
         by_counter = list(
             await conn.execute(select(t.hall_id, t.counter, *sums).where(where).group_by(t.hall_id, t.counter))
@@ -242,13 +257,15 @@ async def _groups(
             select(counters.c.hall_id, counters.c.number, counters.c.name).where(counters.c.hall_id.in_(list(scope)))
         )
         named = {(r.hall_id, r.number): r.name for r in found}
-        # The hall is named only where the counters of several halls stand side by side.
+        # The hall is named (shortly) only where the counters of several halls stand side by side.
         several = len({row.hall_id for row in by_counter if row.counter}) > 1
+        hall_names = await _group_names(conn, scope, "hall") if several else {}
         lines = []
         for row in by_counter:
             label = _counter_words(row.counter, named.get((row.hall_id, row.counter), ""))
             if several and row.counter:
-                label = (f"{row.hall_id}·{label[0]}", f"{row.hall_id}·{label[1]}")
+                zh, en = short_hall_words(hall_names.get(str(row.hall_id), _plain(row.hall_id)))
+                label = (f"{zh}·{label[0]}", f"{en} · {label[1]}")
             lines.append(Line(f"{row.hall_id}:{row.counter}", label, _read(row)))
     else:
         column = {"service": t.service, "clerk": t.clerk, "hall": t.hall_id}[group]
@@ -262,7 +279,7 @@ async def _groups(
 
 def _order(line: Line) -> tuple[int, str]:
     # Figures of no counter or clerk last; numbers in their numeric order.
-    if line.label in (NONE_WORDS, COUNTER_TIME_WORDS):
+    if line.label in (NONE_WORDS, COUNTER_TIME_WORDS, NO_DEPARTMENT_WORDS):
         return (2, "")
     tail = line.key.rsplit(":", 1)[-1]
     return (0, f"{int(tail):012d}") if tail.isdigit() else (1, line.key)
@@ -291,6 +308,18 @@ async def _group_names(conn: AsyncConnection, scope: Sequence[int], group: str) 
         select(staff.c.id, staff.c.display_name, staff.c.staff_no).where(staff.c.hall_id.in_(list(scope)))
     )
     return {str(r.id): _same(f"{r.display_name} {r.staff_no}".strip()) for r in rows}
+
+
+def short_hall_words(words: Words) -> Words:
+    """A hall's name without the tail all halls share ("星河区政务服务中心" → "星河区")."""
+
+    def short(name: str, tails: tuple[str, ...]) -> str:
+        for tail in tails:
+            if name.endswith(tail) and len(name) > len(tail):
+                return name[: -len(tail)].strip()
+        return name
+
+    return (short(words[0], _HALL_TAILS[0]), short(words[1], _HALL_TAILS[1]))
 
 
 def _same(name: str) -> Words:

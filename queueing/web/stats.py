@@ -28,8 +28,9 @@ from hall.kernel.i18n import current as _locale
 from hall.kernel.roles import Access, Role
 from hall.runtime import runtime_of
 from hall.storage.database import reading
-from hall.storage.tables import halls
-from hall.web.access import guarded
+from hall.storage.queue_tables import queue_figures_daily
+from hall.storage.tables import halls, staff
+from hall.web.access import guarded, staff_of
 from hall.web.api import choice_param, period_param
 from hall.web.responses import JSONResponse
 from hall.web.templating import error_page, render
@@ -39,6 +40,7 @@ from queueing.statistics import (
     GROUPS,
     MAX_DAYS,
     MAX_TICKETS,
+    NO_DEPARTMENT,
     Line,
     Narrowing,
     Stats,
@@ -93,9 +95,22 @@ def _narrowing(params: QueryParams) -> Narrowing:
     return Narrowing(department, counter, clerk)
 
 
-def _narrow_scope(scope: list[int], narrowing: Narrowing) -> list[int]:
+async def _narrow_scope(conn: AsyncConnection, scope: list[int], narrowing: Narrowing) -> list[int]:
+    """The scope, once the drill-down is found inside it: a counter of one of its halls, a clerk
+    of one of them (or one whose work is counted there).
+
+    Raises:
+        Invalid: the counter or the clerk is not of the halls in view.
+    """
     if narrowing.counter is not None and narrowing.counter[0] not in scope:
         raise Invalid(N_("counter must be a hall and a counter number, as 1:5"), field="counter")
+    if narrowing.clerk is not None:
+        home = select(staff.c.id).where(staff.c.id == narrowing.clerk, staff.c.hall_id.in_(scope))
+        worked = select(queue_figures_daily.c.clerk).where(
+            queue_figures_daily.c.clerk == narrowing.clerk, queue_figures_daily.c.hall_id.in_(scope)
+        )
+        if (await conn.execute(home.union_all(worked).limit(1))).first() is None:
+            raise Invalid(N_("clerk is not a clerk of the halls in view"), field="clerk")
     return scope
 
 
@@ -161,7 +176,7 @@ async def hall_stats(request: Request) -> Response:
     narrowing = _narrowing(params)
     hall_id: int = request.path_params["hall"]
     async with reading(runtime_of(request).engine) as conn:
-        scope = _narrow_scope(await hall_scope(conn, hall_id), narrowing)
+        scope = await _narrow_scope(conn, await hall_scope(conn, hall_id), narrowing)
         found = await statistics(conn, scope, first, last, by=by, group=group, narrowing=narrowing)
     name = f"queue-stats-{hall_id}-{group}-{first}-{last}"
     if chosen == "csv":
@@ -195,12 +210,14 @@ async def stats_page(request: Request) -> Response:
             group = choice_param(params, "group", GROUPS, "service")
             first, last = period_param(params, today, MAX_DAYS)
             narrowing = _narrowing(params)
-            scope = _narrow_scope(await hall_scope(conn, hall_id), narrowing)
-        except Invalid:
-            return error_page(request, 400, _("This address asks for statistics that cannot be shown."))
+            scope = await _narrow_scope(conn, await hall_scope(conn, hall_id), narrowing)
+        except Invalid as error:
+            return _refused_page(request, row, error)
         found = await statistics(conn, scope, first, last, by=by, group=group, narrowing=narrowing)
         tickets = await ticket_lines(conn, scope, first, last, narrowing)
-        drill = await drill_context(conn, row, scope, found, tickets, settings.zone, _label)
+        member = staff_of(request)
+        home = member.hall_id if member is not None else None
+        drill = await drill_context(conn, row, scope, found, tickets, settings.zone, _label, home)
         sections: dict[str, Any] = {}
         others: Sequence[Section] = getattr(request.app.state, "stats_sections", ())
         for section in others:
@@ -211,11 +228,29 @@ async def stats_page(request: Request) -> Response:
                 scope=scope,
                 first=first,
                 last=last,
-                department=narrowing.department,
+                # The cases of no department are not told apart: the hall's cases stand there.
+                department=None if narrowing.department == NO_DEPARTMENT else narrowing.department,
                 counter=narrowing.counter,
                 clerk=narrowing.clerk,
             )
             sections.update(found_there)
+    query = {"from": first.isoformat(), "to": last.isoformat(), "by": by, "group": group, **drill["kept"]}
+    context = {
+        "hall": row,
+        "first": first.isoformat(),
+        "last": last.isoformat(),
+        "by": by,
+        "group": group,
+        "api": f"/api/v1/halls/{hall_id}/stats?{urlencode(query)}",
+        **_form_context(),
+        **drill,
+        **sections,
+    }
+    return render(request, "stats.html", context)
+
+
+def _form_context() -> dict[str, Any]:
+    """What the page's form and its scripts need, whatever it shows."""
     words = {
         "arrived": _("Arrived"),
         "called": _("Calls"),
@@ -235,20 +270,30 @@ async def stats_page(request: Request) -> Response:
         "buckets": [_("0–5 min"), _("5–10 min"), _("10–20 min"), _("20–30 min"), _("30–60 min"), _("60 min or more")],
         "weekdays": [_("Mon"), _("Tue"), _("Wed"), _("Thu"), _("Fri"), _("Sat"), _("Sun")],
     }
-    query = {"from": first.isoformat(), "to": last.isoformat(), "by": by, "group": group, **drill["kept"]}
-    context = {
-        "hall": row,
-        "first": first.isoformat(),
-        "last": last.isoformat(),
-        "by": by,
-        "group": group,
+    return {
         "max_days": MAX_DAYS,
         "max_tickets": MAX_TICKETS,
         "periods": [{"value": value, "label": _(_BY_LABELS[value])} for value in BY],
         "groups": [{"value": value, "label": _(GROUP_HEADS[value])} for value in GROUPS],
         "words": words,
-        "api": f"/api/v1/halls/{hall_id}/stats?{urlencode(query)}",
-        **drill,
-        **sections,
     }
-    return render(request, "stats.html", context)
+
+
+def _refused_page(request: Request, hall: Any, error: Invalid) -> Response:
+    """The page with its form as it was asked (to fix it) and what is wrong, instead of figures."""
+    params = request.query_params
+    # The narrowing at fault is dropped, so the form asks for what can be shown.
+    wrong = error.details.get("field")
+    kept = {name: params[name] for name in ("department", "counter", "clerk") if params.get(name) and name != wrong}
+    context = {
+        "hall": hall,
+        "first": params.get("from", ""),
+        "last": params.get("to", ""),
+        "by": params.get("by", "day"),
+        "group": params.get("group", "service"),
+        "kept": kept,
+        "crumbs": [{"label": hall.name, "href": None}],
+        "refused": _("These statistics cannot be shown: {reason}").replace("{reason}", error.said()),
+        **_form_context(),
+    }
+    return render(request, "stats.html", context, status_code=400)

@@ -19,11 +19,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hall.kernel.i18n import N_, _
+from hall.kernel.roles import within
 from hall.storage.directory import hall_tree
 from hall.storage.queue_tables import queue_services
 from hall.storage.tables import departments, halls, staff
 from queueing.figures import kpis
-from queueing.statistics import Line, Stats, TicketLine
+from queueing.statistics import NO_DEPARTMENT, Line, Stats, TicketLine
 from queueing.stats_export import COLUMNS, GROUP_HEADS
 
 # The few figures of the table beside the groups' chart: (message id, KPI name).
@@ -68,18 +69,26 @@ async def drill_context(
     tickets: Sequence[TicketLine],
     zone: tzinfo,
     label: Callable[[Line], str],
+    home: int | None = None,
 ) -> dict[str, Any]:
-    """What the page's template needs of the drill-down (see the module's docstring)."""
+    """What the page's template needs of the drill-down (see the module's docstring). ``home`` is
+    the viewer's own hall: a hall above it is named in the crumbs, not linked (it may not open it)."""
     narrowing = found.narrowing
     base = {"from": found.first.isoformat(), "to": found.last.isoformat(), "by": found.by}
     kept: dict[str, str] = {}
     crumbs: list[dict[str, str | None]] = []
-    parent = (await hall_tree(conn)).get(hall.id)
+    tree = await hall_tree(conn)
+    parent = tree.get(hall.id)
     if parent is not None:
         name = (await conn.execute(select(halls.c.name).where(halls.c.id == parent))).scalar_one()
-        crumbs.append({"label": name, "href": _link(parent, {**base, "group": "hall"})})
+        reach = home is None or within(parent, home, tree)
+        crumbs.append({"label": name, "href": _link(parent, {**base, "group": "hall"}) if reach else None})
     crumbs.append({"label": hall.name, "href": _link(hall.id, {**base, "group": "department"})})
-    if narrowing.department is not None:
+    if narrowing.department == NO_DEPARTMENT:
+        kept["department"] = NO_DEPARTMENT
+        href = _link(hall.id, {**base, **kept, "group": "counter"})
+        crumbs.append({"label": _("No department"), "href": href})
+    elif narrowing.department is not None:
         kept["department"] = narrowing.department
         name = (
             await conn.execute(
@@ -105,6 +114,12 @@ async def drill_context(
     drills = found.group in NEXT and not (found.group == "clerk" and narrowing.clerk is not None)
 
     def down(line: Line) -> str | None:
+        if found.group == "department" and line.key == "" and drills:
+            # The counters of no department (and arrivals at none): their counters one level down,
+            # if any counter of theirs worked (arrivals alone lead to no counter).
+            if not any(count for name, count in line.sums.items() if name != "arrived"):
+                return None
+            return _link(hall.id, {**base, **kept, "department": NO_DEPARTMENT, "group": "counter"})
         if not drills or line.key in ("", "0") or line.key.endswith(":0"):
             return None
         if found.group == "hall":

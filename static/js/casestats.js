@@ -2,6 +2,7 @@
 // answer as tiles, two charts each beside its own table (so every figure can be read without the
 // chart), and the full table by group. CSV and XLSX are left to the browser, which downloads the
 // file the same API writes. ECharts (vendored) is loaded before this module as a classic script.
+import { categoryLabels } from "./chartaxis.js";
 import { askJson as ask, cell, fill, formParams, pageWords } from "./page.js";
 
 const root = document.getElementById("case-stats");
@@ -91,10 +92,12 @@ function draw(data) {
     periods.map((p) => [p.label, String(p.accepted), String(p.completed)]));
 
   const groups = data.groups;
+  const labels = groups.map((g) => g.label);
+  const axis = categoryLabels(labels, (document.getElementById("case-rates-chart")?.clientWidth || 600) - 54);
   chart("case-rates-chart", {
     legend: { top: 0, data: [word("on_time_rate"), word("speed_up")] },
-    grid: { left: 44, right: 10, top: 36, bottom: 30 },
-    xAxis: { type: "category", data: groups.map((g) => g.label), axisLabel: { interval: 0, fontSize: 10 } },
+    grid: { left: 44, right: 10, top: 36, bottom: axis.bottom },
+    xAxis: { type: "category", data: labels, axisLabel: axis.axisLabel },
     yAxis: { type: "value", max: 100, axisLabel: { formatter: "{value}%" } },
     series: [
       { name: word("on_time_rate"), type: "bar", data: groups.map((g) => percent(g.on_time_rate)) },

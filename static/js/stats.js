@@ -6,6 +6,7 @@
 // left to the browser, which downloads the file the same API writes. ECharts (vendored, loaded before this module as a
 // classic script) draws on canvas with its tooltips as rich text: the page's CSP allows no inline
 // style, which HTML tooltips would need.
+import { categoryLabels, servicesOnly } from "./chartaxis.js";
 import { askJson as ask, cell, fill, pageWords } from "./page.js";
 
 const root = document.getElementById("stats");
@@ -78,6 +79,11 @@ function table(element, heads, rows, total) {
   }
 }
 
+// The labels of a category axis along chart ``id`` between its grid's left and right margins.
+function axisFor(id, labels, left, right) {
+  return categoryLabels(labels, (document.getElementById(id)?.clientWidth || 600) - left - right);
+}
+
 function chart(id, option) {
   const element = document.getElementById(id);
   let drawn = charts.get(id);
@@ -118,9 +124,10 @@ function draw(data, services) {
 
   const counts = BUCKETS.map((b) => total.wait_buckets[b]);
   const waits = counts.reduce((a, b) => a + b, 0);
+  const bucketAxis = axisFor("buckets-chart", words.buckets, 40, 10);
   chart("buckets-chart", {
-    grid: { left: 40, right: 10, top: 20, bottom: 30 },
-    xAxis: { type: "category", data: words.buckets, axisLabel: { interval: 0, fontSize: 10 } },
+    grid: { left: 40, right: 10, top: 20, bottom: bucketAxis.bottom },
+    xAxis: { type: "category", data: words.buckets, axisLabel: bucketAxis.axisLabel },
     yAxis: { type: "value", minInterval: 1 },
     series: [{ name: word("waits"), type: "bar", data: counts }],
   });
@@ -128,7 +135,8 @@ function draw(data, services) {
     words.buckets.map((label, i) => [label, String(counts[i]), waits ? `${((counts[i] / waits) * 100).toFixed(1)}%` : "—"]));
 
   drawHeat(data.heat, hours);
-  drawGroups(data.groups);
+  // Grouped by service, the counters' idle and wrap-up time keeps its row in the table, not a bar.
+  drawGroups(data.group === "service" ? servicesOnly(data.groups) : data.groups);
   drawLevel(services);
 
   const heads = (first) => [first, ...data.columns];
@@ -165,9 +173,11 @@ function drawHeat(heat, hours) {
 // The groups' services, one bar each; a bar opens the link of its row in the page's own table.
 function drawGroups(groups) {
   const rows = new Map([...document.querySelectorAll("#drill-table tbody tr[data-key]")].map((r) => [r.dataset.key, r]));
+  const labels = groups.map((g) => g.label);
+  const axis = axisFor("drill-chart", labels, 50, 10);
   chart("drill-chart", {
-    grid: { left: 50, right: 10, top: 20, bottom: 60 },
-    xAxis: { type: "category", data: groups.map((g) => g.label), axisLabel: { interval: 0, rotate: groups.length > 8 ? 30 : 0 } },
+    grid: { left: 50, right: 10, top: 20, bottom: axis.bottom },
+    xAxis: { type: "category", data: labels, axisLabel: axis.axisLabel },
     yAxis: { type: "value", minInterval: 1 },
     series: [{ name: word("served"), type: "bar", data: groups.map((g) => g.served), cursor: "pointer" }],
   });
@@ -198,10 +208,14 @@ async function load() {
   }
 }
 
-function drawLevel(services) {
+// The service level of each service; the counters' idle and wrap-up time is none.
+function drawLevel(all) {
+  const services = servicesOnly(all);
+  const labels = services.map((s) => s.label);
+  const axis = axisFor("level-chart", labels, 40, 10);
   chart("level-chart", {
-    grid: { left: 40, right: 10, top: 20, bottom: 30 },
-    xAxis: { type: "category", data: services.map((s) => s.label), axisLabel: { interval: 0 } },
+    grid: { left: 40, right: 10, top: 20, bottom: axis.bottom },
+    xAxis: { type: "category", data: labels, axisLabel: axis.axisLabel },
     yAxis: { type: "value", min: 0, max: 100, axisLabel: { formatter: "{value}%" } },
     series: [{ name: word("service_level"), type: "bar", data: services.map((s) => percent(s.service_level)) }],
   });

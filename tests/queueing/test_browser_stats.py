@@ -11,10 +11,12 @@ stats-drill-cases-1920, ...).
 from __future__ import annotations
 
 import json
+import math
 import re
 import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
+from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -43,6 +45,9 @@ def seed_month(db_url: str) -> None:
                 arrived = busy + n + (offset % 3)
                 rows.append(_row(Key(day, hour, service), arrived=arrived))
                 for counter in counters:
+                    if hour == 9:
+                        # The counter's idle time of the morning: under no service.
+                        rows.append(_row(Key(day, hour, "", counter, 100 + counter), idle_sum=600))
                     served = arrived // 2
                     waits = [(i * 7 + n * 5 + hour) % 70 for i in range(served)]
                     inside = sum(w <= 20 for w in waits)
@@ -122,7 +127,7 @@ def seed_month(db_url: str) -> None:
             [
                 list(_case(today, "2026000001", counter=1, clerk=101, done=True).values()),
                 list(_case(today, "2026000002", counter=1, clerk=101, accepted=(11, 0), light="yellow").values()),
-                list(_case(today, "2026000003", counter=6, clerk=106, accepted=(9, 45)).values()),
+                list(_case(today, "2026000003", counter=6, clerk=106, accepted=(9, 45), light="red").values()),
             ],
         )
         conn.executemany(
@@ -303,3 +308,74 @@ def test_a_supervisor_drills_down_to_a_clerks_tickets(screens: Screens, width: i
     shoot(page, f"stats-drill-{width}")
     page.locator("#drill-cases-table").scroll_into_view_if_needed()
     page.screenshot(path=str(SHOTS / f"stats-drill-cases-{width}.png"))
+
+
+def test_on_a_phone_the_page_fits_its_width_and_red_lights_stay_readable(screens: Screens) -> None:
+    from playwright.sync_api import expect
+
+    page = screens.open("/stats/1", role="supervisor", width=390, height=844)
+    expect(page.locator("#level-chart canvas")).to_have_count(1)
+    expect(page.locator("#level-table tbody tr")).to_have_count(4)
+    # No sideways scrolling of the page: wide tables scroll inside their own box.
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
+    beside = page.evaluate("() => [...document.querySelectorAll('.chart-and-table table')].map((t) => t.id)")
+    assert {"hours-table", "drill-table", "level-table", "case-rates-table", "case-periods-table"} <= set(beside)
+    for table in beside:
+        assert page.evaluate(f"() => document.getElementById('{table}').parentElement.className") == "table-scroll"
+    # The red light in the cases' table: white on red, as everywhere else.
+    red = page.locator("#drill-cases-table .light-red").first
+    expect(red).to_be_visible()
+    colours = red.evaluate("(e) => [getComputedStyle(e).color, getComputedStyle(e).backgroundColor]")
+    assert colours == ["rgb(255, 255, 255)", "rgb(163, 21, 15)"], colours
+    shoot(page, "stats-390")
+    page.locator("#drill-cases-table").scroll_into_view_if_needed()
+    page.screenshot(path=str(SHOTS / "stats-cases-390.png"))
+
+
+def test_the_service_charts_leave_out_the_counters_idle_time_and_labels_do_not_overlap(screens: Screens) -> None:
+    from playwright.sync_api import expect
+
+    page = screens.open("/stats/1", role="supervisor", width=390, height=844)
+    expect(page.locator("#drill-chart canvas")).to_have_count(1)
+    page.wait_for_function("() => echarts.getInstanceByDom(document.getElementById('level-chart'))?.getOption()")
+    option = """(id) => {
+      const o = echarts.getInstanceByDom(document.getElementById(id)).getOption();
+      return { labels: o.xAxis[0].data, axis: o.xAxis[0].axisLabel };
+    }"""
+    # Grouped by service: four services, no bar of "窗口空闲与整理" (its row stays in the tables).
+    for chart in ("drill-chart", "level-chart"):
+        shown = page.evaluate(option, chart)
+        assert "窗口空闲与整理" not in shown["labels"], chart
+        assert len(shown["labels"]) == 4, chart
+    expect(page.locator("#level-table")).not_to_contain_text("窗口空闲与整理")
+    expect(page.locator("#drill-table")).to_contain_text("窗口空闲与整理")  # where its idle time is read
+    # Six wait buckets on 390 px: wrapped or turned, each given at most its share of the axis.
+    buckets = page.evaluate(option, "buckets-chart")
+    assert buckets["axis"].get("overflow") == "break" or buckets["axis"].get("rotate"), buckets
+    # Labels of ECharts' text layer do not overlap: their boxes, as laid out, keep apart.
+    boxes = page.evaluate(
+        """(id) => {
+          const chart = echarts.getInstanceByDom(document.getElementById(id));
+          const axis = chart.getModel().getComponent("xAxis", 0).axis;
+          const group = chart.getViewOfComponentModel(chart.getModel().getComponent("xAxis", 0)).group;
+          const found = [];
+          group.traverse((el) => {
+            if (el.type === "text" && el.anid && el.anid.startsWith("label_")) {
+              const r = el.getBoundingRect().clone();
+              r.applyTransform(el.getComputedTransform());
+              found.push([r.x, r.x + r.width, r.y, r.y + r.height]);
+            }
+          });
+          return found;
+        }""",
+        "buckets-chart",
+    )
+    assert len(boxes) == 6, boxes
+    if buckets["axis"].get("rotate"):
+        # Turned, neighbours keep apart by the step between them times the sine of the angle.
+        step = boxes[1][0] - boxes[0][0]
+        assert step * math.sin(math.radians(buckets["axis"]["rotate"])) >= buckets["axis"]["fontSize"], boxes
+    else:
+        for (left, right, top, bottom), (left2, right2, top2, bottom2) in pairwise(boxes):
+            apart = right <= left2 + 1 or bottom <= top2 + 1 or bottom2 <= top + 1 or right2 <= left + 1
+            assert apart, (boxes,)

@@ -3,13 +3,19 @@ CSV with Chinese-first headers, and as an XLSX workbook whose numbers are number
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 from datetime import datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from openpyxl import load_workbook
+from sqlalchemy import select
 
+from hall.storage.database import create_engine
+from hall.storage.tables import staff
+from tests.factories import add_staff
 from tests.site import Site
 
 TODAY = datetime.now(ZoneInfo("Asia/Shanghai")).date().isoformat()
@@ -160,3 +166,106 @@ def test_the_page_renders_the_drill_down_to_the_tickets_with_the_applicant_maske
     api = f"/api/v1/halls/1/stats?from={TODAY}&amp;to={TODAY}&amp;by=day&amp;group=clerk&amp;counter=1%3A1"
     assert f'data-api="{api}"' in html
     assert site.client.get("/stats/1?counter=nonsense").status_code == 400
+
+
+def _add_staff(site: Site, tmp_path: Path, hall: str, role: str) -> tuple[int, str]:
+    """A staff member of ``role`` at ``hall`` (a sample hall's code), able to log in as ``role@hall``."""
+
+    async def add() -> tuple[int, str]:
+        engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'hall.db'}")
+        try:
+            (staff_id,) = await add_staff(engine, site.halls[hall], 1, roles=role, prefix=role[:4])
+            async with engine.connect() as conn:
+                name = (await conn.execute(select(staff.c.username).where(staff.c.id == staff_id))).scalar_one()
+            return staff_id, name
+        finally:
+            await engine.dispose()
+
+    staff_id, username = asyncio.run(add())
+    site.users[f"{role}@{hall}"] = username
+    return staff_id, username
+
+
+def test_the_counters_of_no_department_lead_on_to_the_counters_and_clerks(site: Site) -> None:
+    _serve_one(site)
+    site.login("supervisor")
+    page = site.client.get(f"/stats/1?from={TODAY}&to={TODAY}&group=department")
+    assert page.status_code == 200
+    # The sample district names no department: its one row leads on to the counters.
+    to_counters = f"/stats/1?from={TODAY}&amp;to={TODAY}&amp;by=day&amp;department=-&amp;group=counter"
+    assert to_counters in page.text and "未分部门" in page.text
+    counters = site.client.get(f"/stats/1?from={TODAY}&to={TODAY}&by=day&department=-&group=counter")
+    assert counters.status_code == 200
+    assert "未分部门" in counters.text  # its crumb
+    # Counter 1's row leads on to its clerks, the narrowing kept.
+    assert "department=-&amp;counter=1%3A1&amp;group=clerk" in counters.text
+    data = site.client.get(f"/api/v1/halls/1/stats?from={TODAY}&to={TODAY}&department=-&group=counter").json()
+    assert [(g["key"], g["served"]) for g in data["groups"]] == [("1:1", 1)]
+    clerks = site.client.get(f"/stats/1?from={TODAY}&to={TODAY}&by=day&department=-&counter=1:1&group=clerk")
+    assert clerks.status_code == 200 and 'id="tickets-table"' in clerks.text and "A001" in clerks.text
+
+
+def test_the_counters_of_several_halls_are_named_by_their_hall(site: Site) -> None:
+    _serve_one(site)
+    token = site.login("community-clerk")
+    assert site.post("/api/v1/halls/3/tickets", token, {"service": "soc"}).status_code == 200
+    for action in ("open", "call-next", "start", "finish"):
+        assert site.post(f"/api/v1/halls/3/counters/1/{action}", token).status_code == 200
+    site.login("supervisor")
+    labels = [g["label"] for g in site.client.get(f"/api/v1/halls/1/stats?group=counter&to={TODAY}").json()["groups"]]
+    assert "星河区·1号窗口" in labels and "柳荫社区·1号窗口" in labels, labels
+    assert not any(label.startswith(("1·", "3·")) for label in labels)
+    table = site.client.get(f"/api/v1/halls/1/stats?group=counter&to={TODAY}&format=csv").content.decode("utf-8-sig")
+    assert "星河区·1号窗口" in table and "柳荫社区·1号窗口" in table
+    english = site.client.get(f"/api/v1/halls/1/stats?group=counter&to={TODAY}&lang=en")
+    assert "Xinghe District · Counter 1" in [g["label"] for g in english.json()["groups"]]
+
+
+def _district_clerk(site: Site) -> int:
+    """The id of the district hall's clerk who served (as the figures by clerk tell)."""
+    groups = site.client.get(f"/api/v1/halls/1/stats?group=clerk&to={TODAY}").json()["groups"]
+    return next(int(g["key"]) for g in groups if g["key"] not in ("", "0"))
+
+
+def test_a_street_supervisor_sees_the_district_above_as_text_and_no_clerk_of_it(site: Site, tmp_path: Path) -> None:
+    _serve_one(site)
+    site.login("supervisor")
+    clerk = _district_clerk(site)
+    _add_staff(site, tmp_path, "xh-hp", "supervisor")
+    site.login("supervisor@xh-hp")
+    street = site.halls["xh-hp"]
+    page = site.client.get(f"/stats/{street}")
+    assert page.status_code == 200
+    assert "星河区政务服务中心" in page.text  # the district, named
+    assert 'href="/stats/1?' not in page.text  # but not linked: it may not open it
+    # A clerk of the district hall is not of the street's halls.
+    someone = site.client.get(f"/stats/{street}?clerk={clerk}")
+    assert someone.status_code == 400 and "所选工作人员不属于当前查看的大厅" in someone.text
+    assert 'id="stats-form"' in someone.text
+    assert 'name="clerk"' not in someone.text  # the form asks again without the clerk at fault
+    api = site.client.get(f"/api/v1/halls/{street}/stats?clerk={clerk}")
+    assert api.status_code == 422 and api.json()["field"] == "clerk"
+    # The district's own supervisor still walks up and down.
+    site.login("supervisor")
+    assert 'href="/stats/1?' in site.client.get(f"/stats/{street}").text
+
+
+def test_a_bad_period_shows_the_form_again_with_what_is_wrong(site: Site) -> None:
+    site.login("supervisor")
+    page = site.client.get("/stats/1?from=2026-12-02&to=2026-12-01&group=clerk")
+    assert page.status_code == 400
+    html = page.text
+    assert 'id="stats-form"' in html
+    assert 'value="2026-12-02"' in html and 'value="2026-12-01"' in html
+    assert "无法显示这些统计：结束日期不能早于开始日期" in html
+    assert "stats.js" not in html
+    english = site.client.get("/stats/1?from=2026-12-02&to=2026-12-01&lang=en")
+    assert "These statistics cannot be shown: to must be on or after from" in english.text
+
+
+def test_arrivals_alone_lead_to_no_counter(site: Site) -> None:
+    token = site.login("clerk")
+    assert site.post("/api/v1/halls/1/tickets", token, {"service": "soc"}).status_code == 200
+    site.login("supervisor")
+    page = site.client.get(f"/stats/1?from={TODAY}&to={TODAY}&group=department")
+    assert "未分部门" in page.text and "department=-" not in page.text
