@@ -9,9 +9,9 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, tzinfo
 from typing import Protocol
 
 from openpyxl import Workbook
@@ -20,7 +20,7 @@ from openpyxl.utils import get_column_letter
 
 from hall.kernel.i18n import N_, translations
 from queueing.figures import BUCKET_NAMES, LEVELS, kpis
-from queueing.statistics import Line, Stats
+from queueing.statistics import Line, Stats, TicketLine
 
 Words = tuple[str, str]
 Value = int | float | None
@@ -235,9 +235,51 @@ def heat_sheet(stats: Stats) -> SheetRows:
     return both(N_("By weekday and hour")), header, rows, [False] * len(hours)
 
 
-def stats_xlsx(stats: Stats) -> bytes:
+_TICKET_HEADS = (
+    N_("Ticket"),
+    N_("Service"),
+    N_("State"),
+    N_("Issued"),
+    N_("Called at"),
+    N_("Finished at"),
+    N_("Wait (min)"),
+    N_("Service time (min)"),
+    N_("Applicant"),
+)
+
+
+def tickets_sheet(
+    tickets: Sequence[TicketLine], zone: tzinfo, services: Mapping[str, str], state: Callable[[str], str]
+) -> SheetRows:
+    """The tickets at the end of a drill-down, as the page lists them: times local to ``zone`` (as
+    times a spreadsheet reads), waits and services in minutes, the applicant masked."""
+
+    def local(at: datetime | None) -> datetime | None:
+        return at.astimezone(zone).replace(tzinfo=None, microsecond=0) if at is not None else None
+
+    def minutes(seconds: int | None) -> float | None:
+        return round(seconds / 60, 1) if seconds is not None else None
+
+    rows = [
+        [
+            t.number,
+            services.get(t.service, t.service),
+            both(state(t.state))[0],
+            local(t.issued_at),
+            local(t.called_at),
+            local(t.finished_at),
+            minutes(t.wait_seconds),
+            minutes(t.service_seconds),
+            t.applicant,
+        ]
+        for t in tickets
+    ]
+    return both(N_("The tickets")), [heading(both(h)) for h in _TICKET_HEADS], rows, [False] * 8
+
+
+def stats_xlsx(stats: Stats, tickets: SheetRows | None = None) -> bytes:
     """Four sheets: by period, by the chosen group, and by hour of the day, each with a total, and
-    the calls by weekday and hour."""
+    the calls by weekday and hour; at a counter or a clerk, a fifth of the tickets."""
     sheets = (
         (both(N_("By period")), PERIOD_HEADS[stats.by], stats.periods),
         (both(N_("By group")), GROUP_HEADS[stats.group], stats.groups),
@@ -247,4 +289,5 @@ def stats_xlsx(stats: Stats) -> bytes:
         (title, table_header(head, COLUMNS, percent=False), _rows(lines, stats.total, percent=False))
         for title, head, lines in sheets
     ]
-    return xlsx_file([*tables, heat_sheet(stats)], [column.share for column in COLUMNS])
+    more = [tickets] if tickets is not None else []
+    return xlsx_file([*tables, heat_sheet(stats), *more], [column.share for column in COLUMNS])

@@ -48,8 +48,8 @@ from queueing.statistics import (
     statistics,
     ticket_lines,
 )
-from queueing.stats_export import COLUMNS, GROUP_HEADS, PERIOD_HEADS, stats_csv, stats_xlsx
-from queueing.web.stats_drill import drill_context
+from queueing.stats_export import COLUMNS, GROUP_HEADS, PERIOD_HEADS, stats_csv, stats_xlsx, tickets_sheet
+from queueing.web.stats_drill import drill_context, service_names, state_words
 
 FORMATS = ("json", "csv", "xlsx")
 
@@ -153,7 +153,8 @@ async def hall_stats(request: Request) -> Response:
       null where nothing was counted; p90 times are estimated from the buckets; counters' idle and
       wrap-up time. Narrowed by department, counter or clerk (a drill-down), figures of no counter
       (arrivals) fall out. format=csv gives the table by group with a total;
-      format=xlsx a workbook with a sheet by period, by group and by hour.
+      format=xlsx a workbook with a sheet by period, by group, by hour and by weekday and hour, and
+      at a counter or a clerk one of the tickets (at most 500, newest first, applicants masked).
     parameters:
       - {name: from, in: query, schema: {type: string, format: date}}
       - {name: to, in: query, schema: {type: string, format: date}}
@@ -178,11 +179,15 @@ async def hall_stats(request: Request) -> Response:
     async with reading(runtime_of(request).engine) as conn:
         scope = await _narrow_scope(conn, await hall_scope(conn, hall_id), narrowing)
         found = await statistics(conn, scope, first, last, by=by, group=group, narrowing=narrowing)
+        sheet = None
+        if chosen == "xlsx" and narrowing.to_tickets:
+            lines = await ticket_lines(conn, scope, first, last, narrowing)
+            sheet = tickets_sheet(lines, settings.zone, await service_names(conn, scope), state_words)
     name = f"queue-stats-{hall_id}-{group}-{first}-{last}"
     if chosen == "csv":
         return _file(stats_csv(found), "text/csv; charset=utf-8", f"{name}.csv")
     if chosen == "xlsx":
-        return _file(stats_xlsx(found), XLSX, f"{name}.xlsx")
+        return _file(stats_xlsx(found, sheet), XLSX, f"{name}.xlsx")
     return JSONResponse(stats_json(found, str(settings.zone)))
 
 

@@ -154,15 +154,26 @@ async def drill_context(
     }
 
 
+async def service_names(conn: AsyncConnection, scope: Sequence[int]) -> dict[str, str]:
+    """Each service code's name in the halls of ``scope`` (the first hall's where they differ)."""
+    names: dict[str, str] = {}
+    query = select(queue_services.c.code, queue_services.c.name).where(queue_services.c.hall_id.in_(list(scope)))
+    for code, name in await conn.execute(query.order_by(queue_services.c.hall_id)):
+        names.setdefault(code, name)
+    return names
+
+
+def state_words(state: str) -> str:
+    """A ticket's state as the page says it (the message id; the page translates it)."""
+    return _STATES.get(state, state)
+
+
 async def _tickets(
     conn: AsyncConnection, scope: Sequence[int], tickets: Sequence[TicketLine], zone: tzinfo
 ) -> list[dict[str, str]]:
     if not tickets:
         return []
-    names: dict[str, str] = {}
-    query = select(queue_services.c.code, queue_services.c.name).where(queue_services.c.hall_id.in_(list(scope)))
-    for code, name in await conn.execute(query.order_by(queue_services.c.hall_id)):
-        names.setdefault(code, name)
+    names = await service_names(conn, scope)
     several_days = len({t.issued_at.astimezone(zone).date() for t in tickets}) > 1
     clock = "%m-%d %H:%M" if several_days else "%H:%M"
 

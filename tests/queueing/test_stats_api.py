@@ -134,6 +134,19 @@ def test_a_drill_down_to_a_counter_narrows_the_figures_and_the_heat_map(site: Si
     assert "wait_p90_minutes" in data["total"] and "idle_minutes" in data["total"]
     elsewhere = site.client.get(f"/api/v1/halls/1/stats?from={TODAY}&to={TODAY}&counter=1:2").json()
     assert elsewhere["total"]["called"] == 0
+    # At a counter the workbook ends with the tickets themselves, as the page lists them.
+    answer = site.client.get(f"/api/v1/halls/1/stats?from={TODAY}&to={TODAY}&counter=1:1&format=xlsx")
+    book = load_workbook(io.BytesIO(answer.content))
+    tickets = book.worksheets[-1]
+    assert tickets.title.endswith(" The tickets")
+    header = [cell.value for cell in tickets[1]]
+    assert header[:3] == ["号码 / Ticket", "业务 / Service", "状态 / State"]
+    (row,) = [[cell.value for cell in r] for r in tickets.iter_rows(min_row=2)]
+    assert row[0] == "A001" and row[1] == "社会保障"
+    assert isinstance(row[3], datetime) and isinstance(row[6], int | float)
+    # Not narrowed that far, no such sheet.
+    whole = site.client.get(f"/api/v1/halls/1/stats?from={TODAY}&to={TODAY}&format=xlsx")
+    assert len(load_workbook(io.BytesIO(whole.content)).worksheets) == 4
 
 
 def test_a_bad_drill_down_is_named(site: Site) -> None:
