@@ -52,7 +52,7 @@ async def acknowledge_alarm(request: Request) -> Response:
     responses:
       200: {description: the alarm after its acknowledgement}
       404: {description: no such alarm in this hall}
-      409: {description: the alarm was acknowledged already, or cleared by itself}
+      409: {description: "the alarm was acknowledged already, or cleared by itself"}
     """
     _data, command_id = await command_body(request)
     member = member_of(request)
