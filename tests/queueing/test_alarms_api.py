@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.testclient import TestClient
 
 from hall.kernel.events import Command, Event, Fact
@@ -123,6 +125,29 @@ def test_only_a_supervisor_of_the_hall_or_above_acknowledges_and_only_with_the_p
     assert site.client.get(f"/api/v1/halls/{HALL}/alarms").status_code == 401
 
 
+@asynccontextmanager
+async def _two_writers(
+    database: Database, clock: StepClock, seen: list[Event]
+) -> AsyncIterator[list[tuple[Writer, AsyncEngine]]]:
+    """Two writers on one database, as two processes would be (the lease lets one clock look; here
+    both do), each telling ``seen`` the alarm events it logs."""
+    pairs = [(Writer(engine, core_domains(), clock=clock), engine) for engine in (database.engine(), database.engine())]
+    for writer, _ in pairs:
+        writer.add_listener(lambda events: seen.extend(e for e in events if e.type.startswith("alarm.")))
+        await writer.start()
+    try:
+        yield pairs
+    finally:
+        for writer, _ in pairs:
+            await writer.stop()
+
+
+async def _counter(writer: Writer, hall: int, clerk: int, *steps: tuple[str, dict[str, Any]]) -> None:
+    for name, args in steps:
+        command = Command(f"t-{name}", hall, name, "staff:1", {"counter": 1, "clerk": clerk, **args})
+        assert (await writer.submit(command)).ok
+
+
 async def test_the_queue_clock_raises_a_pause_past_the_limit_once_whichever_writer_looks(
     database: Database, halls: dict[str, int], clock: StepClock
 ) -> None:
@@ -131,29 +156,19 @@ async def test_the_queue_clock_raises_a_pause_past_the_limit_once_whichever_writ
     raises no second one. On SQLite and on PostgreSQL."""
     hall = halls["xh"]
     (clerk,) = await add_staff(database.engines[0], hall, 1)
-    engines = [database.engine(), database.engine()]
-    writers = [Writer(engine, core_domains(), clock=clock) for engine in engines]
-    raised: list[str] = []
-    for writer in writers:
-        writer.add_listener(lambda events: raised.extend(e.data["kind"] for e in events if e.type == "alarm.raised"))
-        await writer.start()
-    try:
+    seen: list[Event] = []
+    async with _two_writers(database, clock, seen) as pairs:
         start = clock.now
-        for name, args in (("counter.open", {}), ("counter.pause", {"reason": "午休"})):
-            command = Command(f"t-{name}", hall, name, "staff:1", {"counter": 1, "clerk": clerk, **args})
-            assert (await writers[0].submit(command)).ok
+        await _counter(pairs[0][0], hall, clerk, ("counter.open", {}), ("counter.pause", {"reason": "午休"}))
         # Nothing at the limit (15 minutes by default); past it one alarm, whoever looks and however often.
         for minutes in (15, 16, 17):
             clock.now = start + timedelta(minutes=minutes)
-            for writer, engine in zip(writers, engines, strict=True):
+            for writer, engine in pairs:
                 await check_due(writer, engine, hall)
-        assert raised == ["pause_over_limit"]
-        book = await writers[1].read_state(hall, "alarms")
+        assert [e.data["kind"] for e in seen] == ["pause_over_limit"]
+        book = await pairs[1][0].read_state(hall, "alarms")
         assert book is not None
         assert [a.data["counter"] for a in book[1].open()] == [1]
-    finally:
-        for writer in writers:
-            await writer.stop()
 
 
 async def test_alarms_that_no_process_raised_are_raised_when_the_queue_clock_starts(
@@ -195,34 +210,23 @@ async def test_the_queue_clock_clears_a_pause_alarm_once_the_counter_resumes_whi
     On SQLite and on PostgreSQL."""
     hall = halls["xh"]
     (clerk,) = await add_staff(database.engines[0], hall, 1)
-    engines = [database.engine(), database.engine()]
-    writers = [Writer(engine, core_domains(), clock=clock) for engine in engines]
     seen: list[Event] = []
-    for writer in writers:
-        writer.add_listener(lambda events: seen.extend(e for e in events if e.type.startswith("alarm.")))
-        await writer.start()
-    try:
+    async with _two_writers(database, clock, seen) as pairs:
         start = clock.now
-        for name, args in (("counter.open", {}), ("counter.pause", {"reason": "午休"})):
-            command = Command(f"t-{name}", hall, name, "staff:1", {"counter": 1, "clerk": clerk, **args})
-            assert (await writers[0].submit(command)).ok
+        await _counter(pairs[0][0], hall, clerk, ("counter.open", {}), ("counter.pause", {"reason": "午休"}))
         clock.now = start + timedelta(minutes=16)
-        await check_due(writers[0], engines[0], hall)
-        resume = Command("t-counter.resume", hall, "counter.resume", "staff:1", {"counter": 1, "clerk": clerk})
+        await check_due(*pairs[0], hall)
         clock.now = start + timedelta(minutes=20)
-        assert (await writers[0].submit(resume)).ok
-        for writer, engine in zip(writers, engines, strict=True):
+        await _counter(pairs[0][0], hall, clerk, ("counter.resume", {}))
+        for writer, engine in pairs:
             await check_due(writer, engine, hall)
             await check_due(writer, engine, hall)
         assert [e.type for e in seen] == ["alarm.raised", "alarm.cleared"]
         cleared = seen[1].data
         assert (cleared["state"], cleared["cleared_at"]) == (CLEARED, (start + timedelta(minutes=20)).isoformat())
         assert (cleared["id"], cleared["acknowledged_by"]) == (seen[0].data["id"], None)
-        book = await writers[1].read_state(hall, "alarms")
+        book = await pairs[1][0].read_state(hall, "alarms")
         assert book is not None and book[1].open() == []
-    finally:
-        for writer in writers:
-            await writer.stop()
 
 
 async def test_a_device_back_online_has_its_offline_alarm_cleared_by_the_watch(
