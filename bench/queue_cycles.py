@@ -51,7 +51,7 @@ from hall.storage.queue_tables import counter_services, queue_services
 from hall.storage.tables import staff
 from hall.storage.writer import Writer
 from hall.web.passwords import hash_password
-from queueing import queue
+from queueing import counter_commands, issuing, serving
 from queueing.counters import Counter
 from queueing.estimates import capacity, estimate_error
 from queueing.services import Hours, Priority, Service
@@ -316,7 +316,7 @@ def simulate_day(count: int, seed: int) -> tuple[list[Ticket], list[tuple[float,
     rng = random.Random(seed)
     state = sim_state(scale)
     for n in state.counters:
-        state = queue.open_counter(state, n, 1000 + n).state
+        state = counter_commands.open_counter(state, n, 1000 + n).state
     shares = [share for share, _ in SIM_SERVICES.values()]
     codes = list(SIM_SERVICES)
     events: list[tuple[datetime, int, str, int]] = []
@@ -333,13 +333,13 @@ def simulate_day(count: int, seed: int) -> tuple[list[Ticket], list[tuple[float,
         nonlocal state, order
         for counter in sorted(idle):
             try:
-                decision = queue.call_next(state, counter, 1000 + counter, now)
-            except queue.NothingWaiting:
+                decision = serving.call_next(state, counter, 1000 + counter, now)
+            except serving.NothingWaiting:
                 continue
             state = decision.state
             idle.discard(counter)
             ticket_id = decision.result["ticket"]["id"]
-            state = queue.start(state, counter, 1000 + counter, now).state
+            state = serving.start(state, counter, 1000 + counter, now).state
             service = state.tickets[ticket_id].service
             minutes = rng.lognormvariate(0, 0.5) * SIM_SERVICES[service][1] * scale / 1.13
             order += 1
@@ -349,7 +349,7 @@ def simulate_day(count: int, seed: int) -> tuple[list[Ticket], list[tuple[float,
         now, _, kind, counter = heapq.heappop(events)
         if kind == "arrive":
             code = rng.choices(codes, shares)[0]
-            decision = queue.issue(state, code, now, priority=Priority.NORMAL)
+            decision = issuing.issue(state, code, now, priority=Priority.NORMAL)
             state = decision.state
             ticket_id = decision.result["ticket"]["id"]
             ahead = decision.result["ahead"]
@@ -359,7 +359,7 @@ def simulate_day(count: int, seed: int) -> tuple[list[Ticket], list[tuple[float,
             current = state.line(counter).current
             assert current is not None
             before = state.tickets[current]
-            state = queue.finish(state, counter, 1000 + counter, now).state
+            state = serving.finish(state, counter, 1000 + counter, now).state
             served.append(before)
             idle.add(counter)
         try_call(now)

@@ -16,7 +16,7 @@ from datetime import datetime
 from hall.kernel.errors import DomainError, Invalid
 from hall.kernel.events import Command, Decision
 from hall.kernel.i18n import N_
-from queueing import queue, ratings
+from queueing import counter_commands, issuing, ratings, serving, ticket_moves
 from queueing.services import Priority
 from queueing.state import QueueState
 from queueing.tickets import Holder
@@ -81,7 +81,7 @@ AtCounter = Callable[[QueueState, int, int, Command, datetime], Decision[QueueSt
 
 
 def _tick(state: QueueState, command: Command, now: datetime) -> Decision[QueueState]:
-    return queue.tick(state, now)
+    return ticket_moves.tick(state, now)
 
 
 # Who may grant any priority class: a staff member, a registered device (its MQTT login is its
@@ -90,7 +90,7 @@ _VOUCHING_ACTORS = ("staff:", "device:", "system:")
 
 
 def _issue(state: QueueState, command: Command, now: datetime) -> Decision[QueueState]:
-    return queue.issue(
+    return issuing.issue(
         state,
         _text(command, "service", limit=32) or "",
         now,
@@ -139,34 +139,34 @@ def _ticket_step(step: Callable[[QueueState, str, datetime], Decision[QueueState
 
 
 def _open(state: QueueState, counter: int, clerk: int, command: Command, now: datetime) -> Decision[QueueState]:
-    return queue.open_counter(state, counter, clerk)
+    return counter_commands.open_counter(state, counter, clerk)
 
 
 def _pause(state: QueueState, counter: int, clerk: int, command: Command, now: datetime) -> Decision[QueueState]:
     reason = command.args.get("reason", "")
     if not isinstance(reason, str):
         raise DomainError(N_("reason must be text"), field="reason")
-    return queue.pause_counter(state, counter, clerk, reason=reason, supervisor=_supervisor(command))
+    return counter_commands.pause_counter(state, counter, clerk, reason=reason, supervisor=_supervisor(command))
 
 
 def _resume(state: QueueState, counter: int, clerk: int, command: Command, now: datetime) -> Decision[QueueState]:
-    return queue.resume_counter(state, counter, clerk, supervisor=_supervisor(command))
+    return counter_commands.resume_counter(state, counter, clerk, supervisor=_supervisor(command))
 
 
 def _close(state: QueueState, counter: int, clerk: int, command: Command, now: datetime) -> Decision[QueueState]:
-    return queue.close_counter(state, counter, clerk, supervisor=_supervisor(command))
+    return counter_commands.close_counter(state, counter, clerk, supervisor=_supervisor(command))
 
 
 def _call(state: QueueState, counter: int, clerk: int, command: Command, now: datetime) -> Decision[QueueState]:
-    return queue.call_ticket(state, counter, clerk, now, ticket_id=_text(command, "ticket", limit=40) or "")
+    return serving.call_ticket(state, counter, clerk, now, ticket_id=_text(command, "ticket", limit=40) or "")
 
 
 def _finish(state: QueueState, counter: int, clerk: int, command: Command, now: datetime) -> Decision[QueueState]:
-    return queue.finish(state, counter, clerk, now, follow_on=_text(command, "follow_on", required=False))
+    return serving.finish(state, counter, clerk, now, follow_on=_text(command, "follow_on", required=False))
 
 
 def _transfer(state: QueueState, counter: int, clerk: int, command: Command, now: datetime) -> Decision[QueueState]:
-    return queue.transfer(
+    return ticket_moves.transfer(
         state,
         counter,
         clerk,
@@ -178,7 +178,7 @@ def _transfer(state: QueueState, counter: int, clerk: int, command: Command, now
 
 
 def _hold(state: QueueState, counter: int, clerk: int, command: Command, now: datetime) -> Decision[QueueState]:
-    return queue.hold(state, counter, clerk, now, minutes=_int(command, "minutes", required=False))
+    return ticket_moves.hold(state, counter, clerk, now, minutes=_int(command, "minutes", required=False))
 
 
 def _plain(step: Callable[[QueueState, int, int, datetime], Decision[QueueState]]) -> AtCounter:
@@ -209,20 +209,20 @@ AT_COUNTER: Mapping[str, AtCounter] = {
     "counter.pause": _pause,
     "counter.resume": _resume,
     "counter.close": _close,
-    "ticket.call_next": _plain(queue.call_next),
+    "ticket.call_next": _plain(serving.call_next),
     "ticket.call": _call,
-    "ticket.recall": _plain(queue.recall),
-    "ticket.start": _plain(queue.start),
+    "ticket.recall": _plain(serving.recall),
+    "ticket.start": _plain(serving.start),
     "ticket.finish": _finish,
-    "ticket.no_show": _plain(queue.no_show),
+    "ticket.no_show": _plain(serving.no_show),
     "ticket.transfer": _transfer,
-    "ticket.transfer_back": _plain(queue.transfer_back),
+    "ticket.transfer_back": _plain(ticket_moves.transfer_back),
     "ticket.hold": _hold,
 }
 # Commands on one ticket by its id, from staff anywhere in the hall: the ticket API offers these.
 ON_TICKET: Mapping[str, Handler] = {
-    "ticket.requeue": _ticket_step(queue.requeue),
-    "ticket.cancel": _ticket_step(queue.cancel),
+    "ticket.requeue": _ticket_step(ticket_moves.requeue),
+    "ticket.cancel": _ticket_step(ticket_moves.cancel),
 }
 HANDLERS: Mapping[str, Handler] = {
     "queue.tick": _tick,

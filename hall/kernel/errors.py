@@ -14,10 +14,11 @@ gateway replies with the same ``code``.
         * ``NotFound`` — a hall, counter or other object the command names does not exist (404)
         * ``Forbidden`` — the actor may not do this (403)
         * ``hall.kernel.idnumbers.InvalidIdNumber`` — an ID number fails GB 11643 (422)
-        * ``queueing.queue.NothingWaiting``, ``HallClosed``, ``SoldOut``, ``NoCounterOpen`` — no ticket to
-          call or to take (409); ``LiveTicketHeld`` (the ID card holds a live ticket of the service)
-          and ``OutsideCheckIn`` (an appointment outside its check-in window), 409
-        * ``queueing.queue.PriorityNotOffered`` — a priority class asked for without its proof (403)
+        * ``queueing.serving.NothingWaiting``, ``queueing.queue.HallClosed``,
+          ``queueing.issuing.SoldOut``, ``NoCounterOpen`` — no ticket to call or to take (409);
+          ``queueing.issuing.LiveTicketHeld`` (the ID card holds a live ticket of the service) and
+          ``OutsideCheckIn`` (an appointment outside its check-in window), 409
+        * ``queueing.issuing.PriorityNotOffered`` — a priority class asked for without its proof (403)
         * ``cases.workflow.NotAcceptedHere`` (409), ``MissingMaterials`` (422)
         * ``hall.accounts.rules.UsernameTaken`` — a new account's username is in use (409)
     * ``hall.web.problems.Problem`` — an HTTP request that cannot be read (too large, not JSON), with

@@ -261,7 +261,7 @@ async def citizen_screen(request: Request) -> Response:
 # Chinese first, English second: each text is a message id (the English) shown in the visitor's
 # language with the English beneath it.
 
-# A ticket id as queueing.queue.issue makes it: the hall's local date and the number (20261123-A023).
+# A ticket id as queueing.issuing.issue makes it: the hall's local date and the number (20261123-A023).
 TICKET_ID = re.compile(r"^\d{8}-[A-Z]{0,2}\d{1,4}$")
 _PAPERS = ("80", "58")
 _VOICES = ("server", "webspeech", "off")

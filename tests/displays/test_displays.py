@@ -25,7 +25,7 @@ from displays.texts import (
     spoken_number,
 )
 from hall.kernel.events import Decision, Event
-from queueing import queue
+from queueing import counter_commands, issuing, serving, ticket_moves
 from queueing.counters import Counter
 from queueing.services import Service
 from queueing.state import Line, QueueState
@@ -252,23 +252,23 @@ def test_the_board_follows_the_real_queue_rules() -> None:
     )
     log = Log()
     at = OPENING
-    state = log.take(queue.open_counter(state, 1, 11), at)
-    state = log.take(queue.open_counter(state, 2, 12), at)
+    state = log.take(counter_commands.open_counter(state, 1, 11), at)
+    state = log.take(counter_commands.open_counter(state, 2, 12), at)
     for _ in range(3):
-        state = log.take(queue.issue(state, "soc", at), at)
+        state = log.take(issuing.issue(state, "soc", at), at)
     at += timedelta(minutes=1)
-    state = log.take(queue.call_next(state, 1, 11, at), at)
-    state = log.take(queue.call_next(state, 2, 12, at), at)
-    state = log.take(queue.recall(state, 2, 12, at), at)
-    state = log.take(queue.start(state, 1, 11, at), at)
+    state = log.take(serving.call_next(state, 1, 11, at), at)
+    state = log.take(serving.call_next(state, 2, 12, at), at)
+    state = log.take(serving.recall(state, 2, 12, at), at)
+    state = log.take(serving.start(state, 1, 11, at), at)
     board = fold(log.events)
     assert [c.number for c in board.calls] == ["A002", "A001"]
     assert board.counter(1).serving
     assert board.counter(2).lines() == ("请 A002", "Calling A002")
 
-    state = log.take(queue.finish(state, 1, 11, at), at)
-    state = log.take(queue.transfer(state, 2, 12, at, to_counter=1), at)
-    state = log.take(queue.pause_counter(state, 1, 11, reason="午休"), at)
+    state = log.take(serving.finish(state, 1, 11, at), at)
+    state = log.take(ticket_moves.transfer(state, 2, 12, at, to_counter=1), at)
+    state = log.take(counter_commands.pause_counter(state, 1, 11, reason="午休"), at)
     board = fold(log.events)
     assert board.current() == {}
     assert board.counter(1).lines() == ("暂停服务", "Service paused")

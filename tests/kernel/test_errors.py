@@ -13,8 +13,10 @@ import hall.accounts.rules
 import hall.admin.changes
 import hall.kernel.idnumbers
 import queueing.counters
+import queueing.issuing
 import queueing.queue
 import queueing.retiring
+import queueing.serving
 from devices.protocol import refusal
 from hall.hallfile.reading import Problem as FileProblem
 from hall.kernel.errors import CommandTimeout, DomainError, Forbidden, Invalid, NotFound, TransitionError, WriterClosed
@@ -30,13 +32,13 @@ TABLE: list[tuple[DomainError, int]] = [
     (NotFound("no counter 9"), 404),
     (Forbidden("not your counter"), 403),
     (hall.kernel.idnumbers.InvalidIdNumber("not a valid ID number", field="id_number"), 422),
-    (queueing.queue.NothingWaiting("nobody waits"), 409),
+    (queueing.serving.NothingWaiting("nobody waits"), 409),
     (queueing.queue.HallClosed("closed now"), 409),
-    (queueing.queue.SoldOut("all taken"), 409),
-    (queueing.queue.PriorityNotOffered("no appointment from a kiosk", field="priority"), 403),
-    (queueing.queue.NoCounterOpen("no open counter"), 409),
-    (queueing.queue.LiveTicketHeld("this card holds a ticket"), 409),
-    (queueing.queue.OutsideCheckIn("check-in is not open", field="appointment_at"), 409),
+    (queueing.issuing.SoldOut("all taken"), 409),
+    (queueing.issuing.PriorityNotOffered("no appointment from a kiosk", field="priority"), 403),
+    (queueing.issuing.NoCounterOpen("no open counter"), 409),
+    (queueing.issuing.LiveTicketHeld("this card holds a ticket"), 409),
+    (queueing.issuing.OutsideCheckIn("check-in is not open", field="appointment_at"), 409),
     (cases.workflow.NotAcceptedHere("not at this hall"), 409),
     (cases.workflow.MissingMaterials("materials missing", missing=["id-card"]), 422),
     (hall.accounts.rules.UsernameTaken("the username is taken", field="username"), 409),

@@ -11,7 +11,7 @@ import pytest
 
 from hall.kernel.errors import Invalid, NotFound, TransitionError
 from hall.kernel.events import Command, Event
-from queueing import queue
+from queueing import counter_commands, issuing, serving, ticket_moves
 from queueing.alarm_rules import QUIET, Back, back_online, called_for, due, from_events, settled, superseded
 from queueing.alarms import (
     ACKNOWLEDGED,
@@ -44,7 +44,7 @@ def _event(kind: str, data: dict[str, Any], seq: int = 1) -> Event:
 
 def _waiting(state: QueueState, service: str, n: int, at: datetime) -> QueueState:
     for _ in range(n):
-        state = queue.issue(state, service, at).state
+        state = issuing.issue(state, service, at).state
     return state
 
 
@@ -164,7 +164,7 @@ def test_while_a_services_wait_alarm_is_open_no_second_is_raised() -> None:
     (found,) = due(state, AlarmBook(), NOBODY_PAUSED, later)
     book = raise_alarm(AlarmBook(), found.kind, found.key, found.data, later).state
     # The longest is called; the next one waits over target too, but the first alarm is still open.
-    called = queue.call_next(state, 1, 11, later).state
+    called = serving.call_next(state, 1, 11, later).state
     assert due(called, book, NOBODY_PAUSED, later) == []
     # Once acknowledged, the next ticket over target is a new alarm.
     book = acknowledge(book, alarm_id(found.key), 9, later).state
@@ -190,7 +190,7 @@ def test_no_suggestion_with_too_few_waiting_or_no_closed_counter_able_to_serve()
 
 
 def test_a_counter_paused_longer_than_the_limit_raises_an_alarm_for_that_pause() -> None:
-    state = queue.pause_counter(opened(hall(), (1, 11)), 1, 11, reason="午休").state
+    state = counter_commands.pause_counter(opened(hall(), (1, 11)), 1, 11, reason="午休").state
     paused = {1: T0}
     # The hall's limit is 15 minutes by default.
     assert due(state, AlarmBook(), paused, T0 + timedelta(minutes=15)) == []
@@ -269,10 +269,12 @@ def test_a_wait_alarm_clears_when_no_wait_of_its_service_is_over_target() -> Non
     (found,) = due(state, AlarmBook(), NOBODY_PAUSED, later)
     book = _raised(AlarmBook(), found, later)
     # The longest is called, the second still waits over target: the alarm stays.
-    one_called = queue.call_next(state, 1, 11, later).state
+    one_called = serving.call_next(state, 1, 11, later).state
     assert settled(one_called, book, NOBODY_PAUSED, later) == []
     # Both called: nobody waits over target, the alarm clears.
-    both = queue.call_next(queue.finish(queue.start(one_called, 1, 11, later).state, 1, 11, later).state, 1, 11, later)
+    both = serving.call_next(
+        serving.finish(serving.start(one_called, 1, 11, later).state, 1, 11, later).state, 1, 11, later
+    )
     assert settled(both.state, book, NOBODY_PAUSED, later) == [alarm_id(found.key)]
 
 
@@ -289,16 +291,16 @@ def test_a_suggestion_clears_when_its_counters_are_opened() -> None:
 
 
 def test_a_pause_alarm_clears_when_that_pause_is_over() -> None:
-    state = queue.pause_counter(opened(hall(), (1, 11)), 1, 11, reason="午休").state
+    state = counter_commands.pause_counter(opened(hall(), (1, 11)), 1, 11, reason="午休").state
     paused = {1: T0}
     later = T0 + timedelta(minutes=16)
     (found,) = due(state, AlarmBook(), paused, later)
     book = _raised(AlarmBook(), found, later)
     assert settled(state, book, paused, later) == []
-    resumed = queue.resume_counter(state, 1, 11).state
+    resumed = counter_commands.resume_counter(state, 1, 11).state
     assert settled(resumed, book, paused, later) == [alarm_id(found.key)]
     # Resumed and paused again: a new pause, so the old one's alarm clears too.
-    again = queue.pause_counter(resumed, 1, 11, reason="取材料").state
+    again = counter_commands.pause_counter(resumed, 1, 11, reason="取材料").state
     assert settled(again, book, {1: later}, later) == [alarm_id(found.key)]
 
 
@@ -318,7 +320,7 @@ def test_after_a_wait_alarm_clears_the_service_is_quiet_for_a_while() -> None:
     (found,) = due(state, AlarmBook(), NOBODY_PAUSED, at)
     book = _raised(AlarmBook(), found, at)
     # A002 joined ten minutes ago; A001, the one over target, is called: the alarm clears.
-    called = queue.call_next(_waiting(state, "soc", 1, at - timedelta(minutes=10)), 1, 11, at).state
+    called = serving.call_next(_waiting(state, "soc", 1, at - timedelta(minutes=10)), 1, 11, at).state
     assert settled(called, book, NOBODY_PAUSED, at) == [alarm_id(found.key)]
     book = clear(book, alarm_id(found.key), at).state
     # Eleven minutes on, A002 has waited 21: over target, but the service is quiet still.
@@ -334,8 +336,8 @@ def test_a_ticket_sent_on_to_another_line_is_a_new_wait_and_may_raise_again() ->
     at = T0 + timedelta(minutes=21)
     (first,) = due(state, AlarmBook(), NOBODY_PAUSED, at)
     book = _raised(AlarmBook(), first, at)
-    started = queue.start(queue.call_next(state, 1, 11, at).state, 1, 11, at).state
-    sent = queue.transfer(started, 1, 11, at, to_service="fund").state
+    started = serving.start(serving.call_next(state, 1, 11, at).state, 1, 11, at).state
+    sent = ticket_moves.transfer(started, 1, 11, at, to_service="fund").state
     book = clear(book, alarm_id(first.key), at).state
     # fund's target is 20 minutes: 21 minutes after it joined fund's line, and QUIET is per service.
     (second,) = due(sent, book, NOBODY_PAUSED, at + timedelta(minutes=21))

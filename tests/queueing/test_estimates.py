@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from queueing import queue
+from queueing import counter_commands, issuing, serving, ticket_moves
 from queueing.counters import Counter
 from queueing.services import Priority, Service
 from queueing.state import Line, QueueState, Rules
@@ -47,31 +47,31 @@ def hall(
         service_times={code: (m * 60,) for code, m in minutes.items()},
     )
     for n in lines:
-        state = queue.open_counter(state, n, 10 * n + 1).state
+        state = counter_commands.open_counter(state, n, 10 * n + 1).state
     return state
 
 
 def take(state: QueueState, code: str, at: datetime, count: int = 1, **kwargs: object) -> QueueState:
     for _ in range(count):
-        state = queue.issue(state, code, at, **kwargs).state  # type: ignore[arg-type]
+        state = issuing.issue(state, code, at, **kwargs).state  # type: ignore[arg-type]
     return state
 
 
 def told(state: QueueState, code: str, at: datetime, priority: Priority = Priority.NORMAL) -> float | None:
     """The estimate a new ticket is given at issue."""
-    estimate: float | None = queue.issue(state, code, at, priority=priority).result["estimate_minutes"]
+    estimate: float | None = issuing.issue(state, code, at, priority=priority).result["estimate_minutes"]
     return estimate
 
 
-def serving(state: QueueState, counter: int, at: datetime) -> QueueState:
-    state = queue.call_next(state, counter, 10 * counter + 1, at).state
-    return queue.start(state, counter, 10 * counter + 1, at).state
+def being_served(state: QueueState, counter: int, at: datetime) -> QueueState:
+    state = serving.call_next(state, counter, 10 * counter + 1, at).state
+    return serving.start(state, counter, 10 * counter + 1, at).state
 
 
 def test_no_estimate_when_no_open_counter_takes_the_service() -> None:
     state = hall({2: ("soc",)})
     assert told(state, "fund", OPENING) is None
-    paused = queue.pause_counter(state, 2, 21, reason="午休").state
+    paused = counter_commands.pause_counter(state, 2, 21, reason="午休").state
     assert told(paused, "soc", OPENING) is None
 
 
@@ -80,7 +80,7 @@ def test_a_free_counter_calls_at_once() -> None:
 
 
 def test_behind_a_ticket_being_served_the_wait_is_its_remaining_time() -> None:
-    state = serving(take(hall({2: ("soc",)}), "soc", OPENING), 2, OPENING)
+    state = being_served(take(hall({2: ("soc",)}), "soc", OPENING), 2, OPENING)
     assert told(state, "soc", OPENING + 4 * MINUTE) == 6.0  # mean 10 minutes, 4 served
     # Past its mean a service is still running: a fifth of the mean is left, not nothing.
     assert told(state, "soc", OPENING + 15 * MINUTE) == 2.0
@@ -126,8 +126,8 @@ def test_priority_tickets_go_first_within_the_priority_run() -> None:
 
 
 def test_a_held_ticket_comes_back_first_at_its_counter() -> None:
-    state = serving(take(hall({2: ("soc",)}), "soc", OPENING), 2, OPENING)
-    state = queue.hold(state, 2, 21, OPENING, minutes=5).state  # back at 09:35
+    state = being_served(take(hall({2: ("soc",)}), "soc", OPENING), 2, OPENING)
+    state = ticket_moves.hold(state, 2, 21, OPENING, minutes=5).state  # back at 09:35
     state = take(state, "soc", OPENING)
     # 09:30 the waiting ticket, 09:40 the held one (back since 09:35), 09:50 the new one.
     assert told(state, "soc", OPENING) == 20.0
@@ -137,8 +137,8 @@ def test_the_walk_to_the_counter_counts_in_every_call() -> None:
     """Residents of the tickets in service took 2 minutes from their call to the start: each
     call ahead takes that walk as well as the service."""
     state = take(hall({2: ("soc",)}), "soc", OPENING, 3)
-    state = queue.call_next(state, 2, 21, OPENING).state
-    state = queue.start(state, 2, 21, OPENING + 2 * MINUTE).state
+    state = serving.call_next(state, 2, 21, OPENING).state
+    state = serving.start(state, 2, 21, OPENING + 2 * MINUTE).state
     # The ticket in service needs 10 more minutes, then two calls of 2 + 10 minutes each.
     assert told(state, "soc", OPENING + 2 * MINUTE) == 34.0
 
@@ -190,22 +190,22 @@ def test_when_services_take_their_mean_time_the_estimate_is_the_wait(
     state = hall({n: tuple(codes) for n, codes in lines.items()}, minutes=MEANS, weights=dict.fromkeys(heavier, 2.0))
     now = OPENING + 10 * MINUTE
     for i, (code, priority) in enumerate(waiting):
-        state = queue.issue(state, code, OPENING + i * timedelta(seconds=20), priority=priority).state
+        state = issuing.issue(state, code, OPENING + i * timedelta(seconds=20), priority=priority).state
     due: dict[int, datetime] = {}
     # Counters part-way through a ticket started it ``elapsed`` × 6 s ago: under 48 s, so every
     # such ticket still needs more than the floor of a fifth of its mean (info's is 1 minute).
     for counter, elapsed in sorted(zip(sorted(lines), served, strict=False), key=lambda pair: -pair[1]):
         at = now - elapsed * timedelta(seconds=6)
         try:
-            state = serving(state, counter, at)
-        except queue.NothingWaiting:
+            state = being_served(state, counter, at)
+        except serving.NothingWaiting:
             continue
         current = state.tickets[state.line(counter).current]  # type: ignore[index]
         due[counter] = at + MEANS[current.service] * MINUTE
 
     code, priority = mine
     public = {s["code"]: s["estimate_minutes"] for s in public_view(state, now)["services"]}
-    issued = queue.issue(state, code, now, priority=priority)
+    issued = issuing.issue(state, code, now, priority=priority)
     estimate = issued.result["estimate_minutes"]
     if priority is Priority.NORMAL:
         assert public[code] == estimate, "the kiosk shows what a new ticket is told"
@@ -222,16 +222,16 @@ def test_when_services_take_their_mean_time_the_estimate_is_the_wait(
         at, counter = heapq.heappop(free)
         clerk = 10 * counter + 1
         if counter in due:
-            state = queue.finish(state, counter, clerk, at).state
+            state = serving.finish(state, counter, clerk, at).state
         try:
-            called = queue.call_next(state, counter, clerk, at)
-        except queue.NothingWaiting:
+            called = serving.call_next(state, counter, clerk, at)
+        except serving.NothingWaiting:
             due.pop(counter, None)
             continue
         if called.result["ticket"]["id"] == mine_id:
             assert (at - now) / MINUTE == estimate
             return
-        state = queue.start(called.state, counter, clerk, at).state
+        state = serving.start(called.state, counter, clerk, at).state
         due[counter] = at + MEANS[state.tickets[called.result["ticket"]["id"]].service] * MINUTE
         heapq.heappush(free, (due[counter], counter))
     raise AssertionError("the ticket was never called")

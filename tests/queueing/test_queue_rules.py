@@ -12,11 +12,13 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from hall.kernel.errors import DomainError, Forbidden, NotFound, TransitionError
-from queueing import queue
+from queueing import counter_commands, issuing, queue, serving, ticket_moves
 from queueing.counters import Counter
 from queueing.estimates import estimate_error
-from queueing.queue import HallClosed, NoCounterOpen, NothingWaiting, PriorityNotOffered, SoldOut
+from queueing.issuing import NoCounterOpen, PriorityNotOffered, SoldOut
+from queueing.queue import HallClosed
 from queueing.services import Priority, Service
+from queueing.serving import NothingWaiting
 from queueing.state import Line, QueueState, Rules
 from queueing.tickets import Holder, TicketState
 
@@ -41,19 +43,19 @@ def hall(*, cap: int | None = None, run: int = 2, one_per_id: bool = False) -> Q
 
 def opened(state: QueueState, *pairs: tuple[int, int]) -> QueueState:
     for counter, clerk in pairs:
-        state = queue.open_counter(state, counter, clerk).state
+        state = counter_commands.open_counter(state, counter, clerk).state
     return state
 
 
 def test_a_ticket_is_issued_called_started_and_finished() -> None:
     state = opened(hall(), (1, 11))
-    issued = queue.issue(state, "soc", OPENING)
+    issued = issuing.issue(state, "soc", OPENING)
     ticket = issued.result["ticket"]
     assert ticket["number"] == "A001"
     assert ticket["id"] == "20261123-A001"
     assert issued.result["ahead"] == 0
     assert [f.type for f in issued.facts] == ["ticket.issued"]
-    called = queue.call_next(issued.state, 1, 11, OPENING + timedelta(minutes=4))
+    called = serving.call_next(issued.state, 1, 11, OPENING + timedelta(minutes=4))
     assert called.facts[0].data == {
         "ticket": "20261123-A001",
         "number": "A001",
@@ -62,8 +64,8 @@ def test_a_ticket_is_issued_called_started_and_finished() -> None:
         "counter": 1,
         "clerk": 11,
     }
-    started = queue.start(called.state, 1, 11, OPENING + timedelta(minutes=5))
-    done = queue.finish(started.state, 1, 11, OPENING + timedelta(minutes=12))
+    started = serving.start(called.state, 1, 11, OPENING + timedelta(minutes=5))
+    done = serving.finish(started.state, 1, 11, OPENING + timedelta(minutes=12))
     assert done.result["ticket"]["state"] == "done"
     assert done.state.tickets == {}
     assert done.state.service_times["soc"] == (420.0,)
@@ -74,11 +76,11 @@ def test_numbers_follow_each_service_and_restart_the_next_day() -> None:
     state = hall()
     numbers = []
     for code in ("soc", "soc", "fund", "info", "soc"):
-        decision = queue.issue(state, code, OPENING)
+        decision = issuing.issue(state, code, OPENING)
         state = decision.state
         numbers.append(decision.result["ticket"]["number"])
     assert numbers == ["A001", "A002", "B001", "1", "A003"]
-    tomorrow = queue.issue(state, "soc", OPENING + timedelta(days=1))
+    tomorrow = issuing.issue(state, "soc", OPENING + timedelta(days=1))
     assert tomorrow.result["ticket"]["number"] == "A001"
     # Yesterday's open tickets were closed at the start of the new day.
     assert sum(f.type == "ticket.closed" for f in tomorrow.facts) == 5
@@ -86,40 +88,40 @@ def test_numbers_follow_each_service_and_restart_the_next_day() -> None:
 
 def test_a_hall_may_keep_open_tickets_over_night() -> None:
     state = replace(hall(), rules=Rules(close_at_day_end=False))
-    state = queue.issue(state, "soc", OPENING).state
-    tomorrow = queue.issue(state, "soc", OPENING + timedelta(days=1))
+    state = issuing.issue(state, "soc", OPENING).state
+    tomorrow = issuing.issue(state, "soc", OPENING + timedelta(days=1))
     assert [f.type for f in tomorrow.facts] == ["ticket.issued"]
     assert len(tomorrow.state.tickets) == 2
 
 
 def test_no_ticket_outside_hours_on_holidays_or_over_the_cap() -> None:
     with pytest.raises(HallClosed, match="09:00–17:00"):
-        queue.issue(hall(), "soc", OPENING - timedelta(hours=2))
+        issuing.issue(hall(), "soc", OPENING - timedelta(hours=2))
     national_day = datetime(2026, 10, 1, 2, 0, tzinfo=UTC)
     with pytest.raises(HallClosed, match="not today"):
-        queue.issue(hall(), "soc", national_day)
+        issuing.issue(hall(), "soc", national_day)
     adjusted_saturday = datetime(2026, 2, 28, 2, 0, tzinfo=UTC)
-    assert queue.issue(hall(), "soc", adjusted_saturday).result["ticket"]["number"] == "A001"
+    assert issuing.issue(hall(), "soc", adjusted_saturday).result["ticket"]["number"] == "A001"
     state = hall(cap=2)
     for _ in range(2):
-        state = queue.issue(state, "soc", OPENING).state
+        state = issuing.issue(state, "soc", OPENING).state
     with pytest.raises(SoldOut):
-        queue.issue(state, "soc", OPENING)
+        issuing.issue(state, "soc", OPENING)
     with pytest.raises(NotFound):
-        queue.issue(state, "nope", OPENING)
+        issuing.issue(state, "nope", OPENING)
 
 
 def test_one_live_ticket_per_id_card_when_the_service_asks_for_it() -> None:
     person = Holder("张三", "11010519491231002X")
-    state = queue.issue(hall(one_per_id=True), "soc", OPENING, applicant=person).state
+    state = issuing.issue(hall(one_per_id=True), "soc", OPENING, applicant=person).state
     with pytest.raises(DomainError, match="already holds ticket A001"):
-        queue.issue(state, "soc", OPENING, applicant=person)
-    assert queue.issue(state, "fund", OPENING, applicant=person).result["ticket"]["number"] == "B001"
+        issuing.issue(state, "soc", OPENING, applicant=person)
+    assert issuing.issue(state, "fund", OPENING, applicant=person).result["ticket"]["number"] == "B001"
 
 
 def test_the_applicant_shows_masked() -> None:
     person = Holder("张三丰", "11010519491231002X")
-    issued = queue.issue(hall(), "soc", OPENING, applicant=person)
+    issued = issuing.issue(hall(), "soc", OPENING, applicant=person)
     assert issued.result["ticket"]["applicant"] == {"name": "张**", "id_number": "110***********002X"}
     assert "11010519491231002X" not in repr(issued.facts)
 
@@ -127,9 +129,9 @@ def test_the_applicant_shows_masked() -> None:
 def test_appointments_check_in_within_their_window() -> None:
     at = OPENING + timedelta(hours=1)
     with pytest.raises(DomainError, match="check-in is open from 10:00 to 10:45"):
-        queue.issue(hall(), "soc", OPENING, priority=Priority.APPOINTMENT, appointment_at=at, vouched=True)
+        issuing.issue(hall(), "soc", OPENING, priority=Priority.APPOINTMENT, appointment_at=at, vouched=True)
     early = at - timedelta(minutes=10)
-    ok = queue.issue(hall(), "soc", early, priority=Priority.APPOINTMENT, appointment_at=at, vouched=True)
+    ok = issuing.issue(hall(), "soc", early, priority=Priority.APPOINTMENT, appointment_at=at, vouched=True)
     assert ok.result["ticket"]["priority"] == "appointment"
 
 
@@ -137,10 +139,10 @@ def test_an_appointment_is_granted_only_to_who_can_prove_it() -> None:
     at = OPENING + timedelta(minutes=5)
     # A resident at a public kiosk: no appointment, whatever time they name.
     with pytest.raises(PriorityNotOffered, match="appointment") as refused:
-        queue.issue(hall(), "soc", OPENING, priority=Priority.APPOINTMENT, appointment_at=at)
+        issuing.issue(hall(), "soc", OPENING, priority=Priority.APPOINTMENT, appointment_at=at)
     assert refused.value.code == "priority_not_offered" and refused.value.details == {"field": "priority"}
     # Staff or a registered device vouch for it (the booking checked at the counter or by the device).
-    vouched = queue.issue(hall(), "soc", OPENING, priority=Priority.APPOINTMENT, appointment_at=at, vouched=True)
+    vouched = issuing.issue(hall(), "soc", OPENING, priority=Priority.APPOINTMENT, appointment_at=at, vouched=True)
     assert vouched.result["ticket"]["priority"] == "appointment"
 
 
@@ -148,13 +150,13 @@ def test_a_public_kiosk_offers_only_the_classes_the_hall_lets_it() -> None:
     state = hall()
     # By default a resident may claim the classes shown with a certificate at the counter.
     for priority in (Priority.NORMAL, Priority.ELDERLY, Priority.DISABLED, Priority.MILITARY):
-        assert queue.issue(state, "soc", OPENING, priority=priority).result["ticket"]["priority"] == priority.value
+        assert issuing.issue(state, "soc", OPENING, priority=priority).result["ticket"]["priority"] == priority.value
     strict = replace(state, rules=Rules(kiosk_priorities=("normal", "elderly")))
     with pytest.raises(PriorityNotOffered, match="military"):
-        queue.issue(strict, "soc", OPENING, priority=Priority.MILITARY)
-    assert queue.issue(strict, "soc", OPENING, priority=Priority.ELDERLY).state.issued == {"soc": 1}
+        issuing.issue(strict, "soc", OPENING, priority=Priority.MILITARY)
+    assert issuing.issue(strict, "soc", OPENING, priority=Priority.ELDERLY).state.issued == {"soc": 1}
     # Staff may grant a class the kiosk does not offer; a refusal changes nothing.
-    assert queue.issue(strict, "soc", OPENING, priority=Priority.MILITARY, vouched=True).result["ticket"]["number"]
+    assert issuing.issue(strict, "soc", OPENING, priority=Priority.MILITARY, vouched=True).result["ticket"]["number"]
     assert strict.issued == {}
 
 
@@ -171,131 +173,133 @@ def test_a_hall_cannot_let_its_kiosks_grant_appointments_or_unknown_classes() ->
 
 def test_with_no_open_counter_the_ticket_says_so_or_the_hall_takes_none() -> None:
     # The default: issued, and the answer says no counter serves the service now.
-    warned = queue.issue(hall(), "soc", OPENING)
+    warned = issuing.issue(hall(), "soc", OPENING)
     assert warned.result["no_counter"] is True and warned.result["estimate_minutes"] is None
-    assert queue.issue(opened(hall(), (2, 21)), "soc", OPENING).result["no_counter"] is False
+    assert issuing.issue(opened(hall(), (2, 21)), "soc", OPENING).result["no_counter"] is False
     refusing = replace(hall(), rules=Rules(no_counter="refuse"))
     with pytest.raises(NoCounterOpen, match="no open counter") as refused:
-        queue.issue(refusing, "soc", OPENING)
+        issuing.issue(refusing, "soc", OPENING)
     assert refused.value.code == "no_counter"
     # Once a counter serving it opens, the refusing hall issues.
-    assert queue.issue(opened(refusing, (2, 21)), "soc", OPENING).result["ticket"]["number"] == "A001"
+    assert issuing.issue(opened(refusing, (2, 21)), "soc", OPENING).result["ticket"]["number"] == "A001"
 
 
 def test_priority_goes_first_but_never_starves_the_normal_line() -> None:
     state = opened(hall(run=2), (2, 21))
     for priority in [Priority.NORMAL, Priority.ELDERLY, Priority.DISABLED, Priority.ELDERLY, Priority.MILITARY]:
-        state = queue.issue(state, "soc", OPENING, priority=priority).state
+        state = issuing.issue(state, "soc", OPENING, priority=priority).state
     order = []
     now = OPENING
     for _ in range(5):
         now += timedelta(minutes=1)
-        called = queue.call_next(state, 2, 21, now)
+        called = serving.call_next(state, 2, 21, now)
         order.append(called.result["ticket"]["number"])
-        state = queue.no_show(called.state, 2, 21, now).state
+        state = serving.no_show(called.state, 2, 21, now).state
     assert order == ["A002", "A003", "A001", "A004", "A005"]
 
 
 def test_a_clerk_recalls_then_the_ticket_becomes_a_no_show_and_may_come_back() -> None:
     state = opened(hall(), (1, 11))
-    state = queue.issue(state, "soc", OPENING).state
-    state = queue.call_next(state, 1, 11, OPENING).state
+    state = issuing.issue(state, "soc", OPENING).state
+    state = serving.call_next(state, 1, 11, OPENING).state
     for recalls in (1, 2):
-        decision = queue.recall(state, 1, 11, OPENING)
+        decision = serving.recall(state, 1, 11, OPENING)
         assert decision.facts[0].data["recalls"] == recalls
         state = decision.state
-    missed = queue.recall(state, 1, 11, OPENING)
+    missed = serving.recall(state, 1, 11, OPENING)
     assert [f.type for f in missed.facts] == ["ticket.no_show"]
-    back = queue.requeue(missed.state, "20261123-A001", OPENING + timedelta(minutes=20))
+    back = ticket_moves.requeue(missed.state, "20261123-A001", OPENING + timedelta(minutes=20))
     assert back.result["ticket"]["state"] == "waiting"
     with pytest.raises(DomainError, match="more than 60 minutes"):
-        queue.requeue(missed.state, "20261123-A001", OPENING + timedelta(minutes=61))
+        ticket_moves.requeue(missed.state, "20261123-A001", OPENING + timedelta(minutes=61))
 
 
 def test_transfer_keeps_the_place_or_goes_to_the_front_and_can_come_back() -> None:
     state = opened(hall(), (1, 11), (3, 31))
     for code in ("fund", "fund", "soc"):
-        state = queue.issue(state, code, OPENING).state
+        state = issuing.issue(state, code, OPENING).state
     # A001 (soc) is called at counter 1 and belongs at the fund desk instead: front of fund.
-    state = queue.call_ticket(state, 1, 11, OPENING + timedelta(minutes=1), ticket_id="20261123-A001").state
-    state = queue.transfer(state, 1, 11, OPENING + timedelta(minutes=2), to_service="fund", front=True).state
-    called = queue.call_next(state, 3, 31, OPENING + timedelta(minutes=3))
+    state = serving.call_ticket(state, 1, 11, OPENING + timedelta(minutes=1), ticket_id="20261123-A001").state
+    state = ticket_moves.transfer(state, 1, 11, OPENING + timedelta(minutes=2), to_service="fund", front=True).state
+    called = serving.call_next(state, 3, 31, OPENING + timedelta(minutes=3))
     assert called.result["ticket"]["number"] == "A001"
-    back = queue.transfer_back(queue.start(called.state, 3, 31, OPENING).state, 3, 31, OPENING + timedelta(minutes=4))
+    back = ticket_moves.transfer_back(
+        serving.start(called.state, 3, 31, OPENING).state, 3, 31, OPENING + timedelta(minutes=4)
+    )
     assert back.result["ticket"]["service"] == "soc"
     with pytest.raises(DomainError, match="either a service or a counter"):
-        queue.transfer(called.state, 3, 31, OPENING)
+        ticket_moves.transfer(called.state, 3, 31, OPENING)
 
 
 def test_transfer_to_a_named_counter_is_called_only_there_and_first() -> None:
     state = opened(hall(), (1, 11), (2, 21))
     for _ in range(3):
-        state = queue.issue(state, "soc", OPENING).state
-    state = queue.call_next(state, 1, 11, OPENING).state
-    state = queue.transfer(state, 1, 11, OPENING + timedelta(minutes=1), to_counter=2).state
-    assert queue.call_next(state, 1, 11, OPENING + timedelta(minutes=2)).result["ticket"]["number"] == "A002"
-    assert queue.call_next(state, 2, 21, OPENING + timedelta(minutes=2)).result["ticket"]["number"] == "A001"
+        state = issuing.issue(state, "soc", OPENING).state
+    state = serving.call_next(state, 1, 11, OPENING).state
+    state = ticket_moves.transfer(state, 1, 11, OPENING + timedelta(minutes=1), to_counter=2).state
+    assert serving.call_next(state, 1, 11, OPENING + timedelta(minutes=2)).result["ticket"]["number"] == "A002"
+    assert serving.call_next(state, 2, 21, OPENING + timedelta(minutes=2)).result["ticket"]["number"] == "A001"
 
 
 def test_a_held_ticket_comes_back_by_itself_at_the_front() -> None:
     state = opened(hall(), (2, 21))
     for _ in range(3):
-        state = queue.issue(state, "soc", OPENING).state
-    state = queue.call_next(state, 2, 21, OPENING).state
-    state = queue.hold(state, 2, 21, OPENING, minutes=5).state
-    assert queue.tick(state, OPENING + timedelta(minutes=4)).facts == ()
-    released = queue.tick(state, OPENING + timedelta(minutes=5))
+        state = issuing.issue(state, "soc", OPENING).state
+    state = serving.call_next(state, 2, 21, OPENING).state
+    state = ticket_moves.hold(state, 2, 21, OPENING, minutes=5).state
+    assert ticket_moves.tick(state, OPENING + timedelta(minutes=4)).facts == ()
+    released = ticket_moves.tick(state, OPENING + timedelta(minutes=5))
     assert [f.type for f in released.facts] == ["ticket.released"]
-    assert queue.call_next(released.state, 2, 21, OPENING).result["ticket"]["number"] == "A001"
+    assert serving.call_next(released.state, 2, 21, OPENING).result["ticket"]["number"] == "A001"
 
 
 def test_a_follow_on_service_continues_the_visit_at_the_front() -> None:
     state = opened(hall(), (1, 11), (3, 31))
-    state = queue.issue(state, "fund", OPENING).state
-    state = queue.issue(state, "soc", OPENING).state
-    state = queue.call_ticket(state, 1, 11, OPENING, ticket_id="20261123-A001").state
-    state = queue.start(state, 1, 11, OPENING).state
-    done = queue.finish(state, 1, 11, OPENING + timedelta(minutes=5), follow_on="fund")
+    state = issuing.issue(state, "fund", OPENING).state
+    state = issuing.issue(state, "soc", OPENING).state
+    state = serving.call_ticket(state, 1, 11, OPENING, ticket_id="20261123-A001").state
+    state = serving.start(state, 1, 11, OPENING).state
+    done = serving.finish(state, 1, 11, OPENING + timedelta(minutes=5), follow_on="fund")
     assert [f.type for f in done.facts] == ["ticket.finished", "ticket.transferred"]
-    assert queue.call_next(done.state, 3, 31, OPENING).result["ticket"]["number"] == "A001"
+    assert serving.call_next(done.state, 3, 31, OPENING).result["ticket"]["number"] == "A001"
 
 
 def test_bad_commands_name_the_problem() -> None:
     state = opened(hall(), (1, 11))
-    state = queue.issue(state, "soc", OPENING).state
+    state = issuing.issue(state, "soc", OPENING).state
     with pytest.raises(Forbidden, match="another clerk"):
-        queue.call_next(state, 1, 99, OPENING)
+        serving.call_next(state, 1, 99, OPENING)
     with pytest.raises(DomainError, match="counter 2 is closed"):
-        queue.call_next(state, 2, 11, OPENING)
+        serving.call_next(state, 2, 11, OPENING)
     with pytest.raises(NothingWaiting):
-        queue.call_next(opened(hall(), (3, 31)), 3, 31, OPENING)
+        serving.call_next(opened(hall(), (3, 31)), 3, 31, OPENING)
     with pytest.raises(DomainError, match="no current ticket"):
-        queue.start(state, 1, 11, OPENING)
-    called = queue.call_next(state, 1, 11, OPENING).state
+        serving.start(state, 1, 11, OPENING)
+    called = serving.call_next(state, 1, 11, OPENING).state
     with pytest.raises(DomainError, match="still has ticket A001"):
-        queue.call_next(called, 1, 11, OPENING)
+        serving.call_next(called, 1, 11, OPENING)
     with pytest.raises(TransitionError, match="'called' to 'done'"):
-        queue.finish(called, 1, 11, OPENING)
+        serving.finish(called, 1, 11, OPENING)
     with pytest.raises(DomainError, match="still has ticket"):
-        queue.close_counter(called, 1, 11)
-    paused = queue.pause_counter(queue.no_show(called, 1, 11, OPENING).state, 1, 11, reason="午休").state
+        counter_commands.close_counter(called, 1, 11)
+    paused = counter_commands.pause_counter(serving.no_show(called, 1, 11, OPENING).state, 1, 11, reason="午休").state
     with pytest.raises(DomainError, match="paused"):
-        queue.call_next(paused, 1, 11, OPENING)
+        serving.call_next(paused, 1, 11, OPENING)
 
 
 def test_the_estimate_follows_the_open_counters_and_recent_service_times() -> None:
     state = hall()
-    assert queue.issue(state, "soc", OPENING).result["estimate_minutes"] is None  # no counter open
+    assert issuing.issue(state, "soc", OPENING).result["estimate_minutes"] is None  # no counter open
     state = opened(state, (2, 21))
     state = replace(state, service_times={"soc": (300.0, 300.0)})
     for _ in range(4):
-        state = queue.issue(state, "soc", OPENING).state
-    fifth = queue.issue(state, "soc", OPENING)
+        state = issuing.issue(state, "soc", OPENING).state
+    fifth = issuing.issue(state, "soc", OPENING)
     assert fifth.result["ahead"] == 4
     assert fifth.result["estimate_minutes"] == 20.0
     # Counter 1 also takes fund, but no fund ticket waits: it calls soc as often as counter 2.
     both = opened(fifth.state, (1, 11))
-    assert queue.issue(both, "soc", OPENING).result["estimate_minutes"] == 10.0
+    assert issuing.issue(both, "soc", OPENING).result["estimate_minutes"] == 10.0
 
 
 def test_estimate_error_is_the_mean_absolute_minutes() -> None:
@@ -304,13 +308,13 @@ def test_estimate_error_is_the_mean_absolute_minutes() -> None:
     tickets = []
     now = OPENING
     for _ in range(3):
-        state = queue.issue(state, "soc", now).state
+        state = issuing.issue(state, "soc", now).state
     for _ in range(3):
         now += timedelta(minutes=10)
-        called = queue.call_next(state, 2, 21, now)
-        state = queue.start(called.state, 2, 21, now).state
+        called = serving.call_next(state, 2, 21, now)
+        state = serving.start(called.state, 2, 21, now).state
         tickets.append(state.tickets[called.result["ticket"]["id"]])
-        state = queue.finish(state, 2, 21, now).state
+        state = serving.finish(state, 2, 21, now).state
     # Estimates were 0, 10 and 20 minutes; the waits 10, 20 and 30.
     error = estimate_error(tickets)
     assert (error.tickets, error.mean_absolute_minutes) == (3, 10.0)
@@ -354,7 +358,7 @@ class QueueMachine(RuleBasedStateMachine):
     @rule(minutes=st.integers(0, 30))
     def time_passes(self, minutes: int) -> None:
         self.now += timedelta(minutes=minutes)
-        self._try(lambda: queue.tick(self.state, self.now))
+        self._try(lambda: ticket_moves.tick(self.state, self.now))
 
     @rule(
         code=st.sampled_from(["soc", "fund", "info"]), priority=st.sampled_from(list(Priority)), vouched=st.booleans()
@@ -362,13 +366,13 @@ class QueueMachine(RuleBasedStateMachine):
     def take_ticket(self, code: str, priority: Priority, vouched: bool) -> None:
         at = self.now if priority is Priority.APPOINTMENT else None
         self._try(
-            lambda: queue.issue(self.state, code, self.now, priority=priority, appointment_at=at, vouched=vouched)
+            lambda: issuing.issue(self.state, code, self.now, priority=priority, appointment_at=at, vouched=vouched)
         )
 
     @rule(counter=st.sampled_from([1, 2, 3]))
     def call_next(self, counter: int) -> None:
         before = self.state
-        decision = self._try(lambda: queue.call_next(before, counter, CLERKS[counter], self.now))
+        decision = self._try(lambda: serving.call_next(before, counter, CLERKS[counter], self.now))
         if decision is None:
             return
         chosen = before.tickets[decision.result["ticket"]["id"]]
@@ -392,23 +396,28 @@ class QueueMachine(RuleBasedStateMachine):
 
     @rule(counter=st.sampled_from([1, 2, 3]), action=st.sampled_from(["recall", "start", "no_show", "hold"]))
     def act(self, counter: int, action: str) -> None:
-        step = getattr(queue, action)
+        step = {
+            "recall": serving.recall,
+            "start": serving.start,
+            "no_show": serving.no_show,
+            "hold": ticket_moves.hold,
+        }[action]
         self._try(lambda: step(self.state, counter, CLERKS[counter], self.now))
 
     @rule(counter=st.sampled_from([1, 2, 3]), follow=st.sampled_from([None, "soc", "fund"]))
     def finish(self, counter: int, follow: str | None) -> None:
-        self._try(lambda: queue.finish(self.state, counter, CLERKS[counter], self.now, follow_on=follow))
+        self._try(lambda: serving.finish(self.state, counter, CLERKS[counter], self.now, follow_on=follow))
 
     @rule(counter=st.sampled_from([1, 2, 3]), to=st.sampled_from(["soc", "fund", "info", 1, 2, 3]), front=st.booleans())
     def transfer(self, counter: int, to: str | int, front: bool) -> None:
         kwargs = {"to_service": to} if isinstance(to, str) else {"to_counter": to}
-        self._try(lambda: queue.transfer(self.state, counter, CLERKS[counter], self.now, front=front, **kwargs))
+        self._try(lambda: ticket_moves.transfer(self.state, counter, CLERKS[counter], self.now, front=front, **kwargs))
 
     @precondition(lambda self: bool(self.state.tickets))
     @rule(data=st.data(), action=st.sampled_from(["cancel", "requeue"]))
     def resident(self, data: st.DataObject, action: str) -> None:
         ticket = data.draw(st.sampled_from(sorted(self.state.tickets)))
-        self._try(lambda: getattr(queue, action)(self.state, ticket, self.now))
+        self._try(lambda: getattr(ticket_moves, action)(self.state, ticket, self.now))
 
     @invariant()
     def no_ticket_is_at_two_counters(self) -> None:

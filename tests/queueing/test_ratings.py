@@ -9,19 +9,19 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from hall.kernel.errors import DomainError, NotFound, TransitionError
-from queueing import queue, ratings
+from queueing import issuing, ratings, serving, ticket_moves
 from queueing.rating_records import Level
 from queueing.services import add_working_days
-from queueing.state import Rules
+from queueing.state import QueueState, Rules
 from tests.queueing.test_queue_rules import OPENING, hall, opened
 
 
-def served(follow_on: str | None = None) -> tuple[queue.QueueState, str]:
+def served(follow_on: str | None = None) -> tuple[QueueState, str]:
     state = opened(hall(), (1, 11), (3, 31))
-    state = queue.issue(state, "soc", OPENING).state
-    state = queue.call_next(state, 1, 11, OPENING).state
-    state = queue.start(state, 1, 11, OPENING).state
-    state = queue.finish(state, 1, 11, OPENING + timedelta(minutes=6), follow_on=follow_on).state
+    state = issuing.issue(state, "soc", OPENING).state
+    state = serving.call_next(state, 1, 11, OPENING).state
+    state = serving.start(state, 1, 11, OPENING).state
+    state = serving.finish(state, 1, 11, OPENING + timedelta(minutes=6), follow_on=follow_on).state
     return state, "20261123-A001"
 
 
@@ -48,9 +48,9 @@ def test_a_finished_service_is_rated_once() -> None:
 
 def test_each_service_of_a_visit_is_rated_on_its_own() -> None:
     state, ticket = served(follow_on="fund")
-    state = queue.call_next(state, 3, 31, OPENING + timedelta(minutes=7)).state
-    state = queue.start(state, 3, 31, OPENING + timedelta(minutes=7)).state
-    state = queue.finish(state, 3, 31, OPENING + timedelta(minutes=15)).state
+    state = serving.call_next(state, 3, 31, OPENING + timedelta(minutes=7)).state
+    state = serving.start(state, 3, 31, OPENING + timedelta(minutes=7)).state
+    state = serving.finish(state, 3, 31, OPENING + timedelta(minutes=15)).state
     first = ratings.rate(state, ticket, OPENING + timedelta(minutes=16), service="soc", level=4)
     second = ratings.rate(first.state, ticket, OPENING + timedelta(minutes=16), service="fund", level=3)
     assert (first.result["rating"]["clerk"], second.result["rating"]["clerk"]) == (11, 31)
@@ -62,9 +62,9 @@ def test_a_service_finished_again_after_its_rating_is_not_offered_a_second_one()
     state, ticket = served(follow_on="soc")
     rated = ratings.rate(state, ticket, OPENING + timedelta(minutes=7), service="soc", level=5)
     state = opened(rated.state, (2, 21))
-    state = queue.call_next(state, 2, 21, OPENING + timedelta(minutes=8)).state
-    state = queue.start(state, 2, 21, OPENING + timedelta(minutes=8)).state
-    state = queue.finish(state, 2, 21, OPENING + timedelta(minutes=12)).state
+    state = serving.call_next(state, 2, 21, OPENING + timedelta(minutes=8)).state
+    state = serving.start(state, 2, 21, OPENING + timedelta(minutes=8)).state
+    state = serving.finish(state, 2, 21, OPENING + timedelta(minutes=12)).state
     assert f"{ticket}:soc" not in state.rateable
     with pytest.raises(NotFound, match="rated already"):
         ratings.rate(state, ticket, OPENING + timedelta(minutes=13), service="soc", level=2)
@@ -75,7 +75,7 @@ def test_the_rating_window_closes() -> None:
     state = replace(state, rules=Rules(rating_window_minutes=30))
     with pytest.raises(DomainError, match="30 minutes"):
         ratings.rate(state, ticket, OPENING + timedelta(minutes=40), service="soc", level=5)
-    assert queue.tick(state, OPENING + timedelta(minutes=40)).state.rateable == {}
+    assert ticket_moves.tick(state, OPENING + timedelta(minutes=40)).state.rateable == {}
 
 
 def test_bad_levels_aspects_and_comments_are_refused() -> None:
@@ -130,13 +130,13 @@ def test_a_work_order_past_its_due_day_is_escalated_once_on_the_clock() -> None:
     order_id = rated.result["work_order"]["id"]  # due 2026-11-30, the hall's local date
     # Still the due day in Beijing (23:59 local): not late yet.
     last_minute = datetime(2026, 11, 30, 15, 59, tzinfo=UTC)
-    assert queue.tick(rated.state, last_minute).facts == ()
+    assert ticket_moves.tick(rated.state, last_minute).facts == ()
     # The hall's midnight has passed: one escalation, as an event with the order.
     after = datetime(2026, 11, 30, 16, 1, tzinfo=UTC)
-    ticked = queue.tick(rated.state, after)
+    ticked = ticket_moves.tick(rated.state, after)
     assert [(f.type, f.data["id"], f.data["overdue"]) for f in ticked.facts] == [("workorder.overdue", order_id, True)]
     assert ticked.state.work_orders[order_id].escalated_at == after
-    assert queue.tick(ticked.state, after + timedelta(hours=1)).facts == ()
+    assert ticket_moves.tick(ticked.state, after + timedelta(hours=1)).facts == ()
     # Escalation does not stop the follow-up: the callback and the fix are still taken.
     called = ratings.record_callback(ticked.state, order_id, 7, after, note="已回访")
     assert called.result["work_order"]["overdue"] is True
@@ -148,7 +148,7 @@ def test_a_resolved_or_called_back_in_time_order_is_not_escalated_after_it_is_fi
     order_id = rated.result["work_order"]["id"]
     called = ratings.record_callback(rated.state, order_id, 7, OPENING + timedelta(hours=1), note="已回访")
     fixed = ratings.resolve(called.state, order_id, 7, OPENING + timedelta(hours=2), note="已整改")
-    assert queue.tick(fixed.state, datetime(2026, 12, 10, tzinfo=UTC)).facts == ()
+    assert ticket_moves.tick(fixed.state, datetime(2026, 12, 10, tzinfo=UTC)).facts == ()
     # Called back but not fixed by the due day: still escalated, since the fix is what is owed.
-    late = queue.tick(called.state, datetime(2026, 12, 10, tzinfo=UTC))
+    late = ticket_moves.tick(called.state, datetime(2026, 12, 10, tzinfo=UTC))
     assert [f.type for f in late.facts] == ["workorder.overdue"]

@@ -225,6 +225,10 @@ def test_the_page_hands_its_script_the_sentences_in_the_visitors_language(site: 
 _RULES = {
     "queueing/counters.py": None,
     "queueing/queue.py": "ticket",
+    "queueing/issuing.py": "ticket",
+    "queueing/serving.py": "ticket",
+    "queueing/ticket_moves.py": "ticket",
+    "queueing/counter_commands.py": None,
     "queueing/ratings.py": None,
     "cases/workflow.py": "case",
     "cases/register.py": None,
