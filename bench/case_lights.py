@@ -45,6 +45,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 
 from bench.common import machine
+from cases.case_model import Actor, Applicant, Case, CasesState, Stage
 from cases.case_timing import RegisterSettings
 from cases.catalog import Level
 from cases.catalog_io import sample_catalog
@@ -63,7 +64,6 @@ from cases.lights import (
 from cases.register import Meta, Register
 from cases.register import accept as register_accept
 from cases.register import tick as register_tick
-from cases.workflow import Actor, Applicant, Case, CasesState, Stage
 from hall.kernel.roles import Role
 
 TARGET_CASES = 100_000

@@ -11,21 +11,23 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy import case as when
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from cases import register, workflow
+from cases import register
+from cases.case_model import Case, CasesState, Stage
 from cases.case_timing import light_reason, reason_json
 from cases.lights import Light
 from cases.records import case_from_record, order_from_record
 from cases.register import Register
 from cases.supervision import SupervisionState
+from cases.turns import waiting_on
 from hall.kernel.roles import within
 from hall.storage.case_tables import cases, supervision_orders
 from hall.storage.directory import hall_tree
 
 
-def case_json(case: workflow.Case, meta: register.Meta, now: datetime) -> dict[str, Any]:
+def case_json(case: Case, meta: register.Meta, now: datetime) -> dict[str, Any]:
     """A case as lists and consoles show it: the applicant masked, the light as it is now and what
     it is for (the case's deadline or its stage's, 环节超时, with that clock's due time)."""
-    turn = workflow.waiting_on(case)
+    turn = waiting_on(case)
     shown = register.light_now(meta, now) if not case.stage.finished else meta.light
     return {
         **case.summary(),
@@ -47,10 +49,10 @@ def by_light(case: dict[str, Any]) -> tuple[int, str, str]:
     return (-light.rank, case["light_due"] or case["due_at"] or "~", case["number"])
 
 
-def red_first(chosen: list[workflow.Case], state: Register, now: datetime) -> list[workflow.Case]:
+def red_first(chosen: list[Case], state: Register, now: datetime) -> list[Case]:
     """A list of cases in the order the lists show them: red first, then yellow, then green."""
 
-    def key(case: workflow.Case) -> tuple[int, str, str]:
+    def key(case: Case) -> tuple[int, str, str]:
         meta = state.meta_of(case.number)
         light = register.light_now(meta, now) if not case.stage.finished else meta.light
         due = light_reason(meta, light, now).due or meta.due
@@ -59,7 +61,7 @@ def red_first(chosen: list[workflow.Case], state: Register, now: datetime) -> li
     return sorted(chosen, key=key)
 
 
-def open_cases(state: Register, hall_id: int) -> list[workflow.Case]:
+def open_cases(state: Register, hall_id: int) -> list[Case]:
     """Every open case the hall takes part in, or a hall below it, oldest first."""
     parents = state.cases.parents
     chosen = [
@@ -87,7 +89,7 @@ async def stored_board(conn: AsyncConnection, hall_id: int, now: datetime) -> di
     below = [h for h in parents if within(h, hall_id, parents)]
     mine = and_(
         cases.c.register_hall == root,
-        cases.c.stage.not_in([s.value for s in workflow.Stage if s.finished]),
+        cases.c.stage.not_in([s.value for s in Stage if s.finished]),
         or_(cases.c.accepted_hall.in_(below), cases.c.deciding_hall.in_(below)),
     )
     counts = {"green": 0, "yellow": 0, "red": 0}
@@ -110,7 +112,7 @@ async def stored_board(conn: AsyncConnection, hall_id: int, now: datetime) -> di
     board = [case_from_record(record) for (record,) in flagged]
     state = Register(
         root=root,
-        cases=workflow.CasesState({case.number: case for case, _ in board}, parents),
+        cases=CasesState({case.number: case for case, _ in board}, parents),
         orders=SupervisionState({o.id: o for o in (order_from_record(r) for (r,) in orders)}),
         meta={case.number: meta for case, meta in board},
     )

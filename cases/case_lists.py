@@ -72,7 +72,7 @@ class CasePage:
 
 
 def masked_applicant(record: Mapping[str, Any]) -> dict[str, str]:
-    """As ``cases.workflow.Applicant.masked``: the record holds the person whole, a list never does."""
+    """As ``cases.case_model.Applicant.masked``: the record holds the person whole, a list never does."""
     person = record.get("applicant") or {}
     return {
         "name": mask_name(str(person.get("name", ""))),

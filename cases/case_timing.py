@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, NamedTuple
 
+from cases.case_model import Case, Stage
 from cases.catalog import Item, ItemStage
 from cases.deadlines import (
     DEFAULT_HOURS,
@@ -37,7 +38,6 @@ from cases.lights import (
     StageLimit,
     schedule_for,
 )
-from cases.workflow import Case, Stage
 
 # The stage span a case is in, by the last step done: after 受理 it is being reviewed (审核),
 # after 审核 it waits for approval (审批); after 审批 only the whole case's clock runs.

@@ -55,9 +55,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, and_, exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from cases.case_model import Stage
 from cases.catalog import Catalog
 from cases.lights import Light
-from cases.workflow import Stage
 from hall.kernel.i18n import N_, translations
 from hall.kernel.roles import within
 from hall.storage.case_tables import case_steps, cases
@@ -125,7 +125,7 @@ _STEP_COLUMN = {
     "supplement_requested": "supplement",
     "returned": "returned",
 }
-# The workflow names its stages and steps in Chinese (cases.workflow); these are the English.
+# The workflow names its stages and steps in Chinese (cases.case_model); these are the English.
 _STAGE_ENGLISH = {
     Stage.ACCEPTED: "Accepted",
     Stage.REVIEW: "Reviewed",

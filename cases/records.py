@@ -7,10 +7,10 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from cases.case_model import Applicant, Case, Pause, Stage, Step
 from cases.case_timing import Meta
 from cases.lights import NEVER, Light
 from cases.supervision import EscalationLevel, Order
-from cases.workflow import Applicant, Case, Pause, Stage, Step
 
 VERSION = 1
 

@@ -21,6 +21,7 @@ from typing import Any, NamedTuple
 import immutables
 
 from cases import supervision, workflow
+from cases.case_model import Actor, Applicant, Case, CasesState, ItemRules, Stage
 from cases.case_timing import EPOCH, MICROSECOND, Meta, RegisterSettings, light_now, reason_json, timed, us_of
 from cases.catalog import Item, Level
 from cases.deadlines import (
@@ -28,7 +29,6 @@ from cases.deadlines import (
 )
 from cases.lights import NEVER, Light
 from cases.notices import NoticeKind
-from cases.workflow import Actor, Applicant, Case, CasesState, ItemRules, Stage
 from hall.kernel.errors import DomainError, Invalid, NotFound
 from hall.kernel.events import Decision, Fact
 from hall.kernel.i18n import N_

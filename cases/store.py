@@ -18,6 +18,7 @@ from sqlalchemy import and_, func, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from cases import figures, register
+from cases.case_model import Actor, Applicant, Case, CasesState, Stage
 from cases.case_timing import Meta
 from cases.catalog import Catalog, Level
 from cases.notices import NoticeKind, notice_id
@@ -25,7 +26,6 @@ from cases.notices import render as render_notice
 from cases.records import case_from_record, case_record, knows_light_reasons, order_from_record, order_record
 from cases.register import NoticeDue, Register
 from cases.supervision import Order, SupervisionState
-from cases.workflow import Actor, Applicant, Case, CasesState, Stage
 from hall.kernel.errors import DomainError, Invalid, NotFound
 from hall.kernel.events import Command, Decision, Event
 from hall.kernel.i18n import N_

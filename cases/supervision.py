@@ -17,8 +17,9 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from cases.case_model import MAX_TEXT, Actor, Case, Turn
 from cases.lights import Light
-from cases.workflow import MAX_TEXT, Actor, Case, Turn, fits
+from cases.turns import fits
 from hall.kernel.errors import DomainError, Forbidden, Invalid, NotFound
 from hall.kernel.events import Decision, Fact
 from hall.kernel.i18n import N_

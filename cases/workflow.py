@@ -3,7 +3,7 @@ materials arrive; 退回 sends a case back one stage; 三级联动 / 通办 rout
 that accepts it to the hall that decides it, and its progress back to where the resident collects.
 
 A case's stage is the last step done: a case in ``review`` has passed 审核 and waits for 审批.
-Who takes the next step (``waiting_on``); admin may take any step at any hall:
+Who takes the next step (:func:`cases.turns.waiting_on`); admin may take any step at any hall:
 
 - new case — accept: a clerk of any hall whose level may accept the item (通办);
 - accepted — review, ask for 补正, refuse: a clerk of the deciding hall and department;
@@ -17,60 +17,27 @@ Who takes the next step (``waiting_on``); admin may take any step at any hall:
 A staff member with no department works for every department of their hall (a 综合窗口).
 A case may be assigned to one person (by a supervisor of the hall it waits at, or claimed by
 someone it waits on); then only they, or admin, take its next step.
+
+The rules here take the steps; the case and its parts are in :mod:`cases.case_model`, and whose
+turn it is in :mod:`cases.turns`.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterable
+from dataclasses import replace
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
-import immutables
-from stdnum.cn import ric
-
-from cases.catalog import Kind, Level
+from cases.case_model import MAX_TEXT, Actor, Applicant, Case, CasesState, ItemRules, Pause, Stage, Step, Turn
+from cases.catalog import Level
+from cases.turns import fits, may_act, route, waiting_on
 from hall.kernel.errors import DomainError, Forbidden, Invalid, NotFound, TransitionError
 from hall.kernel.events import Decision, Fact
 from hall.kernel.i18n import N_, Text
-from hall.kernel.idnumbers import InvalidIdNumber
-from hall.kernel.masking import mask_id, mask_name, mask_phone
 from hall.kernel.roles import Role
 
-MAX_TEXT = 500
-KINDS = tuple(kind.value for kind in Kind)
 CHANNELS = ("window", "online", "proxied")
-_PHONE = re.compile(r"^\+?[0-9][0-9-]{4,19}$")
-
-
-class Stage(StrEnum):
-    ACCEPTED = "accepted"
-    REVIEW = "review"
-    APPROVAL = "approval"
-    COMPLETED = "completed"
-    COLLECTED = "collected"
-    REFUSED = "refused"
-
-    @property
-    def label(self) -> str:
-        return _STAGE_LABELS[self]
-
-    @property
-    def finished(self) -> bool:
-        """办结 or beyond: the office's work on the case is over."""
-        return self in (Stage.COMPLETED, Stage.COLLECTED, Stage.REFUSED)
-
-
-_STAGE_LABELS = {
-    Stage.ACCEPTED: "受理",
-    Stage.REVIEW: "审核",
-    Stage.APPROVAL: "审批",
-    Stage.COMPLETED: "办结",
-    Stage.COLLECTED: "领取",
-    Stage.REFUSED: "不予受理",
-}
 
 # Forward steps: the stage each one leads to, from the stage it needs, and its action (fact).
 _FORWARD = {
@@ -81,13 +48,6 @@ _FORWARD = {
 }
 _PREVIOUS = {Stage.REVIEW: Stage.ACCEPTED, Stage.APPROVAL: Stage.REVIEW}
 _REFUSABLE = (Stage.ACCEPTED, Stage.REVIEW)
-# Who takes the next step from each stage, and at which of the case's two halls.
-_NEXT = {
-    Stage.ACCEPTED: (Role.CLERK, "deciding"),
-    Stage.REVIEW: (Role.SUPERVISOR, "deciding"),
-    Stage.APPROVAL: (Role.CLERK, "deciding"),
-    Stage.COMPLETED: (Role.CLERK, "accepting"),
-}
 
 
 class NotAcceptedHere(DomainError):
@@ -98,257 +58,7 @@ class MissingMaterials(DomainError):
     code = "missing_materials"
 
 
-@dataclass(frozen=True)
-class ItemRules:
-    """What the workflow needs of a 事项: where it may be accepted and decided, by which department,
-    its kind, promised working days and the materials it requires."""
-
-    code: str
-    accept_levels: frozenset[Level]
-    decide_level: Level
-    kind: str = "promised"
-    time_limit_days: int = 0
-    department: str = ""
-    materials: tuple[str, ...] = ()
-
-    def __post_init__(self) -> None:
-        if not self.code or not self.accept_levels:
-            raise ValueError("an item needs a code and at least one level that accepts it")
-        if self.kind not in KINDS:
-            raise ValueError(f"kind must be one of {', '.join(KINDS)}")
-        if self.time_limit_days < 0:
-            raise ValueError("time_limit_days must be ≥ 0")
-
-
-@dataclass(frozen=True)
-class Applicant:
-    """Who applies. The full ID number and phone stay in the case record; facts, screens and
-    exports carry the masked forms only."""
-
-    name: str
-    id_number: str
-    phone: str = ""
-
-    def __post_init__(self) -> None:
-        name = self.name.strip()
-        if not name or len(name) > 100:
-            raise Invalid(N_("the applicant's name is required (at most 100 characters)"), field="name")
-        if not ric.is_valid(self.id_number):
-            raise InvalidIdNumber(N_("not a valid ID number"), field="id_number")
-        phone = self.phone.strip()
-        if phone and not _PHONE.match(phone):
-            raise Invalid(N_("not a phone number"), field="phone")
-        object.__setattr__(self, "name", name)
-        object.__setattr__(self, "id_number", str(ric.compact(self.id_number)))
-        object.__setattr__(self, "phone", phone)
-
-    @classmethod
-    def stored(cls, name: str, id_number: str, phone: str) -> Applicant:
-        """An applicant read back from a case record, checked when the case was accepted: loading a
-        large register should not check every ID number again."""
-        applicant = object.__new__(cls)
-        object.__setattr__(applicant, "name", name)
-        object.__setattr__(applicant, "id_number", id_number)
-        object.__setattr__(applicant, "phone", phone)
-        return applicant
-
-    def masked(self) -> dict[str, str]:
-        return {"name": mask_name(self.name), "id_number": mask_id(self.id_number), "phone": mask_phone(self.phone)}
-
-
-@dataclass(frozen=True)
-class Actor:
-    """A staff member acting on cases. ``department`` None: every department of the hall."""
-
-    staff_id: int
-    roles: frozenset[Role]
-    hall_id: int
-    department: str | None = None
-
-    @property
-    def admin(self) -> bool:
-        return Role.ADMIN in self.roles
-
-
-@dataclass(frozen=True)
-class Step:
-    """One entry of a case's history: every command that changed the case adds exactly one."""
-
-    stage_from: Stage | None
-    stage_to: Stage
-    actor: int
-    at: datetime
-    remark: str
-    action: str
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "from": self.stage_from.value if self.stage_from else None,
-            "to": self.stage_to.value,
-            "actor": self.actor,
-            "at": self.at.isoformat(),
-            "remark": self.remark,
-            "action": self.action,
-        }
-
-
-@dataclass(frozen=True)
-class Pause:
-    """A 补正 request: the clock stops from ``start`` until the materials arrive (``end``)."""
-
-    start: datetime
-    end: datetime | None
-    reason: str
-    requested_by: int
-    wanted: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Turn:
-    """Whose move it is on a case: a role at a hall, and at the deciding hall its department."""
-
-    role: Role
-    hall: int
-    department: str | None
-
-
-@dataclass(frozen=True)
-class Case:
-    number: str
-    item: str
-    applicant: Applicant
-    accepted_hall: int
-    deciding_hall: int
-    department: str
-    stage: Stage
-    registered_by: int
-    accepted_at: datetime
-    time_limit_days: int
-    history: tuple[Step, ...]
-    materials: tuple[str, ...] = ()
-    assignee: int | None = None
-    pauses: tuple[Pause, ...] = ()
-    refused_reason: str | None = None
-    channel: str = "window"
-    kind: str = "promised"
-
-    @property
-    def paused(self) -> bool:
-        return bool(self.pauses) and self.pauses[-1].end is None
-
-    @property
-    def halls(self) -> list[int]:
-        """Where the case's facts are logged: progress flows back to the accepting hall."""
-        return sorted({self.accepted_hall, self.deciding_hall})
-
-    def summary(self) -> dict[str, Any]:
-        return {
-            "number": self.number,
-            "item": self.item,
-            "kind": self.kind,
-            "channel": self.channel,
-            "applicant": self.applicant.masked(),
-            "accepted_hall": self.accepted_hall,
-            "deciding_hall": self.deciding_hall,
-            "department": self.department,
-            "stage": self.stage.value,
-            "stage_label": self.stage.label,
-            "assignee": self.assignee,
-            "registered_by": self.registered_by,
-            "accepted_at": self.accepted_at.isoformat(),
-            "time_limit_days": self.time_limit_days,
-            "paused": self.paused,
-            "materials": list(self.materials),
-            "refused_reason": self.refused_reason,
-        }
-
-
-@dataclass(frozen=True)
-class CasesState:
-    """Cases by number, and the hall tree they are routed through."""
-
-    # A persistent map: each step makes a new state sharing all but one path with the old, so a
-    # register of a hundred thousand open cases is not copied on every command.
-    cases: Mapping[str, Case] = field(default_factory=immutables.Map)
-    parents: Mapping[int, int | None] = field(default_factory=dict)
-    levels: Mapping[int, Level] = field(default_factory=dict)
-    # Cases changed since the storage adapter last drained this.
-    changed: tuple[Case, ...] = ()
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.cases, immutables.Map):
-            object.__setattr__(self, "cases", immutables.Map(self.cases))
-
-    def with_case(self, case: Case) -> CasesState:
-        assert isinstance(self.cases, immutables.Map)
-        return replace(self, cases=self.cases.set(case.number, case), changed=(*self.changed, case))
-
-
 Result = Decision[CasesState]
-
-
-# -- routing and turns -----------------------------------------------------------------------
-
-
-def route(state: CasesState, hall: int, level: Level) -> int | None:
-    """The hall that decides for ``hall``: itself or its nearest ancestor at ``level``."""
-    current: int | None = hall
-    seen: set[int] = set()
-    while current is not None and current not in seen:
-        if state.levels.get(current) == level:
-            return current
-        seen.add(current)
-        current = state.parents.get(current)
-    return None
-
-
-def waiting_on(case: Case, *, during_pause: bool = False) -> Turn | None:
-    """Who takes the case's next step; None when it is finished, or waits for the resident's 补正."""
-    if case.paused and not during_pause:
-        return None
-    if case.stage not in _NEXT:
-        return None
-    role, where = _NEXT[case.stage]
-    if where == "accepting":
-        return Turn(role, case.accepted_hall, None)
-    return Turn(role, case.deciding_hall, case.department)
-
-
-def fits(actor: Actor, turn: Turn, role: Role | None = None) -> bool:
-    """Whether the actor holds the turn's role at its hall and department (admin not counted)."""
-    return (
-        (role or turn.role) in actor.roles
-        and actor.hall_id == turn.hall
-        and (turn.department is None or actor.department in (None, turn.department))
-    )
-
-
-def may_act(actor: Actor, case: Case, turn: Turn | None) -> bool:
-    """Whether the actor may take the step ``turn`` describes: admin always; else whoever fits
-    it, unless the case is assigned to someone else."""
-    if actor.admin:
-        return True
-    return turn is not None and fits(actor, turn) and case.assignee in (None, actor.staff_id)
-
-
-# -- queries ---------------------------------------------------------------------------------
-
-
-def todo(state: CasesState, actor: Actor) -> list[Case]:
-    """待办: the cases waiting on this person. Admin may act anywhere, but nothing waits on admin;
-    an admin who also works cases holds the clerk or supervisor role too."""
-    mine = []
-    for case in state.cases.values():
-        turn = waiting_on(case)
-        if turn is not None and fits(actor, turn) and case.assignee in (None, actor.staff_id):
-            mine.append(case)
-    return sorted(mine, key=lambda c: (c.accepted_at, c.number))
-
-
-def registered_by(state: CasesState, staff_id: int) -> list[Case]:
-    """The cases this person accepted ("my registered cases") that are not yet 办结 or refused."""
-    mine = [c for c in state.cases.values() if c.registered_by == staff_id and not c.stage.finished]
-    return sorted(mine, key=lambda c: (c.accepted_at, c.number))
 
 
 # -- helpers ---------------------------------------------------------------------------------

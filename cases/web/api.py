@@ -19,8 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 
-from cases import register, workflow
+from cases import register, turns
 from cases.board import case_json, open_cases, red_first, supervision_board
+from cases.case_model import Actor
 from cases.records import case_from_record
 from cases.register import STEPS, Register
 from cases.store import actor_args
@@ -61,10 +62,10 @@ def _by(member: Staff, hall_id: int) -> dict[str, Any]:
     return actor_args(member.id, [r.value for r in member.roles], acting_hall)
 
 
-def staff_actor(member: Staff, hall_id: int) -> workflow.Actor:
+def staff_actor(member: Staff, hall_id: int) -> Actor:
     """The workflow's actor for a staff member working at the hall in the path."""
     by = _by(member, hall_id)
-    return workflow.Actor(member.id, member.roles, by["hall"], None)
+    return Actor(member.id, member.roles, by["hall"], None)
 
 
 async def _tree(engine: AsyncEngine) -> dict[int, int | None]:
@@ -169,7 +170,7 @@ async def case_action(request: Request) -> Response:
                 record = (
                     await conn.execute(select(cases.c.record).where(cases.c.number == request.path_params["number"]))
                 ).scalar_one_or_none()
-                turn = workflow.waiting_on(case_from_record(record)[0], during_pause=True) if record else None
+                turn = turns.waiting_on(case_from_record(record)[0], during_pause=True) if record else None
                 refused = turn is not None and not await may_be_assigned(conn, assignee, turn)
             if refused:
                 assert turn is not None
@@ -265,9 +266,9 @@ async def list_cases(request: Request) -> Response:
     member = _member(request)
     now = datetime.now(UTC)
     if view == "todo":
-        chosen = workflow.todo(state.cases, staff_actor(member, hall_id))
+        chosen = turns.todo(state.cases, staff_actor(member, hall_id))
     elif view == "mine":
-        chosen = workflow.registered_by(state.cases, member.id)
+        chosen = turns.registered_by(state.cases, member.id)
     elif view == "open":
         chosen = open_cases(state, hall_id)
     else:

@@ -10,12 +10,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from cases.workflow import Turn
+from cases.case_model import Turn
 from hall.storage.tables import staff
 
 
 def _holds(roles: str, turn: Turn) -> bool:
-    # The role itself, not admin: nothing waits on admin (cases.workflow.todo).
+    # The role itself, not admin: nothing waits on admin (cases.turns.todo).
     return turn.role.value in {r.strip() for r in roles.split(",")}
 
 

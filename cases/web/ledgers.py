@@ -31,6 +31,7 @@ from starlette.responses import Response
 
 from cases import case_lists, ledger_csv, ledgers
 from cases.case_lists import CaseLine
+from cases.case_model import Stage
 from cases.catalog import Catalog
 from cases.ledgers import (
     ACTION_WORDS,
@@ -43,7 +44,6 @@ from cases.ledgers import (
     Words,
 )
 from cases.lights import Light
-from cases.workflow import Stage
 from hall.kernel.errors import Invalid
 from hall.kernel.i18n import N_, _
 from hall.kernel.i18n import current as _locale

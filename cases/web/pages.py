@@ -18,13 +18,13 @@ from sqlalchemy import select
 from starlette.requests import Request
 from starlette.responses import Response
 
-from cases import workflow
+from cases import turns
+from cases.case_model import Actor, Case, Stage, Turn
 from cases.case_timing import LightReason, Meta, light_now, light_reason
 from cases.light_words import LIGHT_REASONS, LIGHT_SIGNS, LIGHTS, SPANS, light_script_words
 from cases.records import case_from_record
 from cases.web.api import case_record_json, may_see_case, staff_actor
 from cases.web.assignees import assignable_staff
-from cases.workflow import Actor, Case, Stage, Turn
 from hall.kernel.i18n import N_, _
 from hall.kernel.i18n import current as _locale
 from hall.kernel.roles import Access, Role, within
@@ -213,18 +213,18 @@ async def supervision_page(request: Request) -> Response:
 
 
 def offered_steps(case: Case, actor: Actor) -> list[str]:
-    """The steps the record page offers this person now, by the rules of cases.workflow (whose
-    turn it is, at which hall, assigned to whom). ``claim`` is 认领: taking the next step for
-    oneself."""
-    turn = workflow.waiting_on(case)
-    ours = workflow.may_act(actor, case, turn)
+    """The steps the record page offers this person now, by the rules of cases.workflow and
+    cases.turns (whose turn it is, at which hall, assigned to whom). ``claim`` is 认领: taking the
+    next step for oneself."""
+    turn = turns.waiting_on(case)
+    ours = turns.may_act(actor, case, turn)
     steps: list[str] = []
     if case.stage is Stage.ACCEPTED and case.paused:
         accepting = Turn(Role.CLERK, case.accepted_hall, None)
         deciding = Turn(Role.CLERK, case.deciding_hall, case.department)
-        if actor.admin or workflow.fits(actor, accepting) or workflow.fits(actor, deciding):
+        if actor.admin or turns.fits(actor, accepting) or turns.fits(actor, deciding):
             steps.append("supplement_received")
-        if workflow.may_act(actor, case, workflow.waiting_on(case, during_pause=True)):
+        if turns.may_act(actor, case, turns.waiting_on(case, during_pause=True)):
             steps.append("refuse")
     elif ours:
         steps += {
@@ -233,8 +233,8 @@ def offered_steps(case: Case, actor: Actor) -> list[str]:
             Stage.APPROVAL: ["complete", "return"],
             Stage.COMPLETED: ["collect"],
         }.get(case.stage, [])
-    pending = workflow.waiting_on(case, during_pause=True)
-    if pending is not None and case.assignee is None and workflow.fits(actor, pending):
+    pending = turns.waiting_on(case, during_pause=True)
+    if pending is not None and case.assignee is None and turns.fits(actor, pending):
         steps.append("claim")
     return steps
 
@@ -244,7 +244,7 @@ def may_answer(order: Mapping[str, Any], case: Case, actor: Actor) -> bool:
     if order.get("answered_at"):
         return False
     office = Turn(Role.CLERK, int(order["deciding_hall"]), order.get("department") or None)
-    return actor.admin or actor.staff_id == case.assignee or workflow.fits(actor, office)
+    return actor.admin or actor.staff_id == case.assignee or turns.fits(actor, office)
 
 
 def _name(row: Any) -> str:
@@ -267,8 +267,8 @@ async def assignable(request: Request, case: Case, actor: Actor) -> list[tuple[i
     """指派: whom this person may give the case's next step to - the active staff of the hall it
     waits at who hold the role the step needs - or None when they may not assign it (only a
     supervisor of that hall, or admin, may; cases.workflow.assign)."""
-    turn = workflow.waiting_on(case, during_pause=True)
-    if turn is None or not (actor.admin or workflow.fits(actor, turn, Role.SUPERVISOR)):
+    turn = turns.waiting_on(case, during_pause=True)
+    if turn is None or not (actor.admin or turns.fits(actor, turn, Role.SUPERVISOR)):
         return None
     async with reading(runtime_of(request).engine) as conn:
         return [(row.id, _name(row)) for row in await assignable_staff(conn, turn)]
@@ -290,7 +290,7 @@ def _waiting(case: Case, meta: Meta, names: Mapping[int, str], hall_names: Mappi
         return _("Finished")
     if case.paused:
         return _(_LIST_WORDS["paused"])
-    turn = workflow.waiting_on(case)
+    turn = turns.waiting_on(case)
     if turn is None:
         return ""
     parts = [_(NEXT_STEPS[case.stage.value]), _(ROLES[turn.role.value]), hall_names.get(turn.hall, str(turn.hall))]

@@ -32,13 +32,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from cases import register
+from cases.case_model import Case, Stage
 from cases.case_timing import Meta, case_light_now
 from cases.catalog import Catalog, Item
 from cases.lights import Light
 from cases.records import case_from_record
 from cases.web.api import case_reach
 from cases.web.numbers import is_case_number
-from cases.workflow import Case, Stage
 from hall.kernel.errors import CommandTimeout, NotFound
 from hall.kernel.events import Command
 from hall.kernel.i18n import N_, Text, localized, translations
@@ -118,7 +118,7 @@ _WORDS = {
     "rated_before": N_("You rated this service: {level}"),
 }
 
-# The workflow names its stages in Chinese (cases.workflow); these are the English.
+# The workflow names its stages in Chinese (cases.case_model); these are the English.
 _STAGE_ENGLISH = {
     Stage.ACCEPTED: "Accepted",
     Stage.REVIEW: "Review",

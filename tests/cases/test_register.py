@@ -16,13 +16,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cases import register
+from cases.case_model import Actor, Applicant, CasesState, Stage
 from cases.case_timing import stage_clock
-from cases.catalog import Item
+from cases.catalog import Item, Level
 from cases.catalog_io import sample_catalog
 from cases.deadlines import Pause
 from cases.lights import CaseClock, Light, light_for
 from cases.register import Register
-from cases.workflow import Actor, Applicant, CasesState, Level, Stage
 from hall.kernel.errors import DomainError, NotFound
 from hall.kernel.roles import Role
 

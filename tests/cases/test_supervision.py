@@ -14,9 +14,10 @@ from hypothesis import strategies as st
 
 from cases import supervision as sv
 from cases import workflow as wf
+from cases.case_model import Actor, Applicant, Case, CasesState, ItemRules
+from cases.catalog import Level
 from cases.lights import Light
 from cases.supervision import EscalationLevel, SupervisionState
-from cases.workflow import Actor, Applicant, Case, CasesState, ItemRules, Level
 from hall.kernel.errors import DomainError, Forbidden, NotFound
 from hall.kernel.events import Decision
 from hall.kernel.roles import Role

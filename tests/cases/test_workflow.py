@@ -14,18 +14,11 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
+from cases import turns
 from cases import workflow as wf
-from cases.workflow import (
-    Actor,
-    Applicant,
-    Case,
-    CasesState,
-    ItemRules,
-    Level,
-    MissingMaterials,
-    NotAcceptedHere,
-    Stage,
-)
+from cases.case_model import Actor, Applicant, Case, CasesState, ItemRules, Pause, Stage, Step
+from cases.catalog import Level
+from cases.workflow import MissingMaterials, NotAcceptedHere
 from hall.kernel.errors import DomainError, Forbidden, NotFound, TransitionError
 from hall.kernel.roles import Role
 
@@ -129,26 +122,26 @@ def test_a_case_accepted_at_a_community_is_decided_at_the_district_and_collected
     # The fact is logged at both halls: the community follows its case, the district works it.
     assert taken.facts[0].data["halls"] == [DISTRICT, COMMUNITY]
     state = taken.state
-    assert numbers(wf.todo(state, DISTRICT_CLERK)) == ["Q001"]
-    assert wf.todo(state, COMMUNITY_CLERK) == []
+    assert numbers(turns.todo(state, DISTRICT_CLERK)) == ["Q001"]
+    assert turns.todo(state, COMMUNITY_CLERK) == []
 
     state = wf.review(state, "Q001", DISTRICT_CLERK, at(1), remark="材料齐全").state
-    assert wf.todo(state, DISTRICT_CLERK) == []
-    assert numbers(wf.todo(state, DISTRICT_SUPERVISOR)) == ["Q001"]
+    assert turns.todo(state, DISTRICT_CLERK) == []
+    assert numbers(turns.todo(state, DISTRICT_SUPERVISOR)) == ["Q001"]
 
     state = wf.approve(state, "Q001", DISTRICT_SUPERVISOR, at(2), remark="同意").state
-    assert numbers(wf.todo(state, DISTRICT_CLERK)) == ["Q001"]
+    assert numbers(turns.todo(state, DISTRICT_CLERK)) == ["Q001"]
 
     completed = wf.complete(state, "Q001", DISTRICT_CLERK, at(3), remark="证件已制作，送社区")
     assert completed.facts[0].data["halls"] == [DISTRICT, COMMUNITY]
     state = completed.state
-    assert wf.todo(state, DISTRICT_CLERK) == []
-    assert numbers(wf.todo(state, COMMUNITY_CLERK)) == ["Q001"]
+    assert turns.todo(state, DISTRICT_CLERK) == []
+    assert numbers(turns.todo(state, COMMUNITY_CLERK)) == ["Q001"]
 
     state = wf.collect(state, "Q001", COMMUNITY_CLERK, at(26), remark="本人领取").state
     case = state.cases["Q001"]
     assert case.stage is Stage.COLLECTED
-    assert wf.todo(state, COMMUNITY_CLERK) == []
+    assert turns.todo(state, COMMUNITY_CLERK) == []
     assert [(s.stage_from, s.stage_to, s.actor, s.remark) for s in case.history] == [
         (None, Stage.ACCEPTED, 31, ""),
         (Stage.ACCEPTED, Stage.REVIEW, 11, "材料齐全"),
@@ -164,11 +157,11 @@ def test_each_stage_has_its_chinese_name() -> None:
 
 
 def test_the_deciding_hall_is_the_nearest_hall_above_at_the_items_decide_level() -> None:
-    assert wf.route(TREE, COMMUNITY, Level.DISTRICT) == DISTRICT
-    assert wf.route(TREE, COMMUNITY, Level.STREET) == STREET
-    assert wf.route(TREE, OTHER_COMMUNITY, Level.STREET) == OTHER_STREET
-    assert wf.route(TREE, STREET, Level.STREET) == STREET
-    assert wf.route(TREE, DISTRICT, Level.COMMUNITY) is None
+    assert turns.route(TREE, COMMUNITY, Level.DISTRICT) == DISTRICT
+    assert turns.route(TREE, COMMUNITY, Level.STREET) == STREET
+    assert turns.route(TREE, OTHER_COMMUNITY, Level.STREET) == OTHER_STREET
+    assert turns.route(TREE, STREET, Level.STREET) == STREET
+    assert turns.route(TREE, DISTRICT, Level.COMMUNITY) is None
     state = wf.accept(
         TREE, ELDERLY, OTHER_COMMUNITY_CLERK, MONDAY, applicant=person(), hall=OTHER_COMMUNITY, number="E1"
     ).state
@@ -275,9 +268,9 @@ def test_a_supplement_request_pauses_the_case_until_the_materials_arrive() -> No
     state = asked.state
     case = state.cases["Q001"]
     assert case.paused and case.stage is Stage.ACCEPTED
-    assert case.pauses == (wf.Pause(at(1), None, "户口簿复印件不清晰", 11, ("户口簿",)),)
+    assert case.pauses == (Pause(at(1), None, "户口簿复印件不清晰", 11, ("户口簿",)),)
     # Waiting on the resident: no one's to-do, and nothing moves on.
-    assert wf.todo(state, DISTRICT_CLERK) == []
+    assert turns.todo(state, DISTRICT_CLERK) == []
     with pytest.raises(TransitionError, match="waiting for 补正"):
         wf.review(state, "Q001", DISTRICT_CLERK, at(2))
     with pytest.raises(TransitionError, match="waiting for 补正"):
@@ -290,9 +283,9 @@ def test_a_supplement_request_pauses_the_case_until_the_materials_arrive() -> No
     assert [f.type for f in back.facts] == ["case.supplement_received"]
     case = back.state.cases["Q001"]
     assert not case.paused
-    assert case.pauses == (wf.Pause(at(1), at(30), "户口簿复印件不清晰", 11, ("户口簿",)),)
+    assert case.pauses == (Pause(at(1), at(30), "户口簿复印件不清晰", 11, ("户口簿",)),)
     assert case.materials == ("户口簿", "申请表", "身份证")
-    assert numbers(wf.todo(back.state, DISTRICT_CLERK)) == ["Q001"]
+    assert numbers(turns.todo(back.state, DISTRICT_CLERK)) == ["Q001"]
 
 
 def test_supplement_materials_may_also_arrive_at_the_deciding_hall_but_not_elsewhere() -> None:
@@ -335,9 +328,9 @@ def test_return_goes_back_one_stage_to_whoever_took_the_step_undone() -> None:
     case = returned.state.cases["Q001"]
     assert case.stage is Stage.ACCEPTED
     assert case.assignee == DISTRICT_CLERK_2.staff_id
-    assert case.history[-1] == wf.Step(Stage.REVIEW, Stage.ACCEPTED, 15, at(2), "收入证明需重新核实", "returned")
-    assert numbers(wf.todo(returned.state, DISTRICT_CLERK_2)) == ["Q001"]
-    assert wf.todo(returned.state, DISTRICT_CLERK) == []
+    assert case.history[-1] == Step(Stage.REVIEW, Stage.ACCEPTED, 15, at(2), "收入证明需重新核实", "returned")
+    assert numbers(turns.todo(returned.state, DISTRICT_CLERK_2)) == ["Q001"]
+    assert turns.todo(returned.state, DISTRICT_CLERK) == []
 
     state = wf.review(returned.state, "Q001", DISTRICT_CLERK_2, at(3)).state
     state = wf.approve(state, "Q001", DISTRICT_SUPERVISOR, at(4)).state
@@ -371,8 +364,8 @@ def test_a_refusal_records_its_reason_and_ends_the_case() -> None:
     assert (case.stage, case.refused_reason) == (Stage.REFUSED, "不符合申领条件")
     assert refused.facts[0].type == "case.refused"
     assert refused.facts[0].data["remark"] == "不符合申领条件"
-    assert wf.todo(refused.state, DISTRICT_SUPERVISOR) == []
-    assert wf.registered_by(refused.state, COMMUNITY_CLERK.staff_id) == []
+    assert turns.todo(refused.state, DISTRICT_SUPERVISOR) == []
+    assert turns.registered_by(refused.state, COMMUNITY_CLERK.staff_id) == []
     for step in (wf.review, wf.approve, wf.complete, wf.collect):
         with pytest.raises(TransitionError, match="'refused'"):
             step(refused.state, "Q001", ADMIN, at(3))
@@ -416,7 +409,7 @@ def test_a_step_from_the_wrong_stage_names_both_stages_and_changes_nothing() -> 
 
 def test_admin_may_take_any_step_at_any_hall_but_nothing_waits_on_admin() -> None:
     state = accepted()
-    assert wf.todo(state, ADMIN) == []
+    assert turns.todo(state, ADMIN) == []
     for step in (wf.review, wf.approve, wf.complete, wf.collect):
         state = step(state, "Q001", ADMIN, at(1)).state
     assert state.cases["Q001"].stage is Stage.COLLECTED
@@ -430,9 +423,9 @@ def test_a_step_dated_before_the_last_one_is_refused() -> None:
 
 def test_a_clerk_of_another_department_at_the_deciding_hall_does_not_see_the_case() -> None:
     state = accepted()
-    assert wf.todo(state, LABOUR_CLERK) == []
+    assert turns.todo(state, LABOUR_CLERK) == []
     generalist = Actor(14, frozenset({Role.CLERK}), DISTRICT)
-    assert numbers(wf.todo(state, generalist)) == ["Q001"]
+    assert numbers(turns.todo(state, generalist)) == ["Q001"]
 
 
 # -- assignment ----------------------------------------------------------------------------------
@@ -443,8 +436,8 @@ def test_an_assigned_case_waits_on_its_assignee_alone() -> None:
     assigned = wf.assign(state, "Q001", DISTRICT_SUPERVISOR, at(1), assignee=DISTRICT_CLERK_2.staff_id)
     assert assigned.facts[0].type == "case.assigned"
     state = assigned.state
-    assert wf.todo(state, DISTRICT_CLERK) == []
-    assert numbers(wf.todo(state, DISTRICT_CLERK_2)) == ["Q001"]
+    assert turns.todo(state, DISTRICT_CLERK) == []
+    assert numbers(turns.todo(state, DISTRICT_CLERK_2)) == ["Q001"]
     with pytest.raises(Forbidden, match="staff 12, assigned to it"):
         wf.review(state, "Q001", DISTRICT_CLERK, at(2))
     reviewed = wf.review(state, "Q001", DISTRICT_CLERK_2, at(2)).state
@@ -479,14 +472,14 @@ def test_todo_and_registered_cases_list_exactly_the_right_cases() -> None:
     state = wf.request_supplement(state, "Q4", DISTRICT_CLERK, at(9), reason="缺照片").state
     state = wf.refuse(state, "Q5", DISTRICT_CLERK, at(10), reason="重复申请").state
 
-    assert numbers(wf.todo(state, DISTRICT_CLERK)) == ["Q1"]
-    assert numbers(wf.todo(state, DISTRICT_SUPERVISOR)) == ["Q2"]
-    assert numbers(wf.todo(state, COMMUNITY_CLERK)) == ["Q3"]
-    assert numbers(wf.todo(state, STREET_CLERK)) == ["E1"]
-    assert wf.todo(state, STREET_SUPERVISOR) == []
-    assert numbers(wf.registered_by(state, COMMUNITY_CLERK.staff_id)) == ["Q1", "Q2", "Q4"]
-    assert numbers(wf.registered_by(state, STREET_CLERK.staff_id)) == ["E1"]
-    assert wf.registered_by(state, DISTRICT_CLERK.staff_id) == []
+    assert numbers(turns.todo(state, DISTRICT_CLERK)) == ["Q1"]
+    assert numbers(turns.todo(state, DISTRICT_SUPERVISOR)) == ["Q2"]
+    assert numbers(turns.todo(state, COMMUNITY_CLERK)) == ["Q3"]
+    assert numbers(turns.todo(state, STREET_CLERK)) == ["E1"]
+    assert turns.todo(state, STREET_SUPERVISOR) == []
+    assert numbers(turns.registered_by(state, COMMUNITY_CLERK.staff_id)) == ["Q1", "Q2", "Q4"]
+    assert numbers(turns.registered_by(state, STREET_CLERK.staff_id)) == ["E1"]
+    assert turns.registered_by(state, DISTRICT_CLERK.staff_id) == []
 
 
 # -- random command sequences --------------------------------------------------------------------
@@ -722,7 +715,7 @@ class CaseMachine(RuleBasedStateMachine):
                 role, where = WAITS_ON[case.stage]
                 if _holds(actor, case, role, where) and case.assignee in (None, actor.staff_id):
                     expected.append(case.number)
-            assert sorted(numbers(wf.todo(self.state, actor))) == sorted(expected)
+            assert sorted(numbers(turns.todo(self.state, actor))) == sorted(expected)
 
     @invariant()
     def registered_cases_are_those_not_yet_finished(self) -> None:
@@ -733,7 +726,7 @@ class CaseMachine(RuleBasedStateMachine):
                 if c.registered_by == actor.staff_id
                 and c.stage not in (Stage.COMPLETED, Stage.COLLECTED, Stage.REFUSED)
             }
-            assert set(numbers(wf.registered_by(self.state, actor.staff_id))) == expected
+            assert set(numbers(turns.registered_by(self.state, actor.staff_id))) == expected
 
 
 TestCaseMachine = CaseMachine.TestCase

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from cases.case_lists import masked_applicant
-from cases.workflow import Applicant
+from cases.case_model import Applicant
 from devices.kinds import Card
 from hall.kernel.masking import mask_id, mask_name, mask_phone
 from queueing.tickets import Holder

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from babel.messages.pofile import read_po
 
-from cases.workflow import Stage
+from cases.case_model import Stage
 from hall.kernel.errors import DomainError, TransitionError
 from hall.kernel.i18n import Text, localized
 from hall.kernel.roles import Role
