@@ -20,7 +20,7 @@ from devices.bus import Connector
 from devices.protocol import valid_device_id
 from devices.registry import Kind
 from devices.residents import Resident, make_resident
-from devices.virtual import KEYPAD_KEYS, DeviceOptions, Outcome, Reply, VirtualDevice, cancel_all
+from devices.virtual import KEYPAD_KEYS, DeviceOptions, VirtualDevice
 from devices.virtual_kinds import (
     CitizenScreen,
     DeviceSpec,
@@ -32,6 +32,8 @@ from devices.virtual_kinds import (
     device_connector,
     device_for,
 )
+from devices.virtual_messages import Outcome, Reply
+from devices.virtual_teardown import cancel_all
 
 __all__ = [
     "KEYPAD_KEYS",

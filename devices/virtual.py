@@ -8,41 +8,37 @@ kiosk prints tickets from a paper roll that runs out, a keypad sends the clerk's
 rates, an ID reader reads generated resident cards.
 
 Everything a device sends is first run through the server's own parsers (devices/protocol.py),
-so a simulated device can never drift into messages the server would refuse.
+so a simulated device can never drift into messages the server would refuse; those messages, and
+the replies and outcomes it reads and reports, are in devices/virtual_messages.py. How a session's
+tasks and connection are torn down (a power cut included) is in devices/virtual_teardown.py.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import random
-import socket
 import uuid
 from collections import OrderedDict, deque
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Final, TypedDict
+from typing import Any, Final, TypedDict
 
 import aiomqtt
 
-from devices.bus import Connector, Link, MqttLink, Will
-from devices.protocol import (
-    MAX_PAYLOAD,
-    SCHEMA_VERSION,
-    BadMessage,
-    encode,
-    parse,
-    parse_topic,
-    state_message,
-    topic,
-)
+from devices.bus import Connector, Link, Will
+from devices.protocol import encode, parse_topic, state_message, topic
 from devices.registry import Kind
-
-if TYPE_CHECKING:
-    pass
-
+from devices.virtual_messages import (
+    Outcome,
+    Reply,
+    ack_or_failure,
+    answerable,
+    checked,
+    device_object,
+    read_reply,
+)
+from devices.virtual_teardown import cancel_all, drop_connection
 
 log = logging.getLogger(__name__)
 
@@ -51,99 +47,8 @@ _BACKOFF_MIN: Final = 0.2
 _BACKOFF_MAX: Final = 30.0
 
 
-# -- what a device is told -------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Reply:
-    """The server's answer to an event: a result, or an error with a code and a message."""
-
-    id: str
-    ok: bool
-    result: Mapping[str, Any] = field(default_factory=dict)
-    error: Mapping[str, Any] = field(default_factory=dict)
-
-    @property
-    def code(self) -> str | None:
-        value = self.error.get("code")
-        return str(value) if value is not None else None
-
-    @property
-    def message(self) -> str | None:
-        value = self.error.get("message")
-        return str(value) if value is not None else None
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What a command did, as its ack reports it."""
-
-    ok: bool
-    result: Mapping[str, Any] = field(default_factory=dict)
-    error: str | None = None
-    reboot: bool = False  # once the ack is out: offline, a clean disconnect, connect again
-
-    @classmethod
-    def done(cls, **result: Any) -> Outcome:
-        return cls(True, result)
-
-    @classmethod
-    def failed(cls, error: str) -> Outcome:
-        return cls(False, {}, error)
-
-
 class _Crashed(Exception):
     """Raised out of the connector's context so that an in-process broker sends the Will."""
-
-
-def _device_object(payload: bytes) -> dict[str, Any] | None:
-    """A server message as a device reads it: small, JSON, an object, schema version 1."""
-    if len(payload) > MAX_PAYLOAD:
-        return None
-    try:
-        data = json.loads(payload.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError):
-        return None
-    if not isinstance(data, dict):
-        return None
-    version = data.get("v")
-    if version != SCHEMA_VERSION or isinstance(version, bool):
-        return None
-    return data
-
-
-async def cancel_all(*tasks: asyncio.Task[Any]) -> None:
-    for task in tasks:
-        task.cancel()
-    for task in tasks:
-        while not task.done():
-            # aiomqtt's publish awaits asyncio.wait_for, which on Python 3.11 swallows a
-            # cancellation that arrives just as the publish completes; the task would then sleep
-            # on through a whole heartbeat. So cancel until it is really gone.
-            await asyncio.wait([task], timeout=0.05)
-            task.cancel()
-        if not task.cancelled():
-            with contextlib.suppress(asyncio.CancelledError, aiomqtt.MqttError, OSError):
-                task.result()
-
-
-def _drop_connection(link: Link) -> bool:
-    """Cut a real broker connection without a DISCONNECT, as a power cut does; False if the link
-    is not a socket to a broker.
-
-    aiomqtt always says goodbye on the way out of its context, which suppresses the Will, so the
-    socket is shut down under it instead. Shut down, not closed: the file descriptor stays valid
-    for the event loop's selector, the next read sees the end of the stream, and paho reports a
-    lost connection that aiomqtt tears down properly.
-    """
-    if not isinstance(link, MqttLink):
-        return False
-    sock = link._client._client.socket()
-    if not isinstance(sock, socket.socket):
-        return False
-    with contextlib.suppress(OSError):
-        sock.shutdown(socket.SHUT_RDWR)
-    return True
 
 
 # -- one device ------------------------------------------------------------------------------
@@ -246,7 +151,7 @@ class VirtualDevice:
         if self._task is not None:
             raise RuntimeError(f"{self.device_id} is running already")
         self._task = asyncio.current_task()
-        will = Will(self.topic("state"), self._checked("state", state_message("offline")))
+        will = Will(self.topic("state"), checked("state", state_message("offline")))
         delay = _BACKOFF_MIN
         try:
             while not (self._stopping or self._crashed):
@@ -306,7 +211,7 @@ class VirtualDevice:
         # must find someone listening.
         await link.subscribe([self.topic("cmd"), self.topic("display"), self.topic("reply")])
         online = state_message("online", kind=self.kind.value, firmware=self.firmware)
-        await link.publish(self.topic("state"), self._checked("state", online), qos=1, retain=True)
+        await link.publish(self.topic("state"), checked("state", online), qos=1, retain=True)
         self._link = link
         self.connects += 1
         self._booted_at = asyncio.get_running_loop().time()
@@ -320,7 +225,7 @@ class VirtualDevice:
             self.online.clear()
             if self._crashed:
                 await cancel_all(beat, *self._command_tasks)
-                if _drop_connection(link):
+                if drop_connection(link):
                     # The reader sees the connection end and aiomqtt closes it; leaving before that
                     # would make aiomqtt try its goodbye on the dead socket.
                     with contextlib.suppress(aiomqtt.MqttError, OSError, TimeoutError):
@@ -332,16 +237,11 @@ class VirtualDevice:
             if not self._stopping and not self._rebooting:
                 raise aiomqtt.MqttError("the session ended by itself")
             # A clean DISCONNECT suppresses the Will, so a device leaving on purpose says it itself.
-            offline = self._checked("state", state_message("offline"))
+            offline = checked("state", state_message("offline"))
             await cancel_all(beat, *self._command_tasks)
             await link.publish(self.topic("state"), offline, qos=1, retain=True)
         finally:
             await cancel_all(reader, beat, wake, *self._command_tasks)
-
-    def _checked(self, channel: str, payload: bytes) -> bytes:
-        """Only what the server's parser accepts leaves the device (raises ``BadMessage``)."""
-        parse(channel, payload)
-        return payload
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -364,7 +264,7 @@ class VirtualDevice:
             self.display = None  # the retained content was cleared
             self.on_display(None)
             return
-        content = _device_object(payload)
+        content = device_object(payload)
         if content is None:
             self.bad_messages += 1
             return
@@ -375,34 +275,23 @@ class VirtualDevice:
         """Called with every new display content (None: cleared); override to react."""
 
     def _on_reply(self, payload: bytes) -> None:
-        data = _device_object(payload)
-        if data is None or not isinstance(data.get("id"), str) or not isinstance(data.get("ok"), bool):
+        reply = read_reply(payload)
+        if reply is None:
             self.bad_messages += 1
             return
-        waiting = self._replies.get(data["id"])
+        waiting = self._replies.get(reply.id)
         if waiting is None or waiting.done():
             # The reply to a resend after the first reply came, or to an event given up on.
             self.late_replies += 1
             return
-        result = data.get("result")
-        error = data.get("error")
-        if isinstance(error, str):
-            error = {"code": error, "message": error}
-        waiting.set_result(
-            Reply(
-                data["id"],
-                data["ok"],
-                result if isinstance(result, dict) else {},
-                error if isinstance(error, dict) else {},
-            )
-        )
+        waiting.set_result(reply)
 
     # -- commands -----------------------------------------------------------------------------
 
     async def _on_command(self, link: Link, payload: bytes) -> None:
-        data = _device_object(payload)
+        data = device_object(payload)
         command_id = data.get("id") if data is not None else None
-        if data is None or not isinstance(command_id, str) or not self._answerable(command_id):
+        if data is None or not isinstance(command_id, str) or not answerable(command_id):
             self.bad_messages += 1
             return
         self.commands_seen.append(command_id)
@@ -418,7 +307,7 @@ class VirtualDevice:
                 self._commands.popitem(last=False)
             try:
                 outcome = await self._carry_out(data)
-                ack = self._ack_or_failure(command_id, outcome)
+                ack = ack_or_failure(command_id, outcome)
                 reboot = outcome.reboot
             except BaseException:
                 future.cancel()  # cancelled half-way: a resend of this id carries it out afresh
@@ -431,14 +320,6 @@ class VirtualDevice:
             self._rebooting = True
             self._wake.set()
 
-    def _answerable(self, command_id: str) -> bool:
-        """An id the server's parser would refuse in our ack cannot be acknowledged at all."""
-        try:
-            self._ack(command_id, Outcome.done())
-        except BadMessage:
-            return False
-        return True
-
     async def _carry_out(self, data: Mapping[str, Any]) -> Outcome:
         name, args = data.get("name"), data.get("args", {})
         if not isinstance(name, str) or not isinstance(args, dict):
@@ -448,18 +329,6 @@ class VirtualDevice:
         except Exception:
             log.exception("%s failed on command %s", self.device_id, name)
             return Outcome.failed("internal error")
-
-    def _ack_or_failure(self, command_id: str, outcome: Outcome) -> bytes:
-        try:
-            return self._ack(command_id, outcome)
-        except BadMessage:
-            return self._ack(command_id, Outcome.failed("result too large"))
-
-    def _ack(self, command_id: str, outcome: Outcome) -> bytes:
-        body: dict[str, Any] = {"id": command_id, "ok": outcome.ok, "result": dict(outcome.result)}
-        if not outcome.ok:
-            body["error"] = (outcome.error or "failed")[:200]
-        return self._checked("ack", encode(body))
 
     async def handle_command(self, name: str, args: Mapping[str, Any]) -> Outcome:
         """Carry out a command, once per id. Kinds override this and defer to it for the rest."""
@@ -502,7 +371,7 @@ class VirtualDevice:
         link = self._link
         if link is None:
             return False
-        payload = self._checked("tele", encode(self.telemetry()))
+        payload = checked("tele", encode(self.telemetry()))
         try:
             await link.publish(self.topic("tele"), payload, qos=0)
         except (aiomqtt.MqttError, OSError):
@@ -511,7 +380,7 @@ class VirtualDevice:
 
     async def _beat(self, link: Link) -> None:
         while True:
-            payload = self._checked("tele", encode(self.telemetry()))
+            payload = checked("tele", encode(self.telemetry()))
             # QoS 0: a lost report is replaced by the next one, and silence is what the server
             # watches for anyway.
             await link.publish(self.topic("tele"), payload, qos=0)
@@ -526,7 +395,7 @@ class VirtualDevice:
         message to a server that fell behind, so only the reply proves the server has it; the id
         makes the resends harmless."""
         event_id = uuid.uuid4().hex  # unique across devices and reboots, unlike the seeded rng
-        payload = self._checked("evt", encode({"id": event_id, "type": type, "data": dict(data or {})}))
+        payload = checked("evt", encode({"id": event_id, "type": type, "data": dict(data or {})}))
         waiting: asyncio.Future[Reply] = asyncio.get_running_loop().create_future()
         self._replies[event_id] = waiting
         loop = asyncio.get_running_loop()

@@ -18,13 +18,8 @@ if TYPE_CHECKING:
     from typing_extensions import Unpack
 
 from devices.residents import Resident, make_resident
-from devices.virtual import (
-    KEYPAD_KEYS,
-    DeviceOptions,
-    Outcome,
-    Reply,
-    VirtualDevice,
-)
+from devices.virtual import KEYPAD_KEYS, DeviceOptions, VirtualDevice
+from devices.virtual_messages import Outcome, Reply
 
 
 @dataclass(frozen=True)

@@ -32,8 +32,9 @@ from devices.bus import BrokerAddress, mqtt_connector
 from devices.feeds import render
 from devices.registry import Kind
 from devices.store import device_from_row
-from devices.virtual import Reply, VirtualDevice
+from devices.virtual import VirtualDevice
 from devices.virtual_kinds import Keypad, Kiosk, RatingPad, device_connector
+from devices.virtual_messages import Reply
 from displays import board
 from hall.kernel.events import Event
 from hall.runtime import core_topics
