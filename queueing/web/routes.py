@@ -5,22 +5,22 @@ from __future__ import annotations
 from starlette.routing import BaseRoute, Route
 
 from hall.web import paths
-from queueing.web import alarms, api, pages, people, stats
+from queueing.web import alarms, api, people, public_pages, staff_pages, stats
 
 # Before the routes below are made: their patterns name the convertors.
 paths.register()
 
 PAGES: list[BaseRoute] = [
-    Route("/wallboard/{hall:id}", pages.wallboard, name="wallboard"),
+    Route("/wallboard/{hall:id}", staff_pages.wallboard, name="wallboard"),
     Route("/stats/{hall:id}", stats.stats_page, name="stats"),
-    Route("/counter/{hall:id}", pages.counter_picker, name="counters"),
-    Route("/counter/{hall:id}/{number:id}", pages.counter_console, name="counter"),
-    Route("/counter/{hall:id}/{number:id}/citizen", pages.citizen_screen, name="citizen"),
-    Route("/kiosk/{hall:id}", pages.kiosk, name="kiosk"),
-    Route("/display/{hall:id}", pages.queue_display, name="display"),
-    Route("/t/{hall:id}/{ticket}", pages.ticket_page, name="ticket"),
-    Route("/t/{hall:id}/{ticket}/print", pages.ticket_print, name="ticket_print"),
-    Route("/t/{hall:id}/{ticket}/qr.svg", pages.ticket_qr, name="ticket_qr"),
+    Route("/counter/{hall:id}", staff_pages.counter_picker, name="counters"),
+    Route("/counter/{hall:id}/{number:id}", staff_pages.counter_console, name="counter"),
+    Route("/counter/{hall:id}/{number:id}/citizen", staff_pages.citizen_screen, name="citizen"),
+    Route("/kiosk/{hall:id}", public_pages.kiosk, name="kiosk"),
+    Route("/display/{hall:id}", public_pages.queue_display, name="display"),
+    Route("/t/{hall:id}/{ticket}", public_pages.ticket_page, name="ticket"),
+    Route("/t/{hall:id}/{ticket}/print", public_pages.ticket_print, name="ticket_print"),
+    Route("/t/{hall:id}/{ticket}/qr.svg", public_pages.ticket_qr, name="ticket_qr"),
 ]
 
 API: list[BaseRoute] = [

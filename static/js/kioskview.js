@@ -1,6 +1,6 @@
 // What the kiosk's buttons and slip say, from the queue's public view: pure functions, no
 // document, so node:test runs them (static/js/tests/kioskview.test.js). kiosk.js does the rest.
-// queueing/web/pages.py says the same when it renders the page (_wait, slip_estimate, _kiosk_button).
+// queueing/web/screen_words.py says the same for the page the server renders (_wait, slip_estimate, kiosk_button).
 //
 //   import { offReason, statusPair, estimatePair } from "/static/js/kioskview.js";
 //   statusPair(pair, { waiting: 2, estimate_minutes: 0.3 });  // ["等候 2 人 · 不到 1 分钟", "…"]

@@ -18,7 +18,7 @@ import pytest
 
 from hall.kernel import i18n
 from queueing.live import WALLBOARD_EVENTS
-from queueing.web.pages import WALLBOARD_SENTENCES, wallboard_words
+from queueing.web.wallboard_words import WALLBOARD_SENTENCES, wallboard_words
 from tests.helpers import csrf_of
 from tests.peers import missing
 from tests.site import Site
