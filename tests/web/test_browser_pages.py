@@ -135,7 +135,8 @@ def test_wallboard_asks_for_login_and_refuses_a_wrong_password(screens: Screens,
 def test_wallboard_is_live_resumes_after_a_restart_and_logs_out(screens: Screens, server: ServerProcess) -> None:
     from playwright.sync_api import expect
 
-    page = screens.open("/wallboard/1", role="supervisor")
+    # At the wall screen's size: the README shows the board as the hall's wall shows it.
+    page = screens.open("/wallboard/1", role="supervisor", width=1920, height=1080)
     link = page.locator("#link-state")
     expect(link).to_have_text("实时")
     expect(page.locator("#counters li")).to_have_count(12)
