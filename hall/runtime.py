@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import uuid
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -42,6 +43,7 @@ from hall.kernel.events import Event
 from hall.kernel.zones import DEFAULT_ZONE, zone
 from hall.settings import Settings
 from hall.storage.database import create_engine, is_sqlite, reading
+from hall.storage.directory import hall_tree
 from hall.storage.follower import Follower
 from hall.storage.lease import CASE_CLOCK, OUTBOX, QUEUE_CLOCK, Lease, run_leased
 from hall.storage.tables import halls
@@ -339,7 +341,9 @@ class Runtime:
         """Turn the supervision lights that are due, send midway reminders, escalate 督办; returns
         the seconds until a light turns next (at most the tick interval)."""
         wait = self.settings.tick_seconds
-        for command in await case_tick_commands(self.engine):
+        async with reading(self.engine) as conn:
+            parents = await hall_tree(conn)
+        for command in case_tick_commands(parents, lambda: f"case-tick-{uuid.uuid4().hex}"):
             try:
                 outcome = await self.writer.submit(command)
                 if not outcome.ok:

@@ -2,7 +2,7 @@
 by day and hour without counter and clerk), in the caller's transaction.
 
 Apart from the store (``queueing.store``) because two writers share it: the store adds each batch's
-tallies as it persists the batch, and the rebuild (``queueing.rebuild``) adds a recounted day's.
+tallies as it persists the batch, and the rebuild (``hall.figures.queue_rebuild``) adds a recounted day's.
 """
 
 from __future__ import annotations

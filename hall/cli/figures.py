@@ -25,7 +25,7 @@ async def rebuild_figures(settings: Settings, args: argparse.Namespace) -> None:
     """Recount the queue's figures from each hall's event log and the case figures from each
     root hall's, every local day before today (today's are the writer's, kept live); each day
     written is printed with its last sequence number, which ``--after`` takes to resume."""
-    from queueing.rebuild import Rebuilt, rebuild
+    from hall.figures.queue_rebuild import Rebuilt, rebuild
 
     if args.after and not args.hall:
         raise SettingsError("--after resumes one hall's rebuild: name it with --hall")
@@ -61,8 +61,8 @@ async def _rebuild_case_figures(
 ) -> None:
     """The case figures of the trees of the ``found`` halls, each rebuilt from its root's log."""
     from cases.deadlines import DEFAULT_HOURS
-    from cases.rebuild import Rebuilt, rebuild
     from cases.register import root_of
+    from hall.figures.case_rebuild import Rebuilt, rebuild
 
     codes = {row.id: row.code for row in every}
     parents = {row.id: row.parent_id for row in every}

@@ -1,5 +1,5 @@
 """A hall's event log read from its start in sequence order, a chunk per query: what the figures'
-rebuilds (``queueing.rebuild``, ``cases.rebuild``) recount. A year of a busy hall is millions of
+rebuilds (``hall.figures.queue_rebuild``, ``hall.figures.case_rebuild``) recount. A year of a busy hall is millions of
 events, so none is held longer than its chunk."""
 
 from __future__ import annotations

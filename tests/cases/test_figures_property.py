@@ -6,7 +6,7 @@ the root hall's events (written here afresh, from the events alone) says.
 
 The one formula shared with the code is ``speed_up`` (提速率 of one case from its accepted time,
 promise, pauses and completion); the hand-worked test (test_figures.py) checks that formula.
-``hall figures rebuild`` (cases/rebuild.py, its own recount) then writes the same rows again.
+``hall figures rebuild`` (hall/figures/case_rebuild.py, its own recount) then writes the same rows again.
 """
 
 from __future__ import annotations
@@ -23,9 +23,9 @@ from sqlalchemy import delete, select
 from cases.catalog_io import sample_catalog
 from cases.deadlines import DEFAULT_HOURS, Pause
 from cases.figures import BASIS, COUNTS, speed_up
-from cases.rebuild import rebuild
 from cases.statistics import case_statistics
 from cases.store import CasesDomain, actor_args
+from hall.figures.case_rebuild import rebuild
 from hall.kernel.events import Command
 from hall.storage.case_tables import case_figures, case_figures_daily, case_figures_monthly
 from hall.storage.database import reading

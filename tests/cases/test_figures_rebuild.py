@@ -1,4 +1,4 @@
-"""``hall figures rebuild`` for the case figures (cases/rebuild.py), on both backends: after the
+"""``hall figures rebuild`` for the case figures (hall/figures/case_rebuild.py), on both backends: after the
 hand-worked district of test_figures.py — four cases from Monday 23 November to 10 December 2026
 at the district and its community, with a 补正 pause, a late completion, a refusal and residents'
 ratings, over two months — the rebuild writes the rows the writer kept, from the district's log.
@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy import delete, select, update
 
 from cases.deadlines import DEFAULT_HOURS
-from cases.rebuild import rebuild
+from hall.figures.case_rebuild import rebuild
 from hall.storage.case_tables import case_figures, case_figures_daily, case_figures_monthly
 from hall.storage.database import reading
 from tests.cases.test_figures import play

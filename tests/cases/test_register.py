@@ -306,3 +306,16 @@ def test_lists_put_red_cases_first_then_yellow_then_green() -> None:
     assert [lights[n].rank for n in ordered] == sorted((lights[n].rank for n in numbers), reverse=True)
     assert ordered[0] == numbers[0] and lights[numbers[0]] is Light.RED
     assert lights[numbers[-1]] is not Light.RED
+
+
+def test_the_case_clock_ticks_once_per_hall_tree_at_its_root_reaching_every_hall_of_it() -> None:
+    from cases.clock import case_tick_commands
+
+    names = iter(f"tick-{n:04d}" for n in range(10))
+    # Two trees: district 1 with street 2 and community 3; a lone hall 7.
+    ticks = case_tick_commands({1: None, 2: 1, 3: 2, 7: None}, lambda: next(names))
+    assert [(c.hall_id, c.name, c.also, c.record) for c in ticks] == [
+        (1, "case.tick", (1, 2, 3), False),
+        (7, "case.tick", (7,), False),
+    ]
+    assert [c.id for c in ticks] == ["tick-0000", "tick-0001"]

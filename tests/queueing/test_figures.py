@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from sqlalchemy import delete, insert, select, update
 
+from hall.figures.queue_rebuild import rebuild
 from hall.hallfile.plan import plan
 from hall.hallfile.store import apply, export
 from hall.kernel.events import Command
@@ -25,7 +26,6 @@ from hall.storage.queue_tables import queue_figures, queue_figures_daily, queue_
 from hall.storage.tables import counters, departments, events
 from hall.storage.writer import Writer
 from queueing.figures import kpis
-from queueing.rebuild import rebuild
 from queueing.recount import targets_before
 from queueing.statistics import Narrowing, Stats, statistics, ticket_lines
 from queueing.store import QueueDomain

@@ -2,7 +2,7 @@
 refusals, holds, transfers, follow-ons, re-queues, ratings, pauses, day ends and restarts of the
 writer among them, the table holds what a recount of the events (written here afresh, from the
 events alone) says it should, its two rollups hold its sums, and ``hall figures rebuild``
-(queueing/rebuild.py) writes the same rows again."""
+(hall/figures/queue_rebuild.py) writes the same rows again."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
+from hall.figures.queue_rebuild import rebuild
 from hall.kernel.events import Command
 from hall.kernel.zones import zone
 from hall.storage.database import reading
@@ -22,7 +23,6 @@ from hall.storage.queue_tables import queue_figures, queue_figures_daily, queue_
 from hall.storage.tables import events
 from hall.storage.writer import Writer
 from queueing.figures import COUNTS, MAXIMA
-from queueing.rebuild import rebuild
 from queueing.store import QueueDomain
 from tests.conftest import Database, StepClock
 from tests.factories import add_staff
